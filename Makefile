@@ -1,0 +1,99 @@
+# tidewatch — public-opinion stream monitor
+#
+#   make                 build ./tidewatch
+#   make test            build and run every test (ends with "N passed, N failed")
+#   make SANITIZE=address,undefined test
+#                        the same under AddressSanitizer and UBSan (build/san/)
+#   make bench-match     matcher benchmark (normalise + match vs a naive baseline)
+#   make demo            the whole product on private servers (see README)
+#   make install         PREFIX=/usr/local DESTDIR=
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+WERROR     ?= 1
+SANITIZE   ?=
+OPT        ?= -O2
+CC         ?= cc
+
+PKGS := rdkafka yaml-0.1 libpcre2-8 hiredis libutf8proc opencc libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+
+WARN := -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings \
+        -Wshadow -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
+ifeq ($(WERROR),1)
+WARN += -Werror
+endif
+
+ifneq ($(SANITIZE),)
+BUILD    ?= build/san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+OPT      := -O1 -g
+else
+BUILD    ?= build
+SANFLAGS :=
+endif
+
+CPPFLAGS += -Iinclude -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(OPT) -g $(WARN) $(SANFLAGS) $(PKG_CFLAGS) -MMD -MP
+LDFLAGS  += $(SANFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm -lpthread
+
+LIB_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB      := $(BUILD)/libtidewatch.a
+BIN      := $(BUILD)/tidewatch
+
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TOOL_SRCS  := $(wildcard tests/tools/*.c)
+TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
+BENCH_SRCS := $(wildcard tests/bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test check-tests bench bench-match demo install clean
+all: $(BIN) $(if $(SANITIZE),,tidewatch)
+
+tidewatch: $(BIN)
+	cp $(BIN) $@
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(BUILD)/daemon/main.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/tools/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+test: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
+	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/run.sh
+
+bench-match: $(BUILD)/bench/bench_match
+	$(BUILD)/bench/bench_match
+
+bench: bench-match
+
+install: $(BIN)
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tidewatch
+
+clean:
+	rm -rf build tidewatch
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,412 @@
+/*
+ * agg.c — local pre-aggregation between flushes.
+ *
+ * DESIGN: two open-addressing hash tables.  The intern table maps every
+ * string an entry refers to (topic ids, keywords, count_by fields and
+ * values) to one private copy, so entries compare strings by pointer and
+ * stay valid after the rule set they came from is released by a reload.
+ * The entry table maps (kind, topic, bucket, aux, aux2) to a count; entries
+ * live in one array in insertion order, which is the order a flush writes
+ * them.  Samples are the first few posts of each topic and bucket.
+ * agg_clear() drops everything but keeps the allocations, so a steady
+ * stream allocates nothing.  One aggregate per thread.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+#include "xmalloc.h"
+
+struct slot {
+	uint32_t	idx;	/* index + 1 into entries; 0: empty */
+	uint32_t	hash;
+};
+
+struct istr {
+	char		*s;
+	uint32_t	 hash;
+};
+
+struct agg {
+	int64_t			 res;
+	size_t			 samples_per_bucket;
+
+	struct agg_entry	*entries;
+	size_t			 nentries, entries_cap;
+	struct slot		*slots;
+	size_t			 nslots;	/* power of two */
+
+	struct istr		*strs;		/* intern set */
+	size_t			 nstrs_used, nstrs;	/* nstrs: power of two */
+
+	struct agg_sample	*samples;
+	size_t			 nsamples, samples_cap;
+
+	size_t			 posts;
+};
+
+/* Internal kinds that bound the breakdowns and samples per bucket. */
+#define KIND_VALUES	100	/* distinct count_by values of (topic, field, bucket) */
+#define KIND_SAMPLES	101	/* samples kept for (topic, bucket) */
+
+static uint32_t
+hash_bytes(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static uint32_t
+hash_mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= UINT64_C(0xff51afd7ed558ccd);
+	x ^= x >> 33;
+	x *= UINT64_C(0xc4ceb9fe1a85ec53);
+	x ^= x >> 33;
+	return (uint32_t)x;
+}
+
+static const char *
+intern(struct agg *a, const char *s, size_t n)
+{
+	uint32_t h = hash_bytes(s, n);
+	size_t mask, i;
+
+	if ((a->nstrs_used + 1) * 2 > a->nstrs) {
+		struct istr *old = a->strs;
+		size_t oldn = a->nstrs, j;
+
+		a->nstrs = a->nstrs ? a->nstrs * 2 : 256;
+		a->strs = xcalloc(a->nstrs, sizeof *a->strs);
+		for (j = 0; j < oldn; j++) {
+			if (old[j].s == NULL)
+				continue;
+			i = old[j].hash & (a->nstrs - 1);
+			while (a->strs[i].s != NULL)
+				i = (i + 1) & (a->nstrs - 1);
+			a->strs[i] = old[j];
+		}
+		free(old);
+	}
+	mask = a->nstrs - 1;
+	for (i = h & mask; a->strs[i].s != NULL; i = (i + 1) & mask) {
+		if (a->strs[i].hash == h && strncmp(a->strs[i].s, s, n) == 0 &&
+		    a->strs[i].s[n] == '\0')
+			return a->strs[i].s;
+	}
+	a->strs[i].s = xstrndup(s, n);
+	a->strs[i].hash = h;
+	a->nstrs_used++;
+	return a->strs[i].s;
+}
+
+static uint32_t
+entry_hash(int kind, const char *topic, int64_t bucket, const char *aux,
+    const char *aux2)
+{
+	uint64_t x = (uint64_t)(uintptr_t)topic * 31 + (uint64_t)bucket;
+
+	x = x * 131 + (uint64_t)kind;
+	x = x * 31 + (uint64_t)(uintptr_t)aux;
+	x = x * 31 + (uint64_t)(uintptr_t)aux2;
+	return hash_mix(x);
+}
+
+static void
+rehash(struct agg *a)
+{
+	size_t i, j, mask;
+
+	free(a->slots);
+	a->nslots = a->nslots ? a->nslots * 2 : 1024;
+	a->slots = xcalloc(a->nslots, sizeof *a->slots);
+	mask = a->nslots - 1;
+	for (i = 0; i < a->nentries; i++) {
+		const struct agg_entry *e = &a->entries[i];
+		uint32_t h = entry_hash((int)e->kind, e->topic, e->bucket, e->aux,
+		    e->aux2);
+
+		for (j = h & mask; a->slots[j].idx != 0; j = (j + 1) & mask)
+			;
+		a->slots[j].idx = (uint32_t)i + 1;
+		a->slots[j].hash = h;
+	}
+}
+
+static struct agg_entry *
+find(struct agg *a, int kind, const char *topic, int64_t bucket,
+    const char *aux, const char *aux2)
+{
+	uint32_t h = entry_hash(kind, topic, bucket, aux, aux2);
+	size_t j, mask;
+	struct agg_entry *e;
+
+	if (a->nslots == 0)
+		return NULL;
+	mask = a->nslots - 1;
+	for (j = h & mask; a->slots[j].idx != 0; j = (j + 1) & mask) {
+		if (a->slots[j].hash != h)
+			continue;
+		e = &a->entries[a->slots[j].idx - 1];
+		if ((int)e->kind == kind && e->topic == topic &&
+		    e->bucket == bucket && e->aux == aux && e->aux2 == aux2)
+			return e;
+	}
+	return NULL;
+}
+
+/* Finds or creates the entry; returns it. */
+static struct agg_entry *
+entry(struct agg *a, int kind, const char *topic, int64_t bucket,
+    const char *aux, const char *aux2, int *created)
+{
+	uint32_t h = entry_hash(kind, topic, bucket, aux, aux2);
+	size_t j, mask;
+	struct agg_entry *e;
+
+	if ((a->nentries + 1) * 2 > a->nslots)
+		rehash(a);
+	mask = a->nslots - 1;
+	for (j = h & mask; a->slots[j].idx != 0; j = (j + 1) & mask) {
+		if (a->slots[j].hash != h)
+			continue;
+		e = &a->entries[a->slots[j].idx - 1];
+		if ((int)e->kind == kind && e->topic == topic &&
+		    e->bucket == bucket && e->aux == aux && e->aux2 == aux2) {
+			if (created)
+				*created = 0;
+			return e;
+		}
+	}
+	a->entries = xgrow(a->entries, &a->entries_cap, a->nentries + 1,
+	    sizeof *a->entries);
+	e = &a->entries[a->nentries++];
+	e->kind = (enum agg_kind)kind;
+	e->topic = topic;
+	e->bucket = bucket;
+	e->aux = aux;
+	e->aux2 = aux2;
+	e->count = 0;
+	a->slots[j].idx = (uint32_t)a->nentries;
+	a->slots[j].hash = h;
+	if (created)
+		*created = 1;
+	return e;
+}
+
+struct agg *
+agg_new(int64_t resolution_s, size_t samples_per_bucket)
+{
+	struct agg *a = xcalloc(1, sizeof *a);
+
+	a->res = resolution_s > 0 ? resolution_s : 10;
+	a->samples_per_bucket = samples_per_bucket;
+	return a;
+}
+
+static void
+free_strings(struct agg *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nstrs; i++) {
+		free(a->strs[i].s);
+		a->strs[i].s = NULL;
+	}
+	a->nstrs_used = 0;
+}
+
+static void
+free_samples(struct agg *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->nsamples; i++) {
+		free(a->samples[i].id);
+		free(a->samples[i].text);
+	}
+	a->nsamples = 0;
+}
+
+void
+agg_free(struct agg *a)
+{
+	if (a == NULL)
+		return;
+	free_samples(a);
+	free_strings(a);
+	free(a->strs);
+	free(a->samples);
+	free(a->entries);
+	free(a->slots);
+	free(a);
+}
+
+static int64_t
+bucket_of(const struct agg *a, int64_t t)
+{
+	int64_t b = t / a->res * a->res;
+
+	if (t < 0 && b != t)
+		b -= a->res;
+	return b;
+}
+
+/* Cuts s to at most max bytes at a UTF-8 character boundary. */
+static size_t
+utf8_cut(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return max;
+}
+
+void
+agg_add_total(struct agg *a, int64_t t_s)
+{
+	const char *all = intern(a, "_all", 4);
+
+	entry(a, AGG_COUNT, all, bucket_of(a, t_s), NULL, NULL, NULL)->count++;
+}
+
+void
+agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
+    int64_t t_s, const struct match_result *res)
+{
+	int64_t b = bucket_of(a, t_s);
+	size_t i, j;
+
+	a->posts++;
+	for (i = 0; i < res->ntopics; i++) {
+		const struct rule_topic *t = &rs->topics[res->topics[i].topic];
+		const char *tid = intern(a, t->id, strlen(t->id));
+		struct agg_entry *e;
+
+		entry(a, AGG_COUNT, tid, b, NULL, NULL, NULL)->count++;
+		for (j = 0; j < res->topics[i].nkws; j++) {
+			const char *kw = t->kws[res->topics[i].kws[j]].display;
+
+			entry(a, AGG_KEYWORD, tid, b, intern(a, kw, strlen(kw)),
+			    NULL, NULL)->count++;
+		}
+		for (j = 0; j < t->ncount_by; j++) {
+			const char *f = intern(a, t->count_by[j],
+			    strlen(t->count_by[j]));
+			const char *v;
+			size_t vlen;
+
+			v = post_field(p, t->count_by[j], &vlen);
+			if (v == NULL) {
+				v = "_none";
+				vlen = 5;
+			}
+			v = intern(a, v, utf8_cut(v, vlen, 128));
+			if (find(a, AGG_BY, tid, b, f, v) == NULL) {
+				struct agg_entry *nv = entry(a, KIND_VALUES, tid,
+				    b, f, NULL, NULL);
+
+				/* past AGG_MAX_VALUES values, the rest is _other */
+				if (nv->count >= AGG_MAX_VALUES)
+					v = intern(a, "_other", 6);
+				else
+					nv->count++;
+			}
+			e = entry(a, AGG_BY, tid, b, f, v, NULL);
+			e->count++;
+		}
+		if (a->samples_per_bucket > 0) {
+			e = entry(a, KIND_SAMPLES, tid, b, NULL, NULL, NULL);
+			if ((size_t)e->count < a->samples_per_bucket) {
+				struct agg_sample *s;
+				size_t tl = utf8_cut(p->text, p->text_len,
+				    AGG_SAMPLE_TEXT);
+
+				e->count++;
+				a->samples = xgrow(a->samples, &a->samples_cap,
+				    a->nsamples + 1, sizeof *a->samples);
+				s = &a->samples[a->nsamples++];
+				s->topic = tid;
+				s->bucket = b;
+				s->id = p->id ? xstrndup(p->id, p->id_len) : NULL;
+				s->text = xstrndup(p->text, tl);
+				s->time_ms = p->time_ms;
+			}
+		}
+	}
+}
+
+const struct agg_entry *
+agg_entries(const struct agg *a, size_t *n)
+{
+	*n = a->nentries;
+	return a->entries;
+}
+
+const struct agg_sample *
+agg_samples(const struct agg *a, size_t *n)
+{
+	*n = a->nsamples;
+	return a->samples;
+}
+
+size_t
+agg_posts(const struct agg *a)
+{
+	return a->posts;
+}
+
+size_t
+agg_size(const struct agg *a)
+{
+	return a->nentries + a->nsamples;
+}
+
+void
+agg_clear(struct agg *a)
+{
+	a->nentries = 0;
+	if (a->slots != NULL)
+		memset(a->slots, 0, a->nslots * sizeof *a->slots);
+	free_samples(a);
+	free_strings(a);
+	a->posts = 0;
+}
+
+void
+agg_merge(struct agg *a, struct agg *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nentries; i++) {
+		const struct agg_entry *e = &b->entries[i];
+		const char *topic = intern(a, e->topic, strlen(e->topic));
+		const char *aux = e->aux ? intern(a, e->aux, strlen(e->aux)) : NULL;
+		const char *aux2 = e->aux2 ? intern(a, e->aux2, strlen(e->aux2)) :
+		    NULL;
+
+		entry(a, (int)e->kind, topic, e->bucket, aux, aux2, NULL)->count +=
+		    e->count;
+	}
+	for (i = 0; i < b->nsamples; i++) {
+		struct agg_sample *s;
+
+		a->samples = xgrow(a->samples, &a->samples_cap, a->nsamples + 1,
+		    sizeof *a->samples);
+		s = &a->samples[a->nsamples++];
+		*s = b->samples[i];
+		s->topic = intern(a, s->topic, strlen(s->topic));
+		b->samples[i].id = NULL;
+		b->samples[i].text = NULL;
+	}
+	a->posts += b->posts;
+	agg_clear(b);
+}

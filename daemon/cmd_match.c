@@ -1,0 +1,293 @@
+/*
+ * cmd_match.c — `tidewatch match -r RULES [FILE]`, offline matching.
+ *
+ * Reads posts as JSON lines (or plain text lines with --text) from FILE or
+ * stdin and writes exactly one JSON line per input line, in order:
+ *   {"line":N,"id":…,"topics":[{"id":"food-safety","keywords":["地沟油"]}]}
+ * or {"line":N,"error":"…"} for a line that cannot be decoded; the run goes
+ * on.  It uses the daemon's decoder, normaliser and matcher, so its counts
+ * are the daemon's counts.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "decoder.h"
+#include "jsonw.h"
+#include "xmalloc.h"
+
+static void
+match_usage(FILE *fp)
+{
+	fprintf(fp, "usage: tidewatch match -r RULES [-r RULES...] [-c CONFIG]\n"
+	    "                       [--field NAME] [--text] [--offsets] [FILE]\n"
+	    "  Prints the topics and keywords each post matches, one JSON line\n"
+	    "  per input line.  Input is JSON lines (text in the 'text' member,\n"
+	    "  or --field NAME, or the config's input.text_field) or, with\n"
+	    "  --text, plain text lines.  --offsets adds each keyword hit with\n"
+	    "  its byte offsets in the text.\n");
+}
+
+/* The post fields that where conditions and count_by read. */
+static void
+needed_fields(const struct ruleset *rs, const struct config *cfg,
+    const char ***names, const char ***paths, size_t *n)
+{
+	size_t cap = 0, ti, i, j, k;
+	const char *nm;
+
+	*names = NULL;
+	*paths = NULL;
+	*n = 0;
+	for (ti = 0; ti < rs->ntopics; ti++) {
+		const struct rule_topic *t = &rs->topics[ti];
+
+		for (i = 0; i < t->nwhere + t->ncount_by; i++) {
+			nm = i < t->nwhere ? t->where[i].field :
+			    t->count_by[i - t->nwhere];
+			for (j = 0; j < *n; j++)
+				if (strcmp((*names)[j], nm) == 0)
+					break;
+			if (j < *n)
+				continue;
+			*names = xgrow(*names, &cap, *n + 1, sizeof **names);
+			*paths = xrealloc(*paths, cap * sizeof **paths);
+			(*names)[*n] = nm;
+			(*paths)[*n] = nm;
+			for (k = 0; k < cfg->field_nmap; k++)
+				if (strcmp(cfg->field_map[k].key, nm) == 0)
+					(*paths)[*n] = cfg->field_map[k].value;
+			(*n)++;
+		}
+	}
+}
+
+static void
+write_result(struct jsonw *w, const struct ruleset *rs, const struct post *p,
+    const struct match_result *res, int offsets)
+{
+	size_t i, j;
+
+	jsonw_raw(w, ",\"topics\":[", 11);
+	for (i = 0; i < res->ntopics; i++) {
+		const struct match_topic *mt = &res->topics[i];
+		const struct rule_topic *t = &rs->topics[mt->topic];
+
+		if (i > 0)
+			jsonw_raw(w, ",", 1);
+		jsonw_raw(w, "{\"id\":", 6);
+		jsonw_strz(w, t->id);
+		jsonw_raw(w, ",\"keywords\":[", 13);
+		for (j = 0; j < mt->nkws; j++) {
+			if (j > 0)
+				jsonw_raw(w, ",", 1);
+			jsonw_strz(w, t->kws[mt->kws[j]].display);
+		}
+		jsonw_raw(w, "]", 1);
+		if (offsets) {
+			int first = 1;
+
+			jsonw_raw(w, ",\"hits\":[", 9);
+			for (j = 0; j < res->nhits; j++) {
+				const struct match_hit *h = &res->hits[j];
+
+				if (h->topic != mt->topic)
+					continue;
+				if (!first)
+					jsonw_raw(w, ",", 1);
+				first = 0;
+				jsonw_raw(w, "{\"keyword\":", 11);
+				jsonw_strz(w, t->kws[h->kw].display);
+				jsonw_raw(w, ",\"start\":", 9);
+				jsonw_int(w, h->start);
+				jsonw_raw(w, ",\"end\":", 7);
+				jsonw_int(w, h->end);
+				jsonw_raw(w, ",\"text\":", 8);
+				jsonw_str(w, p->text + h->start, h->end - h->start);
+				jsonw_raw(w, "}", 1);
+			}
+			jsonw_raw(w, "]", 1);
+		}
+		jsonw_raw(w, "}", 1);
+	}
+	jsonw_raw(w, "]", 1);
+	if (res->nerrors > 0) {
+		jsonw_raw(w, ",\"regex_errors\":[", 17);
+		for (i = 0; i < res->nerrors; i++) {
+			const struct rule_topic *t = &rs->topics[res->errors[i].topic];
+
+			if (i > 0)
+				jsonw_raw(w, ",", 1);
+			jsonw_raw(w, "{\"topic\":", 9);
+			jsonw_strz(w, t->id);
+			if (res->errors[i].kw != UINT32_MAX) {
+				jsonw_raw(w, ",\"keyword\":", 11);
+				jsonw_strz(w, t->kws[res->errors[i].kw].display);
+			}
+			jsonw_raw(w, ",\"pcre2_error\":", 15);
+			jsonw_int(w, res->errors[i].pcre2_rc);
+			jsonw_raw(w, "}", 1);
+		}
+		jsonw_raw(w, "]", 1);
+	}
+}
+
+int
+cmd_match(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rules", required_argument, NULL, 'r' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "field", required_argument, NULL, 'f' },
+		{ "text", no_argument, NULL, 't' },
+		{ "offsets", no_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cfgpath = NULL, *field = NULL, **names, **paths;
+	char **rpaths = NULL, *line = NULL, detail[256];
+	size_t nr = 0, rcap = 0, linecap = 0, nfields, lineno = 0;
+	int ch, text_mode = 0, offsets = 0, rc = 0;
+	struct config cfg;
+	struct normalizer *norm;
+	struct matcher *m;
+	struct match_ctx *ctx;
+	struct decoder_opts dopts;
+	struct decoder *dec;
+	struct diag errs;
+	struct jsonw w = { NULL, 0, 0 };
+	ssize_t len;
+	FILE *in = stdin;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "r:c:f:toh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'r':
+			rpaths = xgrow(rpaths, &rcap, nr + 1, sizeof *rpaths);
+			rpaths[nr++] = optarg;
+			break;
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 'f':
+			field = optarg;
+			break;
+		case 't':
+			text_mode = 1;
+			break;
+		case 'o':
+			offsets = 1;
+			break;
+		case 'h':
+			match_usage(stdout);
+			free(rpaths);
+			return 0;
+		default:
+			match_usage(stderr);
+			free(rpaths);
+			return 2;
+		}
+	}
+	if (nr == 0 && cfgpath == NULL) {
+		fprintf(stderr, "tidewatch match: -r RULES (or -c CONFIG) is required\n");
+		match_usage(stderr);
+		return 2;
+	}
+	if (argc - optind > 1) {
+		match_usage(stderr);
+		free(rpaths);
+		return 2;
+	}
+	if (optind < argc && strcmp(argv[optind], "-") != 0 &&
+	    (in = fopen(argv[optind], "rb")) == NULL) {
+		perror(argv[optind]);
+		free(rpaths);
+		return 1;
+	}
+	diag_init(&errs);
+	if (cmd_setup(cfgpath, rpaths, nr, &cfg, &norm, &m, &errs) == -1) {
+		cmd_print_diag(&errs);
+		diag_free(&errs);
+		config_free(&cfg);
+		free(rpaths);
+		if (in != stdin)
+			fclose(in);
+		return 1;
+	}
+	free(rpaths);
+
+	needed_fields(match_ruleset(m), &cfg, &names, &paths, &nfields);
+	memset(&dopts, 0, sizeof dopts);
+	dopts.format = text_mode || cfg.input_format == INPUT_TEXT ?
+	    DEC_FORMAT_TEXT : DEC_FORMAT_JSON;
+	dopts.id_field = cfg.field_id;
+	dopts.text_field = field ? field : cfg.field_text;
+	dopts.time_field = NULL;	/* time does not matter here */
+	dopts.fields = names;
+	dopts.field_paths = paths;
+	dopts.nfields = nfields;
+	dopts.max_bytes = (size_t)cfg.max_post_bytes;
+	dec = decoder_new(&dopts);
+	free(names);
+	free(paths);
+	ctx = match_ctx_new(m);
+
+	while ((len = getline(&line, &linecap, in)) != -1) {
+		struct match_result res;
+		struct post p;
+		enum dec_result dr;
+
+		lineno++;
+		if (len > 0 && line[len - 1] == '\n')
+			len--;
+		if (len > 0 && line[len - 1] == '\r')
+			len--;
+		jsonw_reset(&w);
+		jsonw_raw(&w, "{\"line\":", 8);
+		jsonw_int(&w, (int64_t)lineno);
+		dr = decoder_decode(dec, line, (size_t)len, &p, detail,
+		    sizeof detail);
+		if (dr != DEC_OK) {
+			jsonw_raw(&w, ",\"error\":", 9);
+			jsonw_strz(&w, detail);
+			jsonw_raw(&w, ",\"reason\":", 10);
+			jsonw_strz(&w, decoder_result_name(dr));
+			jsonw_raw(&w, "}\n", 2);
+			fwrite(w.buf, 1, w.len, stdout);
+			continue;
+		}
+		if (p.id != NULL) {
+			jsonw_raw(&w, ",\"id\":", 6);
+			jsonw_str(&w, p.id, p.id_len);
+		}
+		if (match_post(ctx, &p, &res) == -1) {
+			jsonw_raw(&w, ",\"error\":\"text is not valid UTF-8\"}\n", 36);
+			fwrite(w.buf, 1, w.len, stdout);
+			continue;
+		}
+		write_result(&w, match_ruleset(m), &p, &res, offsets);
+		jsonw_raw(&w, "}\n", 2);
+		fwrite(w.buf, 1, w.len, stdout);
+	}
+	if (ferror(in)) {
+		perror("tidewatch match: read");
+		rc = 1;
+	}
+	if (fflush(stdout) != 0) {
+		perror("tidewatch match: write");
+		rc = 1;
+	}
+	free(line);
+	jsonw_free(&w);
+	match_ctx_free(ctx);
+	decoder_free(dec);
+	match_free(m);
+	norm_free(norm);
+	config_free(&cfg);
+	diag_free(&errs);
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}

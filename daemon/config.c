@@ -1,0 +1,733 @@
+/*
+ * config.c — the configuration table, its YAML loader and defaults.
+ *
+ * DESIGN: every key is one row of config_table[]: its dotted name
+ * ("redis.flush_interval"), type, place in struct config, default written
+ * as text, bounds, whether a reload may change it, and help.  Defaults go
+ * through the same parser as the file and the command line, so a default can
+ * never be a value the parser would refuse.  config_load() reads a YAML
+ * document of sections (kafka, input, redis, rules, normalize, counters,
+ * alerts, metrics, log, threads) with libyaml and reports every unknown key
+ * (with the nearest known one), wrong type and out-of-range value as
+ * "path:line:col: message"; it does not stop at the first.  Loading is done
+ * once at start-up and on reload, by the main thread only.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#include "config.h"
+#include "log.h"
+#include "rules.h"
+#include "xmalloc.h"
+
+enum ctype {
+	CT_STR,		/* char * */
+	CT_BOOL,	/* bool */
+	CT_INT,		/* int64_t */
+	CT_INT32,	/* int */
+	CT_DUR_S,	/* int64_t seconds, written 30s / 5m / 2h / 1d */
+	CT_DUR_MS,	/* int64_t milliseconds, written 250ms / 1s / 2m */
+	CT_SIZE,	/* int64_t bytes, written 512, 64KiB, 1MiB */
+	CT_ENUM,	/* int-sized enum, value = index in enums[] */
+	CT_LIST,	/* char ** + size_t count */
+	CT_MAP,		/* struct kv * + size_t count */
+};
+
+struct copt {
+	const char		*name;
+	enum ctype		 type;
+	size_t			 off;
+	size_t			 off_n;		/* CT_LIST, CT_MAP: the count */
+	const char		*def;
+	int64_t			 min, max;
+	const char *const	*enums;
+	int			 reloadable;
+	const char		*help;
+};
+
+#define O(f)	offsetof(struct config, f)
+
+static const char *const time_enums[] = { "post", "kafka", "arrival", NULL };
+static const char *const format_enums[] = { "json", "text", NULL };
+static const char *const reload_enums[] = { "signal", "auto", NULL };
+
+static const struct copt config_table[] = {
+	{ "kafka.brokers", CT_STR, O(kafka_brokers), 0, "localhost:9092",
+	  0, 0, NULL, 0, "bootstrap servers, host:port[,host:port…]" },
+	{ "kafka.topics", CT_LIST, O(kafka_topics), O(kafka_ntopics), "posts",
+	  0, 0, NULL, 0, "Kafka topics to consume" },
+	{ "kafka.group", CT_STR, O(kafka_group), 0, "tidewatch",
+	  0, 0, NULL, 0, "consumer group id; daemons in one group share the work" },
+	{ "kafka.properties", CT_MAP, O(kafka_props), O(kafka_nprops), "",
+	  0, 0, NULL, 0, "any librdkafka property, passed through as it is" },
+
+	{ "input.format", CT_ENUM, O(input_format), 0, "json",
+	  0, 0, format_enums, 0, "json (one object per message) or text (the message is the text)" },
+	{ "input.id_field", CT_STR, O(field_id), 0, "id",
+	  0, 0, NULL, 0, "JSON member holding the post id (dotted path)" },
+	{ "input.text_field", CT_STR, O(field_text), 0, "text",
+	  0, 0, NULL, 0, "JSON member holding the post text (dotted path)" },
+	{ "input.time_field", CT_STR, O(field_time), 0, "time",
+	  0, 0, NULL, 0, "JSON member holding the post time: epoch s/ms or RFC 3339" },
+	{ "input.fields", CT_MAP, O(field_map), O(field_nmap), "",
+	  0, 0, NULL, 0, "other post fields for where/count_by: name: json.path" },
+	{ "input.time", CT_ENUM, O(time_source), 0, "post",
+	  0, 0, time_enums, 0, "which time counts: post (its time field, else Kafka's), kafka, arrival" },
+	{ "input.max_post_bytes", CT_SIZE, O(max_post_bytes), 0, "1MiB",
+	  64, INT64_C(1) << 30, NULL, 0, "larger messages are rejected (too_large)" },
+	{ "input.max_future", CT_DUR_S, O(max_future_s), 0, "1h",
+	  0, INT64_C(1) << 32, NULL, 0, "posts timed further ahead than this are rejected" },
+
+	{ "redis.address", CT_STR, O(redis_address), 0, "127.0.0.1:6379",
+	  0, 0, NULL, 0, "host:port, or unix:/path/to/socket" },
+	{ "redis.password_env", CT_STR, O(redis_password_env), 0, "",
+	  0, 0, NULL, 0, "environment variable holding the password" },
+	{ "redis.password_file", CT_STR, O(redis_password_file), 0, "",
+	  0, 0, NULL, 0, "file holding the password (first line)" },
+	{ "redis.prefix", CT_STR, O(redis_prefix), 0, "tidewatch:",
+	  0, 0, NULL, 0, "prefix of every key; {tidewatch}: keeps Redis Cluster in one slot" },
+	{ "redis.timeout", CT_DUR_MS, O(redis_timeout_ms), 0, "2s",
+	  10, 600000, NULL, 0, "connect and command timeout" },
+	{ "redis.flush_interval", CT_DUR_MS, O(flush_interval_ms), 0, "1s",
+	  10, 60000, NULL, 1, "how often local counts are written to Redis" },
+
+	{ "rules.paths", CT_LIST, O(rule_paths), O(rule_npaths), "/etc/tidewatch/rules.d",
+	  0, 0, NULL, 1, "rule files or directories of *.yaml" },
+	{ "rules.reload", CT_ENUM, O(reload_mode), 0, "signal",
+	  0, 0, reload_enums, 1, "signal (SIGHUP) or auto (also when a rule file changes)" },
+
+	{ "normalize.nfkc", CT_BOOL, O(norm.nfkc), 0, "true",
+	  0, 0, NULL, 0, "compatibility folding: ＦＯＯＤ→food, ①→1" },
+	{ "normalize.casefold", CT_BOOL, O(norm.casefold), 0, "true",
+	  0, 0, NULL, 0, "case folding" },
+	{ "normalize.t2s", CT_BOOL, O(norm.t2s), 0, "true",
+	  0, 0, NULL, 0, "traditional → simplified Chinese (OpenCC)" },
+	{ "normalize.strip_format", CT_BOOL, O(norm.strip_format), 0, "true",
+	  0, 0, NULL, 0, "remove zero-width and format characters" },
+	{ "normalize.max_gap", CT_INT32, O(norm.max_gap), 0, "3",
+	  0, 16, NULL, 0, "separators skipped between keyword characters (0: off)" },
+
+	{ "counters.resolution", CT_DUR_S, O(resolution_s), 0, "10s",
+	  1, 3600, NULL, 0, "counter bucket length; alert windows are multiples of it" },
+	{ "counters.retention", CT_DUR_S, O(retention_s), 0, "8d",
+	  60, INT64_C(400) * 86400, NULL, 0, "how long buckets are kept (covers seasonal baselines)" },
+
+	{ "alerts.channel", CT_STR, O(alert_channel), 0, "alerts:",
+	  0, 0, NULL, 0, "channel prefix after the key prefix: <prefix>alerts:<topic>" },
+	{ "alerts.stream", CT_STR, O(alert_stream), 0, "alert-log",
+	  0, 0, NULL, 0, "stream of every alert, after the key prefix" },
+	{ "alerts.stream_maxlen", CT_INT, O(alert_stream_maxlen), 0, "10000",
+	  10, 100000000, NULL, 1, "approximate length the alert stream is trimmed to" },
+	{ "alerts.samples", CT_INT, O(samples), 0, "3",
+	  0, 100, NULL, 1, "sample posts kept per topic and bucket for alert evidence" },
+
+	{ "metrics.listen", CT_STR, O(metrics_listen), 0, "127.0.0.1:9464",
+	  0, 0, NULL, 0, "Prometheus /metrics address; empty disables" },
+	{ "log.level", CT_STR, O(log_level), 0, "info",
+	  0, 0, NULL, 1, "debug, info, warn or error" },
+	{ "threads", CT_INT, O(threads), 0, "1",
+	  1, 256, NULL, 0, "consumer threads, each its own group member" },
+	{ "stall_after", CT_DUR_S, O(stall_after_s), 0, "5m",
+	  1, INT64_C(1) << 32, NULL, 1, "ops alert when no post arrived for this long" },
+};
+
+#define NOPTS	(sizeof config_table / sizeof config_table[0])
+
+static const struct copt *
+copt_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++)
+		if (strcmp(config_table[i].name, name) == 0)
+			return &config_table[i];
+	return NULL;
+}
+
+static void
+kv_free(struct kv *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].key);
+		free(v[i].value);
+	}
+	free(v);
+}
+
+static void
+list_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+copt_clear(struct config *c, const struct copt *o)
+{
+	char *base = (char *)c;
+
+	switch (o->type) {
+	case CT_STR:
+		free(*(char **)(base + o->off));
+		*(char **)(base + o->off) = NULL;
+		break;
+	case CT_LIST:
+		list_free(*(char ***)(base + o->off), *(size_t *)(base + o->off_n));
+		*(char ***)(base + o->off) = NULL;
+		*(size_t *)(base + o->off_n) = 0;
+		break;
+	case CT_MAP:
+		kv_free(*(struct kv **)(base + o->off), *(size_t *)(base + o->off_n));
+		*(struct kv **)(base + o->off) = NULL;
+		*(size_t *)(base + o->off_n) = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+/* Parses a number with a unit from units[] (name, multiplier); a bare
+ * number takes bare_mult. */
+struct unit {
+	const char	*name;
+	int64_t		 mult;
+};
+
+static int
+parse_units(const char *s, const struct unit *units, int64_t bare_mult,
+    int64_t *out)
+{
+	char *end;
+	long long v;
+	size_t i;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || v < 0)
+		return -1;
+	while (isspace((unsigned char)*end))
+		end++;
+	if (*end == '\0') {
+		if (v > INT64_MAX / bare_mult)
+			return -1;
+		*out = v * bare_mult;
+		return 0;
+	}
+	for (i = 0; units[i].name != NULL; i++) {
+		if (strcmp(end, units[i].name) == 0) {
+			if (v > INT64_MAX / units[i].mult)
+				return -1;
+			*out = v * units[i].mult;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const struct unit dur_s_units[] = {
+	{ "s", 1 }, { "m", 60 }, { "h", 3600 }, { "d", 86400 }, { "w", 604800 },
+	{ NULL, 0 }
+};
+static const struct unit dur_ms_units[] = {
+	{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "h", 3600000 },
+	{ NULL, 0 }
+};
+static const struct unit size_units[] = {
+	{ "B", 1 }, { "KiB", 1024 }, { "MiB", 1024 * 1024 },
+	{ "GiB", INT64_C(1024) * 1024 * 1024 }, { "KB", 1000 }, { "MB", 1000000 },
+	{ "GB", 1000000000 }, { "k", 1024 }, { "K", 1024 }, { "M", 1024 * 1024 },
+	{ NULL, 0 }
+};
+
+/* Sets one scalar-typed option from text.  Returns 0, or -1 with a message
+ * in err. */
+static int
+copt_set_scalar(struct config *c, const struct copt *o, const char *v,
+    char *err, size_t errsz)
+{
+	char *base = (char *)c, *end;
+	int64_t n = 0;
+	long long ll;
+	size_t i;
+
+	switch (o->type) {
+	case CT_STR:
+		free(*(char **)(base + o->off));
+		*(char **)(base + o->off) = xstrdup(v);
+		return 0;
+	case CT_BOOL:
+		if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 ||
+		    strcmp(v, "on") == 0)
+			*(bool *)(base + o->off) = true;
+		else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 ||
+		    strcmp(v, "off") == 0)
+			*(bool *)(base + o->off) = false;
+		else {
+			snprintf(err, errsz, "%s: expected true or false, got '%s'",
+			    o->name, v);
+			return -1;
+		}
+		return 0;
+	case CT_INT:
+	case CT_INT32:
+		errno = 0;
+		ll = strtoll(v, &end, 10);
+		if (errno != 0 || end == v || *end != '\0') {
+			snprintf(err, errsz, "%s: expected an integer, got '%s'",
+			    o->name, v);
+			return -1;
+		}
+		n = ll;
+		break;
+	case CT_DUR_S:
+		if (parse_units(v, dur_s_units, 1, &n) == -1) {
+			snprintf(err, errsz, "%s: expected a duration like 30s, "
+			    "5m, 2h or 1d, got '%s'", o->name, v);
+			return -1;
+		}
+		break;
+	case CT_DUR_MS:
+		if (parse_units(v, dur_ms_units, 1000, &n) == -1) {
+			snprintf(err, errsz, "%s: expected a duration like "
+			    "250ms, 1s or 2m, got '%s'", o->name, v);
+			return -1;
+		}
+		break;
+	case CT_SIZE:
+		if (parse_units(v, size_units, 1, &n) == -1) {
+			snprintf(err, errsz, "%s: expected a size like 65536, "
+			    "64KiB or 1MiB, got '%s'", o->name, v);
+			return -1;
+		}
+		break;
+	case CT_ENUM:
+		for (i = 0; o->enums[i] != NULL; i++) {
+			if (strcmp(o->enums[i], v) == 0) {
+				*(int *)(base + o->off) = (int)i;
+				return 0;
+			}
+		}
+		{
+			char alts[256] = "";
+
+			for (i = 0; o->enums[i] != NULL; i++) {
+				strncat(alts, i ? ", " : "", sizeof alts - strlen(alts) - 1);
+				strncat(alts, o->enums[i], sizeof alts - strlen(alts) - 1);
+			}
+			snprintf(err, errsz, "%s: expected one of %s, got '%s'",
+			    o->name, alts, v);
+		}
+		return -1;
+	case CT_LIST:
+		copt_clear(c, o);
+		{
+			char ***lp = (char ***)(base + o->off);
+			size_t *np = (size_t *)(base + o->off_n), cap = 0;
+			const char *p = v, *q;
+
+			while (*p != '\0') {
+				q = strchr(p, ',');
+				if (q == NULL)
+					q = p + strlen(p);
+				if (q > p) {
+					*lp = xgrow(*lp, &cap, *np + 1, sizeof **lp);
+					(*lp)[(*np)++] = xstrndup(p, (size_t)(q - p));
+				}
+				p = *q ? q + 1 : q;
+			}
+		}
+		return 0;
+	case CT_MAP:
+		if (*v == '\0') {
+			copt_clear(c, o);
+			return 0;
+		}
+		snprintf(err, errsz, "%s: expected a mapping", o->name);
+		return -1;
+	}
+	if ((o->min != 0 || o->max != 0) && (n < o->min || n > o->max)) {
+		snprintf(err, errsz, "%s: %s is out of range (%" PRId64 "…%" PRId64 ")",
+		    o->name, v, o->min, o->max);
+		return -1;
+	}
+	if (o->type == CT_INT32)
+		*(int *)(base + o->off) = (int)n;
+	else
+		*(int64_t *)(base + o->off) = n;
+	return 0;
+}
+
+void
+config_defaults(struct config *c)
+{
+	char err[256];
+	size_t i;
+
+	memset(c, 0, sizeof *c);
+	for (i = 0; i < NOPTS; i++) {
+		if (copt_set_scalar(c, &config_table[i], config_table[i].def,
+		    err, sizeof err) == -1)
+			abort();	/* a default the parser refuses is a bug */
+	}
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < NOPTS; i++)
+		copt_clear(c, &config_table[i]);
+	free(c->path);
+	c->path = NULL;
+}
+
+/* YAML walking. */
+
+struct cload {
+	const char	*name;
+	yaml_document_t	*doc;
+	struct config	*c;
+	struct diag	*errs;
+};
+
+static void
+cerr(struct cload *l, yaml_node_t *n, const char *fmt, const char *a,
+    const char *b)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof buf, fmt, a, b);
+	diag_add(l->errs, l->name, (int)n->start_mark.line + 1,
+	    (int)n->start_mark.column + 1, "%s", buf);
+}
+
+static const char *
+scalar(yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static void
+suggest_key(struct cload *l, yaml_node_t *kn, const char *full,
+    const char *section)
+{
+	const char *known[NOPTS + 16], *best;
+	char buf[256];
+	size_t i, nk = 0, plen = section ? strlen(section) + 1 : 0;
+
+	for (i = 0; i < NOPTS; i++) {
+		const char *nm = config_table[i].name;
+
+		if (section == NULL) {
+			/* top level: section names and top-level keys */
+			const char *dot = strchr(nm, '.');
+			size_t len = dot ? (size_t)(dot - nm) : strlen(nm), j;
+			int dup = 0;
+
+			for (j = 0; j < nk; j++)
+				if (strlen(known[j]) == len &&
+				    strncmp(known[j], nm, len) == 0)
+					dup = 1;
+			if (!dup && dot == NULL)
+				known[nk++] = nm;
+			else if (!dup) {
+				static char sect[NOPTS][32];
+
+				snprintf(sect[i], sizeof sect[i], "%.*s", (int)len, nm);
+				known[nk++] = sect[i];
+			}
+		} else if (strncmp(nm, section, plen - 1) == 0 && nm[plen - 1] == '.')
+			known[nk++] = nm + plen;
+	}
+	best = rules_suggest(section ? full + plen : full, known, nk);
+	if (best != NULL) {
+		snprintf(buf, sizeof buf, "%s'%s' (did you mean '%s'?)",
+		    "unknown key ", full, best);
+		diag_add(l->errs, l->name, (int)kn->start_mark.line + 1,
+		    (int)kn->start_mark.column + 1, "%s", buf);
+	} else
+		cerr(l, kn, "unknown key '%s'%s", full, "");
+}
+
+static void
+load_value(struct cload *l, const struct copt *o, yaml_node_t *vn)
+{
+	char err[512];
+	char *base = (char *)l->c;
+	yaml_node_item_t *it;
+	yaml_node_pair_t *pr;
+
+	switch (o->type) {
+	case CT_LIST:
+		if (vn->type == YAML_SCALAR_NODE) {
+			if (copt_set_scalar(l->c, o, scalar(vn), err, sizeof err))
+				cerr(l, vn, "%s%s", err, "");
+			return;
+		}
+		if (vn->type != YAML_SEQUENCE_NODE) {
+			cerr(l, vn, "%s: expected a list%s", o->name, "");
+			return;
+		}
+		copt_clear(l->c, o);
+		{
+			char ***lp = (char ***)(base + o->off);
+			size_t *np = (size_t *)(base + o->off_n), cap = 0;
+
+			for (it = vn->data.sequence.items.start;
+			    it < vn->data.sequence.items.top; it++) {
+				yaml_node_t *e = yaml_document_get_node(l->doc, *it);
+
+				if (e == NULL || e->type != YAML_SCALAR_NODE) {
+					cerr(l, e ? e : vn, "%s: expected a list "
+					    "of strings%s", o->name, "");
+					continue;
+				}
+				*lp = xgrow(*lp, &cap, *np + 1, sizeof **lp);
+				(*lp)[(*np)++] = xstrdup(scalar(e));
+			}
+		}
+		return;
+	case CT_MAP:
+		if (vn->type == YAML_SCALAR_NODE && scalar(vn)[0] == '\0') {
+			copt_clear(l->c, o);
+			return;
+		}
+		if (vn->type != YAML_MAPPING_NODE) {
+			cerr(l, vn, "%s: expected a mapping%s", o->name, "");
+			return;
+		}
+		copt_clear(l->c, o);
+		{
+			struct kv **mp = (struct kv **)(base + o->off);
+			size_t *np = (size_t *)(base + o->off_n), cap = 0;
+
+			for (pr = vn->data.mapping.pairs.start;
+			    pr < vn->data.mapping.pairs.top; pr++) {
+				yaml_node_t *k = yaml_document_get_node(l->doc, pr->key);
+				yaml_node_t *v = yaml_document_get_node(l->doc, pr->value);
+
+				if (k == NULL || v == NULL ||
+				    k->type != YAML_SCALAR_NODE ||
+				    v->type != YAML_SCALAR_NODE) {
+					cerr(l, k ? k : vn, "%s: expected "
+					    "name: value pairs%s", o->name, "");
+					continue;
+				}
+				*mp = xgrow(*mp, &cap, *np + 1, sizeof **mp);
+				(*mp)[*np].key = xstrdup(scalar(k));
+				(*mp)[*np].value = xstrdup(scalar(v));
+				(*np)++;
+			}
+		}
+		return;
+	default:
+		if (vn->type != YAML_SCALAR_NODE) {
+			cerr(l, vn, "%s: expected a single value%s", o->name, "");
+			return;
+		}
+		if (copt_set_scalar(l->c, o, scalar(vn), err, sizeof err) == -1)
+			cerr(l, vn, "%s%s", err, "");
+	}
+}
+
+static void
+load_mapping(struct cload *l, yaml_node_t *map, const char *section)
+{
+	yaml_node_pair_t *pr;
+	char full[256];
+
+	for (pr = map->data.mapping.pairs.start; pr < map->data.mapping.pairs.top;
+	    pr++) {
+		yaml_node_t *k = yaml_document_get_node(l->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(l->doc, pr->value);
+		const struct copt *o;
+		size_t i, plen;
+		int is_section = 0;
+
+		if (k == NULL || v == NULL)
+			continue;
+		if (k->type != YAML_SCALAR_NODE) {
+			cerr(l, k, "expected a key name%s%s", "", "");
+			continue;
+		}
+		if (section)
+			snprintf(full, sizeof full, "%s.%s", section, scalar(k));
+		else
+			snprintf(full, sizeof full, "%s", scalar(k));
+		if ((o = copt_find(full)) != NULL) {
+			load_value(l, o, v);
+			continue;
+		}
+		if (section == NULL) {
+			plen = strlen(full);
+			for (i = 0; i < NOPTS; i++)
+				if (strncmp(config_table[i].name, full, plen) == 0 &&
+				    config_table[i].name[plen] == '.')
+					is_section = 1;
+		}
+		if (is_section) {
+			if (v->type == YAML_SCALAR_NODE && scalar(v)[0] == '\0')
+				continue;	/* empty section */
+			if (v->type != YAML_MAPPING_NODE) {
+				cerr(l, v, "%s: expected a mapping of settings%s",
+				    full, "");
+				continue;
+			}
+			load_mapping(l, v, full);
+			continue;
+		}
+		suggest_key(l, k, full, section);
+	}
+}
+
+int
+config_load_string(const char *name, const char *yaml, size_t len,
+    struct config *c, struct diag *errs)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	yaml_node_t *root;
+	struct cload l;
+	size_t before = errs->n;
+
+	config_defaults(c);
+	c->path = xstrdup(name);
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		diag_add(errs, name, (int)parser.problem_mark.line + 1,
+		    (int)parser.problem_mark.column + 1, "%s%s%s",
+		    parser.problem ? parser.problem : "YAML syntax error",
+		    parser.context ? " " : "",
+		    parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	l.name = name;
+	l.doc = &doc;
+	l.c = c;
+	l.errs = errs;
+	root = yaml_document_get_root_node(&doc);
+	if (root != NULL) {
+		if (root->type == YAML_MAPPING_NODE)
+			load_mapping(&l, root, NULL);
+		else if (!(root->type == YAML_SCALAR_NODE &&
+		    scalar(root)[0] == '\0'))
+			cerr(&l, root, "expected a mapping of sections "
+			    "(kafka, input, redis, rules, …)%s%s", "", "");
+	}
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	{
+		enum log_level lvl;
+
+		if (log_level_parse(c->log_level, &lvl) == -1)
+			diag_add(errs, name, 0, 0, "log.level: expected debug, "
+			    "info, warn or error, got '%s'", c->log_level);
+	}
+	return errs->n > before ? -1 : 0;
+}
+
+int
+config_load(const char *path, struct config *c, struct diag *errs)
+{
+	FILE *fp;
+	struct stat st;
+	char *buf;
+	size_t n;
+	int rc;
+
+	if ((fp = fopen(path, "rb")) == NULL) {
+		config_defaults(c);
+		diag_add(errs, path, 0, 0, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	if (fstat(fileno(fp), &st) == -1 || st.st_size > 16 * 1024 * 1024) {
+		config_defaults(c);
+		diag_add(errs, path, 0, 0, "not a regular file of at most 16 MiB");
+		fclose(fp);
+		return -1;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	n = fread(buf, 1, (size_t)st.st_size, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	rc = config_load_string(path, buf, n, c, errs);
+	free(buf);
+	return rc;
+}
+
+int
+config_set(struct config *c, const char *assignment, struct diag *errs)
+{
+	const struct copt *o;
+	const char *eq = strchr(assignment, '=');
+	char name[128], err[512];
+
+	if (eq == NULL || (size_t)(eq - assignment) >= sizeof name) {
+		diag_addf(errs, "%s: expected key=value", assignment);
+		return -1;
+	}
+	snprintf(name, sizeof name, "%.*s", (int)(eq - assignment), assignment);
+	if ((o = copt_find(name)) == NULL) {
+		diag_addf(errs, "unknown config key '%s'", name);
+		return -1;
+	}
+	if (copt_set_scalar(c, o, eq + 1, err, sizeof err) == -1) {
+		diag_addf(errs, "%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+config_print_defaults(FILE *fp)
+{
+	const char *sect = "";
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		const struct copt *o = &config_table[i];
+		const char *dot = strchr(o->name, '.');
+		size_t slen = dot ? (size_t)(dot - o->name) : 0;
+
+		if (dot != NULL && (strlen(sect) != slen ||
+		    strncmp(sect, o->name, slen) != 0)) {
+			fprintf(fp, "\n%.*s:\n", (int)slen, o->name);
+			sect = o->name;
+		} else if (dot == NULL && sect[0] != '\0') {
+			fputc('\n', fp);
+			sect = "";
+		}
+		fprintf(fp, "%s# %s%s\n%s%s: ", dot ? "  " : "", o->help,
+		    o->reloadable ? " (reloadable)" : "", dot ? "  " : "",
+		    dot ? dot + 1 : o->name);
+		if (o->type == CT_LIST)
+			fprintf(fp, "[%s]\n", o->def);
+		else if (o->type == CT_MAP)
+			fprintf(fp, "{}\n");
+		else if (o->type == CT_STR)
+			fprintf(fp, "\"%s\"\n", o->def);
+		else
+			fprintf(fp, "%s\n", o->def);
+	}
+}

@@ -1,0 +1,63 @@
+/*
+ * main.c — the tidewatch command line: dispatch to subcommands.
+ *
+ * tidewatch SUBCOMMAND [ARGS…]; every subcommand lives in its own
+ * cmd_*.c and returns the exit status.  Nothing else happens here.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+#ifndef TW_VERSION
+#define TW_VERSION "0.1.0"
+#endif
+
+static const struct {
+	const char	*name;
+	int		(*fn)(int, char **);
+	const char	*help;
+} commands[] = {
+	{ "check", cmd_check, "validate config and rules, run the rules' tests" },
+	{ "match", cmd_match, "match posts offline, one JSON line per post" },
+};
+
+static void
+usage(FILE *fp)
+{
+	size_t i;
+
+	fprintf(fp, "usage: tidewatch COMMAND [ARGS...]\n\ncommands:\n");
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(fp, "\n'tidewatch COMMAND --help' describes a command.\n"
+	    "  --version  print the version\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	size_t i;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("tidewatch %s\n", TW_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "tidewatch: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

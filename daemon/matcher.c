@@ -1,0 +1,1420 @@
+/*
+ * matcher.c — literal prefilter (Aho-Corasick) + PCRE2 confirmation.
+ *
+ * DESIGN.  match_compile() normalises every literal keyword with the posts'
+ * normaliser, maps each code point used by any literal to a dense symbol id
+ * (two-level table; 0 = in no literal) and builds one Aho-Corasick automaton
+ * over symbols as a double-array trie (base/check cells, failure links and
+ * dictionary-suffix links), so a step costs a few array loads.  Identical
+ * literals share one pattern listing every (topic, keyword) that uses it.
+ * match_post() normalises the text once, runs the automaton once, verifies
+ * each raw hit (separator gaps, word boundaries), sets group bits in
+ * per-topic state kept in the context (stamped per post, so only touched
+ * topics are reset), then evaluates the touched topics plus the few whose
+ * every group needs a regex: where conditions, regexes (JIT, limited),
+ * none.  The matcher is immutable and shared by threads; a match_ctx is
+ * one thread's scratch space and results, reused without malloc per post.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "matcher.h"
+#include "xmalloc.h"
+
+#define SYM_PAGES	(0x110000 >> 8)
+#define OUT_FLAG	0x80000000u	/* in dacell.base: state has output */
+#define BASE_MASK	0x7fffffffu
+#define CELL_EMPTY	UINT32_MAX
+#define GROUP_NONE	UINT16_MAX	/* occurrence of a none keyword */
+#define PLACE_TRIES	256		/* anchors tried before the frontier */
+#define RE_MAX_HITS	256		/* occurrences recorded per regex */
+
+#define T_ALWAYS	0x01	/* candidate for every post */
+#define T_WHERE		0x02
+#define T_POS_RE	0x04	/* has positive regex keywords */
+#define T_NONE_RE	0x08	/* has none regex keywords */
+
+struct dacell {
+	uint32_t	base;		/* OUT_FLAG | base of the children */
+	uint32_t	check;		/* parent cell, CELL_EMPTY if free */
+};
+
+/* A distinct normalised literal (code points and its own gaps). */
+struct mpat {
+	uint32_t	len;		/* characters */
+	uint32_t	gaps;		/* offset in kgaps: len bytes */
+	uint32_t	occ;		/* first entry in occs */
+	uint32_t	nocc;
+	uint32_t	next;		/* same characters, other gaps: index+1 */
+};
+
+struct mocc {
+	uint32_t	topic;
+	uint32_t	kw;
+	uint16_t	group;		/* positive group, or GROUP_NONE */
+};
+
+struct mre {
+	const pcre2_code *re;
+	uint32_t	kw;
+	uint16_t	group;		/* positive group, or GROUP_NONE */
+	uint8_t		jit;
+};
+
+struct mtopic {
+	uint32_t	npos;		/* positive groups */
+	uint32_t	gw;		/* first word in ctx->gbits */
+	uint32_t	grp;		/* offset in grp_re: npos bytes */
+	uint32_t	re;		/* first entry in res */
+	uint32_t	nre;
+	uint8_t		flags;
+};
+
+struct matcher {
+	struct ruleset		*rs;
+	const struct normalizer	*norm;
+	struct match_limits	 limits;
+	int			 max_gap;
+
+	uint32_t		*sym_l1;	/* cp >> 8 -> page offset */
+	uint32_t		*sym_pages;	/* page 0 is all zero */
+	size_t			 nsym_pages;
+	uint32_t		 nsyms;
+
+	struct dacell		*da;
+	uint32_t		*fail;
+	uint32_t		*dict;		/* next state with a pattern */
+	uint32_t		*pat;		/* pattern index + 1, or 0 */
+	size_t			 ncells;	/* with padding */
+	size_t			 nstates;
+
+	struct mpat		*pats;
+	size_t			 npats;
+	uint8_t			*kgaps;
+	size_t			 nkgaps;
+	struct mocc		*occs;
+	size_t			 noccs;
+
+	struct mtopic		*topics;
+	size_t			 ntopics;
+	uint8_t			*grp_re;	/* per positive group: has a regex */
+	struct mre		*res;
+	size_t			 nres;
+	uint32_t		*always;
+	size_t			 nalways;
+	size_t			 ngwords;
+	uint32_t		 max_nre;
+
+	size_t			 bytes;
+};
+
+struct tstate {
+	uint32_t	stamp;		/* == ctx->gen when touched this post */
+	uint32_t	sat;		/* positive groups satisfied */
+	uint8_t		veto;
+	uint8_t		matched;
+};
+
+struct match_ctx {
+	const struct matcher	*m;
+	const struct post	*p;
+	uint32_t		 gen;
+
+	struct norm_buf		 nb;		/* significant characters */
+	struct norm_buf		 fb;		/* full text, for regexes */
+	char			*u8;
+	size_t			 u8len;
+	size_t			 u8cap;
+	uint32_t		*offs;
+	size_t			 offscap;
+	bool			 full;		/* fb, u8, offs are this post's */
+
+	struct tstate		*ts;
+	uint64_t		*gbits;
+	uint32_t		*touched;	/* ntopics entries at most */
+	size_t			 ntouched;
+	uint8_t			*ran;		/* max_nre entries */
+
+	struct match_hit	*raw;		/* positive hits, all topics */
+	size_t			 nraw;
+	size_t			 rawcap;
+	struct match_hit	*hits;
+	size_t			 hitscap;
+	uint32_t		*kws;
+	size_t			 kwscap;
+	struct match_topic	*rtopics;	/* ntopics entries at most */
+	struct match_error	*errs;
+	size_t			 nerrs;
+	size_t			 errscap;
+
+	pcre2_match_data	*md;
+	pcre2_match_context	*mc;
+	pcre2_jit_stack		*js;
+};
+
+/* Compile-time state. */
+struct lit {
+	uint32_t	off;		/* in build.syms and build.gaps */
+	uint32_t	len;
+	uint32_t	topic;
+	uint32_t	kw;
+	uint16_t	group;
+};
+
+struct tnode {
+	uint32_t	first;		/* first child, 0 = none */
+	uint32_t	last;
+	uint32_t	next;		/* next sibling */
+	uint32_t	sym;
+	uint32_t	pat;		/* pattern index + 1 */
+};
+
+struct build {
+	uint32_t	*syms;		/* code points, then symbols */
+	uint8_t		*gaps;
+	size_t		 npool;
+	size_t		 poolcap;
+	size_t		 gapscap;
+	struct lit	*lits;
+	size_t		 nlits;
+	size_t		 litscap;
+
+	struct tnode	*nodes;
+	size_t		 nnodes;
+	size_t		 nodescap;
+
+	uint64_t	*used;		/* double-array cells in use */
+	size_t		 nused;		/* words */
+	size_t		 lo;		/* no free cell below */
+	size_t		 top;		/* highest cell in use */
+};
+
+static void
+ctx_errorf(char *errstr, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+ctx_errorf(char *errstr, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errstr == NULL || size == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(errstr, size, fmt, ap);
+	va_end(ap);
+}
+
+static inline uint32_t
+sym_of(const struct matcher *m, uint32_t cp)
+{
+	if (cp >= 0x110000)
+		return 0;
+	return m->sym_pages[m->sym_l1[cp >> 8] + (cp & 0xff)];
+}
+
+/* --- compile: literals ------------------------------------------------- */
+
+static int
+add_literal(struct build *b, const struct normalizer *norm,
+    struct norm_buf *nb, const struct rule_topic *t, uint32_t ti, uint32_t ki,
+    uint16_t group, char *errstr, size_t errstr_size)
+{
+	const struct rule_kw *kw = &t->kws[ki];
+	struct lit *l;
+	size_t i;
+
+	if (norm_text(norm, kw->text, strlen(kw->text), nb) == -1) {
+		ctx_errorf(errstr, errstr_size, "%s:%d:%d: topic %s: keyword "
+		    "is not valid UTF-8", t->file != NULL ? t->file : "-",
+		    kw->line, kw->col, t->id);
+		return -1;
+	}
+	if (nb->n == 0)
+		return 0;	/* nothing significant: it can never hit */
+	if (nb->n > UINT32_MAX - b->npool) {
+		ctx_errorf(errstr, errstr_size, "too many keyword characters");
+		return -1;
+	}
+	b->syms = xgrow(b->syms, &b->poolcap, b->npool + nb->n,
+	    sizeof *b->syms);
+	b->gaps = xgrow(b->gaps, &b->gapscap, b->npool + nb->n, 1);
+	for (i = 0; i < nb->n; i++) {
+		b->syms[b->npool + i] = nb->v[i].cp;
+		b->gaps[b->npool + i] = i == 0 ? 0 : nb->v[i].gap;
+	}
+	b->lits = xgrow(b->lits, &b->litscap, b->nlits + 1, sizeof *b->lits);
+	l = &b->lits[b->nlits++];
+	l->off = b->npool;
+	l->len = nb->n;
+	l->topic = ti;
+	l->kw = ki;
+	l->group = group;
+	b->npool += nb->n;
+	return 0;
+}
+
+struct symfreq {
+	uint32_t	cp;
+	uint32_t	n;
+};
+
+static int
+symfreq_cmp(const void *a, const void *b)
+{
+	const struct symfreq *x = a, *y = b;
+
+	if (x->n != y->n)
+		return x->n > y->n ? -1 : 1;
+	return x->cp < y->cp ? -1 : x->cp > y->cp;
+}
+
+/* Dense symbols, most frequent first, and the two-level table. */
+static void
+assign_symbols(struct matcher *m, struct build *b)
+{
+	uint32_t *count, cp, page, *pageof;
+	struct symfreq *sf;
+	size_t i, nsf = 0, npages = 1;
+
+	count = xcalloc(0x110000, sizeof *count);
+	for (i = 0; i < b->npool; i++)
+		count[b->syms[i]]++;
+	for (cp = 0; cp < 0x110000; cp++)
+		if (count[cp] != 0)
+			nsf++;
+	sf = xcalloc(nsf, sizeof *sf);
+	nsf = 0;
+	for (cp = 0; cp < 0x110000; cp++)
+		if (count[cp] != 0) {
+			sf[nsf].cp = cp;
+			sf[nsf++].n = count[cp];
+		}
+	qsort(sf, nsf, sizeof *sf, symfreq_cmp);
+
+	pageof = xcalloc(SYM_PAGES, sizeof *pageof);
+	for (i = 0; i < nsf; i++) {
+		page = sf[i].cp >> 8;
+		if (pageof[page] == 0)
+			pageof[page] = npages++;
+	}
+	m->nsym_pages = npages;
+	m->sym_l1 = xcalloc(SYM_PAGES, sizeof *m->sym_l1);
+	m->sym_pages = xcalloc(npages * 256, sizeof *m->sym_pages);
+	for (i = 0; i < SYM_PAGES; i++)
+		m->sym_l1[i] = pageof[i] * 256;
+	for (i = 0; i < nsf; i++) {
+		cp = sf[i].cp;
+		m->sym_pages[m->sym_l1[cp >> 8] + (cp & 0xff)] = i + 1;
+		count[cp] = i + 1;
+	}
+	m->nsyms = nsf;
+	for (i = 0; i < b->npool; i++)
+		b->syms[i] = count[b->syms[i]];
+	m->bytes += SYM_PAGES * sizeof *m->sym_l1 +
+	    npages * 256 * sizeof *m->sym_pages;
+	free(pageof);
+	free(sf);
+	free(count);
+}
+
+static const struct build *sort_build;	/* qsort has no argument */
+
+static int
+lit_cmp(const void *a, const void *c)
+{
+	const struct lit *x = a, *y = c;
+	const struct build *b = sort_build;
+	uint32_t i, n = x->len < y->len ? x->len : y->len;
+	int r;
+
+	for (i = 0; i < n; i++)
+		if (b->syms[x->off + i] != b->syms[y->off + i])
+			return b->syms[x->off + i] < b->syms[y->off + i] ?
+			    -1 : 1;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if ((r = memcmp(b->gaps + x->off, b->gaps + y->off, x->len)) != 0)
+		return r;
+	if (x->topic != y->topic)
+		return x->topic < y->topic ? -1 : 1;
+	return x->kw < y->kw ? -1 : x->kw > y->kw;
+}
+
+static uint32_t
+trie_add_child(struct build *b, uint32_t parent, uint32_t sym)
+{
+	struct tnode *n;
+	uint32_t id;
+
+	b->nodes = xgrow(b->nodes, &b->nodescap, b->nnodes + 1,
+	    sizeof *b->nodes);
+	id = b->nnodes++;
+	n = &b->nodes[id];
+	memset(n, 0, sizeof *n);
+	n->sym = sym;
+	if (b->nodes[parent].first == 0)
+		b->nodes[parent].first = id;
+	else
+		b->nodes[b->nodes[parent].last].next = id;
+	b->nodes[parent].last = id;
+	return id;
+}
+
+/*
+ * Sorted literals become patterns (equal characters and gaps merge) and a
+ * trie built by streaming: each string shares its prefix with the previous
+ * one, so children are created in ascending symbol order.
+ */
+static void
+build_trie(struct matcher *m, struct build *b)
+{
+	uint32_t *path = NULL, node, i, d, lcp;
+	size_t pathcap = 0, k, np = 0;
+	const struct lit *l, *pl = NULL;
+	struct mpat *p = NULL;
+
+	sort_build = b;
+	qsort(b->lits, b->nlits, sizeof *b->lits, lit_cmp);
+	sort_build = NULL;
+
+	m->pats = xcalloc(b->nlits ? b->nlits : 1, sizeof *m->pats);
+	m->occs = xcalloc(b->nlits ? b->nlits : 1, sizeof *m->occs);
+	m->kgaps = xmalloc(b->npool ? b->npool : 1);
+	b->nodes = xgrow(b->nodes, &b->nodescap, 1, sizeof *b->nodes);
+	memset(&b->nodes[0], 0, sizeof b->nodes[0]);
+	b->nnodes = 1;
+	path = xgrow(path, &pathcap, 1, sizeof *path);
+	path[0] = 0;
+
+	for (k = 0; k < b->nlits; k++, pl = l) {
+		l = &b->lits[k];
+		lcp = 0;
+		if (pl != NULL) {
+			d = pl->len < l->len ? pl->len : l->len;
+			while (lcp < d && b->syms[pl->off + lcp] ==
+			    b->syms[l->off + lcp])
+				lcp++;
+		}
+		if (pl != NULL && lcp == l->len && pl->len == l->len &&
+		    memcmp(b->gaps + pl->off, b->gaps + l->off, l->len) == 0) {
+			/* Same pattern: one more occurrence. */
+			p->nocc++;
+		} else {
+			/*
+			 * Sorted order: a new string shares path[0..lcp]
+			 * with the previous one and only appends children
+			 * with larger symbols.
+			 */
+			path = xgrow(path, &pathcap, l->len + 1,
+			    sizeof *path);
+			node = path[lcp];
+			for (i = lcp; i < l->len; i++) {
+				node = trie_add_child(b, node,
+				    b->syms[l->off + i]);
+				path[i + 1] = node;
+			}
+			node = path[l->len];
+			p = &m->pats[np];
+			p->len = l->len;
+			p->gaps = m->nkgaps;
+			memcpy(m->kgaps + m->nkgaps, b->gaps + l->off, l->len);
+			m->nkgaps += l->len;
+			p->occ = m->noccs;
+			p->nocc = 0;
+			p->next = 0;
+			if (b->nodes[node].pat == 0)
+				b->nodes[node].pat = np + 1;
+			else	/* same characters, other gaps */
+				m->pats[np - 1].next = np + 1;
+			np++;
+			p->nocc = 1;
+		}
+		m->occs[m->noccs].topic = l->topic;
+		m->occs[m->noccs].kw = l->kw;
+		m->occs[m->noccs].group = l->group;
+		m->noccs++;
+	}
+	m->npats = np;
+	free(path);
+}
+
+/* --- compile: double array --------------------------------------------- */
+
+static inline bool
+cell_used(const struct build *b, size_t c)
+{
+	if ((c >> 6) >= b->nused)
+		return false;
+	return (b->used[c >> 6] >> (c & 63)) & 1;
+}
+
+static void
+cell_use(struct build *b, size_t c)
+{
+	size_t w = c >> 6, n;
+
+	if (w >= b->nused) {
+		n = b->nused ? b->nused : 64;
+		while (n <= w)
+			n *= 2;
+		b->used = xrealloc(b->used, n * sizeof *b->used);
+		memset(b->used + b->nused, 0, (n - b->nused) *
+		    sizeof *b->used);
+		b->nused = n;
+	}
+	b->used[w] |= 1ull << (c & 63);
+	if (c > b->top)
+		b->top = c;
+	while (cell_used(b, b->lo))
+		b->lo++;
+}
+
+/* First free cell at or after c. */
+static size_t
+cell_next_free(const struct build *b, size_t c)
+{
+	size_t w = c >> 6;
+	uint64_t bits;
+
+	if (w >= b->nused)
+		return c;
+	bits = ~b->used[w] & (~0ull << (c & 63));
+	while (bits == 0) {
+		if (++w >= b->nused)
+			return w << 6;
+		bits = ~b->used[w];
+	}
+	return (w << 6) + (size_t)__builtin_ctzll(bits);
+}
+
+/* A base such that base + c[i] is free for every child symbol. */
+static size_t
+find_base(const struct build *b, const uint32_t *c, size_t k)
+{
+	size_t f, base, i, tries = 0;
+
+	f = b->lo > c[0] ? b->lo : c[0];
+	for (;;) {
+		f = cell_next_free(b, f);
+		base = f - c[0];
+		if (f > b->top)
+			return base;
+		for (i = 1; i < k; i++)
+			if (cell_used(b, base + c[i]))
+				break;
+		if (i == k)
+			return base;
+		if (++tries >= PLACE_TRIES)
+			f = b->top + 1;
+		else
+			f++;
+	}
+}
+
+static void
+da_ensure(struct matcher *m, size_t *cap, size_t need)
+{
+	size_t n = *cap, i;
+
+	if (need <= n)
+		return;
+	if (n == 0)
+		n = 1024;
+	while (n < need)
+		n *= 2;
+	m->da = xrealloc(m->da, n * sizeof *m->da);
+	m->pat = xrealloc(m->pat, n * sizeof *m->pat);
+	for (i = *cap; i < n; i++) {
+		m->da[i].base = 0;
+		m->da[i].check = CELL_EMPTY;
+		m->pat[i] = 0;
+	}
+	*cap = n;
+}
+
+/*
+ * Places the trie in base/check cells in breadth-first order (children of a
+ * node at base + symbol), then computes failure and dictionary links in the
+ * same order.  Root is cell 0; every symbol is >= 1 so no child lands there.
+ */
+static int
+build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
+{
+	uint32_t *queue, *cellof, *kids = NULL, v, u, c, f, t, cell;
+	size_t qh, qt, k, kidscap = 0, cap = 0, base, i, n;
+
+	queue = xcalloc(b->nnodes, sizeof *queue);
+	cellof = xcalloc(b->nnodes, sizeof *cellof);
+	da_ensure(m, &cap, m->nsyms + 2);
+	cell_use(b, 0);
+	m->da[0].check = 0;
+	qh = 0;
+	qt = 0;
+	queue[qt++] = 0;
+	while (qh < qt) {
+		v = queue[qh++];
+		k = 0;
+		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
+			kids = xgrow(kids, &kidscap, k + 1, sizeof *kids);
+			kids[k++] = b->nodes[u].sym;
+		}
+		cell = cellof[v];
+		if (k == 0) {
+			m->da[cell].base = 0;
+			continue;
+		}
+		base = find_base(b, kids, k);
+		if (base + m->nsyms + 1 >= BASE_MASK) {
+			ctx_errorf(errstr, errstr_size, "automaton too large");
+			free(kids);
+			free(queue);
+			free(cellof);
+			return -1;
+		}
+		da_ensure(m, &cap, base + kids[k - 1] + 1);
+		m->da[cell].base = base;
+		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
+			c = base + b->nodes[u].sym;
+			cell_use(b, c);
+			m->da[c].check = cell;
+			m->pat[c] = b->nodes[u].pat;
+			cellof[u] = c;
+			queue[qt++] = u;
+		}
+	}
+	free(kids);
+
+	/* Padding: base + any symbol stays inside the array. */
+	n = b->top + 1;
+	for (i = 0; i < n; i++)
+		if (m->da[i].check != CELL_EMPTY &&
+		    m->da[i].base + m->nsyms + 1 > n)
+			n = m->da[i].base + m->nsyms + 1;
+	da_ensure(m, &cap, n);
+	m->ncells = n;
+	m->da = xrealloc(m->da, n * sizeof *m->da);
+	m->pat = xrealloc(m->pat, n * sizeof *m->pat);
+	m->fail = xcalloc(n, sizeof *m->fail);
+	m->dict = xcalloc(n, sizeof *m->dict);
+	m->nstates = b->nnodes;
+	m->bytes += n * (sizeof *m->da + sizeof *m->pat + sizeof *m->fail +
+	    sizeof *m->dict);
+
+	for (qh = 0; qh < qt; qh++) {
+		v = queue[qh];
+		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
+			cell = cellof[u];
+			c = b->nodes[u].sym;
+			if (v == 0)
+				f = 0;
+			else {
+				f = m->fail[cellof[v]];
+				for (;;) {
+					t = (m->da[f].base & BASE_MASK) + c;
+					if (m->da[t].check == f) {
+						f = t;
+						break;
+					}
+					if (f == 0)
+						break;
+					f = m->fail[f];
+				}
+			}
+			m->fail[cell] = f;
+			m->dict[cell] = m->pat[f] != 0 ? f : m->dict[f];
+			if (m->pat[cell] != 0 || m->dict[cell] != 0)
+				m->da[cell].base |= OUT_FLAG;
+		}
+	}
+	free(queue);
+	free(cellof);
+	return 0;
+}
+
+/* --- compile: topics and regexes --------------------------------------- */
+
+static uint16_t
+kw_group(const struct rule_topic *t, const struct rule_kw *kw, bool has_any)
+{
+	switch (kw->role) {
+	case KW_ANY:
+		return 0;
+	case KW_ALL:
+		return (has_any ? 1 : 0) + kw->group;
+	default:
+		return GROUP_NONE;
+	}
+	(void)t;
+}
+
+static int
+build_topics(struct matcher *m, struct build *b, struct norm_buf *nb,
+    char *errstr, size_t errstr_size)
+{
+	const struct ruleset *rs = m->rs;
+	const struct rule_topic *t;
+	const struct rule_kw *kw;
+	struct mtopic *mt;
+	struct mre *r;
+	size_t ti, ki, ngrp = 0, resn = 0, g, rescap = 0, grpcap = 0;
+	size_t alwayscap = 0, jitsize;
+	bool has_any;
+	uint16_t group, nall;
+
+	m->ntopics = rs->ntopics;
+	m->topics = xcalloc(rs->ntopics ? rs->ntopics : 1, sizeof *m->topics);
+	for (ti = 0; ti < rs->ntopics; ti++) {
+		t = &rs->topics[ti];
+		mt = &m->topics[ti];
+		has_any = t->has_any;
+		nall = t->nall;
+		for (ki = 0; ki < t->nkws; ki++) {
+			if (t->kws[ki].role == KW_ANY)
+				has_any = true;
+			if (t->kws[ki].role == KW_ALL &&
+			    t->kws[ki].group >= nall)
+				nall = t->kws[ki].group + 1;
+		}
+		mt->npos = (has_any ? 1 : 0) + nall;
+		if (mt->npos >= GROUP_NONE) {
+			ctx_errorf(errstr, errstr_size, "topic %s: too many "
+			    "groups", t->id);
+			return -1;
+		}
+		mt->gw = m->ngwords;
+		m->ngwords += (mt->npos + 63) / 64;
+		mt->grp = ngrp;
+		m->grp_re = xgrow(m->grp_re, &grpcap, ngrp + mt->npos + 1, 1);
+		memset(m->grp_re + ngrp, 0, mt->npos + 1);
+		ngrp += mt->npos;
+		mt->re = resn;
+		if (t->nwhere > 0)
+			mt->flags |= T_WHERE;
+		for (ki = 0; ki < t->nkws; ki++) {
+			kw = &t->kws[ki];
+			group = kw_group(t, kw, has_any);
+			if (!kw->is_regex) {
+				if (add_literal(b, m->norm, nb, t, ti, ki,
+				    group, errstr, errstr_size) == -1)
+					return -1;
+				continue;
+			}
+			if (kw->re == NULL) {
+				ctx_errorf(errstr, errstr_size, "topic %s: "
+				    "regex %s is not compiled", t->id,
+				    kw->display != NULL ? kw->display :
+				    kw->text);
+				return -1;
+			}
+			m->res = xgrow(m->res, &rescap, resn + 1,
+			    sizeof *m->res);
+			r = &m->res[resn++];
+			r->re = kw->re;
+			r->kw = ki;
+			r->group = group;
+			jitsize = 0;
+			r->jit = pcre2_pattern_info(kw->re, PCRE2_INFO_JITSIZE,
+			    &jitsize) == 0 && jitsize > 0;
+			if (group == GROUP_NONE)
+				mt->flags |= T_NONE_RE;
+			else {
+				mt->flags |= T_POS_RE;
+				m->grp_re[mt->grp + group] = 1;
+			}
+		}
+		mt->nre = resn - mt->re;
+		if (mt->nre > m->max_nre)
+			m->max_nre = mt->nre;
+		for (g = 0; g < mt->npos; g++)
+			if (!m->grp_re[mt->grp + g])
+				break;
+		if (g == mt->npos) {
+			mt->flags |= T_ALWAYS;
+			m->always = xgrow(m->always, &alwayscap,
+			    m->nalways + 1, sizeof *m->always);
+			m->always[m->nalways++] = ti;
+		}
+	}
+	m->nres = resn;
+	m->bytes += m->ntopics * sizeof *m->topics + ngrp +
+	    resn * sizeof *m->res + m->nalways * sizeof *m->always;
+	return 0;
+}
+
+struct matcher *
+match_compile(struct ruleset *rs, const struct normalizer *norm,
+    const struct match_limits *limits, char *errstr, size_t errstr_size)
+{
+	struct matcher *m;
+	struct build b;
+	struct norm_buf nb;
+
+	memset(&b, 0, sizeof b);
+	memset(&nb, 0, sizeof nb);
+	m = xcalloc(1, sizeof *m);
+	m->rs = rules_ref(rs);
+	m->norm = norm;
+	m->max_gap = norm_options(norm)->max_gap;
+	if (m->max_gap < 0)
+		m->max_gap = 0;
+	m->limits.match_limit = 1000000;
+	m->limits.depth_limit = 10000;
+	if (limits != NULL && limits->match_limit != 0)
+		m->limits.match_limit = limits->match_limit;
+	if (limits != NULL && limits->depth_limit != 0)
+		m->limits.depth_limit = limits->depth_limit;
+	m->bytes = sizeof *m;
+
+	if (build_topics(m, &b, &nb, errstr, errstr_size) == -1)
+		goto fail;
+	assign_symbols(m, &b);
+	build_trie(m, &b);
+	if (build_da(m, &b, errstr, errstr_size) == -1)
+		goto fail;
+	m->bytes += m->npats * sizeof *m->pats + m->nkgaps +
+	    m->noccs * sizeof *m->occs;
+
+	norm_buf_free(&nb);
+	free(b.syms);
+	free(b.gaps);
+	free(b.lits);
+	free(b.nodes);
+	free(b.used);
+	return m;
+
+fail:
+	norm_buf_free(&nb);
+	free(b.syms);
+	free(b.gaps);
+	free(b.lits);
+	free(b.nodes);
+	free(b.used);
+	match_free(m);
+	return NULL;
+}
+
+void
+match_free(struct matcher *m)
+{
+	if (m == NULL)
+		return;
+	free(m->sym_l1);
+	free(m->sym_pages);
+	free(m->da);
+	free(m->fail);
+	free(m->dict);
+	free(m->pat);
+	free(m->pats);
+	free(m->kgaps);
+	free(m->occs);
+	free(m->topics);
+	free(m->grp_re);
+	free(m->res);
+	free(m->always);
+	rules_unref(m->rs);
+	free(m);
+}
+
+const struct ruleset *
+match_ruleset(const struct matcher *m)
+{
+	return m->rs;
+}
+
+void
+match_get_stats(const struct matcher *m, struct match_stats *st)
+{
+	st->literals = m->npats;
+	st->regexes = m->nres;
+	st->states = m->nstates;
+	st->bytes = m->bytes;
+}
+
+/* --- context ----------------------------------------------------------- */
+
+struct match_ctx *
+match_ctx_new(const struct matcher *m)
+{
+	struct match_ctx *ctx;
+
+	ctx = xcalloc(1, sizeof *ctx);
+	ctx->m = m;
+	ctx->ts = xcalloc(m->ntopics ? m->ntopics : 1, sizeof *ctx->ts);
+	ctx->gbits = xcalloc(m->ngwords ? m->ngwords : 1, sizeof *ctx->gbits);
+	ctx->touched = xcalloc(m->ntopics ? m->ntopics : 1,
+	    sizeof *ctx->touched);
+	ctx->rtopics = xcalloc(m->ntopics ? m->ntopics : 1,
+	    sizeof *ctx->rtopics);
+	ctx->ran = xcalloc(m->max_nre ? m->max_nre : 1, 1);
+	ctx->gen = 0;
+	/* Only ovector[0..1] is read. */
+	ctx->md = pcre2_match_data_create(1, NULL);
+	ctx->mc = pcre2_match_context_create(NULL);
+	if (ctx->md == NULL || ctx->mc == NULL) {
+		fprintf(stderr, "level=error msg=\"out of memory\"\n");
+		abort();
+	}
+	pcre2_set_match_limit(ctx->mc, m->limits.match_limit);
+	pcre2_set_depth_limit(ctx->mc, m->limits.depth_limit);
+	/*
+	 * JIT code honours match_limit but not depth_limit: its recursion
+	 * is bounded by this stack instead (1 MB), and running out is
+	 * reported as PCRE2_ERROR_JIT_STACKLIMIT.
+	 */
+	ctx->js = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
+	if (ctx->js != NULL)
+		pcre2_jit_stack_assign(ctx->mc, NULL, ctx->js);
+	return ctx;
+}
+
+void
+match_ctx_free(struct match_ctx *ctx)
+{
+	if (ctx == NULL)
+		return;
+	norm_buf_free(&ctx->nb);
+	norm_buf_free(&ctx->fb);
+	free(ctx->u8);
+	free(ctx->offs);
+	free(ctx->ts);
+	free(ctx->gbits);
+	free(ctx->touched);
+	free(ctx->ran);
+	free(ctx->raw);
+	free(ctx->hits);
+	free(ctx->kws);
+	free(ctx->rtopics);
+	free(ctx->errs);
+	if (ctx->md != NULL)
+		pcre2_match_data_free(ctx->md);
+	if (ctx->mc != NULL)
+		pcre2_match_context_free(ctx->mc);
+	if (ctx->js != NULL)
+		pcre2_jit_stack_free(ctx->js);
+	free(ctx);
+}
+
+/* --- matching: literals ------------------------------------------------ */
+
+static inline void
+topic_touch(struct match_ctx *ctx, uint32_t t)
+{
+	const struct mtopic *mt = &ctx->m->topics[t];
+	struct tstate *st = &ctx->ts[t];
+
+	st->stamp = ctx->gen;
+	st->sat = 0;
+	st->veto = 0;
+	st->matched = 0;
+	memset(ctx->gbits + mt->gw, 0, ((mt->npos + 63) / 64) *
+	    sizeof *ctx->gbits);
+	ctx->touched[ctx->ntouched++] = t;
+}
+
+/* Sets group bit g of topic t; returns true if it was not set. */
+static inline bool
+group_set(struct match_ctx *ctx, uint32_t t, uint32_t g)
+{
+	uint64_t *w = ctx->gbits + ctx->m->topics[t].gw + (g >> 6);
+	uint64_t bit = 1ull << (g & 63);
+
+	if (*w & bit)
+		return false;
+	*w |= bit;
+	ctx->ts[t].sat++;
+	return true;
+}
+
+static inline bool
+group_isset(const struct match_ctx *ctx, uint32_t t, uint32_t g)
+{
+	return (ctx->gbits[ctx->m->topics[t].gw + (g >> 6)] >> (g & 63)) & 1;
+}
+
+static void
+raw_add(struct match_ctx *ctx, uint32_t t, uint32_t kw, uint32_t start,
+    uint32_t end)
+{
+	struct match_hit *h;
+
+	if (ctx->nraw == ctx->rawcap)
+		ctx->raw = xgrow(ctx->raw, &ctx->rawcap, ctx->nraw + 1,
+		    sizeof *ctx->raw);
+	h = &ctx->raw[ctx->nraw++];
+	h->topic = t;
+	h->kw = kw;
+	h->start = start;
+	h->end = end;
+}
+
+/*
+ * A raw automaton hit of pattern p ending at character j: separators inside
+ * it must be few enough, must not split a word that is not spelled out one
+ * letter at a time ("not ice" is not "notice"), and a word-class literal
+ * must start and end at word boundaries ("cat" is not in "category").
+ */
+static bool
+verify(const struct matcher *m, const struct mpat *p,
+    const struct norm_char *ch, size_t n, size_t j)
+{
+	const uint8_t *kg = m->kgaps + p->gaps;
+	size_t i = j + 1 - p->len, k;
+	unsigned g, lim;
+	bool lone;
+
+	if (ch[i].cls == NC_WORD && i > 0 && ch[i].gap == 0 &&
+	    ch[i - 1].cls == NC_WORD)
+		return false;
+	if (ch[j].cls == NC_WORD && j + 1 < n && ch[j + 1].gap == 0 &&
+	    ch[j + 1].cls == NC_WORD)
+		return false;
+	for (k = i + 1; k <= j; k++) {
+		if ((g = ch[k].gap) == 0)
+			continue;
+		if (kg[k - i] != 0) {
+			/* The keyword itself has separators here. */
+			lim = (unsigned)m->max_gap > kg[k - i] ?
+			    (unsigned)m->max_gap : kg[k - i];
+			if (g > lim)
+				return false;
+			continue;
+		}
+		if (g > (unsigned)m->max_gap)
+			return false;
+		if (ch[k - 1].cls != NC_WORD || ch[k].cls != NC_WORD)
+			continue;
+		/* Split inside a word: one side must be a lone letter. */
+		lone = k - 1 == i || ch[k - 1].gap != 0 ||
+		    ch[k - 2].cls != NC_WORD;
+		if (!lone)
+			lone = k == j || ch[k + 1].gap != 0 ||
+			    ch[k + 1].cls != NC_WORD;
+		if (!lone)
+			return false;
+	}
+	return true;
+}
+
+static void
+report(struct match_ctx *ctx, uint32_t s, const struct norm_char *ch,
+    size_t n, size_t j)
+{
+	const struct matcher *m = ctx->m;
+	const struct mpat *p;
+	const struct mocc *o, *oe;
+	uint32_t pi, t, start, end;
+
+	do {
+		for (pi = m->pat[s]; pi != 0; pi = p->next) {
+			p = &m->pats[pi - 1];
+			if (!verify(m, p, ch, n, j))
+				continue;
+			start = ch[j + 1 - p->len].src_start;
+			end = ch[j].src_end;
+			o = &m->occs[p->occ];
+			for (oe = o + p->nocc; o < oe; o++) {
+				t = o->topic;
+				if (ctx->ts[t].stamp != ctx->gen)
+					topic_touch(ctx, t);
+				if (o->group == GROUP_NONE) {
+					ctx->ts[t].veto = 1;
+					continue;
+				}
+				group_set(ctx, t, o->group);
+				raw_add(ctx, t, o->kw, start, end);
+			}
+		}
+		s = m->dict[s];
+	} while (s != 0);
+}
+
+static void
+scan(struct match_ctx *ctx)
+{
+	const struct matcher *m = ctx->m;
+	const struct dacell *da = m->da;
+	const uint32_t *fail = m->fail;
+	const struct norm_char *ch = ctx->nb.v;
+	size_t n = ctx->nb.n, j;
+	uint32_t s = 0, c, t, cp;
+
+	for (j = 0; j < n; j++) {
+		cp = ch[j].cp;
+		if ((c = sym_of(m, cp)) == 0) {
+			s = 0;
+			continue;
+		}
+		for (;;) {
+			t = (da[s].base & BASE_MASK) + c;
+			if (da[t].check == s) {
+				s = t;
+				break;
+			}
+			if (s == 0)
+				break;
+			s = fail[s];
+		}
+		if (da[s].base & OUT_FLAG)
+			report(ctx, s, ch, n, j);
+	}
+}
+
+/* --- matching: regexes and conditions ---------------------------------- */
+
+static void
+error_add(struct match_ctx *ctx, uint32_t t, uint32_t kw, int rc)
+{
+	struct match_error *e;
+
+	ctx->errs = xgrow(ctx->errs, &ctx->errscap, ctx->nerrs + 1,
+	    sizeof *ctx->errs);
+	e = &ctx->errs[ctx->nerrs++];
+	e->topic = t;
+	e->kw = kw;
+	e->pcre2_rc = rc;
+}
+
+/* Normalised full text (separators kept) as UTF-8, built once per post. */
+static int
+full_text(struct match_ctx *ctx)
+{
+	if (ctx->full)
+		return 0;
+	if (norm_text_full(ctx->m->norm, ctx->p->text, ctx->p->text_len,
+	    &ctx->fb) == -1)
+		return -1;
+	norm_utf8(&ctx->fb, &ctx->u8, &ctx->u8len, &ctx->u8cap, &ctx->offs,
+	    &ctx->offscap);
+	ctx->full = true;
+	return 0;
+}
+
+static uint32_t
+src_offset(const struct match_ctx *ctx, size_t b, bool end)
+{
+	const struct norm_char *c;
+
+	if (end) {
+		if (b == 0)
+			return 0;
+		c = &ctx->fb.v[ctx->offs[b - 1]];
+		return c->src_end;
+	}
+	if (b >= ctx->u8len)
+		return ctx->p->text_len;
+	c = &ctx->fb.v[ctx->offs[b]];
+	return c->src_start;
+}
+
+/*
+ * Runs regex r of topic t on the normalised full text.  With record, every
+ * occurrence (up to RE_MAX_HITS) becomes a raw hit.  Returns 1 on a match,
+ * 0 on none; a PCRE2 error or limit is recorded and counts as no match.
+ */
+static int
+re_run(struct match_ctx *ctx, uint32_t t, const struct mre *r, bool record)
+{
+	PCRE2_SIZE off = 0, *ov, s, e;
+	int rc, found = 0, nhits = 0;
+	uint32_t start, end;
+
+	if (full_text(ctx) == -1)
+		return 0;
+	for (;;) {
+		if (r->jit)
+			rc = pcre2_jit_match(r->re, (PCRE2_SPTR)ctx->u8,
+			    ctx->u8len, off, 0, ctx->md, ctx->mc);
+		else
+			rc = pcre2_match(r->re, (PCRE2_SPTR)ctx->u8,
+			    ctx->u8len, off, PCRE2_NO_UTF_CHECK, ctx->md,
+			    ctx->mc);
+		if (rc == PCRE2_ERROR_NOMATCH)
+			break;
+		if (rc < 0) {
+			error_add(ctx, t, r->kw, rc);
+			break;
+		}
+		found = 1;
+		if (!record)
+			break;
+		ov = pcre2_get_ovector_pointer(ctx->md);
+		s = ov[0];
+		e = ov[1];
+		if (e < s)	/* \K in a lookahead */
+			e = s;
+		start = src_offset(ctx, s, false);
+		end = e > s ? src_offset(ctx, e, true) : start;
+		raw_add(ctx, t, r->kw, start, end);
+		if (++nhits >= RE_MAX_HITS)
+			break;
+		if (e > off)
+			off = e;
+		else {
+			if (off >= ctx->u8len)
+				break;
+			off++;
+			while (off < ctx->u8len &&
+			    ((unsigned char)ctx->u8[off] & 0xc0) == 0x80)
+				off++;
+		}
+		if (off > ctx->u8len)
+			break;
+	}
+	/* A limit after a first match still counts the match. */
+	return found;
+}
+
+static bool
+where_ok(struct match_ctx *ctx, uint32_t ti)
+{
+	const struct rule_topic *t = &ctx->m->rs->topics[ti];
+	const struct rule_where *w;
+	const char *v;
+	size_t i, k, len = 0;
+	int rc;
+
+	for (i = 0; i < t->nwhere; i++) {
+		w = &t->where[i];
+		len = 0;
+		if ((v = post_field(ctx->p, w->field, &len)) == NULL)
+			return false;
+		if (w->re != NULL) {
+			rc = pcre2_match(w->re, (PCRE2_SPTR)v, len, 0, 0,
+			    ctx->md, ctx->mc);
+			if (rc == PCRE2_ERROR_NOMATCH)
+				return false;
+			if (rc < 0) {
+				error_add(ctx, ti, UINT32_MAX, rc);
+				return false;
+			}
+			continue;
+		}
+		for (k = 0; k < w->nvalues; k++)
+			if (strlen(w->values[k]) == len &&
+			    memcmp(w->values[k], v, len) == 0)
+				break;
+		if (k == w->nvalues)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Decides topic t.  Literal hits are known; a group still unsatisfied needs
+ * a regex.  Cheap checks first: groups with nothing left to try, then where
+ * conditions, then the group regexes, then none regexes.  A topic that
+ * matches also runs its other positive regexes, so its keyword list is
+ * complete.
+ */
+static void
+topic_eval(struct match_ctx *ctx, uint32_t t)
+{
+	const struct matcher *m = ctx->m;
+	const struct mtopic *mt = &m->topics[t];
+	struct tstate *st = &ctx->ts[t];
+	const struct mre *r, *re = m->res + mt->re;
+	uint32_t g, i;
+
+	if (st->veto)
+		return;
+	if (st->sat < mt->npos)
+		for (g = 0; g < mt->npos; g++)
+			if (!m->grp_re[mt->grp + g] && !group_isset(ctx, t, g))
+				return;
+	if ((mt->flags & T_WHERE) && !where_ok(ctx, t))
+		return;
+	if (mt->nre > 0)
+		memset(ctx->ran, 0, mt->nre);
+	if (st->sat < mt->npos) {
+		for (i = 0; i < mt->nre && st->sat < mt->npos; i++) {
+			r = &re[i];
+			if (r->group == GROUP_NONE ||
+			    group_isset(ctx, t, r->group))
+				continue;
+			ctx->ran[i] = 1;
+			if (re_run(ctx, t, r, true))
+				group_set(ctx, t, r->group);
+		}
+		if (st->sat < mt->npos)
+			return;
+	}
+	if (mt->flags & T_NONE_RE) {
+		for (i = 0; i < mt->nre; i++) {
+			r = &re[i];
+			if (r->group == GROUP_NONE && re_run(ctx, t, r, false)) {
+				st->veto = 1;
+				return;
+			}
+		}
+	}
+	st->matched = 1;
+	if (mt->flags & T_POS_RE) {
+		for (i = 0; i < mt->nre; i++) {
+			r = &re[i];
+			if (r->group != GROUP_NONE && !ctx->ran[i])
+				re_run(ctx, t, r, true);
+		}
+	}
+}
+
+/* --- results ----------------------------------------------------------- */
+
+static inline int
+hit_cmp(const struct match_hit *a, const struct match_hit *b)
+{
+	if (a->topic != b->topic)
+		return a->topic < b->topic ? -1 : 1;
+	if (a->kw != b->kw)
+		return a->kw < b->kw ? -1 : 1;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return a->end < b->end ? -1 : a->end > b->end;
+}
+
+static int
+hit_qcmp(const void *a, const void *b)
+{
+	return hit_cmp(a, b);
+}
+
+static void
+hits_sort(struct match_hit *h, size_t n)
+{
+	struct match_hit x;
+	size_t i, k;
+
+	if (n > 24) {
+		qsort(h, n, sizeof *h, hit_qcmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		x = h[i];
+		for (k = i; k > 0 && hit_cmp(&h[k - 1], &x) > 0; k--)
+			h[k] = h[k - 1];
+		h[k] = x;
+	}
+}
+
+static int
+u32_qcmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+u32_sort(uint32_t *v, size_t n)
+{
+	uint32_t x;
+	size_t i, k;
+
+	if (n > 24) {
+		qsort(v, n, sizeof *v, u32_qcmp);
+		return;
+	}
+	for (i = 1; i < n; i++) {
+		x = v[i];
+		for (k = i; k > 0 && v[k - 1] > x; k--)
+			v[k] = v[k - 1];
+		v[k] = x;
+	}
+}
+
+static void
+results(struct match_ctx *ctx, struct match_result *res)
+{
+	struct match_topic *rt = ctx->rtopics;
+	struct match_hit *h;
+	size_t i, k, nh = 0, nt = 0, nk = 0;
+	uint32_t t;
+
+	/* Matched topics (touched is sorted). */
+	for (i = 0; i < ctx->ntouched; i++)
+		if (ctx->ts[ctx->touched[i]].matched)
+			ctx->touched[nt++] = ctx->touched[i];
+	ctx->ntouched = nt;
+
+	/* Hits of matched topics, sorted, duplicates dropped. */
+	if (ctx->hitscap < ctx->nraw)
+		ctx->hits = xgrow(ctx->hits, &ctx->hitscap, ctx->nraw,
+		    sizeof *ctx->hits);
+	for (i = 0; i < ctx->nraw; i++)
+		if (ctx->ts[ctx->raw[i].topic].matched)
+			ctx->hits[nh++] = ctx->raw[i];
+	hits_sort(ctx->hits, nh);
+	for (i = 0, k = 0; i < nh; i++)
+		if (k == 0 || hit_cmp(&ctx->hits[k - 1], &ctx->hits[i]) != 0)
+			ctx->hits[k++] = ctx->hits[i];
+	nh = k;
+
+	/* Distinct keywords per topic. */
+	if (ctx->kwscap < nh)
+		ctx->kws = xgrow(ctx->kws, &ctx->kwscap, nh, sizeof *ctx->kws);
+	for (i = 0, k = 0; i < nt; i++) {
+		t = ctx->touched[i];
+		rt[i].topic = t;
+		rt[i].nkws = 0;
+		rt[i].kws = NULL;
+		while (k < nh && ctx->hits[k].topic < t)
+			k++;
+		for (; k < nh && ctx->hits[k].topic == t; k++) {
+			h = &ctx->hits[k];
+			if (rt[i].nkws == 0 || ctx->kws[nk - 1] != h->kw) {
+				if (rt[i].nkws == 0)
+					rt[i].kws = ctx->kws + nk;
+				ctx->kws[nk++] = h->kw;
+				rt[i].nkws++;
+			}
+		}
+	}
+	res->topics = rt;
+	res->ntopics = nt;
+	res->hits = ctx->hits;
+	res->nhits = nh;
+	res->errors = ctx->errs;
+	res->nerrors = ctx->nerrs;
+}
+
+int
+match_post(struct match_ctx *ctx, const struct post *p,
+    struct match_result *res)
+{
+	const struct matcher *m = ctx->m;
+	size_t i, n;
+	uint32_t t;
+
+	ctx->p = p;
+	ctx->full = false;
+	ctx->ntouched = 0;
+	ctx->nraw = 0;
+	ctx->nerrs = 0;
+	memset(res, 0, sizeof *res);
+	if (++ctx->gen == 0) {
+		for (i = 0; i < m->ntopics; i++)
+			ctx->ts[i].stamp = 0;
+		ctx->gen = 1;
+	}
+	if (norm_text(m->norm, p->text, p->text_len, &ctx->nb) == -1)
+		return -1;
+	if (m->npats > 0 && ctx->nb.n > 0)
+		scan(ctx);
+	for (i = 0; i < m->nalways; i++) {
+		t = m->always[i];
+		if (ctx->ts[t].stamp != ctx->gen)
+			topic_touch(ctx, t);
+	}
+	/* Ascending, so errors and results come in topic order. */
+	u32_sort(ctx->touched, ctx->ntouched);
+	n = ctx->ntouched;
+	for (i = 0; i < n; i++)
+		topic_eval(ctx, ctx->touched[i]);
+	results(ctx, res);
+	ctx->p = NULL;
+	return 0;
+}

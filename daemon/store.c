@@ -1,0 +1,740 @@
+/*
+ * store.c — tidewatch's Redis schema and I/O (hiredis).
+ *
+ * DESIGN: counters are hashes per topic and UTC day, so that every key has
+ * a bounded size and expires by itself:
+ *   <p>c:<topic>:<yyyymmdd>          bucket → posts          (HINCRBY)
+ *   <p>k:<topic>:<yyyymmdd>          bucket:keyword → hits
+ *   <p>b:<topic>:<field>:<yyyymmdd>  bucket:value → posts
+ *   <p>s:<topic>                     list of sample posts (LPUSH + LTRIM)
+ *   <p>pos:<group>                   "<kafka topic>/<partition>" → next offset,
+ *                                    "t:<kafka topic>/<partition>" → newest post ms
+ * A flush is one EVALSHA of FLUSH_LUA: it first checks every partition's
+ * stored offset against what this consumer expects (so a consumer that lost
+ * a partition cannot write for it), then applies every increment and moves
+ * the positions, all in one atomic script.  Day keys get EXPIREAT at the end
+ * of their day plus the retention.  The connection is one hiredis context;
+ * on any I/O error it is dropped and remade by the next call.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis.h>
+
+#include "jsonw.h"
+#include "store.h"
+#include "xmalloc.h"
+
+static const char FLUSH_LUA[] =
+"local np = tonumber(ARGV[1])\n"
+"local i = 2\n"
+"for n = 1, np do\n"
+"  local cur = redis.call('HGET', KEYS[1], ARGV[i])\n"
+"  if ARGV[i + 1] ~= '*' and (cur or '-1') ~= ARGV[i + 1] then\n"
+"    return {0, ARGV[i], cur or '-1'}\n"
+"  end\n"
+"  i = i + 4\n"
+"end\n"
+"local cmds = 0\n"
+"i = 2\n"
+"for n = 1, np do\n"
+"  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])\n"
+"  local tf = 't:' .. ARGV[i]\n"
+"  local t = tonumber(redis.call('HGET', KEYS[1], tf) or '-1')\n"
+"  if tonumber(ARGV[i + 3]) > t then redis.call('HSET', KEYS[1], tf, ARGV[i + 3]) end\n"
+"  cmds = cmds + 2\n"
+"  i = i + 4\n"
+"end\n"
+"local ni = tonumber(ARGV[i]); i = i + 1\n"
+"for n = 1, ni do\n"
+"  redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])\n"
+"  i = i + 3\n"
+"end\n"
+"cmds = cmds + ni\n"
+"local ne = tonumber(ARGV[i]); i = i + 1\n"
+"for n = 1, ne do\n"
+"  redis.call('EXPIREAT', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
+"  i = i + 2\n"
+"end\n"
+"cmds = cmds + ne\n"
+"local ns = tonumber(ARGV[i]); local keep = tonumber(ARGV[i + 1]); i = i + 2\n"
+"local touched = {}\n"
+"for n = 1, ns do\n"
+"  local k = KEYS[tonumber(ARGV[i])]\n"
+"  redis.call('LPUSH', k, ARGV[i + 1])\n"
+"  touched[k] = true\n"
+"  i = i + 2\n"
+"end\n"
+"for k, _ in pairs(touched) do\n"
+"  redis.call('LTRIM', k, 0, keep - 1)\n"
+"  redis.call('EXPIRE', k, tonumber(ARGV[i]))\n"
+"  cmds = cmds + 2\n"
+"end\n"
+"return {1, cmds + ns}\n";
+
+struct store {
+	redisContext	*c;
+	char		*address;
+	char		*password;
+	char		*prefix;
+	int64_t		 timeout_ms;
+	int64_t		 retention_s;
+	int64_t		 samples_keep;
+	char		 sha[41];
+	char		 err[256];
+
+	/* flush scratch, reused */
+	char		**argv;
+	size_t		*argvlen;
+	size_t		 nargs, argcap;
+	char		**keys;		/* interned key names of this flush */
+	size_t		 nkeys, keycap;
+	char		*numbuf;	/* numbers as text, one arena */
+	size_t		 numlen, numcap;
+};
+
+struct store *
+store_new(const struct store_conf *conf)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+
+	s->address = xstrdup(conf->address);
+	s->password = conf->password ? xstrdup(conf->password) : NULL;
+	s->prefix = xstrdup(conf->prefix);
+	s->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 2000;
+	s->retention_s = conf->retention_s > 0 ? conf->retention_s : 8 * 86400;
+	s->samples_keep = conf->samples_keep > 0 ? conf->samples_keep : 50;
+	return s;
+}
+
+static void
+drop(struct store *s)
+{
+	if (s->c != NULL)
+		redisFree(s->c);
+	s->c = NULL;
+}
+
+void
+store_free(struct store *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	drop(s);
+	for (i = 0; i < s->keycap; i++)
+		free(s->keys[i]);
+	free(s->keys);
+	free(s->argv);
+	free(s->argvlen);
+	free(s->numbuf);
+	free(s->address);
+	free(s->password);
+	free(s->prefix);
+	free(s);
+}
+
+const char *
+store_errstr(const struct store *s)
+{
+	return s->err;
+}
+
+bool
+store_connected(const struct store *s)
+{
+	return s->c != NULL;
+}
+
+const char *
+store_prefix(const struct store *s)
+{
+	return s->prefix;
+}
+
+/* Runs one command; on a connection error drops the connection. */
+static redisReply *
+cmd(struct store *s, int argc, const char **argv, const size_t *lens)
+{
+	redisReply *r;
+
+	if (s->c == NULL && store_connect(s) == -1)
+		return NULL;
+	r = redisCommandArgv(s->c, argc, argv, lens);
+	if (r == NULL) {
+		snprintf(s->err, sizeof s->err, "redis: %s",
+		    s->c->errstr[0] ? s->c->errstr : "connection lost");
+		drop(s);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(s->err, sizeof s->err, "redis: %s", r->str);
+		freeReplyObject(r);
+		return NULL;
+	}
+	return r;
+}
+
+void *
+store_command(struct store *s, int argc, const char **argv)
+{
+	return cmd(s, argc, argv, NULL);
+}
+
+int
+store_connect(struct store *s)
+{
+	struct timeval tv;
+	redisReply *r;
+	const char *argv[3];
+
+	drop(s);
+	tv.tv_sec = s->timeout_ms / 1000;
+	tv.tv_usec = (s->timeout_ms % 1000) * 1000;
+	if (strncmp(s->address, "unix:", 5) == 0)
+		s->c = redisConnectUnixWithTimeout(s->address + 5, tv);
+	else {
+		char host[256];
+		const char *colon = strrchr(s->address, ':');
+		int port = 6379;
+
+		if (colon != NULL) {
+			snprintf(host, sizeof host, "%.*s",
+			    (int)(colon - s->address), s->address);
+			port = atoi(colon + 1);
+		} else
+			snprintf(host, sizeof host, "%s", s->address);
+		/* [::1]:6379 */
+		if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+			memmove(host, host + 1, strlen(host));
+			host[strlen(host) - 1] = '\0';
+		}
+		s->c = redisConnectWithTimeout(host, port, tv);
+	}
+	if (s->c == NULL || s->c->err) {
+		snprintf(s->err, sizeof s->err, "redis %s: %s", s->address,
+		    s->c ? s->c->errstr : "cannot allocate a context");
+		drop(s);
+		return -1;
+	}
+	redisSetTimeout(s->c, tv);
+	if (s->password != NULL && s->password[0] != '\0') {
+		argv[0] = "AUTH";
+		argv[1] = s->password;
+		r = redisCommandArgv(s->c, 2, argv, NULL);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			snprintf(s->err, sizeof s->err, "redis %s: AUTH: %s",
+			    s->address, r ? r->str : s->c->errstr);
+			if (r)
+				freeReplyObject(r);
+			drop(s);
+			return -1;
+		}
+		freeReplyObject(r);
+	}
+	argv[0] = "SCRIPT";
+	argv[1] = "LOAD";
+	argv[2] = FLUSH_LUA;
+	r = redisCommandArgv(s->c, 3, argv, NULL);
+	if (r == NULL || r->type != REDIS_REPLY_STRING || r->len != 40) {
+		snprintf(s->err, sizeof s->err, "redis %s: SCRIPT LOAD: %s",
+		    s->address, r ? (r->str ? r->str : "unexpected reply") :
+		    s->c->errstr);
+		if (r)
+			freeReplyObject(r);
+		drop(s);
+		return -1;
+	}
+	memcpy(s->sha, r->str, 40);
+	s->sha[40] = '\0';
+	freeReplyObject(r);
+	return 0;
+}
+
+/* Civil date (UTC) of day number d since the epoch, as yyyymmdd. */
+static void
+day_name(int64_t bucket, char *buf, size_t sz)
+{
+	int64_t z = (bucket >= 0 ? bucket / 86400 : (bucket - 86399) / 86400) +
+	    719468;
+	int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+	int64_t doe = z - era * 146097;
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	int64_t y = yoe + era * 400, doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	int64_t mp = (5 * doy + 2) / 153;
+	int64_t d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+
+	if (m <= 2)
+		y++;
+	snprintf(buf, sz, "%04" PRId64 "%02" PRId64 "%02" PRId64, y, m, d);
+}
+
+static int64_t
+day_start(int64_t bucket)
+{
+	return (bucket >= 0 ? bucket / 86400 : (bucket - 86399) / 86400) * 86400;
+}
+
+/* Flush argument building: every string goes into numbuf (an arena of
+ * offsets, resolved to pointers just before sending). */
+static size_t
+arg_add(struct store *s, const char *str, size_t len)
+{
+	size_t off = s->numlen;
+
+	s->numbuf = xgrow(s->numbuf, &s->numcap, s->numlen + len + 1, 1);
+	memcpy(s->numbuf + s->numlen, str, len);
+	s->numbuf[s->numlen + len] = '\0';
+	s->numlen += len + 1;
+	s->argv = xgrow(s->argv, &s->argcap, s->nargs + 1, sizeof *s->argv);
+	s->argvlen = xrealloc(s->argvlen, s->argcap * sizeof *s->argvlen);
+	s->argv[s->nargs] = (char *)(uintptr_t)off;
+	s->argvlen[s->nargs] = len;
+	s->nargs++;
+	return s->nargs - 1;
+}
+
+static size_t
+arg_fmt(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static size_t
+arg_fmt(struct store *s, const char *fmt, ...)
+{
+	char tmp[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof tmp)
+		n = sizeof tmp - 1;
+	return arg_add(s, tmp, (size_t)n);
+}
+
+/* Key index (1-based, as KEYS[i] in the script) of a key name; keys of one
+ * flush are few (topics × days), a linear search over the last ones is
+ * cheap enough but we keep it simple and exact. */
+struct keytab {
+	char	**names;
+	size_t	  n, cap;
+	int64_t	 *expire;	/* EXPIREAT per key, 0: none */
+};
+
+static size_t
+key_index(struct keytab *kt, const char *name)
+{
+	size_t i;
+
+	for (i = kt->n; i > 0; i--)
+		if (strcmp(kt->names[i - 1], name) == 0)
+			return i + 1;	/* KEYS[1] is the positions hash */
+	kt->names = xgrow(kt->names, &kt->cap, kt->n + 1, sizeof *kt->names);
+	kt->expire = xrealloc(kt->expire, kt->cap * sizeof *kt->expire);
+	kt->names[kt->n] = xstrdup(name);
+	kt->expire[kt->n] = 0;
+	kt->n++;
+	return kt->n + 1;
+}
+
+static void
+keytab_free(struct keytab *kt)
+{
+	size_t i;
+
+	for (i = 0; i < kt->n; i++)
+		free(kt->names[i]);
+	free(kt->names);
+	free(kt->expire);
+}
+
+
+int
+store_flush(struct store *s, const char *group, const struct agg *a,
+    const struct store_pos *pos, size_t npos, struct store_flush_stats *st)
+{
+	const struct agg_entry *e;
+	const struct agg_sample *smp;
+	struct keytab kt = { NULL, 0, 0, NULL };
+	size_t ne, nsmp, i, nincr = 0, nexp = 0, nkeys_arg;
+	size_t *kidx = NULL, kidx_cap = 0, nk_args;
+	char key[512], day[48], field[512];
+	struct jsonw w = { NULL, 0, 0 };
+	redisReply *r;
+	const char **argv = NULL;
+	int rc = -1;
+
+	if (st != NULL)
+		memset(st, 0, sizeof *st);
+	if (s->c == NULL && store_connect(s) == -1)
+		return -1;
+	e = agg_entries(a, &ne);
+	smp = agg_samples(a, &nsmp);
+
+	s->nargs = 0;
+	s->numlen = 0;
+	/* ARGV: positions */
+	arg_fmt(s, "%zu", npos);
+	for (i = 0; i < npos; i++) {
+		arg_add(s, pos[i].field, strlen(pos[i].field));
+		if (pos[i].from < 0)
+			arg_add(s, "-1", 2);
+		else
+			arg_fmt(s, "%" PRId64, pos[i].from);
+		arg_fmt(s, "%" PRId64, pos[i].to);
+		arg_fmt(s, "%" PRId64, pos[i].time_ms);
+	}
+	/* increments: key index, field, delta.  A first pass names the keys
+	 * so the counts can go before their items. */
+	for (i = 0; i < ne; i++)
+		if (e[i].kind == AGG_COUNT || e[i].kind == AGG_KEYWORD ||
+		    e[i].kind == AGG_BY)
+			nincr++;
+	arg_fmt(s, "%zu", nincr);
+	for (i = 0; i < ne; i++) {
+		size_t ki;
+
+		if (e[i].kind != AGG_COUNT && e[i].kind != AGG_KEYWORD &&
+		    e[i].kind != AGG_BY)
+			continue;
+		day_name(e[i].bucket, day, sizeof day);
+		switch (e[i].kind) {
+		case AGG_COUNT:
+			snprintf(key, sizeof key, "%sc:%s:%s", s->prefix,
+			    e[i].topic, day);
+			snprintf(field, sizeof field, "%" PRId64, e[i].bucket);
+			break;
+		case AGG_KEYWORD:
+			snprintf(key, sizeof key, "%sk:%s:%s", s->prefix,
+			    e[i].topic, day);
+			snprintf(field, sizeof field, "%" PRId64 ":%s",
+			    e[i].bucket, e[i].aux);
+			break;
+		default:
+			snprintf(key, sizeof key, "%sb:%s:%s:%s", s->prefix,
+			    e[i].topic, e[i].aux, day);
+			snprintf(field, sizeof field, "%" PRId64 ":%s",
+			    e[i].bucket, e[i].aux2);
+			break;
+		}
+		ki = key_index(&kt, key);
+		kt.expire[ki - 2] = day_start(e[i].bucket) + 86400 + s->retention_s;
+		arg_fmt(s, "%zu", ki);
+		arg_add(s, field, strlen(field));
+		arg_fmt(s, "%" PRId64, e[i].count);
+	}
+	/* expirations: every day key named so far */
+	nexp = kt.n;
+	arg_fmt(s, "%zu", nexp);
+	for (i = 0; i < nexp; i++) {
+		arg_fmt(s, "%zu", i + 2);
+		arg_fmt(s, "%" PRId64, kt.expire[i]);
+	}
+	/* samples */
+	arg_fmt(s, "%zu", nsmp);
+	arg_fmt(s, "%" PRId64, s->samples_keep);
+	for (i = 0; i < nsmp; i++) {
+		size_t ki;
+
+		snprintf(key, sizeof key, "%ss:%s", s->prefix, smp[i].topic);
+		ki = key_index(&kt, key);
+		arg_fmt(s, "%zu", ki);
+		jsonw_reset(&w);
+		jsonw_raw(&w, "{\"b\":", 5);
+		jsonw_int(&w, smp[i].bucket);
+		jsonw_raw(&w, ",\"id\":", 6);
+		if (smp[i].id != NULL)
+			jsonw_strz(&w, smp[i].id);
+		else
+			jsonw_raw(&w, "null", 4);
+		jsonw_raw(&w, ",\"text\":", 8);
+		jsonw_strz(&w, smp[i].text);
+		jsonw_raw(&w, "}", 1);
+		arg_add(s, w.buf, w.len);
+	}
+	arg_fmt(s, "%" PRId64, s->retention_s);
+
+	/* EVALSHA sha numkeys KEYS... ARGV... */
+	nk_args = 3 + 1 + kt.n;
+	nkeys_arg = s->nargs + nk_args;
+	argv = xmalloc(nkeys_arg * sizeof *argv);
+	kidx = xgrow(kidx, &kidx_cap, nkeys_arg, sizeof *kidx);
+	{
+		char nkeys[32], poskey[512];
+		size_t j = 0;
+
+		snprintf(nkeys, sizeof nkeys, "%zu", kt.n + 1);
+		snprintf(poskey, sizeof poskey, "%spos:%s", s->prefix, group);
+		argv[j] = "EVALSHA"; kidx[j++] = 7;
+		argv[j] = s->sha; kidx[j++] = 40;
+		argv[j] = xstrdup(nkeys); kidx[j] = strlen(argv[j]); j++;
+		argv[j] = xstrdup(poskey); kidx[j] = strlen(argv[j]); j++;
+		for (i = 0; i < kt.n; i++) {
+			argv[j] = kt.names[i];
+			kidx[j++] = strlen(kt.names[i]);
+		}
+		for (i = 0; i < s->nargs; i++) {
+			argv[j] = s->numbuf + (uintptr_t)s->argv[i];
+			kidx[j++] = s->argvlen[i];
+		}
+		if (st != NULL) {
+			size_t bytes = 0;
+
+			for (i = 0; i < j; i++)
+				bytes += kidx[i];
+			st->bytes_sent = bytes;
+			st->round_trips = 1;
+		}
+		r = cmd(s, (int)j, argv, kidx);
+		free((void *)(uintptr_t)argv[2]);
+		free((void *)(uintptr_t)argv[3]);
+	}
+	if (r == NULL && strstr(s->err, "NOSCRIPT") != NULL) {
+		/* the server restarted without our script: load and retry once */
+		if (store_connect(s) == 0)
+			rc = store_flush(s, group, a, pos, npos, st);
+		goto out;
+	}
+	if (r == NULL)
+		goto out;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER) {
+		snprintf(s->err, sizeof s->err, "redis: unexpected reply to flush");
+		freeReplyObject(r);
+		goto out;
+	}
+	if (r->element[0]->integer == 0) {
+		snprintf(s->err, sizeof s->err, "position of %s is %s in Redis, "
+		    "not what this consumer expected",
+		    r->elements > 1 && r->element[1]->str ? r->element[1]->str : "?",
+		    r->elements > 2 && r->element[2]->str ? r->element[2]->str : "?");
+		freeReplyObject(r);
+		rc = -2;
+		goto out;
+	}
+	if (st != NULL && r->elements > 1 &&
+	    r->element[1]->type == REDIS_REPLY_INTEGER)
+		st->commands = (size_t)r->element[1]->integer;
+	freeReplyObject(r);
+	rc = 0;
+out:
+	free(argv);
+	free(kidx);
+	jsonw_free(&w);
+	keytab_free(&kt);
+	return rc;
+}
+
+int
+store_get_positions(struct store *s, const char *group,
+    const char *const *fields, size_t n, int64_t *offsets)
+{
+	const char **argv = xmalloc((n + 2) * sizeof *argv);
+	char key[512];
+	redisReply *r;
+	size_t i;
+
+	snprintf(key, sizeof key, "%spos:%s", s->prefix, group);
+	argv[0] = "HMGET";
+	argv[1] = key;
+	for (i = 0; i < n; i++)
+		argv[i + 2] = fields[i];
+	r = cmd(s, (int)n + 2, argv, NULL);
+	free(argv);
+	if (r == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+		snprintf(s->err, sizeof s->err, "redis: unexpected HMGET reply");
+		freeReplyObject(r);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (r->element[i]->type == REDIS_REPLY_STRING)
+			offsets[i] = strtoll(r->element[i]->str, NULL, 10);
+		else
+			offsets[i] = -1;
+	}
+	freeReplyObject(r);
+	return 0;
+}
+
+int
+store_get_counts(struct store *s, const char *topic, int64_t from,
+    int64_t res, size_t n, int64_t *out)
+{
+	size_t i = 0;
+
+	/* one HMGET per day key covered */
+	while (i < n) {
+		int64_t b = from + (int64_t)i * res, ds = day_start(b);
+		size_t j, cnt = 0, k;
+		char key[512], day[48];
+		const char **argv;
+		char (*fields)[24];
+		redisReply *r;
+
+		day_name(b, day, sizeof day);
+		snprintf(key, sizeof key, "%sc:%s:%s", s->prefix, topic, day);
+		for (j = i; j < n && day_start(from + (int64_t)j * res) == ds; j++)
+			cnt++;
+		argv = xmalloc((cnt + 2) * sizeof *argv);
+		fields = xmalloc(cnt * sizeof *fields);
+		argv[0] = "HMGET";
+		argv[1] = key;
+		for (k = 0; k < cnt; k++) {
+			snprintf(fields[k], sizeof fields[k], "%" PRId64,
+			    from + (int64_t)(i + k) * res);
+			argv[k + 2] = fields[k];
+		}
+		r = cmd(s, (int)cnt + 2, argv, NULL);
+		free(argv);
+		free(fields);
+		if (r == NULL)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != cnt) {
+			snprintf(s->err, sizeof s->err,
+			    "redis: unexpected HMGET reply");
+			freeReplyObject(r);
+			return -1;
+		}
+		for (k = 0; k < cnt; k++) {
+			redisReply *el = r->element[k];
+
+			out[i + k] = el->type == REDIS_REPLY_STRING ?
+			    strtoll(el->str, NULL, 10) : 0;
+		}
+		freeReplyObject(r);
+		i += cnt;
+	}
+	return 0;
+}
+
+struct topc {
+	char	*name;
+	int64_t	 count;
+};
+
+static int
+topc_cmp(const void *x, const void *y)
+{
+	const struct topc *a = x, *b = y;
+
+	if (a->count != b->count)
+		return a->count < b->count ? 1 : -1;
+	return strcmp(a->name, b->name);
+}
+
+int
+store_get_top(struct store *s, char kind, const char *topic, const char *field,
+    int64_t from, int64_t to, size_t max, char ***names, int64_t **counts,
+    size_t *n)
+{
+	struct topc *tc = NULL;
+	size_t ntc = 0, cap = 0, i, j;
+	int64_t ds;
+
+	*names = NULL;
+	*counts = NULL;
+	*n = 0;
+	for (ds = day_start(from); ds < to; ds += 86400) {
+		char key[512], day[48];
+		const char *argv[2];
+		redisReply *r;
+
+		day_name(ds, day, sizeof day);
+		if (kind == 'k')
+			snprintf(key, sizeof key, "%sk:%s:%s", s->prefix, topic, day);
+		else
+			snprintf(key, sizeof key, "%sb:%s:%s:%s", s->prefix, topic,
+			    field, day);
+		argv[0] = "HGETALL";
+		argv[1] = key;
+		if ((r = cmd(s, 2, argv, NULL)) == NULL)
+			goto fail;
+		if (r->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			continue;
+		}
+		for (i = 0; i + 1 < r->elements; i += 2) {
+			const char *f = r->element[i]->str, *colon;
+			int64_t b;
+
+			if (f == NULL || (colon = strchr(f, ':')) == NULL)
+				continue;
+			b = strtoll(f, NULL, 10);
+			if (b < from || b >= to || r->element[i + 1]->str == NULL)
+				continue;
+			for (j = 0; j < ntc; j++)
+				if (strcmp(tc[j].name, colon + 1) == 0)
+					break;
+			if (j == ntc) {
+				tc = xgrow(tc, &cap, ntc + 1, sizeof *tc);
+				tc[ntc].name = xstrdup(colon + 1);
+				tc[ntc].count = 0;
+				ntc++;
+			}
+			tc[j].count += strtoll(r->element[i + 1]->str, NULL, 10);
+		}
+		freeReplyObject(r);
+	}
+	qsort(tc, ntc, sizeof *tc, topc_cmp);
+	*n = ntc < max ? ntc : max;
+	*names = xcalloc(*n + 1, sizeof **names);
+	*counts = xcalloc(*n + 1, sizeof **counts);
+	for (i = 0; i < ntc; i++) {
+		if (i < *n) {
+			(*names)[i] = tc[i].name;
+			(*counts)[i] = tc[i].count;
+		} else
+			free(tc[i].name);
+	}
+	free(tc);
+	return 0;
+fail:
+	for (i = 0; i < ntc; i++)
+		free(tc[i].name);
+	free(tc);
+	return -1;
+}
+
+int
+store_get_samples(struct store *s, const char *topic, int64_t from, int64_t to,
+    size_t max, char ***json, size_t *n)
+{
+	const char *argv[4];
+	char key[512];
+	redisReply *r;
+	size_t i, cap = 0;
+
+	*json = NULL;
+	*n = 0;
+	snprintf(key, sizeof key, "%ss:%s", s->prefix, topic);
+	argv[0] = "LRANGE";
+	argv[1] = key;
+	argv[2] = "0";
+	argv[3] = "-1";
+	if ((r = cmd(s, 4, argv, NULL)) == NULL)
+		return -1;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && *n < max;
+	    i++) {
+		const char *v = r->element[i]->str, *rest;
+		int64_t b;
+
+		if (v == NULL || strncmp(v, "{\"b\":", 5) != 0)
+			continue;
+		b = strtoll(v + 5, NULL, 10);
+		if (b < from || b >= to || (rest = strchr(v, ',')) == NULL)
+			continue;
+		*json = xgrow(*json, &cap, *n + 1, sizeof **json);
+		(*json)[(*n)++] = xasprintf("{%s", rest + 1);
+	}
+	freeReplyObject(r);
+	return 0;
+}

@@ -1,0 +1,71 @@
+/*
+ * agg.h — local pre-aggregation of matched posts between two flushes.
+ *
+ * A consumer thread adds each matched post to its aggregate: one count per
+ * (topic, bucket), plus keyword hits, count_by values and a few sample
+ * posts.  A flush then writes the aggregate to Redis in one round trip, so
+ * Redis work grows with topics × buckets touched, never with the number of
+ * posts.  Topics are keyed by id (not by index) so an aggregate survives a
+ * rule reload.  One aggregate per thread; not shared.
+ */
+#ifndef TW_AGG_H
+#define TW_AGG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "matcher.h"
+#include "post.h"
+#include "rules.h"
+
+enum agg_kind {
+	AGG_COUNT,	/* posts of topic in bucket */
+	AGG_KEYWORD,	/* aux = keyword as written in the rules */
+	AGG_BY,		/* aux = field name, aux2 = value */
+};
+
+struct agg_entry {
+	enum agg_kind	 kind;
+	const char	*topic;		/* interned topic id ("_all": every post) */
+	int64_t		 bucket;	/* bucket start, seconds since the epoch */
+	const char	*aux;
+	const char	*aux2;
+	int64_t		 count;
+};
+
+struct agg_sample {
+	const char	*topic;
+	int64_t		 bucket;
+	char		*id;		/* may be NULL */
+	char		*text;		/* at most AGG_SAMPLE_TEXT bytes, valid UTF-8 */
+	int64_t		 time_ms;
+};
+
+#define AGG_SAMPLE_TEXT		280	/* bytes of text kept per sample */
+#define AGG_MAX_VALUES		32	/* count_by values kept per topic,
+					 * field and bucket; more go to "_other" */
+
+struct agg;
+
+struct agg *agg_new(int64_t resolution_s, size_t samples_per_bucket);
+void agg_free(struct agg *a);
+
+/* Adds one post, counted at time t_s, with its match result. */
+void agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
+    int64_t t_s, const struct match_result *res);
+/* Counts a decoded post under "_all" (every post, matched or not). */
+void agg_add_total(struct agg *a, int64_t t_s);
+
+/* The aggregated entries and samples, valid until the next agg_add or
+ * agg_clear.  Entries of a kind other than those of enum agg_kind are the
+ * aggregate's own bookkeeping: skip them. */
+const struct agg_entry *agg_entries(const struct agg *a, size_t *n);
+const struct agg_sample *agg_samples(const struct agg *a, size_t *n);
+size_t agg_posts(const struct agg *a);	/* posts added since the last clear */
+size_t agg_size(const struct agg *a);	/* entries + samples (memory bound) */
+void agg_clear(struct agg *a);
+
+/* Moves everything of b into a (b is cleared). */
+void agg_merge(struct agg *a, struct agg *b);
+
+#endif

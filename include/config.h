@@ -1,0 +1,100 @@
+/*
+ * config.h — the daemon's configuration (SPEC "Config file").
+ *
+ * Every key is a row of one table (name, type, bounds, default, whether a
+ * reload may change it, help); config_load() reads a YAML file over the
+ * defaults and reports every error as "path:line:col: message".  Command
+ * line overrides ("key=value") go through the same parser.  A struct config
+ * is plain data owned by whoever loaded it; config_free() releases it.
+ */
+#ifndef TW_CONFIG_H
+#define TW_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "diag.h"
+#include "normalize.h"
+
+#define CONFIG_DEFAULT_PATH	"/etc/tidewatch/tidewatch.yaml"
+
+enum time_source { TIME_POST, TIME_KAFKA, TIME_ARRIVAL };
+enum input_format { INPUT_JSON, INPUT_TEXT };
+enum reload_mode { RELOAD_SIGNAL, RELOAD_AUTO };
+
+struct kv {
+	char	*key;
+	char	*value;
+};
+
+struct config {
+	char		*path;			/* file read, or NULL for defaults */
+
+	/* kafka */
+	char		*kafka_brokers;
+	char	       **kafka_topics;
+	size_t		 kafka_ntopics;
+	char		*kafka_group;
+	struct kv	*kafka_props;		/* passed to librdkafka as they are */
+	size_t		 kafka_nprops;
+
+	/* input */
+	enum input_format input_format;
+	char		*field_id;
+	char		*field_text;
+	char		*field_time;
+	struct kv	*field_map;		/* post field name → JSON path */
+	size_t		 field_nmap;
+	enum time_source time_source;
+	int64_t		 max_post_bytes;
+	int64_t		 max_future_s;		/* posts further ahead are rejected */
+
+	/* redis */
+	char		*redis_address;		/* host:port or unix:/path */
+	char		*redis_password_env;
+	char		*redis_password_file;
+	char		*redis_prefix;
+	int64_t		 redis_timeout_ms;
+	int64_t		 flush_interval_ms;
+
+	/* rules */
+	char	       **rule_paths;
+	size_t		 rule_npaths;
+	enum reload_mode reload_mode;
+
+	/* normalisation */
+	struct norm_opts norm;
+
+	/* counters */
+	int64_t		 resolution_s;
+	int64_t		 retention_s;
+
+	/* alerts */
+	char		*alert_channel;		/* appended to the prefix */
+	char		*alert_stream;		/* appended to the prefix */
+	int64_t		 alert_stream_maxlen;
+	int64_t		 samples;		/* sample posts kept per topic and bucket */
+
+	/* service */
+	char		*metrics_listen;	/* "" disables */
+	char		*log_level;
+	int64_t		 threads;
+	int64_t		 stall_after_s;
+};
+
+/* Fills c with every default.  config_free() releases it. */
+void config_defaults(struct config *c);
+/* Reads path over the defaults.  Returns 0, or -1 with every error in errs
+ * (c then holds defaults and must still be freed). */
+int config_load(const char *path, struct config *c, struct diag *errs);
+int config_load_string(const char *name, const char *yaml, size_t len,
+    struct config *c, struct diag *errs);
+/* Applies "section.key=value" (as given on the command line). */
+int config_set(struct config *c, const char *assignment, struct diag *errs);
+void config_free(struct config *c);
+/* Writes a commented YAML of every key with its default and help. */
+void config_print_defaults(FILE *fp);
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * rules.h — the rule set: topics, keywords, conditions, alerts, tests.
+ *
+ * rules_load() reads rule files (a file, or a directory of *.yaml files) with
+ * libyaml and builds a complete rule set or nothing: every error found in
+ * every file is added to a diag list as "path:line:col: message" and the
+ * partial set is thrown away.  A loaded set is immutable and refcounted so
+ * the daemon can swap in a new one on reload while older users finish.
+ *
+ * The structures below are plain data for the matcher, the detector and the
+ * commands to read; only rules.c writes them.
+ */
+#ifndef TW_RULES_H
+#define TW_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "diag.h"
+
+/* Where a keyword sits in its topic's match expression. */
+enum kw_role {
+	KW_ANY,		/* match.any: one of them is enough */
+	KW_ALL,		/* match.all[group]: one per group is needed */
+	KW_NONE,	/* match.none: any hit vetoes the topic */
+};
+
+struct rule_kw {
+	char		*text;		/* literal text, or regex source (no slashes) */
+	char		*display;	/* as written in the file: 地沟油, /毒(奶粉|大米)/i */
+	bool		 is_regex;
+	uint32_t	 re_flags;	/* PCRE2 compile options from /…/flags */
+	pcre2_code	*re;		/* compiled (UTF|UCP|flags), JIT'ed; NULL for literals */
+	enum kw_role	 role;
+	uint16_t	 group;		/* KW_ALL: index of the OR-group; else 0 */
+	int		 line, col;
+};
+
+/* match.where: field must equal one of values, or match re. */
+struct rule_where {
+	char		*field;
+	char	       **values;	/* exact values (after trimming nothing) */
+	size_t		 nvalues;
+	char		*re_display;	/* "/…/flags" or NULL */
+	pcre2_code	*re;		/* NULL unless a regex condition */
+	int		 line, col;
+};
+
+enum severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
+
+/* One alert block.  Durations are in seconds; an unset number is < 0. */
+struct rule_alert {
+	int64_t		window_s;	/* required */
+	int64_t		baseline_s;	/* plain baseline length; 0 when seasonal */
+	int64_t		period_s;	/* seasonal: {period, lookback}; else 0 */
+	int		lookback;	/* seasonal: number of earlier periods */
+	int64_t		min_count;	/* default 1 */
+	double		threshold;	/* < 0: unset */
+	double		ratio;		/* < 0: unset */
+	double		zscore;		/* < 0: unset */
+	int64_t		cooldown_s;	/* default 30m */
+	int64_t		resolve_after_s;/* default: window_s */
+	enum severity	severity;	/* default warning */
+	int		line, col;
+};
+
+/* An embedded test: a text, or a post given as fields (for where rules). */
+struct rule_field {
+	char	*name;
+	char	*value;
+};
+
+struct rule_test {
+	bool			 expect_match;
+	char			*text;		/* the text field; may be NULL with fields */
+	struct rule_field	*fields;	/* other fields, for where rules */
+	size_t			 nfields;
+	int			 line, col;
+};
+
+struct rule_topic {
+	char			*id;		/* [a-z0-9-]+, unique in the set */
+	char			*name;		/* defaults to id */
+	char		       **tags;
+	size_t			 ntags;
+	struct rule_kw		*kws;		/* any, then all groups, then none */
+	size_t			 nkws;
+	bool			 has_any;	/* match.any present (non-empty) */
+	uint16_t		 nall;		/* number of match.all groups */
+	struct rule_where	*where;
+	size_t			 nwhere;
+	char		       **count_by;
+	size_t			 ncount_by;
+	struct rule_alert	*alerts;
+	size_t			 nalerts;
+	struct rule_test	*tests;
+	size_t			 ntests;
+	const char		*file;		/* points into ruleset->files */
+	int			 line, col;
+};
+
+struct ruleset {
+	struct rule_topic	*topics;
+	size_t			 ntopics;
+	char		       **files;		/* every file read, in order */
+	size_t			 nfiles;
+	size_t			 nkeywords;	/* sum of nkws over topics */
+	size_t			 ntests;
+	int			 refcnt;
+};
+
+/* Loads every path (a file, or a directory of .yaml and .yml files, sorted by name) as one
+ * rule set.  On success returns 0 and *out (refcount 1).  On any error returns
+ * -1, *out is NULL, and every error is in errs. */
+int rules_load(const char *const *paths, size_t npaths, struct ruleset **out,
+    struct diag *errs);
+/* Loads from a string, as if read from file `name` (tests and fuzzing). */
+int rules_load_string(const char *name, const char *yaml, size_t len,
+    struct ruleset **out, struct diag *errs);
+
+/* Load options; NULL (or a field <= 0) selects the default. */
+struct rules_opts {
+	int64_t	resolution_s;	/* counter resolution: windows and baselines
+				 * must be multiples of it (default 10) */
+};
+int rules_load_opts(const char *const *paths, size_t npaths,
+    const struct rules_opts *opts, struct ruleset **out, struct diag *errs);
+int rules_load_string_opts(const char *name, const char *yaml, size_t len,
+    const struct rules_opts *opts, struct ruleset **out, struct diag *errs);
+
+struct ruleset *rules_ref(struct ruleset *rs);
+void rules_unref(struct ruleset *rs);	/* frees on the last reference; NULL ok */
+
+/* Parses "30s", "5m", "2h", "1d", "1w" or a bare number of seconds.
+ * Returns 0 and *out seconds, or -1. */
+int rules_parse_duration(const char *s, int64_t *out);
+const char *rules_severity_name(enum severity s);
+
+/* Returns the known word closest to word (Levenshtein distance <= 2 or a
+ * third of its length), or NULL.  Used for "did you mean". */
+const char *rules_suggest(const char *word, const char *const *known, size_t n);
+
+#endif

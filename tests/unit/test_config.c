@@ -1,0 +1,193 @@
+/*
+ * test_config.c — defaults, YAML loading, every error kind with its
+ * position, command-line overrides.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static int
+load(const char *yaml, struct config *c, struct diag *d)
+{
+	diag_init(d);
+	return config_load_string("t.yaml", yaml, strlen(yaml), c, d);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct config c;
+
+	(void)state;
+	config_defaults(&c);
+	assert_string_equal(c.kafka_brokers, "localhost:9092");
+	assert_int_equal(c.kafka_ntopics, 1);
+	assert_string_equal(c.kafka_topics[0], "posts");
+	assert_string_equal(c.redis_prefix, "tidewatch:");
+	assert_int_equal(c.flush_interval_ms, 1000);
+	assert_int_equal(c.resolution_s, 10);
+	assert_int_equal(c.retention_s, 8 * 86400);
+	assert_true(c.norm.nfkc && c.norm.casefold && c.norm.t2s &&
+	    c.norm.strip_format);
+	assert_int_equal(c.norm.max_gap, 3);
+	assert_int_equal(c.time_source, TIME_POST);
+	assert_int_equal(c.max_post_bytes, 1024 * 1024);
+	config_free(&c);
+}
+
+static void
+test_load(void **state)
+{
+	struct config c;
+	struct diag d;
+
+	(void)state;
+	assert_int_equal(load(
+	    "kafka:\n"
+	    "  brokers: a:1,b:2\n"
+	    "  topics: [weibo, douyin]\n"
+	    "  properties: {fetch.min.bytes: 1, \"client.id\": tw}\n"
+	    "input:\n"
+	    "  fields: {region: user.region}\n"
+	    "  time: kafka\n"
+	    "  max_post_bytes: 64KiB\n"
+	    "redis:\n"
+	    "  flush_interval: 250ms\n"
+	    "normalize: {t2s: false, max_gap: 0}\n"
+	    "counters: {resolution: 1m, retention: 2d}\n"
+	    "threads: 2\n", &c, &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_string_equal(c.kafka_brokers, "a:1,b:2");
+	assert_int_equal(c.kafka_ntopics, 2);
+	assert_string_equal(c.kafka_topics[1], "douyin");
+	assert_int_equal(c.kafka_nprops, 2);
+	assert_string_equal(c.kafka_props[0].key, "fetch.min.bytes");
+	assert_string_equal(c.kafka_props[1].value, "tw");
+	assert_string_equal(c.field_map[0].value, "user.region");
+	assert_int_equal(c.time_source, TIME_KAFKA);
+	assert_int_equal(c.max_post_bytes, 65536);
+	assert_int_equal(c.flush_interval_ms, 250);
+	assert_false(c.norm.t2s);
+	assert_int_equal(c.norm.max_gap, 0);
+	assert_int_equal(c.resolution_s, 60);
+	assert_int_equal(c.retention_s, 2 * 86400);
+	assert_int_equal(c.threads, 2);
+	config_free(&c);
+	diag_free(&d);
+}
+
+static void
+test_errors(void **state)
+{
+	struct config c;
+	struct diag d;
+
+	(void)state;
+	assert_int_equal(load(
+	    "kafak:\n"
+	    "  brokers: x\n"
+	    "redis:\n"
+	    "  flush_intervall: 1s\n"
+	    "  timeout: soon\n"
+	    "normalize:\n"
+	    "  nfkc: maybe\n"
+	    "input:\n"
+	    "  time: never\n"
+	    "threads: 0\n"
+	    "log: {level: loud}\n", &c, &d), -1);
+	assert_int_equal(d.n, 7);
+	assert_string_equal(d.msgs[0],
+	    "t.yaml:1:1: unknown key 'kafak' (did you mean 'kafka'?)");
+	assert_string_equal(d.msgs[1], "t.yaml:4:3: unknown key "
+	    "'redis.flush_intervall' (did you mean 'flush_interval'?)");
+	assert_string_equal(d.msgs[2], "t.yaml:5:12: redis.timeout: expected a "
+	    "duration like 250ms, 1s or 2m, got 'soon'");
+	assert_string_equal(d.msgs[3],
+	    "t.yaml:7:9: normalize.nfkc: expected true or false, got 'maybe'");
+	assert_string_equal(d.msgs[4], "t.yaml:9:9: input.time: expected one of "
+	    "post, kafka, arrival, got 'never'");
+	assert_string_equal(d.msgs[5],
+	    "t.yaml:10:10: threads: 0 is out of range (1…256)");
+	assert_string_equal(d.msgs[6], "t.yaml: log.level: expected debug, info, "
+	    "warn or error, got 'loud'");
+	config_free(&c);
+	diag_free(&d);
+
+	assert_int_equal(load("kafka: [1, 2]\n", &c, &d), -1);
+	assert_string_equal(d.msgs[0],
+	    "t.yaml:1:8: kafka: expected a mapping of settings");
+	config_free(&c);
+	diag_free(&d);
+
+	assert_int_equal(load("a: [\n", &c, &d), -1);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.msgs[0], "t.yaml:2:1: "));
+	config_free(&c);
+	diag_free(&d);
+
+	assert_int_equal(load("", &c, &d), 0);
+	config_free(&c);
+	diag_free(&d);
+}
+
+static void
+test_set(void **state)
+{
+	struct config c;
+	struct diag d;
+
+	(void)state;
+	diag_init(&d);
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "redis.address=unix:/run/redis.sock", &d), 0);
+	assert_string_equal(c.redis_address, "unix:/run/redis.sock");
+	assert_int_equal(config_set(&c, "kafka.topics=a,b,c", &d), 0);
+	assert_int_equal(c.kafka_ntopics, 3);
+	assert_int_equal(config_set(&c, "normalize.max_gap=17", &d), -1);
+	assert_int_equal(config_set(&c, "nope=1", &d), -1);
+	assert_int_equal(config_set(&c, "novalue", &d), -1);
+	assert_int_equal(d.n, 3);
+	config_free(&c);
+	diag_free(&d);
+}
+
+static void
+test_print_defaults(void **state)
+{
+	struct config c;
+	struct diag d;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *fp = open_memstream(&buf, &len);
+
+	(void)state;
+	/* the printed defaults are themselves a valid config */
+	config_print_defaults(fp);
+	fclose(fp);
+	assert_int_equal(load(buf, &c, &d), 0);
+	assert_int_equal(c.norm.max_gap, 3);
+	config_free(&c);
+	diag_free(&d);
+	free(buf);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_print_defaults),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

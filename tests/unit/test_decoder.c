@@ -1,0 +1,148 @@
+/*
+ * test_decoder.c — JSON and text decoding, field paths, rejects by reason,
+ * time parsing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "decoder.h"
+
+static struct decoder *
+mk(enum dec_format fmt)
+{
+	static const char *const names[] = { "platform", "region", "n" };
+	static const char *const paths[] = { "platform", "user.region", "n" };
+	struct decoder_opts o;
+
+	memset(&o, 0, sizeof o);
+	o.format = fmt;
+	o.id_field = "id";
+	o.text_field = "text";
+	o.time_field = "time";
+	o.fields = names;
+	o.field_paths = paths;
+	o.nfields = 3;
+	o.max_bytes = 1000;
+	o.max_depth = 8;
+	return decoder_new(&o);
+}
+
+static enum dec_result
+dec(struct decoder *d, const char *s, struct post *p)
+{
+	return decoder_decode(d, s, strlen(s), p, NULL, 0);
+}
+
+static void
+test_fields(void **state)
+{
+	struct decoder *d = mk(DEC_FORMAT_JSON);
+	struct post p;
+	size_t len;
+
+	(void)state;
+	assert_int_equal(dec(d, "{\"id\":\"x1\",\"text\":\"地沟油\",\"platform\":"
+	    "\"weibo\",\"user\":{\"region\":\"广东\"},\"n\":12,"
+	    "\"time\":\"2026-11-26T05:00:00Z\"}", &p), DEC_OK);
+	assert_int_equal(p.text_len, strlen("地沟油"));
+	assert_memory_equal(p.text, "地沟油", p.text_len);
+	assert_memory_equal(p.id, "x1", 2);
+	assert_string_equal(post_field(&p, "platform", &len), "weibo");
+	assert_int_equal(len, 5);
+	assert_string_equal(post_field(&p, "region", NULL), "广东");
+	assert_string_equal(post_field(&p, "n", NULL), "12");
+	assert_int_equal(p.time_ms, INT64_C(1795669200000));
+	/* fields from the previous post do not leak into the next */
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"id\":5}", &p), DEC_OK);
+	assert_null(post_field(&p, "platform", NULL));
+	assert_memory_equal(p.id, "5", 1);
+	assert_int_equal(p.time_ms, -1);
+	decoder_free(d);
+}
+
+static void
+test_rejects(void **state)
+{
+	struct decoder *d = mk(DEC_FORMAT_JSON);
+	struct post p;
+	char big[2000];
+
+	(void)state;
+	assert_int_equal(dec(d, "not json", &p), DEC_NOT_JSON);
+	assert_int_equal(dec(d, "{\"text\":\"a\"} trailing", &p), DEC_NOT_JSON);
+	assert_int_equal(dec(d, "", &p), DEC_NOT_JSON);
+	assert_int_equal(dec(d, "[1]", &p), DEC_NOT_OBJECT);
+	assert_int_equal(dec(d, "\"str\"", &p), DEC_NOT_OBJECT);
+	assert_int_equal(dec(d, "{\"id\":1}", &p), DEC_NO_TEXT);
+	assert_int_equal(dec(d, "{\"text\":null}", &p), DEC_NO_TEXT);
+	assert_int_equal(dec(d, "{\"text\":1}", &p), DEC_TEXT_TYPE);
+	assert_int_equal(dec(d, "{\"text\":[\"a\"]}", &p), DEC_TEXT_TYPE);
+	assert_int_equal(dec(d, "{\"text\":\"a\\u0000b\"}", &p), DEC_NUL);
+	assert_int_equal(dec(d, "{\"text\":\"\xff\"}", &p), DEC_NOT_UTF8);
+	assert_int_equal(dec(d, "{\"text\":\"\xed\xa0\x80\"}", &p), DEC_NOT_UTF8);
+	assert_int_equal(dec(d, "{\"a\":[[[[[[[[[[1]]]]]]]]],\"text\":\"x\"}", &p),
+	    DEC_TOO_DEEP);
+	assert_int_equal(dec(d, "{\"text\":\"x\",\"time\":\"yesterday\"}", &p),
+	    DEC_BAD_TIME);
+	assert_int_equal(dec(d, "{\"text\":\"x\",\"time\":-5}", &p), DEC_BAD_TIME);
+	memset(big, 'a', sizeof big);
+	big[sizeof big - 1] = '\0';
+	assert_int_equal(dec(d, big, &p), DEC_TOO_LARGE);
+	/* the decoder goes on after every reject */
+	assert_int_equal(dec(d, "{\"text\":\"ok\"}", &p), DEC_OK);
+	assert_string_equal(decoder_result_name(DEC_NOT_UTF8), "not_utf8");
+	decoder_free(d);
+}
+
+static void
+test_text_mode(void **state)
+{
+	struct decoder *d = mk(DEC_FORMAT_TEXT);
+	struct post p;
+
+	(void)state;
+	assert_int_equal(dec(d, "{not json but fine}", &p), DEC_OK);
+	assert_int_equal(p.text_len, 19);
+	assert_int_equal(decoder_decode(d, "a\0b", 3, &p, NULL, 0), DEC_NUL);
+	assert_int_equal(dec(d, "\xc3\x28", &p), DEC_NOT_UTF8);
+	decoder_free(d);
+}
+
+static void
+test_time(void **state)
+{
+	int64_t ms;
+
+	(void)state;
+	assert_int_equal(decoder_parse_time("2026-11-26T05:00:00Z", 20, &ms), 0);
+	assert_int_equal(ms, INT64_C(1795669200000));
+	assert_int_equal(decoder_parse_time("2026-11-26T13:00:00+08:00", 25, &ms), 0);
+	assert_int_equal(ms, INT64_C(1795669200000));
+	assert_int_equal(decoder_parse_time("2026-11-26 05:00:00.250", 23, &ms), 0);
+	assert_int_equal(ms, INT64_C(1795669200250));
+	assert_int_equal(decoder_parse_time("1795669200", 10, &ms), 0);
+	assert_int_equal(ms, INT64_C(1795669200000));
+	assert_int_equal(decoder_parse_time("1795669200123", 13, &ms), 0);
+	assert_int_equal(ms, INT64_C(1795669200123));
+	assert_int_equal(decoder_parse_time("2026-13-01T00:00:00Z", 20, &ms), -1);
+	assert_int_equal(decoder_parse_time("2026-11-26T05:00", 16, &ms), -1);
+	assert_int_equal(decoder_parse_time("2026-11-26T05:00:00Q", 20, &ms), -1);
+	assert_int_equal(decoder_parse_time("", 0, &ms), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_text_mode),
+		cmocka_unit_test(test_time),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
