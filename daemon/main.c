@@ -19,8 +19,10 @@ static const struct {
 	int		(*fn)(int, char **);
 	const char	*help;
 } commands[] = {
+	{ "run", cmd_run, "the daemon: consume, match, count, alert" },
 	{ "check", cmd_check, "validate config and rules, run the rules' tests" },
 	{ "match", cmd_match, "match posts offline, one JSON line per post" },
+	{ "alerts", cmd_alerts, "print alerts as they are published" },
 };
 
 static void

@@ -591,7 +591,7 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 
 	/* Padding: base + any symbol stays inside the array. */
 	n = b->top + 1;
-	for (i = 0; i < n; i++)
+	for (i = 0; i <= b->top; i++)
 		if (m->da[i].check != CELL_EMPTY &&
 		    m->da[i].base + m->nsyms + 1 > n)
 			n = m->da[i].base + m->nsyms + 1;

@@ -14,6 +14,7 @@
  * threads share it freely, each with its own struct norm_buf.  Offsets are
  * uint32_t: the decoder caps posts far below 4 GiB, longer input is refused.
  */
+#include <endian.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +53,7 @@ enum {
 	K_IGN,
 	K_SEPX,
 	K_EXP,
+	K_BAD,		/* surrogate: only the fast 3-byte decode meets it */
 };
 #define E(kind, val)	((uint32_t)(kind) << 24 | (uint32_t)(val))
 #define E_KIND(e)	((e) >> 24)
@@ -62,10 +64,10 @@ enum {
 
 struct normalizer {
 	struct norm_opts	 opts;
-	uint16_t		 stage1[NPAGE];
+	uint32_t		 stage1[NPAGE];	/* page start - (cp & ~0xff),
+						 * modulo 2^32 */
 	uint32_t		*pages;		/* npages * 256 entries */
 	size_t			 npages;
-	const uint32_t		*ascii;		/* page of U+0000..U+00FF */
 	uint32_t		*pool;
 	size_t			 npool;
 };
@@ -252,9 +254,10 @@ entry_of(struct build *b, uint32_t cp)
 
 	if (cp_is_format(cp, pr))
 		return b->opts->strip_format ? E(K_IGN, 0) : E(K_SEP, 0);
+	if (pr->category == UTF8PROC_CATEGORY_CS)
+		return E(K_BAD, 0);
 	if (pr->category == UTF8PROC_CATEGORY_CN ||
-	    pr->category == UTF8PROC_CATEGORY_CO ||
-	    pr->category == UTF8PROC_CATEGORY_CS)
+	    pr->category == UTF8PROC_CATEGORY_CO)
 		return E(K_SEP, 0);
 	if (pr->category == UTF8PROC_CATEGORY_ME)
 		return E(K_SEP, 0);
@@ -490,10 +493,9 @@ build_pages(struct normalizer *n, const uint32_t *flat)
 			memcpy(n->pages + n->npages * 256, src, pbytes);
 			slot[j] = (uint32_t)++n->npages;
 		}
-		n->stage1[pg] = (uint16_t)(slot[j] - 1);
+		n->stage1[pg] = (uint32_t)((slot[j] - 1 - pg) * 256);
 	}
 	n->pages = xrealloc(n->pages, n->npages * pbytes);
-	n->ascii = n->pages + (size_t)n->stage1[0] * 256;
 	free(slot);
 }
 
@@ -617,6 +619,9 @@ norm_slow(const struct normalizer *n, struct norm_buf *out,
 	size_t		 used, need;
 
 	switch (k) {
+	case K_BAD:
+		st.o = NULL;
+		return st;
 	case K_IGN:
 		return st;
 	case K_MARK:
@@ -655,28 +660,44 @@ norm_run(const struct normalizer *n, const char *s, size_t len,
     struct norm_buf *out, const int full)
 {
 	const uint8_t		*u = (const uint8_t *)s;
-	const uint32_t		*ascii = n->ascii, *pages = n->pages;
-	const uint16_t		*stage1 = n->stage1;
+	const uint32_t		*pages = n->pages, *stage1 = n->stage1;
 	struct norm_state	 st;
 	struct norm_char	*o;
-	uint32_t		 i = 0, start, cp, e, k, keep, gap = full ? 0 : 1;
+	uint32_t		 i = 0, lim, start, cp, e, k, keep, w;
+	uint32_t		 gap = full ? 0 : 1;
 
 	out->n = 0;
-	if (len > UINT32_MAX)
+	if (len > UINT32_MAX - 4)
 		return -1;
 	if (out->cap < len + OUT_SLACK)
 		out->v = xgrow(out->v, &out->cap, len + OUT_SLACK,
 		    sizeof *out->v);
 	o = out->v;
+	lim = len > 3 ? (uint32_t)len - 3 : 0;	/* 4 bytes readable below */
 	while (i < len) {
 		start = i;
 		if (u[i] < 0x80) {
 			cp = u[i++];
-			e = ascii[cp];
+			e = pages[cp];		/* page 0 comes first */
 		} else {
-			if ((cp = utf8_dec(u, len, &i)) == UTF8_BAD)
+			if (i < lim) {
+				memcpy(&w, u + i, 4);
+				w = le32toh(w);
+			} else
+				w = 0;
+			if ((w & 0xc0c0f0) == 0x8080e0) {
+				/*
+				 * Most of the text: 3 bytes, checked at once;
+				 * surrogates have kind K_BAD in the table.
+				 */
+				cp = (w & 0x0f) << 12 | (w >> 2 & 0xfc0) |
+				    (w >> 16 & 0x3f);
+				if (__builtin_expect(cp < 0x800, 0))
+					return -1;	/* overlong */
+				i += 3;
+			} else if ((cp = utf8_dec(u, len, &i)) == UTF8_BAD)
 				return -1;
-			e = pages[(size_t)stage1[cp >> 8] << 8 | (cp & 0xff)];
+			e = pages[stage1[cp >> 8] + cp];
 		}
 		k = E_KIND(e);
 		if (__builtin_expect(k > K_SEP, 0)) {
@@ -684,7 +705,8 @@ norm_run(const struct normalizer *n, const char *s, size_t len,
 			st.gap = gap;
 			st = norm_slow(n, out, st, e, cp, start, i, len - i,
 			    full);
-			o = st.o;
+			if ((o = st.o) == NULL)
+				return -1;
 			gap = st.gap;
 			continue;
 		}
@@ -694,7 +716,7 @@ norm_run(const struct normalizer *n, const char *s, size_t len,
 		else {
 			keep = k != K_SEP;
 			o += keep;
-			gap = keep ? 0 : gap + (gap < 255);
+			gap = (gap + (gap < 255)) & (keep - 1);
 		}
 	}
 	out->n = (size_t)(o - out->v);

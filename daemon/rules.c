@@ -285,6 +285,9 @@ got(const yaml_node_t *n, char *buf)
 	case YAML_SCALAR_NODE:
 		if (is_null(n))
 			return "an empty value";
+		if (strlen((const char *)n->data.scalar.value) !=
+		    n->data.scalar.length)
+			return "a string with a NUL character";
 		/* show() writes at most 248 bytes, so the quotes fit. */
 		buf[0] = '\'';
 		show((const char *)n->data.scalar.value, buf + 1);
@@ -644,8 +647,10 @@ join_keys(const char *const *known, size_t n, char *buf, size_t size)
 /*
  * Reads a mapping with a fixed set of keys into key[]/val[] (NULL when
  * absent), reporting keys that are unknown, repeated or not strings.
+ * Returns a mask of the known keys that were suggested for unknown ones,
+ * so that callers do not also report them missing.
  */
-static void
+static uint32_t
 get_keys(struct loader *ld, yaml_node_t *n, const char *const *known,
     size_t nknown, const char *in, yaml_node_t **key, yaml_node_t **val)
 {
@@ -653,6 +658,7 @@ get_keys(struct loader *ld, yaml_node_t *n, const char *const *known,
 	yaml_node_t *k, *v;
 	const char *name, *sug;
 	char g[SHOWSZ], s1[SHOWSZ], all[256];
+	uint32_t suggested = 0;
 	size_t i;
 
 	for (i = 0; i < nknown; i++)
@@ -678,6 +684,10 @@ get_keys(struct loader *ld, yaml_node_t *n, const char *const *known,
 				node_err(ld, k, "unknown key '%s' in %s "
 				    "(did you mean '%s'?)", show(name, s1), in,
 				    sug);
+				for (i = 0; i < nknown; i++) {
+					if (known[i] == sug)
+						suggested |= 1U << i;
+				}
 			} else {
 				join_keys(known, nknown, all, sizeof all);
 				node_err(ld, k, "unknown key '%s' in %s "
@@ -691,6 +701,7 @@ get_keys(struct loader *ld, yaml_node_t *n, const char *const *known,
 			val[i] = v;
 		}
 	}
+	return suggested;
 }
 
 static int
@@ -1208,13 +1219,14 @@ parse_match(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 	yaml_node_t *key[MK__N], *val[MK__N];
 	struct kwbuf b = { NULL, 0, 0 };
 	char g[SHOWSZ];
+	uint32_t sug;
 
 	if (n->type != YAML_MAPPING_NODE) {
 		node_err(ld, n, "match: expected a mapping with any, all, none "
 		    "or where, got %s", got(n, g));
 		return;
 	}
-	get_keys(ld, n, match_keys, MK__N, "match", key, val);
+	sug = get_keys(ld, n, match_keys, MK__N, "match", key, val);
 	if (val[MK_ANY] != NULL)
 		t->has_any = parse_kwlist(ld, &b, val[MK_ANY], "any",
 		    KW_ANY) > 0;
@@ -1228,7 +1240,8 @@ parse_match(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 	t->nkws = b.n;
 
 	if (val[MK_ANY] == NULL && val[MK_ALL] == NULL &&
-	    val[MK_WHERE] == NULL) {
+	    val[MK_WHERE] == NULL &&
+	    (sug & (1U << MK_ANY | 1U << MK_ALL | 1U << MK_WHERE)) == 0) {
 		if (val[MK_NONE] != NULL)
 			node_err(ld, key[MK_NONE], "match has only 'none', "
 			    "which matches nothing: add 'any', 'all' or "
@@ -1291,17 +1304,22 @@ parse_seasonal(struct loader *ld, struct rule_alert *a, yaml_node_t *n,
 	yaml_node_t *key[BK__N], *val[BK__N];
 	const char *s;
 	char g[SHOWSZ];
+	uint32_t sug;
 	int64_t v;
 	int rc = 0;
 
-	get_keys(ld, n, baseline_keys, BK__N, "baseline", key, val);
+	sug = get_keys(ld, n, baseline_keys, BK__N, "baseline", key, val);
 	*period = val[BK_PERIOD];
 	a->lookback = RULES_DEFAULT_LOOKBACK;
 	if (val[BK_PERIOD] == NULL) {
-		node_err(ld, n, "baseline has no 'period'");
+		if ((sug & 1U << BK_PERIOD) == 0)
+			node_err(ld, n, "baseline has no 'period'");
+		*ok = false;
 		rc = -1;
-	} else if (get_dur(ld, val[BK_PERIOD], "period", &a->period_s) == -1)
+	} else if (get_dur(ld, val[BK_PERIOD], "period", &a->period_s) == -1) {
+		*ok = false;
 		rc = -1;
+	}
 	if (val[BK_LOOKBACK] != NULL) {
 		s = sval(val[BK_LOOKBACK]);
 		if (s == NULL || int_parse(s, &v) == -1 || v < 1 ||
@@ -1325,6 +1343,7 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 	const char *s;
 	char g[SHOWSZ], d1[32], d2[32];
 	bool ok = true, win_ok = false, base_ok = false;
+	uint32_t sug;
 	int64_t v;
 	size_t i;
 
@@ -1333,7 +1352,7 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 		    "condition, got %s", got(n, g));
 		return;
 	}
-	get_keys(ld, n, alert_keys, AK__N, "alert", key, val);
+	sug = get_keys(ld, n, alert_keys, AK__N, "alert", key, val);
 	memset(&a, 0, sizeof a);
 	a.min_count = 1;
 	a.threshold = a.ratio = a.zscore = -1;
@@ -1343,7 +1362,8 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 	a.col = mark_col(&n->start_mark);
 
 	if (val[AK_WINDOW] == NULL) {
-		node_err(ld, n, "alert has no 'window'");
+		if ((sug & 1U << AK_WINDOW) == 0)
+			node_err(ld, n, "alert has no 'window'");
 		ok = false;
 	} else if (get_dur(ld, val[AK_WINDOW], "window", &a.window_s) == 0)
 		win_ok = true;
@@ -1446,16 +1466,20 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 	}
 	if (val[AK_THRESHOLD] == NULL && val[AK_RATIO] == NULL &&
 	    val[AK_ZSCORE] == NULL) {
-		node_err(ld, n, "alert needs at least one of threshold, ratio "
+		if ((sug & (1U << AK_THRESHOLD | 1U << AK_RATIO |
+		    1U << AK_ZSCORE)) == 0)
+			node_err(ld, n, "alert needs at least one of threshold, ratio "
 		    "or zscore");
 		ok = false;
 	}
-	if (val[AK_RATIO] != NULL && val[AK_BASELINE] == NULL) {
+	if (val[AK_RATIO] != NULL && val[AK_BASELINE] == NULL &&
+	    (sug & 1U << AK_BASELINE) == 0) {
 		node_err(ld, key[AK_RATIO], "ratio needs a baseline to compare "
 		    "with (e.g. baseline: 1h)");
 		ok = false;
 	}
-	if (val[AK_ZSCORE] != NULL && val[AK_BASELINE] == NULL) {
+	if (val[AK_ZSCORE] != NULL && val[AK_BASELINE] == NULL &&
+	    (sug & 1U << AK_BASELINE) == 0) {
 		node_err(ld, key[AK_ZSCORE], "zscore needs a baseline to "
 		    "compare with (e.g. baseline: 1h)");
 		ok = false;
@@ -1659,6 +1683,7 @@ parse_topic(struct loader *ld, yaml_node_t *n)
 	struct idmark *im;
 	const char *s;
 	char g[SHOWSZ], s1[SHOWSZ];
+	uint32_t sug;
 
 	if (n->type != YAML_MAPPING_NODE) {
 		node_err(ld, n, "expected a topic (a mapping with id and "
@@ -1667,7 +1692,7 @@ parse_topic(struct loader *ld, yaml_node_t *n)
 	}
 	if (!budget(ld, n, 1))
 		return;
-	get_keys(ld, n, topic_keys, TK__N, "topic", key, val);
+	sug = get_keys(ld, n, topic_keys, TK__N, "topic", key, val);
 
 	rs->topics = xgrow(rs->topics, &ld->captopics, rs->ntopics + 1,
 	    sizeof *rs->topics);
@@ -1683,9 +1708,10 @@ parse_topic(struct loader *ld, yaml_node_t *n)
 	im->file = ld->cur;
 	im->line = im->col = 0;
 
-	if (val[TK_ID] == NULL)
-		node_err(ld, n, "topic has no 'id'");
-	else if ((s = sval(val[TK_ID])) == NULL)
+	if (val[TK_ID] == NULL) {
+		if ((sug & 1U << TK_ID) == 0)
+			node_err(ld, n, "topic has no 'id'");
+	} else if ((s = sval(val[TK_ID])) == NULL)
 		node_err(ld, val[TK_ID], "id: expected a topic id like "
 		    "food-safety, got %s", got(val[TK_ID], g));
 	else if (!is_topic_id(s))
@@ -1712,7 +1738,9 @@ parse_topic(struct loader *ld, yaml_node_t *n)
 		t->tags = parse_strings(ld, val[TK_TAGS], "tags", false,
 		    &t->ntags);
 	if (val[TK_MATCH] == NULL) {
-		if (t->id != NULL)
+		if ((sug & 1U << TK_MATCH) != 0)
+			;	/* the unknown key said it */
+		else if (t->id != NULL)
 			node_err(ld, n, "topic '%s' has no 'match'", t->id);
 		else
 			node_err(ld, n, "topic has no 'match'");
@@ -2333,8 +2361,7 @@ finish(struct loader *ld, struct ruleset **out, struct diag *errs)
 	struct ruleset *rs;
 	size_t i;
 
-	if (ld->nerrs == 0 && !ld->capped)
-		build(ld);
+	build(ld);	/* also when some files failed: report all errors */
 	if (ld->nerrs > 0 || ld->capped) {
 		if (ld->nerrs > 0)
 			qsort(ld->errs, ld->nerrs, sizeof *ld->errs, cmp_lerr);
@@ -2450,32 +2477,48 @@ lower(unsigned char c)
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
 
-/* Levenshtein distance over bytes, ASCII case folded; words <= 64 bytes. */
+/*
+ * Edit distance over bytes (Levenshtein, with a swap of two neighbours as
+ * one edit, so that "mtach" is one step from "match"), ASCII case folded.
+ * Words are at most 64 bytes.
+ */
 static size_t
 distance(const char *a, size_t la, const char *b, size_t lb)
 {
-	size_t row[65], i, j, prev, tmp, best;
+	size_t rows[3][65], *pp, *p, *r, *tmp, i, j, best;
+	unsigned char ca, cb;
 
+	pp = rows[0];
+	p = rows[1];
+	r = rows[2];
 	for (j = 0; j <= lb; j++)
-		row[j] = j;
+		p[j] = j;
 	for (i = 1; i <= la; i++) {
-		prev = row[0];
-		row[0] = i;
+		r[0] = i;
+		ca = lower((unsigned char)a[i - 1]);
 		for (j = 1; j <= lb; j++) {
-			tmp = row[j];
-			best = prev + (lower((unsigned char)a[i - 1]) !=
-			    lower((unsigned char)b[j - 1]));
-			if (row[j] + 1 < best)
-				best = row[j] + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			row[j] = best;
-			prev = tmp;
+			cb = lower((unsigned char)b[j - 1]);
+			best = p[j - 1] + (ca != cb);
+			if (p[j] + 1 < best)
+				best = p[j] + 1;
+			if (r[j - 1] + 1 < best)
+				best = r[j - 1] + 1;
+			if (i > 1 && j > 1 &&
+			    ca == lower((unsigned char)b[j - 2]) &&
+			    lower((unsigned char)a[i - 2]) == cb &&
+			    pp[j - 2] + 1 < best)
+				best = pp[j - 2] + 1;
+			r[j] = best;
 		}
+		tmp = pp;	/* rotate the rows: pp <- p <- r */
+		pp = p;
+		p = r;
+		r = tmp;
 	}
-	return row[lb];
+	return p[lb];
 }
 
+/* A suggestion keeps at least half of the word. */
 const char *
 rules_suggest(const char *word, const char *const *known, size_t n)
 {
@@ -2490,7 +2533,7 @@ rules_suggest(const char *word, const char *const *known, size_t n)
 		if (lk > 64 || (lk > lw ? lk - lw : lw - lk) > limit)
 			continue;
 		d = distance(word, lw, known[i], lk);
-		if (d <= limit && d < lw && d < bestd) {
+		if (d <= limit && d * 2 <= lw && d < bestd) {
 			best = known[i];
 			bestd = d;
 		}

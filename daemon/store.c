@@ -9,6 +9,8 @@
  *   <p>s:<topic>                     list of sample posts (LPUSH + LTRIM)
  *   <p>pos:<group>                   "<kafka topic>/<partition>" → next offset,
  *                                    "t:<kafka topic>/<partition>" → newest post ms
+ *                                    "l:<kafka topic>/<partition>" → lag at flush
+ *   <p>since                         first bucket ever counted (history start)
  * A flush is one EVALSHA of FLUSH_LUA: it first checks every partition's
  * stored offset against what this consumer expects (so a consumer that lost
  * a partition cannot write for it), then applies every increment and moves
@@ -36,7 +38,7 @@ static const char FLUSH_LUA[] =
 "  if ARGV[i + 1] ~= '*' and (cur or '-1') ~= ARGV[i + 1] then\n"
 "    return {0, ARGV[i], cur or '-1'}\n"
 "  end\n"
-"  i = i + 4\n"
+"  i = i + 5\n"
 "end\n"
 "local cmds = 0\n"
 "i = 2\n"
@@ -45,8 +47,15 @@ static const char FLUSH_LUA[] =
 "  local tf = 't:' .. ARGV[i]\n"
 "  local t = tonumber(redis.call('HGET', KEYS[1], tf) or '-1')\n"
 "  if tonumber(ARGV[i + 3]) > t then redis.call('HSET', KEYS[1], tf, ARGV[i + 3]) end\n"
-"  cmds = cmds + 2\n"
-"  i = i + 4\n"
+"  redis.call('HSET', KEYS[1], 'l:' .. ARGV[i], ARGV[i + 4])\n"
+"  cmds = cmds + 3\n"
+"  i = i + 5\n"
+"end\n"
+"local minb = ARGV[i]; i = i + 1\n"
+"if minb ~= '' then\n"
+"  local cur = redis.call('GET', KEYS[2])\n"
+"  if not cur or tonumber(minb) < tonumber(cur) then redis.call('SET', KEYS[2], minb) end\n"
+"  cmds = cmds + 1\n"
 "end\n"
 "local ni = tonumber(ARGV[i]); i = i + 1\n"
 "for n = 1, ni do\n"
@@ -335,13 +344,13 @@ key_index(struct keytab *kt, const char *name)
 
 	for (i = kt->n; i > 0; i--)
 		if (strcmp(kt->names[i - 1], name) == 0)
-			return i + 1;	/* KEYS[1] is the positions hash */
+			return i + 2;	/* KEYS[1], KEYS[2]: positions, since */
 	kt->names = xgrow(kt->names, &kt->cap, kt->n + 1, sizeof *kt->names);
 	kt->expire = xrealloc(kt->expire, kt->cap * sizeof *kt->expire);
 	kt->names[kt->n] = xstrdup(name);
 	kt->expire[kt->n] = 0;
 	kt->n++;
-	return kt->n + 1;
+	return kt->n + 2;
 }
 
 static void
@@ -390,6 +399,19 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 			arg_fmt(s, "%" PRId64, pos[i].from);
 		arg_fmt(s, "%" PRId64, pos[i].to);
 		arg_fmt(s, "%" PRId64, pos[i].time_ms);
+		arg_fmt(s, "%" PRId64, pos[i].lag);
+	}
+	/* the oldest bucket of this flush, for <p>since */
+	{
+		int64_t minb = INT64_MAX;
+
+		for (i = 0; i < ne; i++)
+			if (e[i].kind == AGG_COUNT && e[i].bucket < minb)
+				minb = e[i].bucket;
+		if (minb == INT64_MAX)
+			arg_add(s, "", 0);
+		else
+			arg_fmt(s, "%" PRId64, minb);
 	}
 	/* increments: key index, field, delta.  A first pass names the keys
 	 * so the counts can go before their items. */
@@ -425,7 +447,7 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 			break;
 		}
 		ki = key_index(&kt, key);
-		kt.expire[ki - 2] = day_start(e[i].bucket) + 86400 + s->retention_s;
+		kt.expire[ki - 3] = day_start(e[i].bucket) + 86400 + s->retention_s;
 		arg_fmt(s, "%zu", ki);
 		arg_add(s, field, strlen(field));
 		arg_fmt(s, "%" PRId64, e[i].count);
@@ -434,7 +456,7 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 	nexp = kt.n;
 	arg_fmt(s, "%zu", nexp);
 	for (i = 0; i < nexp; i++) {
-		arg_fmt(s, "%zu", i + 2);
+		arg_fmt(s, "%zu", i + 3);
 		arg_fmt(s, "%" PRId64, kt.expire[i]);
 	}
 	/* samples */
@@ -462,20 +484,22 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 	arg_fmt(s, "%" PRId64, s->retention_s);
 
 	/* EVALSHA sha numkeys KEYS... ARGV... */
-	nk_args = 3 + 1 + kt.n;
+	nk_args = 3 + 2 + kt.n;
 	nkeys_arg = s->nargs + nk_args;
 	argv = xmalloc(nkeys_arg * sizeof *argv);
 	kidx = xgrow(kidx, &kidx_cap, nkeys_arg, sizeof *kidx);
 	{
-		char nkeys[32], poskey[512];
+		char nkeys[32], poskey[512], sincekey[512];
 		size_t j = 0;
 
-		snprintf(nkeys, sizeof nkeys, "%zu", kt.n + 1);
+		snprintf(nkeys, sizeof nkeys, "%zu", kt.n + 2);
 		snprintf(poskey, sizeof poskey, "%spos:%s", s->prefix, group);
+		snprintf(sincekey, sizeof sincekey, "%ssince", s->prefix);
 		argv[j] = "EVALSHA"; kidx[j++] = 7;
 		argv[j] = s->sha; kidx[j++] = 40;
 		argv[j] = xstrdup(nkeys); kidx[j] = strlen(argv[j]); j++;
 		argv[j] = xstrdup(poskey); kidx[j] = strlen(argv[j]); j++;
+		argv[j] = sincekey; kidx[j] = strlen(sincekey); j++;
 		for (i = 0; i < kt.n; i++) {
 			argv[j] = kt.names[i];
 			kidx[j++] = strlen(kt.names[i]);

@@ -54,6 +54,10 @@ struct spike_state {
 	int64_t	since;		/* window_end when the episode began */
 	int64_t	notified_at;	/* window_end of the last firing notification */
 	int64_t	last_true;	/* last window_end the condition held */
+	/* All zero (calloc) is a state that never stepped nor notified. */
+	bool	stepped;	/* last_step is valid */
+	bool	notified;	/* notified_at is valid */
+	int64_t	last_step;	/* window_end of the last step */
 };
 
 enum spike_action {

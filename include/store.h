@@ -37,6 +37,8 @@ struct store_pos {
 	int64_t		 from;
 	int64_t		 to;
 	int64_t		 time_ms;
+	int64_t		 lag;		/* messages behind the partition's end;
+					 * -1 unknown */
 };
 
 struct store_flush_stats {

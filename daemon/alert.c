@@ -1,0 +1,294 @@
+/*
+ * alert.c — alert JSON, PUBLISH + XADD, dedup across instances.
+ *
+ * DESIGN: the detector fills a struct alert (evaluation plus evidence read
+ * from Redis) and asks for its JSON (alert_json), then publishes it with
+ * alert_publish: one EVAL of PUBLISH_LUA, which takes the dedup key
+ * <prefix>dedup:<alert id> with SET NX PX and only if it got it PUBLISHes
+ * on <channel><topic> and XADDs to the stream (MAXLEN ~).  The alert id
+ * is built from the topic, block, window end and state only, so every
+ * daemon of a group computes the same id for the same spike and exactly one
+ * of them publishes it.  Numbers are written with at most two decimals and
+ * never as inf or nan (null instead).  Alerts are rare, so the script goes
+ * as a plain EVAL each time (Redis caches it) and nothing is kept here:
+ * no state, callable from any thread with its own store.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <hiredis.h>
+
+#include "alert.h"
+#include "jsonw.h"
+#include "xmalloc.h"
+
+static const char PUBLISH_LUA[] =
+"if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then\n"
+"  redis.call('PUBLISH', ARGV[2], ARGV[4])\n"
+"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'alert', ARGV[4])\n"
+"  return 1\n"
+"end\n"
+"return 0\n";
+
+#define ALERT_DEDUP_TTL_MS	(INT64_C(7) * 86400 * 1000)
+#define ALERT_STREAM_MAXLEN	10000
+
+static const char *
+alert_state(const struct alert *al)
+{
+	return al->action == SPIKE_RESOLVE ? "resolved" : "firing";
+}
+
+void
+alert_id(const struct alert *al, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s:%zu:%" PRId64 ":%s", al->topic->id, al->block,
+	    al->ev.window_end, alert_state(al));
+}
+
+/* RFC 3339 UTC of t seconds (ms >= 0: with milliseconds). */
+static void
+rfc3339(int64_t t, int ms, char *buf, size_t sz)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	size_t n;
+
+	if (gmtime_r(&tt, &tm) == NULL) {
+		snprintf(buf, sz, "1970-01-01T00:00:00Z");
+		return;
+	}
+	n = strftime(buf, sz, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (ms >= 0)
+		snprintf(buf + n, sz - n, ".%03dZ", ms);
+	else
+		snprintf(buf + n, sz - n, "Z");
+}
+
+static void
+write_time(struct jsonw *w, const char *key, int64_t t)
+{
+	char buf[64];
+
+	rfc3339(t, -1, buf, sizeof buf);
+	jsonw_key(w, key);
+	jsonw_strz(w, buf);
+}
+
+/* A number rounded to two decimals, trailing zeros dropped: 23.5, 7.84, 3;
+ * null when not finite. */
+static void
+write_num(struct jsonw *w, double v)
+{
+	char tmp[64];
+	size_t n;
+
+	if (!isfinite(v)) {
+		jsonw_rawz(w, "null");
+		return;
+	}
+	if (fabs(v) >= 1e15) {
+		snprintf(tmp, sizeof tmp, "%.6g", v);
+		jsonw_rawz(w, tmp);
+		return;
+	}
+	v = round(v * 100) / 100;
+	if (v == 0)
+		v = 0;		/* no -0 */
+	snprintf(tmp, sizeof tmp, "%.2f", v);
+	n = strlen(tmp);
+	while (n > 0 && tmp[n - 1] == '0')
+		n--;
+	if (n > 0 && tmp[n - 1] == '.')
+		n--;
+	jsonw_raw(w, tmp, n);
+}
+
+/* [[name,count],…] */
+static void
+write_top(struct jsonw *w, const struct alert_top *t)
+{
+	size_t i;
+
+	jsonw_raw(w, "[", 1);
+	for (i = 0; i < t->n; i++) {
+		if (i > 0)
+			jsonw_raw(w, ",", 1);
+		jsonw_raw(w, "[", 1);
+		jsonw_strz(w, t->names[i] != NULL ? t->names[i] : "");
+		jsonw_raw(w, ",", 1);
+		jsonw_int(w, t->counts[i]);
+		jsonw_raw(w, "]", 1);
+	}
+	jsonw_raw(w, "]", 1);
+}
+
+char *
+alert_json(const struct alert *al)
+{
+	const struct rule_topic *t = al->topic;
+	const struct rule_alert *ra = &t->alerts[al->block];
+	struct jsonw w = { NULL, 0, 0 };
+	char id[512], at[64];
+	int64_t ms;
+	size_t i, n;
+
+	alert_id(al, id, sizeof id);
+	jsonw_raw(&w, "{", 1);
+	jsonw_key(&w, "id");
+	jsonw_strz(&w, id);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "state");
+	jsonw_strz(&w, alert_state(al));
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "topic");
+	jsonw_strz(&w, t->id);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "name");
+	jsonw_strz(&w, t->name != NULL ? t->name : t->id);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "severity");
+	jsonw_strz(&w, rules_severity_name(ra->severity));
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "condition");
+	jsonw_strz(&w, spike_cond_name(al->ev.cond));
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "window_s");
+	jsonw_int(&w, al->ev.window_end - al->ev.window_start);
+	jsonw_raw(&w, ",", 1);
+	write_time(&w, "window_start", al->ev.window_start);
+	jsonw_raw(&w, ",", 1);
+	write_time(&w, "window_end", al->ev.window_end);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "count");
+	jsonw_int(&w, al->ev.count);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "baseline_rate");
+	write_num(&w, al->ev.baseline_rate);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "ratio");
+	write_num(&w, al->ev.ratio);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "zscore");
+	write_num(&w, al->ev.zscore);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "top_keywords");
+	write_top(&w, &al->keywords);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "breakdown");
+	jsonw_raw(&w, "{", 1);
+	for (i = 0; i < al->nbreakdown; i++) {
+		if (i > 0)
+			jsonw_raw(&w, ",", 1);
+		jsonw_key(&w, al->breakdown[i].field);
+		write_top(&w, &al->breakdown[i].top);
+	}
+	jsonw_raw(&w, "},", 2);
+	jsonw_key(&w, "samples");
+	jsonw_raw(&w, "[", 1);
+	for (i = n = 0; i < al->nsamples; i++) {
+		if (al->samples[i] == NULL || al->samples[i][0] == '\0')
+			continue;
+		if (n++ > 0)
+			jsonw_raw(&w, ",", 1);
+		jsonw_rawz(&w, al->samples[i]);
+	}
+	jsonw_raw(&w, "],", 2);
+	jsonw_key(&w, "rules_file");
+	if (t->file != NULL)
+		jsonw_strz(&w, t->file);
+	else
+		jsonw_rawz(&w, "null");
+	if (al->action == SPIKE_REPEAT)
+		jsonw_rawz(&w, ",\"repeat\":true");
+	if (al->late)
+		jsonw_rawz(&w, ",\"late\":true");
+	jsonw_raw(&w, ",", 1);
+	ms = al->detected_ms % 1000;
+	if (ms < 0)
+		ms += 1000;
+	rfc3339((al->detected_ms - ms) / 1000, (int)ms, at, sizeof at);
+	jsonw_key(&w, "detected_at");
+	jsonw_strz(&w, at);
+	jsonw_raw(&w, "}", 1);
+	return w.buf;
+}
+
+int
+alert_publish(struct store *s, const struct alert_pub *pub,
+    const struct alert *al, const char *json)
+{
+	char id[512], ttl[32], maxlen[32];
+	char *dedup, *channel;
+	const char *argv[9];
+	redisReply *r;
+	int rc;
+
+	alert_id(al, id, sizeof id);
+	dedup = xasprintf("%sdedup:%s", store_prefix(s), id);
+	channel = xasprintf("%s%s", pub->channel, al->topic->id);
+	snprintf(ttl, sizeof ttl, "%" PRId64,
+	    pub->dedup_ttl_ms > 0 ? pub->dedup_ttl_ms : ALERT_DEDUP_TTL_MS);
+	snprintf(maxlen, sizeof maxlen, "%" PRId64,
+	    pub->stream_maxlen > 0 ? pub->stream_maxlen : ALERT_STREAM_MAXLEN);
+	argv[0] = "EVAL";
+	argv[1] = PUBLISH_LUA;
+	argv[2] = "2";
+	argv[3] = dedup;
+	argv[4] = pub->stream;
+	argv[5] = ttl;
+	argv[6] = channel;
+	argv[7] = maxlen;
+	argv[8] = json;
+	r = store_command(s, 9, argv);
+	free(dedup);
+	free(channel);
+	if (r == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_INTEGER)
+		rc = r->integer == 1 ? 1 : 0;
+	else
+		rc = -1;
+	freeReplyObject(r);
+	return rc;
+}
+
+static void
+top_clear(struct alert_top *t)
+{
+	size_t i;
+
+	if (t->names != NULL)
+		for (i = 0; i < t->n; i++)
+			free(t->names[i]);
+	free(t->names);
+	free(t->counts);
+	t->names = NULL;
+	t->counts = NULL;
+	t->n = 0;
+}
+
+void
+alert_clear(struct alert *al)
+{
+	size_t i;
+
+	if (al == NULL)
+		return;
+	top_clear(&al->keywords);
+	for (i = 0; i < al->nbreakdown; i++)
+		top_clear(&al->breakdown[i].top);
+	free(al->breakdown);
+	al->breakdown = NULL;
+	al->nbreakdown = 0;
+	if (al->samples != NULL)
+		for (i = 0; i < al->nsamples; i++)
+			free(al->samples[i]);
+	free(al->samples);
+	al->samples = NULL;
+	al->nsamples = 0;
+}

@@ -1,0 +1,399 @@
+/*
+ * cmd_run.c — `tidewatch run [-c FILE]`, the daemon.
+ *
+ * DESIGN: start-up does everything that can fail fatally (config, password,
+ * normaliser, rules and their embedded tests, Kafka handles) before any
+ * thread starts.  Then `threads` consumer threads consume, match and flush
+ * on their own, while the main thread ticks every 100 ms: it acts on the
+ * flags the signal handlers set (SIGHUP: reload; SIGTERM/SIGINT: stop, a
+ * second one: exit at once), watches the rule files in `reload: auto`, runs
+ * the detector once per flush interval and logs a summary every 10 s.
+ * A reload builds the new engine completely and swaps one pointer; a rule
+ * set with any error or failing test keeps the old one and every error is
+ * logged with its path:line:col.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "consumer.h"
+#include "detector.h"
+#include "engine.h"
+#include "log.h"
+#include "ruletest.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+static volatile sig_atomic_t got_stop, got_reload;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		got_reload = 1;
+	else {
+		if (got_stop)
+			_exit(1);	/* second request: at once */
+		got_stop = 1;
+	}
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+run_usage(FILE *fp)
+{
+	fprintf(fp, "usage: tidewatch run [-c CONFIG] [-s key=value]...\n"
+	    "  Runs the daemon in the foreground (default config %s).\n",
+	    CONFIG_DEFAULT_PATH);
+}
+
+/* The Redis password: from the environment variable or the file named in
+ * the config.  Returns NULL for none; *err set on failure. */
+static char *
+read_password(const struct config *cfg, char *err, size_t errsz)
+{
+	err[0] = '\0';
+	if (cfg->redis_password_env && cfg->redis_password_env[0]) {
+		const char *v = getenv(cfg->redis_password_env);
+
+		if (v == NULL) {
+			snprintf(err, errsz, "redis.password_env: $%s is not set",
+			    cfg->redis_password_env);
+			return NULL;
+		}
+		return xstrdup(v);
+	}
+	if (cfg->redis_password_file && cfg->redis_password_file[0]) {
+		FILE *fp = fopen(cfg->redis_password_file, "r");
+		char line[1024];
+
+		if (fp == NULL) {
+			snprintf(err, errsz, "redis.password_file: %s: %s",
+			    cfg->redis_password_file, strerror(errno));
+			return NULL;
+		}
+		if (fgets(line, sizeof line, fp) == NULL)
+			line[0] = '\0';
+		fclose(fp);
+		line[strcspn(line, "\r\n")] = '\0';
+		return xstrdup(line);
+	}
+	return NULL;
+}
+
+/* Builds an engine from the config's rule paths; every error into errs. */
+static struct engine *
+build_engine(const struct config *cfg, const struct normalizer *norm,
+    uint64_t version, struct diag *errs)
+{
+	struct rules_opts ro;
+	struct ruleset *rs;
+	struct matcher *m;
+	char err[512];
+	size_t passed;
+
+	memset(&ro, 0, sizeof ro);
+	ro.resolution_s = cfg->resolution_s;
+	if (rules_load_opts((const char *const *)cfg->rule_paths,
+	    cfg->rule_npaths, &ro, &rs, errs) == -1)
+		return NULL;
+	m = match_compile(rs, norm, NULL, err, sizeof err);
+	rules_unref(rs);
+	if (m == NULL) {
+		diag_addf(errs, "matcher: %s", err);
+		return NULL;
+	}
+	if (ruletest_run(m, &passed, errs) > 0) {
+		match_free(m);
+		return NULL;
+	}
+	return engine_new(m, version);
+}
+
+/* A fingerprint of the rule files (names, sizes, mtimes) for reload: auto. */
+static uint64_t
+rules_fingerprint(const struct config *cfg)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < cfg->rule_npaths; i++) {
+		struct stat st;
+		DIR *dir;
+		struct dirent *de;
+
+		if (stat(cfg->rule_paths[i], &st) == -1)
+			continue;
+		h = (h ^ (uint64_t)st.st_mtim.tv_nsec ^ (uint64_t)st.st_mtime) *
+		    1099511628211ULL;
+		if (!S_ISDIR(st.st_mode) || (dir = opendir(cfg->rule_paths[i])) == NULL)
+			continue;
+		while ((de = readdir(dir)) != NULL) {
+			char path[4096];
+			const char *p;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof path, "%s/%s", cfg->rule_paths[i],
+			    de->d_name);
+			if (stat(path, &st) == -1)
+				continue;
+			for (p = de->d_name; *p; p++)
+				h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+			h = (h ^ (uint64_t)st.st_size ^ (uint64_t)st.st_mtime ^
+			    (uint64_t)st.st_mtim.tv_nsec) * 1099511628211ULL;
+		}
+		closedir(dir);
+	}
+	return h;
+}
+
+static void
+log_diag(const struct diag *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++)
+		log_error("%s", d->msgs[i]);
+}
+
+static void
+summary(int64_t dt_ms, uint64_t *last_decoded, uint64_t *last_matched,
+    struct consumer **cs, size_t n)
+{
+	uint64_t dec = STAT_GET(decoded), mat = STAT_GET(matched);
+	uint64_t rej = 0, fl = STAT_GET(flushes);
+	int64_t lag = 0;
+	size_t i;
+
+	for (i = 0; i < REJ__COUNT; i++)
+		rej += STAT_GET(rejected[i]);
+	for (i = 0; i < n; i++)
+		lag += consumer_lag(cs[i]);
+	log_info("summary | posts_per_s=%.1f matched_per_s=%.1f lag=%" PRId64
+	    " rejected=%" PRIu64 " late=%" PRIu64 " flushes=%" PRIu64
+	    " flush_ms_last=%.1f",
+	    dt_ms > 0 ? (double)(dec - *last_decoded) * 1000.0 / (double)dt_ms : 0,
+	    dt_ms > 0 ? (double)(mat - *last_matched) * 1000.0 / (double)dt_ms : 0,
+	    lag, rej, STAT_GET(late), fl,
+	    (double)STAT_GET(flush_us_last) / 1000.0);
+	*last_decoded = dec;
+	*last_matched = mat;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *cfgpath = CONFIG_DEFAULT_PATH;
+	char **sets = NULL, err[512], *password, instance[300], host[256];
+	size_t nsets = 0, setcap = 0, i;
+	struct config cfg;
+	struct diag errs;
+	struct normalizer *norm;
+	struct engine *eng;
+	struct consumer **cs;
+	struct detector *det;
+	struct sigaction sa;
+	enum log_level lvl;
+	uint64_t version = 1, fp, last_dec = 0, last_mat = 0;
+	int64_t next_detect, next_summary, next_fp, t_summary;
+	int ch, rc = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 's':
+			sets = xgrow(sets, &setcap, nsets + 1, sizeof *sets);
+			sets[nsets++] = optarg;
+			break;
+		case 'h':
+			run_usage(stdout);
+			free(sets);
+			return 0;
+		default:
+			run_usage(stderr);
+			free(sets);
+			return 2;
+		}
+	}
+	diag_init(&errs);
+	if (config_load(cfgpath, &cfg, &errs) == -1) {
+		log_diag(&errs);
+		log_error("invalid config, not starting | file=%s errors=%zu",
+		    cfgpath, errs.n);
+		goto fatal;
+	}
+	for (i = 0; i < nsets; i++)
+		if (config_set(&cfg, sets[i], &errs) == -1) {
+			log_diag(&errs);
+			goto fatal;
+		}
+	free(sets);
+	sets = NULL;
+	if (log_level_parse(cfg.log_level, &lvl) == 0)
+		log_set_level(lvl);
+	password = read_password(&cfg, err, sizeof err);
+	if (err[0] != '\0') {
+		log_error("%s", err);
+		goto fatal;
+	}
+	if ((norm = norm_new(&cfg.norm, err, sizeof err)) == NULL) {
+		log_error("normaliser: %s", err);
+		free(password);
+		goto fatal;
+	}
+	if ((eng = build_engine(&cfg, norm, version, &errs)) == NULL) {
+		log_diag(&errs);
+		log_error("invalid rules, not starting | errors=%zu", errs.n);
+		norm_free(norm);
+		free(password);
+		goto fatal;
+	}
+	log_info("rules loaded | topics=%zu keywords=%zu version=%" PRIu64,
+	    eng->rs->ntopics, eng->rs->nkeywords, version);
+	engine_install(eng);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	cs = xcalloc((size_t)cfg.threads, sizeof *cs);
+	for (i = 0; i < (size_t)cfg.threads; i++) {
+		if ((cs[i] = consumer_new(&cfg, password, (int)i, err,
+		    sizeof err)) == NULL) {
+			log_error("kafka: %s", err);
+			while (i-- > 0)
+				consumer_free(cs[i]);
+			free(cs);
+			engine_install(NULL);
+			norm_free(norm);
+			free(password);
+			goto fatal;
+		}
+	}
+	for (i = 0; i < (size_t)cfg.threads; i++)
+		consumer_start(cs[i]);
+	gethostname(host, sizeof host);
+	host[sizeof host - 1] = '\0';
+	snprintf(instance, sizeof instance, "%s:%ld:%" PRId64, host,
+	    (long)getpid(), now_ms());
+	det = detector_new(&cfg, password, instance);
+	log_info("started | instance=%s threads=%" PRId64 " brokers=%s redis=%s",
+	    instance, cfg.threads, cfg.kafka_brokers, cfg.redis_address);
+
+	fp = rules_fingerprint(&cfg);
+	next_detect = now_ms() + cfg.flush_interval_ms;
+	next_summary = t_summary = now_ms();
+	next_summary += 10000;
+	next_fp = now_ms() + 1000;
+	while (!got_stop) {
+		int64_t now;
+		int reload = 0;
+
+		usleep(50000);
+		now = now_ms();
+		if (got_reload) {
+			got_reload = 0;
+			reload = 1;
+			log_info("reload requested (SIGHUP)");
+		}
+		if (cfg.reload_mode == RELOAD_AUTO && now >= next_fp) {
+			uint64_t nfp = rules_fingerprint(&cfg);
+
+			next_fp = now + 1000;
+			if (nfp != fp) {
+				fp = nfp;
+				reload = 1;
+				log_info("rule files changed, reloading");
+			}
+		}
+		if (reload) {
+			struct engine *ne;
+
+			diag_free(&errs);
+			if ((ne = build_engine(&cfg, norm, version + 1, &errs)) == NULL) {
+				log_diag(&errs);
+				STAT_ADD(reloads_failed, 1);
+				log_error("reload failed, keeping the rules in force | "
+				    "errors=%zu version=%" PRIu64, errs.n, version);
+			} else {
+				version++;
+				STAT_ADD(reloads_ok, 1);
+				log_info("rules reloaded | topics=%zu keywords=%zu "
+				    "version=%" PRIu64, ne->rs->ntopics,
+				    ne->rs->nkeywords, version);
+				engine_install(ne);
+			}
+			fp = rules_fingerprint(&cfg);
+		}
+		if (now >= next_detect) {
+			struct engine *cur = engine_current();
+
+			detector_tick(det, cur->rs, now);
+			engine_unref(cur);
+			next_detect = now + cfg.flush_interval_ms;
+		}
+		if (now >= next_summary) {
+			summary(now - t_summary, &last_dec, &last_mat, cs,
+			    (size_t)cfg.threads);
+			t_summary = now;
+			next_summary = now + 10000;
+		}
+	}
+	log_info("stopping: flushing counts and leaving the group");
+	for (i = 0; i < (size_t)cfg.threads; i++)
+		consumer_stop(cs[i]);
+	{
+		struct engine *cur = engine_current();
+
+		detector_tick(det, cur->rs, now_ms());
+		engine_unref(cur);
+	}
+	for (i = 0; i < (size_t)cfg.threads; i++)
+		consumer_free(cs[i]);
+	free(cs);
+	detector_free(det);
+	engine_install(NULL);
+	norm_free(norm);
+	free(password);
+	config_free(&cfg);
+	diag_free(&errs);
+	log_info("stopped");
+	return rc;
+
+fatal:
+	free(sets);
+	config_free(&cfg);
+	diag_free(&errs);
+	return 1;
+}

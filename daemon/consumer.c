@@ -1,0 +1,736 @@
+/*
+ * consumer.c — a consumer thread: Kafka → decode → match → aggregate →
+ * flush to Redis with positions → commit.
+ *
+ * DESIGN: the thread owns everything it touches (librdkafka handle,
+ * decoder, match context, aggregate, Redis connection, partition table),
+ * so the hot path takes no lock.  For each assigned partition it knows the
+ * next offset stored in Redis (`from`, -1 for none) and the next offset it
+ * will consume (`next`).  A flush sends the aggregate together with every
+ * (from → next) move in one atomic script; only on success are the
+ * aggregate cleared and the Kafka offsets committed.  If Redis is away the
+ * aggregate keeps growing (consumption pauses at AGG_PAUSE_AT entries) and
+ * flushes retry with backoff.  If a position does not match, another
+ * consumer owns the partition now: the aggregate is dropped and every
+ * partition goes back to its stored position, so nothing is counted twice
+ * and nothing is lost.  On revocation the thread flushes first; if it
+ * cannot, the aggregate is dropped and the next owner recounts from Redis.
+ * The rebalance callback runs on this thread (inside consumer_poll).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "agg.h"
+#include "consumer.h"
+#include "decoder.h"
+#include "engine.h"
+#include "log.h"
+#include "stats.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define AGG_PAUSE_AT	1000000		/* aggregate entries before pausing */
+#define BACKOFF_MAX_MS	5000
+
+atomic_int consumer_abort;
+
+struct part {
+	char		*topic;
+	int32_t		 partition;
+	int64_t		 from;		/* next offset stored in Redis; -1 none */
+	int64_t		 next;		/* next offset to consume; -1 unknown */
+	int64_t		 wm_ms;		/* newest post time consumed */
+	int		 need_pos;	/* positions not read yet (Redis away) */
+};
+
+struct consumer {
+	int			 id;
+	const struct config	*cfg;
+	pthread_t		 th;
+	int			 started;
+	atomic_int		 stop;
+	atomic_int		 joined;
+	_Atomic int64_t		 lag;
+
+	rd_kafka_t		*rk;
+	struct decoder		*dec;
+	struct engine		*eng;
+	struct match_ctx	*ctx;
+	struct agg		*agg;
+	struct store		*store;
+
+	struct part		*parts;
+	size_t			 nparts, partcap;
+	int			 paused;
+
+	int64_t			 next_flush_ms;
+	int64_t			 backoff_ms;
+	int			 redis_down;
+	int64_t			 next_pos_try_ms;
+	int64_t			 retention_ms;
+	int64_t			 max_future_ms;
+};
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct part *
+part_find(struct consumer *c, const char *topic, int32_t partition)
+{
+	size_t i;
+
+	for (i = 0; i < c->nparts; i++)
+		if (c->parts[i].partition == partition &&
+		    strcmp(c->parts[i].topic, topic) == 0)
+			return &c->parts[i];
+	return NULL;
+}
+
+static void
+parts_clear(struct consumer *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nparts; i++)
+		free(c->parts[i].topic);
+	c->nparts = 0;
+}
+
+static void
+pos_field(const struct part *p, char *buf, size_t sz)
+{
+	snprintf(buf, sz, "%s/%" PRId32, p->topic, p->partition);
+}
+
+/* Reads the stored positions of parts [first, nparts).  Returns 0 or -1. */
+static int
+read_positions(struct consumer *c, size_t first)
+{
+	size_t n = c->nparts - first, i;
+	char (*fields)[192];
+	const char **fp;
+	int64_t *offs;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	fields = xmalloc(n * sizeof *fields);
+	fp = xmalloc(n * sizeof *fp);
+	offs = xmalloc(n * sizeof *offs);
+	for (i = 0; i < n; i++) {
+		pos_field(&c->parts[first + i], fields[i], sizeof fields[i]);
+		fp[i] = fields[i];
+	}
+	rc = store_get_positions(c->store, c->cfg->kafka_group, fp, n, offs);
+	if (rc == 0) {
+		for (i = 0; i < n; i++) {
+			c->parts[first + i].from = offs[i];
+			c->parts[first + i].next = offs[i];
+			c->parts[first + i].need_pos = 0;
+		}
+	}
+	free(fields);
+	free(fp);
+	free(offs);
+	return rc;
+}
+
+/* The assignment list of every part, with offsets from Redis where known. */
+static rd_kafka_topic_partition_list_t *
+parts_list(struct consumer *c, int with_offsets)
+{
+	rd_kafka_topic_partition_list_t *l;
+	size_t i;
+
+	l = rd_kafka_topic_partition_list_new((int)c->nparts);
+	for (i = 0; i < c->nparts; i++) {
+		rd_kafka_topic_partition_t *tp;
+
+		tp = rd_kafka_topic_partition_list_add(l, c->parts[i].topic,
+		    c->parts[i].partition);
+		if (with_offsets)
+			tp->offset = c->parts[i].next >= 0 ? c->parts[i].next :
+			    RD_KAFKA_OFFSET_STORED;
+	}
+	return l;
+}
+
+static void
+assign_all(struct consumer *c)
+{
+	rd_kafka_topic_partition_list_t *l = parts_list(c, 1);
+	rd_kafka_resp_err_t err;
+	int waiting = 0;
+	size_t i;
+
+	for (i = 0; i < c->nparts; i++)
+		waiting |= c->parts[i].need_pos;
+	err = rd_kafka_assign(c->rk, l);
+	if (err)
+		log_error("kafka assign failed | consumer=%d error=\"%s\"", c->id,
+		    rd_kafka_err2str(err));
+	if (waiting || c->paused)
+		rd_kafka_pause_partitions(c->rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void
+set_paused(struct consumer *c, int paused)
+{
+	rd_kafka_topic_partition_list_t *l;
+
+	if (c->paused == paused)
+		return;
+	c->paused = paused;
+	l = parts_list(c, 0);
+	if (paused)
+		rd_kafka_pause_partitions(c->rk, l);
+	else
+		rd_kafka_resume_partitions(c->rk, l);
+	rd_kafka_topic_partition_list_destroy(l);
+	log_warn("%s consumption | consumer=%d pending=%zu", paused ?
+	    "pausing" : "resuming", c->id, agg_size(c->agg));
+}
+
+static void
+commit_offsets(struct consumer *c)
+{
+	rd_kafka_topic_partition_list_t *l;
+	size_t i;
+
+	l = rd_kafka_topic_partition_list_new((int)c->nparts);
+	for (i = 0; i < c->nparts; i++) {
+		if (c->parts[i].from < 0)
+			continue;
+		rd_kafka_topic_partition_list_add(l, c->parts[i].topic,
+		    c->parts[i].partition)->offset = c->parts[i].from;
+	}
+	if (l->cnt > 0)
+		rd_kafka_commit(c->rk, l, 1);
+	rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* After a position conflict: forget what was counted and start again from
+ * the stored positions. */
+static void
+rewind_to_stored(struct consumer *c)
+{
+	agg_clear(c->agg);
+	if (read_positions(c, 0) == -1) {
+		size_t i;
+
+		for (i = 0; i < c->nparts; i++)
+			c->parts[i].need_pos = 1;
+	}
+	assign_all(c);
+}
+
+/* Messages behind the partition's end, from the watermarks librdkafka
+ * already has (no request); -1 when unknown. */
+static int64_t
+part_lag(struct consumer *c, const struct part *p)
+{
+	int64_t lo, hi;
+
+	if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo,
+	    &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+		return -1;
+	if (p->next < 0)
+		return hi - lo;
+	return hi > p->next ? hi - p->next : 0;
+}
+
+static void
+update_lag(struct consumer *c)
+{
+	int64_t lag = 0, l;
+	size_t i;
+
+	for (i = 0; i < c->nparts; i++)
+		if ((l = part_lag(c, &c->parts[i])) > 0)
+			lag += l;
+	atomic_store(&c->lag, lag);
+}
+
+int64_t
+consumer_lag(const struct consumer *c)
+{
+	return atomic_load(&((struct consumer *)(uintptr_t)c)->lag);
+}
+
+/* Flushes the aggregate and positions.  Returns 0 when everything is in
+ * Redis (or nothing was pending), -1 otherwise. */
+static int
+flush(struct consumer *c)
+{
+	struct store_pos *pos;
+	struct store_flush_stats st;
+	size_t i, np = 0;
+	int64_t t0, dt;
+	int rc;
+
+	pos = xcalloc(c->nparts + 1, sizeof *pos);
+	for (i = 0; i < c->nparts; i++) {
+		struct part *p = &c->parts[i];
+
+		if (p->need_pos || p->next < 0 || p->next == p->from)
+			continue;
+		pos_field(p, pos[np].field, sizeof pos[np].field);
+		pos[np].from = p->from;
+		pos[np].to = p->next;
+		pos[np].time_ms = p->wm_ms;
+		pos[np].lag = part_lag(c, p);
+		np++;
+	}
+	if (np == 0 && agg_size(c->agg) == 0) {
+		free(pos);
+		return 0;
+	}
+	t0 = now_ms();
+	rc = store_flush(c->store, c->cfg->kafka_group, c->agg, pos, np, &st);
+	dt = now_ms() - t0;
+	free(pos);
+	if (rc == 0) {
+		for (i = 0; i < c->nparts; i++)
+			if (!c->parts[i].need_pos && c->parts[i].next >= 0)
+				c->parts[i].from = c->parts[i].next;
+		STAT_ADD(flushes, 1);
+		STAT_ADD(flush_us_total, (uint64_t)dt * 1000);
+		atomic_store(&stats.flush_us_last, (uint64_t)dt * 1000);
+		log_debug("flushed | consumer=%d posts=%zu entries=%zu "
+		    "commands=%zu bytes=%zu ms=%" PRId64, c->id,
+		    agg_posts(c->agg), agg_size(c->agg), st.commands,
+		    st.bytes_sent, dt);
+		agg_clear(c->agg);
+		commit_offsets(c);
+		if (c->redis_down)
+			log_info("redis reachable again, pending counts "
+			    "flushed | consumer=%d", c->id);
+		c->redis_down = 0;
+		c->backoff_ms = 0;
+		set_paused(c, 0);
+		return 0;
+	}
+	if (rc == -2) {
+		STAT_ADD(flush_conflicts, 1);
+		log_warn("partition moved to another consumer; recounting from "
+		    "the stored positions | consumer=%d reason=\"%s\"", c->id,
+		    store_errstr(c->store));
+		rewind_to_stored(c);
+		return -1;
+	}
+	STAT_ADD(flush_errors, 1);
+	STAT_ADD(redis_errors, 1);
+	if (!c->redis_down)
+		log_warn("redis unreachable, keeping counts and retrying | "
+		    "consumer=%d error=\"%s\"", c->id, store_errstr(c->store));
+	c->redis_down = 1;
+	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 250;
+	if (c->backoff_ms > BACKOFF_MAX_MS)
+		c->backoff_ms = BACKOFF_MAX_MS;
+	if (agg_size(c->agg) >= AGG_PAUSE_AT)
+		set_paused(c, 1);
+	return -1;
+}
+
+static void
+rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+    rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+	struct consumer *c = opaque;
+	size_t first;
+	int i;
+
+	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+		first = c->nparts;
+		for (i = 0; i < parts->cnt; i++) {
+			struct part *p;
+
+			c->parts = xgrow(c->parts, &c->partcap, c->nparts + 1,
+			    sizeof *c->parts);
+			p = &c->parts[c->nparts++];
+			memset(p, 0, sizeof *p);
+			p->topic = xstrdup(parts->elems[i].topic);
+			p->partition = parts->elems[i].partition;
+			p->from = p->next = -1;
+			p->wm_ms = -1;
+			p->need_pos = 1;
+		}
+		if (read_positions(c, first) == -1) {
+			log_warn("cannot read positions from redis; partitions "
+			    "wait | consumer=%d error=\"%s\"", c->id,
+			    store_errstr(c->store));
+			c->next_pos_try_ms = now_ms() + 500;
+		}
+		assign_all(c);
+		log_info("partitions assigned | consumer=%d count=%d", c->id,
+		    parts->cnt);
+		atomic_store(&c->joined, 1);
+	} else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+		int tries;
+
+		for (tries = 0; tries < 3; tries++)
+			if (flush(c) == 0)
+				break;
+		if (tries == 3 && agg_size(c->agg) > 0) {
+			log_warn("cannot flush before giving partitions up; the "
+			    "next owner recounts them | consumer=%d posts=%zu",
+			    c->id, agg_posts(c->agg));
+			agg_clear(c->agg);
+		}
+		parts_clear(c);
+		c->paused = 0;
+		rd_kafka_assign(rk, NULL);
+		log_info("partitions revoked | consumer=%d count=%d", c->id,
+		    parts->cnt);
+	} else {
+		log_error("rebalance error | consumer=%d error=\"%s\"", c->id,
+		    rd_kafka_err2str(err));
+		parts_clear(c);
+		rd_kafka_assign(rk, NULL);
+	}
+}
+
+static void
+error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	struct consumer *c = opaque;
+
+	(void)rk;
+	STAT_ADD(kafka_errors, 1);
+	if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN ||
+	    err == RD_KAFKA_RESP_ERR__TRANSPORT)
+		log_warn("kafka: %s | consumer=%d", reason, c->id);
+	else
+		log_error("kafka: %s | consumer=%d code=%s", reason, c->id,
+		    rd_kafka_err2name((rd_kafka_resp_err_t)err));
+}
+
+static void
+log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	(void)rk;
+	if (level <= 3)
+		log_error("librdkafka %s: %s", fac, buf);
+	else if (level <= 4)
+		log_warn("librdkafka %s: %s", fac, buf);
+	else
+		log_debug("librdkafka %s: %s", fac, buf);
+}
+
+struct consumer *
+consumer_new(const struct config *cfg, const char *password, int id,
+    char *errstr, size_t errsz)
+{
+	struct consumer *c = xcalloc(1, sizeof *c);
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_topic_partition_list_t *topics;
+	struct decoder_opts dopts;
+	struct store_conf sc;
+	const char **names = NULL, **paths = NULL;
+	char client_id[64];
+	size_t i;
+	static const struct {
+		const char *k, *v;
+	} defaults[] = {
+		{ "enable.auto.commit", "false" },
+		{ "enable.auto.offset.store", "false" },
+		{ "auto.offset.reset", "earliest" },
+		{ "enable.partition.eof", "false" },
+		{ "session.timeout.ms", "10000" },
+		{ "heartbeat.interval.ms", "1000" },
+		{ "fetch.wait.max.ms", "100" },
+	};
+
+	c->id = id;
+	c->cfg = cfg;
+	c->retention_ms = cfg->retention_s * 1000;
+	c->max_future_ms = cfg->max_future_s * 1000;
+	rd_kafka_conf_set_opaque(conf, c);
+	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+	rd_kafka_conf_set_error_cb(conf, error_cb);
+	rd_kafka_conf_set_log_cb(conf, log_cb);
+	snprintf(client_id, sizeof client_id, "tidewatch-%d", id);
+	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
+		rd_kafka_conf_set(conf, defaults[i].k, defaults[i].v, NULL, 0);
+	if (rd_kafka_conf_set(conf, "client.id", client_id, errstr, errsz) ||
+	    rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers,
+	    errstr, errsz) ||
+	    rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, errstr, errsz))
+		goto fail_conf;
+	for (i = 0; i < cfg->kafka_nprops; i++) {
+		if (strcmp(cfg->kafka_props[i].key, "partition.assignment.strategy") == 0 &&
+		    strstr(cfg->kafka_props[i].value, "cooperative") != NULL) {
+			snprintf(errstr, errsz, "kafka.properties: %s=%s is not "
+			    "supported (tidewatch needs an eager assignor)",
+			    cfg->kafka_props[i].key, cfg->kafka_props[i].value);
+			goto fail_conf;
+		}
+		if (rd_kafka_conf_set(conf, cfg->kafka_props[i].key,
+		    cfg->kafka_props[i].value, errstr, errsz) != RD_KAFKA_CONF_OK)
+			goto fail_conf;
+	}
+	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errsz);
+	if (c->rk == NULL)
+		goto fail_conf;
+	conf = NULL;	/* owned by rk now */
+	rd_kafka_poll_set_consumer(c->rk);
+	topics = rd_kafka_topic_partition_list_new((int)cfg->kafka_ntopics);
+	for (i = 0; i < cfg->kafka_ntopics; i++)
+		rd_kafka_topic_partition_list_add(topics, cfg->kafka_topics[i],
+		    RD_KAFKA_PARTITION_UA);
+	if (rd_kafka_subscribe(c->rk, topics) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+		snprintf(errstr, errsz, "cannot subscribe to the kafka topics");
+		rd_kafka_topic_partition_list_destroy(topics);
+		goto fail;
+	}
+	rd_kafka_topic_partition_list_destroy(topics);
+
+	memset(&dopts, 0, sizeof dopts);
+	dopts.format = cfg->input_format == INPUT_TEXT ? DEC_FORMAT_TEXT :
+	    DEC_FORMAT_JSON;
+	dopts.id_field = cfg->field_id;
+	dopts.text_field = cfg->field_text;
+	dopts.time_field = cfg->time_source == TIME_POST ? cfg->field_time : NULL;
+	names = xcalloc(cfg->field_nmap + 1, sizeof *names);
+	paths = xcalloc(cfg->field_nmap + 1, sizeof *paths);
+	for (i = 0; i < cfg->field_nmap; i++) {
+		names[i] = cfg->field_map[i].key;
+		paths[i] = cfg->field_map[i].value;
+	}
+	dopts.fields = names;
+	dopts.field_paths = paths;
+	dopts.nfields = cfg->field_nmap;
+	dopts.max_bytes = (size_t)cfg->max_post_bytes;
+	c->dec = decoder_new(&dopts);
+	free(names);
+	free(paths);
+
+	c->agg = agg_new(cfg->resolution_s, (size_t)cfg->samples);
+	memset(&sc, 0, sizeof sc);
+	sc.address = cfg->redis_address;
+	sc.password = password;
+	sc.prefix = cfg->redis_prefix;
+	sc.timeout_ms = cfg->redis_timeout_ms;
+	sc.retention_s = cfg->retention_s;
+	sc.samples_keep = 100;
+	c->store = store_new(&sc);
+	return c;
+
+fail_conf:
+	if (conf != NULL)
+		rd_kafka_conf_destroy(conf);
+fail:
+	if (c->rk != NULL)
+		rd_kafka_destroy(c->rk);
+	free(c);
+	return NULL;
+}
+
+/* The post's time in ms, per input.time. */
+static int64_t
+post_time(const struct consumer *c, const struct post *p,
+    const rd_kafka_message_t *m, int64_t arrival)
+{
+	rd_kafka_timestamp_type_t tt;
+	int64_t kts;
+
+	if (c->cfg->time_source == TIME_ARRIVAL)
+		return arrival;
+	if (c->cfg->time_source == TIME_POST && p->time_ms >= 0)
+		return p->time_ms;
+	kts = rd_kafka_message_timestamp(m, &tt);
+	if (tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && kts >= 0)
+		return kts;
+	return arrival;
+}
+
+static void
+handle(struct consumer *c, rd_kafka_message_t *m)
+{
+	struct match_result res;
+	struct post p;
+	enum dec_result dr;
+	struct part *pt;
+	int64_t now = now_ms(), t;
+	uint64_t ver;
+
+	if (m->err) {
+		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+			STAT_ADD(kafka_errors, 1);
+			log_warn("kafka: %s | consumer=%d", rd_kafka_message_errstr(m),
+			    c->id);
+		}
+		return;
+	}
+	pt = part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
+	if (pt == NULL || pt->need_pos)
+		return;		/* not ours (any more), or waiting for positions */
+	if (pt->next >= 0 && m->offset < pt->next)
+		return;		/* already counted */
+	pt->next = m->offset + 1;
+	STAT_ADD(consumed, 1);
+	atomic_store_explicit(&stats.last_post_ms, now, memory_order_relaxed);
+
+	ver = engine_current_version();
+	if (c->eng == NULL || c->eng->version != ver) {
+		match_ctx_free(c->ctx);
+		engine_unref(c->eng);
+		c->eng = engine_current();
+		c->ctx = match_ctx_new(c->eng->m);
+	}
+	dr = decoder_decode(c->dec, m->payload ? m->payload : "", m->len, &p,
+	    NULL, 0);
+	if (dr != DEC_OK) {
+		STAT_ADD(rejected[dr], 1);
+		return;
+	}
+	t = post_time(c, &p, m, now);
+	if (t > now + c->max_future_ms) {
+		STAT_ADD(rejected[REJ_FUTURE], 1);
+		return;
+	}
+	if (t < now - c->retention_ms) {
+		STAT_ADD(late, 1);
+		return;
+	}
+	if (match_post(c->ctx, &p, &res) == -1) {
+		STAT_ADD(rejected[DEC_NOT_UTF8], 1);
+		return;
+	}
+	STAT_ADD(decoded, 1);
+	if (res.nerrors > 0)
+		STAT_ADD(regex_errors, res.nerrors);
+	if (t > pt->wm_ms)
+		pt->wm_ms = t;
+	agg_add_total(c->agg, t / 1000 - (t < 0 && t % 1000 ? 1 : 0));
+	if (res.ntopics > 0) {
+		STAT_ADD(matched, 1);
+		agg_add(c->agg, c->eng->rs, &p, t / 1000, &res);
+	}
+}
+
+static void *
+run(void *arg)
+{
+	struct consumer *c = arg;
+	int64_t interval = c->cfg->flush_interval_ms;
+
+	c->next_flush_ms = now_ms() + interval;
+	while (!atomic_load(&c->stop)) {
+		int64_t now = now_ms(), wait = c->next_flush_ms - now;
+		rd_kafka_message_t *m;
+		int n;
+
+		if (wait > 100)
+			wait = 100;
+		if (wait < 0)
+			wait = 0;
+		m = rd_kafka_consumer_poll(c->rk, (int)wait);
+		/* drain what is ready without waiting */
+		for (n = 0; m != NULL && n < 10000; n++) {
+			handle(c, m);
+			rd_kafka_message_destroy(m);
+			if (now_ms() >= c->next_flush_ms)
+				break;
+			m = rd_kafka_consumer_poll(c->rk, 0);
+			if (m == NULL)
+				break;
+		}
+		now = now_ms();
+		if (c->nparts > 0 && now >= c->next_pos_try_ms) {
+			size_t i;
+			int waiting = 0;
+
+			for (i = 0; i < c->nparts; i++)
+				waiting |= c->parts[i].need_pos;
+			if (waiting && read_positions(c, 0) == 0) {
+				log_info("positions read; partitions resume | "
+				    "consumer=%d", c->id);
+				assign_all(c);
+			} else if (waiting)
+				c->next_pos_try_ms = now + 1000;
+		}
+		if (now >= c->next_flush_ms) {
+			if (flush(c) == 0)
+				c->next_flush_ms = now + interval;
+			else
+				c->next_flush_ms = now + (c->backoff_ms > interval ?
+				    c->backoff_ms : interval);
+			update_lag(c);
+		}
+	}
+	/* shutdown: stop consuming, flush, commit, leave the group */
+	{
+		int64_t deadline = now_ms() + 3000;
+
+		while (flush(c) == -1 && now_ms() < deadline &&
+		    !atomic_load(&consumer_abort))
+			usleep(100000);
+		if (agg_size(c->agg) > 0)
+			log_error("exiting with counts not written to redis; they "
+			    "will be recounted from the stored positions | "
+			    "consumer=%d posts=%zu", c->id, agg_posts(c->agg));
+		agg_clear(c->agg);
+	}
+	if (!atomic_load(&consumer_abort))
+		rd_kafka_consumer_close(c->rk);
+	return NULL;
+}
+
+int
+consumer_start(struct consumer *c)
+{
+	if (pthread_create(&c->th, NULL, run, c) != 0)
+		return -1;
+	c->started = 1;
+	return 0;
+}
+
+void
+consumer_stop(struct consumer *c)
+{
+	if (c == NULL || !c->started)
+		return;
+	atomic_store(&c->stop, 1);
+	pthread_join(c->th, NULL);
+	c->started = 0;
+}
+
+bool
+consumer_joined(const struct consumer *c)
+{
+	return atomic_load(&((struct consumer *)(uintptr_t)c)->joined) != 0;
+}
+
+void
+consumer_free(struct consumer *c)
+{
+	if (c == NULL)
+		return;
+	consumer_stop(c);
+	if (c->rk != NULL)
+		rd_kafka_destroy(c->rk);
+	parts_clear(c);
+	free(c->parts);
+	decoder_free(c->dec);
+	match_ctx_free(c->ctx);
+	engine_unref(c->eng);
+	agg_free(c->agg);
+	store_free(c->store);
+	free(c);
+}

@@ -1,0 +1,583 @@
+/*
+ * detector.c — evaluates alert blocks against the counters in Redis.
+ *
+ * DESIGN: each tick (main thread, every flush interval) the detector
+ *   1. takes or renews the lease <p>leader (SET NX PX; renewed only by its
+ *      holder), and does nothing more unless it holds it;
+ *   2. reads the stream's watermark from <p>pos:<group>: the newest post
+ *      time of every partition ("t:" fields); if some partitions are behind
+ *      their end ("l:" lag > 0), the oldest of those bounds the watermark,
+ *      so a backlog is judged in its own time and partitions read at
+ *      different speeds do not make false spikes;
+ *   3. for every topic and alert block, steps the window end T through each
+ *      bucket boundary after the last one it evaluated, up to the end of the
+ *      bucket holding the watermark (that last, partial window is evaluated
+ *      again every tick, so a burst alerts within one flush);
+ *   4. on a firing, repeat or resolve, gathers the evidence (top keywords,
+ *      count_by values, samples) and publishes it through alert_publish(),
+ *      whose dedup key makes the notification unique across daemons.
+ * Counts come from a per-topic cache of buckets; buckets inside the windows
+ * being evaluated are read again each tick (another daemon may still add to
+ * them), older ones once.  Block states are written to <p>state:<topic>
+ * after each change.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis.h>
+
+#include "alert.h"
+#include "detector.h"
+#include "log.h"
+#include "spike.h"
+#include "stats.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define MAX_STEPS_PER_TICK	20000
+#define LATE_AFTER_S		120	/* window end this far behind: late */
+
+struct cache {
+	int64_t		*keys;		/* bucket start; INT64_MIN: empty */
+	int64_t		*vals;
+	size_t		 cap, n;
+};
+
+struct tstate {
+	char			*topic;		/* topic id */
+	size_t			 nblocks;
+	struct spike_state	*st;
+	int64_t			*last_T;	/* last window end evaluated; 0 none */
+	struct cache		 cache;
+	int			 seen;		/* still in the rule set */
+};
+
+struct detector {
+	const struct config	*cfg;
+	struct store		*store;
+	char			*id;
+	char			 channel[256];
+	char			 stream[256];
+	int			 leading;
+	struct tstate		*ts;
+	size_t			 nts, tscap;
+	int			 loaded;	/* states read from Redis */
+	int64_t			 history_start;
+};
+
+static void
+cache_clear(struct cache *c)
+{
+	free(c->keys);
+	free(c->vals);
+	memset(c, 0, sizeof *c);
+}
+
+static uint64_t
+cache_hash(int64_t k)
+{
+	uint64_t x = (uint64_t)k;
+
+	x ^= x >> 31;
+	x *= UINT64_C(0x9e3779b97f4a7c15);
+	return x ^ (x >> 29);
+}
+
+static int64_t *
+cache_slot(struct cache *c, int64_t key, int create)
+{
+	size_t i, mask;
+
+	if (c->cap == 0 || (create && (c->n + 1) * 2 > c->cap)) {
+		struct cache old = *c;
+		size_t j;
+
+		if (!create && c->cap == 0)
+			return NULL;
+		c->cap = c->cap ? c->cap * 2 : 1024;
+		c->keys = xmalloc(c->cap * sizeof *c->keys);
+		c->vals = xmalloc(c->cap * sizeof *c->vals);
+		c->n = 0;
+		for (i = 0; i < c->cap; i++)
+			c->keys[i] = INT64_MIN;
+		for (j = 0; j < old.cap; j++)
+			if (old.keys[j] != INT64_MIN)
+				*cache_slot(c, old.keys[j], 1) = old.vals[j];
+		free(old.keys);
+		free(old.vals);
+	}
+	mask = c->cap - 1;
+	for (i = cache_hash(key) & mask; c->keys[i] != INT64_MIN; i = (i + 1) & mask)
+		if (c->keys[i] == key)
+			return &c->vals[i];
+	if (!create)
+		return NULL;
+	c->keys[i] = key;
+	c->vals[i] = 0;
+	c->n++;
+	return &c->vals[i];
+}
+
+/* Drops buckets older than keep_from to bound the cache. */
+static void
+cache_trim(struct cache *c, int64_t keep_from)
+{
+	struct cache nc;
+	size_t i;
+
+	if (c->n < 65536)
+		return;
+	memset(&nc, 0, sizeof nc);
+	for (i = 0; i < c->cap; i++)
+		if (c->keys[i] != INT64_MIN && c->keys[i] >= keep_from)
+			*cache_slot(&nc, c->keys[i], 1) = c->vals[i];
+	cache_clear(c);
+	*c = nc;
+}
+
+struct detector *
+detector_new(const struct config *cfg, const char *password,
+    const char *instance_id)
+{
+	struct detector *d = xcalloc(1, sizeof *d);
+	struct store_conf sc;
+
+	d->cfg = cfg;
+	memset(&sc, 0, sizeof sc);
+	sc.address = cfg->redis_address;
+	sc.password = password;
+	sc.prefix = cfg->redis_prefix;
+	sc.timeout_ms = cfg->redis_timeout_ms;
+	sc.retention_s = cfg->retention_s;
+	d->store = store_new(&sc);
+	d->id = xstrdup(instance_id);
+	snprintf(d->channel, sizeof d->channel, "%s%s", cfg->redis_prefix,
+	    cfg->alert_channel);
+	snprintf(d->stream, sizeof d->stream, "%s%s", cfg->redis_prefix,
+	    cfg->alert_stream);
+	d->history_start = INT64_MAX;
+	return d;
+}
+
+static void
+tstate_free(struct tstate *t)
+{
+	free(t->topic);
+	free(t->st);
+	free(t->last_T);
+	cache_clear(&t->cache);
+}
+
+void
+detector_free(struct detector *d)
+{
+	size_t i;
+
+	if (d == NULL)
+		return;
+	for (i = 0; i < d->nts; i++)
+		tstate_free(&d->ts[i]);
+	free(d->ts);
+	store_free(d->store);
+	free(d->id);
+	free(d);
+}
+
+int
+detector_leading(const struct detector *d)
+{
+	return d->leading;
+}
+
+static redisReply *
+run(struct detector *d, int argc, const char **argv)
+{
+	return store_command(d->store, argc, argv);
+}
+
+static int
+take_lease(struct detector *d)
+{
+	static const char lua[] =
+	    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+	    "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 "
+	    "elseif redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then "
+	    "  return 1 else return 0 end";
+	char key[256], ttl[32];
+	const char *argv[6];
+	redisReply *r;
+	int was = d->leading;
+
+	snprintf(key, sizeof key, "%sleader", d->cfg->redis_prefix);
+	snprintf(ttl, sizeof ttl, "%" PRId64,
+	    d->cfg->flush_interval_ms * 3 + 2000);
+	argv[0] = "EVAL";
+	argv[1] = lua;
+	argv[2] = "1";
+	argv[3] = key;
+	argv[4] = d->id;
+	argv[5] = ttl;
+	if ((r = run(d, 6, argv)) == NULL)
+		return -1;
+	d->leading = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	freeReplyObject(r);
+	if (d->leading && !was) {
+		log_info("detector leads | instance=%s", d->id);
+		d->loaded = 0;	/* read states again: another leader moved them */
+	} else if (!d->leading && was)
+		log_info("detector follows | instance=%s", d->id);
+	return 0;
+}
+
+/* The watermark in ms, or -1 when nothing was counted yet. */
+static int
+read_watermark(struct detector *d, int64_t *wm)
+{
+	char key[256];
+	const char *argv[2];
+	redisReply *r;
+	int64_t maxt = -1, minlag = INT64_MAX;
+	size_t i, j;
+
+	snprintf(key, sizeof key, "%spos:%s", d->cfg->redis_prefix,
+	    d->cfg->kafka_group);
+	argv[0] = "HGETALL";
+	argv[1] = key;
+	if ((r = run(d, 2, argv)) == NULL)
+		return -1;
+	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+		const char *f = r->element[i]->str, *v = r->element[i + 1]->str;
+		int64_t t;
+
+		if (f == NULL || v == NULL || strncmp(f, "t:", 2) != 0)
+			continue;
+		t = strtoll(v, NULL, 10);
+		if (t > maxt)
+			maxt = t;
+		/* the partition's lag */
+		for (j = 0; j + 1 < r->elements; j += 2) {
+			const char *g = r->element[j]->str;
+
+			if (g != NULL && g[0] == 'l' && g[1] == ':' &&
+			    strcmp(g + 2, f + 2) == 0 && r->element[j + 1]->str &&
+			    strtoll(r->element[j + 1]->str, NULL, 10) > 0 &&
+			    t < minlag)
+				minlag = t;
+		}
+	}
+	freeReplyObject(r);
+	*wm = minlag != INT64_MAX ? minlag : maxt;
+	return 0;
+}
+
+static int
+read_since(struct detector *d)
+{
+	char key[256];
+	const char *argv[2];
+	redisReply *r;
+
+	snprintf(key, sizeof key, "%ssince", d->cfg->redis_prefix);
+	argv[0] = "GET";
+	argv[1] = key;
+	if ((r = run(d, 2, argv)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_STRING)
+		d->history_start = strtoll(r->str, NULL, 10);
+	freeReplyObject(r);
+	return 0;
+}
+
+static struct tstate *
+tstate_get(struct detector *d, const struct rule_topic *t)
+{
+	struct tstate *ts;
+	size_t i;
+
+	for (i = 0; i < d->nts; i++) {
+		ts = &d->ts[i];
+		if (strcmp(ts->topic, t->id) == 0) {
+			if (ts->nblocks != t->nalerts) {
+				/* the blocks changed with a reload: start over */
+				free(ts->st);
+				free(ts->last_T);
+				ts->nblocks = t->nalerts;
+				ts->st = xcalloc(t->nalerts, sizeof *ts->st);
+				ts->last_T = xcalloc(t->nalerts, sizeof *ts->last_T);
+			}
+			ts->seen = 1;
+			return ts;
+		}
+	}
+	d->ts = xgrow(d->ts, &d->tscap, d->nts + 1, sizeof *d->ts);
+	ts = &d->ts[d->nts++];
+	memset(ts, 0, sizeof *ts);
+	ts->topic = xstrdup(t->id);
+	ts->nblocks = t->nalerts;
+	ts->st = xcalloc(t->nalerts, sizeof *ts->st);
+	ts->last_T = xcalloc(t->nalerts, sizeof *ts->last_T);
+	ts->seen = 1;
+	return ts;
+}
+
+/* State text: "firing notified since notified_at last_true last_T". */
+static void
+load_state(struct detector *d, struct tstate *ts)
+{
+	char key[512], field[24];
+	const char *argv[3];
+	redisReply *r;
+	size_t b;
+
+	snprintf(key, sizeof key, "%sstate:%s", d->cfg->redis_prefix, ts->topic);
+	for (b = 0; b < ts->nblocks; b++) {
+		int firing = 0, notified_flag = 0;
+		long long since, notified, last_true, lastT;
+
+		snprintf(field, sizeof field, "%zu", b);
+		argv[0] = "HGET";
+		argv[1] = key;
+		argv[2] = field;
+		if ((r = run(d, 3, argv)) == NULL)
+			return;
+		if (r->type == REDIS_REPLY_STRING &&
+		    sscanf(r->str, "%d %d %lld %lld %lld %lld", &firing,
+		    &notified_flag, &since, &notified, &last_true, &lastT) == 6) {
+			ts->st[b].firing = firing != 0;
+			ts->st[b].notified = notified_flag != 0;
+			ts->st[b].stepped = lastT > 0;
+			ts->st[b].last_step = lastT;
+			ts->st[b].since = since;
+			ts->st[b].notified_at = notified;
+			ts->st[b].last_true = last_true;
+			ts->last_T[b] = lastT;
+		}
+		freeReplyObject(r);
+	}
+}
+
+static void
+save_state(struct detector *d, struct tstate *ts, size_t b)
+{
+	char key[512], field[24], val[160];
+	const char *argv[4];
+	redisReply *r;
+
+	snprintf(key, sizeof key, "%sstate:%s", d->cfg->redis_prefix, ts->topic);
+	snprintf(field, sizeof field, "%zu", b);
+	snprintf(val, sizeof val, "%d %d %" PRId64 " %" PRId64 " %" PRId64
+	    " %" PRId64, ts->st[b].firing ? 1 : 0, ts->st[b].notified ? 1 : 0,
+	    ts->st[b].since, ts->st[b].notified_at,
+	    ts->st[b].last_true, ts->last_T[b]);
+	argv[0] = "HSET";
+	argv[1] = key;
+	argv[2] = field;
+	argv[3] = val;
+	if ((r = run(d, 4, argv)) != NULL)
+		freeReplyObject(r);
+}
+
+/* Makes sure buckets [from, to) are cached; those at or after fresh_from
+ * are read again. */
+static int
+fetch(struct detector *d, struct tstate *ts, int64_t from, int64_t to,
+    int64_t fresh_from)
+{
+	int64_t res = d->cfg->resolution_s, b, *vals;
+	size_t n, i;
+
+	if (from < d->history_start)
+		from = d->history_start - d->history_start % res;
+	if (to <= from)
+		return 0;
+	/* find the first bucket not cached (or fresh) and read from there:
+	 * old buckets are read once */
+	for (b = from; b < to; b += res)
+		if (b >= fresh_from || cache_slot(&ts->cache, b, 0) == NULL)
+			break;
+	if (b >= to)
+		return 0;
+	n = (size_t)((to - b) / res);
+	vals = xmalloc(n * sizeof *vals);
+	if (store_get_counts(d->store, ts->topic, b, res, n, vals) == -1) {
+		free(vals);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		*cache_slot(&ts->cache, b + (int64_t)i * res, 1) = vals[i];
+	free(vals);
+	return 0;
+}
+
+static int64_t
+count_cb(void *arg, int64_t bucket)
+{
+	struct tstate *ts = arg;
+	int64_t *v = cache_slot(&ts->cache, bucket, 0);
+
+	return v ? *v : 0;
+}
+
+static void
+gather_evidence(struct detector *d, const struct rule_topic *t,
+    struct alert *al)
+{
+	int64_t from = al->ev.window_start, to = al->ev.window_end;
+	size_t i;
+
+	store_get_top(d->store, 'k', t->id, NULL, from, to, 5,
+	    &al->keywords.names, &al->keywords.counts, &al->keywords.n);
+	if (t->ncount_by > 0) {
+		al->breakdown = xcalloc(t->ncount_by, sizeof *al->breakdown);
+		al->nbreakdown = t->ncount_by;
+		for (i = 0; i < t->ncount_by; i++) {
+			al->breakdown[i].field = t->count_by[i];
+			store_get_top(d->store, 'b', t->id, t->count_by[i], from,
+			    to, 5, &al->breakdown[i].top.names,
+			    &al->breakdown[i].top.counts, &al->breakdown[i].top.n);
+		}
+	}
+	store_get_samples(d->store, t->id, from, to, 3, &al->samples,
+	    &al->nsamples);
+}
+
+static int
+publish(struct detector *d, const struct rule_topic *t, size_t b,
+    enum spike_action act, const struct spike_eval *ev, int64_t now_ms)
+{
+	struct alert al;
+	struct alert_pub pub;
+	char *json;
+	int rc;
+
+	memset(&al, 0, sizeof al);
+	al.action = act;
+	al.topic = t;
+	al.block = b;
+	al.ev = *ev;
+	al.detected_ms = now_ms;
+	al.late = now_ms / 1000 - ev->window_end > LATE_AFTER_S;
+	if (act != SPIKE_RESOLVE)
+		gather_evidence(d, t, &al);
+	json = alert_json(&al);
+	memset(&pub, 0, sizeof pub);
+	pub.channel = d->channel;
+	pub.stream = d->stream;
+	pub.stream_maxlen = d->cfg->alert_stream_maxlen;
+	pub.dedup_ttl_ms = (d->cfg->retention_s + 86400) * 1000;
+	rc = alert_publish(d->store, &pub, &al, json);
+	if (rc == 1) {
+		STAT_ADD(alerts[t->alerts[b].severity], 1);
+		log_info("alert %s | topic=%s block=%zu severity=%s count=%" PRId64
+		    " baseline=%.2f window_end=%" PRId64 " late=%d",
+		    act == SPIKE_RESOLVE ? "resolved" : act == SPIKE_REPEAT ?
+		    "repeated" : "firing", t->id, b,
+		    rules_severity_name(t->alerts[b].severity), ev->count,
+		    ev->baseline_rate, ev->window_end, al.late ? 1 : 0);
+	} else if (rc == 0)
+		STAT_ADD(alerts_dup, 1);
+	else
+		log_warn("cannot publish alert | topic=%s error=\"%s\"", t->id,
+		    store_errstr(d->store));
+	free(json);
+	alert_clear(&al);
+	return rc;
+}
+
+/* Buckets a block needs for window ends in (T0, T1]. */
+static int
+fetch_for(struct detector *d, struct tstate *ts, const struct rule_alert *a,
+    int64_t T0, int64_t T1)
+{
+	int64_t w = a->window_s, k;
+
+	if (fetch(d, ts, T0 - w, T1, T0 - w) == -1)
+		return -1;
+	if (a->period_s > 0) {
+		for (k = 1; k <= a->lookback; k++)
+			if (fetch(d, ts, T0 - k * a->period_s - w,
+			    T1 - k * a->period_s, INT64_MAX) == -1)
+				return -1;
+	} else if (a->baseline_s > 0) {
+		if (fetch(d, ts, T0 - w - a->baseline_s, T0 - w, INT64_MAX) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+int
+detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
+{
+	int64_t res = d->cfg->resolution_s, wm, Tcur;
+	struct spike_series ser;
+	size_t i, b;
+	int published = 0;
+
+	if (take_lease(d) == -1 || !d->leading)
+		return d->leading ? -1 : 0;
+	if (read_watermark(d, &wm) == -1 || read_since(d) == -1)
+		return -1;
+	if (wm < 0)
+		return 0;
+	Tcur = (wm / 1000) / res * res + res;
+	for (i = 0; i < d->nts; i++)
+		d->ts[i].seen = 0;
+	for (i = 0; i < rs->ntopics; i++) {
+		const struct rule_topic *t = &rs->topics[i];
+		struct tstate *ts;
+
+		if (t->nalerts == 0)
+			continue;
+		ts = tstate_get(d, t);
+		if (!d->loaded)
+			load_state(d, ts);
+		ser.resolution_s = res;
+		ser.history_start = d->history_start;
+		ser.count = count_cb;
+		ser.arg = ts;
+		for (b = 0; b < t->nalerts; b++) {
+			const struct rule_alert *a = &t->alerts[b];
+			int64_t T, T0 = ts->last_T[b], steps = 0;
+			int changed = 0;
+
+			if (T0 <= 0 || T0 > Tcur)
+				T0 = Tcur - res;	/* first run: now only */
+			if (Tcur - T0 > MAX_STEPS_PER_TICK * res)
+				T0 = Tcur - MAX_STEPS_PER_TICK * res;
+			if (fetch_for(d, ts, a, T0, Tcur) == -1)
+				return -1;
+			for (T = T0; T <= Tcur; T += res) {
+				struct spike_eval ev;
+				enum spike_action act;
+
+				spike_evaluate(a, &ser, T, &ev);
+				act = spike_step(a, &ts->st[b], &ev);
+				steps++;
+				if (act != SPIKE_NOTHING) {
+					if (publish(d, t, b, act, &ev, now_ms) == 1)
+						published++;
+					changed = 1;
+				}
+			}
+			if (ts->last_T[b] != Tcur || changed) {
+				ts->last_T[b] = Tcur;
+				save_state(d, ts, b);
+			}
+			cache_trim(&ts->cache, Tcur - a->window_s - a->baseline_s -
+			    a->period_s * a->lookback - res);
+		}
+	}
+	d->loaded = 1;
+	/* forget topics that left the rule set */
+	for (i = 0; i < d->nts; ) {
+		if (!d->ts[i].seen) {
+			tstate_free(&d->ts[i]);
+			d->ts[i] = d->ts[--d->nts];
+		} else
+			i++;
+	}
+	return published;
+}

@@ -1,0 +1,71 @@
+/*
+ * alert.h — alert messages: their JSON, and publishing them exactly once.
+ *
+ * An alert is built by the detector from a spike evaluation plus evidence
+ * read from Redis (top keywords, top count_by values, sample posts).  It is
+ * published with one Lua script that first takes a dedup key (SET NX PX) and
+ * only then PUBLISHes on <prefix><channel><topic> and XADDs to
+ * <prefix><stream> (MAXLEN ~ n): several daemons that detect the same spike
+ * publish it once.
+ */
+#ifndef TW_ALERT_H
+#define TW_ALERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rules.h"
+#include "spike.h"
+#include "store.h"
+
+struct alert_top {
+	char	**names;
+	int64_t	 *counts;
+	size_t	  n;
+};
+
+struct alert_breakdown {
+	const char		*field;
+	struct alert_top	 top;
+};
+
+struct alert {
+	enum spike_action		 action;	/* FIRE, REPEAT or RESOLVE */
+	const struct rule_topic		*topic;
+	size_t				 block;		/* index in topic->alerts */
+	struct spike_eval		 ev;
+	struct alert_top		 keywords;
+	struct alert_breakdown		*breakdown;
+	size_t				 nbreakdown;
+	char			       **samples;	/* JSON objects {"id":…,"text":…} */
+	size_t				 nsamples;
+	bool				 late;		/* published after its time
+							 * (backlog, Redis away) */
+	int64_t				 detected_ms;	/* wall clock */
+};
+
+/* The alert's id: "<topic>:<block>:<window_end>:<state>" — stable, so
+ * every daemon computes the same id for the same spike. */
+void alert_id(const struct alert *al, char *buf, size_t sz);
+
+/* Returns the alert as one JSON object (SPEC "Redis data and alert
+ * channels"); caller frees. */
+char *alert_json(const struct alert *al);
+
+struct alert_pub {
+	const char	*channel;	/* e.g. "tidewatch:alerts:" (prefix included) */
+	const char	*stream;	/* e.g. "tidewatch:alert-log" */
+	int64_t		 stream_maxlen;
+	int64_t		 dedup_ttl_ms;
+};
+
+/* Publishes unless another daemon already did: returns 1 published, 0 a
+ * duplicate (nothing sent), -1 Redis error (store_errstr). */
+int alert_publish(struct store *s, const struct alert_pub *pub,
+    const struct alert *al, const char *json);
+
+/* Frees the evidence arrays of al (not al itself). */
+void alert_clear(struct alert *al);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * consumer.h — one Kafka consumer thread: consume, decode, match, aggregate,
+ * flush to Redis with the positions it covers, commit.
+ *
+ * Each consumer is its own member of the consumer group with its own
+ * librdkafka handle, decoder, matcher context, aggregate and Redis
+ * connection; consumers share nothing but the current engine and the
+ * stats.  Partitions start at the positions stored in Redis (exactly-once
+ * counting: see store.h), and Kafka offsets are committed after each flush.
+ */
+#ifndef TW_CONSUMER_H
+#define TW_CONSUMER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct consumer;
+
+/* Creates the consumer (librdkafka handle, subscription) without starting
+ * its thread.  Returns NULL with a reason in errstr. */
+struct consumer *consumer_new(const struct config *cfg, const char *password,
+    int id, char *errstr, size_t errstr_size);
+int consumer_start(struct consumer *c);
+/* Asks the thread to stop (flush, commit, leave the group) and waits. */
+void consumer_stop(struct consumer *c);
+void consumer_free(struct consumer *c);
+
+/* True once the consumer has received its first assignment. */
+bool consumer_joined(const struct consumer *c);
+
+/* Messages behind the end of the assigned partitions, as of the last
+ * flush. */
+int64_t consumer_lag(const struct consumer *c);
+
+/* Set by the main thread: flush now and stop without waiting for the
+ * final flush to succeed (second SIGTERM). */
+extern atomic_int consumer_abort;
+
+#endif

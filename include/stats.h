@@ -1,0 +1,50 @@
+/*
+ * stats.h — process-wide counters for logs and metrics.
+ *
+ * Plain atomics, bumped by consumer threads and the detector with relaxed
+ * ordering and read by whoever reports them.  Nothing here is exact across
+ * a crash; the exact counts live in Redis.
+ */
+#ifndef TW_STATS_H
+#define TW_STATS_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "decoder.h"
+
+enum reject_extra {
+	REJ_FUTURE = DEC__COUNT,	/* post time too far ahead */
+	REJ__COUNT
+};
+
+struct stats {
+	_Atomic uint64_t	consumed;	/* Kafka messages received */
+	_Atomic uint64_t	decoded;	/* posts decoded and matched */
+	_Atomic uint64_t	matched;	/* posts matching >= 1 topic */
+	_Atomic uint64_t	late;		/* older than the retention */
+	_Atomic uint64_t	rejected[REJ__COUNT];
+	_Atomic uint64_t	regex_errors;
+	_Atomic uint64_t	flushes;
+	_Atomic uint64_t	flush_errors;
+	_Atomic uint64_t	flush_conflicts;
+	_Atomic uint64_t	flush_us_total;
+	_Atomic uint64_t	flush_us_last;
+	_Atomic uint64_t	kafka_errors;
+	_Atomic uint64_t	redis_errors;
+	_Atomic uint64_t	alerts[3];	/* by severity */
+	_Atomic uint64_t	alerts_dup;	/* detected but already published */
+	_Atomic uint64_t	reloads_ok;
+	_Atomic uint64_t	reloads_failed;
+	_Atomic int64_t		lag;		/* sum over assigned partitions */
+	_Atomic int64_t		last_post_ms;	/* wall clock of the last post */
+};
+
+extern struct stats stats;
+
+#define STAT_ADD(f, n)	atomic_fetch_add_explicit(&stats.f, (n), memory_order_relaxed)
+#define STAT_GET(f)	atomic_load_explicit(&stats.f, memory_order_relaxed)
+
+const char *stats_reject_name(int reason);
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * test_alert.c — alert ids and alert JSON: firing, repeat, resolved and
+ * late alerts against exact expected strings; no inf or nan ever written.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <cmocka.h>
+
+#include "alert.h"
+#include "xmalloc.h"
+
+/* 2026-11-26T05:05:00Z */
+#define T_END	INT64_C(1795669500)
+
+static struct rule_alert blocks[2];
+static struct rule_topic topic;
+
+static void
+setup_topic(void)
+{
+	memset(blocks, 0, sizeof blocks);
+	blocks[0].window_s = 300;
+	blocks[0].severity = SEV_WARNING;
+	blocks[1].window_s = 300;
+	blocks[1].severity = SEV_CRITICAL;
+	memset(&topic, 0, sizeof topic);
+	topic.id = (char *)"food-safety";
+	topic.name = (char *)"食品安全";
+	topic.alerts = blocks;
+	topic.nalerts = 2;
+	topic.file = "rules/food.yaml";
+}
+
+static void
+top_fill(struct alert_top *t, size_t n, const char *const *names,
+    const int64_t *counts)
+{
+	size_t i;
+
+	t->names = xcalloc(n, sizeof *t->names);
+	t->counts = xcalloc(n, sizeof *t->counts);
+	for (i = 0; i < n; i++) {
+		t->names[i] = xstrdup(names[i]);
+		t->counts[i] = counts[i];
+	}
+	t->n = n;
+}
+
+/* The SPEC's example alert, with evidence owned by al. */
+static void
+make_alert(struct alert *al, enum spike_action action)
+{
+	static const char *const kw[] = { "食物中毒", "地沟油" };
+	static const int64_t kwc[] = { 120, 40 };
+	static const char *const reg[] = { "广州", "深圳" };
+	static const int64_t regc[] = { 90, 31 };
+
+	setup_topic();
+	memset(al, 0, sizeof *al);
+	al->action = action;
+	al->topic = &topic;
+	al->block = 0;
+	al->ev.window_start = T_END - 300;
+	al->ev.window_end = T_END;
+	al->ev.count = 184;
+	al->ev.nbaseline = 12;
+	al->ev.mean = 23.5;
+	al->ev.stddev = 1.75;
+	al->ev.baseline_rate = 23.5;
+	al->ev.ratio = 184 / 23.5;	/* 7.829787… */
+	al->ev.zscore = 9.1;
+	al->ev.cond = COND_RATIO;
+	top_fill(&al->keywords, 2, kw, kwc);
+	al->breakdown = xcalloc(1, sizeof *al->breakdown);
+	al->breakdown[0].field = "region";
+	top_fill(&al->breakdown[0].top, 2, reg, regc);
+	al->nbreakdown = 1;
+	al->samples = xcalloc(2, sizeof *al->samples);
+	al->samples[0] = xstrdup("{\"id\":\"p1\",\"text\":\"学校食堂发生\\\"食物中毒\\\"\"}");
+	al->samples[1] = xstrdup("{\"id\":\"p2\",\"text\":\"x\"}");
+	al->nsamples = 2;
+	al->detected_ms = T_END * 1000 + 1234;	/* 05:05:01.234 */
+}
+
+#define EVIDENCE \
+	"\"top_keywords\":[[\"食物中毒\",120],[\"地沟油\",40]]," \
+	"\"breakdown\":{\"region\":[[\"广州\",90],[\"深圳\",31]]}," \
+	"\"samples\":[{\"id\":\"p1\",\"text\":\"学校食堂发生\\\"食物中毒\\\"\"}," \
+	"{\"id\":\"p2\",\"text\":\"x\"}],\"rules_file\":\"rules/food.yaml\""
+
+static void
+check_json(const struct alert *al, const char *want)
+{
+	char *got = alert_json(al);
+
+	assert_non_null(got);
+	if (strcmp(got, want) != 0)
+		fprintf(stderr, "got:  %s\nwant: %s\n", got, want);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void
+test_firing(void **state)
+{
+	struct alert al;
+
+	(void)state;
+	make_alert(&al, SPIKE_FIRE);
+	check_json(&al,
+	    "{\"id\":\"food-safety:0:1795669500:firing\",\"state\":\"firing\","
+	    "\"topic\":\"food-safety\",\"name\":\"食品安全\","
+	    "\"severity\":\"warning\",\"condition\":\"ratio\",\"window_s\":300,"
+	    "\"window_start\":\"2026-11-26T05:00:00Z\","
+	    "\"window_end\":\"2026-11-26T05:05:00Z\","
+	    "\"count\":184,\"baseline_rate\":23.5,\"ratio\":7.83,\"zscore\":9.1,"
+	    EVIDENCE ",\"detected_at\":\"2026-11-26T05:05:01.234Z\"}");
+	alert_clear(&al);
+	assert_null(al.keywords.names);
+	assert_null(al.breakdown);
+	assert_null(al.samples);
+	alert_clear(&al);	/* twice is harmless */
+}
+
+static void
+test_repeat(void **state)
+{
+	struct alert al;
+
+	(void)state;
+	make_alert(&al, SPIKE_REPEAT);
+	al.block = 1;
+	al.ev.cond = COND_ZSCORE;
+	check_json(&al,
+	    "{\"id\":\"food-safety:1:1795669500:firing\",\"state\":\"firing\","
+	    "\"topic\":\"food-safety\",\"name\":\"食品安全\","
+	    "\"severity\":\"critical\",\"condition\":\"zscore\",\"window_s\":300,"
+	    "\"window_start\":\"2026-11-26T05:00:00Z\","
+	    "\"window_end\":\"2026-11-26T05:05:00Z\","
+	    "\"count\":184,\"baseline_rate\":23.5,\"ratio\":7.83,\"zscore\":9.1,"
+	    EVIDENCE ",\"repeat\":true"
+	    ",\"detected_at\":\"2026-11-26T05:05:01.234Z\"}");
+	alert_clear(&al);
+}
+
+static void
+test_resolved(void **state)
+{
+	struct alert al;
+
+	(void)state;
+	make_alert(&al, SPIKE_RESOLVE);
+	alert_clear(&al);	/* no evidence at all */
+	al.ev.count = 20;
+	al.ev.ratio = 20 / 23.5;
+	al.ev.zscore = -0.001;
+	al.ev.cond = COND_NONE;
+	topic.name = NULL;	/* name falls back to the id */
+	topic.file = NULL;
+	check_json(&al,
+	    "{\"id\":\"food-safety:0:1795669500:resolved\",\"state\":\"resolved\","
+	    "\"topic\":\"food-safety\",\"name\":\"food-safety\","
+	    "\"severity\":\"warning\",\"condition\":\"none\",\"window_s\":300,"
+	    "\"window_start\":\"2026-11-26T05:00:00Z\","
+	    "\"window_end\":\"2026-11-26T05:05:00Z\","
+	    "\"count\":20,\"baseline_rate\":23.5,\"ratio\":0.85,\"zscore\":0,"
+	    "\"top_keywords\":[],\"breakdown\":{},\"samples\":[],"
+	    "\"rules_file\":null"
+	    ",\"detected_at\":\"2026-11-26T05:05:01.234Z\"}");
+}
+
+static void
+test_late(void **state)
+{
+	struct alert al;
+
+	(void)state;
+	make_alert(&al, SPIKE_FIRE);
+	al.late = true;
+	al.ev.cond = COND_THRESHOLD;
+	al.detected_ms = T_END * 1000 + 3600 * 1000 + 7;
+	check_json(&al,
+	    "{\"id\":\"food-safety:0:1795669500:firing\",\"state\":\"firing\","
+	    "\"topic\":\"food-safety\",\"name\":\"食品安全\","
+	    "\"severity\":\"warning\",\"condition\":\"threshold\",\"window_s\":300,"
+	    "\"window_start\":\"2026-11-26T05:00:00Z\","
+	    "\"window_end\":\"2026-11-26T05:05:00Z\","
+	    "\"count\":184,\"baseline_rate\":23.5,\"ratio\":7.83,\"zscore\":9.1,"
+	    EVIDENCE ",\"late\":true"
+	    ",\"detected_at\":\"2026-11-26T06:05:00.007Z\"}");
+	alert_clear(&al);
+}
+
+/* A zero baseline: ratio is infinite, written as null; nan too. */
+static void
+test_no_inf_nan(void **state)
+{
+	struct alert al;
+	char *j;
+
+	(void)state;
+	make_alert(&al, SPIKE_FIRE);
+	al.ev.baseline_rate = 0;
+	al.ev.mean = 0;
+	al.ev.ratio = INFINITY;
+	al.ev.zscore = NAN;
+	j = alert_json(&al);
+	assert_non_null(strstr(j,
+	    "\"baseline_rate\":0,\"ratio\":null,\"zscore\":null,"));
+	assert_null(strstr(j, "inf"));
+	assert_null(strstr(j, "nan"));
+	free(j);
+	al.ev.ratio = -INFINITY;
+	al.ev.baseline_rate = NAN;
+	al.ev.zscore = 1e300;
+	j = alert_json(&al);
+	assert_non_null(strstr(j,
+	    "\"baseline_rate\":null,\"ratio\":null,\"zscore\":1e+300,"));
+	free(j);
+	alert_clear(&al);
+}
+
+/* The id depends only on topic, block, window end and state: not on the
+ * evidence, the counts or the wall clock. */
+static void
+test_id_stable(void **state)
+{
+	struct alert a, b;
+	char ida[256], idb[256];
+
+	(void)state;
+	make_alert(&a, SPIKE_FIRE);
+	alert_id(&a, ida, sizeof ida);
+	assert_string_equal(ida, "food-safety:0:1795669500:firing");
+	make_alert(&b, SPIKE_FIRE);
+	b.ev.count = 999;
+	b.ev.ratio = 2;
+	b.detected_ms += 60000;
+	b.late = true;
+	alert_id(&b, idb, sizeof idb);
+	assert_string_equal(ida, idb);
+	/* a repeat later on is another alert; so is the resolution */
+	b.action = SPIKE_REPEAT;
+	b.ev.window_end += 1800;
+	alert_id(&b, idb, sizeof idb);
+	assert_string_equal(idb, "food-safety:0:1795671300:firing");
+	b.action = SPIKE_RESOLVE;
+	alert_id(&b, idb, sizeof idb);
+	assert_string_equal(idb, "food-safety:0:1795671300:resolved");
+	alert_clear(&a);
+	alert_clear(&b);
+	alert_clear(NULL);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_firing),
+		cmocka_unit_test(test_repeat),
+		cmocka_unit_test(test_resolved),
+		cmocka_unit_test(test_late),
+		cmocka_unit_test(test_no_inf_nan),
+		cmocka_unit_test(test_id_stable),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
