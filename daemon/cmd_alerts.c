@@ -38,7 +38,7 @@
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
 #define CATCHUP_MS	2000	/* replay this much before a lost connection */
-#define REPLAY_PAGE	"500"
+#define REPLAY_PAGE	500	/* entries per XRANGE */
 #define SEEN_MAX	1024
 #define SAMPLE_CHARS	60
 
@@ -412,8 +412,8 @@ replay(struct sub *sb, const char *start)
 		return -1;
 	}
 	while (!sb->done && !alerts_stop) {
-		r = redisCommand(c, "XRANGE %s %s + COUNT " REPLAY_PAGE,
-		    sb->stream, from);
+		r = redisCommand(c, "XRANGE %s %s + COUNT %d", sb->stream,
+		    from, REPLAY_PAGE);
 		if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
 			snprintf(sb->err, sizeof sb->err, "XRANGE %s: %s",
 			    sb->stream, r == NULL ? c->errstr :
@@ -444,7 +444,7 @@ replay(struct sub *sb, const char *start)
 					    e->element[0]->str, true);
 		}
 		freeReplyObject(r);
-		if (n < (size_t)atoi(REPLAY_PAGE))
+		if (n < REPLAY_PAGE)
 			break;
 	}
 	free(from);

@@ -431,7 +431,6 @@ suggest_key(struct cload *l, yaml_node_t *kn, const char *full,
     const char *section)
 {
 	const char *known[NOPTS + 16], *best;
-	char buf[256];
 	size_t i, nk = 0, plen = section ? strlen(section) + 1 : 0;
 
 	for (i = 0; i < NOPTS; i++) {
@@ -460,10 +459,9 @@ suggest_key(struct cload *l, yaml_node_t *kn, const char *full,
 	}
 	best = rules_suggest(section ? full + plen : full, known, nk);
 	if (best != NULL) {
-		snprintf(buf, sizeof buf, "%s'%s' (did you mean '%s'?)",
-		    "unknown key ", full, best);
 		diag_add(l->errs, l->name, (int)kn->start_mark.line + 1,
-		    (int)kn->start_mark.column + 1, "%s", buf);
+		    (int)kn->start_mark.column + 1,
+		    "unknown key '%s' (did you mean '%s'?)", full, best);
 	} else
 		cerr(l, kn, "unknown key '%s'%s", full, "");
 }

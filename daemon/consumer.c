@@ -70,6 +70,7 @@ struct consumer {
 	struct part		*parts;
 	size_t			 nparts, partcap;
 	int			 paused;
+	int			 closed;
 
 	int64_t			 next_flush_ms;
 	int64_t			 backoff_ms;
@@ -641,15 +642,15 @@ run(void *arg)
 		if (wait < 0)
 			wait = 0;
 		m = rd_kafka_consumer_poll(c->rk, (int)wait);
-		/* drain what is ready without waiting */
-		for (n = 0; m != NULL && n < 10000; n++) {
+		/* then drain what is ready without waiting, up to the flush */
+		for (n = 0; m != NULL; n++) {
 			handle(c, m);
 			rd_kafka_message_destroy(m);
-			if (now_ms() >= c->next_flush_ms)
+			m = NULL;
+			if (n >= 10000 || now_ms() >= c->next_flush_ms ||
+			    atomic_load(&c->stop))
 				break;
 			m = rd_kafka_consumer_poll(c->rk, 0);
-			if (m == NULL)
-				break;
 		}
 		now = now_ms();
 		if (c->nparts > 0 && now >= c->next_pos_try_ms) {
@@ -676,7 +677,7 @@ run(void *arg)
 	}
 	/* shutdown: stop consuming, flush, commit, leave the group */
 	{
-		int64_t deadline = now_ms() + 3000;
+		int64_t deadline = now_ms() + 2500;
 
 		while (flush(c) == -1 && now_ms() < deadline &&
 		    !atomic_load(&consumer_abort))
@@ -687,8 +688,30 @@ run(void *arg)
 			    "consumer=%d posts=%zu", c->id, agg_posts(c->agg));
 		agg_clear(c->agg);
 	}
-	if (!atomic_load(&consumer_abort))
-		rd_kafka_consumer_close(c->rk);
+	/* leave the group, bounded: a broker that is away must not hold
+	 * the shutdown (rd_kafka_consumer_close could wait for the session
+	 * timeout) */
+	if (!atomic_load(&consumer_abort)) {
+		rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+		rd_kafka_error_t *err = rd_kafka_consumer_close_queue(c->rk, q);
+		int64_t deadline = now_ms() + 1500;
+
+		if (err != NULL) {
+			log_warn("kafka: leaving the group: %s | consumer=%d",
+			    rd_kafka_error_string(err), c->id);
+			rd_kafka_error_destroy(err);
+		} else {
+			while (!rd_kafka_consumer_closed(c->rk) &&
+			    now_ms() < deadline && !atomic_load(&consumer_abort))
+				rd_kafka_queue_poll_callback(q, 100);
+			if (!rd_kafka_consumer_closed(c->rk))
+				log_warn("kafka: group not left in time; the "
+				    "session timeout will hand the partitions "
+				    "over | consumer=%d", c->id);
+		}
+		rd_kafka_queue_destroy(q);
+	}
+	c->closed = 1;
 	return NULL;
 }
 
@@ -724,7 +747,7 @@ consumer_free(struct consumer *c)
 		return;
 	consumer_stop(c);
 	if (c->rk != NULL)
-		rd_kafka_destroy(c->rk);
+		rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	parts_clear(c);
 	free(c->parts);
 	decoder_free(c->dec);

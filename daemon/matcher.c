@@ -1,19 +1,18 @@
 /*
  * matcher.c — literal prefilter (Aho-Corasick) + PCRE2 confirmation.
  *
- * DESIGN.  match_compile() normalises every literal keyword with the posts'
- * normaliser, maps each code point used by any literal to a dense symbol id
+ * DESIGN.  match_compile() normalises each literal keyword with the posts'
+ * normaliser, maps every code point used by a literal to a dense symbol
  * (two-level table; 0 = in no literal) and builds one Aho-Corasick automaton
- * over symbols as a double-array trie (base/check cells, failure links and
- * dictionary-suffix links), so a step costs a few array loads.  Identical
- * literals share one pattern listing every (topic, keyword) that uses it.
- * match_post() normalises the text once, runs the automaton once, verifies
- * each raw hit (separator gaps, word boundaries), sets group bits in
- * per-topic state kept in the context (stamped per post, so only touched
- * topics are reset), then evaluates the touched topics plus the few whose
- * every group needs a regex: where conditions, regexes (JIT, limited),
- * none.  The matcher is immutable and shared by threads; a match_ctx is
- * one thread's scratch space and results, reused without malloc per post.
+ * over symbols as a double-array trie with failure and dictionary links.
+ * Identical literals share a pattern listing each (topic, keyword).  A regex
+ * is gated on the literal runs every match must contain (its "factors"), put
+ * in the same automaton.  match_post() normalises once, scans once, checks
+ * raw hits for separators and word boundaries, sets group bits in per-topic
+ * state stamped per post (only touched topics are reset), and evaluates the
+ * touched topics plus those whose every group has an ungated regex: groups,
+ * where, regexes (JIT, limited), none.  The matcher is immutable and shared
+ * by threads; a match_ctx is one thread's scratch, reused without malloc.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -26,11 +25,14 @@
 #include "xmalloc.h"
 
 #define SYM_PAGES	(0x110000 >> 8)
+#define SYM_L1		8192		/* power of two >= SYM_PAGES */
 #define OUT_FLAG	0x80000000u	/* in dacell.base: state has output */
 #define BASE_MASK	0x7fffffffu
 #define CELL_EMPTY	UINT32_MAX
 #define GROUP_NONE	UINT16_MAX	/* occurrence of a none keyword */
-#define PLACE_TRIES	256		/* anchors tried before the frontier */
+#define GROUP_TRIG	(UINT16_MAX - 1)/* occurrence of a regex's factor */
+#define MAX_FACTORS	16		/* branches gated per regex */
+#define PLACE_TRIES	64		/* anchors tried from the lowest free cell */
 #define RE_MAX_HITS	256		/* occurrences recorded per regex */
 
 #define T_ALWAYS	0x01	/* candidate for every post */
@@ -38,9 +40,13 @@
 #define T_POS_RE	0x04	/* has positive regex keywords */
 #define T_NONE_RE	0x08	/* has none regex keywords */
 
+/* One cell: a state when check names its parent.  16 bytes, so a step
+ * that lands on a state has its failure link in the same cache line. */
 struct dacell {
 	uint32_t	base;		/* OUT_FLAG | base of the children */
 	uint32_t	check;		/* parent cell, CELL_EMPTY if free */
+	uint32_t	fail;		/* failure link */
+	uint32_t	pat;		/* pattern index + 1, or 0 */
 };
 
 /* A distinct normalised literal (code points and its own gaps). */
@@ -50,12 +56,13 @@ struct mpat {
 	uint32_t	occ;		/* first entry in occs */
 	uint32_t	nocc;
 	uint32_t	next;		/* same characters, other gaps: index+1 */
+	uint8_t		raw;		/* regex factor: no gap/boundary check */
 };
 
 struct mocc {
 	uint32_t	topic;
-	uint32_t	kw;
-	uint16_t	group;		/* positive group, or GROUP_NONE */
+	uint32_t	kw;		/* GROUP_TRIG: index in res */
+	uint16_t	group;		/* positive group, GROUP_NONE, GROUP_TRIG */
 };
 
 struct mre {
@@ -63,6 +70,7 @@ struct mre {
 	uint32_t	kw;
 	uint16_t	group;		/* positive group, or GROUP_NONE */
 	uint8_t		jit;
+	uint8_t		gated;		/* runs only once a factor was seen */
 };
 
 struct mtopic {
@@ -86,9 +94,7 @@ struct matcher {
 	uint32_t		 nsyms;
 
 	struct dacell		*da;
-	uint32_t		*fail;
 	uint32_t		*dict;		/* next state with a pattern */
-	uint32_t		*pat;		/* pattern index + 1, or 0 */
 	size_t			 ncells;	/* with padding */
 	size_t			 nstates;
 
@@ -134,7 +140,10 @@ struct match_ctx {
 	bool			 full;		/* fb, u8, offs are this post's */
 
 	struct tstate		*ts;
+	uint32_t		*restamp;	/* per regex: == gen if triggered */
 	uint64_t		*gbits;
+	uint32_t		*sym;		/* symbols of nb */
+	size_t			 symcap;
 	uint32_t		*touched;	/* ntopics entries at most */
 	size_t			 ntouched;
 	uint8_t			*ran;		/* max_nre entries */
@@ -163,6 +172,7 @@ struct lit {
 	uint32_t	topic;
 	uint32_t	kw;
 	uint16_t	group;
+	uint8_t		raw;
 };
 
 struct tnode {
@@ -194,11 +204,11 @@ struct build {
 };
 
 static void
-ctx_errorf(char *errstr, size_t size, const char *fmt, ...)
+errorf(char *errstr, size_t size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
-ctx_errorf(char *errstr, size_t size, const char *fmt, ...)
+errorf(char *errstr, size_t size, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -209,35 +219,29 @@ ctx_errorf(char *errstr, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
-static inline uint32_t
-sym_of(const struct matcher *m, uint32_t cp)
-{
-	if (cp >= 0x110000)
-		return 0;
-	return m->sym_pages[m->sym_l1[cp >> 8] + (cp & 0xff)];
-}
-
 /* --- compile: literals ------------------------------------------------- */
 
+/*
+ * Adds the normalised text as a literal for (topic ti, keyword ki) in group;
+ * a raw literal is a regex factor.  Returns 1 if added, 0 if the text has no
+ * significant character, -1 on error.
+ */
 static int
 add_literal(struct build *b, const struct normalizer *norm,
-    struct norm_buf *nb, const struct rule_topic *t, uint32_t ti, uint32_t ki,
-    uint16_t group, char *errstr, size_t errstr_size)
+    struct norm_buf *nb, const char *text, size_t len, uint32_t ti,
+    uint32_t ki, uint16_t group, bool raw, char *errstr, size_t errstr_size)
 {
-	const struct rule_kw *kw = &t->kws[ki];
 	struct lit *l;
 	size_t i;
 
-	if (norm_text(norm, kw->text, strlen(kw->text), nb) == -1) {
-		ctx_errorf(errstr, errstr_size, "%s:%d:%d: topic %s: keyword "
-		    "is not valid UTF-8", t->file != NULL ? t->file : "-",
-		    kw->line, kw->col, t->id);
+	if (norm_text(norm, text, len, nb) == -1) {
+		errorf(errstr, errstr_size, "keyword is not valid UTF-8");
 		return -1;
 	}
 	if (nb->n == 0)
 		return 0;	/* nothing significant: it can never hit */
 	if (nb->n > UINT32_MAX - b->npool) {
-		ctx_errorf(errstr, errstr_size, "too many keyword characters");
+		errorf(errstr, errstr_size, "too many keyword characters");
 		return -1;
 	}
 	b->syms = xgrow(b->syms, &b->poolcap, b->npool + nb->n,
@@ -254,8 +258,9 @@ add_literal(struct build *b, const struct normalizer *norm,
 	l->topic = ti;
 	l->kw = ki;
 	l->group = group;
+	l->raw = raw;
 	b->npool += nb->n;
-	return 0;
+	return 1;
 }
 
 struct symfreq {
@@ -303,7 +308,7 @@ assign_symbols(struct matcher *m, struct build *b)
 			pageof[page] = npages++;
 	}
 	m->nsym_pages = npages;
-	m->sym_l1 = xcalloc(SYM_PAGES, sizeof *m->sym_l1);
+	m->sym_l1 = xcalloc(SYM_L1, sizeof *m->sym_l1);
 	m->sym_pages = xcalloc(npages * 256, sizeof *m->sym_pages);
 	for (i = 0; i < SYM_PAGES; i++)
 		m->sym_l1[i] = pageof[i] * 256;
@@ -315,20 +320,18 @@ assign_symbols(struct matcher *m, struct build *b)
 	m->nsyms = nsf;
 	for (i = 0; i < b->npool; i++)
 		b->syms[i] = count[b->syms[i]];
-	m->bytes += SYM_PAGES * sizeof *m->sym_l1 +
+	m->bytes += SYM_L1 * sizeof *m->sym_l1 +
 	    npages * 256 * sizeof *m->sym_pages;
 	free(pageof);
 	free(sf);
 	free(count);
 }
 
-static const struct build *sort_build;	/* qsort has no argument */
-
 static int
-lit_cmp(const void *a, const void *c)
+lit_cmp(const void *a, const void *c, void *arg)
 {
 	const struct lit *x = a, *y = c;
-	const struct build *b = sort_build;
+	const struct build *b = arg;
 	uint32_t i, n = x->len < y->len ? x->len : y->len;
 	int r;
 
@@ -340,6 +343,8 @@ lit_cmp(const void *a, const void *c)
 		return x->len < y->len ? -1 : 1;
 	if ((r = memcmp(b->gaps + x->off, b->gaps + y->off, x->len)) != 0)
 		return r;
+	if (x->raw != y->raw)
+		return x->raw < y->raw ? -1 : 1;
 	if (x->topic != y->topic)
 		return x->topic < y->topic ? -1 : 1;
 	return x->kw < y->kw ? -1 : x->kw > y->kw;
@@ -378,9 +383,8 @@ build_trie(struct matcher *m, struct build *b)
 	const struct lit *l, *pl = NULL;
 	struct mpat *p = NULL;
 
-	sort_build = b;
-	qsort(b->lits, b->nlits, sizeof *b->lits, lit_cmp);
-	sort_build = NULL;
+	if (b->nlits > 0)
+		qsort_r(b->lits, b->nlits, sizeof *b->lits, lit_cmp, b);
 
 	m->pats = xcalloc(b->nlits ? b->nlits : 1, sizeof *m->pats);
 	m->occs = xcalloc(b->nlits ? b->nlits : 1, sizeof *m->occs);
@@ -401,6 +405,7 @@ build_trie(struct matcher *m, struct build *b)
 				lcp++;
 		}
 		if (pl != NULL && lcp == l->len && pl->len == l->len &&
+		    pl->raw == l->raw &&
 		    memcmp(b->gaps + pl->off, b->gaps + l->off, l->len) == 0) {
 			/* Same pattern: one more occurrence. */
 			p->nocc++;
@@ -427,9 +432,10 @@ build_trie(struct matcher *m, struct build *b)
 			p->occ = m->noccs;
 			p->nocc = 0;
 			p->next = 0;
+			p->raw = l->raw;
 			if (b->nodes[node].pat == 0)
 				b->nodes[node].pat = np + 1;
-			else	/* same characters, other gaps */
+			else	/* same characters, other gaps or kind */
 				m->pats[np - 1].next = np + 1;
 			np++;
 			p->nocc = 1;
@@ -492,28 +498,39 @@ cell_next_free(const struct build *b, size_t c)
 	return (w << 6) + (size_t)__builtin_ctzll(bits);
 }
 
-/* A base such that base + c[i] is free for every child symbol. */
+/*
+ * A base such that base + c[i] is free for every child symbol.  First fit
+ * from the lowest free cell (a node with one child always fits there), then
+ * in the sparse tail where wide nodes were put before, then past the end.
+ * Bounded tries keep compiling linear; the tail keeps wide nodes (children
+ * spread over thousands of symbols) from each adding their span.
+ */
 static size_t
 find_base(const struct build *b, const uint32_t *c, size_t k)
 {
-	size_t f, base, i, tries = 0;
+	size_t f, base, i, tries, span = c[k - 1] - c[0], phase;
 
-	f = b->lo > c[0] ? b->lo : c[0];
-	for (;;) {
-		f = cell_next_free(b, f);
-		base = f - c[0];
-		if (f > b->top)
-			return base;
-		for (i = 1; i < k; i++)
-			if (cell_used(b, base + c[i]))
-				break;
-		if (i == k)
-			return base;
-		if (++tries >= PLACE_TRIES)
-			f = b->top + 1;
+	for (phase = 0; phase < 2; phase++) {
+		if (phase == 0)
+			f = b->lo;
 		else
-			f++;
+			f = b->top > span ? b->top - span : 0;
+		if (f < c[0])
+			f = c[0];
+		for (tries = 0; tries < (phase == 0 ? PLACE_TRIES :
+		    PLACE_TRIES * 4); tries++, f++) {
+			f = cell_next_free(b, f);
+			base = f - c[0];
+			if (f > b->top)
+				return base;
+			for (i = 1; i < k; i++)
+				if (cell_used(b, base + c[i]))
+					break;
+			if (i == k)
+				return base;
+		}
 	}
+	return b->top + 1 - c[0];
 }
 
 static void
@@ -528,11 +545,11 @@ da_ensure(struct matcher *m, size_t *cap, size_t need)
 	while (n < need)
 		n *= 2;
 	m->da = xrealloc(m->da, n * sizeof *m->da);
-	m->pat = xrealloc(m->pat, n * sizeof *m->pat);
 	for (i = *cap; i < n; i++) {
 		m->da[i].base = 0;
 		m->da[i].check = CELL_EMPTY;
-		m->pat[i] = 0;
+		m->da[i].fail = 0;
+		m->da[i].pat = 0;
 	}
 	*cap = n;
 }
@@ -570,7 +587,7 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 		}
 		base = find_base(b, kids, k);
 		if (base + m->nsyms + 1 >= BASE_MASK) {
-			ctx_errorf(errstr, errstr_size, "automaton too large");
+			errorf(errstr, errstr_size, "automaton too large");
 			free(kids);
 			free(queue);
 			free(cellof);
@@ -582,7 +599,7 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 			c = base + b->nodes[u].sym;
 			cell_use(b, c);
 			m->da[c].check = cell;
-			m->pat[c] = b->nodes[u].pat;
+			m->da[c].pat = b->nodes[u].pat;
 			cellof[u] = c;
 			queue[qt++] = u;
 		}
@@ -598,12 +615,9 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 	da_ensure(m, &cap, n);
 	m->ncells = n;
 	m->da = xrealloc(m->da, n * sizeof *m->da);
-	m->pat = xrealloc(m->pat, n * sizeof *m->pat);
-	m->fail = xcalloc(n, sizeof *m->fail);
 	m->dict = xcalloc(n, sizeof *m->dict);
 	m->nstates = b->nnodes;
-	m->bytes += n * (sizeof *m->da + sizeof *m->pat + sizeof *m->fail +
-	    sizeof *m->dict);
+	m->bytes += n * (sizeof *m->da + sizeof *m->dict);
 
 	for (qh = 0; qh < qt; qh++) {
 		v = queue[qh];
@@ -613,7 +627,7 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 			if (v == 0)
 				f = 0;
 			else {
-				f = m->fail[cellof[v]];
+				f = m->da[cellof[v]].fail;
 				for (;;) {
 					t = (m->da[f].base & BASE_MASK) + c;
 					if (m->da[t].check == f) {
@@ -622,12 +636,12 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 					}
 					if (f == 0)
 						break;
-					f = m->fail[f];
+					f = m->da[f].fail;
 				}
 			}
-			m->fail[cell] = f;
-			m->dict[cell] = m->pat[f] != 0 ? f : m->dict[f];
-			if (m->pat[cell] != 0 || m->dict[cell] != 0)
+			m->da[cell].fail = f;
+			m->dict[cell] = m->da[f].pat != 0 ? f : m->dict[f];
+			if (m->da[cell].pat != 0 || m->dict[cell] != 0)
 				m->da[cell].base |= OUT_FLAG;
 		}
 	}
@@ -639,7 +653,7 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 /* --- compile: topics and regexes --------------------------------------- */
 
 static uint16_t
-kw_group(const struct rule_topic *t, const struct rule_kw *kw, bool has_any)
+kw_group(const struct rule_kw *kw, bool has_any)
 {
 	switch (kw->role) {
 	case KW_ANY:
@@ -649,7 +663,209 @@ kw_group(const struct rule_topic *t, const struct rule_kw *kw, bool has_any)
 	default:
 		return GROUP_NONE;
 	}
-	(void)t;
+}
+
+/* --- compile: regex factors -------------------------------------------- */
+
+struct span {
+	size_t	off;
+	size_t	len;
+	size_t	nchars;		/* letters, digits and non-ASCII characters */
+};
+
+/* Skips a quantifier at s[i], if any. */
+static size_t
+skip_quant(const char *s, size_t i)
+{
+	size_t k;
+
+	if (s[i] == '*' || s[i] == '+' || s[i] == '?')
+		i++;
+	else if (s[i] == '{') {
+		for (k = i + 1; (s[k] >= '0' && s[k] <= '9') || s[k] == ',';
+		    k++)
+			;
+		if (s[k] != '}' || k == i + 1)
+			return i;	/* a literal brace */
+		i = k + 1;
+	} else
+		return i;
+	if (s[i] == '+' || s[i] == '?')
+		i++;
+	return i;
+}
+
+/* Skips a character class starting at s[i] == '['. */
+static size_t
+skip_class(const char *s, size_t i)
+{
+	i++;
+	if (s[i] == '^')
+		i++;
+	if (s[i] == ']')
+		i++;
+	while (s[i] != '\0' && s[i] != ']') {
+		if (s[i] == '\\' && s[i + 1] != '\0')
+			i += 2;
+		else if (s[i] == '[' && s[i + 1] == ':') {
+			const char *e = strstr(s + i + 2, ":]");
+
+			i = e != NULL ? (size_t)(e - s) + 2 : i + 1;
+		} else
+			i++;
+	}
+	return s[i] == ']' ? i + 1 : i;
+}
+
+/* Skips a group starting at s[i] == '('. */
+static size_t
+skip_group(const char *s, size_t i)
+{
+	int depth = 0;
+
+	while (s[i] != '\0') {
+		if (s[i] == '\\' && s[i + 1] != '\0')
+			i += 2;
+		else if (s[i] == '[')
+			i = skip_class(s, i);
+		else if (s[i] == '(') {
+			depth++;
+			i++;
+		} else if (s[i] == ')') {
+			i++;
+			if (--depth == 0)
+				break;
+		} else
+			i++;
+	}
+	return i;
+}
+
+/* Skips an escape starting at s[i] == '\\'. */
+static size_t
+skip_escape(const char *s, size_t i)
+{
+	const char *e;
+
+	i++;
+	if (s[i] == '\0')
+		return i;
+	if (strchr("xoNpPgk", s[i]) != NULL && s[i + 1] == '{') {
+		e = strchr(s + i, '}');
+		return e != NULL ? (size_t)(e - s) + 1 : strlen(s);
+	}
+	if ((s[i] == 'g' || s[i] == 'k') && (s[i + 1] == '<' ||
+	    s[i + 1] == '\'')) {
+		e = strchr(s + i + 2, s[i + 1] == '<' ? '>' : '\'');
+		return e != NULL ? (size_t)(e - s) + 1 : strlen(s);
+	}
+	if (s[i] == 'c' || s[i] == 'p' || s[i] == 'P')
+		return s[i + 1] != '\0' ? i + 2 : i + 1;
+	if (s[i] >= '0' && s[i] <= '9') {
+		while (s[i] >= '0' && s[i] <= '9')
+			i++;
+		return i;
+	}
+	i++;
+	while (((unsigned char)s[i] & 0xc0) == 0x80)
+		i++;
+	return i;
+}
+
+/*
+ * Literal runs that every match of a regex must contain: for each top-level
+ * branch, its longest run of plain characters outside groups, classes and
+ * escapes and not made optional by a quantifier.  A match contains the run,
+ * so the post's significant characters contain the run's significant
+ * characters in a row, and the automaton sees them.  Returns the number of
+ * runs (one per branch), or 0 when a branch has none or the syntax is
+ * beyond this reading (extended mode, \Q...\E, many branches): then the
+ * regex runs on every post.
+ */
+static size_t
+re_factors(const char *s, uint32_t flags, struct span *runs, size_t max)
+{
+	struct span cur, best;
+	size_t i = 0, n = 0, cl, k;
+	unsigned char c;
+
+	if (flags & (PCRE2_EXTENDED | PCRE2_EXTENDED_MORE | PCRE2_LITERAL))
+		return 0;
+	if (strstr(s, "\\Q") != NULL)
+		return 0;
+	for (k = 0; s[k] != '\0'; k++) {
+		if (s[k] == '\\' && s[k + 1] != '\0')
+			k++;
+		else if (s[k] == '(' && s[k + 1] == '?') {
+			for (i = k + 2; strchr("imnsxJU^-", s[i]) != NULL &&
+			    s[i] != '\0'; i++)
+				if (s[i] == 'x')
+					return 0;
+		}
+	}
+	i = 0;
+	memset(&cur, 0, sizeof cur);
+	best = cur;
+	for (;;) {
+		c = (unsigned char)s[i];
+		if (c == '\0' || c == '|') {
+			if (cur.nchars > best.nchars)
+				best = cur;
+			if (best.nchars == 0 || n == max)
+				return 0;
+			runs[n++] = best;
+			if (c == '\0')
+				return n;
+			i++;
+			memset(&cur, 0, sizeof cur);
+			best = cur;
+			continue;
+		}
+		if (c == '(' || c == '[' || c == '\\' || c == '.' ||
+		    c == '^' || c == '$' || c == ')' || c == '*' ||
+		    c == '+' || c == '?' || c == '{') {
+			if (cur.nchars > best.nchars)
+				best = cur;
+			memset(&cur, 0, sizeof cur);
+			if (c == '(')
+				i = skip_group(s, i);
+			else if (c == '[')
+				i = skip_class(s, i);
+			else if (c == '\\')
+				i = skip_escape(s, i);
+			else
+				i++;
+			i = skip_quant(s, i);
+			continue;
+		}
+		for (cl = 1; ((unsigned char)s[i + cl] & 0xc0) == 0x80; cl++)
+			;
+		k = i + cl;
+		if (s[k] == '*' || s[k] == '?' || s[k] == '{') {
+			/* optional (or counted): not part of the run */
+			if (cur.nchars > best.nchars)
+				best = cur;
+			memset(&cur, 0, sizeof cur);
+			i = skip_quant(s, k);
+			if (i == k)
+				i++;	/* a literal brace */
+			continue;
+		}
+		if (cur.len == 0)
+			cur.off = i;
+		cur.len += cl;
+		if (c >= 0x80 || (c >= '0' && c <= '9') ||
+		    ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+			cur.nchars++;
+		i = k;
+		if (s[i] == '+') {
+			/* required once, then repeated: the run ends */
+			if (cur.nchars > best.nchars)
+				best = cur;
+			memset(&cur, 0, sizeof cur);
+			i = skip_quant(s, i);
+		}
+	}
 }
 
 static int
@@ -661,10 +877,13 @@ build_topics(struct matcher *m, struct build *b, struct norm_buf *nb,
 	const struct rule_kw *kw;
 	struct mtopic *mt;
 	struct mre *r;
+	struct span runs[MAX_FACTORS];
 	size_t ti, ki, ngrp = 0, resn = 0, g, rescap = 0, grpcap = 0;
-	size_t alwayscap = 0, jitsize;
+	size_t alwayscap = 0, jitsize, nruns, k, freecap = 0;
+	uint8_t *free_grp = NULL;	/* group has an ungated regex */
 	bool has_any;
 	uint16_t group, nall;
+	int rc;
 
 	m->ntopics = rs->ntopics;
 	m->topics = xcalloc(rs->ntopics ? rs->ntopics : 1, sizeof *m->topics);
@@ -681,57 +900,83 @@ build_topics(struct matcher *m, struct build *b, struct norm_buf *nb,
 				nall = t->kws[ki].group + 1;
 		}
 		mt->npos = (has_any ? 1 : 0) + nall;
-		if (mt->npos >= GROUP_NONE) {
-			ctx_errorf(errstr, errstr_size, "topic %s: too many "
+		if (mt->npos >= GROUP_TRIG) {
+			errorf(errstr, errstr_size, "topic %s: too many "
 			    "groups", t->id);
-			return -1;
+			goto fail;
 		}
 		mt->gw = m->ngwords;
 		m->ngwords += (mt->npos + 63) / 64;
 		mt->grp = ngrp;
 		m->grp_re = xgrow(m->grp_re, &grpcap, ngrp + mt->npos + 1, 1);
 		memset(m->grp_re + ngrp, 0, mt->npos + 1);
+		free_grp = xgrow(free_grp, &freecap, mt->npos + 1, 1);
+		memset(free_grp, 0, mt->npos + 1);
 		ngrp += mt->npos;
 		mt->re = resn;
 		if (t->nwhere > 0)
 			mt->flags |= T_WHERE;
 		for (ki = 0; ki < t->nkws; ki++) {
 			kw = &t->kws[ki];
-			group = kw_group(t, kw, has_any);
+			group = kw_group(kw, has_any);
 			if (!kw->is_regex) {
-				if (add_literal(b, m->norm, nb, t, ti, ki,
-				    group, errstr, errstr_size) == -1)
-					return -1;
+				if (add_literal(b, m->norm, nb, kw->text,
+				    strlen(kw->text), ti, ki, group, false,
+				    errstr, errstr_size) == -1)
+					goto kwfail;
 				continue;
 			}
 			if (kw->re == NULL) {
-				ctx_errorf(errstr, errstr_size, "topic %s: "
-				    "regex %s is not compiled", t->id,
-				    kw->display != NULL ? kw->display :
-				    kw->text);
-				return -1;
+				errorf(errstr, errstr_size, "regex is not "
+				    "compiled");
+				goto kwfail;
 			}
 			m->res = xgrow(m->res, &rescap, resn + 1,
 			    sizeof *m->res);
-			r = &m->res[resn++];
+			r = &m->res[resn];
 			r->re = kw->re;
 			r->kw = ki;
 			r->group = group;
 			jitsize = 0;
 			r->jit = pcre2_pattern_info(kw->re, PCRE2_INFO_JITSIZE,
 			    &jitsize) == 0 && jitsize > 0;
+			/* Gate it on its factors when every branch has one. */
+			r->gated = 0;
+			nruns = re_factors(kw->text, kw->re_flags, runs,
+			    MAX_FACTORS);
+			for (k = 0; k < nruns; k++) {
+				norm_text(m->norm, kw->text + runs[k].off,
+				    runs[k].len, nb);
+				if (nb->n == 0)
+					break;
+			}
+			if (nruns > 0 && k == nruns) {
+				for (k = 0; k < nruns; k++) {
+					rc = add_literal(b, m->norm, nb,
+					    kw->text + runs[k].off,
+					    runs[k].len, ti, resn, GROUP_TRIG,
+					    true, errstr, errstr_size);
+					if (rc == -1)
+						goto kwfail;
+				}
+				r->gated = 1;
+			}
+			resn++;
 			if (group == GROUP_NONE)
 				mt->flags |= T_NONE_RE;
 			else {
 				mt->flags |= T_POS_RE;
 				m->grp_re[mt->grp + group] = 1;
+				if (!r->gated)
+					free_grp[group] = 1;
 			}
 		}
 		mt->nre = resn - mt->re;
 		if (mt->nre > m->max_nre)
 			m->max_nre = mt->nre;
+		/* Every group can hit without a literal: try every post. */
 		for (g = 0; g < mt->npos; g++)
-			if (!m->grp_re[mt->grp + g])
+			if (!free_grp[g])
 				break;
 		if (g == mt->npos) {
 			mt->flags |= T_ALWAYS;
@@ -743,7 +988,22 @@ build_topics(struct matcher *m, struct build *b, struct norm_buf *nb,
 	m->nres = resn;
 	m->bytes += m->ntopics * sizeof *m->topics + ngrp +
 	    resn * sizeof *m->res + m->nalways * sizeof *m->always;
+	free(free_grp);
 	return 0;
+
+kwfail:
+	/* errstr holds the reason; prefix the place. */
+	{
+		char why[256];
+
+		snprintf(why, sizeof why, "%s", errstr != NULL ? errstr : "");
+		errorf(errstr, errstr_size, "%s:%d:%d: topic %s: %s",
+		    t->file != NULL ? t->file : "-", kw->line, kw->col, t->id,
+		    why);
+	}
+fail:
+	free(free_grp);
+	return -1;
 }
 
 struct matcher *
@@ -806,9 +1066,7 @@ match_free(struct matcher *m)
 	free(m->sym_l1);
 	free(m->sym_pages);
 	free(m->da);
-	free(m->fail);
 	free(m->dict);
-	free(m->pat);
 	free(m->pats);
 	free(m->kgaps);
 	free(m->occs);
@@ -845,6 +1103,7 @@ match_ctx_new(const struct matcher *m)
 	ctx = xcalloc(1, sizeof *ctx);
 	ctx->m = m;
 	ctx->ts = xcalloc(m->ntopics ? m->ntopics : 1, sizeof *ctx->ts);
+	ctx->restamp = xcalloc(m->nres ? m->nres : 1, sizeof *ctx->restamp);
 	ctx->gbits = xcalloc(m->ngwords ? m->ngwords : 1, sizeof *ctx->gbits);
 	ctx->touched = xcalloc(m->ntopics ? m->ntopics : 1,
 	    sizeof *ctx->touched);
@@ -882,6 +1141,8 @@ match_ctx_free(struct match_ctx *ctx)
 	free(ctx->u8);
 	free(ctx->offs);
 	free(ctx->ts);
+	free(ctx->restamp);
+	free(ctx->sym);
 	free(ctx->gbits);
 	free(ctx->touched);
 	free(ctx->ran);
@@ -1010,8 +1271,19 @@ report(struct match_ctx *ctx, uint32_t s, const struct norm_char *ch,
 	uint32_t pi, t, start, end;
 
 	do {
-		for (pi = m->pat[s]; pi != 0; pi = p->next) {
+		for (pi = m->da[s].pat; pi != 0; pi = p->next) {
 			p = &m->pats[pi - 1];
+			if (p->raw) {
+				/* Factors: their regexes may run now. */
+				o = &m->occs[p->occ];
+				for (oe = o + p->nocc; o < oe; o++) {
+					t = o->topic;
+					if (ctx->ts[t].stamp != ctx->gen)
+						topic_touch(ctx, t);
+					ctx->restamp[o->kw] = ctx->gen;
+				}
+				continue;
+			}
 			if (!verify(m, p, ch, n, j))
 				continue;
 			start = ch[j + 1 - p->len].src_start;
@@ -1033,31 +1305,48 @@ report(struct match_ctx *ctx, uint32_t s, const struct norm_char *ch,
 	} while (s != 0);
 }
 
+/*
+ * The hot loop: one automaton step per significant character.  A step reads
+ * the symbol (two table loads, independent of the state) and then follows
+ * the dependent chain state -> cell -> child; root steps use a base held in
+ * a register and failure links sit in the cell just read.
+ */
 static void
 scan(struct match_ctx *ctx)
 {
 	const struct matcher *m = ctx->m;
 	const struct dacell *da = m->da;
-	const uint32_t *fail = m->fail;
+	const uint32_t *l1 = m->sym_l1, *pages = m->sym_pages;
 	const struct norm_char *ch = ctx->nb.v;
 	size_t n = ctx->nb.n, j;
-	uint32_t s = 0, c, t, cp;
+	uint32_t s = 0, c, t, cp, rb = da[0].base & BASE_MASK, *sym;
 
+	/* Symbols first: independent loads, no branch. */
+	if (ctx->symcap < n)
+		ctx->sym = xgrow(ctx->sym, &ctx->symcap, n, sizeof *ctx->sym);
+	sym = ctx->sym;
 	for (j = 0; j < n; j++) {
 		cp = ch[j].cp;
-		if ((c = sym_of(m, cp)) == 0) {
+		sym[j] = pages[l1[(cp >> 8) & (SYM_L1 - 1)] + (cp & 0xff)];
+	}
+	for (j = 0; j < n; j++) {
+		c = sym[j];
+		if (c == 0) {
 			s = 0;
 			continue;
 		}
 		for (;;) {
+			if (s == 0) {
+				t = rb + c;
+				s = da[t].check == 0 ? t : 0;
+				break;
+			}
 			t = (da[s].base & BASE_MASK) + c;
 			if (da[t].check == s) {
 				s = t;
 				break;
 			}
-			if (s == 0)
-				break;
-			s = fail[s];
+			s = da[s].fail;
 		}
 		if (da[s].base & OUT_FLAG)
 			report(ctx, s, ch, n, j);
@@ -1204,12 +1493,20 @@ where_ok(struct match_ctx *ctx, uint32_t ti)
 	return true;
 }
 
+/* A regex may run if it has no factors or one of them was seen. */
+static inline bool
+re_runnable(const struct match_ctx *ctx, const struct mre *r)
+{
+	return !r->gated || ctx->restamp[r - ctx->m->res] == ctx->gen;
+}
+
 /*
  * Decides topic t.  Literal hits are known; a group still unsatisfied needs
  * a regex.  Cheap checks first: groups with nothing left to try, then where
  * conditions, then the group regexes, then none regexes.  A topic that
  * matches also runs its other positive regexes, so its keyword list is
- * complete.
+ * complete.  Regexes whose factors were not seen cannot match and are
+ * skipped.
  */
 static void
 topic_eval(struct match_ctx *ctx, uint32_t t)
@@ -1234,7 +1531,8 @@ topic_eval(struct match_ctx *ctx, uint32_t t)
 		for (i = 0; i < mt->nre && st->sat < mt->npos; i++) {
 			r = &re[i];
 			if (r->group == GROUP_NONE ||
-			    group_isset(ctx, t, r->group))
+			    group_isset(ctx, t, r->group) ||
+			    !re_runnable(ctx, r))
 				continue;
 			ctx->ran[i] = 1;
 			if (re_run(ctx, t, r, true))
@@ -1246,7 +1544,8 @@ topic_eval(struct match_ctx *ctx, uint32_t t)
 	if (mt->flags & T_NONE_RE) {
 		for (i = 0; i < mt->nre; i++) {
 			r = &re[i];
-			if (r->group == GROUP_NONE && re_run(ctx, t, r, false)) {
+			if (r->group == GROUP_NONE && re_runnable(ctx, r) &&
+			    re_run(ctx, t, r, false)) {
 				st->veto = 1;
 				return;
 			}
@@ -1256,7 +1555,8 @@ topic_eval(struct match_ctx *ctx, uint32_t t)
 	if (mt->flags & T_POS_RE) {
 		for (i = 0; i < mt->nre; i++) {
 			r = &re[i];
-			if (r->group != GROUP_NONE && !ctx->ran[i])
+			if (r->group != GROUP_NONE && !ctx->ran[i] &&
+			    re_runnable(ctx, r))
 				re_run(ctx, t, r, true);
 		}
 	}
@@ -1398,6 +1698,8 @@ match_post(struct match_ctx *ctx, const struct post *p,
 	if (++ctx->gen == 0) {
 		for (i = 0; i < m->ntopics; i++)
 			ctx->ts[i].stamp = 0;
+		for (i = 0; i < m->nres; i++)
+			ctx->restamp[i] = 0;
 		ctx->gen = 1;
 	}
 	if (norm_text(m->norm, p->text, p->text_len, &ctx->nb) == -1)

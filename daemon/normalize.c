@@ -1,18 +1,17 @@
 /*
  * normalize.c — Unicode and evasion folding through per-code-point tables.
  *
- * DESIGN.  norm_new() asks utf8proc (decomposition, with COMPAT and CASEFOLD
- * per the options) and OpenCC t2s (one bulk call over every Han code point)
- * about each code point once, and stores the answer in a two-level table:
- * stage1[cp >> 8] picks a 256-entry page, identical pages are shared.  An
- * entry holds a kind (word, CJK, mark, separator, removed, expansion) and
- * the mapped code point, or an index into a pool when one code point maps
- * to several (ﬁ → fi, ㈱ → (株)).  Normalising is then a validating UTF-8
- * decode plus one or two array loads per code point; no library calls.
- * Text is compared in decomposed form (é = e + U+0301), except that Hangul
- * syllables stay precomposed.  The normaliser is immutable after norm_new():
- * threads share it freely, each with its own struct norm_buf.  Offsets are
- * uint32_t: the decoder caps posts far below 4 GiB, longer input is refused.
+ * DESIGN.  norm_new() asks utf8proc (decomposition, COMPAT and CASEFOLD as
+ * the options say) and OpenCC t2s (one bulk call over every Han code point)
+ * about each code point once and keeps the answers in a two-level table
+ * (stage 1 by cp >> 8, pages of 256 entries, equal pages shared).  norm_text()
+ * is then a validating UTF-8 decode and one or two loads per code point, no
+ * library call.  Text is compared in decomposed form (é = e + U+0301; Hangul
+ * syllables stay whole); a combining mark takes the class of the character
+ * it follows, and after a separator or at the start counts as a separator.
+ * The normaliser is immutable once built: threads share it, each with its
+ * own struct norm_buf.  Offsets are uint32_t: the decoder caps posts far
+ * below 4 GiB, and longer input is refused as if invalid.
  */
 #include <endian.h>
 #include <stddef.h>
@@ -32,18 +31,18 @@
 
 /*
  * A table entry: kind in the top 8 bits, value in the low 24.  For K_WORD,
- * K_CJK, K_MARK and K_SEP the value is the mapped code point, 0 meaning
- * "unchanged" (so pages of unchanged characters can be shared).  For K_EXP
- * and K_SEPX it is an index into the pool: pool[i] is the count, then come
- * that many entries whose value is always the code point itself.  K_WORD and
- * K_CJK equal NC_WORD and NC_CJK, K_SEP equals NC_SEP.
+ * K_CJK, K_MARK and K_SEP the value is the mapped code point XOR the code
+ * point itself, so unchanged characters are 0 and their pages are shared.
+ * For K_EXP and K_SEPX it is an index into the pool: pool[i] is the count,
+ * then come that many entries whose value is the output code point itself.
+ * Each output of an expansion has its own kind (㈱ → "(株)" is separator,
+ * ideograph, separator), and they all get the span of the input.  K_WORD,
+ * K_CJK and K_SEP equal NC_WORD, NC_CJK and NC_SEP.
  *
- * Combining marks (K_MARK) take the class of the character they follow;
- * a mark that follows a separator or starts the text has nothing to attach
- * to and counts as a separator.  Enclosing marks (Me: keycap U+20E3,
- * U+20DD…) are decoration and are separators outright.  K_SEPX is a
- * separator that maps to several code points (… → ...): one separator for
- * the gap, expanded only by norm_text_full().
+ * Enclosing marks (Me: keycap U+20E3, U+20DD…) are decoration and count as
+ * separators.  K_SEPX is a separator that maps to several code points
+ * (… → ...): one separator for the gap, expanded by norm_text_full().
+ * K_IGN is removed without a trace (strip_format; else those are K_SEP).
  */
 enum {
 	K_WORD = NC_WORD,
@@ -64,9 +63,12 @@ enum {
 
 struct normalizer {
 	struct norm_opts	 opts;
-	uint32_t		 stage1[NPAGE];	/* page start - (cp & ~0xff),
-						 * modulo 2^32 */
-	uint32_t		*pages;		/* npages * 256 entries */
+	/*
+	 * tab[0 .. NPAGE) is stage 1, the pages follow (page 0, U+0000..
+	 * U+00FF, first).  tab[cp >> 8] is the page's index in tab minus
+	 * (cp & ~0xff), modulo 2^32, so an entry is tab[tab[cp >> 8] + cp].
+	 */
+	uint32_t		*tab;
 	size_t			 npages;
 	uint32_t		*pool;
 	size_t			 npool;
@@ -76,7 +78,7 @@ struct normalizer {
 struct build {
 	const struct norm_opts	*opts;
 	uint32_t		*flat;		/* NCP entries */
-	uint32_t		*t2s;		/* NCP entries or NULL; 0 = same */
+	uint32_t		*t2s;		/* NCP or NULL; 0: no change */
 	uint32_t		*pool;
 	size_t			 npool;
 	size_t			 poolcap;
@@ -129,7 +131,7 @@ cp_is_nospace(uint32_t cp)
 	    (cp >= 0xa000 && cp <= 0xa4cf) ||		/* Yi */
 	    (cp >= 0xa960 && cp <= 0xa97f) ||		/* jamo ext. A */
 	    (cp >= 0xa9e0 && cp <= 0xa9ff) ||		/* Myanmar ext. B */
-	    (cp >= 0xaa60 && cp <= 0xaadf) ||		/* Myanmar A, Tai Viet */
+	    (cp >= 0xaa60 && cp <= 0xaadf) ||		/* Myanmar, Tai Viet */
 	    (cp >= 0xac00 && cp <= 0xd7ff) ||		/* Hangul */
 	    (cp >= 0xff66 && cp <= 0xffdc) ||		/* half-width kana,
 							 * jamo */
@@ -141,7 +143,8 @@ static bool
 cp_is_format(uint32_t cp, const utf8proc_property_t *pr)
 {
 	return pr->category == UTF8PROC_CATEGORY_CF || pr->ignorable ||
-	    (cp >= 0xfe00 && cp <= 0xfe0f) || (cp >= 0xe0100 && cp <= 0xe01ef) ||
+	    (cp >= 0xfe00 && cp <= 0xfe0f) ||		/* variation sel. */
+	    (cp >= 0xe0100 && cp <= 0xe01ef) ||
 	    cp == 0x034f || cp == 0x180e || cp == 0x00ad;
 }
 
@@ -306,7 +309,7 @@ entry_of(struct build *b, uint32_t cp)
  * by len.  Returns the code point and advances *ip, or returns UTF8_BAD.
  */
 static inline __attribute__((always_inline)) uint32_t
-utf8_dec(const uint8_t *u, size_t len, uint32_t *ip)
+utf8_dec(const uint8_t *u, size_t len, size_t *ip)
 {
 	const uint8_t	*p = u + *ip;
 	size_t		 left = len - *ip;
@@ -351,22 +354,9 @@ utf8_valid(const char *s, size_t len)
 {
 	const uint8_t	*u = (const uint8_t *)s;
 	uint64_t	 w;
-	size_t		 off = 0;
-	uint32_t	 i;
+	size_t		 i = 0;
 
-	/* utf8_dec() counts in uint32_t: go in chunks below 4 GiB. */
-	while (len - off > 0x7fffffff) {
-		for (i = 0; i < 0x7ffffffc; ) {
-			if (u[off + i] < 0x80)
-				i++;
-			else if (utf8_dec(u + off, len - off, &i) == UTF8_BAD)
-				return false;
-		}
-		off += i;
-	}
-	u += off;
-	len -= off;
-	for (i = 0; i < len; ) {
+	while (i < len) {
 		if (len - i >= 8) {
 			memcpy(&w, u + i, 8);
 			if ((w & 0x8080808080808080ull) == 0) {
@@ -387,7 +377,8 @@ static void
 t2s_set(struct build *b, uint32_t cp, const char *s, size_t len)
 {
 	const uint8_t	*u = (const uint8_t *)s;
-	uint32_t	 i = 0, to;
+	size_t		 i = 0;
+	uint32_t	 to;
 
 	if (len == 0 || len > 4 || u[0] < 0x80 ||
 	    (to = utf8_dec(u, len, &i)) == UTF8_BAD || i != len || to == cp)
@@ -431,13 +422,19 @@ build_t2s(struct build *b, char *errstr, size_t errstr_size)
 	}
 	in[len] = '\0';
 
-	res = opencc_convert_utf8(cc, in, len);
-	nlines = 0;
-	if (res != NULL) {
-		for (nl = res; (nl = strchr(nl, '\n')) != NULL; nl++)
-			nlines++;
+	if ((res = opencc_convert_utf8(cc, in, len)) == NULL) {
+		err = opencc_error();
+		snprintf(errstr, errstr_size, "OpenCC %s: %s", T2S_CONFIG,
+		    err != NULL && *err != '\0' ? err : "conversion failed");
+		free(in);
+		free(cps);
+		opencc_close(cc);
+		return -1;
 	}
-	if (res != NULL && nlines == ncps) {
+	nlines = 0;
+	for (nl = res; (nl = strchr(nl, '\n')) != NULL; nl++)
+		nlines++;
+	if (nlines == ncps) {
 		for (i = 0, line = res; i < ncps; i++, line = nl + 1) {
 			nl = strchr(line, '\n');
 			t2s_set(b, cps[i], line, (size_t)(nl - line));
@@ -456,9 +453,12 @@ build_t2s(struct build *b, char *errstr, size_t errstr_size)
 	/* Follow chains (薴 → 苧 → 苎) so that folding is idempotent. */
 	for (i = 0; i < ncps; i++) {
 		cp = cps[i];
-		for (k = 0; k < 8 && b->t2s[cp] != 0 && b->t2s[b->t2s[cp]] != 0 &&
-		    b->t2s[b->t2s[cp]] != cp; k++)
+		for (k = 0; k < 8 && b->t2s[cp] != 0; k++) {
+			if (b->t2s[b->t2s[cp]] == 0 ||
+			    b->t2s[b->t2s[cp]] == cp)
+				break;
 			b->t2s[cp] = b->t2s[b->t2s[cp]];
+		}
 	}
 	free(in);
 	free(cps);
@@ -471,31 +471,38 @@ static void
 build_pages(struct normalizer *n, const uint32_t *flat)
 {
 	const size_t	 pbytes = 256 * sizeof *flat, nslot = 2 * 8192;
-	uint32_t	*slot;
+	uint32_t	*slot, *pages, *stage1;
 	const uint32_t	*src;
 	uint64_t	 h;
-	size_t		 pg, i, j;
+	size_t		 pg, i, j, np = 0;
 
 	slot = xcalloc(nslot, sizeof *slot);
-	n->pages = xmalloc(NPAGE * pbytes);
-	n->npages = 0;
+	stage1 = xmalloc(NPAGE * sizeof *stage1);
+	pages = xmalloc(NPAGE * pbytes);
 	for (pg = 0; pg < NPAGE; pg++) {
 		src = flat + pg * 256;
 		h = 0xcbf29ce484222325ull;
 		for (i = 0; i < 256; i++)
 			h = (h ^ src[i]) * 0x100000001b3ull;
-		for (j = h & (nslot - 1); slot[j] != 0; j = (j + 1) & (nslot - 1)) {
-			if (memcmp(n->pages + (size_t)(slot[j] - 1) * 256, src,
+		for (j = h & (nslot - 1); slot[j] != 0;
+		    j = (j + 1) & (nslot - 1)) {
+			if (memcmp(pages + (size_t)(slot[j] - 1) * 256, src,
 			    pbytes) == 0)
 				break;
 		}
 		if (slot[j] == 0) {
-			memcpy(n->pages + n->npages * 256, src, pbytes);
-			slot[j] = (uint32_t)++n->npages;
+			memcpy(pages + np * 256, src, pbytes);
+			slot[j] = (uint32_t)++np;
 		}
-		n->stage1[pg] = (uint32_t)((slot[j] - 1 - pg) * 256);
+		stage1[pg] = slot[j] - 1;
 	}
-	n->pages = xrealloc(n->pages, n->npages * pbytes);
+	n->npages = np;
+	n->tab = xmalloc(NPAGE * sizeof *n->tab + np * pbytes);
+	for (pg = 0; pg < NPAGE; pg++)
+		n->tab[pg] = (uint32_t)(NPAGE + (stage1[pg] - pg) * 256);
+	memcpy(n->tab + NPAGE, pages, np * pbytes);
+	free(pages);
+	free(stage1);
 	free(slot);
 }
 
@@ -539,7 +546,7 @@ norm_free(struct normalizer *n)
 {
 	if (n == NULL)
 		return;
-	free(n->pages);
+	free(n->tab);
 	free(n->pool);
 	free(n);
 }
@@ -551,8 +558,8 @@ norm_options(const struct normalizer *n)
 }
 
 /*
- * Writes one struct norm_char.  On little-endian machines as two 64-bit
- * stores rather than six field stores: the loop is store-bound otherwise.
+ * Writes one struct norm_char; on little-endian machines as two 64-bit
+ * stores rather than six field stores, which the hot loop feels.
  */
 static inline __attribute__((always_inline)) void
 put_char(struct norm_char *o, uint32_t cp, uint32_t start, uint32_t end,
@@ -660,11 +667,11 @@ norm_run(const struct normalizer *n, const char *s, size_t len,
     struct norm_buf *out, const int full)
 {
 	const uint8_t		*u = (const uint8_t *)s;
-	const uint32_t		*pages = n->pages, *stage1 = n->stage1;
+	const uint32_t		*tab = n->tab, *page0 = n->tab + NPAGE;
 	struct norm_state	 st;
 	struct norm_char	*o;
-	uint32_t		 i = 0, lim, start, cp, e, k, keep, w;
-	uint32_t		 gap = full ? 0 : 1;
+	size_t			 i = 0, start, lim;
+	uint32_t		 cp, e, k, keep, w, gap = full ? 0 : 1;
 
 	out->n = 0;
 	if (len > UINT32_MAX - 4)
@@ -673,18 +680,18 @@ norm_run(const struct normalizer *n, const char *s, size_t len,
 		out->v = xgrow(out->v, &out->cap, len + OUT_SLACK,
 		    sizeof *out->v);
 	o = out->v;
-	lim = len > 3 ? (uint32_t)len - 3 : 0;	/* 4 bytes readable below */
+	lim = len > 3 ? len - 3 : 0;	/* 4 bytes readable below lim */
 	while (i < len) {
 		start = i;
 		if (u[i] < 0x80) {
 			cp = u[i++];
-			e = pages[cp];		/* page 0 comes first */
+			e = page0[cp];
 		} else {
+			w = 0;
 			if (i < lim) {
 				memcpy(&w, u + i, 4);
 				w = le32toh(w);
-			} else
-				w = 0;
+			}
 			if ((w & 0xc0c0f0) == 0x8080e0) {
 				/*
 				 * Most of the text: 3 bytes, checked at once;
@@ -697,20 +704,21 @@ norm_run(const struct normalizer *n, const char *s, size_t len,
 				i += 3;
 			} else if ((cp = utf8_dec(u, len, &i)) == UTF8_BAD)
 				return -1;
-			e = pages[stage1[cp >> 8] + cp];
+			e = tab[tab[cp >> 8] + cp];
 		}
 		k = E_KIND(e);
 		if (__builtin_expect(k > K_SEP, 0)) {
 			st.o = o;
 			st.gap = gap;
-			st = norm_slow(n, out, st, e, cp, start, i, len - i,
-			    full);
+			st = norm_slow(n, out, st, e, cp, (uint32_t)start,
+			    (uint32_t)i, len - i, full);
 			if ((o = st.o) == NULL)
 				return -1;
 			gap = st.gap;
 			continue;
 		}
-		put_char(o, E_VAL(e) ^ cp, start, i, full ? 0 : gap, k);
+		put_char(o, E_VAL(e) ^ cp, (uint32_t)start, (uint32_t)i,
+		    full ? 0 : gap, k);
 		if (full)
 			o++;
 		else {

@@ -1,7 +1,6 @@
 /*
  * rules.c — rule files (YAML) → an immutable, refcounted rule set.
  *
- * DESIGN
  * rules_load() reads every file first (a directory gives its *.yaml and
  * *.yml files, sorted by name), checks each with libyaml's event parser
  * (syntax, nesting depth, node count) and loads it as a libyaml document.
@@ -65,7 +64,7 @@ struct lfile {
 	char		*path;
 	yaml_document_t	 doc;
 	bool		 loaded;
-	yaml_node_t	*topics;	/* the `topics` value, found in pass 1 */
+	yaml_node_t	*topics;	/* `topics`, found in pass 1 */
 };
 
 /* A keyword as parsed, before it is placed in a topic. */
@@ -83,7 +82,7 @@ struct llist {
 	int		 line, col;
 	struct lkw	*kws;
 	size_t		 nkws;
-	bool		 bad;		/* errors reported where it is defined */
+	bool		 bad;		/* errors already reported */
 };
 
 struct idmark {
@@ -109,7 +108,7 @@ struct loader {
 
 	struct llist	*lists;
 	size_t		 nlists, caplists;
-	const char     **lnames;	/* distinct list names, for suggestions */
+	const char     **lnames;	/* distinct names, for suggestions */
 	size_t		 nlnames;
 	bool		 broken;	/* a file could not be read or parsed */
 
@@ -215,13 +214,13 @@ show(const char *s, char *buf)
 	while (s[i] != '\0' && i < 60) {
 		c = (unsigned char)s[i];
 		if (c < 0x20 || c == 0x7f) {
-			if (c == '\n')
-				o += (size_t)snprintf(buf + o, SHOWSZ - o, "\\n");
-			else if (c == '\t')
-				o += (size_t)snprintf(buf + o, SHOWSZ - o, "\\t");
-			else
-				o += (size_t)snprintf(buf + o, SHOWSZ - o,
-				    "\\x%02x", c);
+			if (c == '\n' || c == '\t') {
+				buf[o++] = '\\';
+				buf[o++] = c == '\n' ? 'n' : 't';
+			} else {
+				snprintf(buf + o, SHOWSZ - o, "\\x%02x", c);
+				o += 4;
+			}
 			i++;
 			continue;
 		}
@@ -783,7 +782,8 @@ compile_re(struct loader *ld, const yaml_node_t *at, const char *display,
 	if (re == NULL) {
 		if (!quiet) {
 			if (pcre2_get_error_message(ec, msg, sizeof msg) < 0)
-				snprintf((char *)msg, sizeof msg, "error %d", ec);
+				snprintf((char *)msg, sizeof msg, "error %d",
+				    ec);
 			node_err(ld, at, "invalid regex '%s': %s at offset %zu",
 			    show(display, s1), (const char *)msg, (size_t)off);
 		}
@@ -1394,8 +1394,8 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 		} else
 			a.min_count = v;
 	}
-	if (val[AK_THRESHOLD] != NULL &&
-	    get_positive(ld, val[AK_THRESHOLD], "threshold", &a.threshold) == -1)
+	if (val[AK_THRESHOLD] != NULL && get_positive(ld, val[AK_THRESHOLD],
+	    "threshold", &a.threshold) == -1)
 		ok = false;
 	if (val[AK_RATIO] != NULL &&
 	    get_positive(ld, val[AK_RATIO], "ratio", &a.ratio) == -1)
@@ -1457,8 +1457,8 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 			    fmt_dur(ld->res, d2, sizeof d2));
 			ok = false;
 		} else if (win_ok && a.period_s <= a.window_s) {
-			node_err(ld, period, "baseline period %s must be longer "
-			    "than the window (%s)",
+			node_err(ld, period, "baseline period %s must be "
+			    "longer than the window (%s)",
 			    fmt_dur(a.period_s, d1, sizeof d1),
 			    fmt_dur(a.window_s, d2, sizeof d2));
 			ok = false;
@@ -1468,8 +1468,8 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 	    val[AK_ZSCORE] == NULL) {
 		if ((sug & (1U << AK_THRESHOLD | 1U << AK_RATIO |
 		    1U << AK_ZSCORE)) == 0)
-			node_err(ld, n, "alert needs at least one of threshold, ratio "
-		    "or zscore");
+			node_err(ld, n, "alert needs at least one of "
+			    "threshold, ratio or zscore");
 		ok = false;
 	}
 	if (val[AK_RATIO] != NULL && val[AK_BASELINE] == NULL &&
@@ -1771,8 +1771,8 @@ parse_lists(struct loader *ld, yaml_node_t *n)
 	if (is_null(n))
 		return;
 	if (n->type != YAML_MAPPING_NODE) {
-		node_err(ld, n, "lists: expected a mapping of name: [keywords], "
-		    "got %s", got(n, g));
+		node_err(ld, n, "lists: expected a mapping of name: "
+		    "[keywords], got %s", got(n, g));
 		return;
 	}
 	for (p = n->data.mapping.pairs.start;
@@ -2311,8 +2311,8 @@ build(struct loader *ld)
 		    is_null(root))
 			continue;
 		if (root->type != YAML_MAPPING_NODE) {
-			node_err(ld, root, "expected a mapping with 'lists' and "
-			    "'topics' at the top of the file, got %s",
+			node_err(ld, root, "expected a mapping with 'lists' "
+			    "and 'topics' at the top of the file, got %s",
 			    got(root, g));
 			continue;
 		}

@@ -140,8 +140,9 @@ void rules_unref(struct ruleset *rs);	/* frees on the last reference; NULL ok */
 int rules_parse_duration(const char *s, int64_t *out);
 const char *rules_severity_name(enum severity s);
 
-/* Returns the known word closest to word (Levenshtein distance <= 2 or a
- * third of its length), or NULL.  Used for "did you mean". */
+/* Returns the known word closest to word (Levenshtein distance, a swap of
+ * neighbours counting as one edit, <= 2 or a third of its length, and at
+ * most half of it), or NULL.  Used for "did you mean". */
 const char *rules_suggest(const char *word, const char *const *known, size_t n);
 
 #endif

@@ -41,13 +41,132 @@ same() {
 	return 1
 }
 
+BUILD=${BUILD:-build}
+
 # free_port: a TCP port on 127.0.0.1 nobody listens on now.
-free_port() {
-	while :; do
-		port=$(( (($$ * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 20000) + 30000 ))
-		if ! (echo >/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
-			echo "$port"
-			return
+free_port() { "$BUILD"/tests/freeport; }
+
+# need CMD...: skip the whole script (SKIP line, exit 0) if a command is
+# missing.  CI installs them all, so there they always run.
+need() {
+	for c in "$@"; do
+		if ! command -v "$c" >/dev/null 2>&1; then
+			echo "SKIP $SCRIPT: $c is not installed"
+			exit 0
 		fi
 	done
+}
+
+# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
+wait_for() {
+	_n=$(( $1 * 10 ))
+	shift
+	while [ $_n -gt 0 ]; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+		_n=$((_n - 1))
+	done
+	return 1
+}
+
+# start_redis [EXTRA ARGS]: a private redis-server on a free loopback port;
+# sets REDIS_PORT and REDIS_PID.
+start_redis() {
+	need redis-server redis-cli
+	REDIS_PORT=${REDIS_PORT:-$(free_port)}
+	mkdir -p "$T/redis"
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" \
+	    --appendonly no --dir "$T/redis" --daemonize no "$@" \
+	    >>"$T/redis.log" 2>&1 &
+	REDIS_PID=$!
+	track_pid $REDIS_PID
+	wait_for 10 redis-cli -p "$REDIS_PORT" ping || {
+		echo "FAIL $SCRIPT: redis-server did not start"; cat "$T/redis.log"; exit 1; }
+}
+
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+
+# start_kafka [topic:partitions...]: the mock cluster; sets BROKERS,
+# KAFKA_PID and KAFKA_CTL (a FIFO that takes fault commands).
+start_kafka() {
+	KAFKA_CTL="$T/kafka.ctl"
+	mkfifo "$KAFKA_CTL"
+	_args=""
+	for tp in "$@"; do _args="$_args -t $tp"; done
+	[ -n "$_args" ] || _args="-t posts:4"
+	# shellcheck disable=SC2086
+	"$BUILD"/tests/kafka-mock $_args -c "$KAFKA_CTL" >"$T/kafka.out" 2>"$T/kafka.err" &
+	KAFKA_PID=$!
+	track_pid $KAFKA_PID
+	wait_for 10 test -s "$T/kafka.out" || {
+		echo "FAIL $SCRIPT: kafka-mock did not start"; cat "$T/kafka.err"; exit 1; }
+	BROKERS=$(head -1 "$T/kafka.out")
+}
+
+# produce FILE [TOPIC]: every line of FILE as one message.
+produce() {
+	kcat -P -l -b "$BROKERS" -t "${2:-posts}" "$1"
+}
+
+# write_config FILE [extra YAML lines on stdin]
+write_config() {
+	{
+		echo "kafka: {brokers: \"$BROKERS\", topics: [posts], group: ${GROUP:-tw}}"
+		echo "redis: {address: \"127.0.0.1:$REDIS_PORT\", flush_interval: ${FLUSH:-250ms}}"
+		echo "rules: {paths: [\"${RULES:-$TOP/rules}\"]}"
+		echo "metrics: {listen: \"\"}"
+		cat
+	} >"$1"
+}
+
+# start_daemon NAME CONFIG: tidewatch run in the background; sets
+# DAEMON_PID (and NAME_PID is the same).
+start_daemon() {
+	"$TIDEWATCH" run -c "$2" >>"$T/$1.log" 2>&1 &
+	DAEMON_PID=$!
+	track_pid $DAEMON_PID
+	eval "$1_PID=$DAEMON_PID"
+}
+
+# consumed_offsets: the sum of the next offsets stored in Redis.
+consumed_offsets() {
+	rcli hgetall "tidewatch:pos:${GROUP:-tw}" | awk 'NR % 2 == 1 { f = $0; next }
+	    f !~ /^[tl]:/ { s += $0 } END { print s + 0 }'
+}
+
+# redis_counts: "topic bucket count" lines of every counter, sorted.
+redis_counts() {
+	for k in $(rcli --scan --pattern 'tidewatch:c:*'); do
+		topic=$(echo "$k" | cut -d: -f3)
+		rcli hgetall "$k" | awk -v t="$topic" 'NR % 2 == 1 { b = $0; next }
+		    { print t, b, $0 }'
+	done | sort
+}
+
+# offline_counts POSTS RULES: the same lines computed by tidewatch match,
+# with 10 s buckets of each post's "time".
+offline_counts() {
+	"$TIDEWATCH" match -r "$2" "$1" >"$T/offline.jsonl"
+	awk 'NR == FNR {
+		if (match($0, /"time":[0-9]+/))
+			t[FNR] = substr($0, RSTART + 7, RLENGTH - 7)
+		next
+	}
+	/"error":/ { next }
+	{
+		b = int(t[FNR] / 10) * 10
+		all[b]++
+		s = $0
+		while (match(s, /\{"id":"[a-z0-9-]+","keywords"/)) {
+			id = substr(s, RSTART + 7, RLENGTH - 7 - 12)
+			c[id " " b]++
+			s = substr(s, RSTART + RLENGTH)
+		}
+	}
+	END {
+		for (k in c) print k, c[k]
+		for (b in all) print "_all", b, all[b]
+	}' "$1" "$T/offline.jsonl" | sort
 }

@@ -771,7 +771,7 @@ main(int argc, char **argv)
 	struct mock		 m;
 	struct sigaction	 sa;
 	rd_kafka_conf_t		*conf;
-	char			 errstr[512], *name, *colon;
+	char			 errstr[512], name[512], *colon;
 	const char		*ctl_path = NULL, *debug = NULL;
 	char			*topics[256];
 	int			 ntopics = 0, ch, i;
@@ -827,8 +827,11 @@ main(int argc, char **argv)
 	sigaction(SIGPIPE, &sa, NULL);
 
 	conf = rd_kafka_conf_new();
+	/* log_level 4 hides the idle handle's "no bootstrap.servers". */
 	if (rd_kafka_conf_set(conf, "client.id", "kafka-mock", errstr,
 	    sizeof errstr) != RD_KAFKA_CONF_OK ||
+	    rd_kafka_conf_set(conf, "log_level", debug != NULL ? "7" : "4",
+	    errstr, sizeof errstr) != RD_KAFKA_CONF_OK ||
 	    (debug != NULL && rd_kafka_conf_set(conf, "debug", debug, errstr,
 	    sizeof errstr) != RD_KAFKA_CONF_OK)) {
 		fprintf(stderr, "kafka-mock: %s\n", errstr);
@@ -846,7 +849,7 @@ main(int argc, char **argv)
 	}
 
 	for (i = 0; i < ntopics; i++) {
-		name = topics[i];
+		snprintf(name, sizeof name, "%s", topics[i]);
 		parts = 1;
 		if ((colon = strrchr(name, ':')) != NULL) {
 			*colon = '\0';

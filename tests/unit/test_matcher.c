@@ -407,6 +407,70 @@ test_shared_literals(void **state)
 	fx_free(&f);
 }
 
+/*
+ * Regexes are gated on literal runs every match must contain (a factor per
+ * top-level branch); results must be the same as running them always.
+ */
+static void
+test_regex_factors(void **state)
+{
+	static const char yaml[] =
+	    "topics:\n"
+	    "  - id: poison\n"
+	    "    match: {any: [\"/毒(奶粉|大米)/\"]}\n"
+	    "  - id: branches\n"
+	    "    match: {any: [\"/问题疫苗|过期药/\"]}\n"
+	    "  - id: money\n"
+	    "    match: {any: [\"/[0-9]{4,}元/\"]}\n"
+	    "  - id: recall\n"
+	    "    match: {any: [\"/recall(s|ed)?\\\\s+of/i\"]}\n"
+	    "  - id: optional\n"
+	    "    match: {any: [\"/ab?c/\"]}\n"
+	    "  - id: nofactor\n"
+	    "    match: {any: [\"/\\\\d{3}-\\\\d{4}/\"]}\n"
+	    "  - id: spaced\n"
+	    "    match: {any: [\"/食物 中毒/\"]}\n"
+	    "  - id: vetoed\n"
+	    "    match: {any: [火灾], none: [\"/消防(演练|演习)/\"]}\n";
+	static const struct { const char *text, *want; } c[] = {
+		{ "毒奶粉", "poison(/毒(奶粉|大米)/)" },
+		{ "毒 大米", "-" },
+		{ "奶粉有毒", "-" },
+		{ "问题疫苗", "branches(/问题疫苗|过期药/)" },
+		{ "一批过期药", "branches(/问题疫苗|过期药/)" },
+		{ "问题", "-" },
+		{ "花了12000元", "money(/[0-9]{4,}元/)" },
+		{ "花了１２０００元", "money(/[0-9]{4,}元/)" },
+		{ "花了12元", "-" },
+		{ "A RECALL  OF cars", "recall(/recall(s|ed)?\\s+of/i)" },
+		{ "Recalled of", "recall(/recall(s|ed)?\\s+of/i)" },
+		{ "recall", "-" },
+		{ "ac", "optional(/ab?c/)" },
+		{ "xabcx", "optional(/ab?c/)" },
+		{ "call 555-1234", "nofactor(/\\d{3}-\\d{4}/)" },
+		{ "食物 中毒", "spaced(/食物 中毒/)" },
+		{ "食物中毒", "-" },
+		{ "仓库火灾", "vetoed(火灾)" },
+		{ "火灾 消防演练", "-" },
+	};
+	struct fx f;
+	struct match_stats st;
+	size_t i;
+
+	(void)state;
+	fx_load(&f, yaml);
+	match_get_stats(f.m, &st);
+	assert_int_equal(st.regexes, 8);
+	for (i = 0; i < sizeof c / sizeof c[0]; i++) {
+		const char *got = show(&f, c[i].text, NULL);
+
+		if (strcmp(got, c[i].want) != 0)
+			fail_msg("\"%s\": want %s, got %s", c[i].text,
+			    c[i].want, got);
+	}
+	fx_free(&f);
+}
+
 static void
 test_many_topics(void **state)
 {
@@ -557,6 +621,7 @@ main(void)
 		cmocka_unit_test(test_language),
 		cmocka_unit_test(test_once_and_offsets),
 		cmocka_unit_test(test_shared_literals),
+		cmocka_unit_test(test_regex_factors),
 		cmocka_unit_test(test_many_topics),
 		cmocka_unit_test(test_runaway_regex),
 		cmocka_unit_test(test_limits),

@@ -398,7 +398,8 @@ test_lists(void **state)
 	    "a list");
 	/* A broken member makes the list bad once, not at every use. */
 	expect_errors("lists: {a: [\"/(/\"]}\n"
-	    "topics: [{id: k, match: {any: [$a]}}, {id: j, match: {any: $a}}]\n",
+	    "topics: [{id: k, match: {any: [$a]}},\n"
+	    "  {id: j, match: {any: $a}}]\n",
 	    "t.yaml:1:13: invalid regex '/(/': missing closing parenthesis at "
 	    "offset 1");
 }
@@ -452,7 +453,8 @@ test_all_groups(void **state)
 		free(yaml);
 	}
 
-	expect_errors("topics: [{id: k, match: {all: [a, [], {b: c}, [[d]]]}}]\n",
+	expect_errors("topics: [{id: k, match: {all: [a, [], {b: c}, [[d]]]}}]"
+	    "\n",
 	    "t.yaml:1:35: all: empty group",
 	    "t.yaml:1:39: all: expected a keyword, $list or a list of them, "
 	    "got a mapping",
@@ -513,7 +515,8 @@ test_where(void **state)
 	assert_string_equal(t->where[2].values[3], "douyin");
 	assert_int_equal(t->where[3].nvalues, 0);
 	assert_non_null(t->where[3].re);
-	assert_string_equal(t->where[3].re_display, "/^https?:\\/\\/t\\.cn\\//i");
+	assert_string_equal(t->where[3].re_display,
+	    "/^https?:\\/\\/t\\.cn\\//i");
 	assert_string_equal(t->where[4].values[0], "3");
 	assert_int_equal(t->where[4].line, 10);
 	assert_int_equal(t->where[4].col, 16);
@@ -653,10 +656,11 @@ test_topic_errors(void **state)
 	    "t.yaml:7:22: count_by: field name 'b c' may only hold letters, "
 	    "digits, '_', '.' and '-'",
 	    "t.yaml:7:29: count_by: expected a field name, got a list");
-	expect_errors("topics: [{id: a, match: {any: x}, count_by: [a, b, c, d, "
-	    "e, f, g, h, i, j, k, l, m, n, o, p, q]}]\n",
+	expect_errors("topics: [{id: a, match: {any: x}, count_by: [a, b, c, "
+	    "d, e, f, g, h, i, j, k, l, m, n, o, p, q]}]\n",
 	    "t.yaml:1:45: count_by: at most 16 fields");
-	expect_errors("topics: [{id: a, match: {any: x}, mtach: 1, keywords: 2}]\n",
+	expect_errors("topics: [{id: a, match: {any: x}, mtach: 1, keywords: "
+	    "2}]\n",
 	    "t.yaml:1:35: unknown key 'mtach' in topic (did you mean "
 	    "'match'?)",
 	    "t.yaml:1:45: unknown key 'keywords' in topic (expected id, name, "
@@ -685,7 +689,8 @@ test_duplicate_ids(void **state)
 	    "    match: {any: [x]}\n"
 	    "  - {id: b, match: {any: [x]}}\n",
 	    "t.yaml:6:9: duplicate topic id 'b' (first defined at t.yaml:2:9)",
-	    "t.yaml:8:10: duplicate topic id 'b' (first defined at t.yaml:2:9)");
+	    "t.yaml:8:10: duplicate topic id 'b' (first defined at "
+	    "t.yaml:2:9)");
 }
 
 /* ---- alerts ----------------------------------------------------------- */
@@ -729,12 +734,13 @@ test_alerts(void **state)
 	rules_unref(rs);
 
 	/* lookback defaults to 7; a baseline equal to the window is fine. */
-	rs = load_alert("{window: 10m, baseline: {period: 1w}, zscore: 3}", NULL);
+	rs = load_alert("{window: 10m, baseline: {period: 1w}, zscore: 3}",
+	    NULL);
 	assert_int_equal(rs->topics[0].alerts[0].lookback, 7);
 	assert_int_equal(rs->topics[0].alerts[0].period_s, 604800);
 	rules_unref(rs);
-	rs = load_alert("{window: 10m, baseline: 10m, ratio: 3, severity: info}",
-	    NULL);
+	rs = load_alert("{window: 10m, baseline: 10m, ratio: 3, "
+	    "severity: info}", NULL);
 	assert_int_equal(rs->topics[0].alerts[0].severity, SEV_INFO);
 	rules_unref(rs);
 
@@ -744,7 +750,8 @@ test_alerts(void **state)
 	    "    match: {any: [x]}\n"
 	    "    alert:\n"
 	    "      - {window: 5m, baseline: 1h, ratio: 3}\n"
-	    "      - {window: 5m, baseline: 1h, ratio: 10, severity: critical}\n");
+	    "      - {window: 5m, baseline: 1h, ratio: 10,\n"
+	    "         severity: critical}\n");
 	assert_int_equal(rs->topics[0].nalerts, 2);
 	assert_true(rs->topics[0].alerts[1].ratio == 10);
 	assert_int_equal(rs->topics[0].alerts[1].line, 6);
@@ -752,7 +759,8 @@ test_alerts(void **state)
 	rules_unref(rs);
 
 	/* The counter resolution is an option. */
-	rs = load_alert("{window: 45s, threshold: 1}", &(struct rules_opts){ 15 });
+	rs = load_alert("{window: 45s, threshold: 1}",
+	    &(struct rules_opts){ 15 });
 	rules_unref(rs);
 	expect_errors_opts("topics: [{id: t, match: {any: x}, alert: {window: "
 	    "90s, baseline: 150, threshold: 1}}]\n", &opts,
@@ -1097,7 +1105,8 @@ test_mutations(void **state)
 			seed = seed * 1103515245 + 12345;
 			pos = (seed >> 8) % len;
 			seed = seed * 1103515245 + 12345;
-			buf[pos] = alphabet[(seed >> 8) % (sizeof alphabet - 1)];
+			buf[pos] = alphabet[(seed >> 8) %
+			    (sizeof alphabet - 1)];
 		}
 		diag_init(&d);
 		if (rules_load_string("m.yaml", buf, len, &rs, &d) == 0) {
@@ -1303,7 +1312,8 @@ test_all_errors_reported(void **state)
 	    "resolution (10s)",
 	    "t.yaml:6:7: invalid regex '/(/': missing closing parenthesis at "
 	    "offset 1",
-	    "t.yaml:7:3: duplicate list name 'a' (first defined at t.yaml:6:3)");
+	    "t.yaml:7:3: duplicate list name 'a' (first defined at "
+	    "t.yaml:6:3)");
 }
 
 int
