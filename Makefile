@@ -89,6 +89,9 @@ bench-match: $(BUILD)/bench/bench_match
 
 bench: bench-match
 
+demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freeport $(BUILD)/tests/kafka-produce
+	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/tools/demo.sh
+
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tidewatch

@@ -30,40 +30,6 @@ match_usage(FILE *fp)
 	    "  its byte offsets in the text.\n");
 }
 
-/* The post fields that where conditions and count_by read. */
-static void
-needed_fields(const struct ruleset *rs, const struct config *cfg,
-    const char ***names, const char ***paths, size_t *n)
-{
-	size_t cap = 0, ti, i, j, k;
-	const char *nm;
-
-	*names = NULL;
-	*paths = NULL;
-	*n = 0;
-	for (ti = 0; ti < rs->ntopics; ti++) {
-		const struct rule_topic *t = &rs->topics[ti];
-
-		for (i = 0; i < t->nwhere + t->ncount_by; i++) {
-			nm = i < t->nwhere ? t->where[i].field :
-			    t->count_by[i - t->nwhere];
-			for (j = 0; j < *n; j++)
-				if (strcmp((*names)[j], nm) == 0)
-					break;
-			if (j < *n)
-				continue;
-			*names = xgrow(*names, &cap, *n + 1, sizeof **names);
-			*paths = xrealloc(*paths, cap * sizeof **paths);
-			(*names)[*n] = nm;
-			(*paths)[*n] = nm;
-			for (k = 0; k < cfg->field_nmap; k++)
-				if (strcmp(cfg->field_map[k].key, nm) == 0)
-					(*paths)[*n] = cfg->field_map[k].value;
-			(*n)++;
-		}
-	}
-}
-
 static void
 write_result(struct jsonw *w, const struct ruleset *rs, const struct post *p,
     const struct match_result *res, int offsets)
@@ -218,7 +184,8 @@ cmd_match(int argc, char **argv)
 	}
 	free(rpaths);
 
-	needed_fields(match_ruleset(m), &cfg, &names, &paths, &nfields);
+	decoder_rule_fields(match_ruleset(m), cfg.field_map, cfg.field_nmap, &names,
+	    &paths, &nfields);
 	memset(&dopts, 0, sizeof dopts);
 	dopts.format = text_mode || cfg.input_format == INPUT_TEXT ?
 	    DEC_FORMAT_TEXT : DEC_FORMAT_JSON;

@@ -218,7 +218,7 @@ cmd_run(int argc, char **argv)
 	struct detector *det;
 	struct sigaction sa;
 	enum log_level lvl;
-	uint64_t version = 1, fp, last_dec = 0, last_mat = 0;
+	uint64_t version = 1, fp, last_dec = 0, last_mat = 0, seen_flush = 0;
 	int64_t next_detect, next_summary, next_fp, t_summary;
 	int ch, rc = 0;
 
@@ -320,7 +320,7 @@ cmd_run(int argc, char **argv)
 		int64_t now;
 		int reload = 0;
 
-		usleep(50000);
+		usleep(20000);
 		now = now_ms();
 		if (got_reload) {
 			got_reload = 0;
@@ -355,6 +355,13 @@ cmd_run(int argc, char **argv)
 				engine_install(ne);
 			}
 			fp = rules_fingerprint(&cfg);
+		}
+		/* the detector runs after every flush that wrote counts (so an
+		 * alert follows its burst within one flush), and at least once
+		 * per flush interval */
+		if (STAT_GET(flush_seq) != seen_flush) {
+			seen_flush = STAT_GET(flush_seq);
+			next_detect = now;
 		}
 		if (now >= next_detect) {
 			struct engine *cur = engine_current();

@@ -316,6 +316,8 @@ flush(struct consumer *c)
 		    "commands=%zu bytes=%zu ms=%" PRId64, c->id,
 		    agg_posts(c->agg), agg_size(c->agg), st.commands,
 		    st.bytes_sent, dt);
+		if (agg_size(c->agg) > 0)
+			STAT_ADD(flush_seq, 1);
 		agg_clear(c->agg);
 		commit_offsets(c);
 		if (c->redis_down)
@@ -440,9 +442,7 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	struct consumer *c = xcalloc(1, sizeof *c);
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *topics;
-	struct decoder_opts dopts;
 	struct store_conf sc;
-	const char **names = NULL, **paths = NULL;
 	char client_id[64];
 	size_t i;
 	static const struct {
@@ -501,26 +501,6 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	}
 	rd_kafka_topic_partition_list_destroy(topics);
 
-	memset(&dopts, 0, sizeof dopts);
-	dopts.format = cfg->input_format == INPUT_TEXT ? DEC_FORMAT_TEXT :
-	    DEC_FORMAT_JSON;
-	dopts.id_field = cfg->field_id;
-	dopts.text_field = cfg->field_text;
-	dopts.time_field = cfg->time_source == TIME_POST ? cfg->field_time : NULL;
-	names = xcalloc(cfg->field_nmap + 1, sizeof *names);
-	paths = xcalloc(cfg->field_nmap + 1, sizeof *paths);
-	for (i = 0; i < cfg->field_nmap; i++) {
-		names[i] = cfg->field_map[i].key;
-		paths[i] = cfg->field_map[i].value;
-	}
-	dopts.fields = names;
-	dopts.field_paths = paths;
-	dopts.nfields = cfg->field_nmap;
-	dopts.max_bytes = (size_t)cfg->max_post_bytes;
-	c->dec = decoder_new(&dopts);
-	free(names);
-	free(paths);
-
 	c->agg = agg_new(cfg->resolution_s, (size_t)cfg->samples);
 	memset(&sc, 0, sizeof sc);
 	sc.address = cfg->redis_address;
@@ -528,7 +508,7 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	sc.prefix = cfg->redis_prefix;
 	sc.timeout_ms = cfg->redis_timeout_ms;
 	sc.retention_s = cfg->retention_s;
-	sc.samples_keep = 100;
+	sc.samples_keep = 1000;
 	c->store = store_new(&sc);
 	return c;
 
@@ -540,6 +520,38 @@ fail:
 		rd_kafka_destroy(c->rk);
 	free(c);
 	return NULL;
+}
+
+/* Takes the current engine, with a decoder that extracts the fields its
+ * rules read. */
+static void
+use_engine(struct consumer *c)
+{
+	struct decoder_opts dopts;
+	const char **names, **paths;
+	size_t n;
+
+	match_ctx_free(c->ctx);
+	engine_unref(c->eng);
+	decoder_free(c->dec);
+	c->eng = engine_current();
+	c->ctx = match_ctx_new(c->eng->m);
+	decoder_rule_fields(c->eng->rs, c->cfg->field_map, c->cfg->field_nmap,
+	    &names, &paths, &n);
+	memset(&dopts, 0, sizeof dopts);
+	dopts.format = c->cfg->input_format == INPUT_TEXT ? DEC_FORMAT_TEXT :
+	    DEC_FORMAT_JSON;
+	dopts.id_field = c->cfg->field_id;
+	dopts.text_field = c->cfg->field_text;
+	dopts.time_field = c->cfg->time_source == TIME_POST ?
+	    c->cfg->field_time : NULL;
+	dopts.fields = names;
+	dopts.field_paths = paths;
+	dopts.nfields = n;
+	dopts.max_bytes = (size_t)c->cfg->max_post_bytes;
+	c->dec = decoder_new(&dopts);
+	free(names);
+	free(paths);
 }
 
 /* The post's time in ms, per input.time. */
@@ -588,12 +600,8 @@ handle(struct consumer *c, rd_kafka_message_t *m)
 	atomic_store_explicit(&stats.last_post_ms, now, memory_order_relaxed);
 
 	ver = engine_current_version();
-	if (c->eng == NULL || c->eng->version != ver) {
-		match_ctx_free(c->ctx);
-		engine_unref(c->eng);
-		c->eng = engine_current();
-		c->ctx = match_ctx_new(c->eng->m);
-	}
+	if (c->eng == NULL || c->eng->version != ver)
+		use_engine(c);
 	dr = decoder_decode(c->dec, m->payload ? m->payload : "", m->len, &p,
 	    NULL, 0);
 	if (dr != DEC_OK) {

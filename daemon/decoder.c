@@ -436,3 +436,45 @@ decoder_parse_time(const char *s, size_t len, int64_t *ms)
 	    sign * (oh * 3600 + om * 60)) * 1000 + frac_ms;
 	return 0;
 }
+
+/* The post fields that where conditions and count_by read, with their
+ * JSON paths from the field map; also the map's other fields. */
+void
+decoder_rule_fields(const struct ruleset *rs, const struct kv *map, size_t nmap,
+    const char ***names, const char ***paths, size_t *n)
+{
+	size_t cap = 0, ti, i, j, k;
+	const char *nm;
+
+	*names = NULL;
+	*paths = NULL;
+	*n = 0;
+	for (k = 0; k < nmap; k++) {
+		*names = xgrow(*names, &cap, *n + 1, sizeof **names);
+		*paths = xrealloc(*paths, cap * sizeof **paths);
+		(*names)[*n] = map[k].key;
+		(*paths)[*n] = map[k].value;
+		(*n)++;
+	}
+	for (ti = 0; ti < rs->ntopics; ti++) {
+		const struct rule_topic *t = &rs->topics[ti];
+
+		for (i = 0; i < t->nwhere + t->ncount_by; i++) {
+			nm = i < t->nwhere ? t->where[i].field :
+			    t->count_by[i - t->nwhere];
+			for (j = 0; j < *n; j++)
+				if (strcmp((*names)[j], nm) == 0)
+					break;
+			if (j < *n)
+				continue;
+			*names = xgrow(*names, &cap, *n + 1, sizeof **names);
+			*paths = xrealloc(*paths, cap * sizeof **paths);
+			(*names)[*n] = nm;
+			(*paths)[*n] = nm;
+			for (k = 0; k < nmap; k++)
+				if (strcmp(map[k].key, nm) == 0)
+					(*paths)[*n] = map[k].value;
+			(*n)++;
+		}
+	}
+}

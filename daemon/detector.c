@@ -12,7 +12,9 @@
  *   3. for every topic and alert block, steps the window end T through each
  *      bucket boundary after the last one it evaluated, up to the end of the
  *      bucket holding the watermark (that last, partial window is evaluated
- *      again every tick, so a burst alerts within one flush);
+ *      again every tick, so a burst alerts within one flush); a block never
+ *      evaluated before starts at the beginning of the counted history
+ *      (<p>since, at most a day back), so the first backlog is judged too;
  *   4. on a firing, repeat or resolve, gathers the evidence (top keywords,
  *      count_by values, samples) and publishes it through alert_publish(),
  *      whose dedup key makes the notification unique across daemons.
@@ -39,6 +41,7 @@
 
 #define MAX_STEPS_PER_TICK	20000
 #define LATE_AFTER_S		120	/* window end this far behind: late */
+#define FIRST_BACKFILL_S	86400	/* history a new block goes through */
 
 struct cache {
 	int64_t		*keys;		/* bucket start; INT64_MIN: empty */
@@ -543,8 +546,16 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 			int64_t T, T0 = ts->last_T[b], steps = 0;
 			int changed = 0;
 
-			if (T0 <= 0 || T0 > Tcur)
-				T0 = Tcur - res;	/* first run: now only */
+			if (T0 <= 0 || T0 > Tcur) {
+				/* never evaluated: go through the history
+				 * counted so far, at most FIRST_BACKFILL_S */
+				T0 = Tcur - res;
+				if (d->history_start != INT64_MAX &&
+				    d->history_start + res < T0)
+					T0 = d->history_start + res;
+				if (T0 < Tcur - FIRST_BACKFILL_S)
+					T0 = Tcur - FIRST_BACKFILL_S;
+			}
 			if (Tcur - T0 > MAX_STEPS_PER_TICK * res)
 				T0 = Tcur - MAX_STEPS_PER_TICK * res;
 			if (fetch_for(d, ts, a, T0, Tcur) == -1)

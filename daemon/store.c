@@ -6,7 +6,8 @@
  *   <p>c:<topic>:<yyyymmdd>          bucket → posts          (HINCRBY)
  *   <p>k:<topic>:<yyyymmdd>          bucket:keyword → hits
  *   <p>b:<topic>:<field>:<yyyymmdd>  bucket:value → posts
- *   <p>s:<topic>                     list of sample posts (LPUSH + LTRIM)
+ *   <p>s:<topic>                     sample posts scored by bucket (ZADD,
+ *                                    the newest samples_keep kept)
  *   <p>pos:<group>                   "<kafka topic>/<partition>" → next offset,
  *                                    "t:<kafka topic>/<partition>" → newest post ms
  *                                    "l:<kafka topic>/<partition>" → lag at flush
@@ -73,12 +74,12 @@ static const char FLUSH_LUA[] =
 "local touched = {}\n"
 "for n = 1, ns do\n"
 "  local k = KEYS[tonumber(ARGV[i])]\n"
-"  redis.call('LPUSH', k, ARGV[i + 1])\n"
+"  redis.call('ZADD', k, ARGV[i + 1], ARGV[i + 2])\n"
 "  touched[k] = true\n"
-"  i = i + 2\n"
+"  i = i + 3\n"
 "end\n"
 "for k, _ in pairs(touched) do\n"
-"  redis.call('LTRIM', k, 0, keep - 1)\n"
+"  redis.call('ZREMRANGEBYRANK', k, 0, -keep - 1)\n"
 "  redis.call('EXPIRE', k, tonumber(ARGV[i]))\n"
 "  cmds = cmds + 2\n"
 "end\n"
@@ -468,10 +469,9 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 		snprintf(key, sizeof key, "%ss:%s", s->prefix, smp[i].topic);
 		ki = key_index(&kt, key);
 		arg_fmt(s, "%zu", ki);
+		arg_fmt(s, "%" PRId64, smp[i].bucket);
 		jsonw_reset(&w);
-		jsonw_raw(&w, "{\"b\":", 5);
-		jsonw_int(&w, smp[i].bucket);
-		jsonw_raw(&w, ",\"id\":", 6);
+		jsonw_raw(&w, "{\"id\":", 6);
 		if (smp[i].id != NULL)
 			jsonw_strz(&w, smp[i].id);
 		else
@@ -732,32 +732,34 @@ int
 store_get_samples(struct store *s, const char *topic, int64_t from, int64_t to,
     size_t max, char ***json, size_t *n)
 {
-	const char *argv[4];
-	char key[512];
+	const char *argv[7];
+	char key[512], lo[32], hi[32], cnt[32];
 	redisReply *r;
 	size_t i, cap = 0;
 
 	*json = NULL;
 	*n = 0;
 	snprintf(key, sizeof key, "%ss:%s", s->prefix, topic);
-	argv[0] = "LRANGE";
+	snprintf(lo, sizeof lo, "%" PRId64, from);
+	snprintf(hi, sizeof hi, "(%" PRId64, to);
+	snprintf(cnt, sizeof cnt, "%zu", max);
+	argv[0] = "ZREVRANGEBYSCORE";
 	argv[1] = key;
-	argv[2] = "0";
-	argv[3] = "-1";
-	if ((r = cmd(s, 4, argv, NULL)) == NULL)
+	argv[2] = hi;
+	argv[3] = lo;
+	argv[4] = "LIMIT";
+	argv[5] = "0";
+	argv[6] = cnt;
+	if ((r = cmd(s, 7, argv, NULL)) == NULL)
 		return -1;
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && *n < max;
 	    i++) {
-		const char *v = r->element[i]->str, *rest;
-		int64_t b;
+		const char *v = r->element[i]->str;
 
-		if (v == NULL || strncmp(v, "{\"b\":", 5) != 0)
-			continue;
-		b = strtoll(v + 5, NULL, 10);
-		if (b < from || b >= to || (rest = strchr(v, ',')) == NULL)
+		if (v == NULL || v[0] != '{')
 			continue;
 		*json = xgrow(*json, &cap, *n + 1, sizeof **json);
-		(*json)[(*n)++] = xasprintf("{%s", rest + 1);
+		(*json)[(*n)++] = xstrdup(v);
 	}
 	freeReplyObject(r);
 	return 0;

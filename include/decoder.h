@@ -13,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "post.h"
+#include "rules.h"
 
 enum dec_result {
 	DEC_OK = 0,
@@ -62,5 +64,11 @@ const char *decoder_result_name(enum dec_result r);
  * ("2026-11-26T05:00:00Z", "+08:00" offsets, optional fraction; a space
  * instead of T is accepted).  Returns 0 and *ms, or -1. */
 int decoder_parse_time(const char *s, size_t len, int64_t *ms);
+
+/* The post fields a rule set reads (where conditions, count_by) plus those
+ * of the field map, each with its JSON path (the map's, or its own name).
+ * The strings belong to rs and map; free() the two arrays. */
+void decoder_rule_fields(const struct ruleset *rs, const struct kv *map,
+    size_t nmap, const char ***names, const char ***paths, size_t *n);
 
 #endif

@@ -38,6 +38,9 @@ struct stats {
 	_Atomic uint64_t	reloads_failed;
 	_Atomic int64_t		lag;		/* sum over assigned partitions */
 	_Atomic int64_t		last_post_ms;	/* wall clock of the last post */
+	_Atomic uint64_t	flush_seq;	/* bumped after each flush that
+						 * wrote counts: the detector
+						 * runs right after it */
 };
 
 extern struct stats stats;

@@ -13,7 +13,11 @@
  * first posts only when it is slow; the rate is per post either way).
  * Each size ends with one "bench-match keywords=K ..." line.  Single
  * thread.  Build with -DBENCH_HYPERSCAN and libhs for a Hyperscan line.
+ * --emit-rules and --emit-posts write the same rule set and posts (JSON
+ * lines, the first posts of the corpus) to files instead, for the
+ * end-to-end benchmark (tests/bench/bench_e2e.sh).
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -954,13 +958,94 @@ out:
 }
 #endif
 
+/* --- files for the end-to-end benchmark ------------------------------- */
+
+static void
+json_str(FILE *fp, const char *s, size_t n)
+{
+	size_t i;
+
+	putc('"', fp);
+	for (i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch == '"' || ch == '\\')
+			fprintf(fp, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(fp, "\\u%04x", ch);
+		else
+			putc(ch, fp);
+	}
+	putc('"', fp);
+}
+
+/*
+ * The corpus as JSON lines shaped like a platform's export: id, text,
+ * time (epoch seconds, spread evenly over [start, start + span)), platform,
+ * region and a user; about 300 bytes a post on average.
+ */
+static int
+emit_posts(const char *path, const struct corpus *c, int64_t start,
+    int64_t span)
+{
+	static const char *const regions[] = {
+		"广东", "北京", "上海", "四川", "浙江", "湖北", "江苏", "山东",
+	};
+	FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	size_t i;
+
+	if (fp == NULL) {
+		perror(path);
+		return -1;
+	}
+	for (i = 0; i < c->n; i++) {
+		fprintf(fp, "{\"id\":\"%zu\",\"text\":", 4000000000u + i);
+		json_str(fp, c->text + c->off[i], c->off[i + 1] - c->off[i]);
+		fprintf(fp, ",\"time\":%" PRId64 ",\"platform\":\"%s\","
+		    "\"region\":\"%s\",\"user\":{\"id\":\"u%07u\"}}\n",
+		    start + (int64_t)((double)i * (double)span / (double)c->n),
+		    platforms[c->plat[i]],
+		    regions[rnd(sizeof regions / sizeof regions[0])],
+		    rnd(5000000));
+	}
+	if (fp != stdout ? fclose(fp) != 0 : fflush(fp) != 0) {
+		perror(path);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+emit_rules(const char *path, const struct vocab *v, size_t nkw)
+{
+	FILE *fp = fopen(path, "w");
+	size_t ntopics;
+	char *yaml;
+
+	if (fp == NULL) {
+		perror(path);
+		return -1;
+	}
+	rng_state = 1000003u * nkw;	/* as in the benchmark proper */
+	yaml = gen_rules(v, nkw, &ntopics);
+	fputs(yaml, fp);
+	free(yaml);
+	if (fclose(fp) != 0) {
+		perror(path);
+		return -1;
+	}
+	return 0;
+}
+
 /* --- main -------------------------------------------------------------- */
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: bench_match [--posts N] [--passes P] "
-	    "[--sizes K,K,...] [--baseline-secs S] [--thuocl [DIR]]\n");
+	    "[--sizes K,K,...] [--baseline-secs S] [--thuocl [DIR]]\n"
+	    "       bench_match [--emit-rules K FILE] [--emit-posts N FILE "
+	    "[--time START SPAN]]\n");
 	exit(2);
 }
 
@@ -972,7 +1057,9 @@ main(int argc, char **argv)
 	size_t ntopics, blposts, blmatched, mmatched, sub_matched, nlex = 0;
 	double bl_secs = 4.0, t0, t1, tload, tcomp, *times, med, rate, mbps;
 	double blrate, ratio;
-	const char *thuocl = NULL;
+	const char *thuocl = NULL, *rules_out = NULL, *posts_out = NULL;
+	size_t emit_kw = 0, emit_n = 0;
+	int64_t emit_start = (int64_t)time(NULL) - 60, emit_span = 60;
 	struct norm_opts o;
 	struct normalizer *norm;
 	struct vocab v;
@@ -1010,6 +1097,24 @@ main(int argc, char **argv)
 				nsizes++;
 				s = *end == ',' ? end + 1 : end;
 			}
+		} else if (strcmp(argv[i], "--emit-rules") == 0 &&
+		    i + 2 < (size_t)argc) {
+			emit_kw = strtoul(argv[++i], NULL, 10);
+			rules_out = argv[++i];
+			if (emit_kw == 0 || emit_kw > MASTER_KWS)
+				usage();
+		} else if (strcmp(argv[i], "--emit-posts") == 0 &&
+		    i + 2 < (size_t)argc) {
+			emit_n = strtoul(argv[++i], NULL, 10);
+			posts_out = argv[++i];
+			if (emit_n == 0)
+				usage();
+		} else if (strcmp(argv[i], "--time") == 0 &&
+		    i + 2 < (size_t)argc) {
+			emit_start = strtoll(argv[++i], NULL, 10);
+			emit_span = strtoll(argv[++i], NULL, 10);
+			if (emit_span < 1)
+				usage();
 		} else if (strcmp(argv[i], "--thuocl") == 0) {
 			thuocl = THUOCL_DIR;
 			if (i + 1 < (size_t)argc && argv[i + 1][0] != '-')
@@ -1039,6 +1144,17 @@ main(int argc, char **argv)
 	}
 	t0 = now();
 	gen_vocab(&v, lex, nlex);
+	if (rules_out != NULL || posts_out != NULL) {
+		int rc = 0;
+
+		if (posts_out != NULL) {
+			gen_corpus(&c, emit_n, &v);
+			rc |= emit_posts(posts_out, &c, emit_start, emit_span);
+		}
+		if (rules_out != NULL)
+			rc |= emit_rules(rules_out, &v, emit_kw);
+		return rc ? 1 : 0;
+	}
 	gen_corpus(&c, nposts, &v);
 	printf("corpus: %zu posts, %.1f MB, %.1f%% with a planted keyword "
 	    "(%zu disguised), generated in %.1f s\n", c.n,

@@ -170,3 +170,10 @@ offline_counts() {
 		for (b in all) print "_all", b, all[b]
 	}' "$1" "$T/offline.jsonl" | sort
 }
+
+# produce_spread FILE [TOPIC]: like produce, keyed by line number so the
+# messages spread over every partition.
+produce_spread() {
+	"$BUILD"/tests/kafka-produce -b "$BROKERS" -t "${2:-posts}" -k "$1" \
+	    2>>"$T/produce.log"
+}
