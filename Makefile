@@ -53,6 +53,8 @@ BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test check-tests bench bench-match demo install clean
+# keep objects of tests and tools between runs
+.SECONDARY:
 all: $(BIN) $(if $(SANITIZE),,tidewatch)
 
 tidewatch: $(BIN)

@@ -365,7 +365,7 @@ load_state(struct detector *d, struct tstate *ts)
 static void
 save_state(struct detector *d, struct tstate *ts, size_t b)
 {
-	char key[512], field[24], val[160];
+	char key[512], field[24], val[160], ttl[32];
 	const char *argv[4];
 	redisReply *r;
 
@@ -380,6 +380,11 @@ save_state(struct detector *d, struct tstate *ts, size_t b)
 	argv[2] = field;
 	argv[3] = val;
 	if ((r = run(d, 4, argv)) != NULL)
+		freeReplyObject(r);
+	snprintf(ttl, sizeof ttl, "%" PRId64, d->cfg->retention_s);
+	argv[0] = "EXPIRE";
+	argv[2] = ttl;
+	if ((r = run(d, 3, argv)) != NULL)
 		freeReplyObject(r);
 }
 

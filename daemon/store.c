@@ -83,7 +83,9 @@ static const char FLUSH_LUA[] =
 "  redis.call('EXPIRE', k, tonumber(ARGV[i]))\n"
 "  cmds = cmds + 2\n"
 "end\n"
-"return {1, cmds + ns}\n";
+"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[i]))\n"
+"redis.call('EXPIRE', KEYS[2], tonumber(ARGV[i]))\n"
+"return {1, cmds + ns + 2}\n";
 
 struct store {
 	redisContext	*c;
