@@ -38,6 +38,7 @@
 #include "xmalloc.h"
 
 #define AGG_PAUSE_AT	1000000		/* aggregate entries before pausing */
+#define REJECTS_MAX	100		/* dead-letter records per flush */
 #define BACKOFF_MAX_MS	5000
 
 atomic_int consumer_abort;
@@ -78,6 +79,9 @@ struct consumer {
 	int64_t			 next_pos_try_ms;
 	int64_t			 retention_ms;
 	int64_t			 max_future_ms;
+
+	struct store_reject	*rejects;	/* dead-letter sample of this flush */
+	size_t			 nrejects;
 };
 
 static int64_t
@@ -297,7 +301,7 @@ flush(struct consumer *c)
 		pos[np].lag = part_lag(c, p);
 		np++;
 	}
-	if (np == 0 && agg_size(c->agg) == 0) {
+	if (np == 0 && agg_size(c->agg) == 0 && c->nrejects == 0) {
 		free(pos);
 		return 0;
 	}
@@ -316,6 +320,14 @@ flush(struct consumer *c)
 		    "commands=%zu bytes=%zu ms=%" PRId64, c->id,
 		    agg_posts(c->agg), agg_size(c->agg), st.commands,
 		    st.bytes_sent, dt);
+		if (c->nrejects > 0) {
+			if (store_add_rejects(c->store, c->rejects, c->nrejects,
+			    c->cfg->alert_stream_maxlen) == -1)
+				log_warn("cannot write the dead-letter stream | "
+				    "consumer=%d error=\"%s\"", c->id,
+				    store_errstr(c->store));
+			c->nrejects = 0;
+		}
 		if (agg_size(c->agg) > 0)
 			STAT_ADD(flush_seq, 1);
 		agg_clear(c->agg);
@@ -522,6 +534,30 @@ fail:
 	return NULL;
 }
 
+/* Counts a refused message by reason and keeps a bounded sample of them
+ * for the dead-letter stream. */
+static void
+reject(struct consumer *c, int reason, const char *detail,
+    const rd_kafka_message_t *m)
+{
+	struct store_reject *r;
+
+	STAT_ADD(rejected[reason], 1);
+	if (c->rejects == NULL)
+		c->rejects = xcalloc(REJECTS_MAX, sizeof *c->rejects);
+	if (c->nrejects >= REJECTS_MAX)
+		return;
+	r = &c->rejects[c->nrejects++];
+	r->reason = stats_reject_name(reason);
+	snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
+	snprintf(r->where, sizeof r->where, "%s/%" PRId32 "@%" PRId64,
+	    rd_kafka_topic_name(m->rkt), m->partition, m->offset);
+	r->len = m->len < sizeof r->payload ? m->len : sizeof r->payload;
+	if (m->payload != NULL)
+		memcpy(r->payload, m->payload, r->len);
+	r->size = m->len;
+}
+
 /* Takes the current engine, with a decoder that extracts the fields its
  * rules read. */
 static void
@@ -580,6 +616,7 @@ handle(struct consumer *c, rd_kafka_message_t *m)
 	enum dec_result dr;
 	struct part *pt;
 	int64_t now = now_ms(), t;
+	char detail[256];
 	uint64_t ver;
 
 	if (m->err) {
@@ -603,22 +640,23 @@ handle(struct consumer *c, rd_kafka_message_t *m)
 	if (c->eng == NULL || c->eng->version != ver)
 		use_engine(c);
 	dr = decoder_decode(c->dec, m->payload ? m->payload : "", m->len, &p,
-	    NULL, 0);
+	    detail, sizeof detail);
 	if (dr != DEC_OK) {
-		STAT_ADD(rejected[dr], 1);
+		reject(c, dr, detail, m);
 		return;
 	}
 	t = post_time(c, &p, m, now);
 	if (t > now + c->max_future_ms) {
-		STAT_ADD(rejected[REJ_FUTURE], 1);
+		reject(c, REJ_FUTURE, "post time too far in the future", m);
 		return;
 	}
 	if (t < now - c->retention_ms) {
+		/* older than the counters are kept: counted as late only */
 		STAT_ADD(late, 1);
 		return;
 	}
 	if (match_post(c->ctx, &p, &res) == -1) {
-		STAT_ADD(rejected[DEC_NOT_UTF8], 1);
+		reject(c, DEC_NOT_UTF8, "invalid UTF-8", m);
 		return;
 	}
 	STAT_ADD(decoded, 1);
@@ -763,5 +801,6 @@ consumer_free(struct consumer *c)
 	engine_unref(c->eng);
 	agg_free(c->agg);
 	store_free(c->store);
+	free(c->rejects);
 	free(c);
 }

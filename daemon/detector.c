@@ -549,7 +549,8 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 		for (b = 0; b < t->nalerts; b++) {
 			const struct rule_alert *a = &t->alerts[b];
 			int64_t T, T0 = ts->last_T[b], steps = 0;
-			int changed = 0;
+			struct spike_state saved;
+			int changed = 0, rc;
 
 			if (T0 <= 0 || T0 > Tcur) {
 				/* never evaluated: go through the history
@@ -569,14 +570,24 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 				struct spike_eval ev;
 				enum spike_action act;
 
+				saved = ts->st[b];
 				spike_evaluate(a, &ser, T, &ev);
 				act = spike_step(a, &ts->st[b], &ev);
 				steps++;
-				if (act != SPIKE_NOTHING) {
-					if (publish(d, t, b, act, &ev, now_ms) == 1)
-						published++;
-					changed = 1;
+				if (act == SPIKE_NOTHING)
+					continue;
+				rc = publish(d, t, b, act, &ev, now_ms);
+				if (rc == -1) {
+					/* not published: step this window again
+					 * next tick; it goes out then, marked
+					 * late if it is late by then */
+					ts->st[b] = saved;
+					ts->last_T[b] = T;
+					return -1;
 				}
+				if (rc == 1)
+					published++;
+				changed = 1;
 			}
 			if (ts->last_T[b] != Tcur || changed) {
 				ts->last_T[b] = Tcur;

@@ -12,6 +12,7 @@
  *                                    "t:<kafka topic>/<partition>" → newest post ms
  *                                    "l:<kafka topic>/<partition>" → lag at flush
  *   <p>since                         first bucket ever counted (history start)
+ *   <p>rejected                      stream: a sample of refused messages
  * A flush is one EVALSHA of FLUSH_LUA: it first checks every partition's
  * stored offset against what this consumer expects (so a consumer that lost
  * a partition cannot write for it), then applies every increment and moves
@@ -765,4 +766,61 @@ store_get_samples(struct store *s, const char *topic, int64_t from, int64_t to,
 	}
 	freeReplyObject(r);
 	return 0;
+}
+
+int
+store_add_rejects(struct store *s, const struct store_reject *r, size_t n,
+    int64_t maxlen)
+{
+	char key[512], ml[32], size[32];
+	const char *argv[16];
+	size_t lens[16], i, sent = 0;
+	redisReply *reply;
+	int rc = 0;
+
+	if (n == 0)
+		return 0;
+	if (s->c == NULL && store_connect(s) == -1)
+		return -1;
+	snprintf(key, sizeof key, "%srejected", s->prefix);
+	snprintf(ml, sizeof ml, "%" PRId64, maxlen);
+	for (i = 0; i < n; i++) {
+		int k = 0;
+
+		snprintf(size, sizeof size, "%zu", r[i].size);
+#define ARG(str, l)	do { argv[k] = (str); lens[k] = (l); k++; } while (0)
+		ARG("XADD", 4);
+		ARG(key, strlen(key));
+		ARG("MAXLEN", 6);
+		ARG("~", 1);
+		ARG(ml, strlen(ml));
+		ARG("*", 1);
+		ARG("reason", 6);
+		ARG(r[i].reason, strlen(r[i].reason));
+		ARG("detail", 6);
+		ARG(r[i].detail, strlen(r[i].detail));
+		ARG("message", 7);
+		ARG(r[i].where, strlen(r[i].where));
+		ARG("size", 4);
+		ARG(size, strlen(size));
+		ARG("payload", 7);
+		ARG(r[i].payload, r[i].len);
+#undef ARG
+		if (redisAppendCommandArgv(s->c, k, argv, lens) != REDIS_OK)
+			break;
+		sent++;
+	}
+	for (i = 0; i < sent; i++) {
+		if (redisGetReply(s->c, (void **)&reply) != REDIS_OK) {
+			snprintf(s->err, sizeof s->err, "redis: %s", s->c->errstr);
+			drop(s);
+			return -1;
+		}
+		if (reply->type == REDIS_REPLY_ERROR) {
+			snprintf(s->err, sizeof s->err, "redis: %s", reply->str);
+			rc = -1;
+		}
+		freeReplyObject(reply);
+	}
+	return rc;
 }

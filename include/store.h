@@ -86,6 +86,21 @@ int store_get_top(struct store *s, char kind, const char *topic,
 int store_get_samples(struct store *s, const char *topic, int64_t from,
     int64_t to, size_t max, char ***json, size_t *n);
 
+/* A message refused by the decoder, for the dead-letter stream. */
+struct store_reject {
+	const char	*reason;	/* "not_json", … (static) */
+	char		 detail[160];
+	char		 where[224];	/* "<kafka topic>/<partition>@<offset>" */
+	char		 payload[1024];	/* the first bytes, as they came */
+	size_t		 len;
+	size_t		 size;		/* the message's whole size */
+};
+
+/* Appends the records to <prefix>rejected (XADD MAXLEN ~ maxlen), in one
+ * round trip. */
+int store_add_rejects(struct store *s, const struct store_reject *r, size_t n,
+    int64_t maxlen);
+
 /* Runs a command given as argv; returns the reply (freeReplyObject) or NULL
  * on error.  For the modules that own the other keys (alerts, state). */
 void *store_command(struct store *s, int argc, const char **argv);

@@ -177,3 +177,25 @@ produce_spread() {
 	"$BUILD"/tests/kafka-produce -b "$BROKERS" -t "${2:-posts}" -k "$1" \
 	    2>>"$T/produce.log"
 }
+
+# stream FILE RATE: produces FILE at RATE messages/s in the background
+# (keyed, so every partition gets some); sets STREAM_PID.
+stream() {
+	"$BUILD"/tests/kafka-produce -b "$BROKERS" -t "${3:-posts}" -k -r "$2" \
+	    "$1" 2>>"$T/produce.log" &
+	STREAM_PID=$!
+	track_pid $STREAM_PID
+}
+
+# all_consumed N: waits (up to 120 s) until the positions stored in Redis
+# cover N messages.
+all_consumed() {
+	wait_for 120 sh -c "[ \$(redis-cli -p $REDIS_PORT hgetall tidewatch:pos:${GROUP:-tw} | awk 'NR%2==1{f=\$0;next} f!~/^[tl]:/{s+=\$0} END{print s+0}') -ge $1 ]"
+}
+
+# counts_match POSTS RULES: the Redis counters equal tidewatch match's.
+counts_match() {
+	offline_counts "$1" "$2" >"$T/want"
+	redis_counts >"$T/got"
+	same "$T/want" "$T/got"
+}

@@ -16,6 +16,7 @@
 # where the binaries are, DEMO_KEEP=1 keeps the temp dir (logs, posts).
 # Needs GNU date and sleep (Debian has them).
 
+# shellcheck disable=SC2317  # functions called through trap and wait_for
 cd "$(dirname "$0")/../.." || exit 1
 TOP=$(pwd)
 BUILD=${BUILD:-build}
@@ -48,7 +49,7 @@ for f in "$TIDEWATCH" "$BUILD"/tests/kafka-mock "$BUILD"/tests/kafka-produce \
 done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tidewatch-demo.XXXXXX") || exit 1
-REDIS_PID= KAFKA_PID= DAEMON_PID= ALERTS_PID= PRODUCER_PID= STREAMER_PID=
+REDIS_PID='' KAFKA_PID='' DAEMON_PID='' ALERTS_PID='' PRODUCER_PID='' STREAMER_PID=''
 
 cleanup() {
 	rc=$?
@@ -67,7 +68,7 @@ cleanup() {
 	else
 		rm -rf "$T"
 	fi
-	exit $rc
+	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -276,7 +277,7 @@ others=$(grep -v "\"topic\":\"$BURST_TOPIC\"" "$T/log.json" | grep -c .)
 kill "$STREAMER_PID" 2>/dev/null
 wait "$STREAMER_PID" 2>/dev/null
 wait "$PRODUCER_PID" 2>/dev/null
-STREAMER_PID= PRODUCER_PID=
+STREAMER_PID='' PRODUCER_PID=''
 kill -TERM "$DAEMON_PID"
 n=100
 while kill -0 "$DAEMON_PID" 2>/dev/null && [ $n -gt 0 ]; do

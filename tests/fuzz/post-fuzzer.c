@@ -1,0 +1,369 @@
+/*
+ * post-fuzzer.c — libFuzzer harness for decode + normalise + match.
+ *
+ * Each input is one Kafka message.  It is decoded as JSON with a field
+ * mapping (id, text, time, and the fields the rules read: platform, lang,
+ * region ← user.region); input that is not JSON is decoded once more as a
+ * plain-text message.  A decoded post is matched against a fixed rule set
+ * (literals, regexes including a catastrophic one, all/none/where, a named
+ * list), compiled once in LLVMFuzzerInitialize() from the YAML below.
+ * Checked on every input: the decoded text is valid UTF-8; norm_text() and
+ * norm_text_full() agree with each other and with utf8_valid(), their spans
+ * lie on UTF-8 boundaries inside the text; every hit is inside the text, on
+ * UTF-8 boundaries, of a positive keyword of a matched topic; a matched
+ * topic has what its match block needs; matching twice gives the same
+ * result.  A regex cut off by PCRE2's limits is a reported result, not a
+ * failure.  Nothing is read or written but memory.  Built by `make fuzz`.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "decoder.h"
+#include "diag.h"
+#include "matcher.h"
+#include "normalize.h"
+#include "rules.h"
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHECK(c) do {							\
+	if (!(c)) {							\
+		fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__,	\
+		    __LINE__, #c);					\
+		abort();						\
+	}								\
+} while (0)
+
+static const char rules_yaml[] =
+    "lists:\n"
+    "  cities: [北京, 上海, 广州, 深圳, 台北, 香港]\n"
+    "topics:\n"
+    "  - id: food-safety\n"
+    "    name: 食品安全\n"
+    "    tags: [food]\n"
+    "    match:\n"
+    "      any: [食物中毒, 地沟油, 过期食品, 瘦肉精, food poisoning,\n"
+    "            '/毒(奶粉|大米|豇豆)/', '/(吃|喝)出(虫子|苍蝇|异物)/',\n"
+    "            '/(吃|喝|食用|误食)[^,.!?;。]{0,6}中毒/']\n"
+    "      none: [演练, 演习, 电影, 电视剧]\n"
+    "    count_by: [platform, region]\n"
+    "    alert: {window: 5m, baseline: 1h, min_count: 20, ratio: 3}\n"
+    "  - id: city-flooding\n"
+    "    match:\n"
+    "      all: [$cities, [暴雨, 内涝, 积水, flood]]\n"
+    "      none: [预报, '/演(练|习)/']\n"
+    "    alert: {window: 10m, threshold: 50}\n"
+    "  - id: backtrack\n"
+    "    match:\n"
+    "      any: ['/(a+)+$/', '/(x|xx)+y/', '/(\\w+\\s?)*!$/']\n"
+    "    alert: {window: 1m, threshold: 5}\n"
+    "  - id: platform-only\n"
+    "    match:\n"
+    "      where: {platform: [weibo, douyin]}\n"
+    "    alert: {window: 1m, threshold: 1000}\n"
+    "  - id: complaints-zh\n"
+    "    match:\n"
+    "      any: [投诉, 态度恶劣, complaint]\n"
+    "      where: {lang: '/^zh(-|$)/', platform: [weibo, douyin, kuaishou]}\n"
+    "    alert: {window: 10m, baseline: {period: 1d, lookback: 7}, ratio: 2.5}\n"
+    "  - id: latin-words\n"
+    "    match:\n"
+    "      any: [cat, '110', café, notice, e. coli, 'f.o.o.d']\n"
+    "      all: [[recall, 召回], [car, 汽车, '/\\bsuv\\b/i']]\n"
+    "      none: ['/^rt\\b/m']\n"
+    "    alert: {window: 1m, threshold: 10}\n"
+    "  - id: quake\n"
+    "    match:\n"
+    "      any: ['/\\d+(\\.\\d)?级地震/', '/^breaking\\b.*quake/ims',\n"
+    "            '/ q u a k e /x', 地震, 余震]\n"
+    "      none: [演练]\n"
+    "    alert: {window: 1m, threshold: 10, severity: critical}\n";
+
+static struct normalizer *norm;		/* default options */
+static struct normalizer *norm_raw;	/* every step off but max_gap 16 */
+static struct matcher *matcher;
+static struct match_ctx *ctx;
+static struct decoder *dec_json, *dec_text;
+static struct norm_buf nb, nbf;
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	static const struct kv map[] = { { (char *)"region", (char *)"user.region" } };
+	struct decoder_opts o;
+	struct norm_opts no;
+	struct ruleset *rs;
+	struct diag errs;
+	const char **names, **paths;
+	size_t nfields, i;
+	char err[256];
+
+	(void)argc;
+	(void)argv;
+	norm_opts_default(&no);
+	if ((norm = norm_new(&no, err, sizeof err)) == NULL) {
+		fprintf(stderr, "post-fuzzer: normaliser: %s\n", err);
+		abort();
+	}
+	no.nfkc = no.casefold = no.t2s = no.strip_format = false;
+	no.max_gap = 16;
+	if ((norm_raw = norm_new(&no, err, sizeof err)) == NULL) {
+		fprintf(stderr, "post-fuzzer: normaliser: %s\n", err);
+		abort();
+	}
+	diag_init(&errs);
+	if (rules_load_string("post-fuzzer.yaml", rules_yaml,
+	    sizeof rules_yaml - 1, &rs, &errs) == -1) {
+		for (i = 0; i < errs.n; i++)
+			fprintf(stderr, "%s\n", errs.msgs[i]);
+		abort();
+	}
+	diag_free(&errs);
+	if ((matcher = match_compile(rs, norm, NULL, err, sizeof err)) == NULL) {
+		fprintf(stderr, "post-fuzzer: matcher: %s\n", err);
+		abort();
+	}
+	rules_unref(rs);
+	ctx = match_ctx_new(matcher);
+
+	decoder_rule_fields(match_ruleset(matcher), map, 1, &names, &paths,
+	    &nfields);
+	memset(&o, 0, sizeof o);
+	o.format = DEC_FORMAT_JSON;
+	o.id_field = "id";
+	o.text_field = "text";
+	o.time_field = "time";
+	o.fields = names;
+	o.field_paths = paths;
+	o.nfields = nfields;
+	o.max_bytes = 6000;		/* below -max_len: too_large is reached */
+	o.max_depth = 0;		/* the default, 64 */
+	dec_json = decoder_new(&o);
+	o.format = DEC_FORMAT_TEXT;
+	dec_text = decoder_new(&o);
+	free(names);
+	free(paths);
+	return 0;
+}
+
+/* True when offset off of s[0..len) starts a code point (or is len). */
+static bool
+on_boundary(const char *s, size_t len, size_t off)
+{
+	return off == len || (off < len && ((uint8_t)s[off] & 0xc0) != 0x80);
+}
+
+static void
+check_norm(const struct normalizer *n, const char *s, size_t len)
+{
+	static char *u8;
+	static uint32_t *offs;
+	static size_t u8cap, offscap;
+	const struct norm_char *c, *prev = NULL;
+	bool valid = utf8_valid(s, len);
+	size_t i, j, k, nsep, u8len;
+	int rc, rcf;
+
+	rc = norm_text(n, s, len, &nb);
+	rcf = norm_text_full(n, s, len, &nbf);
+	CHECK(rc == rcf);
+	CHECK((rc == 0) == valid);
+	if (rc != 0) {
+		CHECK(nb.n == 0 && nbf.n == 0);
+		return;
+	}
+	/* The full form: every span inside the text, in order, on boundaries. */
+	for (i = 0; i < nbf.n; i++) {
+		c = &nbf.v[i];
+		CHECK(c->src_start < c->src_end && c->src_end <= len);
+		CHECK(c->src_end - c->src_start <= 4);
+		CHECK(on_boundary(s, len, c->src_start));
+		CHECK(on_boundary(s, len, c->src_end));
+		CHECK(c->cls == NC_WORD || c->cls == NC_CJK || c->cls == NC_SEP);
+		CHECK(c->gap == 0);
+		CHECK(c->cp < 0x110000 && (c->cp < 0xd800 || c->cp > 0xdfff));
+		if (prev != NULL)	/* one code point may expand to several */
+			CHECK(c->src_start >= prev->src_end ||
+			    (c->src_start == prev->src_start &&
+			    c->src_end == prev->src_end));
+		prev = c;
+	}
+	/* norm_text() is the full form without its separators. */
+	for (i = 0, j = 0; i < nb.n; i++, j++) {
+		c = &nb.v[i];
+		CHECK(c->cls == NC_WORD || c->cls == NC_CJK);
+		for (nsep = 0; j < nbf.n && nbf.v[j].cls == NC_SEP; j++)
+			nsep++;
+		CHECK(j < nbf.n);
+		CHECK(c->cp == nbf.v[j].cp && c->cls == nbf.v[j].cls);
+		CHECK(c->src_start == nbf.v[j].src_start &&
+		    c->src_end == nbf.v[j].src_end);
+		if (i == 0)
+			CHECK(c->gap >= 1);
+		else if (nsep == 0)
+			CHECK(c->gap == 0);
+		else
+			CHECK(c->gap >= 1 && c->gap <= nsep);
+	}
+	for (; j < nbf.n; j++)
+		CHECK(nbf.v[j].cls == NC_SEP);
+
+	/* Its UTF-8 is valid and maps back to the characters in order. */
+	norm_utf8(&nbf, &u8, &u8len, &u8cap, &offs, &offscap);
+	CHECK(utf8_valid(u8, u8len));
+	CHECK(offs[u8len] == nbf.n);
+	for (k = 0; k < u8len; k++)
+		CHECK(offs[k] < nbf.n && (k == 0 || offs[k] >= offs[k - 1]));
+}
+
+static void
+check_result(const struct post *p, const struct match_result *res)
+{
+	const struct ruleset *rs = match_ruleset(matcher);
+	const struct rule_topic *t;
+	const struct match_topic *mt;
+	const struct match_hit *h;
+	const char *v;
+	size_t i, j, k, vlen;
+	uint64_t groups;
+
+	for (i = 0; i < res->ntopics; i++) {
+		mt = &res->topics[i];
+		CHECK(mt->topic < rs->ntopics);
+		CHECK(i == 0 || mt->topic > res->topics[i - 1].topic);
+		t = &rs->topics[mt->topic];
+		groups = 0;
+		bool any = false;
+		for (j = 0; j < mt->nkws; j++) {
+			CHECK(mt->kws[j] < t->nkws);
+			CHECK(j == 0 || mt->kws[j] > mt->kws[j - 1]);
+			CHECK(t->kws[mt->kws[j]].role != KW_NONE);
+			if (t->kws[mt->kws[j]].role == KW_ANY)
+				any = true;
+			else
+				groups |= UINT64_C(1) << t->kws[mt->kws[j]].group;
+			/* a keyword listed has a hit */
+			for (k = 0; k < res->nhits; k++)
+				if (res->hits[k].topic == mt->topic &&
+				    res->hits[k].kw == mt->kws[j])
+					break;
+			CHECK(k < res->nhits);
+		}
+		if (t->has_any)
+			CHECK(any);
+		CHECK(t->nall <= 64);
+		if (t->nall > 0)
+			CHECK(groups == (t->nall == 64 ? UINT64_MAX :
+			    (UINT64_C(1) << t->nall) - 1));
+		for (j = 0; j < t->nwhere; j++) {
+			v = post_field(p, t->where[j].field, &vlen);
+			CHECK(v != NULL);
+			if (t->where[j].re != NULL)
+				continue;
+			for (k = 0; k < t->where[j].nvalues; k++)
+				if (strlen(t->where[j].values[k]) == vlen &&
+				    memcmp(t->where[j].values[k], v, vlen) == 0)
+					break;
+			CHECK(k < t->where[j].nvalues);
+		}
+	}
+	for (i = 0; i < res->nhits; i++) {
+		h = &res->hits[i];
+		CHECK(h->start < h->end && h->end <= p->text_len);
+		CHECK(on_boundary(p->text, p->text_len, h->start));
+		CHECK(on_boundary(p->text, p->text_len, h->end));
+		CHECK(h->topic < rs->ntopics && h->kw < rs->topics[h->topic].nkws);
+		CHECK(rs->topics[h->topic].kws[h->kw].role != KW_NONE);
+		for (k = 0; k < res->ntopics; k++)
+			if (res->topics[k].topic == h->topic)
+				break;
+		CHECK(k < res->ntopics);
+	}
+	for (i = 0; i < res->nerrors; i++) {
+		CHECK(res->errors[i].topic < rs->ntopics);
+		CHECK(res->errors[i].kw == UINT32_MAX ||
+		    res->errors[i].kw < rs->topics[res->errors[i].topic].nkws);
+		CHECK(res->errors[i].pcre2_rc < 0);
+	}
+}
+
+/* A copy of what a result says, to compare a second run with. */
+struct snapshot {
+	size_t			 ntopics, nhits, nerrors;
+	uint32_t		 topics[64];
+	struct match_hit	 hits[64];
+};
+
+static void
+snap(struct snapshot *s, const struct match_result *res)
+{
+	size_t i;
+
+	s->ntopics = res->ntopics;
+	s->nhits = res->nhits;
+	s->nerrors = res->nerrors;
+	for (i = 0; i < res->ntopics && i < 64; i++)
+		s->topics[i] = res->topics[i].topic;
+	for (i = 0; i < res->nhits && i < 64; i++)
+		s->hits[i] = res->hits[i];
+}
+
+static void
+match_one(const struct post *p)
+{
+	struct match_result res;
+	struct snapshot a, b;
+
+	CHECK(p->text != NULL && utf8_valid(p->text, p->text_len));
+	CHECK(memchr(p->text, '\0', p->text_len) == NULL);
+	check_norm(norm, p->text, p->text_len);
+	check_norm(norm_raw, p->text, p->text_len);
+
+	CHECK(match_post(ctx, p, &res) == 0);
+	check_result(p, &res);
+	snap(&a, &res);
+	CHECK(match_post(ctx, p, &res) == 0);
+	snap(&b, &res);
+	/* Regex cut-offs may differ between runs only if a limit is hit. */
+	if (a.nerrors == 0 && b.nerrors == 0) {
+		CHECK(a.ntopics == b.ntopics && a.nhits == b.nhits);
+		CHECK(memcmp(a.topics, b.topics, (a.ntopics < 64 ? a.ntopics :
+		    64) * sizeof a.topics[0]) == 0);
+		CHECK(memcmp(a.hits, b.hits, (a.nhits < 64 ? a.nhits : 64) *
+		    sizeof a.hits[0]) == 0);
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *buf = (const char *)data;
+	struct post p;
+	enum dec_result r;
+	char detail[128];
+
+	/* The normaliser on the raw bytes, valid UTF-8 or not. */
+	check_norm(norm, buf, size);
+
+	r = decoder_decode(dec_json, buf, size, &p, detail, sizeof detail);
+	CHECK((unsigned)r < DEC__COUNT);
+	if (r == DEC_OK) {
+		CHECK(p.time_ms >= -1);
+		match_one(&p);
+		return 0;
+	}
+	CHECK(strlen(detail) < sizeof detail);
+	if (r == DEC_NOT_JSON || r == DEC_NOT_OBJECT) {
+		r = decoder_decode(dec_text, buf, size, &p, detail,
+		    sizeof detail);
+		if (r == DEC_OK) {
+			CHECK(p.text_len == size);
+			match_one(&p);
+		}
+	}
+	return 0;
+}
