@@ -5,6 +5,8 @@
 #   make SANITIZE=address,undefined test
 #                        the same under AddressSanitizer and UBSan (build/san/)
 #   make bench-match     matcher benchmark (normalise + match vs a naive baseline)
+#   make fuzz            libFuzzer harnesses (clang), each for FUZZ_SECONDS (60)
+#   make fuzz-regress    the harnesses once over tests/fuzz/{corpus,regress}/
 #   make demo            the whole product on private servers (see README)
 #   make install         PREFIX=/usr/local DESTDIR=
 
@@ -52,7 +54,7 @@ TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test check-tests bench bench-match demo install clean
+.PHONY: all test check-tests bench bench-match demo install clean fuzz fuzz-regress
 # keep objects of tests and tools between runs
 .SECONDARY:
 all: $(BIN) $(if $(SANITIZE),,tidewatch)
@@ -97,6 +99,33 @@ demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freepo
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tidewatch
+
+# Fuzzing: libFuzzer harnesses tests/fuzz/*-fuzzer.c built with clang under
+# ASan and UBSan (objects in build/fuzz/, apart from the gcc build).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_DIR     := build/fuzz
+FUZZ_SAN     := address,undefined
+FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
+                $(filter-out -Werror,$(WARN)) $(PKG_CFLAGS) -MMD -MP
+FUZZ_BINS    := $(patsubst tests/fuzz/%.c,$(FUZZ_DIR)/%,$(wildcard tests/fuzz/*-fuzzer.c))
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
+
+$(FUZZ_DIR)/libtidewatch.a: $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_DIR)/%-fuzzer: $(FUZZ_DIR)/obj/tests/fuzz/%-fuzzer.o $(FUZZ_DIR)/libtidewatch.a
+	$(FUZZ_CC) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) sh tests/fuzz/run.sh fuzz
+
+fuzz-regress: $(FUZZ_BINS)
+	@FUZZ_DIR=$(FUZZ_DIR) sh tests/fuzz/run.sh regress
 
 clean:
 	rm -rf build tidewatch

@@ -256,6 +256,10 @@ decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
 
 	cJSON_Delete(d->root);
 	d->root = NULL;
+	if (memchr(buf, '\0', len) != NULL) {
+		set_detail(detail, dsz, "%s", "NUL byte in the message");
+		return DEC_NUL;
+	}
 	if (json_too_deep(buf, len, d->max_depth)) {
 		set_detail(detail, dsz, "%s", "JSON nested too deeply");
 		return DEC_TOO_DEEP;
@@ -323,7 +327,7 @@ decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
 			out->time_ms = t > 1e11 ? (int64_t)t : (int64_t)(t * 1000.0);
 		} else if (cJSON_IsString(it) &&
 		    decoder_parse_time(it->valuestring, strlen(it->valuestring),
-		    &ms) == 0)
+		    &ms) == 0 && ms >= 0)	/* as for numbers: none before 1970 */
 			out->time_ms = ms;
 		else {
 			set_detail(detail, dsz, "time field '%s' is not a time",

@@ -1514,7 +1514,7 @@ topic_eval(struct match_ctx *ctx, uint32_t t)
 	const struct matcher *m = ctx->m;
 	const struct mtopic *mt = &m->topics[t];
 	struct tstate *st = &ctx->ts[t];
-	const struct mre *r, *re = m->res + mt->re;
+	const struct mre *r, *re = mt->nre > 0 ? m->res + mt->re : NULL;
 	uint32_t g, i;
 
 	if (st->veto)

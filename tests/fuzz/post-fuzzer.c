@@ -230,6 +230,7 @@ check_result(const struct post *p, const struct match_result *res)
 	const char *v;
 	size_t i, j, k, vlen;
 	uint64_t groups;
+	bool any;
 
 	for (i = 0; i < res->ntopics; i++) {
 		mt = &res->topics[i];
@@ -237,7 +238,7 @@ check_result(const struct post *p, const struct match_result *res)
 		CHECK(i == 0 || mt->topic > res->topics[i - 1].topic);
 		t = &rs->topics[mt->topic];
 		groups = 0;
-		bool any = false;
+		any = false;
 		for (j = 0; j < mt->nkws; j++) {
 			CHECK(mt->kws[j] < t->nkws);
 			CHECK(j == 0 || mt->kws[j] > mt->kws[j - 1]);

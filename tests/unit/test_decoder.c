@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -82,6 +83,8 @@ test_rejects(void **state)
 	assert_int_equal(dec(d, "{\"text\":1}", &p), DEC_TEXT_TYPE);
 	assert_int_equal(dec(d, "{\"text\":[\"a\"]}", &p), DEC_TEXT_TYPE);
 	assert_int_equal(dec(d, "{\"text\":\"a\\u0000b\"}", &p), DEC_NUL);
+	assert_int_equal(decoder_decode(d, "{\"text\":\"a\0b\"}", 13, &p, NULL,
+	    0), DEC_NUL);
 	assert_int_equal(dec(d, "{\"text\":\"\xff\"}", &p), DEC_NOT_UTF8);
 	assert_int_equal(dec(d, "{\"text\":\"\xed\xa0\x80\"}", &p), DEC_NOT_UTF8);
 	assert_int_equal(dec(d, "{\"a\":[[[[[[[[[[1]]]]]]]]],\"text\":\"x\"}", &p),
@@ -95,6 +98,30 @@ test_rejects(void **state)
 	/* the decoder goes on after every reject */
 	assert_int_equal(dec(d, "{\"text\":\"ok\"}", &p), DEC_OK);
 	assert_string_equal(decoder_result_name(DEC_NOT_UTF8), "not_utf8");
+	decoder_free(d);
+}
+
+static void
+test_ten_megabytes(void **state)
+{
+	struct decoder_opts o;
+	struct decoder *d;
+	struct post p;
+	size_t n = 10 * 1024 * 1024;
+	char *big = malloc(n);
+
+	(void)state;
+	memset(&o, 0, sizeof o);
+	o.format = DEC_FORMAT_JSON;
+	o.max_bytes = 1024 * 1024;
+	d = decoder_new(&o);
+	memset(big, 'a', n);
+	memcpy(big, "{\"text\":\"", 9);
+	memcpy(big + n - 2, "\"}", 2);
+	assert_int_equal(decoder_decode(d, big, n, &p, NULL, 0), DEC_TOO_LARGE);
+	assert_int_equal(decoder_decode(d, "{\"text\":\"ok\"}", 13, &p, NULL, 0),
+	    DEC_OK);
+	free(big);
 	decoder_free(d);
 }
 
@@ -140,6 +167,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_ten_megabytes),
 		cmocka_unit_test(test_text_mode),
 		cmocka_unit_test(test_time),
 	};

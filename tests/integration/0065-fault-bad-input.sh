@@ -1,0 +1,72 @@
+#!/bin/sh
+# A stream mixing good posts with every kind of bad input: the good posts
+# are counted exactly, the bad ones are counted by reason and sampled into
+# the dead-letter stream, posts older than the retention count as late,
+# and the stream never stops.
+SCRIPT=0065-fault-bad-input
+. tests/integration/helpers.sh
+need kcat
+
+start_redis
+start_kafka posts:2
+write_config "$T/tw.yaml" <<'YAML'
+input: {max_post_bytes: 1MiB, max_future: 1h}
+YAML
+now=$(date +%s)
+"$BUILD"/tests/postgen -n 6000 -d 600 -s now-600 -r 65 -m 25 >"$T/good.jsonl"
+
+# bad lines, each kind twice, spread among the good ones
+{
+	echo 'this is not json'
+	printf '{"text":"\377\376 bad bytes"}\n'
+	printf '{"text":"NUL \000 inside"}\n'
+	# 1.5 MB: larger than max_post_bytes; the mock broker keeps only
+	# 5 MiB per partition, so the 10 MB case is a decoder unit test
+	awk 'BEGIN { printf "{\"text\":\""; for (i = 0; i < 1572864; i++) printf "a"; print "\"}" }'
+	awk 'BEGIN { for (i = 0; i < 5000; i++) printf "{\"a\":"; printf "1"; for (i = 0; i < 5000; i++) printf "}"; print "" }'
+	echo '{"id":"no-text","platform":"weibo"}'
+	echo '{"id":"num","text":12345}'
+	echo '{"id":"arr","text":["地震"]}'
+	echo "{\"id\":\"future\",\"text\":\"地震了\",\"time\":$((now + 86400 * 365))}"
+	echo '{"id":"bad-time","text":"地震了","time":"yesterday"}'
+} >"$T/bad1.jsonl"
+old="{\"id\":\"old\",\"text\":\"地震了\",\"time\":$((now - 86400 * 365 * 3))}"
+
+# interleave: 1000 good, the bad ones, 1000 good, bad again, the rest
+{
+	head -n 1000 "$T/good.jsonl"
+	cat "$T/bad1.jsonl"
+	echo "$old"
+	sed -n '1001,2000p' "$T/good.jsonl"
+	cat "$T/bad1.jsonl"
+	echo "$old"
+	tail -n +2001 "$T/good.jsonl"
+} >"$T/mixed.jsonl"
+n=$(wc -l <"$T/mixed.jsonl")
+
+start_daemon tw "$T/tw.yaml"
+"$BUILD"/tests/kafka-produce -b "$BROKERS" -t posts -k \
+    -X message.max.bytes=20000000 "$T/mixed.jsonl" 2>>"$T/produce.log"
+check "producer delivered all $n messages (1.5 MB ones among them)" \
+    grep -q "produced $n messages, 0 failed" "$T/produce.log"
+check "every message consumed, bad ones included" all_consumed "$n"
+check "good posts counted exactly" counts_match "$T/good.jsonl" "$TOP/rules"
+rcli XRANGE tidewatch:rejected - + >"$T/rejected"
+for reason in not_json not_utf8 nul_byte too_large too_deep no_text \
+    bad_time future; do
+	check "dead-letter stream holds the 2 '$reason' records" \
+	    test "$(grep -cx "$reason" "$T/rejected")" -eq 2
+done
+check "dead-letter stream holds the 4 'text_type' records" \
+    test "$(grep -cx text_type "$T/rejected")" -eq 4
+check "dead-letter records say where the message was" \
+    grep -q '^posts/[01]@[0-9]*$' "$T/rejected"
+check "dead-letter payloads are cut (the 1.5 MB ones kept short)" \
+    test "$(awk 'length > 2000' "$T/rejected" | wc -l)" -eq 0
+check "posts older than the retention counted as late" \
+    wait_for 15 grep -q 'late=2 ' "$T/tw.log"
+check "rejects counted in the summary" \
+    wait_for 15 grep -q 'rejected=20 ' "$T/tw.log"
+kill -TERM "$tw_PID"
+wait "$tw_PID"
+check "exit 0 on SIGTERM" test $? -eq 0
