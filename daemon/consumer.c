@@ -747,9 +747,21 @@ run(void *arg)
 			    rd_kafka_error_string(err), c->id);
 			rd_kafka_error_destroy(err);
 		} else {
+			/* serve the queue as events: messages still arriving
+			 * are dropped (they are not counted, and their
+			 * positions were not stored), a revocation goes
+			 * through our handler */
 			while (!rd_kafka_consumer_closed(c->rk) &&
-			    now_ms() < deadline && !atomic_load(&consumer_abort))
-				rd_kafka_queue_poll_callback(q, 100);
+			    now_ms() < deadline && !atomic_load(&consumer_abort)) {
+				rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+
+				if (ev == NULL)
+					continue;
+				if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+					rebalance_cb(c->rk, rd_kafka_event_error(ev),
+					    rd_kafka_event_topic_partition_list(ev), c);
+				rd_kafka_event_destroy(ev);
+			}
 			if (!rd_kafka_consumer_closed(c->rk))
 				log_warn("kafka: group not left in time; the "
 				    "session timeout will hand the partitions "

@@ -9,9 +9,13 @@
  * rd_kafka_consumer_poll() loop until it has N messages.  The clock runs
  * from the first message received to the Nth, so joining the group is not
  * counted; the daemon's figure in bench_e2e.sh excludes its start-up in
- * the same way.  Prints "bare-consumer msgs=N secs=S msgs_per_s=R" on
- * stdout; exits 1 if N messages did not arrive within the timeout.
+ * the same way.  Prints "bare-consumer msgs=N secs=S msgs_per_s=R
+ * cpu_us_per_msg=C" on stdout (C: the whole process's CPU time, all
+ * librdkafka threads included, per message); exits 1 if N messages did
+ * not arrive within the timeout.
  */
+#include <sys/resource.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,9 +60,10 @@ main(int argc, char **argv)
 	rd_kafka_topic_partition_list_t *topics;
 	rd_kafka_conf_t *conf;
 	rd_kafka_t *rk;
+	struct rusage ru;
 	char errstr[512];
 	uint64_t want = 0, got = 0, sum = 0, errors = 0;
-	double timeout = 60, t_start, t_first = 0, t_last = 0;
+	double timeout = 60, t_start, t_first = 0, t_last = 0, cpu;
 	size_t i;
 	int ch;
 
@@ -122,6 +127,7 @@ main(int argc, char **argv)
 		}
 		rd_kafka_message_destroy(m);
 	}
+	getrusage(RUSAGE_SELF, &ru);
 	rd_kafka_consumer_close(rk);
 	rd_kafka_destroy(rk);
 	if (got < want) {
@@ -129,8 +135,11 @@ main(int argc, char **argv)
 		    (unsigned long long)got, (unsigned long long)want, timeout);
 		return 1;
 	}
-	printf("bare-consumer msgs=%llu secs=%.3f msgs_per_s=%.0f sum=%llu\n",
-	    (unsigned long long)got, t_last - t_first,
-	    (double)(got - 1) / (t_last - t_first), (unsigned long long)sum);
+	cpu = (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+	    (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+	printf("bare-consumer msgs=%llu secs=%.3f msgs_per_s=%.0f "
+	    "cpu_us_per_msg=%.2f sum=%llu\n", (unsigned long long)got,
+	    t_last - t_first, (double)(got - 1) / (t_last - t_first),
+	    cpu * 1e6 / (double)got, (unsigned long long)sum);
 	return 0;
 }

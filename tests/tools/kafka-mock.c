@@ -1,21 +1,18 @@
 /*
  * kafka-mock.c — a librdkafka mock Kafka cluster for tests, demo and bench.
  *
- * DESIGN
  * rd_kafka_mock_cluster_new() on an idle producer handle starts N brokers
- * (ids 1..N), each listening on 127.0.0.1 on a port the kernel picks.  The
- * topics given with -t are created, the bootstrap servers are printed on
- * one line of stdout, and the main thread then serves control commands in
- * one poll() loop until SIGTERM or SIGINT (exit 0).  The cluster runs on
- * its own librdkafka thread; the mock API calls used here are thread safe.
- *
- * Commands (one per line, answered by one line "ok" or "error: reason")
- * come from stdin when it is neither a tty nor /dev/null, from a FIFO
- * (-c PATH where PATH is a FIFO; replies on stdout) or from a Unix socket
- * (-c PATH otherwise; replies on the connection).  "kafka-mock -C PATH
- * CMD..." is the client for the socket.  librdkafka 2.0.2 keeps at most
- * 5 MiB or 100000 message sets per partition (hard-coded, no API to raise
- * it) and drops the oldest sets beyond that: see usage().
+ * (ids 1..N) on 127.0.0.1, ports picked by the kernel; the -t topics are
+ * created, the bootstrap servers printed on one line, and the main thread
+ * then serves control commands in one poll() loop until SIGTERM or SIGINT
+ * (exit 0).  The cluster runs on its own librdkafka thread; the mock calls
+ * used here are synchronous and thread safe, so "ok" means applied.
+ * Commands, one per line, each answered "ok" or "error: reason", come from
+ * stdin (neither tty nor /dev/null), a FIFO (-c PATH, replies on stdout) or
+ * a Unix socket (-c PATH otherwise, replies on the connection; -C is its
+ * client).  librdkafka 2.0.2 keeps at most 5 MiB or 100000 record batches
+ * per partition, hard-coded, dropping the oldest; it returns one batch per
+ * partition per Fetch and holds an empty Fetch for fetch.wait.max.ms.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -106,7 +103,7 @@ static void
 usage(void)
 {
 	fprintf(stderr,
-"usage: kafka-mock [-b brokers] [-t topic[:partitions]]... [-c path] [-d debug]\n"
+"usage: kafka-mock [-b brokers] [-c path] [-d debug] [-t topic[:parts]]...\n"
 "       kafka-mock -C path command [arg...]\n"
 "\n"
 "Starts a librdkafka mock cluster on 127.0.0.1 (ephemeral ports), creates\n"
@@ -131,8 +128,11 @@ usage(void)
 "OffsetCommit, OffsetFetch, FindCoordinator, JoinGroup, Heartbeat,\n"
 "LeaveGroup, SyncGroup, InitProducerId, ...); ERR a number or a librdkafka\n"
 "error name (NOT_LEADER_FOR_PARTITION, _TRANSPORT to drop the connection).\n"
+"\n"
 "Each partition keeps at most 5 MiB of record batches (as sent, so\n"
-"compressed batches hold more) or 100000 batches; older ones are dropped.\n");
+"compressed batches hold more) or 100000 batches; older ones are dropped.\n"
+"An empty Fetch is answered only after fetch.wait.max.ms, new data or not:\n"
+"consumers should set it low (10) or they fall behind and lose data.\n");
 	exit(1);
 }
 

@@ -1,19 +1,17 @@
 /*
  * kafka-produce.c — a fast line producer for tests, demo and bench.
  *
- * DESIGN
  * Reads FILE (or stdin) line by line on the main thread; each line without
- * its '\n' is one message value, empty lines included, NUL bytes kept.
- * Messages go to librdkafka with RD_KAFKA_MSG_F_COPY; batching is tuned
- * for throughput (linger.ms 5, batch.num.messages 10000, a queue of 2 M
- * messages, no compression) and the idempotent producer with acks=all is
- * the default, so a broker going down or a Produce error never duplicates
- * or reorders a message.  A full queue is waited out with rd_kafka_poll(),
- * -r paces the input with a token bucket, -T takes each message's
- * timestamp from a "MS<TAB>" prefix.  At the end everything is flushed and
- * "produced N messages, M failed" goes to stderr; the exit status is 0 only
- * if every line was delivered.  Delivery reports run on this thread too
- * (inside rd_kafka_poll and rd_kafka_flush).
+ * its '\n' is one message value, empty lines and NUL bytes included, copied
+ * into librdkafka (RD_KAFKA_MSG_F_COPY).  Batching is tuned for throughput
+ * (linger.ms 5, batch.num.messages 10000, a 2 M message queue, no
+ * compression); the idempotent producer with acks=all is the default, so a
+ * broker going down or a failed Produce never duplicates or reorders.  A
+ * full queue is waited out in rd_kafka_poll(), -r paces the input with a
+ * token bucket, -T takes timestamps from a "MS<TAB>" prefix.  Delivery
+ * reports run on this thread (in rd_kafka_poll and rd_kafka_flush); at the
+ * end "produced N messages, M failed" goes to stderr and the exit status is
+ * 0 only if every line was delivered.
  */
 #include <errno.h>
 #include <signal.h>
