@@ -110,47 +110,6 @@ nap(int64_t ms)
 	}
 }
 
-/* The password from redis.password_env or redis.password_file (first
- * line).  Returns 0 with *out (NULL: none; caller frees), or -1. */
-static int
-read_password(const struct config *cfg, char **out, char *err, size_t errsz)
-{
-	const char *env = cfg->redis_password_env;
-	const char *file = cfg->redis_password_file;
-	char line[1024];
-	FILE *fp;
-	size_t n;
-
-	*out = NULL;
-	if (env != NULL && env[0] != '\0') {
-		const char *v = getenv(env);
-
-		if (v != NULL) {
-			*out = xstrdup(v);
-			return 0;
-		}
-		if (file == NULL || file[0] == '\0') {
-			snprintf(err, errsz, "redis.password_env: %s is not set",
-			    env);
-			return -1;
-		}
-	}
-	if (file == NULL || file[0] == '\0')
-		return 0;
-	if ((fp = fopen(file, "r")) == NULL) {
-		snprintf(err, errsz, "redis.password_file: %s: %s", file,
-		    strerror(errno));
-		return -1;
-	}
-	if (fgets(line, sizeof line, fp) == NULL)
-		line[0] = '\0';
-	fclose(fp);
-	n = strcspn(line, "\r\n");
-	line[n] = '\0';
-	*out = xstrdup(line);
-	return 0;
-}
-
 /* A connection with AUTH done, or NULL with the reason in sb->err. */
 static redisContext *
 redis_open(struct sub *sb)
@@ -718,7 +677,7 @@ cmd_alerts(int argc, char **argv)
 	diag_free(&errs);
 	if (log_level_parse(cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
-	if (read_password(&cfg, &password, err, sizeof err) == -1) {
+	if (config_redis_password(&cfg, &password, err, sizeof err) == -1) {
 		fprintf(stderr, "tidewatch alerts: %s\n", err);
 		config_free(&cfg);
 		return 1;

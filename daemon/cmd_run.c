@@ -64,40 +64,6 @@ run_usage(FILE *fp)
 	    CONFIG_DEFAULT_PATH);
 }
 
-/* The Redis password: from the environment variable or the file named in
- * the config.  Returns NULL for none; *err set on failure. */
-static char *
-read_password(const struct config *cfg, char *err, size_t errsz)
-{
-	err[0] = '\0';
-	if (cfg->redis_password_env && cfg->redis_password_env[0]) {
-		const char *v = getenv(cfg->redis_password_env);
-
-		if (v == NULL) {
-			snprintf(err, errsz, "redis.password_env: $%s is not set",
-			    cfg->redis_password_env);
-			return NULL;
-		}
-		return xstrdup(v);
-	}
-	if (cfg->redis_password_file && cfg->redis_password_file[0]) {
-		FILE *fp = fopen(cfg->redis_password_file, "r");
-		char line[1024];
-
-		if (fp == NULL) {
-			snprintf(err, errsz, "redis.password_file: %s: %s",
-			    cfg->redis_password_file, strerror(errno));
-			return NULL;
-		}
-		if (fgets(line, sizeof line, fp) == NULL)
-			line[0] = '\0';
-		fclose(fp);
-		line[strcspn(line, "\r\n")] = '\0';
-		return xstrdup(line);
-	}
-	return NULL;
-}
-
 /* Builds an engine from the config's rule paths; every error into errs. */
 static struct engine *
 build_engine(const struct config *cfg, const struct normalizer *norm,
@@ -258,8 +224,7 @@ cmd_run(int argc, char **argv)
 	sets = NULL;
 	if (log_level_parse(cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
-	password = read_password(&cfg, err, sizeof err);
-	if (err[0] != '\0') {
+	if (config_redis_password(&cfg, &password, err, sizeof err) == -1) {
 		log_error("%s", err);
 		goto fatal;
 	}

@@ -729,3 +729,45 @@ config_print_defaults(FILE *fp)
 			fprintf(fp, "%s\n", o->def);
 	}
 }
+
+/* The password from redis.password_env or redis.password_file (first
+ * line).  Returns 0 with *out (NULL: none; caller frees), or -1. */
+int
+config_redis_password(const struct config *cfg, char **out, char *err,
+    size_t errsz)
+{
+	const char *env = cfg->redis_password_env;
+	const char *file = cfg->redis_password_file;
+	char line[1024];
+	FILE *fp;
+	size_t n;
+
+	*out = NULL;
+	if (env != NULL && env[0] != '\0') {
+		const char *v = getenv(env);
+
+		if (v != NULL) {
+			*out = xstrdup(v);
+			return 0;
+		}
+		if (file == NULL || file[0] == '\0') {
+			snprintf(err, errsz, "redis.password_env: %s is not set",
+			    env);
+			return -1;
+		}
+	}
+	if (file == NULL || file[0] == '\0')
+		return 0;
+	if ((fp = fopen(file, "r")) == NULL) {
+		snprintf(err, errsz, "redis.password_file: %s: %s", file,
+		    strerror(errno));
+		return -1;
+	}
+	if (fgets(line, sizeof line, fp) == NULL)
+		line[0] = '\0';
+	fclose(fp);
+	n = strcspn(line, "\r\n");
+	line[n] = '\0';
+	*out = xstrdup(line);
+	return 0;
+}

@@ -70,6 +70,8 @@ struct consumer {
 
 	struct part		*parts;
 	size_t			 nparts, partcap;
+	size_t			 part_hint;	/* last found: messages come in
+						 * runs from one partition */
 	int			 paused;
 	int			 closed;
 
@@ -98,10 +100,16 @@ part_find(struct consumer *c, const char *topic, int32_t partition)
 {
 	size_t i;
 
+	i = c->part_hint;
+	if (i < c->nparts && c->parts[i].partition == partition &&
+	    strcmp(c->parts[i].topic, topic) == 0)
+		return &c->parts[i];
 	for (i = 0; i < c->nparts; i++)
 		if (c->parts[i].partition == partition &&
-		    strcmp(c->parts[i].topic, topic) == 0)
+		    strcmp(c->parts[i].topic, topic) == 0) {
+			c->part_hint = i;
 			return &c->parts[i];
+		}
 	return NULL;
 }
 
@@ -608,14 +616,15 @@ post_time(const struct consumer *c, const struct post *p,
 	return arrival;
 }
 
+/* One message; now is the wall clock read by the poll loop. */
 static void
-handle(struct consumer *c, rd_kafka_message_t *m)
+handle(struct consumer *c, rd_kafka_message_t *m, int64_t now)
 {
 	struct match_result res;
 	struct post p;
 	enum dec_result dr;
 	struct part *pt;
-	int64_t now = now_ms(), t;
+	int64_t t;
 	char detail[256];
 	uint64_t ver;
 
@@ -688,12 +697,16 @@ run(void *arg)
 		if (wait < 0)
 			wait = 0;
 		m = rd_kafka_consumer_poll(c->rk, (int)wait);
-		/* then drain what is ready without waiting, up to the flush */
+		if (m != NULL)
+			now = now_ms();
+		/* then drain what is ready without waiting, up to the flush;
+		 * one clock read per message serves both */
 		for (n = 0; m != NULL; n++) {
-			handle(c, m);
+			handle(c, m, now);
 			rd_kafka_message_destroy(m);
 			m = NULL;
-			if (n >= 10000 || now_ms() >= c->next_flush_ms ||
+			now = now_ms();
+			if (n >= 10000 || now >= c->next_flush_ms ||
 			    atomic_load(&c->stop))
 				break;
 			m = rd_kafka_consumer_poll(c->rk, 0);

@@ -94,6 +94,11 @@ int config_load_string(const char *name, const char *yaml, size_t len,
 /* Applies "section.key=value" (as given on the command line). */
 int config_set(struct config *c, const char *assignment, struct diag *errs);
 void config_free(struct config *c);
+/* The Redis password from redis.password_env (if set in the environment)
+ * or else redis.password_file (its first line).  Returns 0 with *out
+ * (NULL: no password; caller frees), or -1 with the reason in err. */
+int config_redis_password(const struct config *c, char **out, char *err,
+    size_t errsz);
 /* Writes a commented YAML of every key with its default and help. */
 void config_print_defaults(FILE *fp);
 
