@@ -115,7 +115,7 @@ write_config() {
 	{
 		echo "kafka: {brokers: \"$BROKERS\", topics: [posts], group: ${GROUP:-tw}}"
 		echo "redis: {address: \"127.0.0.1:$REDIS_PORT\", flush_interval: ${FLUSH:-250ms}}"
-		echo "rules: {paths: [\"${RULES:-$TOP/rules}\"]}"
+		echo "rules: {paths: [\"${RULES:-$TOP/rules}\"], reload: ${RELOAD:-signal}}"
 		echo "metrics: {listen: \"\"}"
 		cat
 	} >"$1"
