@@ -701,20 +701,22 @@ void
 config_print_defaults(FILE *fp)
 {
 	const char *sect = "";
-	size_t i;
+	size_t i, sectlen = 0;
 
 	for (i = 0; i < NOPTS; i++) {
 		const struct copt *o = &config_table[i];
 		const char *dot = strchr(o->name, '.');
 		size_t slen = dot ? (size_t)(dot - o->name) : 0;
 
-		if (dot != NULL && (strlen(sect) != slen ||
+		if (dot != NULL && (sectlen != slen ||
 		    strncmp(sect, o->name, slen) != 0)) {
 			fprintf(fp, "\n%.*s:\n", (int)slen, o->name);
 			sect = o->name;
-		} else if (dot == NULL && sect[0] != '\0') {
+			sectlen = slen;
+		} else if (dot == NULL && sectlen != 0) {
 			fputc('\n', fp);
 			sect = "";
+			sectlen = 0;
 		}
 		fprintf(fp, "%s# %s%s\n%s%s: ", dot ? "  " : "", o->help,
 		    o->reloadable ? " (reloadable)" : "", dot ? "  " : "",
