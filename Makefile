@@ -5,19 +5,28 @@
 #   make SANITIZE=address,undefined test
 #                        the same under AddressSanitizer and UBSan (build/san/)
 #   make bench-match     matcher benchmark (normalise + match vs a naive baseline)
+#   make bench           bench-match, then the end-to-end benchmark
+#                        (tests/bench/bench_e2e.sh: throughput vs a bare
+#                        consumer, alert latency, Redis work per flush)
 #   make fuzz            libFuzzer harnesses (clang), each for FUZZ_SECONDS (60)
 #   make fuzz-regress    the harnesses once over tests/fuzz/{corpus,regress}/
 #   make demo            the whole product on private servers (see README)
+#   make eval            the detectors scored on NAB realTweets
+#                        (NAB_DATA, default ../shared/data/nab-realtweets)
 #   make install         PREFIX=/usr/local DESTDIR=
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/tidewatch
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SYSCONFDIR ?= /etc
 WERROR     ?= 1
 SANITIZE   ?=
 OPT        ?= -O2
 CC         ?= cc
 
-PKGS := rdkafka yaml-0.1 libpcre2-8 hiredis libutf8proc opencc libcjson
+PKGS := rdkafka yaml-0.1 libpcre2-8 hiredis libutf8proc opencc libcjson libmicrohttpd libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
@@ -54,7 +63,7 @@ TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test check-tests bench bench-match demo install clean fuzz fuzz-regress
+.PHONY: all test check-tests bench bench-match demo eval install clean fuzz fuzz-regress
 # keep objects of tests and tools between runs
 .SECONDARY:
 all: $(BIN) $(if $(SANITIZE),,tidewatch)
@@ -91,14 +100,36 @@ test: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
 bench-match: $(BUILD)/bench/bench_match
 	$(BUILD)/bench/bench_match
 
-bench: bench-match
+bench: all $(TOOL_BINS) $(BENCH_BINS)
+	@$(MAKE) --no-print-directory bench-match
+	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_e2e.sh
+
+NAB_DATA ?= ../shared/data/nab-realtweets
+eval: $(BIN) $(BUILD)/tests/nabeval
+	@$(BUILD)/tests/nabeval eval $(BIN) $(NAB_DATA) tests/eval/nab-detectors.tsv
 
 demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freeport $(BUILD)/tests/kafka-produce
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/tools/demo.sh
 
+# The example config and rules go to $(SYSCONFDIR)/tidewatch only where no
+# file of that name is there yet: an operator's edits are never overwritten.
 install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tidewatch/rules.d
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tidewatch
+	install -m 644 deploy/tidewatch.1 $(DESTDIR)$(MANDIR)/man1/tidewatch.1
+	sed -e 's|/usr/local/bin/tidewatch|$(BINDIR)/tidewatch|' \
+	    -e 's|/etc/tidewatch/|$(SYSCONFDIR)/tidewatch/|' deploy/tidewatch.service \
+	    >$(DESTDIR)$(UNITDIR)/tidewatch.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/tidewatch.service
+	install -m 644 README.md deploy/redis.conf deploy/tidewatch.yaml \
+	    deploy/compose.yaml deploy/Dockerfile $(DESTDIR)$(DOCDIR)
+	[ -e $(DESTDIR)$(SYSCONFDIR)/tidewatch/tidewatch.yaml ] || \
+	    install -m 644 deploy/tidewatch.yaml $(DESTDIR)$(SYSCONFDIR)/tidewatch/tidewatch.yaml
+	for f in rules/*.yaml; do \
+	    [ -e $(DESTDIR)$(SYSCONFDIR)/tidewatch/rules.d/$${f#rules/} ] || \
+	    install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/tidewatch/rules.d/ || exit 1; \
+	done
 
 # Fuzzing: libFuzzer harnesses tests/fuzz/*-fuzzer.c built with clang under
 # ASan and UBSan (objects in build/fuzz/, apart from the gcc build).

@@ -263,6 +263,23 @@ put_line(FILE *fp, const cJSON *root)
 			word[i] = (char)(word[i] - 'a' + 'A');
 	fprintf(fp, "  %s  ", word);
 
+	if ((v = cJSON_GetObjectItemCaseSensitive(root, "type")) != NULL &&
+	    cJSON_IsString(v) && strcmp(v->valuestring, "stall") == 0) {
+		/* an ops alert: no post reached the group for a while */
+		const char *since = jstr(root, "last_post_at");
+
+		v = cJSON_GetObjectItemCaseSensitive(root, "silent_s");
+		fmt_num(num, sizeof num, cJSON_IsNumber(v) ? v->valuedouble : 0, 0);
+		if (state != NULL && strcmp(state, "resolved") == 0)
+			fprintf(fp, "input stall over (%s): posts again after %ss "
+			    "without\n", jstr(root, "group") ? jstr(root, "group") :
+			    "?", num);
+		else
+			fprintf(fp, "input stall (%s): no post since %s (%ss)\n",
+			    jstr(root, "group") ? jstr(root, "group") : "?",
+			    since ? since : "?", num);
+		return;
+	}
 	topic = jstr(root, "topic");
 	name = jstr(root, "name");
 	if (topic == NULL)

@@ -2,15 +2,22 @@
  * cmd_run.c — `tidewatch run [-c FILE]`, the daemon.
  *
  * DESIGN: start-up does everything that can fail fatally (config, password,
- * normaliser, rules and their embedded tests, Kafka handles) before any
- * thread starts.  Then `threads` consumer threads consume, match and flush
- * on their own, while the main thread ticks every 100 ms: it acts on the
- * flags the signal handlers set (SIGHUP: reload; SIGTERM/SIGINT: stop, a
- * second one: exit at once), watches the rule files in `reload: auto`, runs
- * the detector once per flush interval and logs a summary every 10 s.
- * A reload builds the new engine completely and swaps one pointer; a rule
- * set with any error or failing test keeps the old one and every error is
- * logged with its path:line:col.
+ * normaliser, rules and their embedded tests, the metrics listener, Kafka
+ * handles) before any thread starts.  Then `threads` consumer threads
+ * consume, match and flush on their own, while the main thread ticks every
+ * 20 ms: it acts on the flags the signal handlers set (SIGHUP: reload;
+ * SIGTERM/SIGINT: stop, a second one: exit at once), watches the rule files
+ * in `reload: auto`, runs the detector once per flush interval, the stall
+ * check once a second, and logs a summary every 10 s.  A SIGHUP re-reads
+ * the config file (only reloadable keys take effect; a changed other key is
+ * logged as needing a restart) and then the rules.  A reload builds the new
+ * engine completely and swaps one pointer; a rule set with any error or
+ * failing test keeps the old one and every error is logged with its
+ * path:line:col.  Under systemd (Type=notify) the main loop tells the
+ * manager READY=1 once every consumer joined the group, RELOADING=1 and
+ * READY=1 around a reload, STOPPING=1, a STATUS= line with each summary,
+ * and WATCHDOG=1 when the unit has WatchdogSec=; outside systemd these are
+ * no-ops.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -24,11 +31,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "commands.h"
 #include "consumer.h"
 #include "detector.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
+#include "ops.h"
 #include "ruletest.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -140,28 +151,104 @@ log_diag(const struct diag *d)
 		log_error("%s", d->msgs[i]);
 }
 
+/* The counters at the previous summary. */
+struct summary_prev {
+	int64_t		t_ms;
+	uint64_t	decoded, matched, flushes;
+	double		flush_s;
+};
+
+/* Logs the summary line and tells systemd the same in STATUS=. */
 static void
-summary(int64_t dt_ms, uint64_t *last_decoded, uint64_t *last_matched,
-    struct consumer **cs, size_t n)
+summary(int64_t now, struct summary_prev *prev, struct consumer **cs,
+    size_t n)
 {
 	uint64_t dec = STAT_GET(decoded), mat = STAT_GET(matched);
-	uint64_t rej = 0, fl = STAT_GET(flushes);
-	int64_t lag = 0;
+	uint64_t rej = 0, fl;
+	int64_t lag = 0, dt = now - prev->t_ms;
+	double pps, mps, avg, fs;
 	size_t i;
 
+	metrics_flush_totals(&fl, &fs);
 	for (i = 0; i < REJ__COUNT; i++)
 		rej += STAT_GET(rejected[i]);
 	for (i = 0; i < n; i++)
 		lag += consumer_lag(cs[i]);
+	pps = dt > 0 ? (double)(dec - prev->decoded) * 1000.0 / (double)dt : 0;
+	mps = dt > 0 ? (double)(mat - prev->matched) * 1000.0 / (double)dt : 0;
+	avg = fl > prev->flushes ? (fs - prev->flush_s) * 1000.0 /
+	    (double)(fl - prev->flushes) : 0;
 	log_info("summary | posts_per_s=%.1f matched_per_s=%.1f lag=%" PRId64
 	    " rejected=%" PRIu64 " late=%" PRIu64 " flushes=%" PRIu64
-	    " flush_ms_last=%.1f",
-	    dt_ms > 0 ? (double)(dec - *last_decoded) * 1000.0 / (double)dt_ms : 0,
-	    dt_ms > 0 ? (double)(mat - *last_matched) * 1000.0 / (double)dt_ms : 0,
-	    lag, rej, STAT_GET(late), fl,
-	    (double)STAT_GET(flush_us_last) / 1000.0);
-	*last_decoded = dec;
-	*last_matched = mat;
+	    " flush_ms_avg=%.2f stalled=%d",
+	    pps, mps, lag, rej, STAT_GET(late), STAT_GET(flushes), avg,
+	    STAT_GET(stalled));
+	sd_notifyf(0, "STATUS=%.1f posts/s, %.1f matched/s, lag %" PRId64
+	    ", rules v%" PRIu64 "%s", pps, mps, lag, engine_current_version(),
+	    STAT_GET(stalled) ? ", input stalled" : "");
+	prev->t_ms = now;
+	prev->decoded = dec;
+	prev->matched = mat;
+	prev->flushes = fl;
+	prev->flush_s = fs;
+}
+
+/* SIGHUP: reads the config file again (with the same -s overrides) and
+ * takes its reloadable keys; a key that needs a restart is logged. */
+static void
+reload_config(const char *path, char **sets, size_t nsets, struct config *cfg)
+{
+	struct config next;
+	struct diag errs, applied, restart;
+	enum log_level lvl;
+	size_t i;
+
+	diag_init(&errs);
+	diag_init(&applied);
+	diag_init(&restart);
+	if (config_load(path, &next, &errs) == 0)
+		for (i = 0; i < nsets; i++)
+			if (config_set(&next, sets[i], &errs) == -1)
+				break;
+	if (errs.n > 0) {
+		log_diag(&errs);
+		log_error("invalid config, keeping the config in force | file=%s "
+		    "errors=%zu", path, errs.n);
+	} else {
+		config_update(cfg, &next, &applied, &restart);
+		for (i = 0; i < applied.n; i++)
+			log_info("config reloaded | key=%s", applied.msgs[i]);
+		for (i = 0; i < restart.n; i++)
+			log_warn("config changed, needs restart to take effect | "
+			    "key=%s", restart.msgs[i]);
+		if (log_level_parse(cfg->log_level, &lvl) == 0)
+			log_set_level(lvl);
+		metrics_set_unhealthy_after(cfg->unhealthy_after_s * 1000);
+	}
+	config_free(&next);
+	diag_free(&errs);
+	diag_free(&applied);
+	diag_free(&restart);
+}
+
+static bool
+all_joined(struct consumer **cs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!consumer_joined(cs[i]))
+			return false;
+	return true;
+}
+
+static uint64_t
+monotonic_usec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 int
@@ -182,10 +269,13 @@ cmd_run(int argc, char **argv)
 	struct engine *eng;
 	struct consumer **cs;
 	struct detector *det;
+	struct ops *ops;
 	struct sigaction sa;
+	struct summary_prev prev;
 	enum log_level lvl;
-	uint64_t version = 1, fp, last_dec = 0, last_mat = 0, seen_flush = 0;
-	int64_t next_detect, next_summary, next_fp, t_summary;
+	uint64_t version = 1, fp, seen_flush = 0, wd_usec = 0;
+	int64_t next_detect, next_summary, next_fp, next_ops, next_wd = 0;
+	bool ready = false;
 	int ch, rc = 0;
 
 	optind = 1;
@@ -220,10 +310,9 @@ cmd_run(int argc, char **argv)
 			log_diag(&errs);
 			goto fatal;
 		}
-	free(sets);
-	sets = NULL;
 	if (log_level_parse(cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
+	metrics_set_unhealthy_after(cfg.unhealthy_after_s * 1000);
 	if (config_redis_password(&cfg, &password, err, sizeof err) == -1) {
 		log_error("%s", err);
 		goto fatal;
@@ -243,6 +332,16 @@ cmd_run(int argc, char **argv)
 	log_info("rules loaded | topics=%zu keywords=%zu version=%" PRIu64,
 	    eng->rs->ntopics, eng->rs->nkeywords, version);
 	engine_install(eng);
+	if (metrics_start(cfg.metrics_listen, err, sizeof err) == -1) {
+		log_error("%s", err);
+		engine_install(NULL);
+		norm_free(norm);
+		free(password);
+		goto fatal;
+	}
+	if (metrics_port() > 0)
+		log_info("metrics listening | address=%s port=%d",
+		    cfg.metrics_listen, metrics_port());
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -260,6 +359,7 @@ cmd_run(int argc, char **argv)
 			while (i-- > 0)
 				consumer_free(cs[i]);
 			free(cs);
+			metrics_stop();
 			engine_install(NULL);
 			norm_free(norm);
 			free(password);
@@ -273,24 +373,42 @@ cmd_run(int argc, char **argv)
 	snprintf(instance, sizeof instance, "%s:%ld:%" PRId64, host,
 	    (long)getpid(), now_ms());
 	det = detector_new(&cfg, password, instance);
+	ops = ops_new(&cfg, password, instance);
 	log_info("started | instance=%s threads=%" PRId64 " brokers=%s redis=%s",
 	    instance, cfg.threads, cfg.kafka_brokers, cfg.redis_address);
+	sd_notify(0, "STATUS=joining the consumer group");
+	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
+		wd_usec = 0;
 
 	fp = rules_fingerprint(&cfg);
 	next_detect = now_ms() + cfg.flush_interval_ms;
-	next_summary = t_summary = now_ms();
-	next_summary += 10000;
-	next_fp = now_ms() + 1000;
+	memset(&prev, 0, sizeof prev);
+	prev.t_ms = now_ms();
+	next_summary = prev.t_ms + 10000;
+	next_fp = next_ops = now_ms() + 1000;
 	while (!got_stop) {
 		int64_t now;
-		int reload = 0;
+		int reload = 0, hup = 0;
 
 		usleep(20000);
 		now = now_ms();
+		if (wd_usec > 0 && now >= next_wd) {
+			sd_notify(0, "WATCHDOG=1");
+			next_wd = now + (int64_t)(wd_usec / 2000);
+		}
+		if (!ready && all_joined(cs, (size_t)cfg.threads)) {
+			ready = true;
+			log_info("ready: rules loaded and the consumer group joined");
+			sd_notifyf(0, "READY=1\nSTATUS=running, rules v%" PRIu64,
+			    version);
+		}
 		if (got_reload) {
 			got_reload = 0;
-			reload = 1;
+			reload = hup = 1;
 			log_info("reload requested (SIGHUP)");
+			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64
+			    "\nSTATUS=reloading", monotonic_usec());
+			reload_config(cfgpath, sets, nsets, &cfg);
 		}
 		if (cfg.reload_mode == RELOAD_AUTO && now >= next_fp) {
 			uint64_t nfp = rules_fingerprint(&cfg);
@@ -320,6 +438,9 @@ cmd_run(int argc, char **argv)
 				engine_install(ne);
 			}
 			fp = rules_fingerprint(&cfg);
+			if (hup)
+				sd_notifyf(0, "%sSTATUS=running, rules v%" PRIu64,
+				    ready ? "READY=1\n" : "", version);
 		}
 		/* the detector runs after every flush that wrote counts (so an
 		 * alert follows its burst within one flush), and at least once
@@ -332,16 +453,21 @@ cmd_run(int argc, char **argv)
 			struct engine *cur = engine_current();
 
 			detector_tick(det, cur->rs, now);
+			STAT_SET(leading, detector_leading(det) ? 1 : 0);
 			engine_unref(cur);
 			next_detect = now + cfg.flush_interval_ms;
 		}
+		if (now >= next_ops) {
+			if (ops_tick(ops, detector_leading(det), now) == 0)
+				STAT_SET(redis_ok_ms, now);
+			next_ops = now + 1000;
+		}
 		if (now >= next_summary) {
-			summary(now - t_summary, &last_dec, &last_mat, cs,
-			    (size_t)cfg.threads);
-			t_summary = now;
+			summary(now, &prev, cs, (size_t)cfg.threads);
 			next_summary = now + 10000;
 		}
 	}
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping: flushing counts");
 	log_info("stopping: flushing counts and leaving the group");
 	for (i = 0; i < (size_t)cfg.threads; i++)
 		consumer_stop(cs[i]);
@@ -355,6 +481,9 @@ cmd_run(int argc, char **argv)
 		consumer_free(cs[i]);
 	free(cs);
 	detector_free(det);
+	ops_free(ops);
+	metrics_stop();
+	free(sets);
 	engine_install(NULL);
 	norm_free(norm);
 	free(password);

@@ -66,7 +66,7 @@ static const struct copt config_table[] = {
 	{ "kafka.group", CT_STR, O(kafka_group), 0, "tidewatch",
 	  0, 0, NULL, 0, "consumer group id; daemons in one group share the work" },
 	{ "kafka.properties", CT_MAP, O(kafka_props), O(kafka_nprops), "",
-	  0, 0, NULL, 0, "any librdkafka property, passed through as it is" },
+	  0, 0, NULL, 0, "any librdkafka property, passed through as it is, e.g. {security.protocol: ssl}" },
 
 	{ "input.format", CT_ENUM, O(input_format), 0, "json",
 	  0, 0, format_enums, 0, "json (one object per message) or text (the message is the text)" },
@@ -77,7 +77,7 @@ static const struct copt config_table[] = {
 	{ "input.time_field", CT_STR, O(field_time), 0, "time",
 	  0, 0, NULL, 0, "JSON member holding the post time: epoch s/ms or RFC 3339" },
 	{ "input.fields", CT_MAP, O(field_map), O(field_nmap), "",
-	  0, 0, NULL, 0, "other post fields for where/count_by: name: json.path" },
+	  0, 0, NULL, 0, "other post fields for where/count_by, name: json.path, e.g. {platform: platform, region: user.region}" },
 	{ "input.time", CT_ENUM, O(time_source), 0, "post",
 	  0, 0, time_enums, 0, "which time counts: post (its time field, else Kafka's), kafka, arrival" },
 	{ "input.max_post_bytes", CT_SIZE, O(max_post_bytes), 0, "1MiB",
@@ -96,7 +96,7 @@ static const struct copt config_table[] = {
 	{ "redis.timeout", CT_DUR_MS, O(redis_timeout_ms), 0, "2s",
 	  10, 600000, NULL, 0, "connect and command timeout" },
 	{ "redis.flush_interval", CT_DUR_MS, O(flush_interval_ms), 0, "1s",
-	  10, 60000, NULL, 1, "how often local counts are written to Redis" },
+	  10, 60000, NULL, 0, "how often local counts are written to Redis" },
 
 	{ "rules.paths", CT_LIST, O(rule_paths), O(rule_npaths), "/etc/tidewatch/rules.d",
 	  0, 0, NULL, 1, "rule files or directories of *.yaml" },
@@ -124,12 +124,14 @@ static const struct copt config_table[] = {
 	{ "alerts.stream", CT_STR, O(alert_stream), 0, "alert-log",
 	  0, 0, NULL, 0, "stream of every alert, after the key prefix" },
 	{ "alerts.stream_maxlen", CT_INT, O(alert_stream_maxlen), 0, "10000",
-	  10, 100000000, NULL, 1, "approximate length the alert stream is trimmed to" },
+	  10, 100000000, NULL, 0, "approximate length the alert stream is trimmed to" },
 	{ "alerts.samples", CT_INT, O(samples), 0, "3",
-	  0, 100, NULL, 1, "sample posts kept per topic and bucket for alert evidence" },
+	  0, 100, NULL, 0, "sample posts kept per topic and bucket for alert evidence" },
 
 	{ "metrics.listen", CT_STR, O(metrics_listen), 0, "127.0.0.1:9464",
-	  0, 0, NULL, 0, "Prometheus /metrics address; empty disables" },
+	  0, 0, NULL, 0, "Prometheus /metrics and /healthz address, host:port; empty disables" },
+	{ "metrics.unhealthy_after", CT_DUR_S, O(unhealthy_after_s), 0, "30s",
+	  1, INT64_C(1) << 32, NULL, 1, "/healthz fails when Redis or Kafka was unreachable this long" },
 	{ "log.level", CT_STR, O(log_level), 0, "info",
 	  0, 0, NULL, 1, "debug, info, warn or error" },
 	{ "threads", CT_INT, O(threads), 0, "1",
@@ -674,6 +676,111 @@ config_load(const char *path, struct config *c, struct diag *errs)
 	return rc;
 }
 
+/* Whether option o has the same value in a and b. */
+static bool
+copt_equal(const struct config *a, const struct config *b, const struct copt *o)
+{
+	const char *pa = (const char *)a + o->off, *pb = (const char *)b + o->off;
+	size_t na, nb, i;
+
+	switch (o->type) {
+	case CT_STR: {
+		const char *sa = *(char *const *)(const void *)pa;
+		const char *sb = *(char *const *)(const void *)pb;
+
+		return strcmp(sa ? sa : "", sb ? sb : "") == 0;
+	}
+	case CT_BOOL:
+		return *(const bool *)(const void *)pa == *(const bool *)(const void *)pb;
+	case CT_INT32:
+	case CT_ENUM:
+		return *(const int *)(const void *)pa == *(const int *)(const void *)pb;
+	case CT_LIST: {
+		char *const *la = *(char **const *)(const void *)pa;
+		char *const *lb = *(char **const *)(const void *)pb;
+
+		na = *(const size_t *)(const void *)((const char *)a + o->off_n);
+		nb = *(const size_t *)(const void *)((const char *)b + o->off_n);
+		if (na != nb)
+			return false;
+		for (i = 0; i < na; i++)
+			if (strcmp(la[i], lb[i]) != 0)
+				return false;
+		return true;
+	}
+	case CT_MAP: {
+		const struct kv *ma = *(struct kv *const *)(const void *)pa;
+		const struct kv *mb = *(struct kv *const *)(const void *)pb;
+
+		na = *(const size_t *)(const void *)((const char *)a + o->off_n);
+		nb = *(const size_t *)(const void *)((const char *)b + o->off_n);
+		if (na != nb)
+			return false;
+		for (i = 0; i < na; i++)
+			if (strcmp(ma[i].key, mb[i].key) != 0 ||
+			    strcmp(ma[i].value, mb[i].value) != 0)
+				return false;
+		return true;
+	}
+	default:
+		return *(const int64_t *)(const void *)pa ==
+		    *(const int64_t *)(const void *)pb;
+	}
+}
+
+/* Swaps the value of option o between a and b. */
+static void
+copt_swap(struct config *a, struct config *b, const struct copt *o)
+{
+	char tmp[sizeof(int64_t) > sizeof(void *) ? sizeof(int64_t) : sizeof(void *)];
+	size_t sz;
+
+	switch (o->type) {
+	case CT_STR:
+		sz = sizeof(char *);
+		break;
+	case CT_BOOL:
+		sz = sizeof(bool);
+		break;
+	case CT_INT32:
+	case CT_ENUM:
+		sz = sizeof(int);
+		break;
+	case CT_LIST:
+	case CT_MAP:
+		sz = sizeof(void *);
+		memcpy(tmp, (char *)a + o->off_n, sizeof(size_t));
+		memcpy((char *)a + o->off_n, (char *)b + o->off_n, sizeof(size_t));
+		memcpy((char *)b + o->off_n, tmp, sizeof(size_t));
+		break;
+	default:
+		sz = sizeof(int64_t);
+		break;
+	}
+	memcpy(tmp, (char *)a + o->off, sz);
+	memcpy((char *)a + o->off, (char *)b + o->off, sz);
+	memcpy((char *)b + o->off, tmp, sz);
+}
+
+void
+config_update(struct config *cur, struct config *next, struct diag *applied,
+    struct diag *needs_restart)
+{
+	size_t i;
+
+	for (i = 0; i < NOPTS; i++) {
+		const struct copt *o = &config_table[i];
+
+		if (copt_equal(cur, next, o))
+			continue;
+		if (o->reloadable) {
+			copt_swap(cur, next, o);
+			diag_addf(applied, "%s", o->name);
+		} else
+			diag_addf(needs_restart, "%s", o->name);
+	}
+}
+
 int
 config_set(struct config *c, const char *assignment, struct diag *errs)
 {
@@ -703,6 +810,17 @@ config_print_defaults(FILE *fp)
 	const char *sect = "";
 	size_t i, sectlen = 0;
 
+	fprintf(fp,
+	    "# tidewatch.yaml — configuration of the tidewatch daemon.\n"
+	    "#\n"
+	    "# Every key is shown with its default value; a key left out keeps\n"
+	    "# its default, and an unknown key is an error.  Keys marked\n"
+	    "# (reloadable) take effect on SIGHUP (systemctl reload tidewatch);\n"
+	    "# a change to any other key is logged and needs a restart.  Any key\n"
+	    "# can also be set on the command line: tidewatch run -s key=value.\n"
+	    "# Durations: 250ms, 30s, 5m, 2h, 1d, 1w.  Sizes: 65536, 64KiB, 1MiB.\n"
+	    "#\n"
+	    "# Generated by `tidewatch config --defaults`.\n");
 	for (i = 0; i < NOPTS; i++) {
 		const struct copt *o = &config_table[i];
 		const char *dot = strchr(o->name, '.');

@@ -33,6 +33,7 @@
 #include "decoder.h"
 #include "engine.h"
 #include "log.h"
+#include "metrics.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -294,6 +295,7 @@ flush(struct consumer *c)
 	struct store_flush_stats st;
 	size_t i, np = 0;
 	int64_t t0, dt;
+	double ft;
 	int rc;
 
 	pos = xcalloc(c->nparts + 1, sizeof *pos);
@@ -314,7 +316,9 @@ flush(struct consumer *c)
 		return 0;
 	}
 	t0 = now_ms();
+	ft = metrics_clock();
 	rc = store_flush(c->store, c->cfg->kafka_group, c->agg, pos, np, &st);
+	metrics_flush_observe(metrics_clock() - ft);
 	dt = now_ms() - t0;
 	free(pos);
 	if (rc == 0) {
@@ -338,6 +342,7 @@ flush(struct consumer *c)
 		}
 		if (agg_size(c->agg) > 0)
 			STAT_ADD(flush_seq, 1);
+		metrics_flushed(c->agg);
 		agg_clear(c->agg);
 		commit_offsets(c);
 		if (c->redis_down)
@@ -443,6 +448,15 @@ error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 		    rd_kafka_err2name((rd_kafka_resp_err_t)err));
 }
 
+/* librdkafka statistics (statistics.interval.ms): lag per partition. */
+static int
+stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+	(void)rk;
+	metrics_kafka_stats(((struct consumer *)opaque)->id, json, len);
+	return 0;	/* librdkafka frees json */
+}
+
 static void
 log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
@@ -475,6 +489,18 @@ consumer_new(const struct config *cfg, const char *password, int id,
 		{ "session.timeout.ms", "10000" },
 		{ "heartbeat.interval.ms", "1000" },
 		{ "fetch.wait.max.ms", "100" },
+		{ "statistics.interval.ms", "5000" },
+		/*
+		 * librdkafka 2.0 stops fetching when the pre-fetch queue
+		 * passes either limit and looks again only after its 1 s
+		 * broker wakeup, so a consumer slower than the broker gets at
+		 * most one queue-full per second: 100000 messages (the
+		 * default) capped one thread at ~130 k posts/s.  Let the byte
+		 * limit (queued.max.messages.kbytes, 64 MB by default, still
+		 * bounding memory) govern instead; raising that too buys more
+		 * (see tests/bench/bench_e2e.sh).
+		 */
+		{ "queued.min.messages", "1000000" },
 	};
 
 	c->id = id;
@@ -485,6 +511,7 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
 	rd_kafka_conf_set_log_cb(conf, log_cb);
+	rd_kafka_conf_set_stats_cb(conf, stats_cb);
 	snprintf(client_id, sizeof client_id, "tidewatch-%d", id);
 	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
 		rd_kafka_conf_set(conf, defaults[i].k, defaults[i].v, NULL, 0);

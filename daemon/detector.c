@@ -37,6 +37,7 @@
 #include "spike.h"
 #include "stats.h"
 #include "store.h"
+#include "watch.h"
 #include "xmalloc.h"
 
 #define MAX_STEPS_PER_TICK	20000
@@ -55,6 +56,11 @@ struct tstate {
 	struct spike_state	*st;
 	int64_t			*last_T;	/* last window end evaluated; 0 none */
 	struct cache		 cache;
+	/* for the tick under way: the series (counts from the cache), and
+	 * per block the first window end to step */
+	struct watch_topic	 w;
+	const struct rule_alert	*a;		/* the topic's blocks */
+	int			*changed;	/* per block: an action, save */
 	int			 seen;		/* still in the rule set */
 };
 
@@ -166,11 +172,27 @@ detector_new(const struct config *cfg, const char *password,
 }
 
 static void
+tstate_blocks(struct tstate *ts, size_t n)
+{
+	free(ts->st);
+	free(ts->last_T);
+	free(ts->w.from);
+	free(ts->changed);
+	ts->nblocks = n;
+	ts->st = xcalloc(n, sizeof *ts->st);
+	ts->last_T = xcalloc(n, sizeof *ts->last_T);
+	ts->w.from = xcalloc(n, sizeof *ts->w.from);
+	ts->changed = xcalloc(n, sizeof *ts->changed);
+}
+
+static void
 tstate_free(struct tstate *t)
 {
 	free(t->topic);
 	free(t->st);
 	free(t->last_T);
+	free(t->w.from);
+	free(t->changed);
 	cache_clear(&t->cache);
 }
 
@@ -305,11 +327,7 @@ tstate_get(struct detector *d, const struct rule_topic *t)
 		if (strcmp(ts->topic, t->id) == 0) {
 			if (ts->nblocks != t->nalerts) {
 				/* the blocks changed with a reload: start over */
-				free(ts->st);
-				free(ts->last_T);
-				ts->nblocks = t->nalerts;
-				ts->st = xcalloc(t->nalerts, sizeof *ts->st);
-				ts->last_T = xcalloc(t->nalerts, sizeof *ts->last_T);
+				tstate_blocks(ts, t->nalerts);
 			}
 			ts->seen = 1;
 			return ts;
@@ -319,14 +337,14 @@ tstate_get(struct detector *d, const struct rule_topic *t)
 	ts = &d->ts[d->nts++];
 	memset(ts, 0, sizeof *ts);
 	ts->topic = xstrdup(t->id);
-	ts->nblocks = t->nalerts;
-	ts->st = xcalloc(t->nalerts, sizeof *ts->st);
-	ts->last_T = xcalloc(t->nalerts, sizeof *ts->last_T);
+	tstate_blocks(ts, t->nalerts);
 	ts->seen = 1;
 	return ts;
 }
 
-/* State text: "firing notified since notified_at last_true last_T". */
+/* State text: "firing notified since notified_at last_true last_T", then
+ * the EWMA baseline "ew_n ew_T ew_span ew_skip ew_mean ew_var" (a state
+ * written before the EWMA existed has only the first six). */
 static void
 load_state(struct detector *d, struct tstate *ts)
 {
@@ -337,8 +355,10 @@ load_state(struct detector *d, struct tstate *ts)
 
 	snprintf(key, sizeof key, "%sstate:%s", d->cfg->redis_prefix, ts->topic);
 	for (b = 0; b < ts->nblocks; b++) {
-		int firing = 0, notified_flag = 0;
+		int firing = 0, notified_flag = 0, n;
 		long long since, notified, last_true, lastT;
+		long long ew_n, ew_T, ew_span, ew_skip;
+		double ew_mean, ew_var;
 
 		snprintf(field, sizeof field, "%zu", b);
 		argv[0] = "HGET";
@@ -347,8 +367,21 @@ load_state(struct detector *d, struct tstate *ts)
 		if ((r = run(d, 3, argv)) == NULL)
 			return;
 		if (r->type == REDIS_REPLY_STRING &&
-		    sscanf(r->str, "%d %d %lld %lld %lld %lld", &firing,
-		    &notified_flag, &since, &notified, &last_true, &lastT) == 6) {
+		    ((n = sscanf(r->str, "%d %d %lld %lld %lld %lld %lld %lld "
+		    "%lld %lld %lg %lg", &firing, &notified_flag, &since,
+		    &notified, &last_true, &lastT, &ew_n, &ew_T, &ew_span,
+		    &ew_skip, &ew_mean, &ew_var)) == 6 || n == 12)) {
+			memset(&ts->st[b], 0, sizeof ts->st[b]);
+			if (n == 12 && ew_n >= 0 && ew_span >= 0 && ew_skip >= 0 &&
+			    isfinite(ew_mean) && isfinite(ew_var)) {
+				/* the EWMA baseline (older states have none) */
+				ts->st[b].ew_n = ew_n;
+				ts->st[b].ew_T = ew_T;
+				ts->st[b].ew_span = ew_span;
+				ts->st[b].ew_skip = ew_skip;
+				ts->st[b].ew_mean = ew_mean;
+				ts->st[b].ew_var = ew_var;
+			}
 			ts->st[b].firing = firing != 0;
 			ts->st[b].notified = notified_flag != 0;
 			ts->st[b].stepped = lastT > 0;
@@ -365,16 +398,19 @@ load_state(struct detector *d, struct tstate *ts)
 static void
 save_state(struct detector *d, struct tstate *ts, size_t b)
 {
-	char key[512], field[24], val[160], ttl[32];
+	char key[512], field[24], val[320], ttl[32];
 	const char *argv[4];
+	const struct spike_state *st = &ts->st[b];
 	redisReply *r;
 
 	snprintf(key, sizeof key, "%sstate:%s", d->cfg->redis_prefix, ts->topic);
 	snprintf(field, sizeof field, "%zu", b);
 	snprintf(val, sizeof val, "%d %d %" PRId64 " %" PRId64 " %" PRId64
-	    " %" PRId64, ts->st[b].firing ? 1 : 0, ts->st[b].notified ? 1 : 0,
-	    ts->st[b].since, ts->st[b].notified_at,
-	    ts->st[b].last_true, ts->last_T[b]);
+	    " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
+	    " %.17g %.17g", st->firing ? 1 : 0, st->notified ? 1 : 0,
+	    st->since, st->notified_at, st->last_true, ts->last_T[b],
+	    st->ew_n, st->ew_T, st->ew_span, st->ew_skip, st->ew_mean,
+	    st->ew_var);
 	argv[0] = "HSET";
 	argv[1] = key;
 	argv[2] = field;
@@ -452,6 +488,16 @@ gather_evidence(struct detector *d, const struct rule_topic *t,
 	    &al->nsamples);
 }
 
+static void
+alert_pub_of(const struct detector *d, struct alert_pub *pub)
+{
+	memset(pub, 0, sizeof *pub);
+	pub->channel = d->channel;
+	pub->stream = d->stream;
+	pub->stream_maxlen = d->cfg->alert_stream_maxlen;
+	pub->dedup_ttl_ms = (d->cfg->retention_s + 86400) * 1000;
+}
+
 static int
 publish(struct detector *d, const struct rule_topic *t, size_t b,
     enum spike_action act, const struct spike_eval *ev, int64_t now_ms)
@@ -471,13 +517,19 @@ publish(struct detector *d, const struct rule_topic *t, size_t b,
 	if (act != SPIKE_RESOLVE)
 		gather_evidence(d, t, &al);
 	json = alert_json(&al);
-	memset(&pub, 0, sizeof pub);
-	pub.channel = d->channel;
-	pub.stream = d->stream;
-	pub.stream_maxlen = d->cfg->alert_stream_maxlen;
-	pub.dedup_ttl_ms = (d->cfg->retention_s + 86400) * 1000;
-	rc = alert_publish(d->store, &pub, &al, json);
-	if (rc == 1) {
+	alert_pub_of(d, &pub);
+	if (act == SPIKE_FIRE && t->group_wait_s > 0) {
+		/* held for a digest (sent by flush_held) */
+		rc = alert_hold(d->store, &pub, &al, json, t->group_wait_s);
+		if (rc == 1)
+			log_info("alert held | topic=%s block=%zu group_wait=%"
+			    PRId64 " window_end=%" PRId64, t->id, b,
+			    t->group_wait_s, ev->window_end);
+	} else
+		rc = alert_publish(d->store, &pub, &al, json);
+	if (rc == 1 && act == SPIKE_FIRE && t->group_wait_s > 0)
+		;	/* counted when the digest goes out */
+	else if (rc == 1) {
 		STAT_ADD(alerts[t->alerts[b].severity], 1);
 		log_info("alert %s | topic=%s block=%zu severity=%s count=%" PRId64
 		    " baseline=%.2f window_end=%" PRId64 " late=%d",
@@ -497,14 +549,22 @@ publish(struct detector *d, const struct rule_topic *t, size_t b,
 
 /* Buckets a block needs for window ends in (T0, T1]. */
 static int
-fetch_for(struct detector *d, struct tstate *ts, const struct rule_alert *a,
-    int64_t T0, int64_t T1)
+fetch_for(struct detector *d, struct tstate *ts, size_t b, int64_t T0,
+    int64_t T1)
 {
-	int64_t w = a->window_s, k;
+	const struct rule_alert *a = &ts->a[b];
+	int64_t w = a->window_s, k, E;
 
 	if (fetch(d, ts, T0 - w, T1, T0 - w) == -1)
 		return -1;
-	if (a->period_s > 0) {
+	if (a->halflife_s > 0) {
+		/* the EWMA learns the windows ending in (ew_T, T1 - w] */
+		E = spike_learn_from(a, &ts->w.ser, &ts->st[b], T0);
+		if (E == INT64_MAX || E > T0 - w + d->cfg->resolution_s)
+			E = T0 - w + d->cfg->resolution_s;
+		if (fetch(d, ts, E - w, T1 - w, T0 - w) == -1)
+			return -1;
+	} else if (a->period_s > 0) {
 		for (k = 1; k <= a->lookback; k++)
 			if (fetch(d, ts, T0 - k * a->period_s - w,
 			    T1 - k * a->period_s, INT64_MAX) == -1)
@@ -516,13 +576,42 @@ fetch_for(struct detector *d, struct tstate *ts, const struct rule_alert *a,
 	return 0;
 }
 
+/* What watch_step reports to. */
+struct emit_ctx {
+	struct detector		*d;
+	const struct ruleset	*rs;
+	struct tstate		**tsv;
+	int64_t			 now_ms;
+	int			 published;
+};
+
+static int
+emit(void *arg, size_t i, size_t b, enum spike_action act,
+    const struct spike_eval *ev)
+{
+	struct emit_ctx *c = arg;
+	int rc;
+
+	/* not published: the window is stepped again next tick and goes out
+	 * then, marked late if it is late by then */
+	rc = publish(c->d, &c->rs->topics[i], b, act, ev, c->now_ms);
+	if (rc == -1)
+		return -1;
+	c->tsv[i]->changed[b] = 1;
+	if (rc == 1)
+		c->published++;
+	return 0;
+}
+
 int
 detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 {
-	int64_t res = d->cfg->resolution_s, wm, Tcur;
-	struct spike_series ser;
+	int64_t res = d->cfg->resolution_s, wm, Tcur, Tmin;
+	struct tstate **tsv;
+	struct watch_topic **wtv;
+	struct emit_ctx ec;
 	size_t i, b;
-	int published = 0;
+	int rc;
 
 	if (take_lease(d) == -1 || !d->leading)
 		return d->leading ? -1 : 0;
@@ -533,6 +622,14 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 	Tcur = (wm / 1000) / res * res + res;
 	for (i = 0; i < d->nts; i++)
 		d->ts[i].seen = 0;
+
+	/* every block's first window end, and the counts it needs */
+	for (i = 0; i < rs->ntopics; i++)	/* may move d->ts: first */
+		if (rs->topics[i].nalerts > 0)
+			(void)tstate_get(d, &rs->topics[i]);
+	tsv = xcalloc(rs->ntopics + 1, sizeof *tsv);
+	wtv = xcalloc(rs->ntopics + 1, sizeof *wtv);
+	Tmin = Tcur;
 	for (i = 0; i < rs->ntopics; i++) {
 		const struct rule_topic *t = &rs->topics[i];
 		struct tstate *ts;
@@ -542,15 +639,15 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 		ts = tstate_get(d, t);
 		if (!d->loaded)
 			load_state(d, ts);
-		ser.resolution_s = res;
-		ser.history_start = d->history_start;
-		ser.count = count_cb;
-		ser.arg = ts;
+		ts->a = t->alerts;
+		ts->w.ser.resolution_s = res;
+		ts->w.ser.history_start = d->history_start;
+		ts->w.ser.count = count_cb;
+		ts->w.ser.arg = ts;
+		ts->w.nblocks = ts->nblocks;
+		ts->w.st = ts->st;
 		for (b = 0; b < t->nalerts; b++) {
-			const struct rule_alert *a = &t->alerts[b];
-			int64_t T, T0 = ts->last_T[b], steps = 0;
-			struct spike_state saved;
-			int changed = 0, rc;
+			int64_t T0 = ts->last_T[b];
 
 			if (T0 <= 0 || T0 > Tcur) {
 				/* never evaluated: go through the history
@@ -564,37 +661,64 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 			}
 			if (Tcur - T0 > MAX_STEPS_PER_TICK * res)
 				T0 = Tcur - MAX_STEPS_PER_TICK * res;
-			if (fetch_for(d, ts, a, T0, Tcur) == -1)
+			ts->w.from[b] = T0;
+			ts->changed[b] = 0;
+			if (T0 < Tmin)
+				Tmin = T0;
+			if (fetch_for(d, ts, b, T0, Tcur) == -1) {
+				free(tsv);
+				free(wtv);
 				return -1;
-			for (T = T0; T <= Tcur; T += res) {
-				struct spike_eval ev;
-				enum spike_action act;
-
-				saved = ts->st[b];
-				spike_evaluate(a, &ser, T, &ev);
-				act = spike_step(a, &ts->st[b], &ev);
-				steps++;
-				if (act == SPIKE_NOTHING)
-					continue;
-				rc = publish(d, t, b, act, &ev, now_ms);
-				if (rc == -1) {
-					/* not published: step this window again
-					 * next tick; it goes out then, marked
-					 * late if it is late by then */
-					ts->st[b] = saved;
-					ts->last_T[b] = T;
-					return -1;
-				}
-				if (rc == 1)
-					published++;
-				changed = 1;
 			}
-			if (ts->last_T[b] != Tcur || changed) {
+		}
+		tsv[i] = ts;
+		wtv[i] = &ts->w;
+	}
+
+	/* all blocks in step through the window ends (watch.c) */
+	memset(&ec, 0, sizeof ec);
+	ec.d = d;
+	ec.rs = rs;
+	ec.tsv = tsv;
+	ec.now_ms = now_ms;
+	rc = watch_step(rs, wtv, Tmin, Tcur, res, emit, NULL, &ec);
+
+	for (i = 0; i < rs->ntopics; i++) {
+		struct tstate *ts = tsv[i];
+
+		for (b = 0; ts != NULL && b < ts->nblocks; b++) {
+			const struct rule_alert *a = &ts->a[b];
+
+			if (rc == -1) {
+				/* Redis failed: each block goes on from where
+				 * it got to, states saved next tick */
+				ts->last_T[b] = ts->w.from[b];
+				continue;
+			}
+			if (ts->last_T[b] != Tcur || ts->changed[b]) {
 				ts->last_T[b] = Tcur;
 				save_state(d, ts, b);
 			}
-			cache_trim(&ts->cache, Tcur - a->window_s - a->baseline_s -
-			    a->period_s * a->lookback - res);
+			cache_trim(&ts->cache, Tcur - 2 * a->window_s -
+			    a->baseline_s - a->period_s * a->lookback - res);
+		}
+	}
+	free(wtv);
+	free(tsv);
+	if (rc == -1)
+		return -1;
+	/* group_wait: the held alerts, as one digest once due */
+	{
+		struct alert_pub pub;
+		int n;
+
+		alert_pub_of(d, &pub);
+		if ((n = alert_flush_held(d->store, &pub, Tcur, now_ms)) == -1)
+			return -1;
+		if (n > 0) {
+			log_info("alert digest sent | alerts=%d channel=%s_digest",
+			    n, d->channel);
+			ec.published += n;
 		}
 	}
 	d->loaded = 1;
@@ -606,5 +730,5 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 		} else
 			i++;
 	}
-	return published;
+	return ec.published;
 }

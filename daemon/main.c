@@ -9,10 +9,7 @@
 #include <string.h>
 
 #include "commands.h"
-
-#ifndef TW_VERSION
-#define TW_VERSION "0.1.0"
-#endif
+#include "version.h"
 
 static const struct {
 	const char	*name;
@@ -22,7 +19,10 @@ static const struct {
 	{ "run", cmd_run, "the daemon: consume, match, count, alert" },
 	{ "check", cmd_check, "validate config and rules, run the rules' tests" },
 	{ "match", cmd_match, "match posts offline, one JSON line per post" },
+	{ "backtest", cmd_backtest, "replay posts offline: the alerts they would fire" },
 	{ "alerts", cmd_alerts, "print alerts as they are published" },
+	{ "top", cmd_top, "live view of the topics, by rate against baseline" },
+	{ "config", cmd_config, "print the default config, or check a config file" },
 };
 
 static void

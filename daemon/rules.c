@@ -49,6 +49,8 @@
 #define RULES_DEFAULT_RES	10
 #define RULES_DEFAULT_COOLDOWN	1800
 #define RULES_DEFAULT_LOOKBACK	7
+#define RULES_MAX_GROUP_WAIT	3600
+#define RULES_MAX_INHIBIT	16
 
 #define SHOWSZ	256		/* show() and got() buffers */
 
@@ -90,6 +92,13 @@ struct idmark {
 	int	line, col;
 };
 
+/* Where a topic names a topic in `inhibit`, for errors once all are read. */
+struct inhmark {
+	size_t	topic, k;	/* rs->topics[topic].inhibit[k] */
+	size_t	file;
+	int	line, col;
+};
+
 struct kwbuf {
 	struct rule_kw	*v;
 	size_t		 n, cap;
@@ -119,29 +128,37 @@ struct loader {
 	size_t		 captopics;
 	struct idmark	*idmarks;	/* where each topic's id is written */
 	size_t		 capidmarks;
+	struct inhmark	*inhmarks;
+	size_t		 ninhmarks, capinhmarks;
 };
 
 static const char *const top_keys[] = { "lists", "topics" };
 enum { TOP_LISTS, TOP_TOPICS, TOP__N };
 
 static const char *const topic_keys[] = {
-	"id", "name", "tags", "match", "count_by", "alert", "tests"
+	"id", "name", "tags", "match", "count_by", "alert", "tests",
+	"group_wait", "inhibit"
 };
 enum { TK_ID, TK_NAME, TK_TAGS, TK_MATCH, TK_COUNT_BY, TK_ALERT, TK_TESTS,
-	TK__N };
+	TK_GROUP_WAIT, TK_INHIBIT, TK__N };
 
 static const char *const match_keys[] = { "any", "all", "none", "where" };
 enum { MK_ANY, MK_ALL, MK_NONE, MK_WHERE, MK__N };
 
 static const char *const alert_keys[] = {
 	"window", "baseline", "min_count", "threshold", "ratio", "zscore",
-	"cooldown", "resolve_after", "severity"
+	"cooldown", "resolve_after", "severity", "poisson"
 };
 enum { AK_WINDOW, AK_BASELINE, AK_MIN_COUNT, AK_THRESHOLD, AK_RATIO,
-	AK_ZSCORE, AK_COOLDOWN, AK_RESOLVE, AK_SEVERITY, AK__N };
+	AK_ZSCORE, AK_COOLDOWN, AK_RESOLVE, AK_SEVERITY, AK_POISSON, AK__N };
 
-static const char *const baseline_keys[] = { "period", "lookback" };
-enum { BK_PERIOD, BK_LOOKBACK, BK__N };
+static const char *const baseline_keys[] = {
+	"period", "lookback", "halflife", "exclude"
+};
+enum { BK_PERIOD, BK_LOOKBACK, BK_HALFLIFE, BK_EXCLUDE, BK__N };
+
+static const char *const poisson_keys[] = { "p", "factor" };
+enum { PK_P, PK_FACTOR, PK__N };
 
 static const char *const tests_keys[] = { "match", "no_match" };
 enum { XK_MATCH, XK_NO_MATCH, XK__N };
@@ -1295,11 +1312,13 @@ get_positive(struct loader *ld, yaml_node_t *n, const char *what,
 	return 0;
 }
 
-/* baseline: {period: duration, lookback: n}.  Returns 0 if the period is
- * good, else -1; *ok is cleared on any error. */
+/* baseline: {period: duration, lookback: n} (seasonal) or {halflife:
+ * duration, exclude: x} (EWMA).  Returns 0 if the period or halflife is
+ * good, else -1; *ok is cleared on any error.  *period is the node of the
+ * period (NULL for an EWMA baseline), *half that of the halflife. */
 static int
 parse_seasonal(struct loader *ld, struct rule_alert *a, yaml_node_t *n,
-    yaml_node_t **period, bool *ok)
+    yaml_node_t **period, yaml_node_t **half, bool *ok)
 {
 	yaml_node_t *key[BK__N], *val[BK__N];
 	const char *s;
@@ -1310,9 +1329,37 @@ parse_seasonal(struct loader *ld, struct rule_alert *a, yaml_node_t *n,
 
 	sug = get_keys(ld, n, baseline_keys, BK__N, "baseline", key, val);
 	*period = val[BK_PERIOD];
+	*half = val[BK_HALFLIFE];
+	if (val[BK_HALFLIFE] != NULL) {
+		/* an EWMA baseline */
+		if (val[BK_PERIOD] != NULL || val[BK_LOOKBACK] != NULL) {
+			node_err(ld, key[val[BK_PERIOD] != NULL ? BK_PERIOD :
+			    BK_LOOKBACK], "baseline: halflife (a moving "
+			    "average) and period/lookback (the same time in "
+			    "earlier periods) are two kinds of baseline, "
+			    "choose one");
+			*ok = false;
+			rc = -1;
+		}
+		*period = NULL;
+		if (get_dur(ld, val[BK_HALFLIFE], "halflife",
+		    &a->halflife_s) == -1) {
+			*ok = false;
+			rc = -1;
+		}
+		if (val[BK_EXCLUDE] != NULL && get_positive(ld,
+		    val[BK_EXCLUDE], "exclude", &a->exclude) == -1)
+			*ok = false;
+		return rc;
+	}
+	if (val[BK_EXCLUDE] != NULL) {
+		node_err(ld, key[BK_EXCLUDE], "baseline: exclude goes with a "
+		    "halflife (e.g. {halflife: 1d, exclude: 20})");
+		*ok = false;
+	}
 	a->lookback = RULES_DEFAULT_LOOKBACK;
 	if (val[BK_PERIOD] == NULL) {
-		if ((sug & 1U << BK_PERIOD) == 0)
+		if ((sug & (1U << BK_PERIOD | 1U << BK_HALFLIFE)) == 0)
 			node_err(ld, n, "baseline has no 'period'");
 		*ok = false;
 		rc = -1;
@@ -1334,11 +1381,48 @@ parse_seasonal(struct loader *ld, struct rule_alert *a, yaml_node_t *n,
 	return rc;
 }
 
+/* poisson: p, or {p: 0.001, factor: 1.5}.  Returns 0 or -1. */
+static int
+parse_poisson(struct loader *ld, struct rule_alert *a, yaml_node_t *n)
+{
+	yaml_node_t *key[PK__N], *val[PK__N], *pn = n;
+	char g[SHOWSZ];
+	int rc = 0;
+
+	a->poisson_factor = 1.0;
+	if (n->type == YAML_MAPPING_NODE) {
+		uint32_t sug = get_keys(ld, n, poisson_keys, PK__N, "poisson",
+		    key, val);
+
+		if ((pn = val[PK_P]) == NULL) {
+			if ((sug & 1U << PK_P) == 0)
+				node_err(ld, n, "poisson has no 'p' (e.g. "
+				    "{p: 0.001, factor: 1})");
+			return -1;
+		}
+		if (val[PK_FACTOR] != NULL && get_positive(ld, val[PK_FACTOR],
+		    "factor", &a->poisson_factor) == -1)
+			rc = -1;
+	} else if (n->type != YAML_SCALAR_NODE) {
+		node_err(ld, n, "poisson: expected p or a mapping with p and "
+		    "factor, got %s", got(n, g));
+		return -1;
+	}
+	if (sval(pn) == NULL || num_parse(sval(pn), &a->poisson_p) == -1 ||
+	    !(a->poisson_p > 0) || !(a->poisson_p < 0.5)) {
+		node_err(ld, pn, "p: expected a probability between 0 and 0.5 "
+		    "(e.g. 0.001), got %s", got(pn, g));
+		a->poisson_p = 0;
+		return -1;
+	}
+	return rc;
+}
+
 static void
 parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
     yaml_node_t *n)
 {
-	yaml_node_t *key[AK__N], *val[AK__N], *period = NULL;
+	yaml_node_t *key[AK__N], *val[AK__N], *period = NULL, *half = NULL;
 	struct rule_alert a;
 	const char *s;
 	char g[SHOWSZ], d1[32], d2[32];
@@ -1373,7 +1457,7 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 	if (val[AK_BASELINE] != NULL) {
 		if (val[AK_BASELINE]->type == YAML_MAPPING_NODE)
 			base_ok = parse_seasonal(ld, &a, val[AK_BASELINE],
-			    &period, &ok) == 0;
+			    &period, &half, &ok) == 0;
 		else if (val[AK_BASELINE]->type == YAML_SEQUENCE_NODE)
 			node_err(ld, val[AK_BASELINE], "baseline: expected a "
 			    "duration or a mapping with period and lookback, "
@@ -1402,6 +1486,9 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 		ok = false;
 	if (val[AK_ZSCORE] != NULL &&
 	    get_positive(ld, val[AK_ZSCORE], "zscore", &a.zscore) == -1)
+		ok = false;
+	if (val[AK_POISSON] != NULL &&
+	    parse_poisson(ld, &a, val[AK_POISSON]) == -1)
 		ok = false;
 	if (val[AK_COOLDOWN] != NULL &&
 	    get_dur(ld, val[AK_COOLDOWN], "cooldown", &a.cooldown_s) == -1)
@@ -1435,7 +1522,21 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 		    fmt_dur(ld->res, d2, sizeof d2));
 		ok = false;
 	}
-	if (base_ok && period == NULL) {
+	if (base_ok && half != NULL) {
+		if (a.halflife_s % ld->res != 0) {
+			node_err(ld, half, "baseline halflife %s is not a "
+			    "multiple of the counter resolution (%s)",
+			    fmt_dur(a.halflife_s, d1, sizeof d1),
+			    fmt_dur(ld->res, d2, sizeof d2));
+			ok = false;
+		} else if (win_ok && a.halflife_s < a.window_s) {
+			node_err(ld, half, "baseline halflife %s must be at "
+			    "least the window (%s)",
+			    fmt_dur(a.halflife_s, d1, sizeof d1),
+			    fmt_dur(a.window_s, d2, sizeof d2));
+			ok = false;
+		}
+	} else if (base_ok && period == NULL) {
 		if (a.baseline_s % ld->res != 0) {
 			node_err(ld, val[AK_BASELINE], "baseline %s is not a "
 			    "multiple of the counter resolution (%s)",
@@ -1465,11 +1566,11 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 		}
 	}
 	if (val[AK_THRESHOLD] == NULL && val[AK_RATIO] == NULL &&
-	    val[AK_ZSCORE] == NULL) {
+	    val[AK_ZSCORE] == NULL && val[AK_POISSON] == NULL) {
 		if ((sug & (1U << AK_THRESHOLD | 1U << AK_RATIO |
-		    1U << AK_ZSCORE)) == 0)
+		    1U << AK_ZSCORE | 1U << AK_POISSON)) == 0)
 			node_err(ld, n, "alert needs at least one of "
-			    "threshold, ratio or zscore");
+			    "threshold, ratio, zscore or poisson");
 		ok = false;
 	}
 	if (val[AK_RATIO] != NULL && val[AK_BASELINE] == NULL &&
@@ -1481,6 +1582,12 @@ parse_alert(struct loader *ld, struct rule_topic *t, size_t *cap,
 	if (val[AK_ZSCORE] != NULL && val[AK_BASELINE] == NULL &&
 	    (sug & 1U << AK_BASELINE) == 0) {
 		node_err(ld, key[AK_ZSCORE], "zscore needs a baseline to "
+		    "compare with (e.g. baseline: 1h)");
+		ok = false;
+	}
+	if (val[AK_POISSON] != NULL && val[AK_BASELINE] == NULL &&
+	    (sug & 1U << AK_BASELINE) == 0) {
+		node_err(ld, key[AK_POISSON], "poisson needs a baseline to "
 		    "compare with (e.g. baseline: 1h)");
 		ok = false;
 	}
@@ -1674,6 +1781,54 @@ parse_strings(struct loader *ld, yaml_node_t *n, const char *what,
 	return v;
 }
 
+/* inhibit: [topic ids]; checked once every topic is read. */
+static void
+parse_inhibit(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
+{
+	struct items it;
+	yaml_node_t *item;
+	const char *s;
+	char g[SHOWSZ];
+	size_t i, j;
+
+	if (get_items(ld, n, "inhibit", "a list of topic ids", true, &it) == -1)
+		return;
+	if (it.n > RULES_MAX_INHIBIT) {
+		node_err(ld, n, "inhibit: at most %d topics", RULES_MAX_INHIBIT);
+		return;
+	}
+	if (it.n == 0 || !budget(ld, n, it.n))
+		return;
+	t->inhibit = xcalloc(it.n, sizeof *t->inhibit);
+	for (i = 0; i < it.n; i++) {
+		struct inhmark *m;
+
+		if ((item = node(ld, it.v[i])) == NULL)
+			continue;
+		if ((s = sval(item)) == NULL || !is_topic_id(s)) {
+			node_err(ld, item, "inhibit: expected a topic id, got %s",
+			    got(item, g));
+			continue;
+		}
+		for (j = 0; j < t->ninhibit; j++)
+			if (strcmp(t->inhibit[j], s) == 0)
+				break;
+		if (j < t->ninhibit) {
+			node_err(ld, item, "inhibit: '%s' is listed twice", s);
+			continue;
+		}
+		ld->inhmarks = xgrow(ld->inhmarks, &ld->capinhmarks,
+		    ld->ninhmarks + 1, sizeof *ld->inhmarks);
+		m = &ld->inhmarks[ld->ninhmarks++];
+		m->topic = ld->rs->ntopics - 1;
+		m->k = t->ninhibit;
+		m->file = ld->cur;
+		m->line = mark_line(&item->start_mark);
+		m->col = mark_col(&item->start_mark);
+		t->inhibit[t->ninhibit++] = xstrdup(s);
+	}
+}
+
 static void
 parse_topic(struct loader *ld, yaml_node_t *n)
 {
@@ -1753,6 +1908,15 @@ parse_topic(struct loader *ld, yaml_node_t *n)
 		parse_alerts(ld, t, val[TK_ALERT]);
 	if (val[TK_TESTS] != NULL && !stopped(ld))
 		parse_tests(ld, t, val[TK_TESTS]);
+	if (val[TK_GROUP_WAIT] != NULL &&
+	    get_dur(ld, val[TK_GROUP_WAIT], "group_wait", &t->group_wait_s) == 0 &&
+	    t->group_wait_s > RULES_MAX_GROUP_WAIT) {
+		node_err(ld, val[TK_GROUP_WAIT], "group_wait: %s is too long "
+		    "(at most 1h)", got(val[TK_GROUP_WAIT], g));
+		t->group_wait_s = 0;
+	}
+	if (val[TK_INHIBIT] != NULL && !stopped(ld))
+		parse_inhibit(ld, t, val[TK_INHIBIT]);
 }
 
 /* ---- lists ------------------------------------------------------------ */
@@ -2193,6 +2357,8 @@ topic_free(struct rule_topic *t)
 	}
 	free(t->where);
 	strings_free(t->count_by, t->ncount_by);
+	strings_free(t->inhibit, t->ninhibit);
+	free(t->inhibit_idx);
 	free(t->alerts);
 	for (i = 0; i < t->ntests; i++) {
 		free(t->tests[i].text);
@@ -2215,6 +2381,7 @@ ruleset_free(struct ruleset *rs)
 	for (i = 0; i < rs->ntopics; i++)
 		topic_free(&rs->topics[i]);
 	free(rs->topics);
+	free(rs->order);
 	strings_free(rs->files, rs->nfiles);
 	free(rs);
 }
@@ -2241,6 +2408,7 @@ loader_free(struct loader *ld)
 	free(ld->lists);
 	free(ld->lnames);
 	free(ld->idmarks);
+	free(ld->inhmarks);
 	ruleset_free(ld->rs);
 }
 
@@ -2292,6 +2460,114 @@ check_ids(struct loader *ld)
 	free(v);
 }
 
+/* The topic named id, or -1: v holds the n ids sorted. */
+static ssize_t
+find_topic(const struct idref *v, size_t n, const char *id)
+{
+	size_t lo = 0, hi = n, mid;
+	int c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(id, v[mid].id)) == 0)
+			return (ssize_t)v[mid].i;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return -1;
+}
+
+/* Resolves the topics named in `inhibit` and orders the topics so that
+ * each comes after those that inhibit it; reports unknown names, a topic
+ * inhibiting itself, and cycles. */
+static void
+check_inhibit(struct loader *ld)
+{
+	struct ruleset *rs = ld->rs;
+	struct idref *v;
+	const char **names;
+	const char *sug;
+	char s1[SHOWSZ];
+	bool *placed, progress;
+	size_t n = 0, i, k, no = 0;
+	ssize_t j;
+
+	rs->order = xcalloc(rs->ntopics + 1, sizeof *rs->order);
+	v = xcalloc(rs->ntopics + 1, sizeof *v);
+	names = xcalloc(rs->ntopics + 1, sizeof *names);
+	for (i = 0; i < rs->ntopics; i++) {
+		if (rs->topics[i].ninhibit > 0)
+			rs->topics[i].inhibit_idx = xcalloc(
+			    rs->topics[i].ninhibit, sizeof (size_t));
+		if (rs->topics[i].id != NULL) {
+			v[n].id = rs->topics[i].id;
+			names[n] = rs->topics[i].id;
+			v[n++].i = i;
+		}
+	}
+	if (n > 0)
+		qsort(v, n, sizeof *v, cmp_idref);
+	for (k = 0; k < ld->ninhmarks; k++) {
+		const struct inhmark *m = &ld->inhmarks[k];
+		struct rule_topic *t = &rs->topics[m->topic];
+		const char *id = t->inhibit[m->k];
+
+		if ((j = find_topic(v, n, id)) == -1) {
+			if ((sug = rules_suggest(id, names, n)) != NULL)
+				err_at(ld, m->file, m->line, m->col, "inhibit: "
+				    "no topic '%s' in the rule set (did you "
+				    "mean '%s'?)", show(id, s1), sug);
+			else
+				err_at(ld, m->file, m->line, m->col, "inhibit: "
+				    "no topic '%s' in the rule set",
+				    show(id, s1));
+			j = (ssize_t)m->topic;	/* harmless below */
+		} else if ((size_t)j == m->topic)
+			err_at(ld, m->file, m->line, m->col, "inhibit: topic "
+			    "'%s' cannot inhibit itself", id);
+		t->inhibit_idx[m->k] = (size_t)j;
+	}
+
+	/* parents first; what is left over sits on a cycle */
+	placed = xcalloc(rs->ntopics + 1, sizeof *placed);
+	do {
+		progress = false;
+		for (i = 0; i < rs->ntopics; i++) {
+			const struct rule_topic *t = &rs->topics[i];
+
+			if (placed[i])
+				continue;
+			for (k = 0; k < t->ninhibit; k++)
+				if (t->inhibit_idx[k] != i &&
+				    !placed[t->inhibit_idx[k]])
+					break;
+			if (k < t->ninhibit)
+				continue;
+			placed[i] = true;
+			rs->order[no++] = i;
+			progress = true;
+		}
+	} while (progress && no < rs->ntopics);
+	for (k = 0; k < ld->ninhmarks && no < rs->ntopics; k++) {
+		const struct inhmark *m = &ld->inhmarks[k];
+		const struct rule_topic *t = &rs->topics[m->topic];
+
+		if (placed[m->topic] || placed[t->inhibit_idx[m->k]])
+			continue;
+		err_at(ld, m->file, m->line, m->col, "inhibit: topics '%s' and "
+		    "'%s' inhibit each other (a cycle)",
+		    t->id != NULL ? t->id : "?",
+		    rs->topics[t->inhibit_idx[m->k]].id != NULL ?
+		    rs->topics[t->inhibit_idx[m->k]].id : "?");
+		break;
+	}
+	free(placed);
+	free(names);
+	free(v);
+}
+
 /* Both passes over the loaded files, then the checks across them. */
 static void
 build(struct loader *ld)
@@ -2337,6 +2613,7 @@ build(struct loader *ld)
 		}
 	}
 	check_ids(ld);
+	check_inhibit(ld);
 
 	for (i = 0; i < rs->ntopics; i++) {
 		rs->nkeywords += rs->topics[i].nkws;
@@ -2433,6 +2710,42 @@ rules_load_string(const char *name, const char *yaml, size_t len,
     struct ruleset **out, struct diag *errs)
 {
 	return rules_load_string_opts(name, yaml, len, NULL, out, errs);
+}
+
+int
+rules_parse_alert(const char *name, const char *yaml, size_t len,
+    const struct rules_opts *opts, struct rule_alert *out, struct diag *errs)
+{
+	struct loader ld;
+	struct rule_topic t;
+	yaml_node_t *root;
+	size_t cap = 0, i;
+	int rc = 0;
+
+	loader_init(&ld, opts);
+	ld.cur = file_new(&ld, name);
+	memset(&t, 0, sizeof t);
+	if (parse_buffer(&ld, yaml, len) == 0) {
+		root = yaml_document_get_root_node(&ld.files[0].doc);
+		if (root == NULL || is_null(root))
+			err_at(&ld, 0, 1, 1, "alert: expected a mapping with "
+			    "a window and a condition, got nothing");
+		else
+			parse_alert(&ld, &t, &cap, root);
+	}
+	if (ld.nerrs > 0 || ld.capped || t.nalerts != 1) {
+		if (ld.nerrs > 0)
+			qsort(ld.errs, ld.nerrs, sizeof *ld.errs, cmp_lerr);
+		for (i = 0; i < ld.nerrs; i++)
+			diag_addf(errs, "%s", ld.errs[i].msg);
+		if (ld.nerrs == 0)
+			diag_add(errs, name, 0, 0, "not a valid alert block");
+		rc = -1;
+	} else
+		*out = t.alerts[0];
+	free(t.alerts);
+	loader_free(&ld);
+	return rc;
 }
 
 struct ruleset *

@@ -76,11 +76,13 @@ sum_window(const struct spike_series *s, int64_t res, int64_t end, int64_t nb)
 	uint64_t	avail, k, i;
 	int64_t		b, n, sum = 0;
 
-	if (s->count == NULL || end <= s->history_start)
+	if ((s->count == NULL && s->sum == NULL) || end <= s->history_start)
 		return 0;
 	avail = elapsed(end, s->history_start) / (uint64_t)res;
 	k = (uint64_t)nb < avail ? (uint64_t)nb : avail;
 	b = back(end, k * (uint64_t)res);
+	if (s->sum != NULL)
+		return k > 0 ? s->sum(s->arg, b, end) : 0;
 	for (i = 0; i < k; i++, b += res) {
 		n = s->count(s->arg, b);
 		if (n > 0)
@@ -108,31 +110,238 @@ add_window(const struct spike_series *s, int64_t res, int64_t end, int64_t nb,
 	return true;
 }
 
-void
-spike_evaluate(const struct rule_alert *a, const struct spike_series *s,
-    int64_t T, struct spike_eval *out)
+/* Window length in buckets (rounded up) and in seconds. */
+static void
+window_len(const struct rule_alert *a, int64_t res, int64_t *nbp, int64_t *wp)
 {
-	int64_t	res, nb, w, end, raw, min, k, j, nwin;
-	int	n = 0;
-	double	mean = 0, m2 = 0, c, sd, den;
-
-	memset(out, 0, sizeof *out);
-	res = s->resolution_s > 0 ? s->resolution_s : 1;
-	T = align_down(T, res);
+	int64_t	nb;
 
 	nb = a->window_s > 0 ? a->window_s / res : 1;
 	if (a->window_s > 0 && a->window_s % res != 0)
 		nb++;
 	if (nb > INT64_MAX / res)
 		nb = INT64_MAX / res;
-	w = nb * res;
+	*nbp = nb;
+	*wp = nb * res;
+}
+
+/* ---- Poisson ---------------------------------------------------------- */
+
+/*
+ * The regularised lower incomplete gamma function P(a, x), a > 0: by its
+ * power series below x = a + 1, else as 1 - Q(a, x) with Q by its continued
+ * fraction (modified Lentz).  P(X >= k) = P(k, lambda) for a Poisson X.
+ */
+static double
+gamma_p(double a, double x)
+{
+	double	lead, sum, term, b, c, d, h, an, del;
+	int	i;
+
+	if (!(x > 0))
+		return 0;
+	if (!isfinite(x))
+		return 1;
+	lead = -x + a * log(x) - lgamma(a);
+	if (x < a + 1) {
+		sum = term = 1 / a;
+		for (i = 1; i < 100000; i++) {
+			term *= x / (a + i);
+			sum += term;
+			if (fabs(term) < fabs(sum) * 1e-15)
+				break;
+		}
+		return fmin(1.0, sum * exp(lead));
+	}
+	b = x + 1 - a;
+	c = 1 / 1e-300;
+	d = 1 / b;
+	h = d;
+	for (i = 1; i < 100000; i++) {
+		an = -i * (i - a);
+		b += 2;
+		d = an * d + b;
+		if (fabs(d) < 1e-300)
+			d = 1e-300;
+		c = b + an / c;
+		if (fabs(c) < 1e-300)
+			c = 1e-300;
+		d = 1 / d;
+		del = d * c;
+		h *= del;
+		if (fabs(del - 1) < 1e-15)
+			break;
+	}
+	return fmax(0.0, 1 - exp(lead) * h);
+}
+
+double
+spike_poisson_tail(double lambda, int64_t k)
+{
+	if (k <= 0)
+		return 1;
+	if (!(lambda > 0))
+		return 0;
+	return gamma_p((double)k, lambda);
+}
+
+int64_t
+spike_poisson_upper(double lambda, double p)
+{
+	int64_t	lo, hi, mid, step;
+
+	if (!(lambda > 0) || !(p > 0))
+		return 0;
+	if (lambda > 1e15)
+		return INT64_MAX / 4;
+	/* P(X > k) = tail(k + 1) falls with k: the answer is in (lo, hi] */
+	lo = (int64_t)floor(lambda) - 1;
+	if (lo < -1)
+		lo = -1;
+	if (spike_poisson_tail(lambda, lo + 1) <= p)
+		return lo + 1 < 0 ? 0 : lo + 1;
+	step = (int64_t)ceil(sqrt(lambda)) + 1;
+	hi = lo + step;
+	while (spike_poisson_tail(lambda, hi + 1) > p) {
+		lo = hi;
+		step *= 2;
+		hi += step;
+	}
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (spike_poisson_tail(lambda, mid + 1) <= p)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	return hi;
+}
+
+/* ---- EWMA baseline ---------------------------------------------------- */
+
+#define SPIKE_DEFAULT_EXCLUDE	20.0
+
+/* The learned windows must span this long before the baseline is used:
+ * the halflife, or ten windows if that is shorter. */
+static int64_t
+ew_warmup(const struct rule_alert *a, int64_t w)
+{
+	int64_t	ten = w > INT64_MAX / 10 ? INT64_MAX : w * 10;
+
+	return a->halflife_s < ten ? a->halflife_s : ten;
+}
+
+static bool
+ew_usable(const struct rule_alert *a, const struct spike_state *st, int64_t w)
+{
+	return st != NULL && st->ew_n > 0 && st->ew_span >= ew_warmup(a, w);
+}
+
+/* Deviations of c above mean, with spike_evaluate's floor. */
+static double
+ew_z(double c, double mean, double var)
+{
+	double	sd = sqrt(var > 0 ? var : 0);
+
+	return (c - mean) / fmax(fmax(sd, sqrt(mean > 0 ? mean : 0)), 1.0);
+}
+
+int64_t
+spike_learn_from(const struct rule_alert *a, const struct spike_series *s,
+    const struct spike_state *st, int64_t T)
+{
+	int64_t	res, nb, w, target, first;
+
+	if (a->halflife_s <= 0)
+		return INT64_MAX;
+	res = s->resolution_s > 0 ? s->resolution_s : 1;
+	window_len(a, res, &nb, &w);
+	if (!sub_ok(align_down(T, res), w, &target))
+		return INT64_MAX;
+	if (st->ew_T == 0 && st->ew_n == 0 && st->ew_span == 0)
+		first = target;		/* nothing looked at yet */
+	else if (st->ew_T >= target)
+		return INT64_MAX;	/* done already, or going back */
+	else
+		first = st->ew_T + res;
+	if (elapsed(target, first) / (uint64_t)res >= SPIKE_LEARN_MAX)
+		first = back(target, (uint64_t)(SPIKE_LEARN_MAX - 1) * (uint64_t)res);
+	return first;
+}
+
+void
+spike_learn(const struct rule_alert *a, const struct spike_series *s,
+    struct spike_state *st, int64_t T)
+{
+	int64_t	res, nb, w, target, E, start;
+	double	alpha, ae, c, d, ex;
+
+	if ((E = spike_learn_from(a, s, st, T)) == INT64_MAX)
+		return;
+	res = s->resolution_s > 0 ? s->resolution_s : 1;
+	window_len(a, res, &nb, &w);
+	target = align_down(T, res) - w;	/* checked by spike_learn_from */
+	alpha = -expm1(-log(2.0) * (double)res / (double)a->halflife_s);
+	ex = a->exclude > 0 ? a->exclude : SPIKE_DEFAULT_EXCLUDE;
+	for (;; E += res) {
+		if (sub_ok(E, w, &start) && start >= s->history_start) {
+			c = (double)sum_window(s, res, E, nb);
+			if (st->ew_span < INT64_MAX - res)
+				st->ew_span += res;
+			if (ew_usable(a, st, w) &&
+			    ew_z(c, st->ew_mean, st->ew_var) > ex &&
+			    st->ew_skip * res < a->halflife_s) {
+				/* anomalous: not learned, unless it has lasted
+				 * a halflife (then it is the new normal) */
+				st->ew_skip++;
+			} else {
+				st->ew_skip = 0;
+				if (st->ew_n < INT64_MAX)
+					st->ew_n++;
+				ae = fmax(alpha, 1.0 / (double)st->ew_n);
+				d = c - st->ew_mean;
+				st->ew_mean += ae * d;
+				st->ew_var = (1 - ae) * (st->ew_var + ae * d * d);
+			}
+		}
+		if (E >= target || E > INT64_MAX - res)
+			break;
+	}
+	st->ew_T = target;
+}
+
+void
+spike_evaluate(const struct rule_alert *a, const struct spike_series *s,
+    int64_t T, struct spike_eval *out)
+{
+	spike_evaluate_state(a, s, NULL, T, out);
+}
+
+void
+spike_evaluate_state(const struct rule_alert *a, const struct spike_series *s,
+    const struct spike_state *st, int64_t T, struct spike_eval *out)
+{
+	int64_t	res, nb, w, end, raw, min, k, j, nwin;
+	int	n = 0;
+	double	mean = 0, m2 = 0, c, sd, den, lambda;
+
+	memset(out, 0, sizeof *out);
+	res = s->resolution_s > 0 ? s->resolution_s : 1;
+	T = align_down(T, res);
+	window_len(a, res, &nb, &w);
 
 	out->window_end = T;
 	if (!sub_ok(T, w, &out->window_start))
 		out->window_start = INT64_MIN;
 	out->count = sum_window(s, res, T, nb);
 
-	if (a->period_s > 0) {
+	if (a->halflife_s > 0) {
+		if (ew_usable(a, st, w)) {
+			n = st->ew_n > INT_MAX ? INT_MAX : (int)st->ew_n;
+			mean = st->ew_mean;
+			m2 = st->ew_var > 0 ? st->ew_var * n : 0;
+		}
+	} else if (a->period_s > 0) {
 		raw = T;
 		for (k = 1; k <= a->lookback && n < INT_MAX; k++) {
 			if (!sub_ok(raw, a->period_s, &raw))
@@ -163,6 +372,11 @@ spike_evaluate(const struct rule_alert *a, const struct spike_series *s,
 		out->ratio = out->count > 0 ? INFINITY : 0;
 	den = fmax(fmax(sd, sqrt(mean)), 1.0);
 	out->zscore = (c - mean) / den;
+	if (a->poisson_p > 0) {
+		lambda = fmax(mean, 1.0);
+		out->pvalue = spike_poisson_tail(lambda, out->count);
+		out->upper = spike_poisson_upper(lambda, a->poisson_p);
+	}
 
 	min = a->min_count < 1 ? 1 : a->min_count;
 	if (out->count < min)
@@ -173,6 +387,9 @@ spike_evaluate(const struct rule_alert *a, const struct spike_series *s,
 		out->cond = COND_RATIO;
 	else if (a->zscore >= 0 && n > 0 && out->zscore >= a->zscore)
 		out->cond = COND_ZSCORE;
+	else if (a->poisson_p > 0 && n > 0 && c > (a->poisson_factor > 0 ?
+	    a->poisson_factor : 1.0) * (double)out->upper)
+		out->cond = COND_POISSON;
 	else
 		out->cond = COND_NONE;
 }
@@ -189,6 +406,8 @@ spike_cond_name(enum spike_cond c)
 		return "ratio";
 	case COND_ZSCORE:
 		return "zscore";
+	case COND_POISSON:
+		return "poisson";
 	}
 	return "unknown";
 }
@@ -206,6 +425,13 @@ spike_cond_name(enum spike_cond c)
 enum spike_action
 spike_step(const struct rule_alert *a, struct spike_state *st,
     const struct spike_eval *ev)
+{
+	return spike_step_inhibited(a, st, ev, false);
+}
+
+enum spike_action
+spike_step_inhibited(const struct rule_alert *a, struct spike_state *st,
+    const struct spike_eval *ev, bool inhibited)
 {
 	int64_t	we = ev->window_end, cooldown, resolve;
 	bool	announced;
@@ -229,8 +455,8 @@ spike_step(const struct rule_alert *a, struct spike_state *st,
 			st->since = we;
 		}
 		announced = st->notified && st->notified_at >= st->since;
-		if (st->notified &&
-		    elapsed(we, st->notified_at) < (uint64_t)cooldown)
+		if (inhibited || (st->notified &&
+		    elapsed(we, st->notified_at) < (uint64_t)cooldown))
 			return SPIKE_NOTHING;
 		st->notified = true;
 		st->notified_at = we;
@@ -243,4 +469,38 @@ spike_step(const struct rule_alert *a, struct spike_state *st,
 		return announced ? SPIKE_RESOLVE : SPIKE_NOTHING;
 	}
 	return SPIKE_NOTHING;
+}
+
+int
+spike_run(const struct rule_alert *a, const struct spike_series *s,
+    struct spike_state *st, int64_t from, int64_t to, bool inhibited,
+    spike_emit_fn emit, void *arg, int64_t *stopped)
+{
+	struct spike_state	saved;
+	struct spike_eval	ev;
+	enum spike_action	act;
+	int64_t			res, T;
+	int			n = 0;
+
+	res = s->resolution_s > 0 ? s->resolution_s : 1;
+	from = align_down(from, res);
+	to = align_down(to, res);
+	for (T = from; T <= to; T += res) {
+		saved = *st;
+		spike_learn(a, s, st, T);
+		spike_evaluate_state(a, s, st, T, &ev);
+		act = spike_step_inhibited(a, st, &ev, inhibited);
+		if (act != SPIKE_NOTHING) {
+			if (emit != NULL && emit(arg, act, &ev) == -1) {
+				*st = saved;
+				if (stopped != NULL)
+					*stopped = T;
+				return -1;
+			}
+			n++;
+		}
+		if (T > INT64_MAX - res)
+			break;
+	}
+	return n;
 }

@@ -711,7 +711,8 @@ store_get_top(struct store *s, char kind, const char *topic, const char *field,
 		}
 		freeReplyObject(r);
 	}
-	qsort(tc, ntc, sizeof *tc, topc_cmp);
+	if (ntc > 1)
+		qsort(tc, ntc, sizeof *tc, topc_cmp);
 	*n = ntc < max ? ntc : max;
 	*names = xcalloc(*n + 1, sizeof **names);
 	*counts = xcalloc(*n + 1, sizeof **counts);

@@ -65,6 +65,27 @@ struct alert_pub {
 int alert_publish(struct store *s, const struct alert_pub *pub,
     const struct alert *al, const char *json);
 
+/*
+ * group_wait: a new alert of a topic with group_wait is held in Redis (the
+ * hash <prefix>held, taken with the same dedup key as alert_publish, so
+ * any leader can send it) instead of being published; alert_flush_held()
+ * sends everything held as one digest on <channel>_digest once the posts'
+ * time T has passed the first held window end + the shortest group_wait
+ * held, or the wall clock now_ms that long after it was held; each held
+ * alert also goes to the stream, so the log stays complete.
+ * alert_hold: 1 held, 0 a duplicate, -1 Redis error.
+ * alert_flush_held: the number of alerts sent (0: none due), -1 error.
+ */
+int alert_hold(struct store *s, const struct alert_pub *pub,
+    const struct alert *al, const char *json, int64_t group_wait_s);
+int alert_flush_held(struct store *s, const struct alert_pub *pub, int64_t T,
+    int64_t now_ms);
+
+/* The digest of held alerts (json_alerts: n alert objects), as published
+ * on <channel>_digest and printed by backtest; caller frees. */
+char *alert_digest_json(const char *id, int64_t since, const char *const *jsons,
+    size_t n);
+
 /* Frees the evidence arrays of al (not al itself). */
 void alert_clear(struct alert *al);
 

@@ -17,8 +17,11 @@
 
 int cmd_check(int argc, char **argv);
 int cmd_match(int argc, char **argv);
+int cmd_backtest(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 
 /* Loads the config (cfgpath, or defaults when NULL), then the rules from
  * rule_paths (or the config's rules.paths when nrules is 0), and builds the

@@ -79,6 +79,7 @@ struct config {
 
 	/* service */
 	char		*metrics_listen;	/* "" disables */
+	int64_t		 unhealthy_after_s;	/* /healthz fails after this */
 	char		*log_level;
 	int64_t		 threads;
 	int64_t		 stall_after_s;
@@ -94,6 +95,11 @@ int config_load_string(const char *name, const char *yaml, size_t len,
 /* Applies "section.key=value" (as given on the command line). */
 int config_set(struct config *c, const char *assignment, struct diag *errs);
 void config_free(struct config *c);
+/* Reload: takes into cur the value of every reloadable key that differs in
+ * next (swapping, so config_free(next) releases the old values) and names
+ * it in applied; names every other key that differs in needs_restart. */
+void config_update(struct config *cur, struct config *next,
+    struct diag *applied, struct diag *needs_restart);
 /* The Redis password from redis.password_env (if set in the environment)
  * or else redis.password_file (its first line).  Returns 0 with *out
  * (NULL: no password; caller frees), or -1 with the reason in err. */

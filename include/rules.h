@@ -62,6 +62,12 @@ struct rule_alert {
 	double		threshold;	/* < 0: unset */
 	double		ratio;		/* < 0: unset */
 	double		zscore;		/* < 0: unset */
+	int64_t		halflife_s;	/* EWMA baseline {halflife}; 0: not EWMA */
+	double		exclude;	/* EWMA: a window this many deviations
+					 * above the mean is not learned;
+					 * 0: the default (4) */
+	double		poisson_p;	/* poisson: {p}; 0: unset */
+	double		poisson_factor;	/* poisson: {factor}; 0: 1.0 */
 	int64_t		cooldown_s;	/* default 30m */
 	int64_t		resolve_after_s;/* default: window_s */
 	enum severity	severity;	/* default warning */
@@ -99,6 +105,10 @@ struct rule_topic {
 	size_t			 nalerts;
 	struct rule_test	*tests;
 	size_t			 ntests;
+	int64_t			 group_wait_s;	/* 0: new alerts go out at once */
+	char		       **inhibit;	/* topics whose firing mutes this one */
+	size_t			 ninhibit;
+	size_t			*inhibit_idx;	/* their indexes in ruleset->topics */
 	const char		*file;		/* points into ruleset->files */
 	int			 line, col;
 };
@@ -110,6 +120,8 @@ struct ruleset {
 	size_t			 nfiles;
 	size_t			 nkeywords;	/* sum of nkws over topics */
 	size_t			 ntests;
+	size_t			*order;		/* topic indexes, each topic after
+						 * those that inhibit it */
 	int			 refcnt;
 };
 
@@ -131,6 +143,12 @@ int rules_load_opts(const char *const *paths, size_t npaths,
     const struct rules_opts *opts, struct ruleset **out, struct diag *errs);
 int rules_load_string_opts(const char *name, const char *yaml, size_t len,
     const struct rules_opts *opts, struct ruleset **out, struct diag *errs);
+
+/* Parses one alert block given as YAML text ("{window: 5m, ratio: 3}"),
+ * with the checks and messages of a rule file, errors as name:line:col.
+ * Returns 0 and *out, or -1 with every error in errs. */
+int rules_parse_alert(const char *name, const char *yaml, size_t len,
+    const struct rules_opts *opts, struct rule_alert *out, struct diag *errs);
 
 struct ruleset *rules_ref(struct ruleset *rs);
 void rules_unref(struct ruleset *rs);	/* frees on the last reference; NULL ok */

@@ -18,6 +18,10 @@
 
 /* Returns the number of posts counted in bucket [t, t + resolution). */
 typedef int64_t (*spike_count_fn)(void *arg, int64_t bucket_start);
+/* Optional: the sum of the buckets that start in [from, to) (both aligned,
+ * from >= history_start), negative counts as 0 — the same as adding up
+ * count(), in O(1) from prefix sums (backtest evaluates every window). */
+typedef int64_t (*spike_sum_fn)(void *arg, int64_t from, int64_t to);
 
 struct spike_series {
 	int64_t		 resolution_s;
@@ -25,9 +29,11 @@ struct spike_series {
 					 * windows before it are not used */
 	spike_count_fn	 count;
 	void		*arg;
+	spike_sum_fn	 sum;		/* NULL: add up count() */
 };
 
-enum spike_cond { COND_NONE, COND_THRESHOLD, COND_RATIO, COND_ZSCORE };
+enum spike_cond { COND_NONE, COND_THRESHOLD, COND_RATIO, COND_ZSCORE,
+	COND_POISSON };
 
 struct spike_eval {
 	int64_t		window_start;	/* T - window */
@@ -39,12 +45,22 @@ struct spike_eval {
 	double		baseline_rate;	/* mean per window, as in alerts */
 	double		ratio;		/* count / mean; INFINITY if mean = 0 */
 	double		zscore;		/* (count - mean) / max(stddev, √mean, 1) */
+	double		pvalue;		/* Poisson P(X >= count) at max(mean, 1);
+					 * set when the block has poisson */
+	int64_t		upper;		/* that Poisson's upper bound at 1 - p */
 	enum spike_cond	cond;		/* first condition that holds, or NONE */
 };
 
-/* Evaluates block a for the window ending at T. */
+struct spike_state;
+
+/* Evaluates block a for the window ending at T.  An EWMA baseline
+ * ({halflife}) reads its mean and variance from st (spike_learn); with st
+ * NULL it has none yet. */
 void spike_evaluate(const struct rule_alert *a, const struct spike_series *s,
     int64_t T, struct spike_eval *out);
+void spike_evaluate_state(const struct rule_alert *a,
+    const struct spike_series *s, const struct spike_state *st, int64_t T,
+    struct spike_eval *out);
 
 const char *spike_cond_name(enum spike_cond c);
 
@@ -58,6 +74,13 @@ struct spike_state {
 	bool	stepped;	/* last_step is valid */
 	bool	notified;	/* notified_at is valid */
 	int64_t	last_step;	/* window_end of the last step */
+	/* EWMA baseline ({halflife}); ew_n 0: nothing learned yet. */
+	int64_t	ew_n;		/* windows learned */
+	int64_t	ew_T;		/* end of the last window looked at */
+	int64_t	ew_span;	/* seconds of windows looked at (warm-up) */
+	int64_t	ew_skip;	/* windows in a row not learned (anomalous) */
+	double	ew_mean;	/* mean count per window */
+	double	ew_var;		/* variance of the count per window */
 };
 
 enum spike_action {
@@ -72,5 +95,44 @@ enum spike_action {
  * a step backwards does nothing. */
 enum spike_action spike_step(const struct rule_alert *a, struct spike_state *st,
     const struct spike_eval *ev);
+/* The same; while inhibited (a parent topic fires) a firing or repeated
+ * notification is held back (not marked notified: it goes out once the
+ * inhibition ends, if still high); resolves still go out. */
+enum spike_action spike_step_inhibited(const struct rule_alert *a,
+    struct spike_state *st, const struct spike_eval *ev, bool inhibited);
+
+/* EWMA baseline: learns every window ending after st->ew_T up to T - window
+ * (the window just before the one ending at T), at most SPIKE_LEARN_MAX of
+ * them, skipping a window that lies more than a->exclude deviations above
+ * the mean learned so far, so a long spike does not become normal.
+ * Nothing for other baselines; the same T again learns nothing. */
+#define SPIKE_LEARN_MAX	20000
+void spike_learn(const struct rule_alert *a, const struct spike_series *s,
+    struct spike_state *st, int64_t T);
+
+/* The first window end a learning step at T will read (for prefetching
+ * counts): windows ending in (result, T - window] are learned. */
+int64_t spike_learn_from(const struct rule_alert *a,
+    const struct spike_series *s, const struct spike_state *st, int64_t T);
+
+/*
+ * The stepping loop the daemon and backtest share: for every window end T
+ * from `from` to `to` (aligned to the resolution, inclusive), learn,
+ * evaluate and step block a, and report every action through emit.  emit
+ * returns 0 to go on, or -1 to stop: the state is then put back as it was
+ * before that window end, *stopped is set to it, and spike_run returns -1.
+ * Otherwise it returns the number of actions reported.  The same window end
+ * as the last step is evaluated again (a window still filling).
+ */
+typedef int (*spike_emit_fn)(void *arg, enum spike_action act,
+    const struct spike_eval *ev);
+int spike_run(const struct rule_alert *a, const struct spike_series *s,
+    struct spike_state *st, int64_t from, int64_t to, bool inhibited,
+    spike_emit_fn emit, void *arg, int64_t *stopped);
+
+/* Poisson helpers (exposed for tests): P(X >= k) for X ~ Poisson(lambda),
+ * and the smallest k with P(X > k) <= p. */
+double spike_poisson_tail(double lambda, int64_t k);
+int64_t spike_poisson_upper(double lambda, double p);
 
 #endif

@@ -41,12 +41,22 @@ struct stats {
 	_Atomic uint64_t	flush_seq;	/* bumped after each flush that
 						 * wrote counts: the detector
 						 * runs right after it */
+	_Atomic int64_t		redis_ok_ms;	/* wall clock of the last Redis
+						 * success (a flush, a detector
+						 * tick) */
+	_Atomic int64_t		kafka_ok_ms;	/* the last sign of a broker: a
+						 * message, or one UP in the
+						 * librdkafka statistics */
+	_Atomic uint64_t	stall_alerts[2];	/* firing, resolved */
+	_Atomic int		stalled;	/* a stall alert is firing */
+	_Atomic int		leading;	/* this daemon runs detection */
 };
 
 extern struct stats stats;
 
 #define STAT_ADD(f, n)	atomic_fetch_add_explicit(&stats.f, (n), memory_order_relaxed)
 #define STAT_GET(f)	atomic_load_explicit(&stats.f, memory_order_relaxed)
+#define STAT_SET(f, v)	atomic_store_explicit(&stats.f, (v), memory_order_relaxed)
 
 const char *stats_reject_name(int reason);
 

@@ -69,6 +69,21 @@ if want data; then
 	fi
 fi
 
+# 2b. NAB's scorer against NAB's published scores (skipped without the data
+#     in ../shared/data, beside the clone)
+if want data; then
+	"$BUILD"/tests/nabeval check "${NAB_DATA:-../shared/data/nab-realtweets}" >"$tmp/out" 2>&1
+	rc=$?
+	grep -E '^(PASS|FAIL|SKIP)' "$tmp/out" | grep -v '^PASS'
+	p=$(grep -c '^PASS' "$tmp/out")
+	pass=$((pass + p))
+	if [ $rc -ne 0 ] || grep -q '^FAIL' "$tmp/out"; then
+		cat "$tmp/out"; bad "data/nab-scorer"
+	elif [ "$p" -gt 0 ]; then
+		echo "PASS data/nab-scorer ($p checks)"
+	fi
+fi
+
 # 3. broken rule files: each must fail with exactly its "# error:" lines
 if want bad-rules; then
 	for case in tests/rules-bad/*; do

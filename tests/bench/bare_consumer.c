@@ -55,6 +55,7 @@ main(int argc, char **argv)
 		{ "session.timeout.ms", "10000" },
 		{ "heartbeat.interval.ms", "1000" },
 		{ "fetch.wait.max.ms", "100" },
+		{ "queued.min.messages", "1000000" },
 	};
 	const char *brokers = NULL, *topic = NULL, *group = NULL;
 	rd_kafka_topic_partition_list_t *topics;

@@ -21,7 +21,7 @@
 #     only the tail of the backlog, so both ends are whole flush intervals
 #     of steady consumption.  Medians of REPEAT runs; ratio = daemon median
 #     / ceiling median.  CPU per post (whole process, every thread) is
-#     printed too: it does not depend on what else the machine runs.
+#     printed too: it depends much less on what else the machine runs.
 #  2. Alert latency.  Topic "live1" gets background posts at 20k/s (times =
 #     wall clock), the daemon (threads: 1) runs with the 1,000-keyword rules
 #     plus BURSTS topics burst-NN (threshold 50 in 10 s, cooldown 1h), and
@@ -35,7 +35,7 @@
 #     trips; counted, not assumed).  Medians over the steady part.
 #
 # Environment: BUILD (build), TIDEWATCH (./tidewatch), BENCH_POSTS
-# (1500000), BENCH_REPEAT (3), BENCH_BURSTS (24), BENCH_FLUSH_SECS (12).
+# (3000000), BENCH_REPEAT (3), BENCH_BURSTS (24), BENCH_FLUSH_SECS (12).
 # Ends with the machine-readable lines "bench-e2e ...", "bench-latency ..."
 # and "bench-flush ...".  Exit status 1 when a run failed (not when a target
 # is missed: the lines say that).
@@ -43,7 +43,7 @@ set -u
 
 BUILD=${BUILD:-build}
 TIDEWATCH=${TIDEWATCH:-./tidewatch}
-POSTS=${BENCH_POSTS:-1500000}
+POSTS=${BENCH_POSTS:-3000000}
 REPEAT=${BENCH_REPEAT:-3}
 BURSTS=${BENCH_BURSTS:-24}
 FLUSH_SECS=${BENCH_FLUSH_SECS:-12}
@@ -111,8 +111,9 @@ for tool in bare_consumer bench_latency bench_match; do
 	[ -x "$BUILD/bench/$tool" ] || die "$BUILD/bench/$tool missing (make bench builds it)"
 done
 [ -x "$TIDEWATCH" ] || die "$TIDEWATCH missing"
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
-    die "redis-server and redis-cli are needed"
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+	die "redis-server and redis-cli are needed"
+fi
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 # --- servers ----------------------------------------------------------------
@@ -227,6 +228,7 @@ daemon_run() {
 	sleep 0.1
 	stop $DPID
 	stop $POLL_PID
+	# shellcheck disable=SC2046 # "rate intervals", split on purpose
 	set -- $(steady_rate "$T/$g.poll") "$1"
 	awk -v r="$1" -v n="$2" -v th="$3" -v c="$cpu" -v p="$POSTS" 'BEGIN {
 	    printf "  threads=%s posts_per_s=%s (over %d flush intervals) cpu_us_per_post=%.2f\n",
@@ -237,20 +239,20 @@ daemon_run() {
 ceiling_run() {
 	out=$("$BUILD"/bench/bare_consumer -b "$BROKERS" -t bench -g "ceil-r$1" \
 	    -n "$POSTS" -T 120) || die "bare_consumer did not get $POSTS messages"
-	r=$(echo "$out" | sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p')
-	c=$(echo "$out" | sed -n 's/.*cpu_us_per_msg=\([0-9.]*\).*/\1/p')
-	note "ceiling msgs_per_s=$r cpu_us_per_msg=$c"
-	echo "ceil $r $c" >>"$RESULTS"
+	c_rate=$(echo "$out" | sed -n 's/.*msgs_per_s=\([0-9]*\).*/\1/p')
+	c_cpu=$(echo "$out" | sed -n 's/.*cpu_us_per_msg=\([0-9.]*\).*/\1/p')
+	note "ceiling msgs_per_s=$c_rate cpu_us_per_msg=$c_cpu"
+	echo "ceil $c_rate $c_cpu" >>"$RESULTS"
 }
 
 echo "bench-e2e: throughput, $REPEAT rounds of ceiling / threads=1 / threads=2"
-r=1
-while [ $r -le "$REPEAT" ]; do
-	echo " round $r"
-	ceiling_run $r
-	daemon_run 1 $r
-	daemon_run 2 $r
-	r=$((r + 1))
+round=1
+while [ $round -le "$REPEAT" ]; do
+	echo " round $round"
+	ceiling_run $round
+	daemon_run 1 $round
+	daemon_run 2 $round
+	round=$((round + 1))
 done
 
 # --- 2 and 3. live runs: latency and flushes ---------------------------------

@@ -16,7 +16,9 @@
  * one "firing" alert.  The clock of burst i starts right before its first
  * post is handed to librdkafka.  Bursts are GAP_MS plus a varying part of a
  * second apart, so they land at every phase of the daemon's flush cycle.
- * Background traffic is someone else's job (kafka-produce -r).
+ * Background traffic is someone else's job (kafka-produce -r).  At the
+ * end a PUBLISH on <prefix>alerts:bench-latency-stop wakes the subscriber
+ * from its blocking read so it can exit.
  * Prints one "burst i latency_ms=..." line per burst and then
  * "bench-latency bursts=N p50_ms=... p99_ms=... max_ms=... missing=M
  * extra=E"; p-quantiles are nearest-rank.  Exit 0 when every burst alerted

@@ -178,6 +178,39 @@ test_print_defaults(void **state)
 	free(buf);
 }
 
+/* Reload: reloadable keys are taken, the others are only named. */
+static void
+test_update(void **state)
+{
+	struct config cur, next;
+	struct diag d, applied, restart;
+
+	(void)state;
+	assert_int_equal(load("log: {level: info}\nrules: {paths: [a]}\n", &cur,
+	    &d), 0);
+	diag_free(&d);
+	assert_int_equal(load("log: {level: debug}\nrules: {paths: [a, b]}\n"
+	    "kafka: {group: other}\nstall_after: 1m\n", &next, &d), 0);
+	diag_free(&d);
+	diag_init(&applied);
+	diag_init(&restart);
+	config_update(&cur, &next, &applied, &restart);
+	assert_string_equal(cur.log_level, "debug");
+	assert_int_equal(cur.rule_npaths, 2);
+	assert_string_equal(cur.rule_paths[1], "b");
+	assert_int_equal(cur.stall_after_s, 60);
+	assert_string_equal(cur.kafka_group, "tidewatch");	/* not reloadable */
+	assert_int_equal(applied.n, 3);
+	assert_int_equal(restart.n, 1);
+	assert_string_equal(restart.msgs[0], "kafka.group");
+	/* next holds the old values now, and frees them */
+	assert_string_equal(next.log_level, "info");
+	config_free(&cur);
+	config_free(&next);
+	diag_free(&applied);
+	diag_free(&restart);
+}
+
 int
 main(void)
 {
@@ -187,6 +220,7 @@ main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_set),
 		cmocka_unit_test(test_print_defaults),
+		cmocka_unit_test(test_update),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -664,7 +664,7 @@ test_topic_errors(void **state)
 	    "t.yaml:1:35: unknown key 'mtach' in topic (did you mean "
 	    "'match'?)",
 	    "t.yaml:1:45: unknown key 'keywords' in topic (expected id, name, "
-	    "tags, match, count_by, alert or tests)");
+	    "tags, match, count_by, alert, tests, group_wait or inhibit)");
 	expect_errors("topics: {a: 1}\n",
 	    "t.yaml:1:9: topics: expected a list of topics, got a mapping");
 	expect_errors("[1, 2]\n",
@@ -799,8 +799,8 @@ test_alert_errors(void **state)
 	expect_alert_error("{threshold: 1}",
 	    "t.yaml:4:12: alert has no 'window'");
 	expect_alert_error("{window: 5m}",
-	    "t.yaml:4:12: alert needs at least one of threshold, ratio or "
-	    "zscore");
+	    "t.yaml:4:12: alert needs at least one of threshold, ratio, "
+	    "zscore or poisson");
 	expect_alert_error("{window: 5m, ratio: 2}",
 	    "t.yaml:4:25: ratio needs a baseline to compare with (e.g. "
 	    "baseline: 1h)");
@@ -1316,6 +1316,195 @@ test_all_errors_reported(void **state)
 	    "t.yaml:6:3)");
 }
 
+/* ---- detectors of issue 6: poisson, EWMA; group_wait, inhibit ---------- */
+
+static void
+test_detector_keys(void **state)
+{
+	struct ruleset *rs;
+	struct rule_alert *a;
+
+	(void)state;
+	rs = load_alert("{window: 5m, baseline: {halflife: 1d, exclude: 6}, "
+	    "zscore: 4}", NULL);
+	a = &rs->topics[0].alerts[0];
+	assert_int_equal(a->halflife_s, 86400);
+	assert_true(a->exclude == 6);
+	assert_int_equal(a->baseline_s, 0);
+	assert_int_equal(a->period_s, 0);
+	assert_true(a->poisson_p == 0);
+	rules_unref(rs);
+
+	/* exclude defaults to 0 (spike.c's default); poisson as a number */
+	rs = load_alert("{window: 5m, baseline: {halflife: 1h}, poisson: 0.01}",
+	    NULL);
+	a = &rs->topics[0].alerts[0];
+	assert_int_equal(a->halflife_s, 3600);
+	assert_true(a->exclude == 0);
+	assert_true(a->poisson_p == 0.01);
+	assert_true(a->poisson_factor == 1.0);
+	rules_unref(rs);
+
+	rs = load_alert("{window: 5m, baseline: 1h, poisson: {p: 1e-6, "
+	    "factor: 2.5}}", NULL);
+	a = &rs->topics[0].alerts[0];
+	assert_true(a->poisson_p == 1e-6);
+	assert_true(a->poisson_factor == 2.5);
+	assert_int_equal(a->baseline_s, 3600);
+	rules_unref(rs);
+}
+
+static void
+test_detector_errors(void **state)
+{
+	(void)state;
+	expect_alert_error("{window: 5m, baseline: {halflife: 1d, period: 1d}, "
+	    "zscore: 3}",
+	    "t.yaml:4:50: baseline: halflife (a moving average) and "
+	    "period/lookback (the same time in earlier periods) are two kinds "
+	    "of baseline, choose one");
+	expect_alert_error("{window: 5m, baseline: {period: 1d, exclude: 3}, "
+	    "zscore: 3}",
+	    "t.yaml:4:48: baseline: exclude goes with a halflife (e.g. "
+	    "{halflife: 1d, exclude: 20})");
+	expect_alert_error("{window: 5m, poisson: {p: 0.7}}",
+	    "t.yaml:4:25: poisson needs a baseline to compare with (e.g. "
+	    "baseline: 1h)",
+	    "t.yaml:4:38: p: expected a probability between 0 and 0.5 (e.g. "
+	    "0.001), got '0.7'");
+	expect_alert_error("{window: 5m, baseline: 1h, poisson: {factor: 2}}",
+	    "t.yaml:4:48: poisson has no 'p' (e.g. {p: 0.001, factor: 1})");
+	expect_alert_error("{window: 5m, baseline: 1h, poisson: {p: 0.1, "
+	    "factor: 0}}",
+	    "t.yaml:4:65: factor: expected a number greater than 0, got '0'");
+	expect_alert_error("{window: 5m, baseline: {halflife: 15s}, poisson: "
+	    "0.01}",
+	    "t.yaml:4:46: baseline halflife 15s is not a multiple of the "
+	    "counter resolution (10s)");
+	expect_alert_error("{window: 5m, baseline: {halflife: 1m}, zscore: 3}",
+	    "t.yaml:4:46: baseline halflife 1m must be at least the window "
+	    "(5m)");
+	expect_alert_error("{window: 5m, baseline: {halflife: 1h, exclude: -1}, "
+	    "zscore: 3}",
+	    "t.yaml:4:59: exclude: expected a number greater than 0, got '-1'");
+	expect_alert_error("{window: 5m, baseline: 1h, poisn: 0.1}",
+	    "t.yaml:4:39: unknown key 'poisn' in alert (did you mean "
+	    "'poisson'?)");
+}
+
+static void
+test_group_wait_inhibit(void **state)
+{
+	struct ruleset *rs;
+	size_t i;
+
+	(void)state;
+	rs = load_ok("topics:\n"
+	    "  - id: child\n"
+	    "    match: {any: [a]}\n"
+	    "    inhibit: [parent, grand]\n"
+	    "    group_wait: 30s\n"
+	    "  - id: parent\n"
+	    "    match: {any: [b]}\n"
+	    "    inhibit: grand\n"
+	    "  - id: grand\n"
+	    "    match: {any: [c]}\n");
+	assert_int_equal(rs->topics[0].group_wait_s, 30);
+	assert_int_equal(rs->topics[0].ninhibit, 2);
+	assert_int_equal(rs->topics[0].inhibit_idx[0], 1);
+	assert_int_equal(rs->topics[0].inhibit_idx[1], 2);
+	assert_int_equal(rs->topics[1].ninhibit, 1);
+	assert_int_equal(rs->topics[1].inhibit_idx[0], 2);
+	assert_int_equal(rs->topics[2].group_wait_s, 0);
+	/* every topic after those that inhibit it */
+	assert_int_equal(rs->order[0], 2);
+	assert_int_equal(rs->order[1], 1);
+	assert_int_equal(rs->order[2], 0);
+	rules_unref(rs);
+
+	rs = load_ok("topics:\n"
+	    "  - {id: a, match: {any: [a]}}\n"
+	    "  - {id: b, match: {any: [b]}}\n");
+	for (i = 0; i < 2; i++)
+		assert_int_equal(rs->order[i], i);
+	rules_unref(rs);
+
+	expect_errors("topics:\n"
+	    "  - id: food\n"
+	    "    match: {any: [a]}\n"
+	    "  - id: food-2\n"
+	    "    match: {any: [b]}\n"
+	    "    inhibit: [fod, food-2, food, food]\n"
+	    "    group_wait: 2h\n"
+	    "  - {id: c1, match: {any: [c]}, inhibit: c2}\n"
+	    "  - {id: c2, match: {any: [c]}, inhibit: [c1], group_wait: 0}\n"
+	    "  - {id: c3, match: {any: [c]}, inhibit: [Bad]}\n",
+	    "t.yaml:6:15: inhibit: no topic 'fod' in the rule set (did you "
+	    "mean 'food'?)",
+	    "t.yaml:6:20: inhibit: topic 'food-2' cannot inhibit itself",
+	    "t.yaml:6:34: inhibit: 'food' is listed twice",
+	    "t.yaml:7:17: group_wait: '2h' is too long (at most 1h)",
+	    "t.yaml:8:42: inhibit: topics 'c1' and 'c2' inhibit each other "
+	    "(a cycle)",
+	    "t.yaml:9:60: group_wait: expected a duration greater than 0, "
+	    "got '0'",
+	    "t.yaml:10:43: inhibit: expected a topic id, got 'Bad'");
+}
+
+/* One alert block from a string, as backtest --alert reads it. */
+static void
+test_parse_alert(void **state)
+{
+	struct rules_opts opts = { 300 };
+	struct rule_alert a;
+	struct diag d;
+	const char *y;
+
+	(void)state;
+	diag_init(&d);
+	y = "{window: 30m, baseline: {halflife: 14d}, zscore: 5.5, "
+	    "cooldown: 1d}";
+	assert_int_equal(rules_parse_alert("--alert", y, strlen(y), &opts, &a,
+	    &d), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(a.window_s, 1800);
+	assert_int_equal(a.halflife_s, 14 * 86400);
+	assert_true(a.zscore == 5.5);
+	assert_int_equal(a.cooldown_s, 86400);
+	assert_int_equal(a.resolve_after_s, 1800);
+	assert_int_equal(a.min_count, 1);
+	assert_true(a.threshold < 0 && a.ratio < 0);
+
+	y = "window: 45s\nratio: 2\nzz: 1\n";
+	assert_int_equal(rules_parse_alert("--alert", y, strlen(y), &opts, &a,
+	    &d), -1);
+	assert_int_equal(d.n, 3);
+	assert_string_equal(d.msgs[0], "--alert:1:9: window 45s is not a "
+	    "multiple of the counter resolution (5m)");
+	assert_string_equal(d.msgs[1], "--alert:2:1: ratio needs a baseline "
+	    "to compare with (e.g. baseline: 1h)");
+	assert_string_equal(d.msgs[2], "--alert:3:1: unknown key 'zz' in "
+	    "alert (expected window, baseline, min_count, threshold, ratio, "
+	    "zscore, cooldown, resolve_after, severity or poisson)");
+	diag_free(&d);
+
+	diag_init(&d);
+	assert_int_equal(rules_parse_alert("--alert", "", 0, &opts, &a, &d),
+	    -1);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.msgs[0], "--alert:1:1: alert: expected a mapping "
+	    "with a window and a condition, got nothing");
+	diag_free(&d);
+
+	diag_init(&d);
+	y = "{window: 5m, threshold: [";
+	assert_int_equal(rules_parse_alert("--alert", y, strlen(y), &opts, &a,
+	    &d), -1);
+	assert_true(d.n >= 1);
+	assert_true(strncmp(d.msgs[0], "--alert:", 8) == 0);
+	diag_free(&d);
+}
+
 int
 main(void)
 {
@@ -1341,6 +1530,10 @@ main(void)
 		cmocka_unit_test(test_suggest),
 		cmocka_unit_test(test_severity_names),
 		cmocka_unit_test(test_all_errors_reported),
+		cmocka_unit_test(test_detector_keys),
+		cmocka_unit_test(test_detector_errors),
+		cmocka_unit_test(test_group_wait_inhibit),
+		cmocka_unit_test(test_parse_alert),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,7 +62,13 @@ reset(void **state)
 static struct spike_series
 series(int64_t history_start)
 {
-	struct spike_series	s = { RES, history_start, arr_count, &A };
+	struct spike_series	s;
+
+	memset(&s, 0, sizeof s);
+	s.resolution_s = RES;
+	s.history_start = history_start;
+	s.count = arr_count;
+	s.arg = &A;
 
 	return s;
 }
@@ -747,6 +753,7 @@ test_extremes(void **state)
 	int			 m;
 
 	(void)state;
+	memset(&s, 0, sizeof s);
 	for (i = 0; i < sizeof ts / sizeof ts[0]; i++)
 	for (j = 0; j < sizeof ws / sizeof ws[0]; j++)
 	for (k = 0; k < sizeof ress / sizeof ress[0]; k++)
@@ -1067,6 +1074,389 @@ test_sustained_burst(void **state)
 	assert_false(st.firing);
 }
 
+/* ---- Poisson ------------------------------------------------------------ */
+
+static void
+test_poisson_math(void **state)
+{
+	(void)state;
+	assert_near(spike_poisson_tail(1, 0), 1);
+	assert_near(spike_poisson_tail(1, 1), 0.6321205588285577);
+	assert_near(spike_poisson_tail(2, 3), 0.3233235838169364);
+	assert_true(fabs(spike_poisson_tail(1, 6) - 0.0005941848175816924) <
+	    1e-12);
+	assert_true(fabs(spike_poisson_tail(10, 30) / 2.509951201527921e-07 -
+	    1) < 1e-6);
+	assert_true(fabs(spike_poisson_tail(100, 100) - 0.5132987982791705) <
+	    1e-9);
+	assert_true(fabs(spike_poisson_tail(1000, 1100) -
+	    0.0009626304058662804) < 1e-9);
+	assert_near(spike_poisson_tail(0, 5), 0);
+	/* the smallest k with P(X > k) <= p */
+	assert_int_equal(spike_poisson_upper(1, 0.001), 5);
+	assert_int_equal(spike_poisson_upper(10, 0.001), 21);
+	assert_int_equal(spike_poisson_upper(100, 1e-6), 151);
+	assert_int_equal(spike_poisson_upper(0.5, 0.01), 3);
+	assert_int_equal(spike_poisson_upper(1000, 0.001), 1099);
+	assert_int_equal(spike_poisson_upper(0, 0.001), 0);
+	assert_true(spike_poisson_upper(1e12, 1e-9) > 1e12);
+}
+
+/* A plain baseline of mean 1 per window: the bound at p = 0.001 is 5. */
+static void
+test_poisson_condition(void **state)
+{
+	struct rule_alert	a = block(300);
+	struct spike_series	s = series(0);
+	struct spike_eval	ev;
+	int64_t			T = 11 * 300, t;
+
+	(void)state;
+	a.baseline_s = 3000;
+	a.poisson_p = 0.001;
+	a.poisson_factor = 0;	/* unset: 1 */
+	for (t = 0; t < T - 300; t += 300)
+		put(t, 1);
+	put(T - 300, 5);
+	spike_evaluate(&a, &s, T, &ev);
+	assert_int_equal(ev.nbaseline, 10);
+	assert_near(ev.mean, 1);
+	assert_int_equal(ev.upper, 5);
+	assert_int_equal(ev.cond, COND_NONE);	/* 5 is not above 5 */
+	put(T - 300, 1);
+	spike_evaluate(&a, &s, T, &ev);
+	assert_int_equal(ev.cond, COND_POISSON);
+	assert_true(fabs(ev.pvalue - 0.0005941848175816924) < 1e-12);
+	assert_string_equal(spike_cond_name(ev.cond), "poisson");
+	a.poisson_factor = 2;			/* above 10 */
+	put(T - 300, 4);
+	spike_evaluate(&a, &s, T, &ev);
+	assert_int_equal(ev.count, 10);
+	assert_int_equal(ev.cond, COND_NONE);
+	put(T - 300, 1);
+	spike_evaluate(&a, &s, T, &ev);
+	assert_int_equal(ev.cond, COND_POISSON);
+	/* zscore comes first when both hold */
+	a.zscore = 3;
+	spike_evaluate(&a, &s, T, &ev);
+	assert_int_equal(ev.cond, COND_ZSCORE);
+	/* an empty baseline counts as a rate of 1; no baseline never fires */
+	memset(&A, 0, sizeof A);
+	a.zscore = -1;
+	a.poisson_factor = 1;
+	put(T - 300, 6);
+	spike_evaluate(&a, &s, T, &ev);
+	assert_near(ev.mean, 0);
+	assert_int_equal(ev.cond, COND_POISSON);
+	s.history_start = T - 300;
+	spike_evaluate(&a, &s, T, &ev);
+	assert_int_equal(ev.nbaseline, 0);
+	assert_int_equal(ev.cond, COND_NONE);
+}
+
+/* ---- EWMA baseline -------------------------------------------------------- */
+
+/* Every window end from `from` to `to` through spike_run; the actions and
+ * their window ends are recorded. */
+struct rec {
+	enum spike_action	act[NB];
+	int64_t			at[NB];
+	int			n;
+	int			fail_at;	/* emit fails on this call (1-based) */
+	int			calls;
+};
+
+static int
+rec_emit(void *arg, enum spike_action act, const struct spike_eval *ev)
+{
+	struct rec *r = arg;
+
+	if (++r->calls == r->fail_at)
+		return -1;
+	if (r->n < NB) {
+		r->act[r->n] = act;
+		r->at[r->n++] = ev->window_end;
+	}
+	return 0;
+}
+
+static struct rule_alert
+ewma_block(int64_t halflife)
+{
+	struct rule_alert	a = block(RES);
+
+	a.halflife_s = halflife;
+	a.zscore = 4;
+	a.cooldown_s = 100 * RES;
+	a.resolve_after_s = RES;
+	return a;
+}
+
+static void
+test_ewma_steady(void **state)
+{
+	struct rule_alert	a = ewma_block(10 * RES);
+	struct spike_series	s = series(0);
+	struct spike_state	st;
+	struct spike_eval	ev;
+	struct rec		r;
+
+	(void)state;
+	memset(&st, 0, sizeof st);
+	memset(&r, 0, sizeof r);
+	fill(0, 300 * RES, 10);
+	/* before the warm-up (10 windows here) the baseline is not used */
+	{
+		struct spike_state early = st;
+
+		spike_learn(&a, &s, &early, 5 * RES);
+		assert_int_equal(early.ew_n, 1);
+		spike_evaluate_state(&a, &s, &early, 5 * RES, &ev);
+		assert_int_equal(ev.nbaseline, 0);
+	}
+	assert_int_equal(spike_run(&a, &s, &st, RES, 300 * RES, false, rec_emit,
+	    &r, NULL), 0);
+	assert_int_equal(r.n, 0);
+	assert_near(st.ew_mean, 10);
+	assert_near(st.ew_var, 0);
+	assert_int_equal(st.ew_T, 299 * RES);
+	assert_int_equal(st.ew_n, 299);
+	spike_evaluate_state(&a, &s, &st, 300 * RES, &ev);
+	assert_true(ev.nbaseline > 0);
+	assert_near(ev.baseline_rate, 10);
+	assert_near(ev.zscore, 0);
+	/* learning the same window end again changes nothing */
+	{
+		struct spike_state copy = st;
+
+		spike_learn(&a, &s, &st, 300 * RES);
+		assert_memory_equal(&copy, &st, sizeof st);
+		spike_learn(&a, &s, &st, 100 * RES);	/* backwards */
+		assert_memory_equal(&copy, &st, sizeof st);
+	}
+	/* spike_evaluate without a state: no EWMA baseline */
+	spike_evaluate(&a, &s, 300 * RES, &ev);
+	assert_int_equal(ev.nbaseline, 0);
+}
+
+/* An hour-long spike on 8/12/8/12: excluded, it keeps firing and the
+ * baseline stays normal; without exclusion it teaches itself in. */
+static void
+test_ewma_excludes_spike(void **state)
+{
+	struct rule_alert	a = ewma_block(86400);
+	struct spike_series	s = series(0);
+	struct spike_state	st, st2;
+	struct spike_eval	ev;
+	struct rec		r;
+	int64_t			t, T;
+
+	(void)state;
+	for (t = 0; t < 400 * RES; t += RES)
+		put(t, (t / RES) % 2 ? 12 : 8);
+	set(200 * RES, 260 * RES, 100);
+	memset(&st, 0, sizeof st);
+	memset(&r, 0, sizeof r);
+	for (T = RES; T <= 400 * RES; T += RES) {
+		assert_true(spike_run(&a, &s, &st, T, T, false, rec_emit, &r,
+		    NULL) >= 0);
+		if (T > 201 * RES && T <= 260 * RES) {
+			spike_evaluate_state(&a, &s, &st, T, &ev);
+			assert_int_equal(ev.cond, COND_ZSCORE);
+			assert_true(st.firing);
+		}
+	}
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.act[0], SPIKE_FIRE);
+	assert_int_equal(r.at[0], 201 * RES);
+	assert_int_equal(r.act[1], SPIKE_RESOLVE);
+	assert_int_equal(r.at[1], 261 * RES);
+	assert_true(fabs(st.ew_mean - 10) < 0.2);
+	assert_true(st.ew_var < 5);
+	assert_int_equal(st.ew_skip, 0);
+
+	/* exclude so high nothing is excluded: the spike is learned */
+	a.exclude = 1e9;
+	memset(&st2, 0, sizeof st2);
+	assert_true(spike_run(&a, &s, &st2, RES, 400 * RES, false, NULL, NULL,
+	    NULL) >= 0);
+	assert_true(st2.ew_mean > 20);
+	assert_true(st2.ew_var > 100);
+}
+
+/* A change that lasts a halflife becomes the new normal. */
+static void
+test_ewma_level_shift(void **state)
+{
+	struct rule_alert	a = ewma_block(10 * RES);
+	struct spike_series	s = series(0);
+	struct spike_state	st;
+	struct rec		r;
+	int			i, fires = 0, resolves = 0;
+
+	(void)state;
+	fill(0, 100 * RES, 10);
+	fill(100 * RES, 400 * RES, 100);
+	memset(&st, 0, sizeof st);
+	memset(&r, 0, sizeof r);
+	assert_true(spike_run(&a, &s, &st, RES, 400 * RES, false, rec_emit, &r,
+	    NULL) > 0);
+	for (i = 0; i < r.n; i++) {
+		fires += r.act[i] == SPIKE_FIRE;
+		resolves += r.act[i] == SPIKE_RESOLVE;
+	}
+	assert_int_equal(fires, 1);
+	assert_int_equal(resolves, 1);
+	assert_int_equal(r.at[0], 101 * RES);
+	assert_true(r.at[1] > 111 * RES && r.at[1] < 200 * RES);
+	assert_false(st.firing);
+	assert_true(fabs(st.ew_mean - 100) < 1);
+}
+
+/* A gap: at most SPIKE_LEARN_MAX windows are learned in one go. */
+static void
+test_ewma_gap(void **state)
+{
+	struct rule_alert	a = ewma_block(10 * RES);
+	struct spike_series	s = series(0);
+	struct spike_state	st;
+
+	(void)state;
+	memset(&st, 0, sizeof st);
+	assert_int_equal(spike_learn_from(&a, &s, &st, 50 * RES), 49 * RES);
+	st.ew_T = 10 * RES;
+	st.ew_n = 1;
+	assert_int_equal(spike_learn_from(&a, &s, &st, 50 * RES), 11 * RES);
+	assert_int_equal(spike_learn_from(&a, &s, &st, 11 * RES), INT64_MAX);
+	st.ew_T = -((int64_t)SPIKE_LEARN_MAX * 2) * RES;
+	assert_int_equal(spike_learn_from(&a, &s, &st, 50 * RES),
+	    (49 - (SPIKE_LEARN_MAX - 1)) * (int64_t)RES);
+	a.halflife_s = 0;
+	assert_int_equal(spike_learn_from(&a, &s, &st, 50 * RES), INT64_MAX);
+}
+
+/* ---- spike_run: the shared stepping loop --------------------------------- */
+
+static void
+test_run_matches_loop(void **state)
+{
+	struct rule_alert	a = block(300);
+	struct spike_series	s = series(0);
+	struct spike_state	st, st2;
+	struct spike_eval	ev;
+	struct rec		r;
+	int64_t			T0 = 3 * 6000 + 300, T;
+	enum spike_action	act;
+	int			i, k = 0;
+
+	(void)state;
+	a.period_s = 6000;
+	a.lookback = 3;
+	a.ratio = 3;
+	a.min_count = 20;
+	a.resolve_after_s = 600;
+	fill(0, NB * RES, 2);
+	set(T0 + 20 * RES, T0 + 40 * RES, 200);
+	set(T0 + 45 * RES, T0 + 60 * RES, 200);
+	set(T0 + 78 * RES, T0 + 80 * RES, 200);
+	memset(&st, 0, sizeof st);
+	memset(&st2, 0, sizeof st2);
+	memset(&r, 0, sizeof r);
+	assert_int_equal(spike_run(&a, &s, &st, T0, T0 + 99 * RES, false,
+	    rec_emit, &r, NULL), 5);
+	for (i = 0; i < 100; i++) {
+		T = T0 + i * RES;
+		spike_evaluate(&a, &s, T, &ev);
+		act = spike_step(&a, &st2, &ev);
+		if (act == SPIKE_NOTHING)
+			continue;
+		assert_int_equal(r.act[k], act);
+		assert_int_equal(r.at[k], T);
+		k++;
+	}
+	assert_int_equal(k, r.n);
+	same_state(&st, &st2);
+}
+
+/* emit fails: the block is put back before that window end, and stepping
+ * it again from there sends the same notification. */
+static void
+test_run_emit_fails(void **state)
+{
+	struct rule_alert	a = ewma_block(10 * RES);
+	struct spike_series	s = series(0);
+	struct spike_state	st, before;
+	struct rec		r;
+	int64_t			stopped = 0;
+
+	(void)state;
+	fill(0, 200 * RES, 10);
+	set(150 * RES, 152 * RES, 500);
+	memset(&st, 0, sizeof st);
+	memset(&r, 0, sizeof r);
+	r.fail_at = 1;
+	assert_int_equal(spike_run(&a, &s, &st, RES, 150 * RES, false, rec_emit,
+	    &r, NULL), 0);
+	before = st;
+	assert_int_equal(spike_run(&a, &s, &st, 151 * RES, 200 * RES, false,
+	    rec_emit, &r, &stopped), -1);
+	assert_int_equal(stopped, 151 * RES);
+	assert_memory_equal(&before, &st, sizeof st);
+	assert_int_equal(spike_run(&a, &s, &st, stopped, 200 * RES, false,
+	    rec_emit, &r, &stopped), 2);
+	assert_int_equal(r.act[0], SPIKE_FIRE);
+	assert_int_equal(r.at[0], 151 * RES);
+	assert_int_equal(r.act[1], SPIKE_RESOLVE);
+	/* the same window end again (a window still filling) re-evaluates
+	 * and learns nothing twice */
+	before = st;
+	assert_int_equal(spike_run(&a, &s, &st, 200 * RES, 200 * RES, false,
+	    rec_emit, &r, NULL), 0);
+	assert_memory_equal(&before, &st, sizeof st);
+}
+
+/* While a parent fires, a child's notifications wait; resolves do not. */
+static void
+test_step_inhibited(void **state)
+{
+	struct rule_alert	a = block(300);
+	struct spike_state	st;
+	struct spike_eval	ev;
+
+	(void)state;
+	memset(&st, 0, sizeof st);
+	ev = at(600, COND_RATIO);
+	assert_int_equal(spike_step_inhibited(&a, &st, &ev, true),
+	    SPIKE_NOTHING);
+	assert_true(st.firing);
+	assert_false(st.notified);
+	ev = at(660, COND_RATIO);
+	assert_int_equal(spike_step_inhibited(&a, &st, &ev, false), SPIKE_FIRE);
+	assert_int_equal(st.notified_at, 660);
+	assert_int_equal(st.since, 600);
+	/* a repeat is held back too, and not counted as sent */
+	ev = at(660 + 1800, COND_RATIO);
+	assert_int_equal(spike_step_inhibited(&a, &st, &ev, true),
+	    SPIKE_NOTHING);
+	assert_int_equal(st.notified_at, 660);
+	ev = at(660 + 1860, COND_RATIO);
+	assert_int_equal(spike_step_inhibited(&a, &st, &ev, false),
+	    SPIKE_REPEAT);
+	/* the announced episode resolves even while inhibited */
+	ev = at(660 + 1860 + 300, COND_NONE);
+	assert_int_equal(spike_step_inhibited(&a, &st, &ev, true),
+	    SPIKE_RESOLVE);
+	/* an episode held back all along ends silently */
+	memset(&st, 0, sizeof st);
+	ev = at(600, COND_RATIO);
+	assert_int_equal(spike_step_inhibited(&a, &st, &ev, true),
+	    SPIKE_NOTHING);
+	ev = at(900, COND_NONE);
+	assert_int_equal(spike_step_inhibited(&a, &st, &ev, true),
+	    SPIKE_NOTHING);
+	assert_false(st.firing);
+}
+
 #define T_(f)	cmocka_unit_test_setup(f, reset)
 
 int
@@ -1108,6 +1498,15 @@ main(void)
 		T_(test_step_new_episode_cooldown),
 		T_(test_step_backwards),
 		T_(test_sustained_burst),
+		T_(test_poisson_math),
+		T_(test_poisson_condition),
+		T_(test_ewma_steady),
+		T_(test_ewma_excludes_spike),
+		T_(test_ewma_level_shift),
+		T_(test_ewma_gap),
+		T_(test_run_matches_loop),
+		T_(test_run_emit_fails),
+		T_(test_step_inhibited),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,91 @@
+/*
+ * watch.c — every alert block of a rule set stepped together.
+ *
+ * DESIGN.  Pure, no I/O, no allocation; the caller owns the per-topic
+ * states (struct watch_topic) and the counts behind their series.  The
+ * outer loop is time (window ends, one resolution apart), the inner loop
+ * the topics in ruleset->order (each after those that inhibit it), then
+ * their blocks; a block is stepped one window end at a time by spike_run(),
+ * the per-block loop the daemon and backtest share, with the inhibition
+ * of that moment.  A failed emit stops everything at once: spike_run() has
+ * put that block back, and every block's from[] says where it got to, so
+ * the caller can go on from there later.  Used by the detector (main
+ * thread) and by backtest.
+ */
+#include <stdbool.h>
+
+#include "watch.h"
+
+int
+watch_inhibited(const struct ruleset *rs, struct watch_topic **wt, size_t i)
+{
+	const struct rule_topic *t = &rs->topics[i];
+	const struct watch_topic *p;
+	size_t k, b;
+
+	for (k = 0; k < t->ninhibit; k++) {
+		if (t->inhibit_idx == NULL ||
+		    (p = wt[t->inhibit_idx[k]]) == NULL)
+			continue;
+		for (b = 0; b < p->nblocks; b++)
+			if (p->st[b].firing)
+				return 1;
+	}
+	return 0;
+}
+
+struct hop {
+	watch_emit_fn	 emit;
+	void		*arg;
+	size_t		 i, b;
+};
+
+static int
+hop_emit(void *arg, enum spike_action act, const struct spike_eval *ev)
+{
+	struct hop *h = arg;
+
+	return h->emit != NULL ? h->emit(h->arg, h->i, h->b, act, ev) : 0;
+}
+
+int
+watch_step(const struct ruleset *rs, struct watch_topic **wt, int64_t from,
+    int64_t to, int64_t res, watch_emit_fn emit, watch_tick_fn tick,
+    void *arg)
+{
+	struct hop h;
+	int64_t T, stopped;
+	size_t k, i, b;
+	bool inh;
+
+	if (res <= 0)
+		res = 1;
+	h.emit = emit;
+	h.arg = arg;
+	for (T = from; T <= to; T += res) {
+		for (k = 0; k < rs->ntopics; k++) {
+			struct watch_topic *w;
+
+			i = rs->order != NULL ? rs->order[k] : k;
+			if ((w = wt[i]) == NULL)
+				continue;
+			inh = watch_inhibited(rs, wt, i);
+			h.i = i;
+			for (b = 0; b < w->nblocks; b++) {
+				if (T < w->from[b])
+					continue;
+				h.b = b;
+				if (spike_run(&rs->topics[i].alerts[b], &w->ser,
+				    &w->st[b], T, T, inh, hop_emit, &h,
+				    &stopped) == -1)
+					return -1;
+				w->from[b] = T;
+			}
+		}
+		if (tick != NULL && tick(arg, T) == -1)
+			return -1;
+		if (T > INT64_MAX - res)
+			break;
+	}
+	return 0;
+}
