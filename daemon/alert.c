@@ -34,10 +34,18 @@
 #include "jsonw.h"
 #include "xmalloc.h"
 
+/* A script that fails half-way keeps what it wrote before, so the dedup
+ * key is taken back if the stream refuses the alert (e.g. the key has
+ * another type): the alert is then published on a later try, not lost. */
 static const char PUBLISH_LUA[] =
 "if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then\n"
+"  local ok = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',\n"
+"      'alert', ARGV[4])\n"
+"  if type(ok) == 'table' and ok.err then\n"
+"    redis.call('DEL', KEYS[1])\n"
+"    return redis.error_reply(ok.err)\n"
+"  end\n"
 "  redis.call('PUBLISH', ARGV[2], ARGV[4])\n"
-"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'alert', ARGV[4])\n"
 "  return 1\n"
 "end\n"
 "return 0\n";
