@@ -43,6 +43,9 @@ struct agg {
 	size_t			 nsamples, samples_cap;
 
 	size_t			 posts;
+	const char		*all;		/* interned "_all", or NULL */
+	size_t			 all_last;	/* index + 1 of its last entry, for
+						 * a run of posts in one bucket */
 };
 
 /* Internal kinds that bound the breakdowns and samples per bucket. */
@@ -221,6 +224,8 @@ free_strings(struct agg *a)
 		a->strs[i].s = NULL;
 	}
 	a->nstrs_used = 0;
+	a->all = NULL;		/* was interned */
+	a->all_last = 0;
 }
 
 static void
@@ -273,9 +278,25 @@ utf8_cut(const char *s, size_t len, size_t max)
 void
 agg_add_total(struct agg *a, int64_t t_s)
 {
-	const char *all = intern(a, "_all", 4);
+	int64_t b = bucket_of(a, t_s);
 
-	entry(a, AGG_COUNT, all, bucket_of(a, t_s), NULL, NULL, NULL)->count++;
+	struct agg_entry *e;
+
+	/* posts come in runs of one bucket: the last entry, without hashing
+	 * (entries is an array that may move: an index, not a pointer) */
+	if (a->all_last > 0 && a->all_last <= a->nentries) {
+		e = &a->entries[a->all_last - 1];
+		if (e->bucket == b && e->topic == a->all &&
+		    e->kind == AGG_COUNT) {
+			e->count++;
+			return;
+		}
+	}
+	if (a->all == NULL)
+		a->all = intern(a, "_all", 4);
+	e = entry(a, AGG_COUNT, a->all, b, NULL, NULL, NULL);
+	e->count++;
+	a->all_last = (size_t)(e - a->entries) + 1;
 }
 
 void

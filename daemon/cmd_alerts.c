@@ -341,6 +341,20 @@ show(struct sub *sb, const char *msg, size_t len, const char *where,
 		    where);
 		fwrite(msg, 1, len, stdout);
 		putc('\n', stdout);
+	} else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root,
+	    "digest"))) {
+		/* a group_wait digest: its alerts, one by one */
+		const cJSON *it;
+
+		cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root,
+		    "alerts")) {
+			char *one = cJSON_PrintUnformatted(it);
+
+			if (one != NULL && !sb->done)
+				show(sb, one, strlen(one), where, true);
+			cJSON_free(one);
+		}
+		goto out;
 	} else {
 		topic = jstr(root, "topic");
 		if (filter && sb->topic != NULL && topic != NULL &&

@@ -12,9 +12,12 @@
  * through watch_step() and spike_run() — the daemon detector's stepping
  * code — over in-memory counts (prefix sums, so each window is O(1)), with
  * every window end evaluated once, complete; alerts carry the evidence of
- * the aggregate (top keywords, count_by values, the earliest sample posts
- * of the window).  A post without a time cannot be placed: it is counted
- * and reported as an error, like a post that does not decode.
+ * the aggregate (top keywords, count_by values, and sample posts: the
+ * first few of each bucket in file order, the window's earliest first).
+ * group_wait holds new alerts and prints them as one digest, in posts'
+ * time, as the daemon sends them.  A post without a time cannot be placed:
+ * it is counted and reported as an error, like a post that does not
+ * decode.
  *
  * --series FILE.csv runs one alert block (--alert, parsed by the rule
  * loader's own alert parser) over a `timestamp,value` series such as NAB's:

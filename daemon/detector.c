@@ -15,13 +15,19 @@
  *      again every tick, so a burst alerts within one flush); a block never
  *      evaluated before starts at the beginning of the counted history
  *      (<p>since, at most a day back), so the first backlog is judged too;
+ *      — all blocks of all topics in step through watch_step() (watch.c),
+ *      which runs spike_run() (spike.c) per block, the loop backtest runs
+ *      too, with each topic after those that `inhibit` it;
  *   4. on a firing, repeat or resolve, gathers the evidence (top keywords,
  *      count_by values, samples) and publishes it through alert_publish(),
- *      whose dedup key makes the notification unique across daemons.
+ *      whose dedup key makes the notification unique across daemons; a new
+ *      alert of a topic with group_wait is held in Redis instead
+ *      (alert_hold) and sent as part of a digest once due
+ *      (alert_flush_held, every tick).
  * Counts come from a per-topic cache of buckets; buckets inside the windows
  * being evaluated are read again each tick (another daemon may still add to
- * them), older ones once.  Block states are written to <p>state:<topic>
- * after each change.
+ * them), older ones once.  Block states, with the EWMA baseline's learned
+ * mean and variance, are written to <p>state:<topic> after each change.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -75,6 +81,8 @@ struct detector {
 	size_t			 nts, tscap;
 	int			 loaded;	/* states read from Redis */
 	int64_t			 history_start;
+	int64_t			 held_due;	/* a digest is due at this window
+						 * end (INT64_MAX: none known) */
 };
 
 static void
@@ -168,6 +176,7 @@ detector_new(const struct config *cfg, const char *password,
 	snprintf(d->stream, sizeof d->stream, "%s%s", cfg->redis_prefix,
 	    cfg->alert_stream);
 	d->history_start = INT64_MAX;
+	d->held_due = INT64_MAX;
 	return d;
 }
 
@@ -521,6 +530,8 @@ publish(struct detector *d, const struct rule_topic *t, size_t b,
 	if (act == SPIKE_FIRE && t->group_wait_s > 0) {
 		/* held for a digest (sent by flush_held) */
 		rc = alert_hold(d->store, &pub, &al, json, t->group_wait_s);
+		if (rc == 1 && ev->window_end + t->group_wait_s < d->held_due)
+			d->held_due = ev->window_end + t->group_wait_s;
 		if (rc == 1)
 			log_info("alert held | topic=%s block=%zu group_wait=%"
 			    PRId64 " window_end=%" PRId64, t->id, b,
@@ -603,6 +614,37 @@ emit(void *arg, size_t i, size_t b, enum spike_action act,
 	return 0;
 }
 
+/* Sends the digest of held alerts if due; returns -1 on a Redis error. */
+static int
+flush_held(struct detector *d, int64_t T, int64_t now_ms, int *published)
+{
+	struct alert_pub pub;
+	int n;
+
+	alert_pub_of(d, &pub);
+	if ((n = alert_flush_held(d->store, &pub, T, now_ms)) == -1)
+		return -1;
+	if (n > 0) {
+		log_info("alert digest sent | alerts=%d channel=%s_digest", n,
+		    d->channel);
+		*published += n;
+		d->held_due = INT64_MAX;
+	}
+	return 0;
+}
+
+/* After each window end: a digest due in the posts' time goes out in its
+ * place in the timeline (before later alerts of a backlog). */
+static int
+tick(void *arg, int64_t T)
+{
+	struct emit_ctx *c = arg;
+
+	if (T < c->d->held_due)
+		return 0;
+	return flush_held(c->d, T, c->now_ms, &c->published);
+}
+
 int
 detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 {
@@ -681,7 +723,7 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 	ec.rs = rs;
 	ec.tsv = tsv;
 	ec.now_ms = now_ms;
-	rc = watch_step(rs, wtv, Tmin, Tcur, res, emit, NULL, &ec);
+	rc = watch_step(rs, wtv, Tmin, Tcur, res, emit, tick, &ec);
 
 	for (i = 0; i < rs->ntopics; i++) {
 		struct tstate *ts = tsv[i];
@@ -707,20 +749,10 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 	free(tsv);
 	if (rc == -1)
 		return -1;
-	/* group_wait: the held alerts, as one digest once due */
-	{
-		struct alert_pub pub;
-		int n;
-
-		alert_pub_of(d, &pub);
-		if ((n = alert_flush_held(d->store, &pub, Tcur, now_ms)) == -1)
-			return -1;
-		if (n > 0) {
-			log_info("alert digest sent | alerts=%d channel=%s_digest",
-			    n, d->channel);
-			ec.published += n;
-		}
-	}
+	/* group_wait: what is held (also by an earlier leader), once due by
+	 * the posts' time or the wall clock */
+	if (flush_held(d, Tcur, now_ms, &ec.published) == -1)
+		return -1;
 	d->loaded = 1;
 	/* forget topics that left the rule set */
 	for (i = 0; i < d->nts; ) {

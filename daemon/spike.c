@@ -14,7 +14,18 @@
  * fires, else the first of threshold, ratio, zscore that holds (OR); ratio
  * and zscore need nbaseline > 0, so a fresh start with no history cannot
  * false-alarm, while a rise from a known-empty baseline passes ratio,
- * guarded by min_count.  spike_step(): see its comment.  Time arithmetic
+ * guarded by min_count.  poisson fires when count > factor × u, u the
+ * smallest k with P(X > k) <= p for X ~ Poisson(max(mean, 1)), from the
+ * regularised incomplete gamma function (series / continued fraction).
+ * The EWMA baseline ({halflife}) is state, not a sum: spike_learn() folds
+ * each window ending up to T - w into st->ew_mean/ew_var with weight
+ * max(1 - 2^(-res/halflife), 1/n) — the plain mean while few are known —
+ * unless it lies more than `exclude` deviations above the mean (then
+ * ew_skip counts it; after a halflife of such windows they are learned
+ * again: a lasting change becomes normal); it is used once ew_span covers
+ * min(halflife, 10 windows).  spike_run() is the stepping loop of the
+ * daemon and backtest: learn, evaluate, step, emit, with the state put
+ * back if emit fails.  spike_step(): see its comment.  Time arithmetic
  * is overflow-safe for any int64; reads are bounded by history_start..T.
  */
 #include <limits.h>

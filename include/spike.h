@@ -104,8 +104,10 @@ enum spike_action spike_step_inhibited(const struct rule_alert *a,
 /* EWMA baseline: learns every window ending after st->ew_T up to T - window
  * (the window just before the one ending at T), at most SPIKE_LEARN_MAX of
  * them, skipping a window that lies more than a->exclude deviations above
- * the mean learned so far, so a long spike does not become normal.
- * Nothing for other baselines; the same T again learns nothing. */
+ * the mean learned so far, so a long spike does not become normal (once
+ * such windows have lasted a halflife they are learned again: a lasting
+ * change becomes the new normal).  Nothing for other baselines; the same
+ * T again, or an earlier one, learns nothing. */
 #define SPIKE_LEARN_MAX	20000
 void spike_learn(const struct rule_alert *a, const struct spike_series *s,
     struct spike_state *st, int64_t T);

@@ -26,6 +26,9 @@ topics:
     match: {any: [刚才地震]}
     inhibit: [quake]
     alert: {window: 30s, threshold: 50, resolve_after: 30s}
+  - id: weather
+    match: {any: [天气]}
+    alert: {window: 30s, baseline: {halflife: 5m}, zscore: 50}
 YAML
 RULES="$T/rules" write_config "$T/tw.yaml" </dev/null
 
@@ -52,6 +55,10 @@ SUB_PID=$!
 track_pid $SUB_PID
 wait_for 5 sh -c "redis-cli -p $REDIS_PORT PUBSUB NUMPAT | grep -qx 1"
 
+"$TIDEWATCH" alerts -c "$T/tw.yaml" >"$T/alerts.out" 2>"$T/alerts.err" &
+ALERTS_PID=$!
+track_pid $ALERTS_PID
+sleep 0.5
 start_daemon tw "$T/tw.yaml"
 produce "$T/posts.jsonl"
 wait_for 60 sh -c "[ \$(redis-cli -p $REDIS_PORT hgetall tidewatch:pos:tw | awk 'NR%2==1{f=\$0;next} f!~/^[tl]:/{s+=\$0} END{print s+0}') -eq $n ]"
@@ -59,7 +66,7 @@ wait_for 20 sh -c "grep -q 'flood:0:[0-9]*:resolved' $T/sub.out"
 sleep 2
 kill -TERM "$tw_PID"
 wait "$tw_PID"
-kill "$SUB_PID" 2>/dev/null
+kill "$SUB_PID" "$ALERTS_PID" 2>/dev/null
 
 # redis-cli prints pmessage, pattern, channel, message
 awk '/^pmessage$/ { getline; getline; ch = $0; getline; print ch "\t" $0 }' \
@@ -74,6 +81,12 @@ check "inhibit: quake-big never alerted" test "$(grep -c 'quake-big' "$T/msgs")"
 rcli XRANGE tidewatch:alert-log - + | grep '^{' | sed 's/^{"id":"\([^"]*\)".*/\1/' | sort >"$T/log.ids"
 check "the alert log has every alert, held ones too" test "$(wc -l <"$T/log.ids")" -eq 4
 check "the daemon logged the hold and the digest" sh -c "grep -q 'alert held.*quake' '$T/tw.log' && grep -q 'alert digest sent.*alerts=2' '$T/tw.log'" || grep alert "$T/tw.log"
+
+check "tidewatch alerts prints the digest's alerts, before the resolves" sh -c "sed -n '1p;2p' '$T/alerts.out' | grep -c 'WARNING  \(flood  count 60\|quake  count 103\) ' | grep -qx 2 && sed -n '3p;4p' '$T/alerts.out' | grep -c RESOLVED | grep -qx 2" || cat "$T/alerts.out"
+
+# the EWMA baseline's state is kept with the block's state
+st=$(rcli HGET tidewatch:state:weather 0)
+check "EWMA state saved ($st)" sh -c "echo '$st' | awk 'NF == 12 && \$7 > 100 && \$11 > 2.9 && \$11 < 3.1 { ok = 1 } END { exit !ok }'"
 
 # backtest on the same posts: the same alerts, the same digest
 "$TIDEWATCH" backtest -r "$T/rules" --json "$T/posts.jsonl" >"$T/bt.out" 2>/dev/null
