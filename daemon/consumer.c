@@ -780,7 +780,7 @@ run(void *arg)
 	if (!atomic_load(&consumer_abort)) {
 		rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
 		rd_kafka_error_t *err = rd_kafka_consumer_close_queue(c->rk, q);
-		int64_t deadline = now_ms() + 1500;
+		int64_t deadline = now_ms() + 1000;
 
 		if (err != NULL) {
 			log_warn("kafka: leaving the group: %s | consumer=%d",

@@ -31,8 +31,12 @@ check "counters exact across the shutdown" counts_match "$T/posts.jsonl" "$TOP/r
 
 # a second SIGTERM exits at once, even while the first is still flushing
 kill -STOP "$REDIS_PID"		# Redis hangs: the flush cannot finish
+"$BUILD"/tests/postgen -n 500 -d 60 -s now-60 -r 69 >"$T/more.jsonl"
+produce "$T/more.jsonl"
+sleep 1.5			# consumed, waiting for Redis
 kill -TERM "$tw2_PID"
 sleep 0.3
+check "first SIGTERM with Redis hanging: still flushing" kill -0 "$tw2_PID"
 t0=$(date +%s%N)
 kill -TERM "$tw2_PID"
 wait "$tw2_PID"
