@@ -373,6 +373,7 @@ cmd_run(int argc, char **argv)
 	snprintf(instance, sizeof instance, "%s:%ld:%" PRId64, host,
 	    (long)getpid(), now_ms());
 	det = detector_new(&cfg, password, instance);
+	detector_set_stop(det, &got_stop);
 	ops = ops_new(&cfg, password, instance);
 	log_info("started | instance=%s threads=%" PRId64 " brokers=%s redis=%s",
 	    instance, cfg.threads, cfg.kafka_brokers, cfg.redis_address);
@@ -451,8 +452,11 @@ cmd_run(int argc, char **argv)
 		}
 		if (now >= next_detect) {
 			struct engine *cur = engine_current();
+			int64_t took;
 
 			detector_tick(det, cur->rs, now);
+			if ((took = now_ms() - now) > 2000)
+				log_warn("detector pass took %" PRId64 " ms", took);
 			STAT_SET(leading, detector_leading(det) ? 1 : 0);
 			engine_unref(cur);
 			next_detect = now + cfg.flush_interval_ms;

@@ -83,6 +83,7 @@ struct detector {
 	int64_t			 history_start;
 	int64_t			 held_due;	/* a digest is due at this window
 						 * end (INT64_MAX: none known) */
+	volatile sig_atomic_t	*stop;		/* set: end the pass early */
 };
 
 static void
@@ -633,6 +634,18 @@ flush_held(struct detector *d, int64_t T, int64_t now_ms, int *published)
 	return 0;
 }
 
+static int
+stopping(const struct detector *d)
+{
+	return d->stop != NULL && *d->stop;
+}
+
+void
+detector_set_stop(struct detector *d, volatile sig_atomic_t *stop)
+{
+	d->stop = stop;
+}
+
 /* After each window end: a digest due in the posts' time goes out in its
  * place in the timeline (before later alerts of a backlog). */
 static int
@@ -640,6 +653,8 @@ tick(void *arg, int64_t T)
 {
 	struct emit_ctx *c = arg;
 
+	if (stopping(c->d))
+		return -1;
 	if (T < c->d->held_due)
 		return 0;
 	return flush_held(c->d, T, c->now_ms, &c->published);
@@ -678,6 +693,11 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 
 		if (t->nalerts == 0)
 			continue;
+		if (stopping(d)) {
+			free(tsv);
+			free(wtv);
+			return 0;
+		}
 		ts = tstate_get(d, t);
 		if (!d->loaded)
 			load_state(d, ts);
@@ -733,8 +753,11 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 
 			if (rc == -1) {
 				/* Redis failed: each block goes on from where
-				 * it got to, states saved next tick */
+				 * it got to, states saved next tick; stopped:
+				 * saved now, for whoever leads next */
 				ts->last_T[b] = ts->w.from[b];
+				if (stopping(d) && ts->changed[b])
+					save_state(d, ts, b);
 				continue;
 			}
 			if (ts->last_T[b] != Tcur || ts->changed[b]) {

@@ -304,8 +304,11 @@ arg_add(struct store *s, const char *str, size_t len)
 	memcpy(s->numbuf + s->numlen, str, len);
 	s->numbuf[s->numlen + len] = '\0';
 	s->numlen += len + 1;
-	s->argv = xgrow(s->argv, &s->argcap, s->nargs + 1, sizeof *s->argv);
-	s->argvlen = xrealloc(s->argvlen, s->argcap * sizeof *s->argvlen);
+	if (s->nargs == s->argcap) {	/* both arrays grow together */
+		s->argv = xgrow(s->argv, &s->argcap, s->nargs + 1,
+		    sizeof *s->argv);
+		s->argvlen = xrealloc(s->argvlen, s->argcap * sizeof *s->argvlen);
+	}
 	s->argv[s->nargs] = (char *)(uintptr_t)off;
 	s->argvlen[s->nargs] = len;
 	s->nargs++;
@@ -349,8 +352,11 @@ key_index(struct keytab *kt, const char *name)
 	for (i = kt->n; i > 0; i--)
 		if (strcmp(kt->names[i - 1], name) == 0)
 			return i + 2;	/* KEYS[1], KEYS[2]: positions, since */
-	kt->names = xgrow(kt->names, &kt->cap, kt->n + 1, sizeof *kt->names);
-	kt->expire = xrealloc(kt->expire, kt->cap * sizeof *kt->expire);
+	if (kt->n == kt->cap) {
+		kt->names = xgrow(kt->names, &kt->cap, kt->n + 1,
+		    sizeof *kt->names);
+		kt->expire = xrealloc(kt->expire, kt->cap * sizeof *kt->expire);
+	}
 	kt->names[kt->n] = xstrdup(name);
 	kt->expire[kt->n] = 0;
 	kt->n++;

@@ -15,6 +15,7 @@
 #ifndef TW_DETECTOR_H
 #define TW_DETECTOR_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -29,6 +30,11 @@ void detector_free(struct detector *d);
 /* One pass over every topic with alert blocks.  Returns the number of
  * alerts published, or -1 when Redis could not be used this time. */
 int detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms);
+
+/* A flag the signal handler sets: a pass under way stops at the next
+ * window end or topic once it is set, so a shutdown is not held by a long
+ * backfill.  The blocks go on from their stored states next time. */
+void detector_set_stop(struct detector *d, volatile sig_atomic_t *stop);
 
 /* True if this detector held the lease at its last tick. */
 int detector_leading(const struct detector *d);

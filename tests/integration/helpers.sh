@@ -25,11 +25,12 @@ track_pid() { PIDS="$PIDS $1"; }
 pass() { echo "PASS $SCRIPT: $1"; }
 fail() { echo "FAIL $SCRIPT: $1"; }
 
-# check NAME COMMAND...: PASS if the command succeeds.
+# check NAME COMMAND...: PASS if the command succeeds; returns its status,
+# so `check … || show-more` can add detail to a failure.
 check() {
 	name=$1
 	shift
-	if "$@"; then pass "$name"; else fail "$name"; fi
+	if "$@"; then pass "$name"; else fail "$name"; return 1; fi
 }
 
 # same FILE1 FILE2: compare, showing a diff on mismatch.
