@@ -102,6 +102,7 @@ bench-match: $(BUILD)/bench/bench_match
 
 bench: all $(TOOL_BINS) $(BENCH_BINS)
 	@$(MAKE) --no-print-directory bench-match
+	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_backtest.sh
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_e2e.sh
 
 NAB_DATA ?= ../shared/data/nab-realtweets

@@ -41,6 +41,8 @@
 #define AGG_PAUSE_AT	1000000		/* aggregate entries before pausing */
 #define REJECTS_MAX	100		/* dead-letter records per flush */
 #define BACKOFF_MAX_MS	5000
+#define BATCH		256		/* messages taken from the queue at once */
+#define CLOCK_EVERY	16		/* messages per clock read */
 
 atomic_int consumer_abort;
 
@@ -63,6 +65,8 @@ struct consumer {
 	_Atomic int64_t		 lag;
 
 	rd_kafka_t		*rk;
+	rd_kafka_queue_t	*q;		/* the consumer queue */
+	rd_kafka_message_t	*batch[BATCH];
 	struct decoder		*dec;
 	struct engine		*eng;
 	struct match_ctx	*ctx;
@@ -493,13 +497,14 @@ consumer_new(const struct config *cfg, const char *password, int id,
 		/*
 		 * librdkafka 2.0 stops fetching when the pre-fetch queue
 		 * passes either limit and looks again only after its 1 s
-		 * broker wakeup, so a consumer slower than the broker gets at
-		 * most one queue-full per second: 100000 messages (the
-		 * default) capped one thread at ~130 k posts/s.  Let the byte
-		 * limit (queued.max.messages.kbytes, 64 MB by default, still
-		 * bounding memory) govern instead; raising that too buys more
-		 * (see tests/bench/bench_e2e.sh).
+		 * broker wakeup, so the queue must hold about a second of
+		 * posts or the thread waits for data: 100000 messages (the
+		 * default) capped one thread at ~130 k posts/s, the default
+		 * 64 MB at ~330 k.  256 MB is a second at ~700 k posts/s of
+		 * 300-byte posts; it is filled only while there is a
+		 * backlog.  Both can be set in kafka.properties.
 		 */
+		{ "queued.max.messages.kbytes", "262144" },
 		{ "queued.min.messages", "1000000" },
 	};
 
@@ -537,6 +542,7 @@ consumer_new(const struct config *cfg, const char *password, int id,
 		goto fail_conf;
 	conf = NULL;	/* owned by rk now */
 	rd_kafka_poll_set_consumer(c->rk);
+	c->q = rd_kafka_queue_get_consumer(c->rk);
 	topics = rd_kafka_topic_partition_list_new((int)cfg->kafka_ntopics);
 	for (i = 0; i < cfg->kafka_ntopics; i++)
 		rd_kafka_topic_partition_list_add(topics, cfg->kafka_topics[i],
@@ -723,20 +729,31 @@ run(void *arg)
 			wait = 100;
 		if (wait < 0)
 			wait = 0;
+		/* wait for one message, then take what is ready in batches
+		 * (one queue lock per batch, not per message), up to the
+		 * flush; the clock is read every CLOCK_EVERY messages */
 		m = rd_kafka_consumer_poll(c->rk, (int)wait);
-		if (m != NULL)
+		if (m != NULL) {
 			now = now_ms();
-		/* then drain what is ready without waiting, up to the flush;
-		 * one clock read per message serves both */
-		for (n = 0; m != NULL; n++) {
 			handle(c, m, now);
 			rd_kafka_message_destroy(m);
-			m = NULL;
-			now = now_ms();
-			if (n >= 10000 || now >= c->next_flush_ms ||
-			    atomic_load(&c->stop))
+		}
+		for (n = 1; m != NULL && n < 10000 && now < c->next_flush_ms &&
+		    !atomic_load(&c->stop); ) {
+			ssize_t got = rd_kafka_consume_batch_queue(c->q, 0,
+			    c->batch, BATCH);
+			ssize_t k;
+
+			if (got <= 0)
 				break;
-			m = rd_kafka_consumer_poll(c->rk, 0);
+			for (k = 0; k < got; k++) {
+				if (k % CLOCK_EVERY == 0)
+					now = now_ms();
+				handle(c, c->batch[k], now);
+				rd_kafka_message_destroy(c->batch[k]);
+			}
+			n += (int)got;
+			now = now_ms();
 		}
 		now = now_ms();
 		if (c->nparts > 0 && now >= c->next_pos_try_ms) {
@@ -844,6 +861,8 @@ consumer_free(struct consumer *c)
 	if (c == NULL)
 		return;
 	consumer_stop(c);
+	if (c->q != NULL)
+		rd_kafka_queue_destroy(c->q);
 	if (c->rk != NULL)
 		rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	parts_clear(c);

@@ -28,6 +28,11 @@
 
 #include <cJSON.h>
 
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
 #include "decoder.h"
 #include "normalize.h"
 #include "xmalloc.h"
@@ -150,8 +155,12 @@ struct decoder {
 	size_t			 nfields;
 	size_t			 max_bytes;
 	int			 max_depth;
+	int			 full_parse;
 
 	cJSON			*root;		/* in arena */
+	const char		*buf;		/* the message (fast path) */
+	jsmntok_t		*tok;		/* its tokens (fast path) */
+	unsigned		 ntok, tokcap;
 	struct arena		 arena;
 	struct post_field	*fields;
 	char			 numbuf[64][32];	/* numbers as text */
@@ -208,6 +217,7 @@ decoder_new(const struct decoder_opts *o)
 	}
 	d->max_bytes = o->max_bytes ? o->max_bytes : 1024 * 1024;
 	d->max_depth = o->max_depth ? o->max_depth : 64;
+	d->full_parse = o->full_parse;
 	return d;
 }
 
@@ -230,8 +240,32 @@ decoder_free(struct decoder *d)
 	free(d->text_field);
 	free(d->time_field);
 	free(d->textbuf);
+	free(d->tok);
 	free(d);
 }
+
+/*
+ * A member's value as both parsers see it.  The fields of a post are read
+ * through one routine (fill_post) whichever parser found them, so the two
+ * paths cannot drift apart in what they accept.
+ */
+enum jkind { JV_ABSENT, JV_NULL, JV_STRING, JV_NUMBER, JV_BOOL, JV_OTHER };
+
+struct jval {
+	enum jkind	 kind;
+	const char	*str;		/* JV_STRING: NUL-terminated */
+	size_t		 len;
+	double		 num;		/* JV_NUMBER */
+	int		 truth;		/* JV_BOOL */
+};
+
+/* Looks a dotted path up; returns 0, or -1 when the fast path cannot say
+ * (the message then goes to cJSON). */
+typedef int (*lookup_fn)(struct decoder *d, const char *path, struct jval *v);
+
+#define DEC_UNSURE	DEC__COUNT	/* internal: ask cJSON */
+
+/* --- cJSON: every message the fast path does not take -------------------- */
 
 /* Follows a dotted path from an object; exact member names are tried
  * first so a member that itself holds a dot still works. */
@@ -258,31 +292,575 @@ json_path(cJSON *obj, const char *path)
 	return cJSON_GetObjectItemCaseSensitive(obj, path);
 }
 
-/* A scalar member as text: strings as they are, numbers and booleans
+static int
+cjson_lookup(struct decoder *d, const char *path, struct jval *v)
+{
+	cJSON *it = json_path(d->root, path);
+
+	memset(v, 0, sizeof *v);
+	if (it == NULL)
+		v->kind = JV_ABSENT;
+	else if (cJSON_IsNull(it))
+		v->kind = JV_NULL;
+	else if (cJSON_IsString(it)) {
+		v->kind = JV_STRING;
+		v->str = it->valuestring;
+		v->len = strlen(it->valuestring);
+	} else if (cJSON_IsNumber(it)) {
+		v->kind = JV_NUMBER;
+		v->num = it->valuedouble;
+	} else if (cJSON_IsBool(it)) {
+		v->kind = JV_BOOL;
+		v->truth = cJSON_IsTrue(it);
+	} else
+		v->kind = JV_OTHER;
+	return 0;
+}
+
+/* --- the fast path: jsmn tokens, checked against the JSON grammar --------
+ *
+ * jsmn tokenises without allocating and is more than twice as fast as
+ * building cJSON's tree, but even in strict mode it lets some malformed
+ * text through (a missing comma, a misspelt literal).  So the token list
+ * is checked against the grammar: every gap between tokens holds exactly
+ * the separator it must, keys are strings with one value, literals and
+ * numbers are spelt right, strings hold no control bytes.  The fast path
+ * takes only what it can answer exactly as cJSON would; anything else
+ * (malformed input, escaped keys, lone surrogates, very long numbers, deep
+ * nesting, a byte-order mark) goes to cJSON, which then gives the reason.
+ * The fuzzer compares the two paths on every input.
+ */
+#define FAST_MAX_DEPTH	64
+#define FAST_MAX_NUM	63	/* longer numbers: cJSON's own limit */
+
+static int
+is_ws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* s[from, to) is whitespace around exactly one sep (sep 0: no sep). */
+static int
+gap_ok(const char *s, size_t from, size_t to, char sep)
+{
+	while (from < to && is_ws(s[from]))
+		from++;
+	if (sep != 0) {
+		if (from >= to || s[from] != sep)
+			return 0;
+		for (from++; from < to && is_ws(s[from]); from++)
+			;
+	}
+	return from == to;
+}
+
+/* A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+number_ok(const char *s, size_t n)
+{
+	size_t i = 0, k;
+
+	if (n > FAST_MAX_NUM)
+		return 0;
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		while (i < n && isdigit((unsigned char)s[i]))
+			i++;
+	else
+		return 0;
+	if (i < n && s[i] == '.') {
+		for (k = ++i; i < n && isdigit((unsigned char)s[i]); i++)
+			;
+		if (i == k)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (k = i; i < n && isdigit((unsigned char)s[i]); i++)
+			;
+		if (i == k)
+			return 0;
+	}
+	return i == n;
+}
+
+static int
+primitive_ok(const char *s, size_t n)
+{
+	switch (s[0]) {
+	case 't':
+		return n == 4 && memcmp(s, "true", 4) == 0;
+	case 'f':
+		return n == 5 && memcmp(s, "false", 5) == 0;
+	case 'n':
+		return n == 4 && memcmp(s, "null", 4) == 0;
+	default:
+		return number_ok(s, n);
+	}
+}
+
+/* True if a word holds a byte below 0x20 or a backslash (bit tricks
+ * from "Bit Twiddling Hacks": haszero, hasless). */
+static int
+word_special(uint64_t w)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t high = UINT64_C(0x8080808080808080);
+	uint64_t bs = w ^ (ones * '\\');
+
+	return (((w - ones * 0x20) & ~w) | ((bs - ones) & ~bs)) & high ? 1 : 0;
+}
+
+/* A string's raw content s[a, b): 0 if it holds a control byte or a
+ * surrogate escape; notes a backslash and a \u0000 escape (jsmn has
+ * checked every escape). */
+static int
+string_ok(const char *s, size_t a, size_t b, int *escaped, int *nul_escape)
+{
+	size_t i = a;
+	uint64_t w;
+
+	*escaped = 0;
+	while (i < b) {
+		unsigned char c;
+
+		if (b - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if (!word_special(w)) {
+				i += 8;
+				continue;
+			}
+		}
+		c = (unsigned char)s[i];
+		if (c < 0x20)
+			return 0;
+		if (c == '\\') {
+			*escaped = 1;
+			if (s[i + 1] == 'u') {
+				if (memcmp(s + i + 2, "0000", 4) == 0)
+					*nul_escape = 1;
+				/* \uD800-\uDFFF: cJSON checks the pairing,
+				 * in any member; let it */
+				if ((s[i + 2] == 'd' || s[i + 2] == 'D') &&
+				    strchr("89abcdefABCDEF", s[i + 3]) != NULL)
+					return 0;
+				i += 6;
+			} else
+				i += 2;
+		} else
+			i++;
+	}
+	return 1;
+}
+
+static size_t
+raw_start(const jsmntok_t *t)
+{
+	return (size_t)t->start - (t->type == JSMN_STRING);
+}
+
+/*
+ * Walks the tokens in document order with a stack of the open containers,
+ * checking each gap: nothing but whitespace before a first member and
+ * before a closing bracket, ':' between a key and its value, ',' between
+ * siblings.  Returns 1 if the message is one well-formed object that the
+ * fast path can answer for.
+ */
+static int
+fast_check(const struct decoder *d, const char *s, size_t len,
+    const jsmntok_t *tk, int n, int *nul_escape)
+{
+	int stack[FAST_MAX_DEPTH], sp = 0, i, esc, maxd;
+	size_t cur;
+
+	maxd = d->max_depth < FAST_MAX_DEPTH ? d->max_depth : FAST_MAX_DEPTH;
+	if (n < 1 || tk[0].type != JSMN_OBJECT || tk[0].parent != -1 ||
+	    !gap_ok(s, 0, (size_t)tk[0].start, 0))
+		return 0;
+	cur = 0;
+	for (i = 0; i < n; i++) {
+		const jsmntok_t *t = &tk[i];
+		int p = t->parent, want;
+		char sep = 0;
+
+		if (t->start < 0 || t->end < t->start)
+			return 0;
+		if (i > 0) {
+			/* close the containers that end before this token */
+			while (sp > 0 && tk[stack[sp - 1]].end <= t->start) {
+				const jsmntok_t *c = &tk[stack[--sp]];
+
+				if (!gap_ok(s, cur, (size_t)c->end - 1, 0))
+					return 0;
+				cur = (size_t)c->end;
+			}
+			if (p < 0 || p >= i)
+				return 0;
+			switch (tk[p].type) {
+			case JSMN_OBJECT:	/* a key */
+				if (t->type != JSMN_STRING || t->size != 1)
+					return 0;
+				sep = p == i - 1 ? 0 : ',';
+				want = p;
+				break;
+			case JSMN_ARRAY:
+				if (t->type == JSMN_STRING && t->size != 0)
+					return 0;
+				sep = p == i - 1 ? 0 : ',';
+				want = p;
+				break;
+			case JSMN_STRING:	/* the value of key p */
+				if (p != i - 1 ||
+				    (t->type == JSMN_STRING && t->size != 0))
+					return 0;
+				sep = ':';
+				want = tk[p].parent;
+				break;
+			default:
+				return 0;
+			}
+			if (sp == 0 || stack[sp - 1] != want ||
+			    !gap_ok(s, cur, raw_start(t), sep))
+				return 0;
+		}
+		switch (t->type) {
+		case JSMN_OBJECT:
+		case JSMN_ARRAY:
+			if (sp >= maxd)
+				return 0;	/* cJSON says too deep */
+			stack[sp++] = i;
+			cur = (size_t)t->start + 1;
+			break;
+		case JSMN_STRING:
+			if (!string_ok(s, (size_t)t->start, (size_t)t->end, &esc,
+			    nul_escape))
+				return 0;
+			if (esc && tk[p].type == JSMN_OBJECT)
+				return 0;	/* an escaped key: cJSON */
+			cur = (size_t)t->end + 1;
+			break;
+		case JSMN_PRIMITIVE:
+			if (t->size != 0 || !primitive_ok(s + t->start,
+			    (size_t)(t->end - t->start)))
+				return 0;
+			cur = (size_t)t->end;
+			break;
+		default:
+			return 0;
+		}
+	}
+	while (sp > 0) {
+		const jsmntok_t *c = &tk[stack[--sp]];
+
+		if (!gap_ok(s, cur, (size_t)c->end - 1, 0))
+			return 0;
+		cur = (size_t)c->end;
+	}
+	return gap_ok(s, cur, len, 0);
+}
+
+/* The token after value v and everything inside it. */
+static int
+fast_skip(const jsmntok_t *tk, int n, int v)
+{
+	int j = v + 1;
+
+	if (tk[v].type == JSMN_OBJECT || tk[v].type == JSMN_ARRAY)
+		while (j < n && tk[j].start < tk[v].end)
+			j++;
+	return j;
+}
+
+/* The value of member key[0, klen) of object o (the first, as cJSON), or
+ * -1.  Keys hold no escapes (fast_check). */
+static int
+fast_member(const struct decoder *d, int o, const char *key, size_t klen)
+{
+	const jsmntok_t *tk = d->tok;
+	int k = o + 1, m, n = (int)d->ntok;
+
+	for (m = 0; m < tk[o].size && k + 1 < n; m++) {
+		if ((size_t)(tk[k].end - tk[k].start) == klen &&
+		    memcmp(d->buf + tk[k].start, key, klen) == 0)
+			return k + 1;
+		k = fast_skip(tk, n, k + 1);
+	}
+	return -1;
+}
+
+static void
+put_utf8(char **o, uint32_t c)
+{
+	char *p = *o;
+
+	if (c < 0x80)
+		*p++ = (char)c;
+	else if (c < 0x800) {
+		*p++ = (char)(0xc0 | (c >> 6));
+		*p++ = (char)(0x80 | (c & 0x3f));
+	} else if (c < 0x10000) {
+		*p++ = (char)(0xe0 | (c >> 12));
+		*p++ = (char)(0x80 | ((c >> 6) & 0x3f));
+		*p++ = (char)(0x80 | (c & 0x3f));
+	} else {
+		*p++ = (char)(0xf0 | (c >> 18));
+		*p++ = (char)(0x80 | ((c >> 12) & 0x3f));
+		*p++ = (char)(0x80 | ((c >> 6) & 0x3f));
+		*p++ = (char)(0x80 | (c & 0x3f));
+	}
+	*o = p;
+}
+
+/* A string token's text, unescaped into the arena and NUL-terminated. */
+static int
+fast_string(struct decoder *d, const jsmntok_t *t, struct jval *v)
+{
+	const char *s = d->buf + t->start, *e = d->buf + t->end;
+	size_t n = (size_t)(t->end - t->start);
+	char *out, *o;
+
+	if ((out = arena_alloc(&d->arena, n + 1)) == NULL)
+		return -1;
+	if (memchr(s, '\\', n) == NULL) {
+		memcpy(out, s, n);
+		o = out + n;
+	} else {
+		for (o = out; s < e; ) {
+			uint32_t c;
+
+			if (*s != '\\') {
+				*o++ = *s++;
+				continue;
+			}
+			switch (s[1]) {
+			case 'b': *o++ = '\b'; break;
+			case 'f': *o++ = '\f'; break;
+			case 'n': *o++ = '\n'; break;
+			case 'r': *o++ = '\r'; break;
+			case 't': *o++ = '\t'; break;
+			case 'u':
+				c = (uint32_t)strtoul((char[5]){ s[2], s[3], s[4],
+				    s[5], 0 }, NULL, 16);
+				if (c >= 0xd800 && c <= 0xdfff)
+					return -1;	/* fast_check let none in */
+				put_utf8(&o, c);
+				s += 4;
+				break;
+			default:	/* \" \\ \/ */
+				*o++ = s[1];
+				break;
+			}
+			s += 2;
+		}
+	}
+	*o = '\0';
+	v->kind = JV_STRING;
+	v->str = out;
+	v->len = (size_t)(o - out);
+	return 0;
+}
+
+static int
+fast_value(struct decoder *d, int i, struct jval *v)
+{
+	const jsmntok_t *t = &d->tok[i];
+	char num[FAST_MAX_NUM + 1];
+	size_t n;
+
+	memset(v, 0, sizeof *v);
+	switch (t->type) {
+	case JSMN_STRING:
+		return fast_string(d, t, v);
+	case JSMN_PRIMITIVE:
+		n = (size_t)(t->end - t->start);
+		switch (d->buf[t->start]) {
+		case 'n':
+			v->kind = JV_NULL;
+			return 0;
+		case 't':
+		case 'f':
+			v->kind = JV_BOOL;
+			v->truth = d->buf[t->start] == 't';
+			return 0;
+		default:	/* number_ok: n <= FAST_MAX_NUM */
+			memcpy(num, d->buf + t->start, n);
+			num[n] = '\0';
+			v->kind = JV_NUMBER;
+			v->num = strtod(num, NULL);
+			return 0;
+		}
+	default:
+		v->kind = JV_OTHER;
+		return 0;
+	}
+}
+
+/* As json_path: the exact name first, then the dotted walk. */
+static int
+fast_lookup(struct decoder *d, const char *path, struct jval *v)
+{
+	const char *dot;
+	int o = 0, i;
+
+	memset(v, 0, sizeof *v);
+	if ((i = fast_member(d, 0, path, strlen(path))) >= 0)
+		return fast_value(d, i, v);
+	while ((dot = strchr(path, '.')) != NULL) {
+		if (dot - path >= 256)
+			return 0;	/* as json_path: absent */
+		o = fast_member(d, o, path, (size_t)(dot - path));
+		if (o < 0 || d->tok[o].type != JSMN_OBJECT)
+			return 0;
+		path = dot + 1;
+	}
+	if ((i = fast_member(d, o, path, strlen(path))) >= 0)
+		return fast_value(d, i, v);
+	return 0;
+}
+
+/* Tokenises buf; returns 1 if the fast path takes it (d->tok, d->ntok,
+ * *nul_escape set), 0 if cJSON must. */
+static int
+fast_parse(struct decoder *d, const char *buf, size_t len, int *nul_escape)
+{
+	jsmn_parser jp;
+	size_t i;
+	int r;
+
+	*nul_escape = 0;
+	for (i = 0; i < len && is_ws(buf[i]); i++)
+		;
+	if (d->full_parse || i == len || buf[i] != '{' || len > INT32_MAX / 2)
+		return 0;
+	if (d->tokcap > 16384) {	/* a big post went by */
+		free(d->tok);
+		d->tok = NULL;
+		d->tokcap = 0;
+	}
+	if (d->tokcap == 0) {
+		d->tokcap = 256;
+		d->tok = xmalloc(d->tokcap * sizeof *d->tok);
+	}
+	jsmn_init(&jp);
+	while ((r = jsmn_parse(&jp, buf, len, d->tok, d->tokcap)) ==
+	    JSMN_ERROR_NOMEM) {
+		d->tokcap *= 2;		/* jsmn goes on where it stopped */
+		d->tok = xrealloc(d->tok, d->tokcap * sizeof *d->tok);
+	}
+	if (r < 1)
+		return 0;
+	d->buf = buf;
+	d->ntok = (unsigned)r;
+	return fast_check(d, buf, len, d->tok, r, nul_escape);
+}
+
+/* --- both paths ----------------------------------------------------------- */
+
+/* A scalar value as text: strings as they are, numbers and booleans
  * written out.  Returns NULL for null, objects and arrays. */
 static const char *
-json_text(cJSON *it, char *buf, size_t bufsz, size_t *len)
+jval_text(const struct jval *v, char *buf, size_t bufsz, size_t *len)
 {
-	if (cJSON_IsString(it)) {
-		*len = strlen(it->valuestring);
-		return it->valuestring;
-	}
-	if (cJSON_IsNumber(it)) {
-		double v = it->valuedouble;
-
-		if (v == floor(v) && fabs(v) < 1e15)
-			snprintf(buf, bufsz, "%.0f", v);
+	switch (v->kind) {
+	case JV_STRING:
+		*len = v->len;
+		return v->str;
+	case JV_NUMBER:
+		if (v->num == floor(v->num) && fabs(v->num) < 1e15)
+			snprintf(buf, bufsz, "%.0f", v->num);
 		else
-			snprintf(buf, bufsz, "%.17g", v);
+			snprintf(buf, bufsz, "%.17g", v->num);
 		*len = strlen(buf);
 		return buf;
-	}
-	if (cJSON_IsBool(it)) {
-		snprintf(buf, bufsz, "%s", cJSON_IsTrue(it) ? "true" : "false");
+	case JV_BOOL:
+		snprintf(buf, bufsz, "%s", v->truth ? "true" : "false");
 		*len = strlen(buf);
 		return buf;
+	default:
+		return NULL;
 	}
-	return NULL;
+}
+
+static void
+set_detail(char *detail, size_t sz, const char *fmt, const char *arg)
+{
+	if (detail != NULL && sz > 0)
+		snprintf(detail, sz, fmt, arg);
+}
+
+/* Reads the post's members through get; DEC_UNSURE if get could not. */
+static enum dec_result
+fill_post(struct decoder *d, lookup_fn get, int nul_escape, struct post *out,
+    char *detail, size_t dsz)
+{
+	struct jval v;
+	const char *t;
+	size_t i, vlen;
+
+	if (get(d, d->text_field, &v) == -1)
+		return DEC_UNSURE;
+	if (v.kind == JV_ABSENT || v.kind == JV_NULL) {
+		set_detail(detail, dsz, "no text field '%s'", d->text_field);
+		return DEC_NO_TEXT;
+	}
+	if (v.kind != JV_STRING) {
+		set_detail(detail, dsz, "text field '%s' is not a string",
+		    d->text_field);
+		return DEC_TEXT_TYPE;
+	}
+	if (nul_escape) {
+		set_detail(detail, dsz, "%s", "text holds a NUL character");
+		return DEC_NUL;
+	}
+	out->text = v.str;
+	out->text_len = v.len;
+
+	if (d->id_field != NULL) {
+		if (get(d, d->id_field, &v) == -1)
+			return DEC_UNSURE;
+		if ((t = jval_text(&v, d->numbuf[63], sizeof d->numbuf[63],
+		    &vlen)) != NULL) {
+			out->id = t;
+			out->id_len = vlen;
+		}
+	}
+	if (d->time_field != NULL) {
+		int64_t ms;
+
+		if (get(d, d->time_field, &v) == -1)
+			return DEC_UNSURE;
+		if (v.kind == JV_NUMBER) {
+			if (!isfinite(v.num) || v.num < 0 || v.num > 1e14) {
+				set_detail(detail, dsz, "time field '%s' out of "
+				    "range", d->time_field);
+				return DEC_BAD_TIME;
+			}
+			out->time_ms = v.num > 1e11 ? (int64_t)v.num :
+			    (int64_t)(v.num * 1000.0);
+		} else if (v.kind == JV_STRING && decoder_parse_time(v.str, v.len,
+		    &ms) == 0 && ms >= 0)	/* as for numbers: none before 1970 */
+			out->time_ms = ms;
+		else if (v.kind != JV_ABSENT && v.kind != JV_NULL) {
+			set_detail(detail, dsz, "time field '%s' is not a time",
+			    d->time_field);
+			return DEC_BAD_TIME;
+		}
+	}
+	for (i = 0; i < d->nfields; i++) {
+		if (get(d, d->paths[i], &v) == -1)
+			return DEC_UNSURE;
+		if ((t = jval_text(&v, d->numbuf[i], sizeof d->numbuf[i],
+		    &vlen)) != NULL) {
+			d->fields[i].value = t;
+			d->fields[i].len = vlen;
+		}
+	}
+	return DEC_OK;
 }
 
 /*
@@ -336,22 +914,11 @@ json_prescan(const char *s, size_t len, int max, int *nul_escape)
 	return deep ? DEC_TOO_DEEP : DEC_OK;
 }
 
+/* An empty post: no time, every field absent. */
 static void
-set_detail(char *detail, size_t sz, const char *fmt, const char *arg)
+post_clear(struct decoder *d, struct post *out)
 {
-	if (detail != NULL && sz > 0)
-		snprintf(detail, sz, fmt, arg);
-}
-
-enum dec_result
-decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
-    char *detail, size_t dsz)
-{
-	const char *endp = NULL, *v;
-	cJSON *it;
-	size_t i, vlen;
-	enum dec_result pre;
-	int nul_escape;
+	size_t i;
 
 	memset(out, 0, sizeof *out);
 	out->time_ms = -1;
@@ -359,7 +926,17 @@ decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
 	out->nfields = d->nfields;
 	for (i = 0; i < d->nfields; i++)
 		d->fields[i].value = NULL;
+}
 
+enum dec_result
+decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
+    char *detail, size_t dsz)
+{
+	const char *endp = NULL;
+	enum dec_result pre, r;
+	int nul_escape;
+
+	post_clear(d, out);
 	if (len > d->max_bytes) {
 		set_detail(detail, dsz, "message larger than %s", "max_post_bytes");
 		return DEC_TOO_LARGE;
@@ -383,6 +960,15 @@ decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
 
 	d->root = NULL;
 	arena_reset(&d->arena);
+	if (fast_parse(d, buf, len, &nul_escape)) {
+		r = fill_post(d, fast_lookup, nul_escape, out, detail, dsz);
+		if (r != DEC_UNSURE)
+			return r;
+		/* start again with cJSON */
+		post_clear(d, out);
+		arena_reset(&d->arena);
+	}
+
 	if ((pre = json_prescan(buf, len, d->max_depth, &nul_escape)) ==
 	    DEC_NUL) {
 		set_detail(detail, dsz, "%s", "NUL byte in the message");
@@ -418,64 +1004,7 @@ decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
 		set_detail(detail, dsz, "%s", "JSON value is not an object");
 		return DEC_NOT_OBJECT;
 	}
-	it = json_path(d->root, d->text_field);
-	if (it == NULL || cJSON_IsNull(it)) {
-		set_detail(detail, dsz, "no text field '%s'", d->text_field);
-		return DEC_NO_TEXT;
-	}
-	if (!cJSON_IsString(it)) {
-		set_detail(detail, dsz, "text field '%s' is not a string",
-		    d->text_field);
-		return DEC_TEXT_TYPE;
-	}
-	if (nul_escape) {
-		set_detail(detail, dsz, "%s", "text holds a NUL character");
-		return DEC_NUL;
-	}
-	out->text = it->valuestring;
-	out->text_len = strlen(it->valuestring);
-
-	if (d->id_field != NULL && (it = json_path(d->root, d->id_field)) != NULL) {
-		v = json_text(it, d->numbuf[63], sizeof d->numbuf[63], &vlen);
-		if (v != NULL) {
-			out->id = v;
-			out->id_len = vlen;
-		}
-	}
-	if (d->time_field != NULL &&
-	    (it = json_path(d->root, d->time_field)) != NULL && !cJSON_IsNull(it)) {
-		int64_t ms;
-
-		if (cJSON_IsNumber(it)) {
-			double t = it->valuedouble;
-
-			if (!isfinite(t) || t < 0 || t > 1e14) {
-				set_detail(detail, dsz, "time field '%s' out of range",
-				    d->time_field);
-				return DEC_BAD_TIME;
-			}
-			out->time_ms = t > 1e11 ? (int64_t)t : (int64_t)(t * 1000.0);
-		} else if (cJSON_IsString(it) &&
-		    decoder_parse_time(it->valuestring, strlen(it->valuestring),
-		    &ms) == 0 && ms >= 0)	/* as for numbers: none before 1970 */
-			out->time_ms = ms;
-		else {
-			set_detail(detail, dsz, "time field '%s' is not a time",
-			    d->time_field);
-			return DEC_BAD_TIME;
-		}
-	}
-	for (i = 0; i < d->nfields; i++) {
-		it = json_path(d->root, d->paths[i]);
-		if (it == NULL)
-			continue;
-		v = json_text(it, d->numbuf[i], sizeof d->numbuf[i], &vlen);
-		if (v != NULL) {
-			d->fields[i].value = v;
-			d->fields[i].len = vlen;
-		}
-	}
-	return DEC_OK;
+	return fill_post(d, cjson_lookup, nul_escape, out, detail, dsz);
 }
 
 static int

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "decoder.h"
 #include "matcher.h"
 #include "normalize.h"
 #include "rules.h"
@@ -984,20 +985,14 @@ json_str(FILE *fp, const char *s, size_t n)
  * time (epoch seconds, spread evenly over [start, start + span)), platform,
  * region and a user; about 300 bytes a post on average.
  */
-static int
-emit_posts(const char *path, const struct corpus *c, int64_t start,
-    int64_t span)
+static void
+write_posts(FILE *fp, const struct corpus *c, int64_t start, int64_t span)
 {
 	static const char *const regions[] = {
 		"广东", "北京", "上海", "四川", "浙江", "湖北", "江苏", "山东",
 	};
-	FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
 	size_t i;
 
-	if (fp == NULL) {
-		perror(path);
-		return -1;
-	}
 	for (i = 0; i < c->n; i++) {
 		fprintf(fp, "{\"id\":\"%zu\",\"text\":", 4000000000u + i);
 		json_str(fp, c->text + c->off[i], c->off[i + 1] - c->off[i]);
@@ -1008,6 +1003,19 @@ emit_posts(const char *path, const struct corpus *c, int64_t start,
 		    regions[rnd(sizeof regions / sizeof regions[0])],
 		    rnd(5000000));
 	}
+}
+
+static int
+emit_posts(const char *path, const struct corpus *c, int64_t start,
+    int64_t span)
+{
+	FILE *fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+
+	if (fp == NULL) {
+		perror(path);
+		return -1;
+	}
+	write_posts(fp, c, start, span);
 	if (fp != stdout ? fclose(fp) != 0 : fflush(fp) != 0) {
 		perror(path);
 		return -1;
@@ -1035,6 +1043,69 @@ emit_rules(const char *path, const struct vocab *v, size_t nkw)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Decoding: the corpus as the end-to-end benchmark's JSON lines (~300
+ * bytes), decoded with the daemon's field mapping by the token fast path
+ * and by the full cJSON parse (full_parse), in alternate passes.
+ */
+static void
+bench_decode(const struct corpus *c, size_t passes, double *times)
+{
+	static const char *const names[] = { "platform", "region", "user" };
+	static const char *const paths[] = { "platform", "region", "user.id" };
+	double *full = xcalloc(passes, sizeof *full), t0, mb;
+	struct decoder_opts o;
+	struct decoder *d[2];
+	struct post post;
+	char *buf = NULL, *p, *nl;
+	size_t len = 0, n, bad = 0, p_i;
+	FILE *fp = open_memstream(&buf, &len);
+	int k;
+
+	if (fp == NULL) {
+		perror("open_memstream");
+		exit(1);
+	}
+	write_posts(fp, c, 1795680000, 3600);
+	fclose(fp);
+	memset(&o, 0, sizeof o);
+	o.format = DEC_FORMAT_JSON;
+	o.id_field = "id";
+	o.text_field = "text";
+	o.time_field = "time";
+	o.fields = names;
+	o.field_paths = paths;
+	o.nfields = 3;
+	for (k = 0; k < 2; k++) {
+		o.full_parse = k;
+		d[k] = decoder_new(&o);
+	}
+	for (p_i = 0; p_i < passes; p_i++)
+		for (k = 0; k < 2; k++) {
+			t0 = now();
+			for (p = buf, n = 0; p < buf + len; p = nl + 1, n++) {
+				nl = memchr(p, '\n', (size_t)(buf + len - p));
+				if (decoder_decode(d[k], p, (size_t)(nl - p), &post,
+				    NULL, 0) != DEC_OK)
+					bad++;
+			}
+			(k ? full : times)[p_i] = now() - t0;
+		}
+	qsort(times, passes, sizeof *times, dbl_cmp);
+	qsort(full, passes, sizeof *full, dbl_cmp);
+	mb = (double)len / 1e6;
+	printf("decode (JSON line -> post, %zu bytes on average): token fast "
+	    "path %.0f posts/s (%.0f MB/s), cJSON tree %.0f posts/s "
+	    "(%.0f MB/s): %.2fx%s\n", len / c->n, (double)c->n /
+	    times[passes / 2], mb / times[passes / 2], (double)c->n /
+	    full[passes / 2], mb / full[passes / 2], full[passes / 2] /
+	    times[passes / 2], bad ? " (SOME POSTS DID NOT DECODE)" : "");
+	for (k = 0; k < 2; k++)
+		decoder_free(d[k]);
+	free(full);
+	free(buf);
 }
 
 /* --- main -------------------------------------------------------------- */
@@ -1178,6 +1249,7 @@ main(int argc, char **argv)
 	printf("normalise only (norm_text): %.0f posts/s, %.1f MB/s\n",
 	    (double)c.n / times[passes / 2],
 	    (double)c.len / times[passes / 2] / 1e6);
+	bench_decode(&c, passes, times);
 
 	for (k = 0; k < nsizes; k++) {
 		/* Rules depend on the size only, not on the corpus. */

@@ -87,7 +87,7 @@ static struct normalizer *norm;		/* default options */
 static struct normalizer *norm_raw;	/* every step off but max_gap 16 */
 static struct matcher *matcher;
 static struct match_ctx *ctx;
-static struct decoder *dec_json, *dec_text;
+static struct decoder *dec_json, *dec_full, *dec_text;
 static struct norm_buf nb, nbf;
 
 int
@@ -143,6 +143,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	o.max_bytes = 6000;		/* below -max_len: too_large is reached */
 	o.max_depth = 0;		/* the default, 64 */
 	dec_json = decoder_new(&o);
+	o.full_parse = 1;
+	dec_full = decoder_new(&o);
+	o.full_parse = 0;
 	o.format = DEC_FORMAT_TEXT;
 	dec_text = decoder_new(&o);
 	free(names);
@@ -339,6 +342,40 @@ match_one(const struct post *p)
 	}
 }
 
+static bool
+same_str(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* The token fast path must answer exactly as the full cJSON parse: the
+ * same result, the same detail, the same members. */
+static void
+same_as_full_parse(const char *buf, size_t size, enum dec_result r,
+    const struct post *p, const char *detail)
+{
+	struct post q;
+	char qdetail[128];
+	enum dec_result qr;
+	size_t i;
+
+	qr = decoder_decode(dec_full, buf, size, &q, qdetail, sizeof qdetail);
+	CHECK(qr == r);
+	if (r != DEC_OK) {
+		CHECK(strcmp(detail, qdetail) == 0);
+		return;
+	}
+	CHECK(same_str(p->text, p->text_len, q.text, q.text_len));
+	CHECK(same_str(p->id, p->id_len, q.id, q.id_len));
+	CHECK(p->time_ms == q.time_ms);
+	CHECK(p->nfields == q.nfields);
+	for (i = 0; i < p->nfields; i++)
+		CHECK(same_str(p->fields[i].value, p->fields[i].len,
+		    q.fields[i].value, q.fields[i].len));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -352,6 +389,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	r = decoder_decode(dec_json, buf, size, &p, detail, sizeof detail);
 	CHECK((unsigned)r < DEC__COUNT);
+	same_as_full_parse(buf, size, r, &p, detail);
 	if (r == DEC_OK) {
 		CHECK(p.time_ms >= -1);
 		match_one(&p);

@@ -13,7 +13,7 @@
 #include "decoder.h"
 
 static struct decoder *
-mk(enum dec_format fmt)
+mk_opts(enum dec_format fmt, int full_parse)
 {
 	static const char *const names[] = { "platform", "region", "n" };
 	static const char *const paths[] = { "platform", "user.region", "n" };
@@ -29,7 +29,14 @@ mk(enum dec_format fmt)
 	o.nfields = 3;
 	o.max_bytes = 1000;
 	o.max_depth = 8;
+	o.full_parse = full_parse;
 	return decoder_new(&o);
+}
+
+static struct decoder *
+mk(enum dec_format fmt)
+{
+	return mk_opts(fmt, 0);
 }
 
 static enum dec_result
@@ -161,11 +168,143 @@ test_time(void **state)
 	assert_int_equal(decoder_parse_time("", 0, &ms), -1);
 }
 
+static int
+same_str(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* The token fast path answers every message exactly as the full cJSON
+ * parse: valid posts in many spellings, and malformed ones that jsmn alone
+ * would let through. */
+static void
+test_fast_path_same_as_full(void **state)
+{
+	static const char *const cases[] = {
+		/* valid, in many spellings */
+		"{\"text\":\"a\"}",
+		" \t\r\n{ \"text\" : \"a\" , \"id\" : 7 } \n",
+		"{\"id\":\"p1\",\"text\":\"地沟油\",\"time\":1795686000,"
+		    "\"platform\":\"weibo\",\"user\":{\"region\":\"湖北\"}}",
+		"{\"text\":\"q\\\"uo\\\\te\\/\\b\\f\\n\\r\\t\"}",
+		"{\"text\":\"\\u5730\\u6c9f\\u6cb9 \\ud83d\\ude00\"}",
+		"{\"text\":\"a\",\"id\":-0.5e+3,\"n\":1E2,\"platform\":true}",
+		"{\"text\":\"a\",\"id\":12345678901234567890123}",
+		"{\"text\":\"a\",\"id\":null,\"platform\":false,\"n\":[1,{}]}",
+		"{\"text\":\"a\",\"text\":\"b\"}",
+		"{\"text\":\"a\",\"user\":{\"region\":1.25},\"user\":{}}",
+		"{\"text\":\"a\",\"user.region\":\"exact\",\"user\":{\"region\":\"x\"}}",
+		"{\"text\":\"a\",\"user\":[{\"region\":\"x\"}]}",
+		"{\"text\":\"a\",\"x\":{\"y\":[[],[[]],{\"z\":[1,2,3]}]}}",
+		"{\"text\":\"a\",\"time\":\"2026-11-26T05:00:00+08:00\"}",
+		"{\"text\":\"a\",\"time\":\"yesterday\"}",
+		"{\"text\":\"a\",\"time\":1e300}",
+		"{\"text\":\"a\",\"time\":null}",
+		"{\"text\":\"a\\u0000b\"}",
+		"{\"text\":\"a\",\"other\":\"\\u0000\"}",
+		"{\"text\":\"a\",\"other\":\"\\\\u0000\"}",
+		"{\"text\":1}",
+		"{\"text\":null}",
+		"{}",
+		"{\"te\\u0078t\":\"escaped key\"}",
+		"{\"text\":\"lone \\ud800 high\"}",
+		"{\"txt\":\"\\ud800 \\udc00\"}",
+		"{\"text\":\"a\",\"x\":\"\\uDBFF\\uDFFF\"}",
+		"{\"text\":\"lone \\udc00 low\"}",
+		"{\"text\":\"a\",\"id\":\"\\ud800\\u0041\"}",
+		"\xef\xbb\xbf{\"text\":\"bom\"}",
+		"{\"text\":\"a\",\"d\":[[[[[[[[[1]]]]]]]]]}",
+		"{\"text\":\"a\",\"n\":1234567890123456789012345678901234567890"
+		    "12345678901234567890123456789012345678901234567890}",
+		/* malformed */
+		"{\"text\":\"a\" \"id\":1}",
+		"{\"text\":\"a\",}",
+		"{,\"text\":\"a\"}",
+		"{\"text\" \"a\"}",
+		"{\"text\"::\"a\"}",
+		"{\"text\":\"a\",\"n\":[1 2]}",
+		"{\"text\":\"a\",\"n\":[1,]}",
+		"{\"text\":\"a\",\"n\":[,1]}",
+		"{\"text\":\"a\",\"n\":{\"b\":1,}}",
+		"{\"text\":\"a\",\"n\":tru}",
+		"{\"text\":\"a\",\"n\":nul}",
+		"{\"text\":\"a\",\"n\":01}",
+		"{\"text\":\"a\",\"n\":1.}",
+		"{\"text\":\"a\",\"n\":-}",
+		"{\"text\":\"a\",\"n\":1e}",
+		"{\"text\":\"a\",\"n\":+1}",
+		"{\"text\":\"a\",\"n\":[\"k\":1]}",
+		"{\"text\":\"a\",\"n\":1:2}",
+		"{\"text\":\"a\"}{\"text\":\"b\"}",
+		"{\"text\":\"a\"} x",
+		"{\"text\":\"a\"}\v",
+		"{\"text\":\"a\tb\"}",
+		"{\"text\":\"a\nb\"}",
+		"{\"text\":\"a\\x\"}",
+		"{\"text\":\"a\\u12\"}",
+		"{\"text\":\"a\"",
+		"{\"text\":\"a}",
+		"{\"text\":\"a\"]",
+		"{\"text\":\"a\",\"n\":[}",
+		"{\"text\":\"a\",\"d\":[[[[[[[[[[1]]]]]]]]]]}",
+		"[\"text\"]",
+		"\"text\"",
+		"42",
+		"{\"text\":\"a\",\"n\":[1}]}",
+		"{\"text\":\"a\",1:2}",
+		"{\"text\":\"a\",\"n\":{\"k\"}}",
+		"{\"text\":\"a\",\"n\":{1}}",
+		"{\"text\":\"a\", \"n\" : [ 1 , 2 ] , }",
+	};
+	struct decoder *fast = mk_opts(DEC_FORMAT_JSON, 0);
+	struct decoder *full = mk_opts(DEC_FORMAT_JSON, 1);
+	struct post p, q;
+	char pd[128], qd[128];
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const char *c = cases[i];
+		enum dec_result r, qr;
+
+		pd[0] = qd[0] = '\0';
+		r = decoder_decode(fast, c, strlen(c), &p, pd, sizeof pd);
+		qr = decoder_decode(full, c, strlen(c), &q, qd, sizeof qd);
+		if (r != qr || strcmp(pd, qd) != 0)
+			fail_msg("case %zu %s: fast %s (%s), full %s (%s)", i, c,
+			    decoder_result_name(r), pd,
+			    decoder_result_name(qr), qd);
+		if (r != DEC_OK)
+			continue;
+		assert_true(same_str(p.text, p.text_len, q.text, q.text_len));
+		assert_true(same_str(p.id, p.id_len, q.id, q.id_len));
+		assert_true(p.time_ms == q.time_ms);
+		for (k = 0; k < p.nfields; k++)
+			assert_true(same_str(p.fields[k].value, p.fields[k].len,
+			    q.fields[k].value, q.fields[k].len));
+	}
+	/* and a few answers spelt out */
+	assert_int_equal(dec(fast, "{\"text\":\"a\",\"n\":tru}", &p), DEC_NOT_JSON);
+	assert_int_equal(dec(fast, "{\"text\":\"a\" \"id\":1}", &p), DEC_NOT_JSON);
+	assert_int_equal(dec(fast, "{\"text\":\"a\",\"n\":[1 2]}", &p), DEC_NOT_JSON);
+	assert_int_equal(dec(fast, "{\"text\":\"\\u5730\\ud83d\\ude00\"}", &p),
+	    DEC_OK);
+	assert_string_equal(p.text, "地\xf0\x9f\x98\x80");
+	assert_int_equal(dec(fast, "{\"user\":{\"region\":\"湖北\"},\"text\":\"x\"}",
+	    &p), DEC_OK);
+	assert_string_equal(p.fields[1].value, "湖北");
+	decoder_free(fast);
+	decoder_free(full);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fields),
+		cmocka_unit_test(test_fast_path_same_as_full),
 		cmocka_unit_test(test_rejects),
 		cmocka_unit_test(test_ten_megabytes),
 		cmocka_unit_test(test_text_mode),
