@@ -279,7 +279,6 @@ void
 agg_add_total(struct agg *a, int64_t t_s)
 {
 	int64_t b = bucket_of(a, t_s);
-
 	struct agg_entry *e;
 
 	/* posts come in runs of one bucket: the last entry, without hashing

@@ -732,14 +732,15 @@ run(void *arg)
 		/* wait for one message, then take what is ready in batches
 		 * (one queue lock per batch, not per message), up to the
 		 * flush; the clock is read every CLOCK_EVERY messages */
-		m = rd_kafka_consumer_poll(c->rk, (int)wait);
-		if (m != NULL) {
+		n = 0;
+		if ((m = rd_kafka_consumer_poll(c->rk, (int)wait)) != NULL) {
 			now = now_ms();
 			handle(c, m, now);
 			rd_kafka_message_destroy(m);
+			n = 1;
 		}
-		for (n = 1; m != NULL && n < 10000 && now < c->next_flush_ms &&
-		    !atomic_load(&c->stop); ) {
+		for (; n > 0 && n < 10000 &&
+		    now < c->next_flush_ms && !atomic_load(&c->stop); ) {
 			ssize_t got = rd_kafka_consume_batch_queue(c->q, 0,
 			    c->batch, BATCH);
 			ssize_t k;

@@ -12,8 +12,8 @@
 
 #include "xmalloc.h"
 
-static void
-oom(size_t size)
+void
+xmalloc_fail(size_t size)
 {
 	fprintf(stderr, "level=error msg=\"out of memory\" bytes=%zu\n", size);
 	abort();
@@ -25,7 +25,7 @@ xmalloc(size_t size)
 	void *p = malloc(size ? size : 1);
 
 	if (p == NULL)
-		oom(size);
+		xmalloc_fail(size);
 	return p;
 }
 
@@ -35,7 +35,7 @@ xcalloc(size_t nmemb, size_t size)
 	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 
 	if (p == NULL)
-		oom(nmemb * size);
+		xmalloc_fail(nmemb * size);
 	return p;
 }
 
@@ -45,7 +45,7 @@ xrealloc(void *ptr, size_t size)
 	void *p = realloc(ptr, size ? size : 1);
 
 	if (p == NULL)
-		oom(size);
+		xmalloc_fail(size);
 	return p;
 }
 
@@ -59,7 +59,7 @@ xgrow(void *ptr, size_t *cap, size_t need, size_t elem)
 	ncap = *cap ? *cap : 8;
 	while (ncap < need) {
 		if (ncap > ((size_t)-1) / 2 / elem)
-			oom(need * elem);
+			xmalloc_fail(need * elem);
 		ncap *= 2;
 	}
 	ptr = xrealloc(ptr, ncap * elem);
@@ -94,6 +94,6 @@ xasprintf(const char *fmt, ...)
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		oom(strlen(fmt));
+		xmalloc_fail(strlen(fmt));
 	return s;
 }

@@ -11,6 +11,9 @@
 #include <stddef.h>
 
 void *xmalloc(size_t size);
+/* What they do when malloc fails: one line on stderr, then abort();
+ * for allocators of their own (arenas) to fail the same way. */
+void xmalloc_fail(size_t size) __attribute__((noreturn));
 void *xcalloc(size_t nmemb, size_t size);
 void *xrealloc(void *ptr, size_t size);
 /* Grows *ptr so that it holds at least need elements of size elem; *cap
