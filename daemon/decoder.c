@@ -2,16 +2,18 @@
  * decoder.c — message bytes → struct post (JSON with a field mapping, or
  * plain text).
  *
- * DESIGN: the bytes are first checked for size and strict UTF-8 (neither
- * parser below does that).  Then two paths, measured on 300-byte posts:
- * jsmn tokens checked against the JSON grammar (the fast path, see below;
- * ~1.25x cJSON), and cJSON's tree (which decoded ~6x faster than jansson)
- * for every message the fast path does not take; both read the members
- * through fill_post(), so they answer alike.  Members are found by dotted
- * paths ("user.region").  The post's strings point into the arena (the
- * tree, or the fast path's unescaped copies) or the text-mode buffer, kept
- * until the next call, so a decoder belongs to one thread.  Every refusal
- * maps to one enum dec_result so the daemon can count rejects by reason.
+ * DESIGN: after the size check, two paths.  The fast path (below) is one
+ * validating scan that checks the JSON grammar and the UTF-8 of the whole
+ * message and records where each key and value lies; it takes the usual
+ * post, a well-formed object.  Everything else goes to the full path:
+ * strict UTF-8 check, then cJSON's tree (which decoded ~6x faster than
+ * jansson), which also gives the reason for a refusal.  Both read the
+ * members through fill_post(), so they answer alike.  Members are found by
+ * dotted paths ("user.region").  The post's strings point into the arena
+ * (the tree, or the fast path's unescaped copies) or the text-mode buffer,
+ * kept until the next call, so a decoder belongs to one thread.  Every
+ * refusal maps to one enum dec_result so the daemon can count rejects by
+ * reason.
  *
  * Allocation: each decoder has an arena; while it parses, cJSON's allocator
  * hooks (installed once, process-wide) take memory from that arena (a
@@ -23,19 +25,16 @@
  * the bytes.
  */
 #include <ctype.h>
+#include <endian.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <cJSON.h>
-
-#define JSMN_STATIC
-#define JSMN_STRICT
-#define JSMN_PARENT_LINKS
-#include <jsmn.h>
 
 #include "decoder.h"
 #include "normalize.h"
@@ -163,8 +162,8 @@ struct decoder {
 
 	cJSON			*root;		/* in arena */
 	const char		*buf;		/* the message (fast path) */
-	jsmntok_t		*tok;		/* its tokens (fast path) */
-	unsigned		 ntok, tokcap;
+	struct ftok		*tok;		/* its tokens (fast path) */
+	size_t			 ntok, tokcap;
 	struct arena		 arena;
 	struct post_field	*fields;
 	char			 numbuf[64][32];	/* numbers as text */
@@ -317,278 +316,364 @@ cjson_lookup(struct decoder *d, const char *path, struct jval *v)
 		v->kind = JV_OTHER;
 }
 
-/* --- the fast path: jsmn tokens, checked against the JSON grammar --------
+/* --- the fast path: one validating scan ----------------------------------
  *
- * jsmn tokenises without allocating and is more than twice as fast as
- * building cJSON's tree, but even in strict mode it lets some malformed
- * text through (a missing comma, a misspelt literal).  So the token list
- * is checked against the grammar: every gap between tokens holds exactly
- * the separator it must, keys are strings with one value, literals and
- * numbers are spelt right, strings hold no control bytes.  The fast path
- * takes only what it can answer exactly as cJSON would; anything else
- * (malformed input, escaped keys, lone surrogates, very long numbers, deep
- * nesting, a byte-order mark) goes to cJSON, which then gives the reason.
- * The fuzzer compares the two paths on every input.
+ * Most posts are one flat object of a few short members and one long text.
+ * The scan reads the message once, left to right: it checks the JSON
+ * grammar (every separator where it must be, literals and numbers spelt
+ * right, no control bytes in strings, every escape well formed) and the
+ * UTF-8 of every string (Unicode's well-formed byte sequences; outside
+ * strings only ASCII grammar is allowed, so the whole message is checked),
+ * eight bytes at a time where a word holds nothing to look at, and records
+ * a token per key and value with the index of the token after it, so a
+ * member is found without walking what is inside its siblings.  No library
+ * in Debian does this in one pass: jsmn, used here before, reads strings a
+ * character at a time and needs a second pass for the grammar it lets
+ * through and a third for UTF-8, 2.3 times the instructions per post
+ * (callgrind, the benchmark's posts).  The scan takes only what it can
+ * answer exactly as cJSON would; anything else (malformed input or UTF-8, escaped keys, surrogate
+ * escapes, numbers longer than cJSON reads, deep nesting, a byte-order
+ * mark, a root that is not an object) goes to the full path below, which
+ * then gives the reason.  The post fuzzer compares the two paths on every
+ * input.
  */
 #define FAST_MAX_DEPTH	64
 #define FAST_MAX_NUM	63	/* longer numbers: cJSON's own limit */
 
+enum { FT_OBJECT, FT_ARRAY, FT_STRING, FT_PRIM };
+
+struct ftok {
+	uint32_t	start, end;	/* strings: content without quotes */
+	uint32_t	next;		/* the token after this value and
+					 * everything inside it */
+	uint32_t	size;		/* members or elements */
+	uint8_t		type;
+	uint8_t		escaped;	/* a string holding a backslash */
+};
+
 static int
-is_ws(char c)
+is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* s[from, to) is whitespace around exactly one sep (sep 0: no sep). */
-static int
-gap_ok(const char *s, size_t from, size_t to, char sep)
-{
-	while (from < to && is_ws(s[from]))
-		from++;
-	if (sep != 0) {
-		if (from >= to || s[from] != sep)
-			return 0;
-		for (from++; from < to && is_ws(s[from]); from++)
-			;
-	}
-	return from == to;
-}
-
-/* A JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
-static int
-number_ok(const char *s, size_t n)
-{
-	size_t i = 0, k;
-
-	if (n > FAST_MAX_NUM)
-		return 0;
-	if (i < n && s[i] == '-')
-		i++;
-	if (i < n && s[i] == '0')
-		i++;
-	else if (i < n && s[i] >= '1' && s[i] <= '9')
-		while (i < n && isdigit((unsigned char)s[i]))
-			i++;
-	else
-		return 0;
-	if (i < n && s[i] == '.') {
-		for (k = ++i; i < n && isdigit((unsigned char)s[i]); i++)
-			;
-		if (i == k)
-			return 0;
-	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		for (k = i; i < n && isdigit((unsigned char)s[i]); i++)
-			;
-		if (i == k)
-			return 0;
-	}
-	return i == n;
-}
-
-static int
-primitive_ok(const char *s, size_t n)
-{
-	switch (s[0]) {
-	case 't':
-		return n == 4 && memcmp(s, "true", 4) == 0;
-	case 'f':
-		return n == 5 && memcmp(s, "false", 5) == 0;
-	case 'n':
-		return n == 4 && memcmp(s, "null", 4) == 0;
-	default:
-		return number_ok(s, n);
-	}
-}
-
-/* True if a word holds a byte below 0x20 or a backslash (bit tricks
- * from "Bit Twiddling Hacks": haszero, hasless). */
-static int
-word_special(uint64_t w)
+/*
+ * The bytes of a little-endian word that a string scan must look at: a
+ * quote, a backslash, a control byte or a byte above 0x7f, each marked by
+ * its top bit (bit tricks from "Bit Twiddling Hacks": hasless, haszero).
+ * The lowest mark is exact; marks above it may be false (borrows), so only
+ * the lowest is used.
+ */
+static uint64_t
+word_stops(uint64_t w)
 {
 	const uint64_t ones = UINT64_C(0x0101010101010101);
 	const uint64_t high = UINT64_C(0x8080808080808080);
-	uint64_t bs = w ^ (ones * '\\');
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
 
-	return (((w - ones * 0x20) & ~w) | ((bs - ones) & ~bs)) & high ? 1 : 0;
-}
-
-/* A string's raw content s[a, b): 0 if it holds a control byte or a
- * surrogate escape; notes a backslash and a \u0000 escape (jsmn has
- * checked every escape). */
-static int
-string_ok(const char *s, size_t a, size_t b, int *escaped, int *nul_escape)
-{
-	size_t i = a;
-	uint64_t w;
-
-	*escaped = 0;
-	while (i < b) {
-		unsigned char c;
-
-		if (b - i >= 8) {
-			memcpy(&w, s + i, 8);
-			if (!word_special(w)) {
-				i += 8;
-				continue;
-			}
-		}
-		c = (unsigned char)s[i];
-		if (c < 0x20)
-			return 0;
-		if (c == '\\') {
-			*escaped = 1;
-			if (s[i + 1] == 'u') {
-				if (memcmp(s + i + 2, "0000", 4) == 0)
-					*nul_escape = 1;
-				/* \uD800-\uDFFF: cJSON checks the pairing,
-				 * in any member; let it */
-				if ((s[i + 2] == 'd' || s[i + 2] == 'D') &&
-				    strchr("89abcdefABCDEF", s[i + 3]) != NULL)
-					return 0;
-				i += 6;
-			} else
-				i += 2;
-		} else
-			i++;
-	}
-	return 1;
-}
-
-static size_t
-raw_start(const jsmntok_t *t)
-{
-	return (size_t)t->start - (t->type == JSMN_STRING);
+	return ((w - ones * 0x20) | (q - ones) | (b - ones) | w) & high;
 }
 
 /*
- * Walks the tokens in document order with a stack of the open containers,
- * checking each gap: nothing but whitespace before a first member and
- * before a closing bracket, ':' between a key and its value, ',' between
- * siblings.  Returns 1 if the message is one well-formed object that the
- * fast path can answer for.
+ * The length of the well-formed UTF-8 sequence at s (lead byte >= 0x80,
+ * n bytes readable), or 0 (Unicode's Table 3-7).  Three-byte sequences,
+ * most of Chinese text, are checked as one word.
  */
-static int
-fast_check(const struct decoder *d, const char *s, size_t len,
-    const jsmntok_t *tk, int n, int *nul_escape)
+static inline size_t
+utf8_seq(const unsigned char *s, size_t n)
 {
-	int stack[FAST_MAX_DEPTH], sp = 0, i, esc, maxd;
-	size_t cur;
+	unsigned c = s[0], lo = 0x80, hi = 0xbf;
 
-	maxd = d->max_depth < FAST_MAX_DEPTH ? d->max_depth : FAST_MAX_DEPTH;
-	if (n < 1 || tk[0].type != JSMN_OBJECT || tk[0].parent != -1 ||
-	    !gap_ok(s, 0, (size_t)tk[0].start, 0))
+	if (n >= 4) {
+		uint32_t w, cp;
+
+		memcpy(&w, s, 4);
+		w = le32toh(w);
+		if ((w & 0xc0c0f0) == 0x8080e0) {
+			cp = (w & 0x0f) << 12 | (w >> 2 & 0xfc0) | (w >> 16 & 0x3f);
+			/* not overlong, not a surrogate */
+			return cp >= 0x800 && cp - 0xd800 >= 0x800 ? 3 : 0;
+		}
+	}
+	if (c < 0xc2)
 		return 0;
-	cur = 0;
-	for (i = 0; i < n; i++) {
-		const jsmntok_t *t = &tk[i];
-		int p = t->parent, want;
-		char sep = 0;
+	if (c < 0xe0)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+		return n >= 3 && s[1] >= lo && s[1] <= hi &&
+		    (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c < 0xf5) {
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+		return n >= 4 && s[1] >= lo && s[1] <= hi &&
+		    (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
 
-		if (t->start < 0 || t->end < t->start)
-			return 0;
-		if (i > 0) {
-			/* close the containers that end before this token */
-			while (sp > 0 && tk[stack[sp - 1]].end <= t->start) {
-				const jsmntok_t *c = &tk[stack[--sp]];
+static int
+is_hex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
 
-				if (!gap_ok(s, cur, (size_t)c->end - 1, 0))
-					return 0;
-				cur = (size_t)c->end;
+/*
+ * The string whose opening quote is at s[*ip - 1]: moves *ip past its
+ * closing quote and returns its end (the quote's index), or returns 0 if
+ * the fast path cannot take it.  Notes a backslash and a \u0000 escape.
+ */
+static size_t
+scan_string(const unsigned char *s, size_t len, size_t *ip, int *escaped,
+    int *nul_escape)
+{
+	size_t i = *ip, k;
+	uint64_t w, m;
+
+	*escaped = 0;
+	for (;;) {
+		unsigned c;
+
+		if (len - i >= 8) {
+			memcpy(&w, s + i, 8);
+			if ((m = word_stops(le64toh(w))) == 0) {
+				i += 8;
+				continue;
 			}
-			if (p < 0 || p >= i)
+			i += (size_t)__builtin_ctzll(m) >> 3;	/* to the stop */
+		} else if (i >= len)
+			return 0;
+		c = s[i];
+		if (c == '"') {
+			*ip = i + 1;
+			return i;
+		}
+		if (c >= 0x80) {
+			/* a run of multi-byte characters */
+			do {
+				if ((k = utf8_seq(s + i, len - i)) == 0)
+					return 0;
+				i += k;
+			} while (i < len && s[i] >= 0x80);
+		} else if (c == '\\') {
+			*escaped = 1;
+			if (len - i < 2)
 				return 0;
-			switch (tk[p].type) {
-			case JSMN_OBJECT:	/* a key */
-				if (t->type != JSMN_STRING || t->size != 1)
-					return 0;
-				sep = p == i - 1 ? 0 : ',';
-				want = p;
+			switch (s[i + 1]) {
+			case '"': case '\\': case '/': case 'b': case 'f':
+			case 'n': case 'r': case 't':
+				i += 2;
 				break;
-			case JSMN_ARRAY:
-				if (t->type == JSMN_STRING && t->size != 0)
+			case 'u':
+				if (len - i < 6 || !is_hex(s[i + 2]) ||
+				    !is_hex(s[i + 3]) || !is_hex(s[i + 4]) ||
+				    !is_hex(s[i + 5]))
 					return 0;
-				sep = p == i - 1 ? 0 : ',';
-				want = p;
-				break;
-			case JSMN_STRING:	/* the value of key p */
-				if (p != i - 1 ||
-				    (t->type == JSMN_STRING && t->size != 0))
+				/* \uD800-\uDFFF: cJSON checks the pairing,
+				 * in any member; let it */
+				if ((s[i + 2] | 0x20) == 'd' && (s[i + 3] == '8' ||
+				    s[i + 3] == '9' || s[i + 3] > '9'))
 					return 0;
-				sep = ':';
-				want = tk[p].parent;
+				if (memcmp(s + i + 2, "0000", 4) == 0)
+					*nul_escape = 1;
+				i += 6;
 				break;
 			default:
 				return 0;
 			}
-			if (sp == 0 || stack[sp - 1] != want ||
-			    !gap_ok(s, cur, raw_start(t), sep))
-				return 0;
-		}
-		switch (t->type) {
-		case JSMN_OBJECT:
-		case JSMN_ARRAY:
-			if (sp >= maxd)
-				return 0;	/* cJSON says too deep */
-			stack[sp++] = i;
-			cur = (size_t)t->start + 1;
-			break;
-		case JSMN_STRING:
-			if (!string_ok(s, (size_t)t->start, (size_t)t->end, &esc,
-			    nul_escape))
-				return 0;
-			if (esc && tk[p].type == JSMN_OBJECT)
-				return 0;	/* an escaped key: cJSON */
-			cur = (size_t)t->end + 1;
-			break;
-		case JSMN_PRIMITIVE:
-			if (t->size != 0 || !primitive_ok(s + t->start,
-			    (size_t)(t->end - t->start)))
-				return 0;
-			cur = (size_t)t->end;
-			break;
-		default:
+		} else if (c < 0x20)
 			return 0;
-		}
+		else
+			i++;
 	}
-	while (sp > 0) {
-		const jsmntok_t *c = &tk[stack[--sp]];
-
-		if (!gap_ok(s, cur, (size_t)c->end - 1, 0))
-			return 0;
-		cur = (size_t)c->end;
-	}
-	return gap_ok(s, cur, len, 0);
 }
 
-/* The token after value v and everything inside it. */
+/* A JSON number at s[*ip]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?,
+ * at most FAST_MAX_NUM bytes.  Moves *ip past it; 0 if there is none. */
 static int
-fast_skip(const jsmntok_t *tk, int n, int v)
+scan_number(const unsigned char *s, size_t len, size_t *ip)
 {
-	int j = v + 1;
+	size_t i = *ip, k;
 
-	if (tk[v].type == JSMN_OBJECT || tk[v].type == JSMN_ARRAY)
-		while (j < n && tk[j].start < tk[v].end)
-			j++;
-	return j;
+	if (i < len && s[i] == '-')
+		i++;
+	if (i < len && s[i] == '0')
+		i++;
+	else if (i < len && s[i] >= '1' && s[i] <= '9')
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+	else
+		return 0;
+	if (i < len && s[i] == '.') {
+		for (k = ++i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == k)
+			return 0;
+	}
+	if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < len && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (k = i; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == k)
+			return 0;
+	}
+	if (i - *ip > FAST_MAX_NUM)
+		return 0;
+	*ip = i;
+	return 1;
+}
+
+/* A new token of the given type at start; NULL if the list is full. */
+static struct ftok *
+tok_add(struct decoder *d, unsigned type, size_t start)
+{
+	struct ftok *t;
+
+	if (d->ntok == d->tokcap)
+		d->tok = xgrow(d->tok, &d->tokcap, d->ntok + 1, sizeof *d->tok);
+	t = &d->tok[d->ntok++];
+	t->type = (uint8_t)type;
+	t->start = (uint32_t)start;
+	t->end = (uint32_t)start;
+	t->size = 0;
+	t->escaped = 0;
+	t->next = d->ntok;
+	return t;
+}
+
+/*
+ * Scans buf; returns 1 if the fast path takes it (d->tok, d->ntok and
+ * *nul_escape set), 0 if the full path must.
+ */
+static int
+fast_parse(struct decoder *d, const char *buf, size_t len, int *nul_escape)
+{
+	const unsigned char *s = (const unsigned char *)buf;
+	uint32_t stack[FAST_MAX_DEPTH];
+	struct ftok *t;
+	size_t i = 0, e;
+	int sp = 0, maxd, esc;
+
+	*nul_escape = 0;
+	d->ntok = 0;
+	if (d->full_parse || len > INT32_MAX / 2)
+		return 0;
+	if (d->tokcap > 16384) {	/* a big post went by */
+		free(d->tok);
+		d->tok = NULL;
+		d->tokcap = 0;
+	}
+	maxd = d->max_depth < FAST_MAX_DEPTH ? d->max_depth : FAST_MAX_DEPTH;
+	d->buf = buf;
+	while (i < len && is_ws(s[i]))
+		i++;
+	if (i == len || s[i] != '{')
+		return 0;	/* not an object (or a BOM): cJSON says */
+
+value:	/* a value starts at s[i] (whitespace skipped) */
+	if (i >= len)
+		return 0;
+	switch (s[i]) {
+	case '{':
+	case '[':
+		if (sp >= maxd)
+			return 0;	/* cJSON says too deep */
+		stack[sp++] = d->ntok;
+		tok_add(d, s[i] == '{' ? FT_OBJECT : FT_ARRAY, i);
+		for (i++; i < len && is_ws(s[i]); i++)
+			;
+		if (i < len && s[i] == (d->tok[stack[sp - 1]].type ==
+		    FT_OBJECT ? '}' : ']'))
+			goto close;
+		if (d->tok[stack[sp - 1]].type == FT_OBJECT)
+			goto key;
+		goto value;
+	case '"':
+		t = tok_add(d, FT_STRING, ++i);
+		if ((e = scan_string(s, len, &i, &esc, nul_escape)) == 0)
+			return 0;
+		t = &d->tok[d->ntok - 1];
+		t->end = (uint32_t)e;
+		t->escaped = (uint8_t)esc;
+		break;
+	case 't':
+	case 'f':
+	case 'n':
+		e = s[i] == 'f' ? 5 : 4;
+		if (len - i < e || memcmp(s + i, s[i] == 't' ? "true" :
+		    s[i] == 'f' ? "false" : "null", e) != 0)
+			return 0;
+		t = tok_add(d, FT_PRIM, i);
+		i += e;
+		t->end = (uint32_t)i;
+		break;
+	default:
+		t = tok_add(d, FT_PRIM, i);
+		if (!scan_number(s, len, &i))
+			return 0;
+		d->tok[d->ntok - 1].end = (uint32_t)i;
+		break;
+	}
+
+next:	/* a value ended before s[i]: a separator, or the end */
+	while (i < len && is_ws(s[i]))
+		i++;
+	d->tok[stack[sp - 1]].size++;
+	if (i >= len)
+		return 0;
+	if (s[i] == ',') {
+		for (i++; i < len && is_ws(s[i]); i++)
+			;
+		if (d->tok[stack[sp - 1]].type == FT_OBJECT)
+			goto key;
+		goto value;
+	}
+	if (s[i] != (d->tok[stack[sp - 1]].type == FT_OBJECT ? '}' : ']'))
+		return 0;
+close:	/* s[i] closes the innermost container */
+	t = &d->tok[stack[--sp]];
+	t->end = (uint32_t)++i;
+	t->next = d->ntok;
+	if (sp == 0) {
+		while (i < len && is_ws(s[i]))
+			i++;
+		return i == len;
+	}
+	goto next;
+
+key:	/* a member starts at s[i] (whitespace skipped) */
+	if (i >= len || s[i] != '"')
+		return 0;
+	t = tok_add(d, FT_STRING, ++i);
+	if ((e = scan_string(s, len, &i, &esc, nul_escape)) == 0 || esc)
+		return 0;	/* an escaped key: cJSON */
+	d->tok[d->ntok - 1].end = (uint32_t)e;
+	while (i < len && is_ws(s[i]))
+		i++;
+	if (i >= len || s[i] != ':')
+		return 0;
+	for (i++; i < len && is_ws(s[i]); i++)
+		;
+	goto value;
 }
 
 /* The value of member key[0, klen) of object o (the first, as cJSON), or
- * -1.  Keys hold no escapes (fast_check). */
+ * -1.  Keys hold no escapes (fast_parse). */
 static int
 fast_member(const struct decoder *d, int o, const char *key, size_t klen)
 {
-	const jsmntok_t *tk = d->tok;
-	int k = o + 1, m, n = (int)d->ntok;
+	const struct ftok *tk = d->tok;
+	uint32_t k = (uint32_t)o + 1, m;
 
-	for (m = 0; m < tk[o].size && k + 1 < n; m++) {
-		if ((size_t)(tk[k].end - tk[k].start) == klen &&
+	for (m = 0; m < tk[o].size; m++) {
+		if (tk[k].end - tk[k].start == klen &&
 		    memcmp(d->buf + tk[k].start, key, klen) == 0)
-			return k + 1;
-		k = fast_skip(tk, n, k + 1);
+			return (int)k + 1;
+		k = tk[k + 1].next;
 	}
 	return -1;
 }
@@ -617,9 +702,9 @@ put_utf8(char **o, uint32_t c)
 }
 
 /* A string token's text, unescaped into the arena and NUL-terminated
- * (fast_check let no surrogate escape in). */
+ * (fast_parse let no surrogate escape in). */
 static void
-fast_string(struct decoder *d, const jsmntok_t *t, struct jval *v)
+fast_string(struct decoder *d, const struct ftok *t, struct jval *v)
 {
 	const char *s = d->buf + t->start, *e = d->buf + t->end;
 	size_t n = (size_t)(t->end - t->start);
@@ -627,7 +712,7 @@ fast_string(struct decoder *d, const jsmntok_t *t, struct jval *v)
 
 	if ((out = arena_alloc(&d->arena, n + 1)) == NULL)
 		xmalloc_fail(n + 1);
-	if (memchr(s, '\\', n) == NULL) {
+	if (!t->escaped) {
 		memcpy(out, s, n);
 		o = out + n;
 	} else {
@@ -666,16 +751,18 @@ fast_string(struct decoder *d, const jsmntok_t *t, struct jval *v)
 static void
 fast_value(struct decoder *d, int i, struct jval *v)
 {
-	const jsmntok_t *t = &d->tok[i];
+	const struct ftok *t = &d->tok[i];
+	const char *s = d->buf + t->start;
 	char num[FAST_MAX_NUM + 1];
-	size_t n;
+	uint64_t u = 0;
+	size_t n, k;
 
 	memset(v, 0, sizeof *v);
 	switch (t->type) {
-	case JSMN_STRING:
+	case FT_STRING:
 		fast_string(d, t, v);
 		return;
-	case JSMN_PRIMITIVE:
+	case FT_PRIM:
 		n = (size_t)(t->end - t->start);
 		switch (d->buf[t->start]) {
 		case 'n':
@@ -686,10 +773,21 @@ fast_value(struct decoder *d, int i, struct jval *v)
 			v->kind = JV_BOOL;
 			v->truth = d->buf[t->start] == 't';
 			return;
-		default:	/* number_ok: n <= FAST_MAX_NUM */
-			memcpy(num, d->buf + t->start, n);
-			num[n] = '\0';
+		default:	/* scan_number: n <= FAST_MAX_NUM */
 			v->kind = JV_NUMBER;
+			/* an integer of up to 15 digits is exact in a
+			 * double: no strtod (-0 stays -0, as strtod has it) */
+			k = s[0] == '-';
+			if (n - k <= 15) {
+				for (; k < n && s[k] >= '0' && s[k] <= '9'; k++)
+					u = u * 10 + (uint64_t)(s[k] - '0');
+				if (k == n) {
+					v->num = s[0] == '-' ? -(double)u : (double)u;
+					return;
+				}
+			}
+			memcpy(num, s, n);
+			num[n] = '\0';
 			v->num = strtod(num, NULL);
 			return;
 		}
@@ -715,48 +813,12 @@ fast_lookup(struct decoder *d, const char *path, struct jval *v)
 		if (dot - path >= 256)
 			return;		/* as json_path: absent */
 		o = fast_member(d, o, path, (size_t)(dot - path));
-		if (o < 0 || d->tok[o].type != JSMN_OBJECT)
+		if (o < 0 || d->tok[o].type != FT_OBJECT)
 			return;
 		path = dot + 1;
 	}
 	if ((i = fast_member(d, o, path, strlen(path))) >= 0)
 		fast_value(d, i, v);
-}
-
-/* Tokenises buf; returns 1 if the fast path takes it (d->tok, d->ntok,
- * *nul_escape set), 0 if cJSON must. */
-static int
-fast_parse(struct decoder *d, const char *buf, size_t len, int *nul_escape)
-{
-	jsmn_parser jp;
-	size_t i;
-	int r;
-
-	*nul_escape = 0;
-	for (i = 0; i < len && is_ws(buf[i]); i++)
-		;
-	if (d->full_parse || i == len || buf[i] != '{' || len > INT32_MAX / 2)
-		return 0;
-	if (d->tokcap > 16384) {	/* a big post went by */
-		free(d->tok);
-		d->tok = NULL;
-		d->tokcap = 0;
-	}
-	if (d->tokcap == 0) {
-		d->tokcap = 256;
-		d->tok = xmalloc(d->tokcap * sizeof *d->tok);
-	}
-	jsmn_init(&jp);
-	while ((r = jsmn_parse(&jp, buf, len, d->tok, d->tokcap)) ==
-	    JSMN_ERROR_NOMEM) {
-		d->tokcap *= 2;		/* jsmn goes on where it stopped */
-		d->tok = xrealloc(d->tok, d->tokcap * sizeof *d->tok);
-	}
-	if (r < 1)
-		return 0;
-	d->buf = buf;
-	d->ntok = (unsigned)r;
-	return fast_check(d, buf, len, d->tok, r, nul_escape);
 }
 
 /* --- both paths ----------------------------------------------------------- */
@@ -930,11 +992,11 @@ decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
 		set_detail(detail, dsz, "message larger than %s", "max_post_bytes");
 		return DEC_TOO_LARGE;
 	}
-	if (!utf8_valid(buf, len)) {
-		set_detail(detail, dsz, "%s", "invalid UTF-8");
-		return DEC_NOT_UTF8;
-	}
 	if (d->format == DEC_FORMAT_TEXT) {
+		if (!utf8_valid(buf, len)) {
+			set_detail(detail, dsz, "%s", "invalid UTF-8");
+			return DEC_NOT_UTF8;
+		}
 		if (memchr(buf, '\0', len) != NULL) {
 			set_detail(detail, dsz, "%s", "NUL byte in text");
 			return DEC_NUL;
@@ -951,6 +1013,12 @@ decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
 	arena_reset(&d->arena);
 	if (fast_parse(d, buf, len, &nul_escape))
 		return fill_post(d, fast_lookup, nul_escape, out, detail, dsz);
+
+	/* the full path: UTF-8 first (cJSON does not check it) */
+	if (!utf8_valid(buf, len)) {
+		set_detail(detail, dsz, "%s", "invalid UTF-8");
+		return DEC_NOT_UTF8;
+	}
 
 	if ((pre = json_prescan(buf, len, d->max_depth, &nul_escape)) ==
 	    DEC_NUL) {

@@ -176,9 +176,9 @@ same_str(const char *a, size_t alen, const char *b, size_t blen)
 	return alen == blen && memcmp(a, b, alen) == 0;
 }
 
-/* The token fast path answers every message exactly as the full cJSON
- * parse: valid posts in many spellings, and malformed ones that jsmn alone
- * would let through. */
+/* The fast path answers every message exactly as the full cJSON parse:
+ * valid posts in many spellings, malformed JSON and malformed UTF-8 in
+ * every place the scan checks. */
 static void
 test_fast_path_same_as_full(void **state)
 {
@@ -218,6 +218,17 @@ test_fast_path_same_as_full(void **state)
 		"{\"text\":\"a\",\"d\":[[[[[[[[[1]]]]]]]]]}",
 		"{\"text\":\"a\",\"n\":1234567890123456789012345678901234567890"
 		    "12345678901234567890123456789012345678901234567890}",
+		"{\"text\":\"a\",\"id\":-0,\"time\":1795686000123}",
+		"{\"text\":\"a\",\"id\":123456789012345,\"time\":-12}",
+		"{\"text\":\"a\",\"id\":1234567890123456}",
+		"{\"text\":\"a\",\"id\":9007199254740993,\"time\":17956860001}",
+		"{\"text\":\"a\",\"id\":-9007199254740993.5e-3}",
+		"{ \"text\" : \"a\" , \"e\" : { } , \"f\" : [ ] , \"g\":[{}]}",
+		"{\"文本\":\"键\",\"text\":\"café ü 中 \xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf\"}",
+		"{\"text\":\"\xc2\x80\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf\xf0\x90\x80\x80\"}",
+		"{\"text\":\"abcdefghijklmno\\\"pqrstuvw\\\\xyz0123456789\\n\"}",
+		"{\"text\":\"中文中文中文中文中文\\u4e2d中文\\\"中文中文中文中\"}",
+		"{\"text\":\"1234567\",\"id\":\"12345678\",\"platform\":\"123456789\"}",
 		/* malformed */
 		"{\"text\":\"a\" \"id\":1}",
 		"{\"text\":\"a\",}",
@@ -257,6 +268,42 @@ test_fast_path_same_as_full(void **state)
 		"{\"text\":\"a\",\"n\":{\"k\"}}",
 		"{\"text\":\"a\",\"n\":{1}}",
 		"{\"text\":\"a\", \"n\" : [ 1 , 2 ] , }",
+		/* not UTF-8, inside strings and out, read or not */
+		"{\"text\":\"a\xe4\xb8\"}",
+		"{\"text\":\"a\xe4\xb8\xad\xe4\"}",
+		"{\"text\":\"\xe0\x80\x80 overlong\"}",
+		"{\"text\":\"\xed\xa0\x80 surrogate\"}",
+		"{\"text\":\"\xf4\x90\x80\x80 too big\"}",
+		"{\"text\":\"\xf5\x80\x80\x80\"}",
+		"{\"text\":\"\xc0\xaf\"}",
+		"{\"text\":\"\xc1\xbf\"}",
+		"{\"text\":\"abcdefgh\x80\"}",
+		"{\"text\":\"\xc3\"}",
+		"{\"text\":\"\xf0\x9f\x98\"}",
+		"{\"text\":\"a\",\"other\":\"\xff\"}",
+		"{\"k\xff\":1,\"text\":\"a\"}",
+		"{\"text\":\"a\"}\xe4\xb8\xad",
+		"{\"text\":\"a\"}\xff",
+		"{\"text\":\"a\",\"n\":\xe4\xb8\xad}",
+		"{\"text\":\"a\xe4\xb8\xad",
+		"{\"text\":\"a\\",
+		"{\"text\":\"a\\u00",
+		"{\"text\":\"a\\uzzzz\"}",
+		"{\"text\":\"a\",\"n\":truex}",
+		"{\"text\":\"a\",\"n\":1.5x}",
+		"{\"text\":\"a\",\"n\":-01}",
+		"{\"text\":\"a\",\"n\":1e+}",
+		"{\"text\":\"a\",\"n\":.5}",
+		"{\"text\":\"a\",\"n\":[1,2]]",
+		"{\"text\":\"a\",\"n\":{}}}",
+		"{\"text\":\"a\",\"n\":{]}",
+		"{\"text\":\"a\",\"n\":[}",
+		"{\"text\":\"a\" , ",
+		"{\"text\":",
+		"{\"text\"",
+		"{",
+		"",
+		"   ",
 	};
 	struct decoder *fast = mk_opts(DEC_FORMAT_JSON, 0);
 	struct decoder *full = mk_opts(DEC_FORMAT_JSON, 1);
