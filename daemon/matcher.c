@@ -4,7 +4,10 @@
  * DESIGN.  match_compile() normalises each literal keyword with the posts'
  * normaliser, maps every code point used by a literal to a dense symbol
  * (two-level table; 0 = in no literal) and builds one Aho-Corasick automaton
- * over symbols as a double-array trie with failure and dictionary links.
+ * over symbols as a double-array trie with failure and dictionary links,
+ * plus a root table and a bigram filter so that the common steps (from the
+ * root, or from a root child back to it) stay in small tables instead of
+ * cache misses in the array.
  * Identical literals share a pattern listing each (topic, keyword).  A regex
  * is gated on the literal runs every match must contain (its "factors"), put
  * in the same automaton.  match_post() normalises once, scans once, checks
@@ -97,6 +100,13 @@ struct matcher {
 	uint32_t		*dict;		/* next state with a pattern */
 	size_t			 ncells;	/* with padding */
 	size_t			 nstates;
+	/* Root steps without the array: root[c] is the root's child on
+	 * symbol c (0: none) | OUT_FLAG if it has output.  bigram has bit
+	 * bigram_hash(p, c) set if the root's child on p has a child on c;
+	 * clear means it has none. */
+	uint32_t		*root;
+	uint64_t		*bigram;
+	uint32_t		 bigram_shift;	/* 32 - log2(bits) */
 
 	struct mpat		*pats;
 	size_t			 npats;
@@ -554,6 +564,43 @@ da_ensure(struct matcher *m, size_t *cap, size_t need)
 	*cap = n;
 }
 
+static inline uint32_t
+bigram_hash(const struct matcher *m, uint32_t p, uint32_t c)
+{
+	return ((p << 16 ^ c) * 0x9e3779b1u) >> m->bigram_shift;
+}
+
+/*
+ * The root table and the bigram filter of the automaton just built (b's
+ * trie, cellof its cells).  The filter has about 32 bits per depth-2 state
+ * (a few per cent set), at least 2^16 and at most 2^22 bits.
+ */
+static void
+build_root(struct matcher *m, const struct build *b, const uint32_t *cellof)
+{
+	uint32_t v, u, t, h, bits = 16;
+	size_t n2 = 0;
+
+	m->root = xcalloc((size_t)m->nsyms + 1, sizeof *m->root);
+	for (v = b->nodes[0].first; v != 0; v = b->nodes[v].next) {
+		t = cellof[v];
+		m->root[b->nodes[v].sym] = t | (m->da[t].base & OUT_FLAG);
+		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next)
+			n2++;
+	}
+	while (bits < 22 && ((size_t)1 << bits) < n2 * 32)
+		bits++;
+	m->bigram_shift = 32 - bits;
+	m->bigram = xcalloc(((size_t)1 << bits) / 64, sizeof *m->bigram);
+	for (v = b->nodes[0].first; v != 0; v = b->nodes[v].next)
+		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
+			h = bigram_hash(m, b->nodes[v].sym, b->nodes[u].sym);
+			m->bigram[h >> 6] |= UINT64_C(1) << (h & 63);
+		}
+	m->bytes += ((size_t)m->nsyms + 1) * sizeof *m->root +
+	    ((size_t)1 << bits) / 8;
+}
+
 /*
  * Places the trie in base/check cells in breadth-first order (children of a
  * node at base + symbol), then computes failure and dictionary links in the
@@ -645,6 +692,7 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 				m->da[cell].base |= OUT_FLAG;
 		}
 	}
+	build_root(m, b, cellof);
 	free(queue);
 	free(cellof);
 	return 0;
@@ -1067,6 +1115,8 @@ match_free(struct matcher *m)
 	free(m->sym_pages);
 	free(m->da);
 	free(m->dict);
+	free(m->root);
+	free(m->bigram);
 	free(m->pats);
 	free(m->kgaps);
 	free(m->occs);
@@ -1307,19 +1357,24 @@ report(struct match_ctx *ctx, uint32_t s, const struct norm_char *ch,
 
 /*
  * The hot loop: one automaton step per significant character.  A step reads
- * the symbol (two table loads, independent of the state) and then follows
- * the dependent chain state -> cell -> child; root steps use a base held in
- * a register and failure links sit in the cell just read.
+ * the symbol (two table loads, independent of the state).  Most steps start
+ * from the root or from one of its children, and there the array is not
+ * read: a root step is one load from the small root table, and a step from
+ * a root child on symbol p goes back to the root (its failure link) unless
+ * the bigram filter says p, c may continue.  Only then, and below depth 1,
+ * does the step follow the dependent chain state -> cell -> child through
+ * the array, whose cells hold the failure links.
  */
 static void
 scan(struct match_ctx *ctx)
 {
 	const struct matcher *m = ctx->m;
 	const struct dacell *da = m->da;
-	const uint32_t *l1 = m->sym_l1, *pages = m->sym_pages;
+	const uint32_t *l1 = m->sym_l1, *pages = m->sym_pages, *root = m->root;
+	const uint64_t *bg = m->bigram;
 	const struct norm_char *ch = ctx->nb.v;
 	size_t n = ctx->nb.n, j;
-	uint32_t s = 0, c, t, cp, rb = da[0].base & BASE_MASK, *sym;
+	uint32_t s = 0, c, t, h, e, cp, p = 0, *sym;
 
 	/* Symbols first: independent loads, no branch. */
 	if (ctx->symcap < n)
@@ -1335,20 +1390,28 @@ scan(struct match_ctx *ctx)
 			s = 0;
 			continue;
 		}
-		for (;;) {
-			if (s == 0) {
-				t = rb + c;
-				s = da[t].check == 0 ? t : 0;
-				break;
-			}
+		if (s != 0 && p != 0) {
+			/* s is the root's child on p */
+			h = bigram_hash(m, p, c);
+			if (!(bg[h >> 6] >> (h & 63) & 1))
+				s = 0;
+		}
+		while (s != 0) {
 			t = (da[s].base & BASE_MASK) + c;
-			if (da[t].check == s) {
-				s = t;
+			if (da[t].check == s)
 				break;
-			}
 			s = da[s].fail;
 		}
-		if (da[s].base & OUT_FLAG)
+		if (s != 0) {
+			s = t;
+			p = 0;
+			e = da[t].base;
+		} else {
+			e = root[c];
+			s = e & BASE_MASK;
+			p = c;
+		}
+		if (e & OUT_FLAG)
 			report(ctx, s, ch, n, j);
 	}
 }
