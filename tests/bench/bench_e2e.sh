@@ -12,7 +12,10 @@
 #       ceiling    build/bench/bare_consumer drains the topic (new group):
 #                  msgs/s from its first message to its last;
 #       threads=1  tidewatch run, 1,000-keyword rules, a new group;
-#       threads=2  the same with two consumer threads.
+#       threads=2  the same with two consumer threads;
+#       malloc=... threads=1 with glibc's malloc (build/bench/tidewatch-glibc)
+#                  and with jemalloc preloaded into that build, if
+#                  installed: the daemon links tcmalloc (see the Makefile).
 #     The daemon's posts/s is read from Redis: the sum of the positions it
 #     stores in <prefix>pos:<group> (= posts counted) is polled every 20 ms
 #     with Redis's clock.  It rises in steps, one per flush (1 s).  The rate
@@ -35,7 +38,7 @@
 #     trips; counted, not assumed).  Medians over the steady part.
 #
 # Environment: BUILD (build), TIDEWATCH (./tidewatch), BENCH_POSTS
-# (3000000), BENCH_REPEAT (3), BENCH_BURSTS (24), BENCH_FLUSH_SECS (12).
+# (5000000), BENCH_REPEAT (3), BENCH_BURSTS (24), BENCH_FLUSH_SECS (12).
 # Ends with the machine-readable lines "bench-e2e ...", "bench-latency ..."
 # and "bench-flush ...".  Exit status 1 when a run failed (not when a target
 # is missed: the lines say that).
@@ -43,7 +46,7 @@ set -u
 
 BUILD=${BUILD:-build}
 TIDEWATCH=${TIDEWATCH:-./tidewatch}
-POSTS=${BENCH_POSTS:-3000000}
+POSTS=${BENCH_POSTS:-5000000}
 REPEAT=${BENCH_REPEAT:-3}
 BURSTS=${BENCH_BURSTS:-24}
 FLUSH_SECS=${BENCH_FLUSH_SECS:-12}
@@ -171,9 +174,9 @@ threads: $4
 EOF
 }
 
-# start_daemon NAME CONFIG: sets DPID
+# start_daemon NAME CONFIG [BINARY [PRELOAD]]: sets DPID
 start_daemon() {
-	"$TIDEWATCH" run -c "$2" >"$T/$1.log" 2>&1 &
+	LD_PRELOAD=${4:-} "${3:-$TIDEWATCH}" run -c "$2" >"$T/$1.log" 2>&1 &
 	DPID=$!
 	track_pid $DPID
 }
@@ -212,13 +215,15 @@ echo "bench-e2e: producing $POSTS posts to topic bench"
 note "$(tail -1 "$T/produce.err" | sed 's/^kafka-produce: //')"
 rm -f "$T/posts.jsonl"
 
-# daemon_run THREADS RUN: one throughput measurement of tidewatch run
+# daemon_run THREADS RUN [LABEL BINARY [PRELOAD]]: one throughput
+# measurement of tidewatch run (LABEL: another build or allocator)
 daemon_run() {
-	g="t$1-r$2"
+	key="t$1${3:+-$3}" label=${3:-}
+	g="$key-r$2"
 	rcli flushall >/dev/null
 	write_cfg "$T/$g.yaml" "$g" bench "$1" "$T/rules/bench.yaml" info
 	poll "$g" "$T/$g.poll"
-	start_daemon "$g" "$T/$g.yaml"
+	start_daemon "$g" "$T/$g.yaml" "${4:-}" "${5:-}"
 	if ! wait_for 300 all_counted "$g"; then
 		stop $DPID
 		stop $POLL_PID
@@ -230,10 +235,10 @@ daemon_run() {
 	stop $POLL_PID
 	# shellcheck disable=SC2046 # "rate intervals", split on purpose
 	set -- $(steady_rate "$T/$g.poll") "$1"
-	awk -v r="$1" -v n="$2" -v th="$3" -v c="$cpu" -v p="$POSTS" 'BEGIN {
-	    printf "  threads=%s posts_per_s=%s (over %d flush intervals) cpu_us_per_post=%.2f\n",
-	    th, r, n, c * 1e6 / p }'
-	echo "t$3 $1 $(awk -v c="$cpu" -v p="$POSTS" 'BEGIN { printf "%.3f", c * 1e6 / p }')" >>"$RESULTS"
+	awk -v r="$1" -v n="$2" -v th="$3" -v c="$cpu" -v p="$POSTS" -v l="${label:+ malloc=$label}" 'BEGIN {
+	    printf "  threads=%s%s posts_per_s=%s (over %d flush intervals) cpu_us_per_post=%.2f\n",
+	    th, l, r, n, c * 1e6 / p }'
+	echo "$key $1 $(awk -v c="$cpu" -v p="$POSTS" 'BEGIN { printf "%.3f", c * 1e6 / p }')" >>"$RESULTS"
 }
 
 ceiling_run() {
@@ -245,13 +250,32 @@ ceiling_run() {
 	echo "ceil $c_rate $c_cpu" >>"$RESULTS"
 }
 
-echo "bench-e2e: throughput, $REPEAT rounds of ceiling / threads=1 / threads=2"
+# the allocator figures: the daemon linked with glibc's malloc, and with
+# jemalloc preloaded into that one, where they are there
+GLIBC_BIN="$BUILD/bench/tidewatch-glibc"
+JEMALLOC=""
+for f in /usr/lib/*/libjemalloc.so.2 /usr/lib/libjemalloc.so.2; do
+	[ -r "$f" ] && JEMALLOC=$f && break
+done
+if [ ! -x "$GLIBC_BIN" ]; then
+	note "$GLIBC_BIN missing: no allocator figures (make bench builds it)"
+	GLIBC_BIN=""
+elif [ -z "$JEMALLOC" ]; then
+	note "libjemalloc.so.2 not installed (Debian's libjemalloc2): no jemalloc figure"
+fi
+
+echo "bench-e2e: throughput, $REPEAT rounds of ceiling / threads=1 / threads=2${GLIBC_BIN:+ / threads=1 with glibc's malloc}${JEMALLOC:+ / with jemalloc}"
 round=1
 while [ $round -le "$REPEAT" ]; do
 	echo " round $round"
 	ceiling_run $round
 	daemon_run 1 $round
 	daemon_run 2 $round
+	if [ -x "$GLIBC_BIN" ]; then
+		daemon_run 1 $round glibc "$GLIBC_BIN"
+		[ -z "$JEMALLOC" ] ||
+		    daemon_run 1 $round jemalloc "$GLIBC_BIN" "$JEMALLOC"
+	fi
 	round=$((round + 1))
 done
 
@@ -361,6 +385,14 @@ for th in 1 2; do
 	awk -v th="$th" -v r="$rate" -v c="$ceil" -v cpu="$cpu" -v cc="$ceil_cpu" 'BEGIN {
 	    printf "bench-e2e threads=%s posts_per_s=%.0f ceiling_posts_per_s=%.0f ratio=%.2f cpu_us_per_post=%s ceiling_cpu_us_per_msg=%s\n",
 	    th, r, c, (c > 0 ? r / c : 0), cpu, cc }'
+done
+for key in t1-glibc t1-jemalloc; do
+	grep -q "^$key " "$RESULTS" || continue
+	rate=$(awk -v k="$key" '$1 == k { print $2 }' "$RESULTS" | median)
+	cpu=$(awk -v k="$key" '$1 == k { print $3 }' "$RESULTS" | median)
+	awk -v m="${key#t1-}" -v r="$rate" -v c="$ceil" -v cpu="$cpu" 'BEGIN {
+	    printf "bench-e2e threads=1 malloc=%s posts_per_s=%.0f ceiling_posts_per_s=%.0f ratio=%.2f cpu_us_per_post=%s\n",
+	    m, r, c, (c > 0 ? r / c : 0), cpu }'
 done
 grep '^bench-latency' "$T/latency.out"
 awk '$1 == "flush" {
