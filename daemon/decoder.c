@@ -374,46 +374,6 @@ word_stops(uint64_t w)
 	return ((w - ones * 0x20) | (q - ones) | (b - ones) | w) & high;
 }
 
-/*
- * The length of the well-formed UTF-8 sequence at s (lead byte >= 0x80,
- * n bytes readable), or 0 (Unicode's Table 3-7).  Three-byte sequences,
- * most of Chinese text, are checked as one word.
- */
-static inline size_t
-utf8_seq(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0], lo = 0x80, hi = 0xbf;
-
-	if (n >= 4) {
-		uint32_t w, cp;
-
-		memcpy(&w, s, 4);
-		w = le32toh(w);
-		if ((w & 0xc0c0f0) == 0x8080e0) {
-			cp = (w & 0x0f) << 12 | (w >> 2 & 0xfc0) | (w >> 16 & 0x3f);
-			/* not overlong, not a surrogate */
-			return cp >= 0x800 && cp - 0xd800 >= 0x800 ? 3 : 0;
-		}
-	}
-	if (c < 0xc2)
-		return 0;
-	if (c < 0xe0)
-		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c < 0xf0) {
-		lo = c == 0xe0 ? 0xa0 : 0x80;
-		hi = c == 0xed ? 0x9f : 0xbf;
-		return n >= 3 && s[1] >= lo && s[1] <= hi &&
-		    (s[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c < 0xf5) {
-		lo = c == 0xf0 ? 0x90 : 0x80;
-		hi = c == 0xf4 ? 0x8f : 0xbf;
-		return n >= 4 && s[1] >= lo && s[1] <= hi &&
-		    (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
 /* The low byte of w is a three-byte lead other than E0 and ED, so any two
  * continuation bytes make a well-formed character. */
 static inline int
@@ -475,7 +435,7 @@ scan_string(const unsigned char *s, size_t len, size_t *ip, int *escaped,
 						continue;
 					}
 				}
-				if ((k = utf8_seq(s + i, len - i)) == 0)
+				if ((k = utf8_seq_len(s + i, len - i)) == 0)
 					return 0;
 				i += k;
 			} while (i < len && s[i] >= 0x80);
@@ -495,9 +455,8 @@ scan_string(const unsigned char *s, size_t len, size_t *ip, int *escaped,
 					return 0;
 				/* \uD800-\uDFFF: cJSON checks the pairing,
 				 * in any member; let it */
-				if ((s[i + 2] | 0x20) == 'd' && (s[i + 3] == '8' ||
-				    s[i + 3] == '9' || s[i + 3] > '9'))
-					return 0;
+				if ((s[i + 2] | 0x20) == 'd' && s[i + 3] >= '8')
+					return 0;	/* 8-9, A-F, a-f */
 				if (memcmp(s + i + 2, "0000", 4) == 0)
 					*nul_escape = 1;
 				i += 6;
@@ -549,7 +508,7 @@ scan_number(const unsigned char *s, size_t len, size_t *ip)
 	return 1;
 }
 
-/* A new token of the given type at start; NULL if the list is full. */
+/* A new token of the given type at start (its end there too). */
 static struct ftok *
 tok_add(struct decoder *d, unsigned type, size_t start)
 {
@@ -618,7 +577,6 @@ value:	/* a value starts at s[i] (whitespace skipped) */
 		t = tok_add(d, FT_STRING, ++i);
 		if ((e = scan_string(s, len, &i, &esc, nul_escape)) == 0)
 			return 0;
-		t = &d->tok[d->ntok - 1];
 		t->end = (uint32_t)e;
 		t->escaped = (uint8_t)esc;
 		break;
@@ -637,7 +595,7 @@ value:	/* a value starts at s[i] (whitespace skipped) */
 		t = tok_add(d, FT_PRIM, i);
 		if (!scan_number(s, len, &i))
 			return 0;
-		d->tok[d->ntok - 1].end = (uint32_t)i;
+		t->end = (uint32_t)i;
 		break;
 	}
 
@@ -673,7 +631,7 @@ key:	/* a member starts at s[i] (whitespace skipped) */
 	t = tok_add(d, FT_STRING, ++i);
 	if ((e = scan_string(s, len, &i, &esc, nul_escape)) == 0 || esc)
 		return 0;	/* an escaped key: cJSON */
-	d->tok[d->ntok - 1].end = (uint32_t)e;
+	t->end = (uint32_t)e;
 	while (i < len && is_ws(s[i]))
 		i++;
 	if (i >= len || s[i] != ':')
@@ -786,14 +744,14 @@ fast_value(struct decoder *d, int i, struct jval *v)
 		return;
 	case FT_PRIM:
 		n = (size_t)(t->end - t->start);
-		switch (d->buf[t->start]) {
+		switch (s[0]) {
 		case 'n':
 			v->kind = JV_NULL;
 			return;
 		case 't':
 		case 'f':
 			v->kind = JV_BOOL;
-			v->truth = d->buf[t->start] == 't';
+			v->truth = s[0] == 't';
 			return;
 		default:	/* scan_number: n <= FAST_MAX_NUM */
 			v->kind = JV_NUMBER;

@@ -354,11 +354,8 @@ utf8_valid(const char *s, size_t len)
 {
 	const uint8_t	*u = (const uint8_t *)s;
 	uint64_t	 w;
-	size_t		 i = 0;
-	uint8_t		 c, lo, hi;
+	size_t		 i = 0, k;
 
-	/* validation only, by the well-formed byte sequences of Unicode
-	 * (Table 3-7), without building code points */
 	while (i < len) {
 		if (len - i >= 8) {
 			memcpy(&w, u + i, 8);
@@ -367,31 +364,12 @@ utf8_valid(const char *s, size_t len)
 				continue;
 			}
 		}
-		c = u[i];
-		if (c < 0x80) {
+		if (u[i] < 0x80)
 			i++;
-		} else if (c < 0xc2) {
+		else if ((k = utf8_seq_len(u + i, len - i)) == 0)
 			return false;
-		} else if (c < 0xe0) {
-			if (len - i < 2 || (u[i + 1] & 0xc0) != 0x80)
-				return false;
-			i += 2;
-		} else if (c < 0xf0) {
-			lo = c == 0xe0 ? 0xa0 : 0x80;
-			hi = c == 0xed ? 0x9f : 0xbf;
-			if (len - i < 3 || u[i + 1] < lo || u[i + 1] > hi ||
-			    (u[i + 2] & 0xc0) != 0x80)
-				return false;
-			i += 3;
-		} else if (c < 0xf5) {
-			lo = c == 0xf0 ? 0x90 : 0x80;
-			hi = c == 0xf4 ? 0x8f : 0xbf;
-			if (len - i < 4 || u[i + 1] < lo || u[i + 1] > hi ||
-			    (u[i + 2] & 0xc0) != 0x80 || (u[i + 3] & 0xc0) != 0x80)
-				return false;
-			i += 4;
-		} else
-			return false;
+		else
+			i += k;
 	}
 	return true;
 }

@@ -43,7 +43,7 @@ struct decoder_opts {
 	size_t			 nfields;
 	size_t			 max_bytes;	/* 0: 1 MiB */
 	int			 max_depth;	/* 0: 64 */
-	int			 full_parse;	/* 1: never the token fast path
+	int			 full_parse;	/* 1: never the fast path
 						 * (tests compare the two) */
 };
 

@@ -94,4 +94,33 @@ void norm_buf_free(struct norm_buf *buf);
 /* Returns true when s[0..len) is valid UTF-8 (no surrogates, no overlongs). */
 bool utf8_valid(const char *s, size_t len);
 
+/*
+ * The length of the well-formed UTF-8 sequence at s (lead byte >= 0x80, n
+ * bytes readable), or 0: Unicode's Table 3-7, no overlongs, no surrogates,
+ * nothing above U+10FFFF.  Inline for the decoder's scan and utf8_valid().
+ */
+static inline size_t
+utf8_seq_len(const unsigned char *s, size_t n)
+{
+	unsigned c = s[0], lo = 0x80, hi = 0xbf;
+
+	if (c < 0xc2)
+		return 0;
+	if (c < 0xe0)
+		return n >= 2 && (s[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c < 0xf0) {
+		lo = c == 0xe0 ? 0xa0 : 0x80;
+		hi = c == 0xed ? 0x9f : 0xbf;
+		return n >= 3 && s[1] >= lo && s[1] <= hi &&
+		    (s[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c < 0xf5) {
+		lo = c == 0xf0 ? 0x90 : 0x80;
+		hi = c == 0xf4 ? 0x8f : 0xbf;
+		return n >= 4 && s[1] >= lo && s[1] <= hi &&
+		    (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
 #endif
