@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "decoder.h"
+#include "../post_same.h"
 #include "diag.h"
 #include "matcher.h"
 #include "normalize.h"
@@ -342,16 +343,8 @@ match_one(const struct post *p)
 	}
 }
 
-static bool
-same_str(const char *a, size_t alen, const char *b, size_t blen)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return alen == blen && memcmp(a, b, alen) == 0;
-}
-
-/* The token fast path must answer exactly as the full cJSON parse: the
- * same result, the same detail, the same members. */
+/* The fast path must answer exactly as the full cJSON parse: the same
+ * result, the same detail, the same members. */
 static void
 same_as_full_parse(const char *buf, size_t size, enum dec_result r,
     const struct post *p, const char *detail)
@@ -359,7 +352,6 @@ same_as_full_parse(const char *buf, size_t size, enum dec_result r,
 	struct post q;
 	char qdetail[128];
 	enum dec_result qr;
-	size_t i;
 
 	qr = decoder_decode(dec_full, buf, size, &q, qdetail, sizeof qdetail);
 	CHECK(qr == r);
@@ -367,13 +359,7 @@ same_as_full_parse(const char *buf, size_t size, enum dec_result r,
 		CHECK(strcmp(detail, qdetail) == 0);
 		return;
 	}
-	CHECK(same_str(p->text, p->text_len, q.text, q.text_len));
-	CHECK(same_str(p->id, p->id_len, q.id, q.id_len));
-	CHECK(p->time_ms == q.time_ms);
-	CHECK(p->nfields == q.nfields);
-	for (i = 0; i < p->nfields; i++)
-		CHECK(same_str(p->fields[i].value, p->fields[i].len,
-		    q.fields[i].value, q.fields[i].len));
+	CHECK(post_same(p, &q));
 }
 
 int
