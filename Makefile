@@ -14,6 +14,7 @@
 #   make eval            the detectors scored on NAB realTweets
 #                        (NAB_DATA, default ../shared/data/nab-realtweets)
 #   make install         PREFIX=/usr/local DESTDIR=
+#   make MALLOC=         link the daemon with glibc's malloc, not tcmalloc
 
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
