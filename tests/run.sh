@@ -1,143 +1,272 @@
 #!/bin/sh
-# Runs every test of tidewatch and ends with "N passed, N failed".
+# Runs every test of tidewatch and ends with one line
+# "N passed, N failed, N skipped".
 #
-#   BUILD      build directory (build, or build/san for the sanitizer build)
-#   TIDEWATCH  the binary under test
-#   TESTS      optional filter: only groups whose name contains it
-#              (unit, data, bad-rules, examples, integration)
+#   BUILD        build directory (build, or build/san for the sanitizer build)
+#   TIDEWATCH    the binary under test
+#   TESTS        optional filter: only suites whose name contains it.  Suite
+#                names are the groups (unit, data, bad-rules, examples,
+#                integration) followed by the suite, e.g. unit/test_rules,
+#                data/nab-scorer, integration/0030-alerts; so TESTS=unit runs
+#                every unit binary and TESTS=0030 one integration script.
+#   REQUIRE_ALL  1: every SKIP also counts as a failure (CI sets it, so a
+#                missing tool or data set cannot pass unnoticed)
 #
 # Unit tests are cmocka binaries; data tests are tests/data/*.test run by
-# the datatest tool; bad-rules are broken rule files that must produce
-# exactly the errors written in their "# error:" lines; integration tests
-# are the numbered scripts in tests/integration/, which print PASS/FAIL.
+# the datatest tool, and NAB's scorer checked by nabeval; bad-rules are
+# broken rule files that must produce exactly the errors written in their
+# "# error:" lines; examples is `tidewatch check rules/`; integration tests
+# are the numbered scripts in tests/integration/, which print PASS, FAIL
+# and SKIP lines.  Every suite prints one PASS/FAIL/SKIP line per result
+# and a TIME line; a suite that runs but reports nothing is a failure.
 
 BUILD=${BUILD:-build}
 TIDEWATCH=${TIDEWATCH:-$BUILD/tidewatch}
+REQUIRE_ALL=${REQUIRE_ALL:-0}
 export BUILD TIDEWATCH
 TOP=$(pwd)
 export TOP
 pass=0
 fail=0
+skip=0
 failed_names=""
+skipped_names=""
 
 want() { [ -z "$TESTS" ] || case "$1" in *"$TESTS"*) return 0;; *) return 1;; esac; }
 
-ok()   { pass=$((pass + 1)); }
-bad()  { fail=$((fail + 1)); failed_names="$failed_names
-  $1"; echo "FAIL $1"; }
+# passed N: N checks passed.
+passed() { pass=$((pass + $1)); }
+
+# failed NAME [N]: N (default 1) checks of NAME failed.
+failed() {
+	fail=$((fail + ${2:-1}))
+	failed_names="$failed_names
+  $1"
+}
+
+# skipped NAME REASON: one check of NAME did not run.  Under REQUIRE_ALL=1
+# it is a failure too.
+skipped() {
+	skip=$((skip + 1))
+	skipped_names="$skipped_names
+  $1: $2"
+	echo "SKIP $1: $2"
+	if [ "$REQUIRE_ALL" = 1 ]; then
+		failed "$1: skipped ($2), REQUIRE_ALL=1"
+	fi
+}
+
+# count_skips NAME FILE: counts FILE's "SKIP WHO: REASON" lines as skips.
+count_skips() {
+	grep '^SKIP ' "$2" | sed 's/^SKIP [^:]*: //' >"$tmp/skips"
+	while IFS= read -r reason; do
+		skipped "$1" "$reason" >/dev/null
+	done <"$tmp/skips"
+}
+
+# now_ms, took START: wall-clock milliseconds; seconds since START.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+took() {
+	_ms=$(($(now_ms) - $1))
+	printf '%d.%ds' $((_ms / 1000)) $((_ms % 1000 / 100))
+}
+timed() { echo "TIME $1 $(took "$2")"; }
+
+# group_start, group_end NAME: a group's TIME line, if any suite of it ran
+# (each suite adds one to ran).
+group_start() { g0=$(now_ms); ran=0; }
+group_end() { [ "$ran" -eq 0 ] || timed "$1" "$g0"; }
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# 1. cmocka unit tests
-if want unit; then
-	for t in "$BUILD"/tests/test_*; do
-		[ -x "$t" ] || continue
-		name=$(basename "$t")
+# 1. cmocka unit tests: one binary per tests/unit/test_*.c
+run_unit() {
+	group_start
+	for src in tests/unit/test_*.c; do
+		[ -e "$src" ] || continue
+		name=$(basename "$src" .c)
+		want "unit/$name" || continue
+		ran=$((ran + 1))
+		t=$BUILD/tests/$name
+		if [ ! -x "$t" ]; then
+			skipped "unit/$name" "$t is not built"
+			continue
+		fi
+		t0=$(now_ms)
 		"$t" >"$tmp/out" 2>&1
 		rc=$?
 		p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$tmp/out" | tail -1)
 		f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$tmp/out" | tail -1)
-		p=${p:-0}; f=${f:-0}
-		pass=$((pass + p))
-		if [ "$f" -gt 0 ] || [ $rc -ne 0 ]; then
+		s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$tmp/out" | tail -1)
+		p=${p:-0}; f=${f:-0}; s=${s:-0}
+		passed "$p"
+		i=0
+		while [ $i -lt "$s" ]; do
+			skipped "unit/$name" "a cmocka test called skip()"
+			i=$((i + 1))
+		done
+		if [ "$f" -gt 0 ] || [ $rc -ne 0 ] || [ $((p + s)) -eq 0 ]; then
 			[ "$f" -gt 0 ] || f=1
-			fail=$((fail + f))
-			failed_names="$failed_names
-  unit/$name"
+			failed "unit/$name" "$f"
 			cat "$tmp/out"
-			echo "FAIL unit/$name ($f)"
+			echo "FAIL unit/$name ($f) $(took "$t0")"
 		else
-			echo "PASS unit/$name ($p)"
+			echo "PASS unit/$name ($p) $(took "$t0")"
 		fi
 	done
-fi
+	group_end unit
+}
 
-# 2. data-driven match tests
-if want data; then
-	"$BUILD"/tests/datatest tests/data/*.test >"$tmp/out" 2>&1
-	grep -v '^datatest:' "$tmp/out"
-	p=$(sed -n 's/^datatest: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$tmp/out")
-	f=$(sed -n 's/^datatest: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$tmp/out")
-	if [ -z "$p" ]; then
-		bad "data (datatest did not finish)"
-	else
-		pass=$((pass + p))
-		[ "$f" -eq 0 ] || { fail=$((fail + f)); failed_names="$failed_names
-  data ($f cases)"; }
-		echo "PASS data ($p cases)"
+# 2. data-driven match tests, and NAB's scorer against NAB's published
+#    scores (a SKIP without the data in ../shared/data, beside the clone)
+run_data() {
+	group_start
+	if want data/match; then
+		ran=$((ran + 1))
+		if [ ! -x "$BUILD"/tests/datatest ]; then
+			skipped data/match "$BUILD/tests/datatest is not built"
+		else
+			"$BUILD"/tests/datatest tests/data/*.test >"$tmp/out" 2>&1
+			grep -v '^datatest:' "$tmp/out"
+			p=$(sed -n 's/^datatest: \([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$tmp/out")
+			f=$(sed -n 's/^datatest: \([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$tmp/out")
+			if [ -z "$p" ] || [ "$p" -eq 0 ]; then
+				failed "data/match (datatest did not finish)"
+				echo "FAIL data/match (datatest did not finish)"
+			else
+				passed "$p"
+				if [ "$f" -eq 0 ]; then
+					echo "PASS data/match ($p cases)"
+				else
+					failed "data/match ($f cases)" "$f"
+					echo "FAIL data/match ($f of $((p + f)) cases)"
+				fi
+			fi
+		fi
 	fi
-fi
-
-# 2b. NAB's scorer against NAB's published scores (skipped without the data
-#     in ../shared/data, beside the clone)
-if want data; then
-	"$BUILD"/tests/nabeval check "${NAB_DATA:-../shared/data/nab-realtweets}" >"$tmp/out" 2>&1
-	rc=$?
-	grep -E '^(PASS|FAIL|SKIP)' "$tmp/out" | grep -v '^PASS'
-	p=$(grep -c '^PASS' "$tmp/out")
-	pass=$((pass + p))
-	if [ $rc -ne 0 ] || grep -q '^FAIL' "$tmp/out"; then
-		cat "$tmp/out"; bad "data/nab-scorer"
-	elif [ "$p" -gt 0 ]; then
-		echo "PASS data/nab-scorer ($p checks)"
+	if want data/nab-scorer; then
+		ran=$((ran + 1))
+		if [ ! -x "$BUILD"/tests/nabeval ]; then
+			skipped data/nab-scorer "$BUILD/tests/nabeval is not built"
+		else
+			"$BUILD"/tests/nabeval check "${NAB_DATA:-../shared/data/nab-realtweets}" >"$tmp/out" 2>&1
+			rc=$?
+			grep -E '^(FAIL|SKIP)' "$tmp/out"
+			p=$(grep -c '^PASS' "$tmp/out")
+			passed "$p"
+			count_skips data/nab-scorer "$tmp/out"
+			if [ $rc -ne 0 ] || grep -q '^FAIL' "$tmp/out"; then
+				cat "$tmp/out"
+				failed data/nab-scorer
+				echo "FAIL data/nab-scorer"
+			elif [ "$p" -gt 0 ]; then
+				echo "PASS data/nab-scorer ($p checks)"
+			elif ! grep -q '^SKIP' "$tmp/out"; then
+				failed "data/nab-scorer (no result)"
+				echo "FAIL data/nab-scorer: no PASS, FAIL or SKIP line"
+			fi
+		fi
 	fi
-fi
+	group_end data
+}
 
-# 3. broken rule files: each must fail with exactly its "# error:" lines
-if want bad-rules; then
+# 3. broken rule files: each (a file, or a directory loaded as one rule
+#    set) must make `tidewatch check` exit 1 and print on stderr exactly the
+#    "# error:" lines of its files, in any order, besides "N errors".
+run_bad_rules() {
+	group_start
 	for case in tests/rules-bad/*; do
 		[ -e "$case" ] || continue
-		if [ -d "$case" ]; then files=$(ls "$case"/*.yaml); else files=$case; fi
-		# shellcheck disable=SC2086
-		sed -n 's/^# error: //p' $files | sort >"$tmp/want"
+		want "bad-rules/$(basename "$case")" || continue
+		if [ -d "$case" ]; then
+			set --
+			for f in "$case"/*.yaml "$case"/*.yml; do
+				[ -f "$f" ] && set -- "$@" "$f"
+			done
+		else
+			set -- "$case"
+		fi
+		[ $# -gt 0 ] || set -- /dev/null
+		sed -n 's/^# error: //p' "$@" | LC_ALL=C sort >"$tmp/want"
 		"$TIDEWATCH" check "$case" >"$tmp/stdout" 2>"$tmp/stderr"
 		rc=$?
-		grep -v '^[0-9]* errors\{0,1\}$' "$tmp/stderr" | sort >"$tmp/got"
+		grep -v '^[0-9]* errors\{0,1\}$' "$tmp/stderr" | LC_ALL=C sort >"$tmp/got"
+		ran=$((ran + 1))
 		if [ $rc -eq 1 ] && [ -s "$tmp/want" ] && cmp -s "$tmp/want" "$tmp/got"; then
-			ok
+			passed 1
 		else
-			bad "bad-rules/$(basename "$case") (exit $rc)"
-			echo "  expected:"; sed 's/^/    /' "$tmp/want"
-			echo "  got:"; sed 's/^/    /' "$tmp/stderr"
+			failed "bad-rules/$(basename "$case") (exit $rc)"
+			echo "FAIL bad-rules/$(basename "$case") (exit $rc)"
+			[ -s "$tmp/want" ] || echo "  no '# error:' line in the case"
+			diff "$tmp/want" "$tmp/got" |
+			    sed -n 's/^</  missing:   /p; s/^>/  unexpected:/p'
 		fi
 	done
-	echo "bad-rules: done"
-fi
+	[ "$ran" -eq 0 ] || echo "bad-rules: $ran cases run"
+	group_end bad-rules
+}
 
 # 4. the example rules pass their own tests
-if want examples; then
+run_examples() {
+	want examples || return 0
+	group_start
+	ran=1
 	if "$TIDEWATCH" check rules/ >"$tmp/out" 2>&1 &&
 	    grep -q '^[0-9]* topics, [0-9]* keywords, [0-9]* tests passed$' "$tmp/out"; then
-		ok; echo "PASS examples: $(cat "$tmp/out")"
+		passed 1
+		echo "PASS examples: $(cat "$tmp/out")"
 	else
-		cat "$tmp/out"; bad "examples (tidewatch check rules/)"
+		cat "$tmp/out"
+		failed "examples (tidewatch check rules/)"
+		echo "FAIL examples (tidewatch check rules/)"
 	fi
-fi
+	group_end examples
+}
 
 # 5. integration scripts (numbered, sharing tests/integration/helpers.sh)
-if want integration; then
+run_integration() {
+	group_start
 	for t in tests/integration/[0-9]*.sh; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .sh)
+		want "integration/$name" || continue
+		ran=$((ran + 1))
+		t0=$(now_ms)
 		sh "$t" >"$tmp/out" 2>&1
 		rc=$?
 		p=$(grep -c '^PASS' "$tmp/out")
 		f=$(grep -c '^FAIL' "$tmp/out")
+		s=$(grep -c '^SKIP' "$tmp/out")
 		grep -E '^(PASS|FAIL|SKIP)' "$tmp/out"
-		pass=$((pass + p))
-		if [ "$f" -gt 0 ] || [ $rc -ne 0 ]; then
+		passed "$p"
+		count_skips "integration/$name" "$tmp/out"
+		if [ "$f" -gt 0 ] || [ $rc -ne 0 ] || [ $((p + s)) -eq 0 ]; then
 			[ "$f" -gt 0 ] || f=1
-			fail=$((fail + f))
-			failed_names="$failed_names
-  integration/$name"
-			echo "--- output of $name:"; cat "$tmp/out"
+			failed "integration/$name" "$f"
+			echo "--- output of $name (exit $rc):"
+			cat "$tmp/out"
 		fi
+		timed "integration/$name" "$t0"
 	done
+	group_end integration
+}
+
+run_unit
+run_data
+run_bad_rules
+run_examples
+run_integration
+# a filter that matches nothing: nothing ran, which is not a pass
+if [ $((pass + fail + skip)) -eq 0 ]; then
+	failed "nothing ran (TESTS=$TESTS matches no suite)"
 fi
 
+if [ $skip -gt 0 ]; then
+	echo "skipped:$skipped_names"
+fi
 if [ $fail -gt 0 ]; then
 	echo "failed:$failed_names"
 fi
-echo "$pass passed, $fail failed"
+echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

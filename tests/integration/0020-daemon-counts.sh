@@ -5,7 +5,7 @@
 # SIGTERM stops the daemon cleanly.
 SCRIPT=0020-daemon-counts
 . tests/integration/helpers.sh
-need kcat
+need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:4

@@ -7,7 +7,7 @@
 # every alert is marked late.
 SCRIPT=0030-alerts
 . tests/integration/helpers.sh
-need kcat
+need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:2

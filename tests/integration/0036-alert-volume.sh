@@ -6,7 +6,7 @@
 # on the same posts gives the same alerts and the same digest.
 SCRIPT=0036-alert-volume
 . tests/integration/helpers.sh
-need kcat
+need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:2

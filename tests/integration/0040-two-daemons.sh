@@ -4,7 +4,7 @@
 # counts offline), and the burst is alerted exactly once.
 SCRIPT=0040-two-daemons
 . tests/integration/helpers.sh
-need kcat
+need redis-server redis-cli
 
 start_redis
 start_kafka posts:6

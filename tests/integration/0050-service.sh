@@ -11,10 +11,7 @@
 # deploy/ files kept in step with the code and the README.
 SCRIPT=0050-service
 . tests/integration/helpers.sh
-need kcat curl
-
-have() { command -v "$1" >/dev/null 2>&1; }
-skip() { echo "SKIP $SCRIPT: $1"; }
+need kcat curl redis-server redis-cli
 
 # --- make install into a DESTDIR (the binary under test, not rebuilt)
 R="$T/root"

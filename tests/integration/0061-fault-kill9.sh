@@ -3,7 +3,7 @@
 # each time: the counters are exact (nothing lost, nothing counted twice).
 SCRIPT=0061-fault-kill9
 . tests/integration/helpers.sh
-need kcat
+need redis-server redis-cli
 
 start_redis
 start_kafka posts:4

@@ -3,7 +3,7 @@
 # counters exact, the daemon said what happened.
 SCRIPT=0062-fault-redis-away
 . tests/integration/helpers.sh
-need kcat curl
+need curl redis-server redis-cli
 
 start_redis --appendonly yes --appendfsync always
 start_kafka posts:4

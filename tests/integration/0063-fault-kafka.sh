@@ -4,7 +4,7 @@
 # without a restart, and the counters are exact.
 SCRIPT=0063-fault-kafka
 . tests/integration/helpers.sh
-need kcat
+need redis-server redis-cli
 
 start_redis
 start_kafka posts:4

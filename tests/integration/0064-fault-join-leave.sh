@@ -3,7 +3,7 @@
 # partitions move twice and the counters are exact.
 SCRIPT=0064-fault-join-leave
 . tests/integration/helpers.sh
-need kcat
+need redis-server redis-cli
 
 start_redis
 start_kafka posts:6

@@ -5,7 +5,7 @@
 # and the stream never stops.
 SCRIPT=0065-fault-bad-input
 . tests/integration/helpers.sh
-need kcat
+need redis-server redis-cli
 
 start_redis
 start_kafka posts:2

@@ -5,7 +5,7 @@
 # for the ordinary traffic around it.
 SCRIPT=0066-fault-backlog
 . tests/integration/helpers.sh
-need kcat
+need redis-server redis-cli
 
 start_redis
 start_kafka posts:4

@@ -4,7 +4,7 @@
 # is logged with path:line:col, and matching follows the last valid rules.
 SCRIPT=0067-fault-reloads
 . tests/integration/helpers.sh
-need kcat
+need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:4

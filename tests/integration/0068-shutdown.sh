@@ -4,7 +4,7 @@
 # with exact counts).  A second SIGTERM exits at once.
 SCRIPT=0068-shutdown
 . tests/integration/helpers.sh
-need kcat
+need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:4

@@ -3,7 +3,7 @@
 # invalid edit keeps the rules in force and is logged with path:line:col.
 SCRIPT=0069-reload-auto
 . tests/integration/helpers.sh
-need kcat
+need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:1

@@ -4,7 +4,7 @@
 # once, when Redis takes it, marked late.
 SCRIPT=0070-alert-retry
 . tests/integration/helpers.sh
-need kcat
+need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:1

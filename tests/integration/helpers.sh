@@ -48,7 +48,11 @@ BUILD=${BUILD:-build}
 free_port() { "$BUILD"/tests/freeport; }
 
 # need CMD...: skip the whole script (SKIP line, exit 0) if a command is
-# missing.  CI installs them all, so there they always run.
+# missing.  Every script names exactly the commands it runs besides
+# coreutils, sed, awk, grep and the project's own binaries, including those
+# of the helpers below (start_redis: redis-server, redis-cli; produce:
+# kcat).  tests/run.sh counts each SKIP, and with REQUIRE_ALL=1 (as in CI)
+# a SKIP fails the run.
 need() {
 	for c in "$@"; do
 		if ! command -v "$c" >/dev/null 2>&1; then
@@ -57,6 +61,11 @@ need() {
 		fi
 	done
 }
+
+# have CMD, skip REASON: for a part of a script that runs only where CMD
+# is installed; skip prints the SKIP line tests/run.sh counts.
+have() { command -v "$1" >/dev/null 2>&1; }
+skip() { echo "SKIP $SCRIPT: $1"; }
 
 # wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
 wait_for() {
@@ -106,7 +115,8 @@ start_kafka() {
 	BROKERS=$(head -1 "$T/kafka.out")
 }
 
-# produce FILE [TOPIC]: every line of FILE as one message.
+# produce FILE [TOPIC]: every line of FILE as one message, with kcat as a
+# user would (the script needs kcat).
 produce() {
 	kcat -P -l -b "$BROKERS" -t "${2:-posts}" "$1"
 }
