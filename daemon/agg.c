@@ -8,8 +8,10 @@
  * The entry table maps (kind, topic, bucket, aux, aux2) to a count; entries
  * live in one array in insertion order, which is the order a flush writes
  * them.  Samples are the first few posts of each topic and bucket.
- * agg_clear() drops everything but keeps the allocations, so a steady
- * stream allocates nothing.  One aggregate per thread.
+ * agg_clear() keeps the tables and the entry array, but frees every
+ * interned string and sample: each flush interval re-interns the strings
+ * it sees (one allocation per distinct topic, keyword and value, not per
+ * post).  One aggregate per thread.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -5,10 +5,13 @@
  * normaliser, rules and their embedded tests, the metrics listener, Kafka
  * handles) before any thread starts.  Then `threads` consumer threads
  * consume, match and flush on their own, while the main thread ticks every
- * 20 ms: it acts on the flags the signal handlers set (SIGHUP: reload;
- * SIGTERM/SIGINT: stop, a second one: exit at once), watches the rule files
- * in `reload: auto`, runs the detector once per flush interval, the stall
- * check once a second, and logs a summary every 10 s.  A SIGHUP re-reads
+ * 20 ms through a table of periodic jobs (daemon_jobs): it acts on the
+ * flags the signal handlers set (SIGHUP: reload; SIGTERM/SIGINT: stop, a
+ * second one: exit at once), watches the rule files in `reload: auto`, runs
+ * the detector after every flush and at least once per flush interval, the
+ * stall check once a second, and logs a summary every 10 s.  Everything
+ * start-up made is held in one struct daemon, released by daemon_free() on
+ * every way out.  A SIGHUP re-reads
  * the config file (only reloadable keys take effect; a changed other key is
  * logged as needing a restart) and then the rules.  A reload builds the new
  * engine completely and swaps one pointer; a rule set with any error or
@@ -231,13 +234,38 @@ reload_config(const char *path, char **sets, size_t nsets, struct config *cfg)
 	diag_free(&restart);
 }
 
+/* Everything the daemon holds between start-up and exit.  daemon_free()
+ * releases whatever start-up got to, so every exit takes one path. */
+struct daemon {
+	const char		*cfgpath;
+	char			**sets;		/* -s overrides, kept for reloads */
+	size_t			 nsets;
+	struct config		 cfg;
+	bool			 cfg_loaded;
+	struct diag		 errs;
+	char			*password;
+	struct normalizer	*norm;
+	bool			 engine_installed;
+	uint64_t		 version;	/* of the rules in force */
+	uint64_t		 fingerprint;	/* of the rule files */
+	struct consumer		**cs;
+	size_t			 ncs;		/* consumers created */
+	struct detector		*det;
+	struct ops		*ops;
+	char			 instance[300];
+	bool			 ready;
+	uint64_t		 seen_flush;	/* flush_seq the detector saw */
+	uint64_t		 wd_usec;	/* systemd watchdog; 0: off */
+	struct summary_prev	 prev;
+};
+
 static bool
-all_joined(struct consumer **cs, size_t n)
+all_joined(const struct daemon *d)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		if (!consumer_joined(cs[i]))
+	for (i = 0; i < d->ncs; i++)
+		if (!consumer_joined(d->cs[i]))
 			return false;
 	return true;
 }
@@ -251,97 +279,280 @@ monotonic_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-int
-cmd_run(int argc, char **argv)
+/* Builds the next rule set and swaps it in, or keeps the one in force. */
+static void
+reload_rules(struct daemon *d)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "set", required_argument, NULL, 's' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	const char *cfgpath = CONFIG_DEFAULT_PATH;
-	char **sets = NULL, err[512], *password, instance[300], host[256];
-	size_t nsets = 0, setcap = 0, i;
-	struct config cfg;
-	struct diag errs;
-	struct normalizer *norm;
-	struct engine *eng;
-	struct consumer **cs;
-	struct detector *det;
-	struct ops *ops;
-	struct sigaction sa;
-	struct summary_prev prev;
-	enum log_level lvl;
-	uint64_t version = 1, fp, seen_flush = 0, wd_usec = 0;
-	int64_t next_detect, next_summary, next_fp, next_ops, next_wd = 0;
-	bool ready = false;
-	int ch, rc = 0;
+	struct engine *ne;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			cfgpath = optarg;
-			break;
-		case 's':
-			sets = xgrow(sets, &setcap, nsets + 1, sizeof *sets);
-			sets[nsets++] = optarg;
-			break;
-		case 'h':
-			run_usage(stdout);
-			free(sets);
-			return 0;
-		default:
-			run_usage(stderr);
-			free(sets);
-			return 2;
+	diag_free(&d->errs);
+	if ((ne = build_engine(&d->cfg, d->norm, d->version + 1,
+	    &d->errs)) == NULL) {
+		log_diag(&d->errs);
+		STAT_ADD(reloads_failed, 1);
+		log_error("reload failed, keeping the rules in force | "
+		    "errors=%zu version=%" PRIu64, d->errs.n, d->version);
+	} else {
+		d->version++;
+		STAT_ADD(reloads_ok, 1);
+		log_info("rules reloaded | topics=%zu keywords=%zu "
+		    "version=%" PRIu64, ne->rs->ntopics, ne->rs->nkeywords,
+		    d->version);
+		engine_install(ne);
+	}
+	d->fingerprint = rules_fingerprint(&d->cfg);
+}
+
+/*
+ * The main thread's periodic jobs, as a table (like Redis's serverCron).
+ * Each job runs when its time has come, or at once when its wake() says
+ * so, and returns the time it wants to run next (INT64_MAX: not again until
+ * woken).  They run in table order within a tick.
+ */
+
+static int64_t
+job_watchdog(struct daemon *d, int64_t now)
+{
+	if (d->wd_usec == 0)
+		return INT64_MAX;
+	sd_notify(0, "WATCHDOG=1");
+	return now + (int64_t)(d->wd_usec / 2000);
+}
+
+/* READY=1 once every consumer joined the group. */
+static int64_t
+job_ready(struct daemon *d, int64_t now)
+{
+	if (!all_joined(d))
+		return now;
+	d->ready = true;
+	log_info("ready: rules loaded and the consumer group joined");
+	sd_notifyf(0, "READY=1\nSTATUS=running, rules v%" PRIu64, d->version);
+	return INT64_MAX;
+}
+
+static bool
+wake_sighup(struct daemon *d)
+{
+	(void)d;
+	return got_reload != 0;
+}
+
+/* SIGHUP: the config file's reloadable keys, then the rules. */
+static int64_t
+job_sighup(struct daemon *d, int64_t now)
+{
+	(void)now;
+	got_reload = 0;
+	log_info("reload requested (SIGHUP)");
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64
+	    "\nSTATUS=reloading", monotonic_usec());
+	reload_config(d->cfgpath, d->sets, d->nsets, &d->cfg);
+	reload_rules(d);
+	sd_notifyf(0, "%sSTATUS=running, rules v%" PRIu64,
+	    d->ready ? "READY=1\n" : "", d->version);
+	return INT64_MAX;
+}
+
+/* reload: auto — the rule files are looked at once a second. */
+static int64_t
+job_rules_watch(struct daemon *d, int64_t now)
+{
+	uint64_t fp;
+
+	if (d->cfg.reload_mode != RELOAD_AUTO)
+		return now + 1000;	/* the mode may change on SIGHUP */
+	fp = rules_fingerprint(&d->cfg);
+	if (fp != d->fingerprint) {
+		d->fingerprint = fp;
+		log_info("rule files changed, reloading");
+		reload_rules(d);
+	}
+	return now + 1000;
+}
+
+/* The detector runs after every flush that wrote counts (so an alert
+ * follows its burst within one flush), and at least once per flush
+ * interval. */
+static bool
+wake_detect(struct daemon *d)
+{
+	return STAT_GET(flush_seq) != d->seen_flush;
+}
+
+static int64_t
+job_detect(struct daemon *d, int64_t now)
+{
+	struct engine *cur = engine_current();
+	int64_t took;
+
+	d->seen_flush = STAT_GET(flush_seq);
+	detector_tick(d->det, cur->rs, now);
+	if ((took = now_ms() - now) > 2000)
+		log_warn("detector pass took %" PRId64 " ms", took);
+	STAT_SET(leading, detector_leading(d->det) ? 1 : 0);
+	engine_unref(cur);
+	return now + d->cfg.flush_interval_ms;
+}
+
+static int64_t
+job_ops(struct daemon *d, int64_t now)
+{
+	if (ops_tick(d->ops, detector_leading(d->det), now) == 0)
+		STAT_SET(redis_ok_ms, now);
+	return now + 1000;
+}
+
+static int64_t
+job_summary(struct daemon *d, int64_t now)
+{
+	summary(now, &d->prev, d->cs, d->ncs);
+	return now + 10000;
+}
+
+static const struct daemon_job {
+	const char	*name;
+	int64_t		(*run)(struct daemon *, int64_t now);
+	bool		(*wake)(struct daemon *);	/* NULL: by time only */
+	int64_t		 first;		/* ms after start of the first run */
+} daemon_jobs[] = {
+	{ "watchdog",	job_watchdog,	 NULL,		0 },
+	{ "ready",	job_ready,	 NULL,		0 },
+	{ "sighup",	job_sighup,	 wake_sighup,	INT64_MAX },
+	{ "rules-watch", job_rules_watch, NULL,		1000 },
+	{ "detect",	job_detect,	 wake_detect,	-1 },	/* flush interval */
+	{ "ops",	job_ops,	 NULL,		1000 },
+	{ "summary",	job_summary,	 NULL,		10000 },
+};
+#define NJOBS	(sizeof daemon_jobs / sizeof daemon_jobs[0])
+
+/* Ticks every 20 ms until SIGTERM/SIGINT. */
+static void
+daemon_loop(struct daemon *d)
+{
+	int64_t next[NJOBS], start = now_ms();
+	size_t j;
+
+	for (j = 0; j < NJOBS; j++) {
+		int64_t first = daemon_jobs[j].first;
+
+		if (first < 0)
+			first = d->cfg.flush_interval_ms;
+		next[j] = first == INT64_MAX ? INT64_MAX : start + first;
+	}
+	while (!got_stop) {
+		int64_t now;
+
+		usleep(20000);
+		now = now_ms();
+		for (j = 0; j < NJOBS; j++) {
+			const struct daemon_job *job = &daemon_jobs[j];
+
+			if (now >= next[j] || (job->wake != NULL && job->wake(d)))
+				next[j] = job->run(d, now);
 		}
 	}
-	diag_init(&errs);
-	if (config_load(cfgpath, &cfg, &errs) == -1) {
-		log_diag(&errs);
+}
+
+/* Releases whatever daemon_start() got to; stops the consumers first
+ * (each flushes and leaves the group). */
+static void
+daemon_free(struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->ncs; i++)
+		consumer_stop(d->cs[i]);
+	/* no last detector pass: the shutdown must stay within seconds, and
+	 * the next leader goes on from the states stored in Redis */
+	for (i = 0; i < d->ncs; i++)
+		consumer_free(d->cs[i]);
+	free(d->cs);
+	detector_free(d->det);
+	ops_free(d->ops);
+	metrics_stop();
+	if (d->engine_installed)
+		engine_install(NULL);
+	norm_free(d->norm);
+	free(d->password);
+	free(d->sets);
+	if (d->cfg_loaded)
+		config_free(&d->cfg);
+	diag_free(&d->errs);
+}
+
+/* Config, password, normaliser, rules and their tests, the metrics
+ * listener and the Kafka handles: everything that can fail fatally, before
+ * any thread starts.  Returns 0, or -1 with the reason logged. */
+static int
+daemon_prepare(struct daemon *d)
+{
+	char err[512];
+	enum log_level lvl;
+	struct engine *eng;
+	size_t i;
+
+	if (config_load(d->cfgpath, &d->cfg, &d->errs) == -1) {
+		log_diag(&d->errs);
 		log_error("invalid config, not starting | file=%s errors=%zu",
-		    cfgpath, errs.n);
-		goto fatal;
+		    d->cfgpath, d->errs.n);
+		config_free(&d->cfg);
+		return -1;
 	}
-	for (i = 0; i < nsets; i++)
-		if (config_set(&cfg, sets[i], &errs) == -1) {
-			log_diag(&errs);
-			goto fatal;
+	d->cfg_loaded = true;
+	for (i = 0; i < d->nsets; i++)
+		if (config_set(&d->cfg, d->sets[i], &d->errs) == -1) {
+			log_diag(&d->errs);
+			return -1;
 		}
-	if (log_level_parse(cfg.log_level, &lvl) == 0)
+	if (log_level_parse(d->cfg.log_level, &lvl) == 0)
 		log_set_level(lvl);
-	metrics_set_unhealthy_after(cfg.unhealthy_after_s * 1000);
-	if (config_redis_password(&cfg, &password, err, sizeof err) == -1) {
+	metrics_set_unhealthy_after(d->cfg.unhealthy_after_s * 1000);
+	if (config_redis_password(&d->cfg, &d->password, err,
+	    sizeof err) == -1) {
 		log_error("%s", err);
-		goto fatal;
+		return -1;
 	}
-	if ((norm = norm_new(&cfg.norm, err, sizeof err)) == NULL) {
+	if ((d->norm = norm_new(&d->cfg.norm, err, sizeof err)) == NULL) {
 		log_error("normaliser: %s", err);
-		free(password);
-		goto fatal;
+		return -1;
 	}
-	if ((eng = build_engine(&cfg, norm, version, &errs)) == NULL) {
-		log_diag(&errs);
-		log_error("invalid rules, not starting | errors=%zu", errs.n);
-		norm_free(norm);
-		free(password);
-		goto fatal;
+	if ((eng = build_engine(&d->cfg, d->norm, d->version,
+	    &d->errs)) == NULL) {
+		log_diag(&d->errs);
+		log_error("invalid rules, not starting | errors=%zu", d->errs.n);
+		return -1;
 	}
 	log_info("rules loaded | topics=%zu keywords=%zu version=%" PRIu64,
-	    eng->rs->ntopics, eng->rs->nkeywords, version);
+	    eng->rs->ntopics, eng->rs->nkeywords, d->version);
 	engine_install(eng);
-	if (metrics_start(cfg.metrics_listen, err, sizeof err) == -1) {
+	d->engine_installed = true;
+	if (metrics_start(d->cfg.metrics_listen, err, sizeof err) == -1) {
 		log_error("%s", err);
-		engine_install(NULL);
-		norm_free(norm);
-		free(password);
-		goto fatal;
+		return -1;
 	}
 	if (metrics_port() > 0)
 		log_info("metrics listening | address=%s port=%d",
-		    cfg.metrics_listen, metrics_port());
+		    d->cfg.metrics_listen, metrics_port());
+	d->cs = xcalloc((size_t)d->cfg.threads, sizeof *d->cs);
+	for (i = 0; i < (size_t)d->cfg.threads; i++) {
+		if ((d->cs[i] = consumer_new(&d->cfg, d->password, (int)i, err,
+		    sizeof err)) == NULL) {
+			log_error("kafka: %s", err);
+			return -1;
+		}
+		d->ncs++;
+	}
+	return 0;
+}
+
+/* Signals, the consumer threads, the detector and ops. */
+static void
+daemon_start(struct daemon *d)
+{
+	struct sigaction sa;
+	char host[256];
+	size_t i;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
@@ -351,150 +562,73 @@ cmd_run(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	cs = xcalloc((size_t)cfg.threads, sizeof *cs);
-	for (i = 0; i < (size_t)cfg.threads; i++) {
-		if ((cs[i] = consumer_new(&cfg, password, (int)i, err,
-		    sizeof err)) == NULL) {
-			log_error("kafka: %s", err);
-			while (i-- > 0)
-				consumer_free(cs[i]);
-			free(cs);
-			metrics_stop();
-			engine_install(NULL);
-			norm_free(norm);
-			free(password);
-			goto fatal;
-		}
-	}
-	for (i = 0; i < (size_t)cfg.threads; i++)
-		consumer_start(cs[i]);
+	for (i = 0; i < d->ncs; i++)
+		consumer_start(d->cs[i]);
 	gethostname(host, sizeof host);
 	host[sizeof host - 1] = '\0';
-	snprintf(instance, sizeof instance, "%s:%ld:%" PRId64, host,
+	snprintf(d->instance, sizeof d->instance, "%s:%ld:%" PRId64, host,
 	    (long)getpid(), now_ms());
-	det = detector_new(&cfg, password, instance);
-	detector_set_stop(det, &got_stop);
-	ops = ops_new(&cfg, password, instance);
+	d->det = detector_new(&d->cfg, d->password, d->instance);
+	detector_set_stop(d->det, &got_stop);
+	d->ops = ops_new(&d->cfg, d->password, d->instance);
 	log_info("started | instance=%s threads=%" PRId64 " brokers=%s redis=%s",
-	    instance, cfg.threads, cfg.kafka_brokers, cfg.redis_address);
+	    d->instance, d->cfg.threads, d->cfg.kafka_brokers,
+	    d->cfg.redis_address);
 	sd_notify(0, "STATUS=joining the consumer group");
-	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
-		wd_usec = 0;
+	if (sd_watchdog_enabled(0, &d->wd_usec) <= 0)
+		d->wd_usec = 0;
+	d->fingerprint = rules_fingerprint(&d->cfg);
+	d->prev.t_ms = now_ms();
+}
 
-	fp = rules_fingerprint(&cfg);
-	next_detect = now_ms() + cfg.flush_interval_ms;
-	memset(&prev, 0, sizeof prev);
-	prev.t_ms = now_ms();
-	next_summary = prev.t_ms + 10000;
-	next_fp = next_ops = now_ms() + 1000;
-	while (!got_stop) {
-		int64_t now;
-		int reload = 0, hup = 0;
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct daemon d;
+	size_t setcap = 0;
+	int ch, rc;
 
-		usleep(20000);
-		now = now_ms();
-		if (wd_usec > 0 && now >= next_wd) {
-			sd_notify(0, "WATCHDOG=1");
-			next_wd = now + (int64_t)(wd_usec / 2000);
-		}
-		if (!ready && all_joined(cs, (size_t)cfg.threads)) {
-			ready = true;
-			log_info("ready: rules loaded and the consumer group joined");
-			sd_notifyf(0, "READY=1\nSTATUS=running, rules v%" PRIu64,
-			    version);
-		}
-		if (got_reload) {
-			got_reload = 0;
-			reload = hup = 1;
-			log_info("reload requested (SIGHUP)");
-			sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64
-			    "\nSTATUS=reloading", monotonic_usec());
-			reload_config(cfgpath, sets, nsets, &cfg);
-		}
-		if (cfg.reload_mode == RELOAD_AUTO && now >= next_fp) {
-			uint64_t nfp = rules_fingerprint(&cfg);
-
-			next_fp = now + 1000;
-			if (nfp != fp) {
-				fp = nfp;
-				reload = 1;
-				log_info("rule files changed, reloading");
-			}
-		}
-		if (reload) {
-			struct engine *ne;
-
-			diag_free(&errs);
-			if ((ne = build_engine(&cfg, norm, version + 1, &errs)) == NULL) {
-				log_diag(&errs);
-				STAT_ADD(reloads_failed, 1);
-				log_error("reload failed, keeping the rules in force | "
-				    "errors=%zu version=%" PRIu64, errs.n, version);
-			} else {
-				version++;
-				STAT_ADD(reloads_ok, 1);
-				log_info("rules reloaded | topics=%zu keywords=%zu "
-				    "version=%" PRIu64, ne->rs->ntopics,
-				    ne->rs->nkeywords, version);
-				engine_install(ne);
-			}
-			fp = rules_fingerprint(&cfg);
-			if (hup)
-				sd_notifyf(0, "%sSTATUS=running, rules v%" PRIu64,
-				    ready ? "READY=1\n" : "", version);
-		}
-		/* the detector runs after every flush that wrote counts (so an
-		 * alert follows its burst within one flush), and at least once
-		 * per flush interval */
-		if (STAT_GET(flush_seq) != seen_flush) {
-			seen_flush = STAT_GET(flush_seq);
-			next_detect = now;
-		}
-		if (now >= next_detect) {
-			struct engine *cur = engine_current();
-			int64_t took;
-
-			detector_tick(det, cur->rs, now);
-			if ((took = now_ms() - now) > 2000)
-				log_warn("detector pass took %" PRId64 " ms", took);
-			STAT_SET(leading, detector_leading(det) ? 1 : 0);
-			engine_unref(cur);
-			next_detect = now + cfg.flush_interval_ms;
-		}
-		if (now >= next_ops) {
-			if (ops_tick(ops, detector_leading(det), now) == 0)
-				STAT_SET(redis_ok_ms, now);
-			next_ops = now + 1000;
-		}
-		if (now >= next_summary) {
-			summary(now, &prev, cs, (size_t)cfg.threads);
-			next_summary = now + 10000;
+	memset(&d, 0, sizeof d);
+	d.cfgpath = CONFIG_DEFAULT_PATH;
+	d.version = 1;
+	diag_init(&d.errs);
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			d.cfgpath = optarg;
+			break;
+		case 's':
+			d.sets = xgrow(d.sets, &setcap, d.nsets + 1,
+			    sizeof *d.sets);
+			d.sets[d.nsets++] = optarg;
+			break;
+		case 'h':
+			run_usage(stdout);
+			daemon_free(&d);
+			return 0;
+		default:
+			run_usage(stderr);
+			daemon_free(&d);
+			return 2;
 		}
 	}
-	sd_notify(0, "STOPPING=1\nSTATUS=stopping: flushing counts");
-	log_info("stopping: flushing counts and leaving the group");
-	for (i = 0; i < (size_t)cfg.threads; i++)
-		consumer_stop(cs[i]);
-	/* no last detector pass: the shutdown must stay within seconds, and
-	 * the next leader goes on from the states stored in Redis */
-	for (i = 0; i < (size_t)cfg.threads; i++)
-		consumer_free(cs[i]);
-	free(cs);
-	detector_free(det);
-	ops_free(ops);
-	metrics_stop();
-	free(sets);
-	engine_install(NULL);
-	norm_free(norm);
-	free(password);
-	config_free(&cfg);
-	diag_free(&errs);
-	log_info("stopped");
+	rc = 1;
+	if (daemon_prepare(&d) == 0) {
+		daemon_start(&d);
+		daemon_loop(&d);
+		sd_notify(0, "STOPPING=1\nSTATUS=stopping: flushing counts");
+		log_info("stopping: flushing counts and leaving the group");
+		rc = 0;
+	}
+	daemon_free(&d);
+	if (rc == 0)
+		log_info("stopped");
 	return rc;
-
-fatal:
-	free(sets);
-	config_free(&cfg);
-	diag_free(&errs);
-	return 1;
 }
