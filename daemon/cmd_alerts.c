@@ -2,14 +2,13 @@
  * cmd_alerts.c — `tidewatch alerts [-c FILE] [--topic T] [--json]
  * [--since ID] [--count N]`: print alerts as they are published.
  *
- * DESIGN: one subscribed hiredis connection (PSUBSCRIBE <prefix><channel>*,
- * or SUBSCRIBE <prefix><channel><topic>) read with poll(2), so that a
- * signal or a dead server is noticed: when the line has been quiet for
- * KEEPALIVE_MS a PING goes out, and no answer within the Redis timeout
- * counts as a lost connection.  Replays of the alert stream (--since, and
- * after every reconnection from shortly before the connection was lost)
- * run on a second, short-lived connection *after* subscribing, so nothing
- * falls between replay and live messages; every alert id printed is
+ * DESIGN: one subscriber (store_sub: every topic's channel, or the one of
+ * --topic), waited on half a second at a time so that a signal is noticed;
+ * the store keeps the line alive and says when it is lost.  Replays of the
+ * alert log (--since, and after every reconnection from shortly before the
+ * connection was lost) run on the store's own connection, closed after
+ * each replay, *after* subscribing, so nothing falls between replay and
+ * live messages; every alert id printed is
  * remembered (a ring of SEEN_MAX) and a second copy is skipped.  Lost
  * connections are retried with a backoff up to 5 s, logging one line per
  * state change.  SIGINT and SIGTERM set a flag; the loop exits with 0.
@@ -28,13 +27,12 @@
 #include <unistd.h>
 
 #include <cJSON.h>
-#include <hiredis.h>
 
 #include "commands.h"
 #include "log.h"
+#include "store.h"
 #include "xmalloc.h"
 
-#define KEEPALIVE_MS	5000
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	5000
 #define CATCHUP_MS	2000	/* replay this much before a lost connection */
@@ -44,10 +42,7 @@
 
 struct sub {
 	const struct config	*cfg;
-	const char		*password;	/* NULL: none */
-	char			*target;	/* channel or pattern */
-	bool			 pattern;
-	char			*stream;
+	struct store		*store;		/* replays */
 	const char		*topic;		/* --topic, or NULL */
 	bool			 json;
 	int64_t			 count;		/* stop after; 0: never */
@@ -55,11 +50,9 @@ struct sub {
 	bool			 done;
 	int			 status;
 
-	redisContext		*c;
+	struct store_sub	*sub;
 	char			 err[256];
-	int64_t			 last_rx;	/* monotonic ms */
 	int64_t			 last_rx_wall;	/* wall clock ms */
-	int64_t			 ping_sent;	/* monotonic ms; 0: none */
 
 	char			*seen[SEEN_MAX];
 	size_t			 seen_next;
@@ -89,15 +82,6 @@ alerts_usage(FILE *fp)
 	    "  meanwhile.\n");
 }
 
-static int64_t
-clock_ms(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps ms, in slices, returning early on a signal. */
 static void
 nap(int64_t ms)
@@ -108,64 +92,6 @@ nap(int64_t ms)
 		poll(NULL, 0, slice);
 		ms -= slice;
 	}
-}
-
-/* A connection with AUTH done, or NULL with the reason in sb->err. */
-static redisContext *
-redis_open(struct sub *sb)
-{
-	const char *addr = sb->cfg->redis_address;
-	int64_t tmo = sb->cfg->redis_timeout_ms > 0 ?
-	    sb->cfg->redis_timeout_ms : 2000;
-	struct timeval tv;
-	redisContext *c;
-	redisReply *r;
-
-	tv.tv_sec = tmo / 1000;
-	tv.tv_usec = (tmo % 1000) * 1000;
-	if (strncmp(addr, "unix:", 5) == 0)
-		c = redisConnectUnixWithTimeout(addr + 5, tv);
-	else {
-		char host[256];
-		const char *colon = strrchr(addr, ':');
-		int port = 6379;
-		size_t n;
-
-		if (colon != NULL) {
-			snprintf(host, sizeof host, "%.*s",
-			    (int)(colon - addr), addr);
-			port = atoi(colon + 1);
-		} else
-			snprintf(host, sizeof host, "%s", addr);
-		n = strlen(host);
-		if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-			memmove(host, host + 1, n - 2);
-			host[n - 2] = '\0';
-		}
-		c = redisConnectWithTimeout(host, port, tv);
-	}
-	if (c == NULL || c->err) {
-		snprintf(sb->err, sizeof sb->err, "%s",
-		    c != NULL ? c->errstr : "cannot allocate a context");
-		if (c != NULL)
-			redisFree(c);
-		return NULL;
-	}
-	redisSetTimeout(c, tv);
-	redisEnableKeepAlive(c);
-	if (sb->password != NULL && sb->password[0] != '\0') {
-		r = redisCommand(c, "AUTH %s", sb->password);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			snprintf(sb->err, sizeof sb->err, "AUTH: %s",
-			    r != NULL ? r->str : c->errstr);
-			if (r != NULL)
-				freeReplyObject(r);
-			redisFree(c);
-			return NULL;
-		}
-		freeReplyObject(r);
-	}
-	return c;
 }
 
 /* Remembers id; returns true if it was printed before. */
@@ -386,111 +312,39 @@ out:
 	cJSON_Delete(root);
 }
 
-/* Prints the alert log from start (an XRANGE start: "-", "(ID" or "ms")
- * on a connection of its own.  Returns 0 or -1 (sb->err). */
+static void
+replay_one(void *ctx, const char *entry_id, const char *json, size_t len)
+{
+	struct sub *sb = ctx;
+
+	if (!sb->done)
+		show(sb, json, len, entry_id, true);
+}
+
+/* Prints the alert log from start (an XRANGE start: "-", "(ID" or "ms").
+ * Returns 0 or -1 (sb->err). */
 static int
 replay(struct sub *sb, const char *start)
 {
-	redisContext *c;
-	redisReply *r, *e, *f;
-	char *from = xstrdup(start);
-	size_t i, j, n;
-	int rc = 0;
+	char from[160], next[160];
+	int n, rc = 0;
 
-	if ((c = redis_open(sb)) == NULL) {
-		free(from);
-		return -1;
-	}
+	snprintf(from, sizeof from, "%s", start);
 	while (!sb->done && !alerts_stop) {
-		r = redisCommand(c, "XRANGE %s %s + COUNT %d", sb->stream,
-		    from, REPLAY_PAGE);
-		if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-			snprintf(sb->err, sizeof sb->err, "XRANGE %s: %s",
-			    sb->stream, r == NULL ? c->errstr :
-			    r->type == REDIS_REPLY_ERROR ? r->str :
-			    "unexpected reply");
-			if (r != NULL)
-				freeReplyObject(r);
+		n = store_read_alert_log(sb->store, from, REPLAY_PAGE,
+		    replay_one, sb, next, sizeof next);
+		if (n == -1) {
+			snprintf(sb->err, sizeof sb->err, "%s",
+			    store_errstr(sb->store));
 			rc = -1;
 			break;
 		}
-		n = r->elements;
-		for (i = 0; i < n; i++) {
-			e = r->element[i];
-			if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
-			    e->element[0]->type != REDIS_REPLY_STRING)
-				continue;
-			free(from);
-			from = xasprintf("(%s", e->element[0]->str);
-			f = e->element[1];
-			if (f->type != REDIS_REPLY_ARRAY)
-				continue;
-			for (j = 0; j + 1 < f->elements; j += 2)
-				if (f->element[j]->type == REDIS_REPLY_STRING &&
-				    strcmp(f->element[j]->str, "alert") == 0 &&
-				    f->element[j + 1]->type == REDIS_REPLY_STRING)
-					show(sb, f->element[j + 1]->str,
-					    f->element[j + 1]->len,
-					    e->element[0]->str, true);
-		}
-		freeReplyObject(r);
 		if (n < REPLAY_PAGE)
 			break;
+		snprintf(from, sizeof from, "%s", next);
 	}
-	free(from);
-	redisFree(c);
+	store_disconnect(sb->store);
 	return rc;
-}
-
-/* Connects and subscribes.  Returns 0 or -1 (sb->err). */
-static int
-subscribe(struct sub *sb)
-{
-	redisReply *r;
-
-	if ((sb->c = redis_open(sb)) == NULL)
-		return -1;
-	r = redisCommand(sb->c, sb->pattern ? "PSUBSCRIBE %s" : "SUBSCRIBE %s",
-	    sb->target);
-	if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
-		snprintf(sb->err, sizeof sb->err, "%s: %s",
-		    sb->pattern ? "PSUBSCRIBE" : "SUBSCRIBE",
-		    r == NULL ? sb->c->errstr : r->type == REDIS_REPLY_ERROR ?
-		    r->str : "unexpected reply");
-		if (r != NULL)
-			freeReplyObject(r);
-		redisFree(sb->c);
-		sb->c = NULL;
-		return -1;
-	}
-	freeReplyObject(r);
-	sb->last_rx = clock_ms(CLOCK_MONOTONIC);
-	sb->last_rx_wall = clock_ms(CLOCK_REALTIME);
-	sb->ping_sent = 0;
-	return 0;
-}
-
-static void
-handle(struct sub *sb, const redisReply *r)
-{
-	const redisReply *kind, *chan, *msg;
-
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3)
-		return;		/* e.g. the answer to a keep-alive PING */
-	kind = r->element[0];
-	if (kind->type != REDIS_REPLY_STRING)
-		return;
-	if (strcmp(kind->str, "message") == 0) {
-		chan = r->element[1];
-		msg = r->element[2];
-	} else if (strcmp(kind->str, "pmessage") == 0 && r->elements >= 4) {
-		chan = r->element[2];
-		msg = r->element[3];
-	} else
-		return;
-	if (chan->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING)
-		return;
-	show(sb, msg->str, msg->len, chan->str, false);
 }
 
 /* Reads and prints live alerts until a signal, --count, or a connection
@@ -498,85 +352,36 @@ handle(struct sub *sb, const redisReply *r)
 static int
 pump(struct sub *sb)
 {
-	int64_t tmo = sb->cfg->redis_timeout_ms > 0 ?
-	    sb->cfg->redis_timeout_ms : 2000;
-	struct pollfd pfd;
-	void *reply;
-	int64_t now;
-	int done, rc;
+	const char *chan, *msg;
+	size_t len;
+	int rc;
 
 	while (!alerts_stop && !sb->done) {
-		if (redisGetReplyFromReader(sb->c, &reply) == REDIS_ERR)
-			goto fail;
-		if (reply != NULL) {
-			handle(sb, reply);
-			freeReplyObject(reply);
-			continue;
-		}
-		now = clock_ms(CLOCK_MONOTONIC);
-		if (sb->ping_sent != 0 && now - sb->ping_sent > tmo) {
-			snprintf(sb->err, sizeof sb->err,
-			    "no answer to PING within %" PRId64 " ms", tmo);
+		rc = store_sub_next(sb->sub, 500, &chan, &msg, &len);
+		sb->last_rx_wall = store_sub_last_rx_ms(sb->sub);
+		if (rc == -1) {
+			snprintf(sb->err, sizeof sb->err, "%s",
+			    store_sub_errstr(sb->sub));
 			return -1;
 		}
-		if (sb->ping_sent == 0 && now - sb->last_rx >= KEEPALIVE_MS) {
-			if (redisAppendCommand(sb->c, "PING") != REDIS_OK)
-				goto fail;
-			do {
-				if (redisBufferWrite(sb->c, &done) == REDIS_ERR)
-					goto fail;
-			} while (!done);
-			sb->ping_sent = now;
-		}
-		pfd.fd = sb->c->fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		rc = poll(&pfd, 1, 500);
-		if (rc == -1 && errno != EINTR) {
-			snprintf(sb->err, sizeof sb->err, "poll: %s",
-			    strerror(errno));
-			return -1;
-		}
-		if (rc > 0) {
-			if (redisBufferRead(sb->c) == REDIS_ERR)
-				goto fail;
-			sb->last_rx = clock_ms(CLOCK_MONOTONIC);
-			sb->last_rx_wall = clock_ms(CLOCK_REALTIME);
-			sb->ping_sent = 0;
-		}
+		if (rc == 1)
+			show(sb, msg, len, chan, false);
 	}
 	return 0;
-fail:
-	snprintf(sb->err, sizeof sb->err, "%s",
-	    sb->c->errstr[0] != '\0' ? sb->c->errstr : "connection lost");
-	return -1;
-}
-
-/* Escapes the glob characters of s for PSUBSCRIBE. */
-static char *
-glob_escape(const char *s)
-{
-	char *out = xmalloc(strlen(s) * 2 + 2), *o = out;
-
-	for (; *s != '\0'; s++) {
-		if (strchr("*?[]\\", *s) != NULL)
-			*o++ = '\\';
-		*o++ = *s;
-	}
-	*o = '\0';
-	return out;
 }
 
 static int
 alerts_loop(struct sub *sb, const char *since)
 {
 	int64_t backoff = BACKOFF_MIN_MS, catch_from = 0;
-	bool connected_once = false, down = false;
+	bool connected_once = false, down = false, pattern;
 	char start[64];
-	const char *addr = sb->cfg->redis_address;
+	const char *addr = sb->cfg->redis_address, *name;
 
 	while (!alerts_stop && !sb->done) {
-		if (subscribe(sb) == -1) {
+		sb->sub = store_sub_open(sb->store, sb->topic, sb->err,
+		    sizeof sb->err);
+		if (sb->sub == NULL) {
 			if (!down)
 				log_warn("redis unreachable, retrying | "
 				    "address=%s error=\"%s\"", addr, sb->err);
@@ -587,13 +392,15 @@ alerts_loop(struct sub *sb, const char *since)
 			continue;
 		}
 		backoff = BACKOFF_MIN_MS;
+		sb->last_rx_wall = store_sub_last_rx_ms(sb->sub);
+		name = store_sub_name(sb->sub, &pattern);
 		if (down)
 			log_info("redis reachable again, subscribed | "
-			    "address=%s %s=%s", addr, sb->pattern ?
-			    "pattern" : "channel", sb->target);
+			    "address=%s %s=%s", addr, pattern ?
+			    "pattern" : "channel", name);
 		else
 			log_debug("subscribed | address=%s %s=%s", addr,
-			    sb->pattern ? "pattern" : "channel", sb->target);
+			    pattern ? "pattern" : "channel", name);
 		down = false;
 
 		/* replay after subscribing: the overlap is deduplicated */
@@ -610,8 +417,9 @@ alerts_loop(struct sub *sb, const char *since)
 		}
 		connected_once = true;
 		if (start[0] != '\0' && replay(sb, start) == -1)
-			log_warn("cannot replay the alert log | stream=%s "
-			    "error=\"%s\"", sb->stream, sb->err);
+			log_warn("cannot replay the alert log | stream=%s%s "
+			    "error=\"%s\"", sb->cfg->redis_prefix,
+			    sb->cfg->alert_stream, sb->err);
 
 		if (pump(sb) == -1) {
 			log_warn("redis connection lost, reconnecting | "
@@ -619,8 +427,8 @@ alerts_loop(struct sub *sb, const char *since)
 			down = true;
 			catch_from = sb->last_rx_wall - CATCHUP_MS;
 		}
-		redisFree(sb->c);
-		sb->c = NULL;
+		store_sub_free(sb->sub);
+		sb->sub = NULL;
 	}
 	return sb->status;
 }
@@ -715,20 +523,7 @@ cmd_alerts(int argc, char **argv)
 	}
 
 	sb.cfg = &cfg;
-	sb.password = password;
-	sb.stream = xasprintf("%s%s", cfg.redis_prefix, cfg.alert_stream);
-	if (sb.topic != NULL)
-		sb.target = xasprintf("%s%s%s", cfg.redis_prefix,
-		    cfg.alert_channel, sb.topic);
-	else {
-		char *esc = glob_escape(cfg.redis_prefix);
-		char *esc2 = glob_escape(cfg.alert_channel);
-
-		sb.target = xasprintf("%s%s*", esc, esc2);
-		sb.pattern = true;
-		free(esc);
-		free(esc2);
-	}
+	sb.store = store_open(&cfg, password);
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = alerts_signal;
@@ -742,8 +537,7 @@ cmd_alerts(int argc, char **argv)
 
 	for (i = 0; i < SEEN_MAX; i++)
 		free(sb.seen[i]);
-	free(sb.target);
-	free(sb.stream);
+	store_free(sb.store);
 	free(password);
 	config_free(&cfg);
 	return rc;

@@ -739,7 +739,6 @@ cmd_top(int argc, char **argv)
 	const char *cfgpath = NULL;
 	char **sets = NULL, *password, err[512];
 	size_t nsets = 0, setcap = 0, i;
-	struct store_conf sc;
 	struct diag errs;
 	struct top tp;
 	bool once = false;
@@ -799,13 +798,7 @@ cmd_top(int argc, char **argv)
 		config_free(&tp.cfg);
 		return 1;
 	}
-	memset(&sc, 0, sizeof sc);
-	sc.address = tp.cfg.redis_address;
-	sc.password = password;
-	sc.prefix = tp.cfg.redis_prefix;
-	sc.timeout_ms = tp.cfg.redis_timeout_ms;
-	sc.retention_s = tp.cfg.retention_s;
-	tp.store = store_new(&sc);
+	tp.store = store_open(&tp.cfg, password);
 	free(password);
 	tp.from_rules = topics_from_rules(&tp) == 0;
 	rc = once ? run_once(&tp) : run_live(&tp);

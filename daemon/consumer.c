@@ -480,7 +480,6 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	struct consumer *c = xcalloc(1, sizeof *c);
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *topics;
-	struct store_conf sc;
 	char client_id[64];
 	size_t i;
 	static const struct {
@@ -555,14 +554,7 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	rd_kafka_topic_partition_list_destroy(topics);
 
 	c->agg = agg_new(cfg->resolution_s, (size_t)cfg->samples);
-	memset(&sc, 0, sizeof sc);
-	sc.address = cfg->redis_address;
-	sc.password = password;
-	sc.prefix = cfg->redis_prefix;
-	sc.timeout_ms = cfg->redis_timeout_ms;
-	sc.retention_s = cfg->retention_s;
-	sc.samples_keep = 1000;
-	c->store = store_new(&sc);
+	c->store = store_open(cfg, password);
 	return c;
 
 fail_conf:

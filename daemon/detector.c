@@ -161,16 +161,9 @@ detector_new(const struct config *cfg, const char *password,
     const char *instance_id)
 {
 	struct detector *d = xcalloc(1, sizeof *d);
-	struct store_conf sc;
 
 	d->cfg = cfg;
-	memset(&sc, 0, sizeof sc);
-	sc.address = cfg->redis_address;
-	sc.password = password;
-	sc.prefix = cfg->redis_prefix;
-	sc.timeout_ms = cfg->redis_timeout_ms;
-	sc.retention_s = cfg->retention_s;
-	d->store = store_new(&sc);
+	d->store = store_open(cfg, password);
 	d->id = xstrdup(instance_id);
 	snprintf(d->channel, sizeof d->channel, "%s%s", cfg->redis_prefix,
 	    cfg->alert_channel);

@@ -54,16 +54,9 @@ struct ops *
 ops_new(const struct config *cfg, const char *password, const char *instance)
 {
 	struct ops *o = xcalloc(1, sizeof *o);
-	struct store_conf sc;
 
 	o->cfg = cfg;
-	memset(&sc, 0, sizeof sc);
-	sc.address = cfg->redis_address;
-	sc.password = password;
-	sc.prefix = cfg->redis_prefix;
-	sc.timeout_ms = cfg->redis_timeout_ms;
-	sc.retention_s = cfg->retention_s;
-	o->store = store_new(&sc);
+	o->store = store_open(cfg, password);
 	o->instance = xstrdup(instance);
 	return o;
 }

@@ -13,12 +13,22 @@
  *                                    "l:<kafka topic>/<partition>" → lag at flush
  *   <p>since                         first bucket ever counted (history start)
  *   <p>rejected                      stream: a sample of refused messages
+ *   <p>state:<topic>                 alert state per block (the detector's)
+ *   <p>dedup:<alert id>              taken once per alert published
+ *   <p>held                          alerts held by group_wait
+ *   <p>leader                        the detection lease
+ *   <p><alerts.stream>               the alert log (a stream)
+ *   <p><alerts.channel><topic>       Pub/Sub channel of a topic's alerts
+ * KEY_NAMES below is that list as code: store_key() is the one builder.
  * A flush is one EVALSHA of FLUSH_LUA: it first checks every partition's
  * stored offset against what this consumer expects (so a consumer that lost
  * a partition cannot write for it), then applies every increment and moves
  * the positions, all in one atomic script.  Day keys get EXPIREAT at the end
  * of their day plus the retention.  The connection is one hiredis context;
- * on any I/O error it is dropped and remade by the next call.
+ * on any I/O error it is dropped and remade by the next call.  Every
+ * connection tidewatch makes (these, and the subscriber of store_sub.c) is
+ * made by store_dial(), which also authenticates.  FLUSH_LUA is loaded on
+ * the first flush, so a store that only reads needs no SCRIPT rights.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -30,7 +40,27 @@
 
 #include "jsonw.h"
 #include "store.h"
+#include "store_int.h"
 #include "xmalloc.h"
+
+/* Samples kept per topic in <p>s:<topic>. */
+#define STORE_SAMPLES_KEEP	1000
+
+static const char *const KEY_NAMES[] = {
+	[STORE_KEY_COUNTS] =	"c:%s:%s",
+	[STORE_KEY_KEYWORDS] =	"k:%s:%s",
+	[STORE_KEY_BREAKDOWN] =	"b:%s:%s:%s",
+	[STORE_KEY_SAMPLES] =	"s:%s",
+	[STORE_KEY_POSITIONS] =	"pos:%s",
+	[STORE_KEY_SINCE] =	"since",
+	[STORE_KEY_REJECTED] =	"rejected",
+	[STORE_KEY_STATE] =	"state:%s",
+	[STORE_KEY_DEDUP] =	"dedup:%s",
+	[STORE_KEY_HELD] =	"held",
+	[STORE_KEY_LEADER] =	"leader",
+	[STORE_KEY_ALERT_LOG] =	NULL,	/* the configured stream name */
+	[STORE_KEY_CHANNEL] =	NULL,	/* the configured channel + topic */
+};
 
 static const char FLUSH_LUA[] =
 "local np = tonumber(ARGV[1])\n"
@@ -93,6 +123,8 @@ struct store {
 	char		*address;
 	char		*password;
 	char		*prefix;
+	char		*channel;
+	char		*stream;
 	int64_t		 timeout_ms;
 	int64_t		 retention_s;
 	int64_t		 samples_keep;
@@ -109,6 +141,30 @@ struct store {
 	size_t		 numlen, numcap;
 };
 
+void
+store_conf_from_config(const struct config *cfg, const char *password,
+    struct store_conf *sc)
+{
+	memset(sc, 0, sizeof *sc);
+	sc->address = cfg->redis_address;
+	sc->password = password;
+	sc->prefix = cfg->redis_prefix;
+	sc->channel = cfg->alert_channel;
+	sc->stream = cfg->alert_stream;
+	sc->timeout_ms = cfg->redis_timeout_ms;
+	sc->retention_s = cfg->retention_s;
+	sc->samples_keep = STORE_SAMPLES_KEEP;
+}
+
+struct store *
+store_open(const struct config *cfg, const char *password)
+{
+	struct store_conf sc;
+
+	store_conf_from_config(cfg, password, &sc);
+	return store_new(&sc);
+}
+
 struct store *
 store_new(const struct store_conf *conf)
 {
@@ -117,7 +173,10 @@ store_new(const struct store_conf *conf)
 	s->address = xstrdup(conf->address);
 	s->password = conf->password ? xstrdup(conf->password) : NULL;
 	s->prefix = xstrdup(conf->prefix);
-	s->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms : 2000;
+	s->channel = xstrdup(conf->channel != NULL ? conf->channel : "");
+	s->stream = xstrdup(conf->stream != NULL ? conf->stream : "");
+	s->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
+	    STORE_TIMEOUT_MS;
 	s->retention_s = conf->retention_s > 0 ? conf->retention_s : 8 * 86400;
 	s->samples_keep = conf->samples_keep > 0 ? conf->samples_keep : 50;
 	return s;
@@ -148,6 +207,8 @@ store_free(struct store *s)
 	free(s->address);
 	free(s->password);
 	free(s->prefix);
+	free(s->channel);
+	free(s->stream);
 	free(s);
 }
 
@@ -169,9 +230,52 @@ store_prefix(const struct store *s)
 	return s->prefix;
 }
 
-/* Runs one command; on a connection error drops the connection. */
-static redisReply *
-cmd(struct store *s, int argc, const char **argv, const size_t *lens)
+size_t
+store_key(const struct store *s, enum store_key kind, const char *a,
+    const char *b, const char *c, char *buf, size_t sz)
+{
+	size_t n;
+	int k;
+
+	if (kind == STORE_KEY_ALERT_LOG)
+		k = snprintf(buf, sz, "%s%s", s->prefix, s->stream);
+	else if (kind == STORE_KEY_CHANNEL)
+		k = snprintf(buf, sz, "%s%s%s", s->prefix, s->channel,
+		    a != NULL ? a : "");
+	else {
+		k = snprintf(buf, sz, "%s", s->prefix);
+		n = k < 0 ? 0 : (size_t)k;
+		k = snprintf(buf + (n < sz ? n : sz), n < sz ? sz - n : 0,
+		    KEY_NAMES[kind], a, b, c);
+		return n + (k < 0 ? 0 : (size_t)k);
+	}
+	return k < 0 ? 0 : (size_t)k;
+}
+
+void
+store_set_err(struct store *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof s->err, fmt, ap);
+	va_end(ap);
+}
+
+int64_t
+store_timeout_ms(const struct store *s)
+{
+	return s->timeout_ms;
+}
+
+void
+store_disconnect(struct store *s)
+{
+	drop(s);
+}
+
+redisReply *
+store_run(struct store *s, int argc, const char **argv, const size_t *lens)
 {
 	redisReply *r;
 
@@ -195,71 +299,91 @@ cmd(struct store *s, int argc, const char **argv, const size_t *lens)
 void *
 store_command(struct store *s, int argc, const char **argv)
 {
-	return cmd(s, argc, argv, NULL);
+	return store_run(s, argc, argv, NULL);
+}
+
+redisContext *
+store_dial(const struct store *s, char *err, size_t errsz)
+{
+	const char *address = s->address, *password = s->password;
+	int64_t timeout_ms = s->timeout_ms;
+	struct timeval tv;
+	redisContext *c;
+	redisReply *r;
+	const char *argv[2];
+
+	if (timeout_ms <= 0)
+		timeout_ms = STORE_TIMEOUT_MS;
+	tv.tv_sec = timeout_ms / 1000;
+	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	if (strncmp(address, "unix:", 5) == 0)
+		c = redisConnectUnixWithTimeout(address + 5, tv);
+	else {
+		char host[256];
+		const char *colon = strrchr(address, ':');
+		int port = 6379;
+		size_t n;
+
+		if (colon != NULL) {
+			snprintf(host, sizeof host, "%.*s",
+			    (int)(colon - address), address);
+			port = atoi(colon + 1);
+		} else
+			snprintf(host, sizeof host, "%s", address);
+		n = strlen(host);	/* [::1]:6379 */
+		if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
+			memmove(host, host + 1, n - 2);
+			host[n - 2] = '\0';
+		}
+		c = redisConnectWithTimeout(host, port, tv);
+	}
+	if (c == NULL || c->err) {
+		snprintf(err, errsz, "redis %s: %s", address,
+		    c != NULL ? c->errstr : "cannot allocate a context");
+		if (c != NULL)
+			redisFree(c);
+		return NULL;
+	}
+	redisSetTimeout(c, tv);
+	if (password != NULL && password[0] != '\0') {
+		argv[0] = "AUTH";
+		argv[1] = password;
+		r = redisCommandArgv(c, 2, argv, NULL);
+		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+			snprintf(err, errsz, "redis %s: AUTH: %s", address,
+			    r != NULL ? r->str : c->errstr);
+			if (r != NULL)
+				freeReplyObject(r);
+			redisFree(c);
+			return NULL;
+		}
+		freeReplyObject(r);
+	}
+	return c;
 }
 
 int
 store_connect(struct store *s)
 {
-	struct timeval tv;
-	redisReply *r;
-	const char *argv[3];
-
 	drop(s);
-	tv.tv_sec = s->timeout_ms / 1000;
-	tv.tv_usec = (s->timeout_ms % 1000) * 1000;
-	if (strncmp(s->address, "unix:", 5) == 0)
-		s->c = redisConnectUnixWithTimeout(s->address + 5, tv);
-	else {
-		char host[256];
-		const char *colon = strrchr(s->address, ':');
-		int port = 6379;
+	s->c = store_dial(s, s->err, sizeof s->err);
+	return s->c != NULL ? 0 : -1;
+}
 
-		if (colon != NULL) {
-			snprintf(host, sizeof host, "%.*s",
-			    (int)(colon - s->address), s->address);
-			port = atoi(colon + 1);
-		} else
-			snprintf(host, sizeof host, "%s", s->address);
-		/* [::1]:6379 */
-		if (host[0] == '[' && host[strlen(host) - 1] == ']') {
-			memmove(host, host + 1, strlen(host));
-			host[strlen(host) - 1] = '\0';
-		}
-		s->c = redisConnectWithTimeout(host, port, tv);
-	}
-	if (s->c == NULL || s->c->err) {
-		snprintf(s->err, sizeof s->err, "redis %s: %s", s->address,
-		    s->c ? s->c->errstr : "cannot allocate a context");
-		drop(s);
+/* Loads FLUSH_LUA (once per server: a restart without it is seen as
+ * NOSCRIPT by the flush). */
+static int
+load_flush_script(struct store *s)
+{
+	const char *argv[3] = { "SCRIPT", "LOAD", FLUSH_LUA };
+	redisReply *r;
+
+	if ((r = store_run(s, 3, argv, NULL)) == NULL)
 		return -1;
-	}
-	redisSetTimeout(s->c, tv);
-	if (s->password != NULL && s->password[0] != '\0') {
-		argv[0] = "AUTH";
-		argv[1] = s->password;
-		r = redisCommandArgv(s->c, 2, argv, NULL);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			snprintf(s->err, sizeof s->err, "redis %s: AUTH: %s",
-			    s->address, r ? r->str : s->c->errstr);
-			if (r)
-				freeReplyObject(r);
-			drop(s);
-			return -1;
-		}
-		freeReplyObject(r);
-	}
-	argv[0] = "SCRIPT";
-	argv[1] = "LOAD";
-	argv[2] = FLUSH_LUA;
-	r = redisCommandArgv(s->c, 3, argv, NULL);
-	if (r == NULL || r->type != REDIS_REPLY_STRING || r->len != 40) {
+	if (r->type != REDIS_REPLY_STRING || r->len != 40) {
 		snprintf(s->err, sizeof s->err, "redis %s: SCRIPT LOAD: %s",
-		    s->address, r ? (r->str ? r->str : "unexpected reply") :
-		    s->c->errstr);
-		if (r)
-			freeReplyObject(r);
-		drop(s);
+		    s->address, r->str != NULL ? r->str : "unexpected reply");
+		freeReplyObject(r);
 		return -1;
 	}
 	memcpy(s->sha, r->str, 40);
@@ -394,6 +518,8 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 		memset(st, 0, sizeof *st);
 	if (s->c == NULL && store_connect(s) == -1)
 		return -1;
+	if (s->sha[0] == '\0' && load_flush_script(s) == -1)
+		return -1;
 	e = agg_entries(a, &ne);
 	smp = agg_samples(a, &nsmp);
 
@@ -439,19 +565,19 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 		day_name(e[i].bucket, day, sizeof day);
 		switch (e[i].kind) {
 		case AGG_COUNT:
-			snprintf(key, sizeof key, "%sc:%s:%s", s->prefix,
-			    e[i].topic, day);
+			store_key(s, STORE_KEY_COUNTS, e[i].topic, day, NULL,
+			    key, sizeof key);
 			snprintf(field, sizeof field, "%" PRId64, e[i].bucket);
 			break;
 		case AGG_KEYWORD:
-			snprintf(key, sizeof key, "%sk:%s:%s", s->prefix,
-			    e[i].topic, day);
+			store_key(s, STORE_KEY_KEYWORDS, e[i].topic, day, NULL,
+			    key, sizeof key);
 			snprintf(field, sizeof field, "%" PRId64 ":%s",
 			    e[i].bucket, e[i].aux);
 			break;
 		default:
-			snprintf(key, sizeof key, "%sb:%s:%s:%s", s->prefix,
-			    e[i].topic, e[i].aux, day);
+			store_key(s, STORE_KEY_BREAKDOWN, e[i].topic,
+			    e[i].aux, day, key, sizeof key);
 			snprintf(field, sizeof field, "%" PRId64 ":%s",
 			    e[i].bucket, e[i].aux2);
 			break;
@@ -475,7 +601,8 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 	for (i = 0; i < nsmp; i++) {
 		size_t ki;
 
-		snprintf(key, sizeof key, "%ss:%s", s->prefix, smp[i].topic);
+		store_key(s, STORE_KEY_SAMPLES, smp[i].topic, NULL, NULL, key,
+		    sizeof key);
 		ki = key_index(&kt, key);
 		arg_fmt(s, "%zu", ki);
 		arg_fmt(s, "%" PRId64, smp[i].bucket);
@@ -502,8 +629,10 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 		size_t j = 0;
 
 		snprintf(nkeys, sizeof nkeys, "%zu", kt.n + 2);
-		snprintf(poskey, sizeof poskey, "%spos:%s", s->prefix, group);
-		snprintf(sincekey, sizeof sincekey, "%ssince", s->prefix);
+		store_key(s, STORE_KEY_POSITIONS, group, NULL, NULL, poskey,
+		    sizeof poskey);
+		store_key(s, STORE_KEY_SINCE, NULL, NULL, NULL, sincekey,
+		    sizeof sincekey);
 		argv[j] = "EVALSHA"; kidx[j++] = 7;
 		argv[j] = s->sha; kidx[j++] = 40;
 		argv[j] = xstrdup(nkeys); kidx[j] = strlen(argv[j]); j++;
@@ -525,13 +654,13 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 			st->bytes_sent = bytes;
 			st->round_trips = 1;
 		}
-		r = cmd(s, (int)j, argv, kidx);
+		r = store_run(s, (int)j, argv, kidx);
 		free((void *)(uintptr_t)argv[2]);
 		free((void *)(uintptr_t)argv[3]);
 	}
 	if (r == NULL && strstr(s->err, "NOSCRIPT") != NULL) {
 		/* the server restarted without our script: load and retry once */
-		if (store_connect(s) == 0)
+		if (store_connect(s) == 0 && load_flush_script(s) == 0)
 			rc = store_flush(s, group, a, pos, npos, st);
 		goto out;
 	}
@@ -574,12 +703,12 @@ store_get_positions(struct store *s, const char *group,
 	redisReply *r;
 	size_t i;
 
-	snprintf(key, sizeof key, "%spos:%s", s->prefix, group);
+	store_key(s, STORE_KEY_POSITIONS, group, NULL, NULL, key, sizeof key);
 	argv[0] = "HMGET";
 	argv[1] = key;
 	for (i = 0; i < n; i++)
 		argv[i + 2] = fields[i];
-	r = cmd(s, (int)n + 2, argv, NULL);
+	r = store_run(s, (int)n + 2, argv, NULL);
 	free(argv);
 	if (r == NULL)
 		return -1;
@@ -614,7 +743,7 @@ store_get_counts(struct store *s, const char *topic, int64_t from,
 		redisReply *r;
 
 		day_name(b, day, sizeof day);
-		snprintf(key, sizeof key, "%sc:%s:%s", s->prefix, topic, day);
+		store_key(s, STORE_KEY_COUNTS, topic, day, NULL, key, sizeof key);
 		for (j = i; j < n && day_start(from + (int64_t)j * res) == ds; j++)
 			cnt++;
 		argv = xmalloc((cnt + 2) * sizeof *argv);
@@ -626,7 +755,7 @@ store_get_counts(struct store *s, const char *topic, int64_t from,
 			    from + (int64_t)(i + k) * res);
 			argv[k + 2] = fields[k];
 		}
-		r = cmd(s, (int)cnt + 2, argv, NULL);
+		r = store_run(s, (int)cnt + 2, argv, NULL);
 		free(argv);
 		free(fields);
 		if (r == NULL)
@@ -683,13 +812,14 @@ store_get_top(struct store *s, char kind, const char *topic, const char *field,
 
 		day_name(ds, day, sizeof day);
 		if (kind == 'k')
-			snprintf(key, sizeof key, "%sk:%s:%s", s->prefix, topic, day);
+			store_key(s, STORE_KEY_KEYWORDS, topic, day, NULL, key,
+			    sizeof key);
 		else
-			snprintf(key, sizeof key, "%sb:%s:%s:%s", s->prefix, topic,
-			    field, day);
+			store_key(s, STORE_KEY_BREAKDOWN, topic, field, day, key,
+			    sizeof key);
 		argv[0] = "HGETALL";
 		argv[1] = key;
-		if ((r = cmd(s, 2, argv, NULL)) == NULL)
+		if ((r = store_run(s, 2, argv, NULL)) == NULL)
 			goto fail;
 		if (r->type != REDIS_REPLY_ARRAY) {
 			freeReplyObject(r);
@@ -749,7 +879,7 @@ store_get_samples(struct store *s, const char *topic, int64_t from, int64_t to,
 
 	*json = NULL;
 	*n = 0;
-	snprintf(key, sizeof key, "%ss:%s", s->prefix, topic);
+	store_key(s, STORE_KEY_SAMPLES, topic, NULL, NULL, key, sizeof key);
 	snprintf(lo, sizeof lo, "%" PRId64, from);
 	snprintf(hi, sizeof hi, "(%" PRId64, to);
 	snprintf(cnt, sizeof cnt, "%zu", max);
@@ -760,7 +890,7 @@ store_get_samples(struct store *s, const char *topic, int64_t from, int64_t to,
 	argv[4] = "LIMIT";
 	argv[5] = "0";
 	argv[6] = cnt;
-	if ((r = cmd(s, 7, argv, NULL)) == NULL)
+	if ((r = store_run(s, 7, argv, NULL)) == NULL)
 		return -1;
 	for (i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && *n < max;
 	    i++) {
@@ -789,7 +919,7 @@ store_add_rejects(struct store *s, const struct store_reject *r, size_t n,
 		return 0;
 	if (s->c == NULL && store_connect(s) == -1)
 		return -1;
-	snprintf(key, sizeof key, "%srejected", s->prefix);
+	store_key(s, STORE_KEY_REJECTED, NULL, NULL, NULL, key, sizeof key);
 	snprintf(ml, sizeof ml, "%" PRId64, maxlen);
 	for (i = 0; i < n; i++) {
 		int k = 0;

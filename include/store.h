@@ -9,7 +9,11 @@
  * publishes alerts.  One store per thread: hiredis contexts are not shared.
  * Every function returns 0 on success and -1 on a Redis or connection error
  * (with store_errstr() saying why); after a connection error the store
- * reconnects on the next call.
+ * reconnects on the next call.  Connections are made in one place (host:port,
+ * [v6]:port or unix:/path, AUTH, timeouts), from settings read from the
+ * config in one place (store_conf_from_config).  Key names are built by
+ * store_key() from one table; no other module names a key or sends a
+ * command.
  */
 #ifndef TW_STORE_H
 #define TW_STORE_H
@@ -19,15 +23,47 @@
 #include <stdint.h>
 
 #include "agg.h"
+#include "config.h"
 
 struct store_conf {
 	const char	*address;	/* host:port or unix:/path */
 	const char	*password;	/* NULL: none */
 	const char	*prefix;	/* e.g. "tidewatch:" */
+	const char	*channel;	/* alert channels: <prefix><channel><topic> */
+	const char	*stream;	/* the alert log: <prefix><stream> */
 	int64_t		 timeout_ms;
 	int64_t		 retention_s;	/* TTL of counters beyond their day */
 	int64_t		 samples_keep;	/* samples kept per topic */
 };
+
+/* The connection settings of cfg (redis.*, counters.retention, alerts.channel
+ * and alerts.stream); the strings stay owned by cfg and password. */
+void store_conf_from_config(const struct config *cfg, const char *password,
+    struct store_conf *sc);
+/* store_new() of store_conf_from_config(): how every command and thread
+ * gets its store.  Does not connect yet (the first call does). */
+struct store *store_open(const struct config *cfg, const char *password);
+
+/* Key names: <prefix> + the pattern of the kind, with a, b and c filled in
+ * in order (NULL where the kind takes fewer).  Writes at most sz bytes;
+ * returns the length the whole name needs (as snprintf). */
+enum store_key {
+	STORE_KEY_COUNTS,	/* c:<topic>:<yyyymmdd>: bucket → posts */
+	STORE_KEY_KEYWORDS,	/* k:<topic>:<yyyymmdd>: bucket:keyword → hits */
+	STORE_KEY_BREAKDOWN,	/* b:<topic>:<field>:<yyyymmdd>: bucket:value */
+	STORE_KEY_SAMPLES,	/* s:<topic>: sample posts by bucket */
+	STORE_KEY_POSITIONS,	/* pos:<group>: Kafka positions */
+	STORE_KEY_SINCE,	/* since: the first bucket counted */
+	STORE_KEY_REJECTED,	/* rejected: dead-letter stream */
+	STORE_KEY_STATE,	/* state:<topic>: alert state */
+	STORE_KEY_DEDUP,	/* dedup:<alert id> */
+	STORE_KEY_HELD,		/* held: alerts held by group_wait */
+	STORE_KEY_LEADER,	/* leader: the detection lease */
+	STORE_KEY_ALERT_LOG,	/* <alerts.stream> */
+	STORE_KEY_CHANNEL	/* <alerts.channel><topic> (a Pub/Sub channel) */
+};
+size_t store_key(const struct store *s, enum store_key kind, const char *a,
+    const char *b, const char *c, char *buf, size_t sz);
 
 /* The position of one partition in a flush: the stored next offset must be
  * `from` (-1: none stored yet) and becomes `to`.  time_ms is the newest post
@@ -53,8 +89,10 @@ struct store *store_new(const struct store_conf *conf);
 void store_free(struct store *s);
 const char *store_errstr(const struct store *s);
 bool store_connected(const struct store *s);
-/* Connects (or reconnects); also loads the scripts. */
+/* Connects (or reconnects) and authenticates. */
 int store_connect(struct store *s);
+/* Closes the connection (the next call makes a new one). */
+void store_disconnect(struct store *s);
 
 /* Writes a whole aggregate and the positions it covers, atomically.
  * Returns 0; -1 on a Redis error (nothing was written; try again later);
@@ -100,6 +138,39 @@ struct store_reject {
  * round trip. */
 int store_add_rejects(struct store *s, const struct store_reject *r, size_t n,
     int64_t maxlen);
+
+/*
+ * The alert channels and log, read side (store_alerts.c).
+ *
+ * A subscriber is a connection of its own to the alert channel of topic,
+ * or (topic NULL) to every topic's channel by pattern.  store_sub_open
+ * returns NULL with the reason in err.  store_sub_next waits up to wait_ms
+ * for the next alert published: 1 with *channel, *msg (*len bytes) valid
+ * until the next call, 0 when none came (or a signal interrupted the
+ * wait), -1 when the connection is lost (store_sub_errstr); it keeps a
+ * quiet line alive with PING.  store_sub_last_rx_ms: the wall clock of
+ * the last bytes received.
+ */
+struct store_sub;
+
+struct store_sub *store_sub_open(const struct store *s, const char *topic,
+    char *err, size_t errsz);
+void store_sub_free(struct store_sub *sub);
+/* The channel or pattern subscribed to. */
+const char *store_sub_name(const struct store_sub *sub, bool *pattern);
+int store_sub_next(struct store_sub *sub, int wait_ms, const char **channel,
+    const char **msg, size_t *len);
+const char *store_sub_errstr(const struct store_sub *sub);
+int64_t store_sub_last_rx_ms(const struct store_sub *sub);
+
+/* Reads at most max entries of the alert log from start (an XRANGE start:
+ * "-", "(<id>" or "<ms>") and calls fn with each entry's id and alert
+ * JSON; next gets the start of the following page.  Returns the number of
+ * entries read (fewer than max: the end), or -1. */
+typedef void store_log_fn(void *ctx, const char *entry_id, const char *json,
+    size_t len);
+int store_read_alert_log(struct store *s, const char *start, size_t max,
+    store_log_fn *fn, void *ctx, char *next, size_t nextsz);
 
 /* Runs a command given as argv; returns the reply (freeReplyObject) or NULL
  * on error.  For the modules that own the other keys (alerts, state). */

@@ -1,0 +1,40 @@
+/*
+ * store_int.h — what the store's own files (store.c, store_*.c) share and
+ * nobody else sees: the one function that opens a Redis connection, and
+ * the one that runs a command on a store's connection.
+ */
+#ifndef TW_STORE_INT_H
+#define TW_STORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis.h>
+
+#include "store.h"
+
+/* The timeout when the config gives none. */
+#define STORE_TIMEOUT_MS	2000
+
+/* Connects to the store's address (host:port, [v6]:port, host, or
+ * unix:/path) with its timeout for connecting and for every reply, and
+ * sends AUTH when it has a password.  Returns a new context (redisFree)
+ * or NULL with the reason in err.  store_connect() uses it for the store's
+ * own connection; store_alerts.c for a subscriber's. */
+redisContext *store_dial(const struct store *s, char *err, size_t errsz);
+
+/* Sets what store_errstr() says. */
+void store_set_err(struct store *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The store's reply timeout in ms. */
+int64_t store_timeout_ms(const struct store *s);
+
+/* Runs one command on the store's connection (connecting first if need
+ * be).  Returns the reply (freeReplyObject), or NULL with store_errstr()
+ * set: on an error reply, or on an I/O error, after which the connection
+ * is dropped and remade by the next call.  lens may be NULL. */
+redisReply *store_run(struct store *s, int argc, const char **argv,
+    const size_t *lens);
+
+#endif
