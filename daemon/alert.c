@@ -3,15 +3,14 @@
  *
  * DESIGN: the detector fills a struct alert (evaluation plus evidence read
  * from Redis) and asks for its JSON (alert_json), then publishes it with
- * alert_publish: one EVAL of PUBLISH_LUA, which takes the dedup key
- * <prefix>dedup:<alert id> with SET NX PX and only if it got it PUBLISHes
- * on <channel><topic> and XADDs to the stream (MAXLEN ~).  The alert id
- * is built from the topic, block, window end and state only, so every
- * daemon of a group computes the same id for the same spike and exactly one
- * of them publishes it.  Numbers are written with at most two decimals and
- * never as inf or nan (null instead).  Alerts are rare, so the script goes
- * as a plain EVAL each time (Redis caches it) and nothing is kept here:
- * no state, callable from any thread with its own store.
+ * alert_publish, through store_publish(): taken once across daemons by the
+ * dedup key of the alert id, then written to the alert log and published
+ * on the topic's channel.  The alert id is built from the topic, block,
+ * window end and state only, so every daemon of a group computes the same
+ * id for the same spike and exactly one of them publishes it.  Numbers are
+ * written with at most two decimals and never as inf or nan (null
+ * instead).  Nothing is kept here: no state, callable from any thread
+ * with its own store.
  *
  * group_wait: alert_hold() puts a new alert in the hash <prefix>held under
  * the same dedup key (fields "a:<id>" → JSON, plus _since, _wall, _wait:
@@ -33,22 +32,6 @@
 #include "alert.h"
 #include "jsonw.h"
 #include "xmalloc.h"
-
-/* A script that fails half-way keeps what it wrote before, so the dedup
- * key is taken back if the stream refuses the alert (e.g. the key has
- * another type): the alert is then published on a later try, not lost. */
-static const char PUBLISH_LUA[] =
-"if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then\n"
-"  local ok = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',\n"
-"      'alert', ARGV[4])\n"
-"  if type(ok) == 'table' and ok.err then\n"
-"    redis.call('DEL', KEYS[1])\n"
-"    return redis.error_reply(ok.err)\n"
-"  end\n"
-"  redis.call('PUBLISH', ARGV[2], ARGV[4])\n"
-"  return 1\n"
-"end\n"
-"return 0\n";
 
 #define ALERT_DEDUP_TTL_MS	(INT64_C(7) * 86400 * 1000)
 #define ALERT_STREAM_MAXLEN	10000
@@ -238,39 +221,19 @@ int
 alert_publish(struct store *s, const struct alert_pub *pub,
     const struct alert *al, const char *json)
 {
-	char id[512], ttl[32], maxlen[32];
-	char *dedup, *channel;
-	const char *argv[9];
-	redisReply *r;
-	int rc;
+	struct store_alert sa;
+	char id[512];
 
 	alert_id(al, id, sizeof id);
-	dedup = xasprintf("%sdedup:%s", store_prefix(s), id);
-	channel = xasprintf("%s%s", pub->channel, al->topic->id);
-	snprintf(ttl, sizeof ttl, "%" PRId64,
-	    pub->dedup_ttl_ms > 0 ? pub->dedup_ttl_ms : ALERT_DEDUP_TTL_MS);
-	snprintf(maxlen, sizeof maxlen, "%" PRId64,
-	    pub->stream_maxlen > 0 ? pub->stream_maxlen : ALERT_STREAM_MAXLEN);
-	argv[0] = "EVAL";
-	argv[1] = PUBLISH_LUA;
-	argv[2] = "2";
-	argv[3] = dedup;
-	argv[4] = pub->stream;
-	argv[5] = ttl;
-	argv[6] = channel;
-	argv[7] = maxlen;
-	argv[8] = json;
-	r = store_command(s, 9, argv);
-	free(dedup);
-	free(channel);
-	if (r == NULL)
-		return -1;
-	if (r->type == REDIS_REPLY_INTEGER)
-		rc = r->integer == 1 ? 1 : 0;
-	else
-		rc = -1;
-	freeReplyObject(r);
-	return rc;
+	memset(&sa, 0, sizeof sa);
+	sa.id = id;
+	sa.topic = al->topic->id;	/* the store's <p><alerts.channel> */
+	sa.json = json;
+	sa.dedup_ttl_ms = pub->dedup_ttl_ms > 0 ? pub->dedup_ttl_ms :
+	    ALERT_DEDUP_TTL_MS;
+	sa.stream_maxlen = pub->stream_maxlen > 0 ? pub->stream_maxlen :
+	    ALERT_STREAM_MAXLEN;
+	return store_publish(s, &sa);
 }
 
 /* group_wait: hold an alert (see alert.h). */

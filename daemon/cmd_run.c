@@ -45,6 +45,7 @@
 #include "ops.h"
 #include "ruletest.h"
 #include "stats.h"
+#include "store.h"
 #include "xmalloc.h"
 
 static volatile sig_atomic_t got_stop, got_reload;
@@ -551,6 +552,7 @@ static void
 daemon_start(struct daemon *d)
 {
 	struct sigaction sa;
+	struct ops_io ops_io;
 	char host[256];
 	size_t i;
 
@@ -570,7 +572,8 @@ daemon_start(struct daemon *d)
 	    (long)getpid(), now_ms());
 	d->det = detector_new(&d->cfg, d->password, d->instance);
 	detector_set_stop(d->det, &got_stop);
-	d->ops = ops_new(&d->cfg, d->password, d->instance);
+	store_ops_io(&d->cfg, d->password, &ops_io);
+	d->ops = ops_new(&d->cfg, &ops_io, d->instance);
 	log_info("started | instance=%s threads=%" PRId64 " brokers=%s redis=%s",
 	    d->instance, d->cfg.threads, d->cfg.kafka_brokers,
 	    d->cfg.redis_address);

@@ -2,16 +2,18 @@
  * ops.c — the input stall alert.
  *
  * DESIGN: while this daemon leads (holds the detector's lease), each tick
- * sums the group's stored positions (<p>pos:<group>, the fields that are
- * not "t:" or "l:"): when the sum moves, posts reached the group; a post
- * arriving at this daemon counts too (stats.last_post_ms).  When nothing
- * moved for stall_after, it publishes {"type":"stall","state":"firing",…}
- * on <p><alerts.channel>_ops and XADDs it to the alert log, through a
- * dedup key like topic alerts, and keeps the state in <p>state:_ops (field
- * "stall": "firing|resolved <since ms>"), so a new leader neither repeats
- * the alert nor forgets to resolve it.  When posts move again it publishes
- * the "resolved" one.  A daemon that does not lead forgets what it saw:
- * when it takes over it starts watching from then.  Main thread only.
+ * sums the group's stored Kafka positions (io->positions_sum): when the
+ * sum moves, posts reached the group; a post arriving at this daemon
+ * counts too (stats.last_post_ms).  When nothing moved for stall_after, it
+ * publishes {"type":"stall","state":"firing",…} as the alerts of the
+ * topic "_ops" (io->publish: once across daemons, to the channel and the
+ * alert log) and records the state "firing|resolved <since ms>", so a new
+ * leader (io->stall_state) neither repeats the alert nor forgets to
+ * resolve it.  A publish that fails changes nothing here, so the next
+ * tick tries again.  When posts move again it publishes the "resolved"
+ * one.  A daemon that does not lead forgets what it saw: when it takes
+ * over it starts watching from then.  Main thread only; all Redis I/O
+ * goes through struct ops_io.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,28 +21,15 @@
 #include <string.h>
 #include <time.h>
 
-#include <hiredis.h>
-
 #include "jsonw.h"
 #include "log.h"
 #include "ops.h"
 #include "stats.h"
-#include "store.h"
 #include "xmalloc.h"
-
-#define OPS_DEDUP_TTL_MS	"86400000"
-
-static const char PUBLISH_LUA[] =
-"if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then\n"
-"  redis.call('PUBLISH', ARGV[2], ARGV[4])\n"
-"  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', 'alert', ARGV[4])\n"
-"end\n"
-"redis.call('HSET', KEYS[3], 'stall', ARGV[5])\n"
-"return 1\n";
 
 struct ops {
 	const struct config	*cfg;
-	struct store		*store;
+	struct ops_io		 io;
 	char			*instance;
 	bool			 loaded;	/* state read from Redis */
 	bool			 firing;
@@ -51,12 +40,13 @@ struct ops {
 };
 
 struct ops *
-ops_new(const struct config *cfg, const char *password, const char *instance)
+ops_new(const struct config *cfg, const struct ops_io *io,
+    const char *instance)
 {
 	struct ops *o = xcalloc(1, sizeof *o);
 
 	o->cfg = cfg;
-	o->store = store_open(cfg, password);
+	o->io = *io;
 	o->instance = xstrdup(instance);
 	return o;
 }
@@ -66,7 +56,8 @@ ops_free(struct ops *o)
 {
 	if (o == NULL)
 		return;
-	store_free(o->store);
+	if (o->io.free != NULL)
+		o->io.free(o->io.ctx);
 	free(o->instance);
 	free(o);
 }
@@ -83,56 +74,20 @@ rfc3339_ms(int64_t ms, char *buf, size_t sz)
 	snprintf(buf + n, sz - n, ".%03dZ", (int)(ms % 1000));
 }
 
-/* The sum of the group's stored positions; -1 on a Redis error. */
-static int
-positions_sum(struct ops *o, int64_t *sum)
-{
-	char key[512];
-	const char *argv[2];
-	redisReply *r;
-	size_t i;
-
-	snprintf(key, sizeof key, "%spos:%s", o->cfg->redis_prefix,
-	    o->cfg->kafka_group);
-	argv[0] = "HGETALL";
-	argv[1] = key;
-	if ((r = store_command(o->store, 2, argv)) == NULL)
-		return -1;
-	*sum = 0;
-	if (r->type == REDIS_REPLY_ARRAY)
-		for (i = 0; i + 1 < r->elements; i += 2) {
-			const char *f = r->element[i]->str;
-
-			if (f == NULL || strncmp(f, "t:", 2) == 0 ||
-			    strncmp(f, "l:", 2) == 0 || r->element[i + 1]->str == NULL)
-				continue;
-			*sum += strtoll(r->element[i + 1]->str, NULL, 10);
-		}
-	freeReplyObject(r);
-	return 0;
-}
-
 /* Reads the stall state a previous leader left. */
 static int
 load_state(struct ops *o, int64_t now)
 {
-	char key[512];
-	const char *argv[3];
-	redisReply *r;
+	char state[64];
 
-	snprintf(key, sizeof key, "%sstate:_ops", o->cfg->redis_prefix);
-	argv[0] = "HGET";
-	argv[1] = key;
-	argv[2] = "stall";
-	if ((r = store_command(o->store, 3, argv)) == NULL)
+	if (o->io.stall_state(o->io.ctx, state, sizeof state) == -1)
 		return -1;
 	o->firing = false;
 	o->since_ms = now;
-	if (r->type == REDIS_REPLY_STRING && strncmp(r->str, "firing ", 7) == 0) {
+	if (strncmp(state, "firing ", 7) == 0) {
 		o->firing = true;
-		o->since_ms = o->stall_ms = strtoll(r->str + 7, NULL, 10);
+		o->since_ms = o->stall_ms = strtoll(state + 7, NULL, 10);
 	}
-	freeReplyObject(r);
 	return 0;
 }
 
@@ -203,46 +158,22 @@ static int
 publish(struct ops *o, int64_t now, int64_t silent_ms)
 {
 	const char *state = o->firing ? "resolved" : "firing";
-	char id[128], val[64], maxlen[32], *dedup, *stream, *channel, *skey;
-	char *json;
-	const char *argv[11];
-	redisReply *r;
+	char id[128], val[64], *json;
+	int rc;
 
 	if (!o->firing)
 		o->stall_ms = o->since_ms;
 	snprintf(id, sizeof id, "_ops:stall:%" PRId64 ":%s", o->stall_ms / 1000,
 	    state);
 	json = stall_json(o, id, now);
-	dedup = xasprintf("%sdedup:%s", o->cfg->redis_prefix, id);
-	stream = xasprintf("%s%s", o->cfg->redis_prefix, o->cfg->alert_stream);
-	channel = xasprintf("%s%s_ops", o->cfg->redis_prefix,
-	    o->cfg->alert_channel);
-	skey = xasprintf("%sstate:_ops", o->cfg->redis_prefix);
 	snprintf(val, sizeof val, "%s %" PRId64, state, o->stall_ms);
-	snprintf(maxlen, sizeof maxlen, "%" PRId64, o->cfg->alert_stream_maxlen);
-	argv[0] = "EVAL";
-	argv[1] = PUBLISH_LUA;
-	argv[2] = "3";
-	argv[3] = dedup;
-	argv[4] = stream;
-	argv[5] = skey;
-	argv[6] = OPS_DEDUP_TTL_MS;
-	argv[7] = channel;
-	argv[8] = maxlen;
-	argv[9] = json;
-	argv[10] = val;
-	r = store_command(o->store, 11, argv);
-	free(dedup);
-	free(stream);
-	free(channel);
-	free(skey);
+	rc = o->io.publish(o->io.ctx, id, json, val);
 	free(json);
-	if (r == NULL) {
+	if (rc == -1) {
 		log_warn("cannot publish the stall alert | error=\"%s\"",
-		    store_errstr(o->store));
+		    o->io.errstr(o->io.ctx));
 		return -1;
 	}
-	freeReplyObject(r);
 	if (o->firing) {
 		STAT_ADD(stall_alerts[1], 1);
 		log_info("input flows again, stall resolved | silent_s=%" PRId64,
@@ -263,22 +194,16 @@ ops_tick(struct ops *o, bool leading, int64_t now)
 	int64_t sum, last_post, silent;
 
 	if (!leading) {
-		const char *argv[1] = { "PING" };
-		redisReply *r;
-
 		o->loaded = o->have_sum = false;
 		STAT_SET(stalled, 0);
-		if ((r = store_command(o->store, 1, argv)) == NULL)
-			return -1;
-		freeReplyObject(r);
-		return 0;
+		return o->io.ping(o->io.ctx);
 	}
 	if (!o->loaded) {
 		if (load_state(o, now) == -1)
 			return -1;
 		o->loaded = true;
 	}
-	if (positions_sum(o, &sum) == -1)
+	if (o->io.positions_sum(o->io.ctx, &sum) == -1)
 		return -1;
 	if (o->have_sum && sum != o->sum)
 		o->since_ms = now;

@@ -906,6 +906,64 @@ store_get_samples(struct store *s, const char *topic, int64_t from, int64_t to,
 }
 
 int
+store_positions_sum(struct store *s, const char *group, int64_t *sum)
+{
+	char key[512];
+	const char *argv[2];
+	redisReply *r;
+	size_t i;
+
+	store_key(s, STORE_KEY_POSITIONS, group, NULL, NULL, key, sizeof key);
+	argv[0] = "HGETALL";
+	argv[1] = key;
+	if ((r = store_run(s, 2, argv, NULL)) == NULL)
+		return -1;
+	*sum = 0;
+	if (r->type == REDIS_REPLY_ARRAY)
+		for (i = 0; i + 1 < r->elements; i += 2) {
+			const char *f = r->element[i]->str;
+
+			if (f == NULL || strncmp(f, "t:", 2) == 0 ||
+			    strncmp(f, "l:", 2) == 0 || r->element[i + 1]->str == NULL)
+				continue;
+			*sum += strtoll(r->element[i + 1]->str, NULL, 10);
+		}
+	freeReplyObject(r);
+	return 0;
+}
+
+int
+store_state_get(struct store *s, const char *topic, const char *field,
+    char *buf, size_t sz)
+{
+	char key[512];
+	const char *argv[3];
+	redisReply *r;
+
+	store_key(s, STORE_KEY_STATE, topic, NULL, NULL, key, sizeof key);
+	argv[0] = "HGET";
+	argv[1] = key;
+	argv[2] = field;
+	if ((r = store_run(s, 3, argv, NULL)) == NULL)
+		return -1;
+	snprintf(buf, sz, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	return 0;
+}
+
+int
+store_ping(struct store *s)
+{
+	const char *argv[1] = { "PING" };
+	redisReply *r;
+
+	if ((r = store_run(s, 1, argv, NULL)) == NULL)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
+int
 store_add_rejects(struct store *s, const struct store_reject *r, size_t n,
     int64_t maxlen)
 {

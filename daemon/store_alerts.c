@@ -1,8 +1,19 @@
 /*
- * store_alerts.c — the alert channels and the alert log, read side: what
- * `tidewatch alerts` needs from Redis.
+ * store_alerts.c — the alert channels and the alert log: publishing an
+ * alert exactly once, and what `tidewatch alerts` reads.
  *
- * DESIGN: a subscriber (struct store_sub) is a connection of its own, made
+ * DESIGN: store_publish() is one EVAL of PUBLISH_LUA (Redis caches it;
+ * alerts are rare), for topic alerts and the daemon's own (stall) alike:
+ * it takes the dedup key <p>dedup:<id> with SET NX PX and only if it got it
+ * XADDs the alert to the log (MAXLEN ~) and PUBLISHes it on the topic's
+ * channel; optionally it also records a state in <p>state:<topic>.  Every
+ * daemon of a group computes the same id for the same alert, so exactly
+ * one of them publishes it.  A script that fails half-way keeps what it
+ * wrote before, so if the log refuses the alert (e.g. the key has another
+ * type) the dedup key is taken back and nothing else is written: the
+ * alert is published by a later try, not lost.
+ *
+ * A subscriber (struct store_sub) is a connection of its own, made
  * by store_dial() like every other, on which SUBSCRIBE <p><channel><topic>
  * (one topic) or PSUBSCRIBE <p><channel>* (every topic, the prefix and
  * channel glob-escaped) was sent; it is then read with poll(2), so that the
@@ -28,6 +39,69 @@
 #include "xmalloc.h"
 
 #define STORE_SUB_KEEPALIVE_MS	5000
+
+/* KEYS: dedup key, alert log[, state hash]; ARGV: dedup TTL ms, channel,
+ * log MAXLEN, alert JSON[, state field, state value]. */
+static const char PUBLISH_LUA[] =
+"local got = redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1])\n"
+"if got then\n"
+"  local ok = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*',\n"
+"      'alert', ARGV[4])\n"
+"  if type(ok) == 'table' and ok.err then\n"
+"    redis.call('DEL', KEYS[1])\n"
+"    return redis.error_reply(ok.err)\n"
+"  end\n"
+"  redis.call('PUBLISH', ARGV[2], ARGV[4])\n"
+"end\n"
+"if KEYS[3] then redis.call('HSET', KEYS[3], ARGV[5], ARGV[6]) end\n"
+"if got then return 1 end\n"
+"return 0\n";
+
+int
+store_publish(struct store *s, const struct store_alert *a)
+{
+	char dedup[512], stream[512], channel[512], state[512];
+	char ttl[32], maxlen[32];
+	const char *argv[13];
+	redisReply *r;
+	int argc = 0, rc;
+
+	store_key(s, STORE_KEY_DEDUP, a->id, NULL, NULL, dedup, sizeof dedup);
+	store_key(s, STORE_KEY_ALERT_LOG, NULL, NULL, NULL, stream,
+	    sizeof stream);
+	store_key(s, STORE_KEY_CHANNEL, a->topic, NULL, NULL, channel,
+	    sizeof channel);
+	snprintf(ttl, sizeof ttl, "%" PRId64, a->dedup_ttl_ms);
+	snprintf(maxlen, sizeof maxlen, "%" PRId64, a->stream_maxlen);
+	argv[argc++] = "EVAL";
+	argv[argc++] = PUBLISH_LUA;
+	argv[argc++] = a->state_topic != NULL ? "3" : "2";
+	argv[argc++] = dedup;
+	argv[argc++] = stream;
+	if (a->state_topic != NULL) {
+		store_key(s, STORE_KEY_STATE, a->state_topic, NULL, NULL, state,
+		    sizeof state);
+		argv[argc++] = state;
+	}
+	argv[argc++] = ttl;
+	argv[argc++] = channel;
+	argv[argc++] = maxlen;
+	argv[argc++] = a->json;
+	if (a->state_topic != NULL) {
+		argv[argc++] = a->state_field;
+		argv[argc++] = a->state_value;
+	}
+	if ((r = store_run(s, argc, argv, NULL)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_INTEGER)
+		rc = r->integer == 1 ? 1 : 0;
+	else {
+		store_set_err(s, "redis: unexpected reply to the publish script");
+		rc = -1;
+	}
+	freeReplyObject(r);
+	return rc;
+}
 
 struct store_sub {
 	redisContext	*c;

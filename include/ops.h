@@ -6,19 +6,44 @@
  * stall_after, and its "resolved" when posts flow again.  Judged by the
  * daemon that holds the detection lease, from the group's positions in
  * Redis (so a daemon with no partitions does not cry stall) and its own
- * arrivals.  Runs on the main thread; owns its Redis connection.
+ * arrivals.  Runs on the main thread.  ops speaks to Redis only through
+ * struct ops_io: store_ops_io() (store) gives the real one, the unit test
+ * a fake.
  */
 #ifndef TW_OPS_H
 #define TW_OPS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
 
+/* What ops needs from Redis.  Every function returns 0, or -1 on a Redis
+ * error with errstr() saying why. */
+struct ops_io {
+	void	*ctx;
+	/* The sum of the group's stored Kafka positions: it moves when posts
+	 * reach the group. */
+	int	(*positions_sum)(void *ctx, int64_t *sum);
+	/* The stall state a previous leader left ("firing <ms>" or
+	 * "resolved <ms>"), "" when none. */
+	int	(*stall_state)(void *ctx, char *buf, size_t sz);
+	/* Publishes the stall alert json under id once across daemons (a
+	 * duplicate is not an error) and records state as the stall state.
+	 * On -1 nothing was written: a later call publishes it. */
+	int	(*publish)(void *ctx, const char *id, const char *json,
+		    const char *state);
+	/* Checks that Redis answers. */
+	int	(*ping)(void *ctx);
+	const char *(*errstr)(void *ctx);
+	void	(*free)(void *ctx);
+};
+
 struct ops;
 
-struct ops *ops_new(const struct config *cfg, const char *password,
+/* Takes io over (io->free(io->ctx) at ops_free). */
+struct ops *ops_new(const struct config *cfg, const struct ops_io *io,
     const char *instance_id);
 void ops_free(struct ops *o);
 

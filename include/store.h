@@ -139,6 +139,25 @@ struct store_reject {
 int store_add_rejects(struct store *s, const struct store_reject *r, size_t n,
     int64_t maxlen);
 
+/* An alert to publish once: on <p><channel><topic> and in the alert log,
+ * unless <p>dedup:<id> is taken.  With state_topic, the field state_field of
+ * <p>state:<state_topic> is also set to state_value (published or not). */
+struct store_alert {
+	const char	*id;
+	const char	*topic;
+	const char	*json;
+	int64_t		 dedup_ttl_ms;
+	int64_t		 stream_maxlen;	/* the log's MAXLEN ~ */
+	const char	*state_topic;	/* NULL: no state */
+	const char	*state_field;
+	const char	*state_value;
+};
+
+/* Returns 1 published, 0 a duplicate (another daemon published it: nothing
+ * sent), -1 an error (store_errstr): then nothing was written and the
+ * dedup key is free, so a later call publishes the alert. */
+int store_publish(struct store *s, const struct store_alert *a);
+
 /*
  * The alert channels and log, read side (store_alerts.c).
  *
@@ -171,6 +190,24 @@ typedef void store_log_fn(void *ctx, const char *entry_id, const char *json,
     size_t len);
 int store_read_alert_log(struct store *s, const char *start, size_t max,
     store_log_fn *fn, void *ctx, char *next, size_t nextsz);
+
+/* The sum of the next offsets stored in <p>pos:<group> (its Kafka
+ * positions, not their times or lags): it moves when posts are counted. */
+int store_positions_sum(struct store *s, const char *group, int64_t *sum);
+
+/* Field field of <p>state:<topic> into buf ("" when there is none). */
+int store_state_get(struct store *s, const char *topic, const char *field,
+    char *buf, size_t sz);
+
+/* Checks that Redis answers. */
+int store_ping(struct store *s);
+
+/* The ops module's Redis side (store_ops.c) on a store of its own made
+ * from cfg: the stall state is the field "stall" of <p>state:_ops and its
+ * alerts go to the topic "_ops".  io->free frees it. */
+struct ops_io;
+void store_ops_io(const struct config *cfg, const char *password,
+    struct ops_io *io);
 
 /* Runs a command given as argv; returns the reply (freeReplyObject) or NULL
  * on error.  For the modules that own the other keys (alerts, state). */
