@@ -337,19 +337,13 @@ store_read_alert_log(struct store *s, const char *start, size_t max,
     store_log_fn *fn, void *ctx, char *next, size_t nextsz)
 {
 	char stream[512], count[32];
-	const char *argv[6];
+	const char *argv[6] = { "XRANGE", stream, start, "+", "COUNT", count };
 	redisReply *r, *e, *f;
 	size_t i, j, n;
 
 	store_key(s, STORE_KEY_ALERT_LOG, NULL, NULL, NULL, stream,
 	    sizeof stream);
 	snprintf(count, sizeof count, "%zu", max);
-	argv[0] = "XRANGE";
-	argv[1] = stream;
-	argv[2] = start;
-	argv[3] = "+";
-	argv[4] = "COUNT";
-	argv[5] = count;
 	if ((r = store_run(s, 6, argv, NULL)) == NULL)
 		return -1;
 	if (r->type != REDIS_REPLY_ARRAY) {
