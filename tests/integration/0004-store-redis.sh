@@ -1,0 +1,21 @@
+#!/bin/sh
+# The store's unit test (tests/unit/test_store.c) against a scratch
+# redis-server: the tests it skips without one (publish once, the dedup
+# key given back, the alert log by pages, a subscriber, a flush and its
+# positions) run here, one PASS/FAIL line each; a skip here is a FAIL.
+SCRIPT=0004-store-redis
+. tests/integration/helpers.sh
+
+start_redis
+TW_REDIS_PORT=$REDIS_PORT "$BUILD"/tests/test_store >"$T/out" 2>&1
+rc=$?
+sed -n 's/^\[       OK \] \(.*\)/\1/p' "$T/out" | while read -r name; do
+	pass "$name"
+done
+sed -n 's/^\[  \(FAILED\|SKIPPED\) *\] \(test_[a-z_]*\)$/\2 (\1)/p' "$T/out" |
+    sort -u | while read -r name; do
+	fail "$name"
+done
+check "every test ran and passed against redis-server" sh -c "
+    [ $rc -eq 0 ] && grep -q '^\[  PASSED  \]' '$T/out' &&
+    ! grep -q '^\[  \(FAILED\|SKIPPED\) *\]' '$T/out'"

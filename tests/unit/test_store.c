@@ -1,0 +1,386 @@
+/*
+ * test_store.c — the store: what needs no server (settings from the
+ * config, every key name, errors when Redis cannot be reached), and, when
+ * TW_REDIS_PORT names a scratch redis-server (tests/integration/
+ * 0004-store-redis.sh starts one), the commands against it: publish once
+ * with the dedup key given back when the log refuses the alert, the stall
+ * state, reading the log by pages, a subscriber, a flush and its
+ * positions.  Without TW_REDIS_PORT those are skipped (and counted by
+ * that script).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <hiredis.h>
+
+#include "agg.h"
+#include "config.h"
+#include "diag.h"
+#include "store.h"
+
+static struct config cfg;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	config_defaults(&cfg);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	config_free(&cfg);
+	return 0;
+}
+
+static void
+test_conf_from_config(void **state)
+{
+	struct store_conf sc;
+	struct diag d;
+
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(config_set(&cfg, "redis.address=unix:/run/r.sock", &d), 0);
+	assert_int_equal(config_set(&cfg, "redis.prefix=tw2:", &d), 0);
+	assert_int_equal(config_set(&cfg, "redis.timeout=750ms", &d), 0);
+	assert_int_equal(config_set(&cfg, "counters.retention=3d", &d), 0);
+	diag_free(&d);
+	store_conf_from_config(&cfg, "secret", &sc);
+	assert_string_equal(sc.address, "unix:/run/r.sock");
+	assert_string_equal(sc.password, "secret");
+	assert_string_equal(sc.prefix, "tw2:");
+	assert_string_equal(sc.channel, "alerts:");
+	assert_string_equal(sc.stream, "alert-log");
+	assert_int_equal(sc.timeout_ms, 750);
+	assert_int_equal(sc.retention_s, 3 * 86400);
+	assert_int_equal(sc.samples_keep, 1000);
+	store_conf_from_config(&cfg, NULL, &sc);
+	assert_null(sc.password);
+}
+
+static void
+test_key_names(void **state)
+{
+	struct store *s = store_open(&cfg, NULL);
+	char k[128];
+
+	(void)state;
+	assert_string_equal(store_prefix(s), "tidewatch:");
+#define KEY(kind, a, b, c, want) do {					\
+	assert_int_equal(store_key(s, kind, a, b, c, k, sizeof k),	\
+	    strlen(want));						\
+	assert_string_equal(k, want);					\
+} while (0)
+	KEY(STORE_KEY_COUNTS, "quake", "20261126", NULL,
+	    "tidewatch:c:quake:20261126");
+	KEY(STORE_KEY_KEYWORDS, "quake", "20261126", NULL,
+	    "tidewatch:k:quake:20261126");
+	KEY(STORE_KEY_BREAKDOWN, "quake", "region", "20261126",
+	    "tidewatch:b:quake:region:20261126");
+	KEY(STORE_KEY_SAMPLES, "quake", NULL, NULL, "tidewatch:s:quake");
+	KEY(STORE_KEY_POSITIONS, "tw", NULL, NULL, "tidewatch:pos:tw");
+	KEY(STORE_KEY_SINCE, NULL, NULL, NULL, "tidewatch:since");
+	KEY(STORE_KEY_REJECTED, NULL, NULL, NULL, "tidewatch:rejected");
+	KEY(STORE_KEY_STATE, "_ops", NULL, NULL, "tidewatch:state:_ops");
+	KEY(STORE_KEY_DEDUP, "quake:0:1795669500:firing", NULL, NULL,
+	    "tidewatch:dedup:quake:0:1795669500:firing");
+	KEY(STORE_KEY_HELD, NULL, NULL, NULL, "tidewatch:held");
+	KEY(STORE_KEY_LEADER, NULL, NULL, NULL, "tidewatch:leader");
+	KEY(STORE_KEY_ALERT_LOG, NULL, NULL, NULL, "tidewatch:alert-log");
+	KEY(STORE_KEY_CHANNEL, "quake", NULL, NULL, "tidewatch:alerts:quake");
+	KEY(STORE_KEY_CHANNEL, "_ops", NULL, NULL, "tidewatch:alerts:_ops");
+#undef KEY
+	/* too small a buffer: cut, and the length needed returned */
+	assert_int_equal(store_key(s, STORE_KEY_STATE, "quake", NULL, NULL, k,
+	    12), strlen("tidewatch:state:quake"));
+	assert_string_equal(k, "tidewatch:s");
+	assert_int_equal(store_key(s, STORE_KEY_STATE, "quake", NULL, NULL,
+	    NULL, 0), strlen("tidewatch:state:quake"));
+	store_free(s);
+}
+
+/* A store on a port where nothing listens. */
+static struct store *
+unreachable(void)
+{
+	struct diag d;
+	struct store *s;
+
+	diag_init(&d);
+	assert_int_equal(config_set(&cfg, "redis.address=127.0.0.1:1", &d), 0);
+	diag_free(&d);
+	s = store_open(&cfg, NULL);
+	return s;
+}
+
+static void
+test_unreachable(void **state)
+{
+	struct store *s = unreachable();
+	struct store_alert a = { .id = "x", .topic = "t", .json = "{}",
+	    .dedup_ttl_ms = 1000, .stream_maxlen = 10 };
+	char err[256], buf[16];
+	int64_t sum;
+
+	(void)state;
+	assert_int_equal(store_connect(s), -1);
+	assert_false(store_connected(s));
+	assert_non_null(strstr(store_errstr(s), "redis 127.0.0.1:1: "));
+	assert_int_equal(store_publish(s, &a), -1);
+	assert_int_equal(store_ping(s), -1);
+	assert_int_equal(store_positions_sum(s, "tw", &sum), -1);
+	assert_int_equal(store_state_get(s, "_ops", "stall", buf, sizeof buf), -1);
+	assert_null(store_sub_open(s, NULL, err, sizeof err));
+	assert_non_null(strstr(err, "redis 127.0.0.1:1: "));
+	store_free(s);
+}
+
+/* --- against a scratch server (TW_REDIS_PORT) --- */
+
+static redisContext *rc;
+
+static struct store *
+server_store(void)
+{
+	const char *port = getenv("TW_REDIS_PORT");
+	char set[64];
+	struct diag d;
+
+	if (port == NULL || port[0] == '\0')
+		return NULL;
+	rc = redisConnect("127.0.0.1", atoi(port));
+	assert_non_null(rc);
+	assert_int_equal(rc->err, 0);
+	freeReplyObject(redisCommand(rc, "FLUSHALL"));
+	snprintf(set, sizeof set, "redis.address=127.0.0.1:%s", port);
+	diag_init(&d);
+	assert_int_equal(config_set(&cfg, set, &d), 0);
+	diag_free(&d);
+	return store_open(&cfg, NULL);
+}
+
+static void
+server_done(struct store *s)
+{
+	store_free(s);
+	redisFree(rc);
+	rc = NULL;
+}
+
+/* The reply of a command on the test's own connection, as an integer. */
+static long long
+rint_of(const char *fmt, const char *arg)
+{
+	redisReply *r = redisCommand(rc, fmt, arg);
+	long long v;
+
+	assert_non_null(r);
+	v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+	freeReplyObject(r);
+	return v;
+}
+
+static void
+test_publish_once(void **state)
+{
+	struct store *s = server_store();
+	struct store_alert a = { .id = "quake:0:100:firing", .topic = "quake",
+	    .json = "{\"id\":\"quake:0:100:firing\"}", .dedup_ttl_ms = 60000,
+	    .stream_maxlen = 100 };
+
+	(void)state;
+	if (s == NULL)
+		skip();
+	assert_int_equal(store_publish(s, &a), 1);
+	assert_int_equal(store_publish(s, &a), 0);
+	assert_int_equal(rint_of("XLEN %s", "tidewatch:alert-log"), 1);
+	assert_int_equal(rint_of("EXISTS %s",
+	    "tidewatch:dedup:quake:0:100:firing"), 1);
+	assert_true(rint_of("PTTL %s", "tidewatch:dedup:quake:0:100:firing")
+	    > 50000);
+	server_done(s);
+}
+
+static void
+test_publish_gives_dedup_back(void **state)
+{
+	struct store *s = server_store();
+	struct store_alert a = { .id = "_ops:stall:5:firing", .topic = "_ops",
+	    .json = "{\"type\":\"stall\"}", .dedup_ttl_ms = 60000,
+	    .stream_maxlen = 100, .state_topic = "_ops",
+	    .state_field = "stall", .state_value = "firing 5000" };
+	redisReply *r;
+
+	(void)state;
+	if (s == NULL)
+		skip();
+	freeReplyObject(redisCommand(rc, "SET tidewatch:alert-log x"));
+	assert_int_equal(store_publish(s, &a), -1);
+	assert_non_null(strstr(store_errstr(s), "WRONGTYPE"));
+	assert_int_equal(rint_of("EXISTS %s", "tidewatch:dedup:_ops:stall:5:firing"),
+	    0);
+	assert_int_equal(rint_of("EXISTS %s", "tidewatch:state:_ops"), 0);
+	freeReplyObject(redisCommand(rc, "DEL tidewatch:alert-log"));
+	assert_int_equal(store_publish(s, &a), 1);
+	assert_int_equal(rint_of("XLEN %s", "tidewatch:alert-log"), 1);
+	r = redisCommand(rc, "HGET tidewatch:state:_ops stall");
+	assert_string_equal(r->str, "firing 5000");
+	freeReplyObject(r);
+	/* a duplicate still records the state */
+	a.state_value = "firing 6000";
+	assert_int_equal(store_publish(s, &a), 0);
+	r = redisCommand(rc, "HGET tidewatch:state:_ops stall");
+	assert_string_equal(r->str, "firing 6000");
+	freeReplyObject(r);
+	server_done(s);
+}
+
+static void
+log_count(void *ctx, const char *entry_id, const char *json, size_t len)
+{
+	int *n = ctx;
+
+	assert_non_null(entry_id);
+	assert_int_equal(strlen(json), len);
+	assert_true(json[0] == '{');
+	(*n)++;
+}
+
+static void
+test_alert_log_pages(void **state)
+{
+	struct store *s = server_store();
+	struct store_alert a = { .topic = "quake", .json = "{}",
+	    .dedup_ttl_ms = 60000, .stream_maxlen = 100 };
+	char next[64];
+	int n = 0;
+
+	(void)state;
+	if (s == NULL)
+		skip();
+	a.id = "a";
+	store_publish(s, &a);
+	a.id = "b";
+	store_publish(s, &a);
+	a.id = "c";
+	store_publish(s, &a);
+	assert_int_equal(store_read_alert_log(s, "-", 2, log_count, &n, next,
+	    sizeof next), 2);
+	assert_int_equal(n, 2);
+	assert_true(next[0] == '(');
+	assert_int_equal(store_read_alert_log(s, next, 2, log_count, &n, next,
+	    sizeof next), 1);
+	assert_int_equal(n, 3);
+	server_done(s);
+}
+
+static void
+test_subscriber(void **state)
+{
+	struct store *s = server_store();
+	struct store_alert a = { .id = "q", .topic = "quake", .json = "{\"x\":1}",
+	    .dedup_ttl_ms = 60000, .stream_maxlen = 100 };
+	struct store_sub *one, *all;
+	const char *chan, *msg;
+	size_t len;
+	bool pattern;
+	char err[256];
+
+	(void)state;
+	if (s == NULL)
+		skip();
+	one = store_sub_open(s, "quake", err, sizeof err);
+	all = store_sub_open(s, NULL, err, sizeof err);
+	assert_non_null(one);
+	assert_non_null(all);
+	assert_string_equal(store_sub_name(one, &pattern), "tidewatch:alerts:quake");
+	assert_false(pattern);
+	assert_string_equal(store_sub_name(all, &pattern), "tidewatch:alerts:*");
+	assert_true(pattern);
+	assert_int_equal(store_sub_next(one, 10, &chan, &msg, &len), 0);
+	assert_int_equal(store_publish(s, &a), 1);
+	assert_int_equal(store_sub_next(one, 2000, &chan, &msg, &len), 1);
+	assert_string_equal(chan, "tidewatch:alerts:quake");
+	assert_int_equal(len, 7);
+	assert_memory_equal(msg, "{\"x\":1}", 7);
+	assert_int_equal(store_sub_next(all, 2000, &chan, &msg, &len), 1);
+	assert_string_equal(chan, "tidewatch:alerts:quake");
+	store_sub_free(one);
+	store_sub_free(all);
+	server_done(s);
+}
+
+static void
+test_flush_and_positions(void **state)
+{
+	struct store *s = server_store();
+	struct agg *a = agg_new(10, 0);
+	struct store_pos pos = { "posts/0", -1, 5, 1795669500000, 0 };
+	const char *fields[2] = { "posts/0", "posts/1" };
+	int64_t offs[2], counts[3], sum;
+	char buf[32];
+
+	(void)state;
+	if (s == NULL) {
+		agg_free(a);
+		skip();
+	}
+	agg_add_total(a, 1795669500);
+	agg_add_total(a, 1795669501);
+	agg_add_total(a, 1795669520);
+	assert_int_equal(store_flush(s, "tw", a, &pos, 1, NULL), 0);
+	assert_int_equal(store_get_positions(s, "tw", fields, 2, offs), 0);
+	assert_int_equal(offs[0], 5);
+	assert_int_equal(offs[1], -1);
+	assert_int_equal(store_get_counts(s, "_all", 1795669500, 10, 3, counts), 0);
+	assert_int_equal(counts[0], 2);
+	assert_int_equal(counts[1], 0);
+	assert_int_equal(counts[2], 1);
+	assert_int_equal(store_positions_sum(s, "tw", &sum), 0);
+	assert_int_equal(sum, 5);
+	/* a consumer that expects another position writes nothing */
+	pos.from = 3;
+	pos.to = 9;
+	assert_int_equal(store_flush(s, "tw", a, &pos, 1, NULL), -2);
+	assert_int_equal(store_get_counts(s, "_all", 1795669500, 10, 1, counts), 0);
+	assert_int_equal(counts[0], 2);
+	assert_int_equal(store_state_get(s, "quake", "0", buf, sizeof buf), 0);
+	assert_string_equal(buf, "");
+	assert_int_equal(store_ping(s), 0);
+	agg_free(a);
+	server_done(s);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_conf_from_config, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_key_names, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unreachable, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_publish_once, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_publish_gives_dedup_back,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_log_pages, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_subscriber, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_flush_and_positions, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
