@@ -27,7 +27,6 @@
 #include <time.h>
 
 #include <cJSON.h>
-#include <hiredis.h>
 #include <librdkafka/rdkafka.h>
 #include <microhttpd.h>
 
@@ -37,6 +36,7 @@
 #include "metrics.h"
 #include "rules.h"
 #include "stats.h"
+#include "store.h"
 #include "version.h"
 #include "xmalloc.h"
 
@@ -474,8 +474,9 @@ metrics_render(void)
 	blabel(&b, TW_VERSION);
 	bprintf(&b, "\",librdkafka=\"");
 	blabel(&b, rd_kafka_version_str());
-	bprintf(&b, "\",hiredis=\"%d.%d.%d\"} 1\n", HIREDIS_MAJOR,
-	    HIREDIS_MINOR, HIREDIS_PATCH);
+	bprintf(&b, "\",hiredis=\"");
+	blabel(&b, store_client_version());
+	bprintf(&b, "\"} 1\n");
 	gauge(&b, "process_start_time_seconds",
 	    "Start time of the process since the epoch, in seconds.",
 	    (double)start_ms / 1000.0);

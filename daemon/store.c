@@ -230,6 +230,17 @@ store_prefix(const struct store *s)
 	return s->prefix;
 }
 
+const char *
+store_client_version(void)
+{
+#define STORE_STR(x)	#x
+#define STORE_XSTR(x)	STORE_STR(x)
+	return STORE_XSTR(HIREDIS_MAJOR) "." STORE_XSTR(HIREDIS_MINOR) "."
+	    STORE_XSTR(HIREDIS_PATCH);
+#undef STORE_XSTR
+#undef STORE_STR
+}
+
 size_t
 store_key(const struct store *s, enum store_key kind, const char *a,
     const char *b, const char *c, char *buf, size_t sz)

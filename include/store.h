@@ -215,4 +215,7 @@ void *store_command(struct store *s, int argc, const char **argv);
 
 const char *store_prefix(const struct store *s);
 
+/* The Redis client library's version, "major.minor.patch" (static). */
+const char *store_client_version(void);
+
 #endif
