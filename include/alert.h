@@ -60,8 +60,11 @@ struct alert_pub {
 	int64_t		 dedup_ttl_ms;
 };
 
-/* Publishes unless another daemon already did: returns 1 published, 0 a
- * duplicate (nothing sent), -1 Redis error (store_errstr). */
+/* Publishes unless another daemon already did (store_publish: on the
+ * store's channel of the topic and its alert log; pub gives the log's
+ * length and the dedup TTL): returns 1 published, 0 a duplicate (nothing
+ * sent), -1 Redis error (store_errstr; nothing sent, a later call can
+ * publish it). */
 int alert_publish(struct store *s, const struct alert_pub *pub,
     const struct alert *al, const char *json);
 
