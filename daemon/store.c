@@ -245,7 +245,7 @@ size_t
 store_key(const struct store *s, enum store_key kind, const char *a,
     const char *b, const char *c, char *buf, size_t sz)
 {
-	size_t n;
+	char fmt[32];
 	int k;
 
 	if (kind == STORE_KEY_ALERT_LOG)
@@ -254,11 +254,8 @@ store_key(const struct store *s, enum store_key kind, const char *a,
 		k = snprintf(buf, sz, "%s%s%s", s->prefix, s->channel,
 		    a != NULL ? a : "");
 	else {
-		k = snprintf(buf, sz, "%s", s->prefix);
-		n = k < 0 ? 0 : (size_t)k;
-		k = snprintf(buf + (n < sz ? n : sz), n < sz ? sz - n : 0,
-		    KEY_NAMES[kind], a, b, c);
-		return n + (k < 0 ? 0 : (size_t)k);
+		snprintf(fmt, sizeof fmt, "%%s%s", KEY_NAMES[kind]);
+		k = snprintf(buf, sz, fmt, s->prefix, a, b, c);
 	}
 	return k < 0 ? 0 : (size_t)k;
 }
