@@ -5,6 +5,7 @@
 # publish it, once, to the channel and the alert log.
 SCRIPT=0071-stall-retry
 . tests/integration/helpers.sh
+need redis-server redis-cli
 
 start_redis
 start_kafka posts:1
