@@ -13,6 +13,7 @@
 #   make demo            the whole product on private servers (see README)
 #   make eval            the detectors scored on NAB realTweets
 #                        (NAB_DATA, default ../shared/data/nab-realtweets)
+#   make man             the man pages in $(BUILD)/man/ (also part of make)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make MALLOC=         link the daemon with glibc's malloc, not tcmalloc
 
@@ -74,10 +75,10 @@ TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test check-tests bench bench-match demo eval install clean fuzz fuzz-regress
+.PHONY: all man test check-tests bench bench-match demo eval install clean fuzz fuzz-regress
 # keep objects of tests and tools between runs
 .SECONDARY:
-all: $(BIN) $(if $(SANITIZE),,tidewatch)
+all: $(BIN) $(if $(SANITIZE),,tidewatch) man
 
 tidewatch: $(BIN)
 	cp $(BIN) $@
@@ -110,7 +111,7 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-test: $(BIN) $(UNIT_BINS) $(TOOL_BINS)
+test: $(BIN) $(UNIT_BINS) $(TOOL_BINS) man
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/run.sh
 
 bench-match: $(BUILD)/bench/bench_match
@@ -128,19 +129,43 @@ eval: $(BIN) $(BUILD)/tests/nabeval
 demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freeport $(BUILD)/tests/kafka-produce
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/tools/demo.sh
 
+# Man pages: tidewatch(1) and tidewatch-rules(5) are written by hand;
+# tidewatch.yaml(5) is its template with the @CONFIG_KEYS@ line replaced by
+# `tidewatch config --man`, one entry per key of the config table.
+MAN_PAGES := $(BUILD)/man/tidewatch.1 $(BUILD)/man/tidewatch-rules.5 \
+             $(BUILD)/man/tidewatch.yaml.5
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/tidewatch.yaml.5: deploy/tidewatch.yaml.5.in $(BIN)
+	@mkdir -p $(dir $@)
+	$(BIN) config --man >$@.keys
+	sed -e '/^@CONFIG_KEYS@$$/{' -e 'r $@.keys' -e 'd' -e '}' \
+	    deploy/tidewatch.yaml.5.in >$@.tmp
+	rm -f $@.keys
+	mv $@.tmp $@
+
+$(BUILD)/man/%: deploy/%
+	@mkdir -p $(dir $@)
+	cp $< $@
+
 # The example config and rules go to $(SYSCONFDIR)/tidewatch only where no
 # file of that name is there yet: an operator's edits are never overwritten.
-install: $(BIN)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(DOCDIR) \
-	    $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/tidewatch/rules.d
+install: $(BIN) man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/tidewatch/rules.d
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tidewatch
-	install -m 644 deploy/tidewatch.1 $(DESTDIR)$(MANDIR)/man1/tidewatch.1
+	install -m 644 $(BUILD)/man/tidewatch.1 $(DESTDIR)$(MANDIR)/man1/tidewatch.1
+	install -m 644 $(BUILD)/man/tidewatch-rules.5 $(BUILD)/man/tidewatch.yaml.5 \
+	    $(DESTDIR)$(MANDIR)/man5
 	sed -e 's|/usr/local/bin/tidewatch|$(BINDIR)/tidewatch|' \
 	    -e 's|/etc/tidewatch/|$(SYSCONFDIR)/tidewatch/|' deploy/tidewatch.service \
 	    >$(DESTDIR)$(UNITDIR)/tidewatch.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/tidewatch.service
 	install -m 644 README.md deploy/redis.conf deploy/tidewatch.yaml \
 	    deploy/compose.yaml deploy/Dockerfile $(DESTDIR)$(DOCDIR)
+	install -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs
 	[ -e $(DESTDIR)$(SYSCONFDIR)/tidewatch/tidewatch.yaml ] || \
 	    install -m 644 deploy/tidewatch.yaml $(DESTDIR)$(SYSCONFDIR)/tidewatch/tidewatch.yaml
 	for f in rules/*.yaml; do \

@@ -850,6 +850,32 @@ config_print_defaults(FILE *fp)
 	}
 }
 
+/* Key i of the table as documentation; the type names follow enum ctype. */
+int
+config_key_doc(size_t i, struct config_keydoc *doc)
+{
+	static const char *const type_names[] = {
+		[CT_STR] = "string", [CT_BOOL] = "boolean", [CT_INT] = "integer",
+		[CT_INT32] = "integer", [CT_DUR_S] = "duration",
+		[CT_DUR_MS] = "duration", [CT_SIZE] = "size",
+		[CT_ENUM] = "choice", [CT_LIST] = "list", [CT_MAP] = "mapping",
+	};
+	const struct copt *o;
+
+	if (i >= NOPTS)
+		return -1;
+	o = &config_table[i];
+	doc->name = o->name;
+	doc->type = type_names[o->type];
+	doc->def = o->def;
+	doc->choices = o->enums;
+	doc->min = o->min;
+	doc->max = o->max;
+	doc->reloadable = o->reloadable;
+	doc->help = o->help;
+	return 0;
+}
+
 /* The password from redis.password_env or redis.password_file (first
  * line).  Returns 0 with *out (NULL: none; caller frees), or -1. */
 int

@@ -108,4 +108,21 @@ int config_redis_password(const struct config *c, char **out, char *err,
 /* Writes a commented YAML of every key with its default and help. */
 void config_print_defaults(FILE *fp);
 
+/* One row of the config table as documentation (`tidewatch config --man`).
+ * Every pointer is to static data. */
+struct config_keydoc {
+	const char		*name;		/* dotted: "redis.flush_interval" */
+	const char		*type;		/* "string", "boolean", "integer",
+						   "duration", "size", "choice",
+						   "list", "mapping" */
+	const char		*def;		/* the default as the table writes it */
+	const char *const	*choices;	/* "choice": NULL-terminated */
+	int64_t			 min, max;	/* "integer": its bounds */
+	int			 reloadable;
+	const char		*help;
+};
+/* Fills *doc with key i of the table.  Returns 0, or -1 when i is past
+ * the last key. */
+int config_key_doc(size_t i, struct config_keydoc *doc);
+
 #endif

@@ -1,0 +1,110 @@
+#!/bin/sh
+# The docs and the man pages against the code, without any server.  The
+# lists come from the code, never from a copy: subcommands from
+# `tidewatch --help` (main.c's dispatch table), config keys from
+# `tidewatch config --defaults` (config_table), rule keys from the key
+# tables of daemon/rules*.c, metrics from the tidewatch_* names of
+# daemon/metrics*.c, Redis key names from the "%s<name>" key formats of
+# daemon/store*.c.  Each must be in its doc and its man page; the man pages
+# (built by `make man` into $BUILD/man) must be well-formed roff.
+SCRIPT=0004-docs
+. tests/integration/helpers.sh
+
+MAN="$BUILD/man"
+M1="$MAN/tidewatch.1"
+M5R="$MAN/tidewatch-rules.5"
+M5C="$MAN/tidewatch.yaml.5"
+
+# at_least N WHAT LIST: an extraction that finds fewer than N items means
+# the code changed shape under it; that fails rather than checking nothing.
+at_least() {
+	_n=$(printf '%s\n' "$3" | grep -c .)
+	check "$2: $_n found in the code (at least $1)" test "$_n" -ge "$1"
+}
+
+# not_in ITEMS FILE NAME GREP-OPTION PATTERN: NAME:item for each item
+# whose PATTERN (@ stands for the item) grep does not find in FILE.
+not_in() {
+	for _i in $1; do
+		_p=$(printf '%s\n' "$5" | sed "s|@|$_i|g")
+		grep -q "$4" -- "$_p" "$2" || echo "$3:$_i"
+	done
+}
+
+# report WHAT MISSING: one check per list, naming what is missing.
+report() {
+	check "$1 ($(echo $2))" test -z "$(echo $2)"
+}
+
+check "man pages built ($MAN: make man)" test -s "$M1" -a -s "$M5R" -a -s "$M5C"
+
+# --- the man pages are roff a man(7) reader takes: every request is one of
+#     the macros used, and the generated page has no template line left
+for f in "$M1" "$M5R" "$M5C"; do
+	bad=$(grep -n '^[.'"'"']' "$f" | grep -Ev \
+	    '^[0-9]+:\.(\\"|TH|SH|SS|TP|IP|PP|RS|RE|B|I|BR|BI|IR|RB|RI|IB|nf|fi|br)( |$)' |
+	    head -3)
+	check "$(basename "$f"): only man(7) requests ($bad)" test -z "$bad"
+done
+check "tidewatch.yaml.5: the key list is filled in" sh -c \
+    "! grep -qx '@CONFIG_KEYS@' '$M5C' && grep -q '^\\.SH KEYS' '$M5C'"
+
+# --- subcommands
+cmds=$("$TIDEWATCH" --help | awk '/^commands:/ { f = 1; next }
+    f && NF == 0 { exit } f { print $1 }')
+at_least 7 "subcommands" "$cmds"
+cat docs/*.md >"$T/docs.md"
+missing="$(not_in "$cmds" "$M1" tidewatch.1:synopsis -x '.B tidewatch @')
+$(not_in "$cmds" "$M1" tidewatch.1:commands -x '.B @')
+$(not_in "$cmds" README.md README.md -F 'tidewatch @')
+$(not_in "$cmds" "$T/docs.md" docs -F 'tidewatch @')"
+report "every subcommand in tidewatch(1), the README and docs/" "$missing"
+
+# --- config keys (sections, keys with digits such as normalize.t2s, and
+#     top-level keys); cross-checked against `config --man`, one entry a key
+keys=$("$TIDEWATCH" config --defaults | awk '
+    /^[a-z0-9_]+:$/ { s = substr($1, 1, length($1) - 1); next }
+    /^  [a-z0-9_]+: / { k = $1; sub(/:$/, "", k); print s "." k; next }
+    /^[a-z0-9_]+: / { k = $1; sub(/:$/, "", k); print k }')
+at_least 30 "config keys" "$keys"
+nman=$("$TIDEWATCH" config --man | grep -c '^\.TP$')
+check "config --defaults and config --man list the same number of keys" \
+    test "$(printf '%s\n' "$keys" | grep -c .)" -eq "$nman"
+missing="$(not_in "$keys" "$M5C" tidewatch.yaml.5 -x '\.B @')
+$(not_in "$keys" docs/operations.md operations.md -F '`@`')"
+report "every config key in tidewatch.yaml(5) and docs/operations.md" "$missing"
+
+# --- rule keys: the string literals of the rule loader's key tables (any
+#     array whose name holds "key", e.g. alert_keys[] or a key table)
+rkeys=$(cat daemon/rules*.c | awk '
+    /^[a-z ]*const [^=]*[Kk][Ee][Yy][A-Za-z_]*\[[A-Z_0-9]*\] *=/ { t = 1 }
+    t { s = $0
+        while (match(s, /"[a-z_][a-z0-9_]*"/)) {
+            print substr(s, RSTART + 1, RLENGTH - 2); s = substr(s, RSTART + RLENGTH)
+        } }
+    t && /};/ { t = 0 }' | sort -u)
+at_least 30 "rule keys" "$rkeys"
+missing="$(not_in "$rkeys" "$M5R" tidewatch-rules.5 -x '\.B @')
+$(not_in "$rkeys" docs/rules.md rules.md -F '`@`')"
+report "every rule key in tidewatch-rules(5) and docs/rules.md" "$missing"
+
+# --- metrics (a histogram's _bucket/_sum/_count series go with its name)
+mets=$(grep -oh '"\(tidewatch\|process\)_[a-z0-9_]*' daemon/metrics*.c |
+    tr -d '"' | sort -u)
+mets=$(for m in $mets; do
+	b=${m%_bucket}; b=${b%_sum}; b=${b%_count}
+	[ "$b" != "$m" ] && printf '%s\n' "$mets" | grep -qx "$b" || echo "$m"
+done)
+at_least 25 "metrics" "$mets"
+missing="$(not_in "$mets" "$M1" tidewatch.1 -w '@')
+$(not_in "$mets" docs/operations.md operations.md -E '`@[`{]')"
+report "every metric in tidewatch(1) and docs/operations.md" "$missing"
+
+# --- Redis keys: the names after the prefix in the key formats of store
+dkeys=$(grep -oh '"[^"]*' daemon/store*.c | grep -o '%s[a-z_][a-z_-]*' |
+    sed 's/^%s//' | sort -u)
+at_least 6 "Redis key names" "$dkeys"
+missing="$(not_in "$dkeys" "$M1" tidewatch.1 -E '^\.B[IR]? ([^ ]*:)?@(:| |$)')
+$(not_in "$dkeys" docs/operations.md operations.md -E '[`:]@[:`]')"
+report "every Redis key in tidewatch(1) and docs/operations.md" "$missing"
+
