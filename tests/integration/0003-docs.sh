@@ -4,10 +4,12 @@
 # `tidewatch --help` (main.c's dispatch table), config keys from
 # `tidewatch config --defaults` (config_table), rule keys from the key
 # tables of daemon/rules*.c, metrics from the tidewatch_* names of
-# daemon/metrics*.c, Redis key names from the "%s<name>" key formats of
-# daemon/store*.c.  Each must be in its doc and its man page; the man pages
-# (built by `make man` into $BUILD/man) must be well-formed roff.
-SCRIPT=0004-docs
+# daemon/metrics*.c, Redis key names from the key formats of
+# daemon/store*.c, and the reserved names ("_all", "_ops", …) that reach
+# Redis from the literals of daemon/*.c.  Each must be in its doc and its
+# man page; the man pages (built by `make man` into $BUILD/man) must be
+# well-formed roff.
+SCRIPT=0003-docs
 . tests/integration/helpers.sh
 
 MAN="$BUILD/man"
@@ -29,6 +31,22 @@ not_in() {
 		_p=$(printf '%s\n' "$5" | sed "s|@|$_i|g")
 		grep -q "$4" -- "$_p" "$2" || echo "$3:$_i"
 	done
+}
+
+# table_literals RE FILE...: the string literals matching RE (quotes
+# included) inside the arrays of the FILEs whose name holds "key" (any
+# case), such as alert_keys[] or KEY_NAMES[].
+table_literals() {
+	_re=$1
+	shift
+	cat "$@" | awk -v re="$_re" '
+	    /^[a-z ]*const [^=]*[Kk][Ee][Yy][A-Za-z_]*\[[A-Za-z_0-9]*\] *=/ { t = 1 }
+	    t { s = $0
+	        while (match(s, re)) {
+	            print substr(s, RSTART + 1, RLENGTH - 2)
+	            s = substr(s, RSTART + RLENGTH)
+	        } }
+	    t && /};/ { t = 0 }'
 }
 
 # report WHAT MISSING: one check per list, naming what is missing.
@@ -76,13 +94,7 @@ report "every config key in tidewatch.yaml(5) and docs/operations.md" "$missing"
 
 # --- rule keys: the string literals of the rule loader's key tables (any
 #     array whose name holds "key", e.g. alert_keys[] or a key table)
-rkeys=$(cat daemon/rules*.c | awk '
-    /^[a-z ]*const [^=]*[Kk][Ee][Yy][A-Za-z_]*\[[A-Z_0-9]*\] *=/ { t = 1 }
-    t { s = $0
-        while (match(s, /"[a-z_][a-z0-9_]*"/)) {
-            print substr(s, RSTART + 1, RLENGTH - 2); s = substr(s, RSTART + RLENGTH)
-        } }
-    t && /};/ { t = 0 }' | sort -u)
+rkeys=$(table_literals '"[a-z_][a-z0-9_]*"' daemon/rules*.c | sort -u)
 at_least 30 "rule keys" "$rkeys"
 missing="$(not_in "$rkeys" "$M5R" tidewatch-rules.5 -x '\.B @')
 $(not_in "$rkeys" docs/rules.md rules.md -F '`@`')"
@@ -100,11 +112,21 @@ missing="$(not_in "$mets" "$M1" tidewatch.1 -w '@')
 $(not_in "$mets" docs/operations.md operations.md -E '`@[`{]')"
 report "every metric in tidewatch(1) and docs/operations.md" "$missing"
 
-# --- Redis keys: the names after the prefix in the key formats of store
-dkeys=$(grep -oh '"[^"]*' daemon/store*.c | grep -o '%s[a-z_][a-z_-]*' |
-    sed 's/^%s//' | sort -u)
+# --- Redis keys: the names of store's key table ("c:%s:%s", "since"), or of
+#     its formats that put the prefix first ("%sc:%s:%s"): up to ':' or '%'
+dkeys=$( (table_literals '"[a-z_][^"]*"' daemon/store*.c
+    grep -oh '"[^"]*' daemon/store*.c | grep -o '%s[a-z_][a-z_-]*' |
+    sed 's/^%s//') | sed 's/[:%].*//' | grep . | sort -u)
 at_least 6 "Redis key names" "$dkeys"
 missing="$(not_in "$dkeys" "$M1" tidewatch.1 -E '^\.B[IR]? ([^ ]*:)?@(:| |$)')
 $(not_in "$dkeys" docs/operations.md operations.md -E '[`:]@[:`]')"
 report "every Redis key in tidewatch(1) and docs/operations.md" "$missing"
 
+
+# --- reserved names in keys, fields and channels: "_all", "_other",
+#     "_ops", and suffixes such as "%s_digest"
+names=$(grep -oh '"_[a-z]*"\|%s_[a-z]*' daemon/*.c | sed 's/^"//; s/"$//; s/^%s//' |
+    sort -u)
+at_least 5 "reserved names" "$names"
+report "every reserved name in docs/operations.md" \
+    "$(not_in "$names" docs/operations.md operations.md -E '[`:]@[:`]')"
