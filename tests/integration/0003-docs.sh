@@ -8,7 +8,7 @@
 # daemon/store*.c, and the reserved names ("_all", "_ops", …) that reach
 # Redis from the literals of daemon/*.c.  Each must be in its doc and its
 # man page; the man pages (built by `make man` into $BUILD/man) must be
-# well-formed roff.
+# well-formed roff and render without a warning.
 SCRIPT=0003-docs
 . tests/integration/helpers.sh
 
@@ -64,6 +64,16 @@ for f in "$M1" "$M5R" "$M5C"; do
 	    head -3)
 	check "$(basename "$f"): only man(7) requests ($bad)" test -z "$bad"
 done
+# ... and render without a warning (man -l: groff through man-db)
+if have man; then
+	for f in "$M1" "$M5R" "$M5C"; do
+		MANWIDTH=100 man -l "$f" >"$T/man.txt" 2>"$T/man.err"
+		check "$(basename "$f") renders without a warning ($(head -1 "$T/man.err"))" \
+		    test -s "$T/man.txt" -a ! -s "$T/man.err"
+	done
+else
+	skip "man is not installed (apt-get install man-db)"
+fi
 check "tidewatch.yaml.5: the key list is filled in" sh -c \
     "! grep -qx '@CONFIG_KEYS@' '$M5C' && grep -q '^\\.SH KEYS' '$M5C'"
 
