@@ -1,9 +1,11 @@
 #!/bin/sh
-# tidewatch backtest, offline: the posts of 0030-alerts give the alerts the
-# daemon publishes there (same windows, counts, evidence, repeats and
-# resolves); file order does not matter; posts without a time are errors;
-# group_wait digests and inhibit; --series over a count series and --alert
-# errors as path:line:col.
+# tidewatch backtest, offline, on the posts of 0030-alerts: what only
+# backtest does to an alert (detected at the window end, never late, the
+# window's first posts as samples), its summary and stderr totals; file
+# order and threads do not matter; the text output; posts without a time
+# are errors; group_wait digests and inhibit; --series over a count series
+# and --alert errors as path:line:col.  That backtest gives the daemon's
+# alerts, field by field, is 0037-daemon-vs-backtest's comparison.
 SCRIPT=0035-backtest
 . tests/integration/helpers.sh
 
@@ -47,25 +49,12 @@ iso() { date -u -d @"$1" +%Y-%m-%dT%H:%M:%SZ; }
 check "exit status 0" test $? -eq 0
 grep '"state"' "$T/out" >"$T/alerts"
 sel() { grep "\"topic\":\"$1\"" "$T/alerts" | grep "\"state\":\"$2\""; }
-field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
 has() { case "$1" in *"$2"*) return 0;; *) return 1;; esac; }
 q=$(sel quake firing)
 check "quake: exactly one firing" test "$(sel quake firing | wc -l)" -eq 1
-check "quake: window of the burst" has "$q" "\"window_s\":30,\"window_start\":\"$(iso $((S + 580)))\",\"window_end\":\"$(iso $((S + 610)))\""
-check "quake: count and baseline, as the daemon" has "$q" '"count":103,"baseline_rate":3,"ratio":34.33'
-check "quake: top keyword" has "$q" '"top_keywords":[["地震",103]]'
-check "quake: breakdown by region" has "$q" '"breakdown":{"region":[["成都",75],["绵阳",25],["四川",3]]}'
 check "quake: the window's first posts as samples" has "$q" '"samples":[{"id":"q117","text":"小地震，没事"},{"id":"q119",'
 check "quake: detected at the window end" has "$q" "\"detected_at\":\"$(iso $((S + 610)) | sed 's/Z$//').000Z\""
 check "quake: not late" sh -c "! echo '$q' | grep -q late"
-check "quake: exactly one resolved" test "$(sel quake resolved | wc -l)" -eq 1
-first=$(sel flood firing | grep -v repeat | field window_end)
-check "flood: first firing at the window that reached 60" test "$first" = "\"$(iso $((S + 620)))\""
-reps=$(sel flood firing | grep '"repeat":true' | field window_end | tr -d '"' | tr '\n' ' ')
-check "flood: repeats every cooldown ($reps)" test "$reps" = "$(iso $((S + 740))) $(iso $((S + 860))) "
-res=$(sel flood resolved | field window_end)
-check "flood: resolved 30 s after the last high window" test "$res" = "\"$(iso $((S + 940)))\""
-check "lonely: no alert" test "$(grep -c '"topic":"lonely"' "$T/alerts")" -eq 0
 sum=$(tail -1 "$T/out")
 check "summary line" has "$sum" '{"summary":{"posts":1301,"matched":1151,"rejected":0,"no_time":0,"alerts":6,'
 check "summary per topic" has "$sum" '{"id":"flood","posts":900,"peak":90,"fired":1,"repeats":2,"resolved":1,"firing_at_end":false}'
