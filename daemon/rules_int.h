@@ -1,0 +1,223 @@
+/*
+ * rules_int.h — what the files of the rule loader share; not a public API.
+ *
+ * The loader is split along its concerns:
+ *   rules.c        files and directories, the two passes, the checks across
+ *                  topics (duplicate ids, inhibit), the all-or-nothing build
+ *                  and the public entry points of rules.h;
+ *   rules_yaml.c   libyaml: the syntax check and load of one buffer, node
+ *                  access, "path:line:col: message" errors, the item budget,
+ *                  scalars (durations, numbers) and "did you mean";
+ *   rules_match.c  keywords, regexes, $lists and a topic's match expression
+ *                  (any, all, none, where);
+ *   rules_topic.c  one topic: its keys, count_by, tags, inhibit, tests;
+ *   rules_alert.c  alert blocks, driven by the key tables of the alert, its
+ *                  baseline and its poisson condition.
+ * Each file exports its names with its own prefix (ryaml_, rmatch_,
+ * rtopic_, ralert_).  All of them run in the thread that calls rules_load()
+ * and touch nothing but the struct loader they are given.
+ */
+#ifndef TW_RULES_INT_H
+#define TW_RULES_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yaml.h>
+
+#include "rules.h"
+
+#define RULES_MAX_FILE		(16 * 1024 * 1024)
+#define RULES_MAX_DEPTH		32
+#define RULES_MAX_NODES		2000000
+#define RULES_MAX_ITEMS		1000000
+#define RULES_MAX_REGEX		50000
+#define RULES_MAX_ERRORS	1000
+#define RULES_MAX_GROUPS	64
+#define RULES_MAX_ID		64
+#define RULES_MAX_COUNT_BY	16
+#define RULES_MAX_LOOKBACK	365
+#define RULES_MAX_DURATION	(3650LL * 86400)
+#define RULES_DEFAULT_RES	10
+#define RULES_DEFAULT_COOLDOWN	1800
+#define RULES_DEFAULT_LOOKBACK	7
+#define RULES_MAX_GROUP_WAIT	3600
+#define RULES_MAX_INHIBIT	16
+
+#define SHOWSZ	256		/* ryaml_show() and ryaml_got() buffers */
+
+#define nitems(a)	(sizeof (a) / sizeof (a)[0])
+
+/* An error, kept until the end so that they can be sorted. */
+struct lerr {
+	size_t	 file;
+	int	 line, col;
+	size_t	 seq;
+	char	*msg;		/* complete "path:line:col: message" */
+};
+
+struct lfile {
+	char		*path;
+	yaml_document_t	 doc;
+	bool		 loaded;
+	yaml_node_t	*topics;	/* `topics`, found in pass 1 */
+};
+
+/* A keyword as parsed, before it is placed in a topic. */
+struct lkw {
+	char		*text;
+	char		*display;
+	bool		 is_regex;
+	uint32_t	 flags;
+};
+
+struct llist {
+	const char	*name;		/* points into its file's document */
+	size_t		 file;
+	size_t		 order;
+	int		 line, col;
+	struct lkw	*kws;
+	size_t		 nkws;
+	bool		 bad;		/* errors already reported */
+};
+
+/* Where a topic's id is written, for duplicate ids once all are read. */
+struct idmark {
+	size_t	file;
+	int	line, col;
+};
+
+/* Where a topic names a topic in `inhibit`, for errors once all are read. */
+struct inhmark {
+	size_t	topic, k;	/* rs->topics[topic].inhibit[k] */
+	size_t	file;
+	int	line, col;
+};
+
+struct loader {
+	int64_t		 res;		/* counter resolution, seconds */
+	struct lfile	*files;
+	size_t		 nfiles, capfiles;
+	size_t		 cur;		/* file being read */
+
+	struct lerr	*errs;
+	size_t		 nerrs, caperrs;
+	bool		 capped;
+	size_t		 capfile;
+
+	struct llist	*lists;
+	size_t		 nlists, caplists;
+	const char     **lnames;	/* distinct names, for suggestions */
+	size_t		 nlnames;
+	bool		 broken;	/* a file could not be read or parsed */
+
+	size_t		 items, regexes;
+	bool		 toobig;
+
+	struct ruleset	*rs;
+	size_t		 captopics;
+	struct idmark	*idmarks;	/* where each topic's id is written */
+	size_t		 capidmarks;
+	struct inhmark	*inhmarks;
+	size_t		 ninhmarks, capinhmarks;
+};
+
+/* The items of a list; a lone scalar counts as a list of one when lenient,
+ * null as an empty list. */
+struct items {
+	yaml_node_item_t	*v;
+	size_t			 n;
+	yaml_node_item_t	 one;
+};
+
+/* ---- rules_yaml.c: YAML, errors, scalars ------------------------------ */
+
+/* Checks buf (syntax, one document, depth, node count), then loads it as
+ * the document of the current file.  Returns 0, or -1 after an error. */
+int	ryaml_load_buffer(struct loader *ld, const char *buf, size_t len);
+
+int	ryaml_line(const yaml_mark_t *m);	/* 1-based */
+int	ryaml_col(const yaml_mark_t *m);	/* 1-based */
+/* Node id of the current file's document, or NULL. */
+yaml_node_t *ryaml_node(struct loader *ld, int id);
+bool	ryaml_is_null(const yaml_node_t *n);	/* "", ~, null, Null, NULL */
+/* The text of a scalar that is not null and holds no NUL, or NULL. */
+const char *ryaml_text(const yaml_node_t *n);
+/* What n is, for "expected X, got Y": "a list", "'text'"...; buf holds
+ * SHOWSZ bytes. */
+const char *ryaml_got(const yaml_node_t *n, char *buf);
+/* s cut to 60 bytes, control characters escaped; buf holds SHOWSZ. */
+const char *ryaml_show(const char *s, char *buf);
+size_t	ryaml_utf8_len(unsigned char lead);
+/* One character at s; invalid sequences give U+FFFD and *n = 1. */
+uint32_t ryaml_utf8_decode(const char *s, size_t *n);
+
+/* Records "path:line:col: message" (line 0: "path: message") for file. */
+void	ryaml_error_at(struct loader *ld, size_t file, int line, int col,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Records an error at node n of the current file. */
+void	ryaml_error(struct loader *ld, const yaml_node_t *n, const char *fmt,
+	    ...) __attribute__((format(printf, 3, 4)));
+/* Whether loading stopped: too many errors, or the set is too large. */
+bool	ryaml_stopped(const struct loader *ld);
+/* Takes n items from the budget; false (reported once) when spent. */
+bool	ryaml_budget(struct loader *ld, const yaml_node_t *at, size_t n);
+
+/* The items of list n (see struct items) as `what`, which should be
+ * `expected`.  Returns 0, or -1 after an error. */
+int	ryaml_items(struct loader *ld, yaml_node_t *n, const char *what,
+	    const char *expected, bool lenient, struct items *it);
+/* Reads mapping n, whose keys should be known[], into key[] and val[]
+ * (NULL when absent), reporting unknown, repeated and non-string keys.
+ * Returns the mask of known keys given as "did you mean". */
+uint32_t ryaml_keys(struct loader *ld, yaml_node_t *n,
+	    const char *const *known, size_t nknown, const char *in,
+	    yaml_node_t **key, yaml_node_t **val);
+/* "a, b or c" into buf. */
+void	ryaml_join_keys(const char *const *known, size_t n, char *buf,
+	    size_t size);
+/* Reports the repeated keys of a mapping whose keys are free. */
+void	ryaml_dup_keys(struct loader *ld, yaml_node_t *n, const char *in);
+
+/* "1h30m", "5m", a bare number of seconds; 0 allowed.  0 or -1. */
+int	ryaml_parse_duration(const char *s, int64_t *out);
+int	ryaml_parse_whole(const char *s, int64_t *out);	/* <= 18 digits */
+int	ryaml_parse_number(const char *s, double *out);	/* finite */
+/* The largest unit that divides s: "2h", "90s". */
+const char *ryaml_format_duration(int64_t s, char *buf, size_t size);
+/* A duration > 0 and <= RULES_MAX_DURATION at n, as `what`.  0 or -1. */
+int	ryaml_duration(struct loader *ld, yaml_node_t *n, const char *what,
+	    int64_t *out);
+/* A number > 0 at n, as `what`.  0 or -1. */
+int	ryaml_positive(struct loader *ld, yaml_node_t *n, const char *what,
+	    double *out);
+
+/* ---- rules_match.c: keywords, $lists, match --------------------------- */
+
+/* Letters, digits, '_', '.' and '-', at most 128 bytes. */
+bool	rmatch_is_field_name(const char *s);
+/* Pass 1: the `lists` mapping of the current file. */
+void	rmatch_parse_lists(struct loader *ld, yaml_node_t *n);
+/* After pass 1: sorts the lists and reports names defined twice. */
+void	rmatch_index_lists(struct loader *ld);
+void	rmatch_free_lists(struct loader *ld);
+/* A topic's `match`: its keywords and where conditions. */
+void	rmatch_parse(struct loader *ld, struct rule_topic *t, yaml_node_t *n);
+
+/* ---- rules_topic.c: one topic ----------------------------------------- */
+
+/* Pass 2: one item of `topics`, appended to ld->rs. */
+void	rtopic_parse(struct loader *ld, yaml_node_t *n);
+void	rtopic_free(struct rule_topic *t);	/* what t owns, not t */
+
+/* ---- rules_alert.c: alert blocks -------------------------------------- */
+
+/* One alert block, appended to t->alerts (capacity *cap) when good. */
+void	ralert_parse(struct loader *ld, struct rule_topic *t, size_t *cap,
+	    yaml_node_t *n);
+/* A topic's `alert`: one block or a list of them. */
+void	ralert_parse_list(struct loader *ld, struct rule_topic *t,
+	    yaml_node_t *n);
+
+#endif

@@ -1,0 +1,785 @@
+/*
+ * rules_yaml.c — the rule loader's YAML layer: documents, nodes, errors.
+ *
+ * DESIGN: a rule file is checked first with libyaml's event parser (syntax,
+ * one document, nesting depth, node count), so that a hostile file is
+ * refused before libyaml builds it, and only then loaded as a document.
+ * Everything above works on yaml_node_t through the helpers here: scalar
+ * text (null and NUL-holding scalars are not text), "expected X, got Y"
+ * descriptions, mappings with a fixed set of keys (unknown keys get the
+ * nearest known one as "did you mean"), lists, durations and numbers.
+ * Errors are recorded in the struct loader as "path:line:col: message",
+ * with the libyaml mark of the node at fault, up to RULES_MAX_ERRORS; the
+ * item budget bounds the work that aliases can multiply.  No global state:
+ * everything lives in the loader of the calling thread.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "rules.h"
+#include "rules_int.h"
+#include "xmalloc.h"
+
+/* ---- small helpers ---------------------------------------------------- */
+
+int
+ryaml_line(const yaml_mark_t *m)
+{
+	return m->line >= (size_t)INT_MAX - 1 ? INT_MAX : (int)m->line + 1;
+}
+
+int
+ryaml_col(const yaml_mark_t *m)
+{
+	return m->column >= (size_t)INT_MAX - 1 ? INT_MAX : (int)m->column + 1;
+}
+
+size_t
+ryaml_utf8_len(unsigned char c)
+{
+	if (c < 0xc0)
+		return 1;
+	if (c < 0xe0)
+		return 2;
+	if (c < 0xf0)
+		return 3;
+	return 4;
+}
+
+/* Decodes one UTF-8 character at s (NUL-terminated); *n is its length.
+ * Invalid sequences give U+FFFD and a length of 1. */
+uint32_t
+ryaml_utf8_decode(const char *s, size_t *n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len = ryaml_utf8_len(u[0]), i;
+	uint32_t c;
+
+	*n = 1;
+	if (u[0] < 0x80)
+		return u[0];
+	if (u[0] < 0xc2 || u[0] > 0xf4)
+		return 0xfffd;
+	c = u[0] & (0xff >> (len + 1));
+	for (i = 1; i < len; i++) {
+		if ((u[i] & 0xc0) != 0x80)
+			return 0xfffd;
+		c = (c << 6) | (u[i] & 0x3f);
+	}
+	*n = len;
+	return c;
+}
+
+/*
+ * Copies s for an error message: at most 60 bytes of it (whole characters),
+ * control characters escaped, "..." when cut: at most 4 * 60 + 3 bytes and
+ * the NUL, so buf needs SHOWSZ - 1 bytes.
+ */
+const char *
+ryaml_show(const char *s, char *buf)
+{
+	size_t i = 0, o = 0, n, k;
+	unsigned char c;
+
+	while (s[i] != '\0' && i < 60) {
+		c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f) {
+			if (c == '\n' || c == '\t') {
+				buf[o++] = '\\';
+				buf[o++] = c == '\n' ? 'n' : 't';
+			} else {
+				snprintf(buf + o, SHOWSZ - o, "\\x%02x", c);
+				o += 4;
+			}
+			i++;
+			continue;
+		}
+		n = ryaml_utf8_len(c);
+		for (k = 1; k < n; k++) {
+			if (s[i + k] == '\0') {
+				n = k;
+				break;
+			}
+		}
+		if (i + n > 60)
+			break;
+		memcpy(buf + o, s + i, n);
+		o += n;
+		i += n;
+	}
+	if (s[i] != '\0') {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o] = '\0';
+	return buf;
+}
+
+bool
+ryaml_is_null(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (n->type != YAML_SCALAR_NODE ||
+	    n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return false;
+	s = (const char *)n->data.scalar.value;
+	return (*s == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
+	    strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0);
+}
+
+/* The text of a scalar that is not null and holds no NUL byte, or NULL. */
+const char *
+ryaml_text(const yaml_node_t *n)
+{
+	const char *s;
+
+	if (n->type != YAML_SCALAR_NODE || ryaml_is_null(n))
+		return NULL;
+	s = (const char *)n->data.scalar.value;
+	if (strlen(s) != n->data.scalar.length)
+		return NULL;
+	return s;
+}
+
+/* Says what a node is, for "expected X, got Y". */
+const char *
+ryaml_got(const yaml_node_t *n, char *buf)
+{
+	switch (n->type) {
+	case YAML_SEQUENCE_NODE:
+		return "a list";
+	case YAML_MAPPING_NODE:
+		return "a mapping";
+	case YAML_SCALAR_NODE:
+		if (ryaml_is_null(n))
+			return "an empty value";
+		if (strlen((const char *)n->data.scalar.value) !=
+		    n->data.scalar.length)
+			return "a string with a NUL character";
+		/* ryaml_show() writes at most 248 bytes, so the quotes fit. */
+		buf[0] = '\'';
+		ryaml_show((const char *)n->data.scalar.value, buf + 1);
+		strcat(buf, "'");
+		return buf;
+	default:
+		return "nothing";
+	}
+}
+
+const char *
+ryaml_format_duration(int64_t s, char *buf, size_t size)
+{
+	static const struct {
+		int64_t	n;
+		char	u;
+	} units[] = { { 604800, 'w' }, { 86400, 'd' }, { 3600, 'h' },
+	    { 60, 'm' } };
+	size_t i;
+
+	for (i = 0; i < nitems(units); i++) {
+		if (s % units[i].n == 0) {
+			snprintf(buf, size, "%" PRId64 "%c", s / units[i].n,
+			    units[i].u);
+			return buf;
+		}
+	}
+	snprintf(buf, size, "%" PRId64 "s", s);
+	return buf;
+}
+
+/* Parses a duration that may be 0; -1 on bad syntax or overflow. */
+int
+ryaml_parse_duration(const char *s, int64_t *out)
+{
+	int64_t total = 0, v, mul;
+	const char *p = s;
+
+	if (*p == '\0')
+		return -1;
+	while (*p != '\0') {
+		if (*p < '0' || *p > '9')
+			return -1;
+		v = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (v > (INT64_MAX - 9) / 10)
+				return -1;
+			v = v * 10 + (*p++ - '0');
+		}
+		switch (*p) {
+		case '\0':
+			if (p != s && total == 0 &&
+			    strspn(s, "0123456789") == strlen(s)) {
+				*out = v;	/* a bare number: seconds */
+				return 0;
+			}
+			return -1;
+		case 's':
+			mul = 1;
+			break;
+		case 'm':
+			mul = 60;
+			break;
+		case 'h':
+			mul = 3600;
+			break;
+		case 'd':
+			mul = 86400;
+			break;
+		case 'w':
+			mul = 604800;
+			break;
+		default:
+			return -1;
+		}
+		p++;
+		if (v > (INT64_MAX - total) / mul)
+			return -1;
+		total += v * mul;
+	}
+	*out = total;
+	return 0;
+}
+
+/* A whole number of at most 18 digits; -1 otherwise. */
+int
+ryaml_parse_whole(const char *s, int64_t *out)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 18 || strspn(s, "0123456789") != n)
+		return -1;
+	*out = strtoll(s, NULL, 10);
+	return 0;
+}
+
+int
+ryaml_parse_number(const char *s, double *out)
+{
+	size_t n = strlen(s);
+	char *end;
+	double v;
+
+	if (n == 0 || n > 64 || strspn(s, "0123456789.eE+-") != n)
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (*end != '\0' || errno != 0 || !isfinite(v))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* ---- errors ----------------------------------------------------------- */
+
+static void
+verr_at(struct loader *ld, size_t file, int line, int col, const char *fmt,
+    va_list ap)
+{
+	struct lerr *e;
+	const char *path = ld->files[file].path;
+	char *body;
+
+	if (ld->capped)
+		return;
+	if (ld->nerrs == RULES_MAX_ERRORS) {
+		ld->capped = true;
+		ld->capfile = file;
+		return;
+	}
+	if (vasprintf(&body, fmt, ap) < 0)
+		body = xstrdup(fmt);
+	ld->errs = xgrow(ld->errs, &ld->caperrs, ld->nerrs + 1,
+	    sizeof *ld->errs);
+	e = &ld->errs[ld->nerrs];
+	e->file = file;
+	e->line = line;
+	e->col = col;
+	e->seq = ld->nerrs;
+	if (line > 0)
+		e->msg = xasprintf("%s:%d:%d: %s", path, line, col, body);
+	else
+		e->msg = xasprintf("%s: %s", path, body);
+	free(body);
+	ld->nerrs++;
+}
+
+void
+ryaml_error_at(struct loader *ld, size_t file, int line, int col,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr_at(ld, file, line, col, fmt, ap);
+	va_end(ap);
+}
+
+void
+ryaml_error(struct loader *ld, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr_at(ld, ld->cur, ryaml_line(&n->start_mark),
+	    ryaml_col(&n->start_mark), fmt, ap);
+	va_end(ap);
+}
+
+bool
+ryaml_stopped(const struct loader *ld)
+{
+	return (ld->toobig || ld->capped);
+}
+
+/* Takes n items from the budget that bounds the work aliases can cause. */
+bool
+ryaml_budget(struct loader *ld, const yaml_node_t *at, size_t n)
+{
+	if (ld->toobig)
+		return false;
+	ld->items += n;
+	if (ld->items > RULES_MAX_ITEMS) {
+		ryaml_error(ld, at, "rule set too large: more than %d "
+		    "keywords, values and tests (aliases and $lists count each "
+		    "time they are used)", RULES_MAX_ITEMS);
+		ld->toobig = true;
+		return false;
+	}
+	return true;
+}
+
+/* ---- document access -------------------------------------------------- */
+
+yaml_node_t *
+ryaml_node(struct loader *ld, int id)
+{
+	return yaml_document_get_node(&ld->files[ld->cur].doc, id);
+}
+
+static int
+node_id(struct loader *ld, yaml_node_t *n)
+{
+	return (int)(n - ld->files[ld->cur].doc.nodes.start) + 1;
+}
+
+/* The items of a list (see struct items) as `what`, which should be
+ * `expected`.  Returns -1 after an error. */
+int
+ryaml_items(struct loader *ld, yaml_node_t *n, const char *what,
+    const char *expected, bool lenient, struct items *it)
+{
+	char g[SHOWSZ];
+
+	it->v = NULL;
+	it->n = 0;
+	if (ryaml_is_null(n))
+		return 0;
+	if (n->type == YAML_SEQUENCE_NODE) {
+		it->v = n->data.sequence.items.start;
+		it->n = (size_t)(n->data.sequence.items.top -
+		    n->data.sequence.items.start);
+		return 0;
+	}
+	if (lenient && n->type == YAML_SCALAR_NODE) {
+		it->one = node_id(ld, n);
+		it->v = &it->one;
+		it->n = 1;
+		return 0;
+	}
+	ryaml_error(ld, n, "%s: expected %s, got %s", what, expected,
+	    ryaml_got(n, g));
+	return -1;
+}
+
+void
+ryaml_join_keys(const char *const *known, size_t n, char *buf, size_t size)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < n && o < size; i++) {
+		o += (size_t)snprintf(buf + o, size - o, "%s%s",
+		    i == 0 ? "" : (i == n - 1 ? " or " : ", "), known[i]);
+	}
+}
+
+/*
+ * Reads a mapping with a fixed set of keys into key[]/val[] (NULL when
+ * absent), reporting keys that are unknown, repeated or not strings.
+ * Returns a mask of the known keys that were suggested for unknown ones,
+ * so that callers do not also report them missing.
+ */
+uint32_t
+ryaml_keys(struct loader *ld, yaml_node_t *n, const char *const *known,
+    size_t nknown, const char *in, yaml_node_t **key, yaml_node_t **val)
+{
+	yaml_node_pair_t *p;
+	yaml_node_t *k, *v;
+	const char *name, *sug;
+	char g[SHOWSZ], s1[SHOWSZ], all[256];
+	uint32_t suggested = 0;
+	size_t i;
+
+	for (i = 0; i < nknown; i++)
+		key[i] = val[i] = NULL;
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		k = ryaml_node(ld, p->key);
+		v = ryaml_node(ld, p->value);
+		if (k == NULL || v == NULL)
+			continue;
+		if ((name = ryaml_text(k)) == NULL) {
+			ryaml_error(ld, k, "expected a key in %s, got %s", in,
+			    ryaml_got(k, g));
+			continue;
+		}
+		for (i = 0; i < nknown; i++) {
+			if (strcmp(name, known[i]) == 0)
+				break;
+		}
+		if (i == nknown) {
+			sug = rules_suggest(name, known, nknown);
+			if (sug != NULL) {
+				ryaml_error(ld, k, "unknown key '%s' in %s "
+				    "(did you mean '%s'?)",
+				    ryaml_show(name, s1), in, sug);
+				for (i = 0; i < nknown; i++) {
+					if (known[i] == sug)
+						suggested |= 1U << i;
+				}
+			} else {
+				ryaml_join_keys(known, nknown, all, sizeof all);
+				ryaml_error(ld, k, "unknown key '%s' in %s "
+				    "(expected %s)", ryaml_show(name, s1), in,
+				    all);
+			}
+		} else if (val[i] != NULL)
+			ryaml_error(ld, k, "duplicate key '%s' in %s", known[i],
+			    in);
+		else {
+			key[i] = k;
+			val[i] = v;
+		}
+	}
+	return suggested;
+}
+
+static int
+cmp_keynode(const void *a, const void *b)
+{
+	const yaml_node_t *x = *(yaml_node_t *const *)a;
+	const yaml_node_t *y = *(yaml_node_t *const *)b;
+	int c;
+
+	c = strcmp((const char *)x->data.scalar.value,
+	    (const char *)y->data.scalar.value);
+	if (c != 0)
+		return c;
+	if (x->start_mark.index != y->start_mark.index)
+		return x->start_mark.index < y->start_mark.index ? -1 : 1;
+	return 0;
+}
+
+/* Reports repeated keys of a mapping with free keys (sorting, not n²). */
+void
+ryaml_dup_keys(struct loader *ld, yaml_node_t *n, const char *in)
+{
+	yaml_node_pair_t *p;
+	yaml_node_t **keys, *k;
+	size_t nk = 0, i;
+	char s1[SHOWSZ];
+
+	keys = xcalloc((size_t)(n->data.mapping.pairs.top -
+	    n->data.mapping.pairs.start), sizeof *keys);
+	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+	    p++) {
+		if ((k = ryaml_node(ld, p->key)) != NULL &&
+		    ryaml_text(k) != NULL)
+			keys[nk++] = k;
+	}
+	if (nk > 0)
+		qsort(keys, nk, sizeof *keys, cmp_keynode);
+	for (i = 1; i < nk; i++) {
+		if (strcmp((const char *)keys[i]->data.scalar.value,
+		    (const char *)keys[i - 1]->data.scalar.value) == 0) {
+			ryaml_error(ld, keys[i], "duplicate key '%s' in %s",
+			    ryaml_show(ryaml_text(keys[i]), s1), in);
+		}
+	}
+	free(keys);
+}
+
+/* ---- typed values ----------------------------------------------------- */
+
+/* A duration greater than 0 and at most RULES_MAX_DURATION, as `what`. */
+int
+ryaml_duration(struct loader *ld, yaml_node_t *n, const char *what,
+    int64_t *out)
+{
+	const char *s = ryaml_text(n);
+	char g[SHOWSZ];
+	int64_t v;
+
+	if (s == NULL || ryaml_parse_duration(s, &v) == -1) {
+		ryaml_error(ld, n, "%s: expected a duration like 30s, 5m, 2h "
+		    "or 1d, got %s", what, ryaml_got(n, g));
+		return -1;
+	}
+	if (v == 0) {
+		ryaml_error(ld, n, "%s: expected a duration greater than 0, "
+		    "got %s", what, ryaml_got(n, g));
+		return -1;
+	}
+	if (v > RULES_MAX_DURATION) {
+		ryaml_error(ld, n, "%s: duration %s is too long (at most "
+		    "3650d)", what, ryaml_got(n, g));
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A number greater than 0, as `what`. */
+int
+ryaml_positive(struct loader *ld, yaml_node_t *n, const char *what,
+    double *out)
+{
+	const char *s = ryaml_text(n);
+	char g[SHOWSZ];
+
+	if (s == NULL || ryaml_parse_number(s, out) == -1 || !(*out > 0)) {
+		ryaml_error(ld, n, "%s: expected a number greater than 0, got "
+		    "%s", what, ryaml_got(n, g));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- loading a buffer ------------------------------------------------ */
+
+static void
+yaml_error(struct loader *ld, yaml_parser_t *p, const char *buf, size_t len)
+{
+	const char *problem = p->problem != NULL ? p->problem : "YAML error";
+	size_t i, end;
+	int line = 1, col = 1;
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		ryaml_error_at(ld, ld->cur, 0, 0, "out of memory while reading "
+		    "YAML");
+		return;
+	}
+	if (p->error == YAML_READER_ERROR) {
+		/* Only a byte offset is known: count lines and characters. */
+		end = p->problem_offset < len ? p->problem_offset : len;
+		for (i = 0; i < end; i++) {
+			if (buf[i] == '\n') {
+				line++;
+				col = 1;
+			} else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+				col++;
+		}
+		if (p->problem_value != -1)
+			ryaml_error_at(ld, ld->cur, line, col, "%s (byte "
+			    "0x%02x)", problem, (unsigned)p->problem_value &
+			    0xff);
+		else
+			ryaml_error_at(ld, ld->cur, line, col, "%s", problem);
+		return;
+	}
+	if (p->context != NULL)
+		ryaml_error_at(ld, ld->cur, ryaml_line(&p->problem_mark),
+		    ryaml_col(&p->problem_mark), "%s (%s at line %d, column "
+		    "%d)", problem, p->context, ryaml_line(&p->context_mark),
+		    ryaml_col(&p->context_mark));
+	else
+		ryaml_error_at(ld, ld->cur, ryaml_line(&p->problem_mark),
+		    ryaml_col(&p->problem_mark), "%s", problem);
+}
+
+/*
+ * Checks a buffer with the event parser (syntax, depth, size, one
+ * document), then loads it as a document.  Returns 0 or -1.
+ */
+int
+ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
+{
+	struct lfile *f = &ld->files[ld->cur];
+	yaml_parser_t p;
+	yaml_event_t ev;
+	size_t depth = 0, nodes = 0, docs = 0;
+	int rc = 0;
+	bool done = false;
+
+	if (len > RULES_MAX_FILE) {
+		ryaml_error_at(ld, ld->cur, 0, 0, "file is larger than %d MiB",
+		    RULES_MAX_FILE / (1024 * 1024));
+		return -1;
+	}
+	if (!yaml_parser_initialize(&p)) {
+		ryaml_error_at(ld, ld->cur, 0, 0, "out of memory while reading "
+		    "YAML");
+		return -1;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	while (!done && rc == 0) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			yaml_error(ld, &p, buf, len);
+			rc = -1;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++docs > 1) {
+				ryaml_error_at(ld, ld->cur,
+				    ryaml_line(&ev.start_mark),
+				    ryaml_col(&ev.start_mark), "a rule file "
+				    "holds a single YAML document, this is a "
+				    "second one");
+				rc = -1;
+			}
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++depth > RULES_MAX_DEPTH) {
+				ryaml_error_at(ld, ld->cur,
+				    ryaml_line(&ev.start_mark),
+				    ryaml_col(&ev.start_mark), "nested deeper "
+				    "than %d levels", RULES_MAX_DEPTH);
+				rc = -1;
+			}
+			/* FALLTHROUGH */
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			if (rc == 0 && ++nodes > RULES_MAX_NODES) {
+				ryaml_error_at(ld, ld->cur,
+				    ryaml_line(&ev.start_mark),
+				    ryaml_col(&ev.start_mark), "more than %d "
+				    "YAML nodes", RULES_MAX_NODES);
+				rc = -1;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	if (rc == -1)
+		return -1;
+
+	if (!yaml_parser_initialize(&p)) {
+		ryaml_error_at(ld, ld->cur, 0, 0, "out of memory while reading "
+		    "YAML");
+		return -1;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&p, &f->doc)) {
+		yaml_error(ld, &p, buf, len);
+		rc = -1;
+	} else
+		f->loaded = true;
+	yaml_parser_delete(&p);
+	return rc;
+}
+
+/* ---- public helpers ---------------------------------------------------- */
+
+int
+rules_parse_duration(const char *s, int64_t *out)
+{
+	int64_t v;
+
+	if (s == NULL || ryaml_parse_duration(s, &v) == -1 || v <= 0 ||
+	    v > RULES_MAX_DURATION)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+
+static unsigned char
+lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+}
+
+/*
+ * Edit distance over bytes (Levenshtein, with a swap of two neighbours as
+ * one edit, so that "mtach" is one step from "match"), ASCII case folded.
+ * Words are at most 64 bytes.
+ */
+static size_t
+distance(const char *a, size_t la, const char *b, size_t lb)
+{
+	size_t rows[3][65], *pp, *p, *r, *tmp, i, j, best;
+	unsigned char ca, cb;
+
+	pp = rows[0];
+	p = rows[1];
+	r = rows[2];
+	for (j = 0; j <= lb; j++)
+		p[j] = j;
+	for (i = 1; i <= la; i++) {
+		r[0] = i;
+		ca = lower((unsigned char)a[i - 1]);
+		for (j = 1; j <= lb; j++) {
+			cb = lower((unsigned char)b[j - 1]);
+			best = p[j - 1] + (ca != cb);
+			if (p[j] + 1 < best)
+				best = p[j] + 1;
+			if (r[j - 1] + 1 < best)
+				best = r[j - 1] + 1;
+			if (i > 1 && j > 1 &&
+			    ca == lower((unsigned char)b[j - 2]) &&
+			    lower((unsigned char)a[i - 2]) == cb &&
+			    pp[j - 2] + 1 < best)
+				best = pp[j - 2] + 1;
+			r[j] = best;
+		}
+		tmp = pp;	/* rotate the rows: pp <- p <- r */
+		pp = p;
+		p = r;
+		r = tmp;
+	}
+	return p[lb];
+}
+
+/* A suggestion keeps at least half of the word. */
+const char *
+rules_suggest(const char *word, const char *const *known, size_t n)
+{
+	size_t lw = strlen(word), lk, limit, d, bestd = SIZE_MAX, i;
+	const char *best = NULL;
+
+	if (lw == 0 || lw > 64)
+		return NULL;
+	limit = lw / 3 > 2 ? lw / 3 : 2;
+	for (i = 0; i < n; i++) {
+		lk = strlen(known[i]);
+		if (lk > 64 || (lk > lw ? lk - lw : lw - lk) > limit)
+			continue;
+		d = distance(word, lw, known[i], lk);
+		if (d <= limit && d * 2 <= lw && d < bestd) {
+			best = known[i];
+			bestd = d;
+		}
+	}
+	return best;
+}
