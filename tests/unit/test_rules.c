@@ -1,5 +1,5 @@
 /*
- * test_rules.c — unit tests for the rule loader (daemon/rules.c).
+ * test_rules.c — unit tests for the rule loader (daemon/rules*.c).
  *
  * Rule sets are loaded from strings with rules_load_string (file name
  * "t.yaml") and checked field by field; broken ones must fail with exactly
@@ -1505,6 +1505,233 @@ test_parse_alert(void **state)
 	diag_free(&d);
 }
 
+/* ---- the alert key tables --------------------------------------------- */
+
+/*
+ * Every key of an alert block, of a baseline mapping and of a poisson
+ * mapping, accepted with a good value and refused with a bad one, with its
+ * message.  The keys come from the loader's own "unknown key ... (expected
+ * ...)" messages, so a key added to a table without a case here fails.
+ */
+struct key_case {
+	const char	*key;	/* window, baseline.period, poisson.p... */
+	const char	*good;	/* an alert block with a good value */
+	double		 value;	/* what the good value sets */
+	const char	*bad;	/* the same block with a bad value */
+	const char	*error;	/* its only error, after "--alert:L:C: " */
+};
+
+static const struct key_case key_cases[] = {
+	{ "window", "{window: 5m, threshold: 3}", 300,
+	  "{window: 0, threshold: 3}",
+	  "window: expected a duration greater than 0, got '0'" },
+	{ "baseline", "{window: 5m, baseline: 1h, ratio: 2}", 3600,
+	  "{window: 5m, baseline: [1h], ratio: 2}",
+	  "baseline: expected a duration or a mapping with period and "
+	  "lookback, got a list" },
+	{ "min_count", "{window: 5m, threshold: 3, min_count: 20}", 20,
+	  "{window: 5m, threshold: 3, min_count: 0}",
+	  "min_count: expected a whole number of at least 1, got '0'" },
+	{ "threshold", "{window: 5m, threshold: 3.5}", 3.5,
+	  "{window: 5m, threshold: -1}",
+	  "threshold: expected a number greater than 0, got '-1'" },
+	{ "ratio", "{window: 5m, baseline: 1h, ratio: 2.5}", 2.5,
+	  "{window: 5m, baseline: 1h, ratio: 0}",
+	  "ratio: expected a number greater than 0, got '0'" },
+	{ "zscore", "{window: 5m, baseline: 1h, zscore: 4}", 4,
+	  "{window: 5m, baseline: 1h, zscore: abc}",
+	  "zscore: expected a number greater than 0, got 'abc'" },
+	{ "cooldown", "{window: 5m, threshold: 3, cooldown: 1h}", 3600,
+	  "{window: 5m, threshold: 3, cooldown: 5x}",
+	  "cooldown: expected a duration like 30s, 5m, 2h or 1d, got '5x'" },
+	{ "resolve_after", "{window: 5m, threshold: 3, resolve_after: 10m}",
+	  600, "{window: 5m, threshold: 3, resolve_after: 3651d}",
+	  "resolve_after: duration '3651d' is too long (at most 3650d)" },
+	{ "severity", "{window: 5m, threshold: 3, severity: critical}",
+	  SEV_CRITICAL, "{window: 5m, threshold: 3, severity: high}",
+	  "severity: expected info, warning or critical, got 'high'" },
+	{ "poisson", "{window: 5m, baseline: 1h, poisson: 0.001}", 0.001,
+	  "{window: 5m, baseline: 1h, poisson: [0.1]}",
+	  "poisson: expected p or a mapping with p and factor, got a list" },
+	{ "baseline.period", "{window: 5m, baseline: {period: 1d}, zscore: 3}",
+	  86400, "{window: 5m, baseline: {period: 1x}, zscore: 3}",
+	  "period: expected a duration like 30s, 5m, 2h or 1d, got '1x'" },
+	{ "baseline.lookback",
+	  "{window: 5m, baseline: {period: 1d, lookback: 3}, zscore: 3}", 3,
+	  "{window: 5m, baseline: {period: 1d, lookback: 366}, zscore: 3}",
+	  "lookback: expected a whole number from 1 to 365, got '366'" },
+	{ "baseline.halflife",
+	  "{window: 5m, baseline: {halflife: 1d}, zscore: 3}", 86400,
+	  "{window: 5m, baseline: {halflife: 0}, zscore: 3}",
+	  "halflife: expected a duration greater than 0, got '0'" },
+	{ "baseline.exclude",
+	  "{window: 5m, baseline: {halflife: 1d, exclude: 20}, zscore: 3}", 20,
+	  "{window: 5m, baseline: {halflife: 1d, exclude: 0}, zscore: 3}",
+	  "exclude: expected a number greater than 0, got '0'" },
+	{ "poisson.p", "{window: 5m, baseline: 1h, poisson: {p: 0.01}}", 0.01,
+	  "{window: 5m, baseline: 1h, poisson: {p: 0.5}}",
+	  "p: expected a probability between 0 and 0.5 (e.g. 0.001), "
+	  "got '0.5'" },
+	{ "poisson.factor",
+	  "{window: 5m, baseline: 1h, poisson: {p: 0.01, factor: 2}}", 2,
+	  "{window: 5m, baseline: 1h, poisson: {p: 0.01, factor: -2}}",
+	  "factor: expected a number greater than 0, got '-2'" },
+};
+
+/* The field a key case sets. */
+static double
+key_field(const struct rule_alert *a, const char *key)
+{
+	static const struct {
+		const char	*key;
+		size_t		 off;
+		char		 type;	/* 'l' int64_t, 'i' int, 'd' double */
+	} fields[] = {
+		{ "window", offsetof(struct rule_alert, window_s), 'l' },
+		{ "baseline", offsetof(struct rule_alert, baseline_s), 'l' },
+		{ "min_count", offsetof(struct rule_alert, min_count), 'l' },
+		{ "threshold", offsetof(struct rule_alert, threshold), 'd' },
+		{ "ratio", offsetof(struct rule_alert, ratio), 'd' },
+		{ "zscore", offsetof(struct rule_alert, zscore), 'd' },
+		{ "cooldown", offsetof(struct rule_alert, cooldown_s), 'l' },
+		{ "resolve_after", offsetof(struct rule_alert, resolve_after_s),
+		  'l' },
+		{ "severity", offsetof(struct rule_alert, severity), 'i' },
+		{ "poisson", offsetof(struct rule_alert, poisson_p), 'd' },
+		{ "baseline.period", offsetof(struct rule_alert, period_s),
+		  'l' },
+		{ "baseline.lookback", offsetof(struct rule_alert, lookback),
+		  'i' },
+		{ "baseline.halflife", offsetof(struct rule_alert, halflife_s),
+		  'l' },
+		{ "baseline.exclude", offsetof(struct rule_alert, exclude),
+		  'd' },
+		{ "poisson.p", offsetof(struct rule_alert, poisson_p), 'd' },
+		{ "poisson.factor", offsetof(struct rule_alert,
+		  poisson_factor), 'd' },
+	};
+	const char *p;
+	size_t i;
+
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		if (strcmp(fields[i].key, key) != 0)
+			continue;
+		p = (const char *)a + fields[i].off;
+		if (fields[i].type == 'l')
+			return (double)*(const int64_t *)p;
+		if (fields[i].type == 'i')
+			return *(const int *)p;
+		return *(const double *)p;
+	}
+	fail_msg("no field for key %s", key);
+	return 0;
+}
+
+/* The message of "--alert:L:C: message". */
+static const char *
+message_of(const char *msg)
+{
+	const char *p = msg + strlen("--alert:");
+
+	p = strchr(p, ':');
+	assert_non_null(p);
+	p = strchr(p + 1, ':');
+	assert_non_null(p);
+	return p + 2;
+}
+
+static const struct key_case *
+find_key_case(const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof key_cases / sizeof key_cases[0]; i++)
+		if (strcmp(key_cases[i].key, key) == 0)
+			return &key_cases[i];
+	return NULL;
+}
+
+/* The keys that the error for the unknown key zzzzzz in `in` lists, in
+ * the alert block `alert`, each given a case (named prefix + key); returns
+ * how many there are. */
+static size_t
+check_listed_keys(const char *alert, const char *in, const char *prefix)
+{
+	struct rule_alert a;
+	struct diag d;
+	const char *p, *end, *sep;
+	char key[64], *head;
+	size_t n = 0, len;
+
+	diag_init(&d);
+	assert_int_equal(rules_parse_alert("--alert", alert, strlen(alert),
+	    NULL, &a, &d), -1);
+	assert_int_equal(d.n, 1);
+	head = xasprintf("unknown key 'zzzzzz' in %s (expected ", in);
+	p = message_of(d.msgs[0]);
+	if (strncmp(p, head, strlen(head)) != 0)
+		fail_msg("%s: not '%s...'", d.msgs[0], head);
+	p += strlen(head);
+	free(head);
+	end = strchr(p, ')');
+	assert_non_null(end);
+	while (p < end) {
+		if ((sep = strstr(p, ", ")) == NULL || sep > end)
+			sep = strstr(p, " or ");
+		if (sep == NULL || sep > end)
+			sep = end;
+		len = (size_t)(sep - p);
+		assert_true(len > 0 && len < 32);
+		snprintf(key, sizeof key, "%s%.*s", prefix, (int)len, p);
+		if (find_key_case(key) == NULL)
+			fail_msg("no case for the key %s", key);
+		n++;
+		p = sep == end ? end : sep + (*sep == ',' ? 2 : 4);
+	}
+	diag_free(&d);
+	return n;
+}
+
+static void
+test_alert_key_table(void **state)
+{
+	const struct key_case *c;
+	struct rule_alert a;
+	struct diag d;
+	size_t i, nkeys;
+
+	(void)state;
+	for (i = 0; i < sizeof key_cases / sizeof key_cases[0]; i++) {
+		c = &key_cases[i];
+		diag_init(&d);
+		if (rules_parse_alert("--alert", c->good, strlen(c->good), NULL,
+		    &a, &d) != 0 || d.n != 0)
+			fail_msg("%s: %s refused: %s", c->key, c->good,
+			    d.n > 0 ? d.msgs[0] : "?");
+		if (key_field(&a, c->key) != c->value)
+			fail_msg("%s: %s gives %g, not %g", c->key, c->good,
+			    key_field(&a, c->key), c->value);
+		diag_free(&d);
+
+		diag_init(&d);
+		assert_int_equal(rules_parse_alert("--alert", c->bad,
+		    strlen(c->bad), NULL, &a, &d), -1);
+		if (d.n != 1 || strcmp(message_of(d.msgs[0]), c->error) != 0)
+			fail_msg("%s: %s gives %zu errors, the first '%s', "
+			    "not '%s'", c->key, c->bad, d.n,
+			    d.n > 0 ? d.msgs[0] : "", c->error);
+		diag_free(&d);
+	}
+
+	nkeys = check_listed_keys("{window: 5m, threshold: 3, zzzzzz: 1}",
+	    "alert", "");
+	nkeys += check_listed_keys("{window: 5m, zscore: 3, baseline: "
+	    "{period: 1d, zzzzzz: 1}}", "baseline", "baseline.");
+	nkeys += check_listed_keys("{window: 5m, baseline: 1h, poisson: "
+	    "{p: 0.01, zzzzzz: 1}}", "poisson", "poisson.");
+	assert_int_equal(nkeys, sizeof key_cases / sizeof key_cases[0]);
+}
+
 int
 main(void)
 {
@@ -1534,6 +1761,7 @@ main(void)
 		cmocka_unit_test(test_detector_errors),
 		cmocka_unit_test(test_group_wait_inhibit),
 		cmocka_unit_test(test_parse_alert),
+		cmocka_unit_test(test_alert_key_table),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
