@@ -8,7 +8,7 @@
  * the daemon can swap in a new one on reload while older users finish.
  *
  * The structures below are plain data for the matcher, the detector and the
- * commands to read; only rules.c writes them.
+ * commands to read; only the rule loader (daemon/rules*.c) writes them.
  */
 #ifndef TW_RULES_H
 #define TW_RULES_H

@@ -5,7 +5,9 @@
  * "t.yaml") and checked field by field; broken ones must fail with exactly
  * the listed "path:line:col: message" lines and nothing else.  Multi-file
  * behaviour (directories, lists shared across files, duplicate ids across
- * files) uses a temporary directory.  A small deterministic mutation loop
+ * files) uses a temporary directory.  Every key of the alert key tables is
+ * tried with a good and a bad value, the keys read from the loader's own
+ * "expected ..." message.  A small deterministic mutation loop
  * feeds damaged rule files to the loader, which must never crash or leak
  * (run under ASan to see leaks).
  */
@@ -25,7 +27,7 @@
 #include "rules.h"
 #include "xmalloc.h"
 
-static const char spec_example[] =
+static const char full_example[] =
     "lists:\n"
     "  cities: [北京, 上海, 广州, 深圳]\n"
     "\n"
@@ -159,12 +161,12 @@ load_alert(const char *alert, const struct rules_opts *opts)
 	return rs;
 }
 
-/* ---- the spec's example ----------------------------------------------- */
+/* ---- a full example: lists, every match kind, alerts, tests -------- */
 
 static void
-test_spec_example(void **state)
+test_full_example(void **state)
 {
-	struct ruleset *rs = load_ok(spec_example);
+	struct ruleset *rs = load_ok(full_example);
 	struct rule_topic *t;
 	struct rule_alert *a;
 	size_t i;
@@ -1094,13 +1096,13 @@ test_mutations(void **state)
 	struct ruleset *rs;
 	struct diag d;
 	char *buf;
-	size_t len = sizeof spec_example - 1, i, j, pos;
+	size_t len = sizeof full_example - 1, i, j, pos;
 	uint32_t seed = 12345;
 
 	(void)state;
 	buf = xmalloc(len + 1);
 	for (i = 0; i < 3000; i++) {
-		memcpy(buf, spec_example, len + 1);
+		memcpy(buf, full_example, len + 1);
 		for (j = 0; j < 1 + i % 4; j++) {
 			seed = seed * 1103515245 + 12345;
 			pos = (seed >> 8) % len;
@@ -1736,7 +1738,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_spec_example),
+		cmocka_unit_test(test_full_example),
 		cmocka_unit_test(test_keywords),
 		cmocka_unit_test(test_keyword_errors),
 		cmocka_unit_test(test_lists),
