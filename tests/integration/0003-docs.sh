@@ -88,6 +88,15 @@ $(not_in "$cmds" README.md README.md -F 'tidewatch @')
 $(not_in "$cmds" "$T/docs.md" docs -F 'tidewatch @')"
 report "every subcommand in tidewatch(1), the README and docs/" "$missing"
 
+# --- every option of every subcommand's usage (its --help) in tidewatch(1),
+#     where roff writes - as \-
+missing=$(for c in $cmds; do
+	opts=$("$TIDEWATCH" "$c" --help | grep -o '\(^\|[[ (]\)--*[a-z][a-z-]*' |
+	    sed 's/^[[ (]*//; s/-/\\\\-/g' | sort -u)
+	not_in "$opts" "$M1" "tidewatch.1:$c" -F '@'
+done)
+report "every option of every subcommand in tidewatch(1)" "$missing"
+
 # --- config keys (sections, keys with digits such as normalize.t2s, and
 #     top-level keys); cross-checked against `config --man`, one entry a key
 keys=$("$TIDEWATCH" config --defaults | awk '
