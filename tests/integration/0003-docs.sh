@@ -3,7 +3,7 @@
 # lists come from the code, never from a copy: subcommands from
 # `tidewatch --help` (main.c's dispatch table), config keys from
 # `tidewatch config --defaults` (config_table), rule keys from the key
-# tables of daemon/rules*.c, metrics from the tidewatch_* names of
+# tables of daemon/rules*.c (topic_keys[], alert_table[], …), metrics from the tidewatch_* names of
 # daemon/metrics*.c, Redis key names from the key formats of
 # daemon/store*.c, and the reserved names ("_all", "_ops", …) that reach
 # Redis from the literals of daemon/*.c.  Each must be in its doc and its
@@ -34,18 +34,24 @@ not_in() {
 }
 
 # table_literals RE FILE...: the string literals matching RE (quotes
-# included) inside the arrays of the FILEs whose name holds "key" (any
-# case), such as alert_keys[] or KEY_NAMES[].
+# included) inside the arrays of the FILEs whose name holds "key" or
+# "table" (any case), such as topic_keys[], alert_table[] or KEY_NAMES[];
+# a literal right after another one (a help text continued) is not one.
 table_literals() {
 	_re=$1
 	shift
 	cat "$@" | awk -v re="$_re" '
-	    /^[a-z ]*const [^=]*[Kk][Ee][Yy][A-Za-z_]*\[[A-Za-z_0-9]*\] *=/ { t = 1 }
-	    t { s = $0
+	    function lastc(x) { sub(/[ \t]+$/, "", x); return substr(x, length(x)) }
+	    /^[a-z ]*const [^=]*([Kk][Ee][Yy]|[Tt][Aa][Bb][Ll][Ee])[A-Za-z_]*\[[A-Za-z_0-9]*\] *=/ { t = 1 }
+	    t { s = $0; before = prev
 	        while (match(s, re)) {
-	            print substr(s, RSTART + 1, RLENGTH - 2)
-	            s = substr(s, RSTART + RLENGTH)
-	        } }
+	            head = substr(s, 1, RSTART - 1)
+	            if (head ~ /[^ \t]/) before = lastc(head)
+	            if (before != "\"") print substr(s, RSTART + 1, RLENGTH - 2)
+	            s = substr(s, RSTART + RLENGTH); before = "\""
+	        }
+	        if (s ~ /[^ \t]/) before = lastc(s)
+	        prev = before }
 	    t && /};/ { t = 0 }'
 }
 
