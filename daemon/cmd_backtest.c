@@ -2,10 +2,10 @@
  * cmd_backtest.c — `tidewatch backtest`: the alerts a rule set would have
  * sent over a file of posts, or over a ready count series.
  *
- * DESIGN.  Posts go through the daemon's own code: decoder.c (with the
- * config's field mapping), the normaliser and matcher, and agg.c, each
- * worker thread with its own decoder, match context and aggregate over its
- * share of the file (whole lines), merged at the end.  An aggregate is a
+ * DESIGN.  Posts go through the daemon's own pipeline (pipeline.c: the
+ * decoder with the config's input settings, the normaliser and matcher,
+ * and agg.c), each worker thread with its own pipeline and aggregate over
+ * its share of the file (whole lines), merged at the end.  An aggregate is a
  * sum per (topic, time bucket), so the order posts are added in does not
  * change it: counting in file order in parallel gives exactly the counts of
  * a replay in the posts' time order.  Detection then runs in time order
@@ -44,6 +44,7 @@
 #include "commands.h"
 #include "decoder.h"
 #include "jsonw.h"
+#include "pipeline.h"
 #include "rules.h"
 #include "spike.h"
 #include "watch.h"
@@ -70,7 +71,12 @@ backtest_usage(FILE *fp)
 	    "  alerts as the daemon publishes them, and the summary as a last\n"
 	    "  JSON line.  --series runs one alert block, e.g.\n"
 	    "  --alert '{window: 5m, baseline: 1d, zscore: 4}', over a count\n"
-	    "  series of 'timestamp,value' lines (as in NAB).\n");
+	    "  series of 'timestamp,value' lines (as in NAB).\n"
+	    "  Posts are decoded with the config's input settings and counted\n"
+	    "  at their own time (input.time_field): a file has no Kafka\n"
+	    "  timestamps, so input.time kafka reads that field too, and no\n"
+	    "  arrival times, so input.time arrival is refused, as is\n"
+	    "  input.format text (plain lines carry no time).\n");
 }
 
 static double
@@ -154,18 +160,15 @@ struct worker {
 	const char		*buf;		/* its lines */
 	size_t			 len;
 	size_t			 first_line;	/* number of its first line */
-	const struct ruleset	*rs;
-	struct decoder		*dec;
-	struct match_ctx	*ctx;
+	struct pipeline		*pl;		/* counts into agg */
 	struct agg		*agg;
-	int			 timing;
 	int			 started;	/* in a thread of its own */
 	/* results */
 	size_t			 lines, posts, matched, no_time, regex_errors;
 	size_t			 rejected[DEC__COUNT];
 	struct bt_error		 errs[BT_MAX_ERRORS_SHOWN];
 	size_t			 nerrs;
-	double			 t_decode, t_match, t_agg;
+	struct pipeline_timing	 timing;	/* with --timing */
 };
 
 static void
@@ -184,13 +187,8 @@ worker_run(void *arg)
 {
 	struct worker *w = arg;
 	const char *p = w->buf, *end = w->buf + w->len, *nl;
-	struct match_result res;
-	struct post post;
-	enum dec_result dr;
-	char detail[256];
+	struct pipeline_result r;
 	size_t line = w->first_line, len;
-	double t0 = 0, t1 = 0, t2 = 0, t3;
-	int64_t t;
 
 	for (; p < end; p = nl + 1, line++) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
@@ -201,42 +199,25 @@ worker_run(void *arg)
 		w->lines++;
 		if (len == 0)
 			continue;	/* an empty line is no post */
-		if (w->timing)
-			t0 = now_s();
-		dr = decoder_decode(w->dec, p, len, &post, detail, sizeof detail);
-		if (w->timing)
-			t1 = now_s();
-		if (dr != DEC_OK) {
-			w->rejected[dr]++;
-			worker_error(w, line, decoder_result_name(dr), detail);
-			continue;
-		}
-		if (post.time_ms < 0) {
+		switch (pipeline_process(w->pl, p, len, -1, -1, &r)) {
+		case PIPELINE_OK:
+			w->posts++;
+			w->regex_errors += r.match.nerrors;
+			if (r.match.ntopics > 0)
+				w->matched++;
+			break;
+		case PIPELINE_NO_TIME:
 			w->no_time++;
-			worker_error(w, line, "no_time", "the post has no time");
-			continue;
-		}
-		if (match_post(w->ctx, &post, &res) == -1) {
-			w->rejected[DEC_NOT_UTF8]++;
-			worker_error(w, line, "not_utf8", "invalid UTF-8");
-			continue;
-		}
-		if (w->timing)
-			t2 = now_s();
-		w->posts++;
-		w->regex_errors += res.nerrors;
-		t = post.time_ms;
-		agg_add_total(w->agg, t / 1000 - (t < 0 && t % 1000 ? 1 : 0));
-		if (res.ntopics > 0) {
-			w->matched++;
-			agg_add(w->agg, w->rs, &post, t / 1000,
-			    &res);
-		}
-		if (w->timing) {
-			t3 = now_s();
-			w->t_decode += t1 - t0;
-			w->t_match += t2 - t1;
-			w->t_agg += t3 - t2;
+			worker_error(w, line, "no_time", r.detail);
+			break;
+		case PIPELINE_REJECTED:	/* a file has no clock: a decoder result */
+			w->rejected[r.reason]++;
+			worker_error(w, line,
+			    decoder_result_name((enum dec_result)r.reason),
+			    r.detail);
+			break;
+		case PIPELINE_LATE:	/* only in a stream */
+			break;
 		}
 	}
 	return NULL;
@@ -802,15 +783,15 @@ run_posts(const struct bt_args *ba)
 	struct normalizer *norm;
 	struct matcher *m;
 	struct diag errs;
-	struct decoder_opts dopts;
-	const char **names, **paths;
+	struct pipeline_opts popts;
+	char err[256];
 	struct input in;
 	struct worker *ws;
 	struct bt bt;
 	const struct ruleset *rs;
 	const struct agg_entry *e;
 	const struct agg_sample *sm;
-	size_t nfields, nw, i, j, ne, nsm, ntopic_cells = 0;
+	size_t nw, i, j, ne, nsm, ntopic_cells = 0;
 	int64_t res, bmin = INT64_MAX, bmax = INT64_MIN, nb;
 	double t_start, t_counted, t_end;
 	int rc = 0;
@@ -824,9 +805,16 @@ run_posts(const struct bt_args *ba)
 		return 1;
 	}
 	diag_free(&errs);
-	if (input_open(ba->file, &in) == -1) {
-		fprintf(stderr, "tidewatch backtest: %s: %s\n", ba->file,
-		    strerror(errno));
+	memset(&popts, 0, sizeof popts);
+	popts.mode = PIPELINE_FILE;
+	popts.cfg = &cfg;
+	popts.m = m;
+	err[0] = '\0';
+	if (pipeline_check(&popts, err, sizeof err) == 0 &&
+	    input_open(ba->file, &in) == -1)
+		snprintf(err, sizeof err, "%s: %s", ba->file, strerror(errno));
+	if (err[0] != '\0') {
+		fprintf(stderr, "tidewatch backtest: %s\n", err);
 		match_free(m);
 		norm_free(norm);
 		config_free(&cfg);
@@ -835,17 +823,6 @@ run_posts(const struct bt_args *ba)
 	t_start = now_s();
 	rs = match_ruleset(m);
 	res = cfg.resolution_s > 0 ? cfg.resolution_s : 10;
-	decoder_rule_fields(rs, cfg.field_map, cfg.field_nmap, &names, &paths,
-	    &nfields);
-	memset(&dopts, 0, sizeof dopts);
-	dopts.format = DEC_FORMAT_JSON;
-	dopts.id_field = cfg.field_id;
-	dopts.text_field = cfg.field_text;
-	dopts.time_field = cfg.field_time;
-	dopts.fields = names;
-	dopts.field_paths = paths;
-	dopts.nfields = nfields;
-	dopts.max_bytes = (size_t)cfg.max_post_bytes;
 
 	/* whole lines to each worker */
 	nw = (size_t)ba->threads;
@@ -879,15 +856,12 @@ run_posts(const struct bt_args *ba)
 				j = (size_t)(q - in.buf) + 1;
 			}
 			off = end;
-			ws[i].rs = rs;
-			ws[i].dec = decoder_new(&dopts);
-			ws[i].ctx = match_ctx_new(m);
 			ws[i].agg = agg_new(res, (size_t)cfg.samples);
-			ws[i].timing = ba->timing;
+			popts.agg = ws[i].agg;
+			popts.timing = ba->timing ? &ws[i].timing : NULL;
+			ws[i].pl = pipeline_new(&popts, NULL, 0);
 		}
 	}
-	free(names);
-	free(paths);
 	for (i = 1; i < nw; i++)
 		if (pthread_create(&ws[i].thr, NULL, worker_run, &ws[i]) == 0)
 			ws[i].started = 1;
@@ -1020,9 +994,9 @@ run_posts(const struct bt_args *ba)
 		double d = 0, mt = 0, ag = 0;
 
 		for (i = 0; i < nw; i++) {
-			d += ws[i].t_decode;
-			mt += ws[i].t_match;
-			ag += ws[i].t_agg;
+			d += ws[i].timing.decode;
+			mt += ws[i].timing.match;
+			ag += ws[i].timing.count;
 		}
 		fprintf(stderr, "backtest: %zu thread%s; counting %.3f s "
 		    "(thread time: decode %.3f s, normalise+match %.3f s, "
@@ -1040,8 +1014,7 @@ out:
 	free(bt.sc);
 	free(bt.held);
 	for (i = 0; i < nw; i++) {
-		decoder_free(ws[i].dec);
-		match_ctx_free(ws[i].ctx);
+		pipeline_free(ws[i].pl);
 		agg_free(ws[i].agg);
 	}
 	free(ws);

@@ -5,8 +5,9 @@
  * stdin and writes exactly one JSON line per input line, in order:
  *   {"line":N,"id":…,"topics":[{"id":"food-safety","keywords":["地沟油"]}]}
  * or {"line":N,"error":"…"} for a line that cannot be decoded; the run goes
- * on.  It uses the daemon's decoder, normaliser and matcher, so its counts
- * are the daemon's counts.
+ * on.  Each line goes through the daemon's pipeline (pipeline.c: decoder,
+ * normaliser, matcher) without time or counting, so its matches are the
+ * daemon's matches.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -14,8 +15,8 @@
 #include <string.h>
 
 #include "commands.h"
-#include "decoder.h"
 #include "jsonw.h"
+#include "pipeline.h"
 #include "xmalloc.h"
 
 static void
@@ -112,16 +113,15 @@ cmd_match(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *cfgpath = NULL, *field = NULL, **names, **paths;
-	char **rpaths = NULL, *line = NULL, detail[256];
-	size_t nr = 0, rcap = 0, linecap = 0, nfields, lineno = 0;
+	const char *cfgpath = NULL, *field = NULL;
+	char **rpaths = NULL, *line = NULL;
+	size_t nr = 0, rcap = 0, linecap = 0, lineno = 0;
 	int ch, text_mode = 0, offsets = 0, rc = 0;
 	struct config cfg;
 	struct normalizer *norm;
 	struct matcher *m;
-	struct match_ctx *ctx;
-	struct decoder_opts dopts;
-	struct decoder *dec;
+	struct pipeline_opts po;
+	struct pipeline *pl;
 	struct diag errs;
 	struct jsonw w = { NULL, 0, 0 };
 	ssize_t len;
@@ -184,27 +184,16 @@ cmd_match(int argc, char **argv)
 	}
 	free(rpaths);
 
-	decoder_rule_fields(match_ruleset(m), cfg.field_map, cfg.field_nmap, &names,
-	    &paths, &nfields);
-	memset(&dopts, 0, sizeof dopts);
-	dopts.format = text_mode || cfg.input_format == INPUT_TEXT ?
-	    DEC_FORMAT_TEXT : DEC_FORMAT_JSON;
-	dopts.id_field = cfg.field_id;
-	dopts.text_field = field ? field : cfg.field_text;
-	dopts.time_field = NULL;	/* time does not matter here */
-	dopts.fields = names;
-	dopts.field_paths = paths;
-	dopts.nfields = nfields;
-	dopts.max_bytes = (size_t)cfg.max_post_bytes;
-	dec = decoder_new(&dopts);
-	free(names);
-	free(paths);
-	ctx = match_ctx_new(m);
+	memset(&po, 0, sizeof po);
+	po.mode = PIPELINE_MATCH;
+	po.cfg = &cfg;
+	po.m = m;
+	po.text_field = field;
+	po.text_lines = text_mode;
+	pl = pipeline_new(&po, NULL, 0);	/* matching takes any config */
 
 	while ((len = getline(&line, &linecap, in)) != -1) {
-		struct match_result res;
-		struct post p;
-		enum dec_result dr;
+		struct pipeline_result r;
 
 		lineno++;
 		if (len > 0 && line[len - 1] == '\n')
@@ -214,27 +203,26 @@ cmd_match(int argc, char **argv)
 		jsonw_reset(&w);
 		jsonw_raw(&w, "{\"line\":", 8);
 		jsonw_int(&w, (int64_t)lineno);
-		dr = decoder_decode(dec, line, (size_t)len, &p, detail,
-		    sizeof detail);
-		if (dr != DEC_OK) {
+		pipeline_process(pl, line, (size_t)len, -1, -1, &r);
+		if (!r.decoded) {
 			jsonw_raw(&w, ",\"error\":", 9);
-			jsonw_strz(&w, detail);
+			jsonw_strz(&w, r.detail);
 			jsonw_raw(&w, ",\"reason\":", 10);
-			jsonw_strz(&w, decoder_result_name(dr));
+			jsonw_strz(&w, decoder_result_name((enum dec_result)r.reason));
 			jsonw_raw(&w, "}\n", 2);
 			fwrite(w.buf, 1, w.len, stdout);
 			continue;
 		}
-		if (p.id != NULL) {
+		if (r.post.id != NULL) {
 			jsonw_raw(&w, ",\"id\":", 6);
-			jsonw_str(&w, p.id, p.id_len);
+			jsonw_str(&w, r.post.id, r.post.id_len);
 		}
-		if (match_post(ctx, &p, &res) == -1) {
+		if (r.status != PIPELINE_OK) {	/* the matcher refused the text */
 			jsonw_raw(&w, ",\"error\":\"text is not valid UTF-8\"}\n", 36);
 			fwrite(w.buf, 1, w.len, stdout);
 			continue;
 		}
-		write_result(&w, match_ruleset(m), &p, &res, offsets);
+		write_result(&w, match_ruleset(m), &r.post, &r.match, offsets);
 		jsonw_raw(&w, "}\n", 2);
 		fwrite(w.buf, 1, w.len, stdout);
 	}
@@ -248,8 +236,7 @@ cmd_match(int argc, char **argv)
 	}
 	free(line);
 	jsonw_free(&w);
-	match_ctx_free(ctx);
-	decoder_free(dec);
+	pipeline_free(pl);
 	match_free(m);
 	norm_free(norm);
 	config_free(&cfg);

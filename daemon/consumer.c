@@ -1,10 +1,12 @@
 /*
- * consumer.c — a consumer thread: Kafka → decode → match → aggregate →
- * flush to Redis with positions → commit.
+ * consumer.c — a consumer thread: Kafka → the post pipeline (decode, time,
+ * match, aggregate) → flush to Redis with positions → commit.
  *
  * DESIGN: the thread owns everything it touches (librdkafka handle,
- * decoder, match context, aggregate, Redis connection, partition table),
- * so the hot path takes no lock.  For each assigned partition it knows the
+ * pipeline, aggregate, Redis connection, partition table), so the hot path
+ * takes no lock.  Each message goes through pipeline.c, the path `backtest`
+ * and `match` share; this file keeps the positions, counts the outcome in
+ * the stats and keeps a sample of rejects for the dead-letter stream.  For each assigned partition it knows the
  * next offset stored in Redis (`from`, -1 for none) and the next offset it
  * will consume (`next`).  A flush sends the aggregate together with every
  * (from → next) move in one atomic script; only on success are the
@@ -20,6 +22,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +33,10 @@
 
 #include "agg.h"
 #include "consumer.h"
-#include "decoder.h"
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
+#include "pipeline.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -43,8 +46,6 @@
 #define BACKOFF_MAX_MS	5000
 #define BATCH		256		/* messages taken from the queue at once */
 #define CLOCK_EVERY	16		/* messages per clock read */
-
-atomic_int consumer_abort;
 
 struct part {
 	char		*topic;
@@ -67,9 +68,8 @@ struct consumer {
 	rd_kafka_t		*rk;
 	rd_kafka_queue_t	*q;		/* the consumer queue */
 	rd_kafka_message_t	*batch[BATCH];
-	struct decoder		*dec;
 	struct engine		*eng;
-	struct match_ctx	*ctx;
+	struct pipeline		*pl;		/* on eng's matcher, into agg */
 	struct agg		*agg;
 	struct store		*store;
 
@@ -84,8 +84,7 @@ struct consumer {
 	int64_t			 backoff_ms;
 	int			 redis_down;
 	int64_t			 next_pos_try_ms;
-	int64_t			 retention_ms;
-	int64_t			 max_future_ms;
+	enum time_source	 time_source;
 
 	struct store_reject	*rejects;	/* dead-letter sample of this flush */
 	size_t			 nrejects;
@@ -509,8 +508,7 @@ consumer_new(const struct config *cfg, const char *password, int id,
 
 	c->id = id;
 	c->cfg = cfg;
-	c->retention_ms = cfg->retention_s * 1000;
-	c->max_future_ms = cfg->max_future_s * 1000;
+	c->time_source = cfg->time_source;
 	rd_kafka_conf_set_opaque(conf, c);
 	rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 	rd_kafka_conf_set_error_cb(conf, error_cb);
@@ -591,67 +589,43 @@ reject(struct consumer *c, int reason, const char *detail,
 	r->size = m->len;
 }
 
-/* Takes the current engine, with a decoder that extracts the fields its
+/* Takes the current engine, with a pipeline that decodes the fields its
  * rules read. */
 static void
 use_engine(struct consumer *c)
 {
-	struct decoder_opts dopts;
-	const char **names, **paths;
-	size_t n;
+	struct pipeline_opts po;
 
-	match_ctx_free(c->ctx);
+	pipeline_free(c->pl);
 	engine_unref(c->eng);
-	decoder_free(c->dec);
 	c->eng = engine_current();
-	c->ctx = match_ctx_new(c->eng->m);
-	decoder_rule_fields(c->eng->rs, c->cfg->field_map, c->cfg->field_nmap,
-	    &names, &paths, &n);
-	memset(&dopts, 0, sizeof dopts);
-	dopts.format = c->cfg->input_format == INPUT_TEXT ? DEC_FORMAT_TEXT :
-	    DEC_FORMAT_JSON;
-	dopts.id_field = c->cfg->field_id;
-	dopts.text_field = c->cfg->field_text;
-	dopts.time_field = c->cfg->time_source == TIME_POST ?
-	    c->cfg->field_time : NULL;
-	dopts.fields = names;
-	dopts.field_paths = paths;
-	dopts.nfields = n;
-	dopts.max_bytes = (size_t)c->cfg->max_post_bytes;
-	c->dec = decoder_new(&dopts);
-	free(names);
-	free(paths);
+	memset(&po, 0, sizeof po);
+	po.mode = PIPELINE_STREAM;
+	po.cfg = c->cfg;
+	po.m = c->eng->m;
+	po.agg = c->agg;
+	c->pl = pipeline_new(&po, NULL, 0);	/* a stream takes any config */
 }
 
-/* The post's time in ms, per input.time. */
+/* The Kafka timestamp of m, or -1. */
 static int64_t
-post_time(const struct consumer *c, const struct post *p,
-    const rd_kafka_message_t *m, int64_t arrival)
+kafka_time(const rd_kafka_message_t *m)
 {
 	rd_kafka_timestamp_type_t tt;
 	int64_t kts;
 
-	if (c->cfg->time_source == TIME_ARRIVAL)
-		return arrival;
-	if (c->cfg->time_source == TIME_POST && p->time_ms >= 0)
-		return p->time_ms;
 	kts = rd_kafka_message_timestamp(m, &tt);
-	if (tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && kts >= 0)
-		return kts;
-	return arrival;
+	return tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && kts >= 0 ? kts : -1;
 }
 
-/* One message; now is the wall clock read by the poll loop. */
+/* One message: positions, then the pipeline, then what it says is counted
+ * in the stats or dead-lettered.  now is the wall clock read by the poll
+ * loop. */
 static void
-handle(struct consumer *c, rd_kafka_message_t *m, int64_t now)
+consume_message(struct consumer *c, rd_kafka_message_t *m, int64_t now)
 {
-	struct match_result res;
-	struct post p;
-	enum dec_result dr;
+	struct pipeline_result r;
 	struct part *pt;
-	int64_t t;
-	char detail[256];
-	uint64_t ver;
 
 	if (m->err) {
 		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -670,43 +644,86 @@ handle(struct consumer *c, rd_kafka_message_t *m, int64_t now)
 	STAT_ADD(consumed, 1);
 	atomic_store_explicit(&stats.last_post_ms, now, memory_order_relaxed);
 
-	ver = engine_current_version();
-	if (c->eng == NULL || c->eng->version != ver)
+	if (c->eng == NULL || c->eng->version != engine_current_version())
 		use_engine(c);
-	dr = decoder_decode(c->dec, m->payload ? m->payload : "", m->len, &p,
-	    detail, sizeof detail);
-	if (dr != DEC_OK) {
-		reject(c, dr, detail, m);
-		return;
-	}
-	t = post_time(c, &p, m, now);
-	if (t > now + c->max_future_ms) {
-		reject(c, REJ_FUTURE, "post time too far in the future", m);
-		return;
-	}
-	if (t < now - c->retention_ms) {
+	switch (pipeline_process(c->pl, m->payload ? m->payload : "", m->len,
+	    c->time_source == TIME_ARRIVAL ? -1 : kafka_time(m), now, &r)) {
+	case PIPELINE_OK:
+		STAT_ADD(decoded, 1);
+		if (r.match.nerrors > 0)
+			STAT_ADD(regex_errors, r.match.nerrors);
+		if (r.time_ms > pt->wm_ms)
+			pt->wm_ms = r.time_ms;
+		if (r.match.ntopics > 0)
+			STAT_ADD(matched, 1);
+		break;
+	case PIPELINE_REJECTED:
+		reject(c, r.reason == PIPELINE_REJ_FUTURE ? REJ_FUTURE :
+		    r.reason, r.detail, m);
+		break;
+	case PIPELINE_LATE:
 		/* older than the counters are kept: counted as late only */
 		STAT_ADD(late, 1);
-		return;
-	}
-	if (match_post(c->ctx, &p, &res) == -1) {
-		reject(c, DEC_NOT_UTF8, "invalid UTF-8", m);
-		return;
-	}
-	STAT_ADD(decoded, 1);
-	if (res.nerrors > 0)
-		STAT_ADD(regex_errors, res.nerrors);
-	if (t > pt->wm_ms)
-		pt->wm_ms = t;
-	agg_add_total(c->agg, t / 1000 - (t < 0 && t % 1000 ? 1 : 0));
-	if (res.ntopics > 0) {
-		STAT_ADD(matched, 1);
-		agg_add(c->agg, c->eng->rs, &p, t / 1000, &res);
+		break;
+	case PIPELINE_NO_TIME:	/* a stream always has the arrival */
+		break;
 	}
 }
 
+/* The last flush, retried for a bounded time; what is still not written
+ * is dropped and recounted by the next owner. */
+static void
+flush_before_exit(struct consumer *c)
+{
+	int64_t deadline = now_ms() + 2500;
+
+	while (flush(c) == -1 && now_ms() < deadline)
+		usleep(100000);
+	if (agg_size(c->agg) > 0)
+		log_error("exiting with counts not written to redis; they "
+		    "will be recounted from the stored positions | "
+		    "consumer=%d posts=%zu", c->id, agg_posts(c->agg));
+	agg_clear(c->agg);
+}
+
+/* Leaves the group, bounded: a broker that is away must not hold the
+ * shutdown (rd_kafka_consumer_close could wait for the session timeout). */
+static void
+leave_group(struct consumer *c)
+{
+	rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+	rd_kafka_error_t *err = rd_kafka_consumer_close_queue(c->rk, q);
+	int64_t deadline = now_ms() + 1000;
+
+	if (err != NULL) {
+		log_warn("kafka: leaving the group: %s | consumer=%d",
+		    rd_kafka_error_string(err), c->id);
+		rd_kafka_error_destroy(err);
+		rd_kafka_queue_destroy(q);
+		return;
+	}
+	/* serve the queue as events: messages still arriving are dropped
+	 * (they are not counted, and their positions were not stored), a
+	 * revocation goes through our handler */
+	while (!rd_kafka_consumer_closed(c->rk) && now_ms() < deadline) {
+		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+
+		if (ev == NULL)
+			continue;
+		if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
+			rebalance_cb(c->rk, rd_kafka_event_error(ev),
+			    rd_kafka_event_topic_partition_list(ev), c);
+		rd_kafka_event_destroy(ev);
+	}
+	if (!rd_kafka_consumer_closed(c->rk))
+		log_warn("kafka: group not left in time; the session timeout "
+		    "will hand the partitions over | consumer=%d", c->id);
+	rd_kafka_queue_destroy(q);
+}
+
+/* The thread: poll, consume, flush on time; then the shutdown. */
 static void *
-run(void *arg)
+consumer_thread(void *arg)
 {
 	struct consumer *c = arg;
 	int64_t interval = c->cfg->flush_interval_ms;
@@ -727,7 +744,7 @@ run(void *arg)
 		n = 0;
 		if ((m = rd_kafka_consumer_poll(c->rk, (int)wait)) != NULL) {
 			now = now_ms();
-			handle(c, m, now);
+			consume_message(c, m, now);
 			rd_kafka_message_destroy(m);
 			n = 1;
 		}
@@ -742,7 +759,7 @@ run(void *arg)
 			for (k = 0; k < got; k++) {
 				if (k % CLOCK_EVERY == 0)
 					now = now_ms();
-				handle(c, c->batch[k], now);
+				consume_message(c, c->batch[k], now);
 				rd_kafka_message_destroy(c->batch[k]);
 			}
 			n += (int)got;
@@ -772,53 +789,8 @@ run(void *arg)
 		}
 	}
 	/* shutdown: stop consuming, flush, commit, leave the group */
-	{
-		int64_t deadline = now_ms() + 2500;
-
-		while (flush(c) == -1 && now_ms() < deadline &&
-		    !atomic_load(&consumer_abort))
-			usleep(100000);
-		if (agg_size(c->agg) > 0)
-			log_error("exiting with counts not written to redis; they "
-			    "will be recounted from the stored positions | "
-			    "consumer=%d posts=%zu", c->id, agg_posts(c->agg));
-		agg_clear(c->agg);
-	}
-	/* leave the group, bounded: a broker that is away must not hold
-	 * the shutdown (rd_kafka_consumer_close could wait for the session
-	 * timeout) */
-	if (!atomic_load(&consumer_abort)) {
-		rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
-		rd_kafka_error_t *err = rd_kafka_consumer_close_queue(c->rk, q);
-		int64_t deadline = now_ms() + 1000;
-
-		if (err != NULL) {
-			log_warn("kafka: leaving the group: %s | consumer=%d",
-			    rd_kafka_error_string(err), c->id);
-			rd_kafka_error_destroy(err);
-		} else {
-			/* serve the queue as events: messages still arriving
-			 * are dropped (they are not counted, and their
-			 * positions were not stored), a revocation goes
-			 * through our handler */
-			while (!rd_kafka_consumer_closed(c->rk) &&
-			    now_ms() < deadline && !atomic_load(&consumer_abort)) {
-				rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
-
-				if (ev == NULL)
-					continue;
-				if (rd_kafka_event_type(ev) == RD_KAFKA_EVENT_REBALANCE)
-					rebalance_cb(c->rk, rd_kafka_event_error(ev),
-					    rd_kafka_event_topic_partition_list(ev), c);
-				rd_kafka_event_destroy(ev);
-			}
-			if (!rd_kafka_consumer_closed(c->rk))
-				log_warn("kafka: group not left in time; the "
-				    "session timeout will hand the partitions "
-				    "over | consumer=%d", c->id);
-		}
-		rd_kafka_queue_destroy(q);
-	}
+	flush_before_exit(c);
+	leave_group(c);
 	c->closed = 1;
 	return NULL;
 }
@@ -826,7 +798,7 @@ run(void *arg)
 int
 consumer_start(struct consumer *c)
 {
-	if (pthread_create(&c->th, NULL, run, c) != 0)
+	if (pthread_create(&c->th, NULL, consumer_thread, c) != 0)
 		return -1;
 	c->started = 1;
 	return 0;
@@ -860,8 +832,7 @@ consumer_free(struct consumer *c)
 		rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	parts_clear(c);
 	free(c->parts);
-	decoder_free(c->dec);
-	match_ctx_free(c->ctx);
+	pipeline_free(c->pl);
 	engine_unref(c->eng);
 	agg_free(c->agg);
 	store_free(c->store);

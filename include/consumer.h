@@ -11,7 +11,6 @@
 #ifndef TW_CONSUMER_H
 #define TW_CONSUMER_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -34,9 +33,5 @@ bool consumer_joined(const struct consumer *c);
 /* Messages behind the end of the assigned partitions, as of the last
  * flush. */
 int64_t consumer_lag(const struct consumer *c);
-
-/* Set by the main thread: flush now and stop without waiting for the
- * final flush to succeed (second SIGTERM). */
-extern atomic_int consumer_abort;
 
 #endif
