@@ -135,8 +135,6 @@ struct store {
 	char		**argv;
 	size_t		*argvlen;
 	size_t		 nargs, argcap;
-	char		**keys;		/* interned key names of this flush */
-	size_t		 nkeys, keycap;
 	char		*numbuf;	/* numbers as text, one arena */
 	size_t		 numlen, numcap;
 };
@@ -193,14 +191,9 @@ drop(struct store *s)
 void
 store_free(struct store *s)
 {
-	size_t i;
-
 	if (s == NULL)
 		return;
 	drop(s);
-	for (i = 0; i < s->keycap; i++)
-		free(s->keys[i]);
-	free(s->keys);
 	free(s->argv);
 	free(s->argvlen);
 	free(s->numbuf);
@@ -507,33 +500,14 @@ keytab_free(struct keytab *kt)
 }
 
 
-int
-store_flush(struct store *s, const char *group, const struct agg *a,
-    const struct store_pos *pos, size_t npos, struct store_flush_stats *st)
+/* ARGV of FLUSH_LUA, positions: count, then field, expected, next
+ * offset, newest post time and lag of each partition. */
+static void
+flush_args_positions(struct store *s, const struct store_pos *pos,
+    size_t npos)
 {
-	const struct agg_entry *e;
-	const struct agg_sample *smp;
-	struct keytab kt = { NULL, 0, 0, NULL };
-	size_t ne, nsmp, i, nincr = 0, nexp = 0, nkeys_arg;
-	size_t *kidx = NULL, kidx_cap = 0, nk_args;
-	char key[512], day[48], field[512];
-	struct jsonw w = { NULL, 0, 0 };
-	redisReply *r;
-	const char **argv = NULL;
-	int rc = -1;
+	size_t i;
 
-	if (st != NULL)
-		memset(st, 0, sizeof *st);
-	if (s->c == NULL && store_connect(s) == -1)
-		return -1;
-	if (s->sha[0] == '\0' && load_flush_script(s) == -1)
-		return -1;
-	e = agg_entries(a, &ne);
-	smp = agg_samples(a, &nsmp);
-
-	s->nargs = 0;
-	s->numlen = 0;
-	/* ARGV: positions */
 	arg_fmt(s, "%zu", npos);
 	for (i = 0; i < npos; i++) {
 		arg_add(s, pos[i].field, strlen(pos[i].field));
@@ -545,30 +519,47 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 		arg_fmt(s, "%" PRId64, pos[i].time_ms);
 		arg_fmt(s, "%" PRId64, pos[i].lag);
 	}
-	/* the oldest bucket of this flush, for <p>since */
-	{
-		int64_t minb = INT64_MAX;
+}
 
-		for (i = 0; i < ne; i++)
-			if (e[i].kind == AGG_COUNT && e[i].bucket < minb)
-				minb = e[i].bucket;
-		if (minb == INT64_MAX)
-			arg_add(s, "", 0);
-		else
-			arg_fmt(s, "%" PRId64, minb);
-	}
-	/* increments: key index, field, delta.  A first pass names the keys
-	 * so the counts can go before their items. */
+/* The oldest bucket counted by this flush, for <p>since ("" if none). */
+static void
+flush_args_since(struct store *s, const struct agg_entry *e, size_t ne)
+{
+	int64_t minb = INT64_MAX;
+	size_t i;
+
 	for (i = 0; i < ne; i++)
-		if (e[i].kind == AGG_COUNT || e[i].kind == AGG_KEYWORD ||
-		    e[i].kind == AGG_BY)
+		if (e[i].kind == AGG_COUNT && e[i].bucket < minb)
+			minb = e[i].bucket;
+	if (minb == INT64_MAX)
+		arg_add(s, "", 0);
+	else
+		arg_fmt(s, "%" PRId64, minb);
+}
+
+static bool
+is_increment(const struct agg_entry *e)
+{
+	return e->kind == AGG_COUNT || e->kind == AGG_KEYWORD ||
+	    e->kind == AGG_BY;
+}
+
+/* Increments (count, then key index, field, delta of each) and the
+ * expirations of every day key they name (count, then key index and
+ * EXPIREAT of each). */
+static void
+flush_args_increments(struct store *s, struct keytab *kt,
+    const struct agg_entry *e, size_t ne)
+{
+	char key[512], day[48], field[512];
+	size_t i, ki, nincr = 0;
+
+	for (i = 0; i < ne; i++)
+		if (is_increment(&e[i]))
 			nincr++;
 	arg_fmt(s, "%zu", nincr);
 	for (i = 0; i < ne; i++) {
-		size_t ki;
-
-		if (e[i].kind != AGG_COUNT && e[i].kind != AGG_KEYWORD &&
-		    e[i].kind != AGG_BY)
+		if (!is_increment(&e[i]))
 			continue;
 		day_name(e[i].bucket, day, sizeof day);
 		switch (e[i].kind) {
@@ -590,29 +581,37 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 			    e[i].bucket, e[i].aux2);
 			break;
 		}
-		ki = key_index(&kt, key);
-		kt.expire[ki - 3] = day_start(e[i].bucket) + 86400 + s->retention_s;
+		ki = key_index(kt, key);
+		kt->expire[ki - 3] = day_start(e[i].bucket) + 86400 +
+		    s->retention_s;
 		arg_fmt(s, "%zu", ki);
 		arg_add(s, field, strlen(field));
 		arg_fmt(s, "%" PRId64, e[i].count);
 	}
-	/* expirations: every day key named so far */
-	nexp = kt.n;
-	arg_fmt(s, "%zu", nexp);
-	for (i = 0; i < nexp; i++) {
+	arg_fmt(s, "%zu", kt->n);
+	for (i = 0; i < kt->n; i++) {
 		arg_fmt(s, "%zu", i + 3);
-		arg_fmt(s, "%" PRId64, kt.expire[i]);
+		arg_fmt(s, "%" PRId64, kt->expire[i]);
 	}
-	/* samples */
+}
+
+/* Samples: count, how many to keep, then key index, bucket and
+ * {"id":…,"text":…} of each; then the TTL of the sample and position
+ * keys. */
+static void
+flush_args_samples(struct store *s, struct keytab *kt,
+    const struct agg_sample *smp, size_t nsmp)
+{
+	struct jsonw w = { NULL, 0, 0 };
+	char key[512];
+	size_t i;
+
 	arg_fmt(s, "%zu", nsmp);
 	arg_fmt(s, "%" PRId64, s->samples_keep);
 	for (i = 0; i < nsmp; i++) {
-		size_t ki;
-
 		store_key(s, STORE_KEY_SAMPLES, smp[i].topic, NULL, NULL, key,
 		    sizeof key);
-		ki = key_index(&kt, key);
-		arg_fmt(s, "%zu", ki);
+		arg_fmt(s, "%zu", key_index(kt, key));
 		arg_fmt(s, "%" PRId64, smp[i].bucket);
 		jsonw_reset(&w);
 		jsonw_raw(&w, "{\"id\":", 6);
@@ -626,79 +625,107 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 		arg_add(s, w.buf, w.len);
 	}
 	arg_fmt(s, "%" PRId64, s->retention_s);
+	jsonw_free(&w);
+}
 
-	/* EVALSHA sha numkeys KEYS... ARGV... */
-	nk_args = 3 + 2 + kt.n;
-	nkeys_arg = s->nargs + nk_args;
-	argv = xmalloc(nkeys_arg * sizeof *argv);
-	kidx = xgrow(kidx, &kidx_cap, nkeys_arg, sizeof *kidx);
-	{
-		char nkeys[32], poskey[512], sincekey[512];
-		size_t j = 0;
+/* EVALSHA sha numkeys <positions> <since> KEYS... ARGV... */
+static redisReply *
+flush_send(struct store *s, const char *group, const struct keytab *kt,
+    struct store_flush_stats *st)
+{
+	size_t n = 5 + kt->n + s->nargs, i, j = 0;
+	const char **argv = xmalloc(n * sizeof *argv);
+	size_t *lens = xmalloc(n * sizeof *lens);
+	char nkeys[32], poskey[512], sincekey[512];
+	redisReply *r;
 
-		snprintf(nkeys, sizeof nkeys, "%zu", kt.n + 2);
-		store_key(s, STORE_KEY_POSITIONS, group, NULL, NULL, poskey,
-		    sizeof poskey);
-		store_key(s, STORE_KEY_SINCE, NULL, NULL, NULL, sincekey,
-		    sizeof sincekey);
-		argv[j] = "EVALSHA"; kidx[j++] = 7;
-		argv[j] = s->sha; kidx[j++] = 40;
-		argv[j] = xstrdup(nkeys); kidx[j] = strlen(argv[j]); j++;
-		argv[j] = xstrdup(poskey); kidx[j] = strlen(argv[j]); j++;
-		argv[j] = sincekey; kidx[j] = strlen(sincekey); j++;
-		for (i = 0; i < kt.n; i++) {
-			argv[j] = kt.names[i];
-			kidx[j++] = strlen(kt.names[i]);
-		}
-		for (i = 0; i < s->nargs; i++) {
-			argv[j] = s->numbuf + (uintptr_t)s->argv[i];
-			kidx[j++] = s->argvlen[i];
-		}
-		if (st != NULL) {
-			size_t bytes = 0;
-
-			for (i = 0; i < j; i++)
-				bytes += kidx[i];
-			st->bytes_sent = bytes;
-			st->round_trips = 1;
-		}
-		r = store_run(s, (int)j, argv, kidx);
-		free((void *)(uintptr_t)argv[2]);
-		free((void *)(uintptr_t)argv[3]);
+	snprintf(nkeys, sizeof nkeys, "%zu", kt->n + 2);
+	store_key(s, STORE_KEY_POSITIONS, group, NULL, NULL, poskey,
+	    sizeof poskey);
+	store_key(s, STORE_KEY_SINCE, NULL, NULL, NULL, sincekey,
+	    sizeof sincekey);
+	argv[j] = "EVALSHA"; lens[j++] = 7;
+	argv[j] = s->sha; lens[j++] = 40;
+	argv[j] = nkeys; lens[j] = strlen(nkeys); j++;
+	argv[j] = poskey; lens[j] = strlen(poskey); j++;
+	argv[j] = sincekey; lens[j] = strlen(sincekey); j++;
+	for (i = 0; i < kt->n; i++) {
+		argv[j] = kt->names[i];
+		lens[j++] = strlen(kt->names[i]);
 	}
-	if (r == NULL && strstr(s->err, "NOSCRIPT") != NULL) {
-		/* the server restarted without our script: load and retry once */
-		if (store_connect(s) == 0 && load_flush_script(s) == 0)
-			rc = store_flush(s, group, a, pos, npos, st);
-		goto out;
+	for (i = 0; i < s->nargs; i++) {
+		argv[j] = s->numbuf + (uintptr_t)s->argv[i];
+		lens[j++] = s->argvlen[i];
 	}
-	if (r == NULL)
-		goto out;
+	if (st != NULL) {
+		st->bytes_sent = 0;
+		for (i = 0; i < j; i++)
+			st->bytes_sent += lens[i];
+		st->round_trips = 1;
+	}
+	r = store_run(s, (int)j, argv, lens);
+	free(argv);
+	free(lens);
+	return r;
+}
+
+/* 0 applied, -2 a position did not match, -1 anything else. */
+static int
+flush_result(struct store *s, redisReply *r, struct store_flush_stats *st)
+{
+	int rc = 0;
+
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER) {
 		snprintf(s->err, sizeof s->err, "redis: unexpected reply to flush");
-		freeReplyObject(r);
-		goto out;
-	}
-	if (r->element[0]->integer == 0) {
+		rc = -1;
+	} else if (r->element[0]->integer == 0) {
 		snprintf(s->err, sizeof s->err, "position of %s is %s in Redis, "
 		    "not what this consumer expected",
 		    r->elements > 1 && r->element[1]->str ? r->element[1]->str : "?",
 		    r->elements > 2 && r->element[2]->str ? r->element[2]->str : "?");
-		freeReplyObject(r);
 		rc = -2;
-		goto out;
-	}
-	if (st != NULL && r->elements > 1 &&
+	} else if (st != NULL && r->elements > 1 &&
 	    r->element[1]->type == REDIS_REPLY_INTEGER)
 		st->commands = (size_t)r->element[1]->integer;
 	freeReplyObject(r);
-	rc = 0;
-out:
-	free(argv);
-	free(kidx);
-	jsonw_free(&w);
+	return rc;
+}
+
+int
+store_flush(struct store *s, const char *group, const struct agg *a,
+    const struct store_pos *pos, size_t npos, struct store_flush_stats *st)
+{
+	const struct agg_entry *e;
+	const struct agg_sample *smp;
+	struct keytab kt = { NULL, 0, 0, NULL };
+	size_t ne, nsmp;
+	redisReply *r;
+	int rc = -1;
+
+	if (st != NULL)
+		memset(st, 0, sizeof *st);
+	if (s->c == NULL && store_connect(s) == -1)
+		return -1;
+	if (s->sha[0] == '\0' && load_flush_script(s) == -1)
+		return -1;
+	e = agg_entries(a, &ne);
+	smp = agg_samples(a, &nsmp);
+	s->nargs = 0;
+	s->numlen = 0;
+	flush_args_positions(s, pos, npos);
+	flush_args_since(s, e, ne);
+	flush_args_increments(s, &kt, e, ne);
+	flush_args_samples(s, &kt, smp, nsmp);
+	r = flush_send(s, group, &kt, st);
 	keytab_free(&kt);
+	if (r != NULL)
+		rc = flush_result(s, r, st);
+	else if (strstr(s->err, "NOSCRIPT") != NULL) {
+		/* the server restarted without our script: load and retry once */
+		if (store_connect(s) == 0 && load_flush_script(s) == 0)
+			rc = store_flush(s, group, a, pos, npos, st);
+	}
 	return rc;
 }
 
