@@ -29,7 +29,7 @@
 
 #include "matcher_int.h"
 
-/* --- context ----------------------------------------------------------- */
+/* --- context ---------------------------------------------------------- */
 
 /* A context for m: arrays sized by the matcher, PCRE2 match data, match
  * context with the matcher's limits, and a JIT stack. */
@@ -98,7 +98,7 @@ match_ctx_free(struct match_ctx *ctx)
 	free(ctx);
 }
 
-/* --- matching: literals ------------------------------------------------ */
+/* --- matching: literals ----------------------------------------------- */
 
 /* First hit of topic t in this post: stamps it, clears its state and group
  * bits, and lists it among the touched topics. */
@@ -405,7 +405,7 @@ decide_topic(struct match_ctx *ctx, uint32_t t)
 	}
 }
 
-/* --- results ----------------------------------------------------------- */
+/* --- results ---------------------------------------------------------- */
 
 /* Hits order by topic, keyword, start, end. */
 static inline int

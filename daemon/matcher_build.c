@@ -92,7 +92,7 @@ errorf(char *errstr, size_t size, const char *fmt, ...)
 }
 
 
-/* --- keywords: collection and folding ------------------------------- */
+/* --- keywords: collection and folding --------------------------------- */
 
 /*
  * Adds the normalised text as a literal for (topic ti, keyword ki) in group;
@@ -136,6 +136,8 @@ add_literal(struct build *b, const struct normalizer *norm,
 	return 1;
 }
 
+/* A keyword's group: 0 for any, then the all groups (after the any group
+ * if the topic has one); a none keyword has GROUP_NONE. */
 static uint16_t
 keyword_group(const struct rule_kw *kw, bool has_any)
 {
@@ -298,6 +300,8 @@ build_topic(struct matcher *m, struct build *b, struct norm_buf *nb,
 	return 0;
 }
 
+/* Every topic of the rule set, in order (a regex's index in m->res and a
+ * topic's group words follow that order). */
 static int
 build_topics(struct matcher *m, struct build *b, struct norm_buf *nb,
     char *errstr, size_t errstr_size)
@@ -314,7 +318,7 @@ build_topics(struct matcher *m, struct build *b, struct norm_buf *nb,
 	return 0;
 }
 
-/* --- symbols --------------------------------------------------------- */
+/* --- symbols ---------------------------------------------------------- */
 
 struct symfreq {
 	uint32_t	cp;
@@ -380,7 +384,7 @@ assign_symbols(struct matcher *m, struct build *b)
 	free(count);
 }
 
-/* --- patterns and trie ---------------------------------------------- */
+/* --- patterns and trie ------------------------------------------------ */
 
 static int
 lit_cmp(const void *a, const void *c, void *arg)
@@ -737,7 +741,7 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 	return 0;
 }
 
-/* --- the matcher ----------------------------------------------------- */
+/* --- the matcher ------------------------------------------------------ */
 
 static void
 build_free(struct build *b)

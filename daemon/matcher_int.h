@@ -54,12 +54,14 @@ struct mpat {
 	uint8_t		raw;		/* regex factor: no gap/boundary check */
 };
 
+/* One (topic, keyword) that a pattern stands for. */
 struct mocc {
 	uint32_t	topic;
 	uint32_t	kw;		/* GROUP_TRIG: index in res */
 	uint16_t	group;		/* positive group, GROUP_NONE, GROUP_TRIG */
 };
 
+/* A regex keyword of a topic; the code belongs to the rule set. */
 struct mre {
 	const pcre2_code *re;
 	uint32_t	kw;
@@ -68,6 +70,7 @@ struct mre {
 	uint8_t		gated;		/* runs only once a factor was seen */
 };
 
+/* A topic's compiled shape: its groups, regexes and flags (T_*). */
 struct mtopic {
 	uint32_t	npos;		/* positive groups */
 	uint32_t	gw;		/* first word in ctx->gbits */
@@ -77,6 +80,7 @@ struct mtopic {
 	uint8_t		flags;
 };
 
+/* Written by match_compile() only; read only afterwards, by any thread. */
 struct matcher {
 	struct ruleset		*rs;
 	const struct normalizer	*norm;
@@ -120,6 +124,7 @@ struct matcher {
 	size_t			 bytes;
 };
 
+/* Per-post state of one topic, valid while stamp == ctx->gen. */
 struct tstate {
 	uint32_t	stamp;		/* == ctx->gen when touched this post */
 	uint32_t	sat;		/* positive groups satisfied */
@@ -127,6 +132,7 @@ struct tstate {
 	uint8_t		matched;
 };
 
+/* One thread's scratch, reused from post to post (matcher.c owns it). */
 struct match_ctx {
 	const struct matcher	*m;
 	const struct post	*p;
@@ -167,7 +173,7 @@ struct match_ctx {
 	pcre2_jit_stack		*js;
 };
 
-/* --- shared helpers ---------------------------------------------------- */
+/* --- shared helpers --------------------------------------------------- */
 
 /* Bit of the bigram filter for root child p followed by symbol c. */
 static inline uint32_t
@@ -207,7 +213,7 @@ regex_error_add(struct match_ctx *ctx, uint32_t t, uint32_t kw, int rc)
 	e->pcre2_rc = rc;
 }
 
-/* --- matcher_regex.c --------------------------------------------------- */
+/* --- matcher_regex.c -------------------------------------------------- */
 
 /* A literal run inside a regex's text. */
 struct span {

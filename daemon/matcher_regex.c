@@ -21,7 +21,7 @@
 
 #define RE_MAX_HITS	256		/* occurrences recorded per regex */
 
-/* --- compile: regex factors -------------------------------------------- */
+/* --- compile: regex factors ------------------------------------------- */
 
 /* Skips a quantifier at s[i], if any. */
 static size_t
@@ -229,7 +229,7 @@ match_re_has_jit(const pcre2_code *re)
 	    jitsize > 0;
 }
 
-/* --- per post: running a regex ----------------------------------------- */
+/* --- per post: running a regex ---------------------------------------- */
 
 /* Normalised full text (separators kept) as UTF-8, built once per post. */
 static int
