@@ -203,13 +203,13 @@ parse_severity(struct loader *ld, const struct akey *k, yaml_node_t *n,
 	return -1;
 }
 
-/* Reads the value n of key k into its field of *a.  Returns 0, or -1
+/* Reads the value n of key k into its field of ap->a.  Returns 0, or -1
  * after an error. */
 static int
-parse_value(struct loader *ld, const struct akey *k, yaml_node_t *n,
-    struct rule_alert *a)
+parse_value(struct aparse *ap, const struct akey *k, yaml_node_t *n)
 {
-	char *field = (char *)a + k->off, g[SHOWSZ];
+	struct loader *ld = ap->ld;
+	char *field = (char *)&ap->a + k->off, g[SHOWSZ];
 	const char *s;
 	int64_t v;
 	double *d;
@@ -242,7 +242,7 @@ parse_value(struct loader *ld, const struct akey *k, yaml_node_t *n,
 	case AT_BLOCK:
 		break;
 	}
-	return -1;	/* a block has its own parser */
+	return k->parse(ap, n);
 }
 
 /* ---- baseline and poisson --------------------------------------------- */
@@ -264,13 +264,13 @@ parse_ewma_baseline(struct aparse *ap, yaml_node_t **key, yaml_node_t **val)
 		ap->ok = false;
 		rc = -1;
 	}
-	if (parse_value(ld, &baseline_table[BK_HALFLIFE], val[BK_HALFLIFE],
-	    &ap->a) == -1) {
+	if (parse_value(ap, &baseline_table[BK_HALFLIFE],
+	    val[BK_HALFLIFE]) == -1) {
 		ap->ok = false;
 		rc = -1;
 	}
-	if (val[BK_EXCLUDE] != NULL && parse_value(ld,
-	    &baseline_table[BK_EXCLUDE], val[BK_EXCLUDE], &ap->a) == -1)
+	if (val[BK_EXCLUDE] != NULL && parse_value(ap,
+	    &baseline_table[BK_EXCLUDE], val[BK_EXCLUDE]) == -1)
 		ap->ok = false;
 	return rc;
 }
@@ -296,13 +296,13 @@ parse_seasonal_baseline(struct aparse *ap, yaml_node_t *n, uint32_t sug,
 			ryaml_error(ld, n, "baseline has no 'period'");
 		ap->ok = false;
 		rc = -1;
-	} else if (parse_value(ld, &baseline_table[BK_PERIOD],
-	    val[BK_PERIOD], &ap->a) == -1) {
+	} else if (parse_value(ap, &baseline_table[BK_PERIOD],
+	    val[BK_PERIOD]) == -1) {
 		ap->ok = false;
 		rc = -1;
 	}
-	if (val[BK_LOOKBACK] != NULL && parse_value(ld,
-	    &baseline_table[BK_LOOKBACK], val[BK_LOOKBACK], &ap->a) == -1)
+	if (val[BK_LOOKBACK] != NULL && parse_value(ap,
+	    &baseline_table[BK_LOOKBACK], val[BK_LOOKBACK]) == -1)
 		ap->ok = false;
 	return rc;
 }
@@ -349,15 +349,15 @@ parse_poisson(struct aparse *ap, yaml_node_t *n)
 				    "{p: 0.001, factor: 1})");
 			return -1;
 		}
-		if (val[PK_FACTOR] != NULL && parse_value(ld,
-		    &poisson_table[PK_FACTOR], val[PK_FACTOR], &ap->a) == -1)
+		if (val[PK_FACTOR] != NULL && parse_value(ap,
+		    &poisson_table[PK_FACTOR], val[PK_FACTOR]) == -1)
 			rc = -1;
 	} else if (n->type != YAML_SCALAR_NODE) {
 		ryaml_error(ld, n, "poisson: expected p or a mapping with p "
 		    "and factor, got %s", ryaml_got(n, g));
 		return -1;
 	}
-	if (parse_value(ld, &poisson_table[PK_P], pn, &ap->a) == -1) {
+	if (parse_value(ap, &poisson_table[PK_P], pn) == -1) {
 		ap->a.poisson_p = 0;
 		return -1;
 	}
@@ -489,7 +489,6 @@ ralert_parse(struct loader *ld, struct rule_topic *t, size_t *cap,
 	struct aparse ap;
 	char g[SHOWSZ];
 	size_t i;
-	int rc;
 
 	if (n->type != YAML_MAPPING_NODE) {
 		ryaml_error(ld, n, "alert: expected a mapping with a window "
@@ -513,11 +512,7 @@ ralert_parse(struct loader *ld, struct rule_topic *t, size_t *cap,
 			ap.ok = false;
 			continue;
 		}
-		if (k->type == AT_BLOCK)
-			rc = k->parse(&ap, ap.val[i]);
-		else
-			rc = parse_value(ld, k, ap.val[i], &ap.a);
-		if (rc == 0)
+		if (parse_value(&ap, k, ap.val[i]) == 0)
 			ap.good[i] = true;
 		else
 			ap.ok = false;

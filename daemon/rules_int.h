@@ -13,6 +13,11 @@
  *   rules_topic.c  one topic: its keys, count_by, tags, inhibit, tests;
  *   rules_alert.c  alert blocks, driven by the key tables of the alert, its
  *                  baseline and its poisson condition.
+ * The rule keys, each a table next to its parser: top_keys[] (rules.c),
+ * topic_keys[] and tests_keys[] (rules_topic.c), match_keys[]
+ * (rules_match.c), alert_table[], baseline_table[] and poisson_table[]
+ * (rules_alert.c, with a line of help each); the fields of `where`,
+ * `count_by` and test posts are free names.
  * Each file exports its names with its own prefix (ryaml_, rmatch_,
  * rtopic_, ralert_).  All of them run in the thread that calls rules_load()
  * and touch nothing but the struct loader they are given.
@@ -164,6 +169,10 @@ bool	ryaml_stopped(const struct loader *ld);
 /* Takes n items from the budget; false (reported once) when spent. */
 bool	ryaml_budget(struct loader *ld, const yaml_node_t *at, size_t n);
 
+size_t	ryaml_npairs(const yaml_node_t *n);	/* of mapping n */
+/* Key and value of pair i of mapping n; false when one is missing. */
+bool	ryaml_pair(struct loader *ld, const yaml_node_t *n, size_t i,
+	    yaml_node_t **k, yaml_node_t **v);
 /* The items of list n (see struct items) as `what`, which should be
  * `expected`.  Returns 0, or -1 after an error. */
 int	ryaml_items(struct loader *ld, yaml_node_t *n, const char *what,

@@ -446,13 +446,12 @@ parse_all(struct loader *ld, struct kwbuf *b, yaml_node_t *n)
 void
 rmatch_parse_lists(struct loader *ld, yaml_node_t *n)
 {
-	yaml_node_pair_t *p;
 	yaml_node_t *k, *v, *item;
 	struct llist *l;
 	struct items it;
 	const char *name, *s;
 	char g[SHOWSZ], s1[SHOWSZ], s2[SHOWSZ];
-	size_t i;
+	size_t pi, i;
 
 	if (ryaml_is_null(n))
 		return;
@@ -461,11 +460,8 @@ rmatch_parse_lists(struct loader *ld, yaml_node_t *n)
 		    "[keywords], got %s", ryaml_got(n, g));
 		return;
 	}
-	for (p = n->data.mapping.pairs.start;
-	    p < n->data.mapping.pairs.top && !ryaml_stopped(ld); p++) {
-		k = ryaml_node(ld, p->key);
-		v = ryaml_node(ld, p->value);
-		if (k == NULL || v == NULL)
+	for (pi = 0; pi < ryaml_npairs(n) && !ryaml_stopped(ld); pi++) {
+		if (!ryaml_pair(ld, n, pi, &k, &v))
 			continue;
 		if ((name = ryaml_text(k)) == NULL) {
 			ryaml_error(ld, k, "lists: expected a list name, got "
@@ -631,14 +627,13 @@ where_value(struct loader *ld, struct rule_where *w, size_t *cap,
 static void
 parse_where(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 {
-	yaml_node_pair_t *p;
 	yaml_node_t *k, *v, *item;
 	struct rule_where *w;
 	struct items it;
 	const char *field, *s;
 	char g[SHOWSZ], s1[SHOWSZ];
 	uint32_t flags;
-	size_t npairs, cap, i;
+	size_t npairs, cap, pi, i;
 	char *pat;
 
 	if (n->type != YAML_MAPPING_NODE) {
@@ -646,19 +641,14 @@ parse_where(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 		    "got %s", ryaml_got(n, g));
 		return;
 	}
-	npairs = (size_t)(n->data.mapping.pairs.top -
-	    n->data.mapping.pairs.start);
-	if (npairs == 0) {
+	if ((npairs = ryaml_npairs(n)) == 0) {
 		ryaml_error(ld, n, "where: expected at least one field");
 		return;
 	}
 	ryaml_dup_keys(ld, n, "where");
 	t->where = xcalloc(npairs, sizeof *t->where);
-	for (p = n->data.mapping.pairs.start;
-	    p < n->data.mapping.pairs.top && !ryaml_stopped(ld); p++) {
-		k = ryaml_node(ld, p->key);
-		v = ryaml_node(ld, p->value);
-		if (k == NULL || v == NULL)
+	for (pi = 0; pi < ryaml_npairs(n) && !ryaml_stopped(ld); pi++) {
+		if (!ryaml_pair(ld, n, pi, &k, &v))
 			continue;
 		if ((field = ryaml_text(k)) == NULL) {
 			ryaml_error(ld, k, "where: expected a field name, got "

@@ -54,11 +54,10 @@ parse_test(struct loader *ld, struct rule_topic *t, size_t *cap,
     yaml_node_t *n, const char *what, bool expect)
 {
 	struct rule_test *x;
-	yaml_node_pair_t *p;
 	yaml_node_t *k, *v;
 	const char *s, *name;
 	char g[SHOWSZ], s1[SHOWSZ];
-	size_t npairs;
+	size_t pi;
 
 	if (n->type != YAML_MAPPING_NODE) {
 		if ((s = ryaml_text(n)) == NULL) {
@@ -88,14 +87,9 @@ parse_test(struct loader *ld, struct rule_topic *t, size_t *cap,
 	x->expect_match = expect;
 	x->line = ryaml_line(&n->start_mark);
 	x->col = ryaml_col(&n->start_mark);
-	npairs = (size_t)(n->data.mapping.pairs.top -
-	    n->data.mapping.pairs.start);
-	x->fields = xcalloc(npairs, sizeof *x->fields);
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	    p++) {
-		k = ryaml_node(ld, p->key);
-		v = ryaml_node(ld, p->value);
-		if (k == NULL || v == NULL)
+	x->fields = xcalloc(ryaml_npairs(n), sizeof *x->fields);
+	for (pi = 0; pi < ryaml_npairs(n); pi++) {
+		if (!ryaml_pair(ld, n, pi, &k, &v))
 			continue;
 		if ((name = ryaml_text(k)) == NULL ||
 		    !rmatch_is_field_name(name)) {

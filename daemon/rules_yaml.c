@@ -365,6 +365,24 @@ ryaml_node(struct loader *ld, int id)
 	return yaml_document_get_node(&ld->files[ld->cur].doc, id);
 }
 
+size_t
+ryaml_npairs(const yaml_node_t *n)
+{
+	return (size_t)(n->data.mapping.pairs.top -
+	    n->data.mapping.pairs.start);
+}
+
+bool
+ryaml_pair(struct loader *ld, const yaml_node_t *n, size_t i,
+    yaml_node_t **k, yaml_node_t **v)
+{
+	const yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
+
+	*k = ryaml_node(ld, p->key);
+	*v = ryaml_node(ld, p->value);
+	return *k != NULL && *v != NULL;
+}
+
 static int
 node_id(struct loader *ld, yaml_node_t *n)
 {
@@ -422,20 +440,16 @@ uint32_t
 ryaml_keys(struct loader *ld, yaml_node_t *n, const char *const *known,
     size_t nknown, const char *in, yaml_node_t **key, yaml_node_t **val)
 {
-	yaml_node_pair_t *p;
 	yaml_node_t *k, *v;
 	const char *name, *sug;
 	char g[SHOWSZ], s1[SHOWSZ], all[256];
 	uint32_t suggested = 0;
-	size_t i;
+	size_t i, pi;
 
 	for (i = 0; i < nknown; i++)
 		key[i] = val[i] = NULL;
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	    p++) {
-		k = ryaml_node(ld, p->key);
-		v = ryaml_node(ld, p->value);
-		if (k == NULL || v == NULL)
+	for (pi = 0; pi < ryaml_npairs(n); pi++) {
+		if (!ryaml_pair(ld, n, pi, &k, &v))
 			continue;
 		if ((name = ryaml_text(k)) == NULL) {
 			ryaml_error(ld, k, "expected a key in %s, got %s", in,
@@ -493,17 +507,14 @@ cmp_keynode(const void *a, const void *b)
 void
 ryaml_dup_keys(struct loader *ld, yaml_node_t *n, const char *in)
 {
-	yaml_node_pair_t *p;
 	yaml_node_t **keys, *k;
 	size_t nk = 0, i;
 	char s1[SHOWSZ];
 
-	keys = xcalloc((size_t)(n->data.mapping.pairs.top -
-	    n->data.mapping.pairs.start), sizeof *keys);
-	for (p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-	    p++) {
-		if ((k = ryaml_node(ld, p->key)) != NULL &&
-		    ryaml_text(k) != NULL)
+	keys = xcalloc(ryaml_npairs(n), sizeof *keys);
+	for (i = 0; i < ryaml_npairs(n); i++) {
+		k = ryaml_node(ld, n->data.mapping.pairs.start[i].key);
+		if (k != NULL && ryaml_text(k) != NULL)
 			keys[nk++] = k;
 	}
 	if (nk > 0)
@@ -606,31 +617,35 @@ yaml_error(struct loader *ld, yaml_parser_t *p, const char *buf, size_t len)
 		    ryaml_col(&p->problem_mark), "%s", problem);
 }
 
-/*
- * Checks a buffer with the event parser (syntax, depth, size, one
- * document), then loads it as a document.  Returns 0 or -1.
- */
-int
-ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
+/* Sets up p to read buf.  Returns 0, or -1 after an error. */
+static int
+open_parser(struct loader *ld, yaml_parser_t *p, const char *buf, size_t len)
 {
-	struct lfile *f = &ld->files[ld->cur];
+	if (!yaml_parser_initialize(p)) {
+		ryaml_error_at(ld, ld->cur, 0, 0, "out of memory while reading "
+		    "YAML");
+		return -1;
+	}
+	yaml_parser_set_input_string(p, (const unsigned char *)buf, len);
+	return 0;
+}
+
+/*
+ * Reads buf as events, before libyaml builds anything: the syntax, one
+ * document, the nesting depth and the node count (aliases count once
+ * here; the item budget counts their uses).  Returns 0 or -1.
+ */
+static int
+check_events(struct loader *ld, const char *buf, size_t len)
+{
 	yaml_parser_t p;
 	yaml_event_t ev;
 	size_t depth = 0, nodes = 0, docs = 0;
 	int rc = 0;
 	bool done = false;
 
-	if (len > RULES_MAX_FILE) {
-		ryaml_error_at(ld, ld->cur, 0, 0, "file is larger than %d MiB",
-		    RULES_MAX_FILE / (1024 * 1024));
+	if (open_parser(ld, &p, buf, len) == -1)
 		return -1;
-	}
-	if (!yaml_parser_initialize(&p)) {
-		ryaml_error_at(ld, ld->cur, 0, 0, "out of memory while reading "
-		    "YAML");
-		return -1;
-	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
 	while (!done && rc == 0) {
 		if (!yaml_parser_parse(&p, &ev)) {
 			yaml_error(ld, &p, buf, len);
@@ -681,15 +696,24 @@ ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
 		yaml_event_delete(&ev);
 	}
 	yaml_parser_delete(&p);
-	if (rc == -1)
-		return -1;
+	return rc;
+}
 
-	if (!yaml_parser_initialize(&p)) {
-		ryaml_error_at(ld, ld->cur, 0, 0, "out of memory while reading "
-		    "YAML");
+int
+ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
+{
+	struct lfile *f = &ld->files[ld->cur];
+	yaml_parser_t p;
+	int rc = 0;
+
+	if (len > RULES_MAX_FILE) {
+		ryaml_error_at(ld, ld->cur, 0, 0, "file is larger than %d MiB",
+		    RULES_MAX_FILE / (1024 * 1024));
 		return -1;
 	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	if (check_events(ld, buf, len) == -1 ||
+	    open_parser(ld, &p, buf, len) == -1)
+		return -1;
 	if (!yaml_parser_load(&p, &f->doc)) {
 		yaml_error(ld, &p, buf, len);
 		rc = -1;

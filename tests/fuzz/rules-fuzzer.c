@@ -6,7 +6,9 @@
  * the default normaliser, built once in LLVMFuzzerInitialize(), and the
  * tests embedded in it are run, so match_compile() sees every odd rule set
  * the fuzzer can make.  A failed load must leave no set and at least one
- * error; a successful one no error.  Built and run by `make fuzz`.
+ * error; a successful one no error.  The same input is also read as one
+ * alert block (rules_parse_alert(), as `backtest --alert` does): an error
+ * or a block with a window and a condition.  Built and run by `make fuzz`.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +50,28 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* The input as one alert block. */
+static void
+fuzz_alert_block(const uint8_t *data, size_t size)
+{
+	struct rule_alert a;
+	struct diag errs;
+	size_t i;
+	int rc;
+
+	diag_init(&errs);
+	rc = rules_parse_alert("fuzz.yaml", (const char *)data, size, NULL, &a,
+	    &errs);
+	CHECK((rc == 0) == (errs.n == 0));
+	for (i = 0; i < errs.n; i++)
+		CHECK(strncmp(errs.msgs[i], "fuzz.yaml", 9) == 0);
+	if (rc == 0)
+		CHECK(a.window_s > 0 && a.resolve_after_s > 0 &&
+		    (a.threshold > 0 || a.ratio > 0 || a.zscore > 0 ||
+		    a.poisson_p > 0));
+	diag_free(&errs);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -58,6 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char err[256];
 	int rc;
 
+	fuzz_alert_block(data, size);
 	diag_init(&errs);
 	rc = rules_load_string("fuzz.yaml", (const char *)data, size, &rs,
 	    &errs);
