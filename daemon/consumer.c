@@ -3,12 +3,12 @@
  * match, aggregate) → flush to Redis with positions → commit.
  *
  * DESIGN: the thread owns everything it touches (librdkafka handle,
- * pipeline, aggregate, Redis connection, partition table), so the hot path
- * takes no lock.  Each message goes through pipeline.c, the path `backtest`
- * and `match` share; this file keeps the positions, counts the outcome in
- * the stats and keeps a sample of rejects for the dead-letter stream.  For each assigned partition it knows the
- * next offset stored in Redis (`from`, -1 for none) and the next offset it
- * will consume (`next`).  A flush sends the aggregate together with every
+ * pipeline, aggregate, Redis connection, partition positions), so the hot
+ * path takes no lock.  Each message goes through pipeline.c, the path
+ * `backtest` and `match` share; this file counts the outcome in the stats
+ * and keeps a sample of rejects for the dead-letter stream.  positions.c
+ * knows, for each assigned partition, the next offset stored in Redis and
+ * the next one to consume.  A flush sends the aggregate together with every
  * (from → next) move in one atomic script; only on success are the
  * aggregate cleared and the Kafka offsets committed.  If Redis is away the
  * aggregate keeps growing (consumption pauses at AGG_PAUSE_AT entries) and
@@ -37,6 +37,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "positions.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -46,15 +47,6 @@
 #define BACKOFF_MAX_MS	5000
 #define BATCH		256		/* messages taken from the queue at once */
 #define CLOCK_EVERY	16		/* messages per clock read */
-
-struct part {
-	char		*topic;
-	int32_t		 partition;
-	int64_t		 from;		/* next offset stored in Redis; -1 none */
-	int64_t		 next;		/* next offset to consume; -1 unknown */
-	int64_t		 wm_ms;		/* newest post time consumed */
-	int		 need_pos;	/* positions not read yet (Redis away) */
-};
 
 struct consumer {
 	int			 id;
@@ -73,10 +65,7 @@ struct consumer {
 	struct agg		*agg;
 	struct store		*store;
 
-	struct part		*parts;
-	size_t			 nparts, partcap;
-	size_t			 part_hint;	/* last found: messages come in
-						 * runs from one partition */
+	struct positions	 pos;		/* the assigned partitions */
 	int			 paused;
 	int			 closed;
 
@@ -99,71 +88,14 @@ now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static struct part *
-part_find(struct consumer *c, const char *topic, int32_t partition)
-{
-	size_t i;
-
-	i = c->part_hint;
-	if (i < c->nparts && c->parts[i].partition == partition &&
-	    strcmp(c->parts[i].topic, topic) == 0)
-		return &c->parts[i];
-	for (i = 0; i < c->nparts; i++)
-		if (c->parts[i].partition == partition &&
-		    strcmp(c->parts[i].topic, topic) == 0) {
-			c->part_hint = i;
-			return &c->parts[i];
-		}
-	return NULL;
-}
-
-static void
-parts_clear(struct consumer *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->nparts; i++)
-		free(c->parts[i].topic);
-	c->nparts = 0;
-}
-
-static void
-pos_field(const struct part *p, char *buf, size_t sz)
-{
-	snprintf(buf, sz, "%s/%" PRId32, p->topic, p->partition);
-}
-
-/* Reads the stored positions of parts [first, nparts).  Returns 0 or -1. */
+/* positions_read_fn over the consumer's Redis connection. */
 static int
-read_positions(struct consumer *c, size_t first)
+read_stored(void *arg, const char *const *fields, size_t n, int64_t *offs)
 {
-	size_t n = c->nparts - first, i;
-	char (*fields)[192];
-	const char **fp;
-	int64_t *offs;
-	int rc;
+	struct consumer *c = arg;
 
-	if (n == 0)
-		return 0;
-	fields = xmalloc(n * sizeof *fields);
-	fp = xmalloc(n * sizeof *fp);
-	offs = xmalloc(n * sizeof *offs);
-	for (i = 0; i < n; i++) {
-		pos_field(&c->parts[first + i], fields[i], sizeof fields[i]);
-		fp[i] = fields[i];
-	}
-	rc = store_get_positions(c->store, c->cfg->kafka_group, fp, n, offs);
-	if (rc == 0) {
-		for (i = 0; i < n; i++) {
-			c->parts[first + i].from = offs[i];
-			c->parts[first + i].next = offs[i];
-			c->parts[first + i].need_pos = 0;
-		}
-	}
-	free(fields);
-	free(fp);
-	free(offs);
-	return rc;
+	return store_get_positions(c->store, c->cfg->kafka_group, fields, n,
+	    offs);
 }
 
 /* The assignment list of every part, with offsets from Redis where known. */
@@ -173,14 +105,15 @@ parts_list(struct consumer *c, int with_offsets)
 	rd_kafka_topic_partition_list_t *l;
 	size_t i;
 
-	l = rd_kafka_topic_partition_list_new((int)c->nparts);
-	for (i = 0; i < c->nparts; i++) {
+	l = rd_kafka_topic_partition_list_new((int)c->pos.n);
+	for (i = 0; i < c->pos.n; i++) {
+		const struct position *p = &c->pos.v[i];
 		rd_kafka_topic_partition_t *tp;
 
-		tp = rd_kafka_topic_partition_list_add(l, c->parts[i].topic,
-		    c->parts[i].partition);
+		tp = rd_kafka_topic_partition_list_add(l, p->topic,
+		    p->partition);
 		if (with_offsets)
-			tp->offset = c->parts[i].next >= 0 ? c->parts[i].next :
+			tp->offset = p->next >= 0 ? p->next :
 			    RD_KAFKA_OFFSET_STORED;
 	}
 	return l;
@@ -191,16 +124,12 @@ assign_all(struct consumer *c)
 {
 	rd_kafka_topic_partition_list_t *l = parts_list(c, 1);
 	rd_kafka_resp_err_t err;
-	int waiting = 0;
-	size_t i;
 
-	for (i = 0; i < c->nparts; i++)
-		waiting |= c->parts[i].need_pos;
 	err = rd_kafka_assign(c->rk, l);
 	if (err)
 		log_error("kafka assign failed | consumer=%d error=\"%s\"", c->id,
 		    rd_kafka_err2str(err));
-	if (waiting || c->paused)
+	if (positions_waiting(&c->pos) || c->paused)
 		rd_kafka_pause_partitions(c->rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
 }
@@ -229,38 +158,24 @@ commit_offsets(struct consumer *c)
 	rd_kafka_topic_partition_list_t *l;
 	size_t i;
 
-	l = rd_kafka_topic_partition_list_new((int)c->nparts);
-	for (i = 0; i < c->nparts; i++) {
-		if (c->parts[i].from < 0)
+	l = rd_kafka_topic_partition_list_new((int)c->pos.n);
+	for (i = 0; i < c->pos.n; i++) {
+		if (c->pos.v[i].from < 0)
 			continue;
-		rd_kafka_topic_partition_list_add(l, c->parts[i].topic,
-		    c->parts[i].partition)->offset = c->parts[i].from;
+		rd_kafka_topic_partition_list_add(l, c->pos.v[i].topic,
+		    c->pos.v[i].partition)->offset = c->pos.v[i].from;
 	}
 	if (l->cnt > 0)
 		rd_kafka_commit(c->rk, l, 1);
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
-/* After a position conflict: forget what was counted and start again from
- * the stored positions. */
-static void
-rewind_to_stored(struct consumer *c)
-{
-	agg_clear(c->agg);
-	if (read_positions(c, 0) == -1) {
-		size_t i;
-
-		for (i = 0; i < c->nparts; i++)
-			c->parts[i].need_pos = 1;
-	}
-	assign_all(c);
-}
-
 /* Messages behind the partition's end, from the watermarks librdkafka
  * already has (no request); -1 when unknown. */
 static int64_t
-part_lag(struct consumer *c, const struct part *p)
+part_lag(void *arg, const struct position *p)
 {
+	struct consumer *c = arg;
 	int64_t lo, hi;
 
 	if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo,
@@ -277,8 +192,8 @@ update_lag(struct consumer *c)
 	int64_t lag = 0, l;
 	size_t i;
 
-	for (i = 0; i < c->nparts; i++)
-		if ((l = part_lag(c, &c->parts[i])) > 0)
+	for (i = 0; i < c->pos.n; i++)
+		if ((l = part_lag(c, &c->pos.v[i])) > 0)
 			lag += l;
 	atomic_store(&c->lag, lag);
 }
@@ -296,24 +211,13 @@ flush(struct consumer *c)
 {
 	struct store_pos *pos;
 	struct store_flush_stats st;
-	size_t i, np = 0;
+	size_t np;
 	int64_t t0, dt;
 	double ft;
 	int rc;
 
-	pos = xcalloc(c->nparts + 1, sizeof *pos);
-	for (i = 0; i < c->nparts; i++) {
-		struct part *p = &c->parts[i];
-
-		if (p->need_pos || p->next < 0 || p->next == p->from)
-			continue;
-		pos_field(p, pos[np].field, sizeof pos[np].field);
-		pos[np].from = p->from;
-		pos[np].to = p->next;
-		pos[np].time_ms = p->wm_ms;
-		pos[np].lag = part_lag(c, p);
-		np++;
-	}
+	pos = xcalloc(c->pos.n + 1, sizeof *pos);
+	np = positions_moves(&c->pos, pos, part_lag, c);
 	if (np == 0 && agg_size(c->agg) == 0 && c->nrejects == 0) {
 		free(pos);
 		return 0;
@@ -325,9 +229,7 @@ flush(struct consumer *c)
 	dt = now_ms() - t0;
 	free(pos);
 	if (rc == 0) {
-		for (i = 0; i < c->nparts; i++)
-			if (!c->parts[i].need_pos && c->parts[i].next >= 0)
-				c->parts[i].from = c->parts[i].next;
+		positions_flushed(&c->pos, 0, read_stored, c);
 		STAT_ADD(flushes, 1);
 		STAT_ADD(flush_us_total, (uint64_t)dt * 1000);
 		atomic_store(&stats.flush_us_last, (uint64_t)dt * 1000);
@@ -361,7 +263,11 @@ flush(struct consumer *c)
 		log_warn("partition moved to another consumer; recounting from "
 		    "the stored positions | consumer=%d reason=\"%s\"", c->id,
 		    store_errstr(c->store));
-		rewind_to_stored(c);
+		/* forget what was counted and start again from the stored
+		 * positions */
+		agg_clear(c->agg);
+		positions_flushed(&c->pos, -2, read_stored, c);
+		assign_all(c);
 		return -1;
 	}
 	STAT_ADD(flush_errors, 1);
@@ -387,21 +293,11 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	int i;
 
 	if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-		first = c->nparts;
-		for (i = 0; i < parts->cnt; i++) {
-			struct part *p;
-
-			c->parts = xgrow(c->parts, &c->partcap, c->nparts + 1,
-			    sizeof *c->parts);
-			p = &c->parts[c->nparts++];
-			memset(p, 0, sizeof *p);
-			p->topic = xstrdup(parts->elems[i].topic);
-			p->partition = parts->elems[i].partition;
-			p->from = p->next = -1;
-			p->wm_ms = -1;
-			p->need_pos = 1;
-		}
-		if (read_positions(c, first) == -1) {
+		first = c->pos.n;
+		for (i = 0; i < parts->cnt; i++)
+			positions_add(&c->pos, parts->elems[i].topic,
+			    parts->elems[i].partition);
+		if (positions_load(&c->pos, first, read_stored, c) == -1) {
 			log_warn("cannot read positions from redis; partitions "
 			    "wait | consumer=%d error=\"%s\"", c->id,
 			    store_errstr(c->store));
@@ -423,7 +319,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			    c->id, agg_posts(c->agg));
 			agg_clear(c->agg);
 		}
-		parts_clear(c);
+		positions_clear(&c->pos);
 		c->paused = 0;
 		rd_kafka_assign(rk, NULL);
 		log_info("partitions revoked | consumer=%d count=%d", c->id,
@@ -431,7 +327,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 	} else {
 		log_error("rebalance error | consumer=%d error=\"%s\"", c->id,
 		    rd_kafka_err2str(err));
-		parts_clear(c);
+		positions_clear(&c->pos);
 		rd_kafka_assign(rk, NULL);
 	}
 }
@@ -625,7 +521,7 @@ static void
 consume_message(struct consumer *c, rd_kafka_message_t *m, int64_t now)
 {
 	struct pipeline_result r;
-	struct part *pt;
+	struct position *pt;
 
 	if (m->err) {
 		if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -635,12 +531,10 @@ consume_message(struct consumer *c, rd_kafka_message_t *m, int64_t now)
 		}
 		return;
 	}
-	pt = part_find(c, rd_kafka_topic_name(m->rkt), m->partition);
-	if (pt == NULL || pt->need_pos)
-		return;		/* not ours (any more), or waiting for positions */
-	if (pt->next >= 0 && m->offset < pt->next)
-		return;		/* already counted */
-	pt->next = m->offset + 1;
+	pt = positions_take(&c->pos, rd_kafka_topic_name(m->rkt), m->partition,
+	    m->offset);
+	if (pt == NULL)
+		return;		/* not ours, waiting, or counted before */
 	STAT_ADD(consumed, 1);
 	atomic_store_explicit(&stats.last_post_ms, now, memory_order_relaxed);
 
@@ -721,6 +615,21 @@ leave_group(struct consumer *c)
 	rd_kafka_queue_destroy(q);
 }
 
+/* Partitions waiting for their stored positions (Redis was away) try
+ * again, once a second. */
+static void
+retry_positions(struct consumer *c, int64_t now)
+{
+	if (!positions_waiting(&c->pos))
+		return;
+	if (positions_load(&c->pos, 0, read_stored, c) == 0) {
+		log_info("positions read; partitions resume | consumer=%d",
+		    c->id);
+		assign_all(c);
+	} else
+		c->next_pos_try_ms = now + 1000;
+}
+
 /* The thread: poll, consume, flush on time; then the shutdown. */
 static void *
 consumer_thread(void *arg)
@@ -766,19 +675,8 @@ consumer_thread(void *arg)
 			now = now_ms();
 		}
 		now = now_ms();
-		if (c->nparts > 0 && now >= c->next_pos_try_ms) {
-			size_t i;
-			int waiting = 0;
-
-			for (i = 0; i < c->nparts; i++)
-				waiting |= c->parts[i].need_pos;
-			if (waiting && read_positions(c, 0) == 0) {
-				log_info("positions read; partitions resume | "
-				    "consumer=%d", c->id);
-				assign_all(c);
-			} else if (waiting)
-				c->next_pos_try_ms = now + 1000;
-		}
+		if (now >= c->next_pos_try_ms)
+			retry_positions(c, now);
 		if (now >= c->next_flush_ms) {
 			if (flush(c) == 0)
 				c->next_flush_ms = now + interval;
@@ -830,8 +728,7 @@ consumer_free(struct consumer *c)
 		rd_kafka_queue_destroy(c->q);
 	if (c->rk != NULL)
 		rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-	parts_clear(c);
-	free(c->parts);
+	positions_free(&c->pos);
 	pipeline_free(c->pl);
 	engine_unref(c->eng);
 	agg_free(c->agg);

@@ -1,0 +1,298 @@
+/*
+ * test_consumer.c — the consumer's partition positions (positions.c) over
+ * a fake store: assignment, which messages are taken, the moves a flush
+ * sends, and what a stored flush, a failed one and a conflict (another
+ * consumer stored first) do to them — nothing counted twice, nothing lost.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "positions.h"
+
+/* A fake of the positions kept in Redis: field → next offset. */
+struct fake_store {
+	char	 fields[8][64];
+	int64_t	 offs[8];
+	size_t	 n;
+	int	 down;		/* reads fail */
+	int	 reads;
+};
+
+static int64_t
+fake_get(const struct fake_store *fs, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++)
+		if (strcmp(fs->fields[i], field) == 0)
+			return fs->offs[i];
+	return -1;
+}
+
+static void
+fake_put(struct fake_store *fs, const char *field, int64_t off)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n && strcmp(fs->fields[i], field) != 0; i++)
+		;
+	if (i == fs->n)
+		snprintf(fs->fields[fs->n++], sizeof fs->fields[0], "%s", field);
+	fs->offs[i] = off;
+}
+
+static int
+fake_read(void *arg, const char *const *fields, size_t n, int64_t *offs)
+{
+	struct fake_store *fs = arg;
+	size_t i;
+
+	fs->reads++;
+	if (fs->down)
+		return -1;
+	for (i = 0; i < n; i++)
+		offs[i] = fake_get(fs, fields[i]);
+	return 0;
+}
+
+/* The store's side of a flush: every move applies if its from is what is
+ * stored (0), or none does (-2); -1 when down.  Then the consumer's side. */
+static int
+fake_flush(struct fake_store *fs, struct positions *ps)
+{
+	struct store_pos moves[8];
+	size_t n, i;
+	int rc = 0;
+
+	n = positions_moves(ps, moves, NULL, NULL);
+	if (fs->down)
+		rc = -1;
+	for (i = 0; rc == 0 && i < n; i++)
+		if (fake_get(fs, moves[i].field) != moves[i].from)
+			rc = -2;
+	for (i = 0; rc == 0 && i < n; i++)
+		fake_put(fs, moves[i].field, moves[i].to);
+	positions_flushed(ps, rc, fake_read, fs);
+	return rc;
+}
+
+static int
+taken(struct positions *ps, const char *topic, int32_t part, int64_t off)
+{
+	return positions_take(ps, topic, part, off) != NULL;
+}
+
+static void
+test_assign_and_take(void **state)
+{
+	struct fake_store fs = { .n = 0 };
+	struct positions ps = { NULL, 0, 0, 0 };
+	struct position *p;
+	char f[64];
+
+	(void)state;
+	fake_put(&fs, "posts/0", 5);
+	positions_add(&ps, "posts", 0);
+	positions_add(&ps, "posts", 1);
+	positions_field(&ps.v[1], f, sizeof f);
+	assert_string_equal(f, "posts/1");
+	/* until the stored positions are read, nothing is taken */
+	assert_true(positions_waiting(&ps));
+	assert_false(taken(&ps, "posts", 0, 5));
+	assert_int_equal(positions_load(&ps, 0, fake_read, &fs), 0);
+	assert_false(positions_waiting(&ps));
+	assert_int_equal(ps.v[0].from, 5);
+	assert_int_equal(ps.v[0].next, 5);
+	assert_int_equal(ps.v[1].from, -1);	/* never stored */
+	/* before the stored position: counted already */
+	assert_false(taken(&ps, "posts", 0, 4));
+	assert_true(taken(&ps, "posts", 0, 5));
+	assert_true(taken(&ps, "posts", 0, 6));
+	assert_false(taken(&ps, "posts", 0, 6));	/* a redelivery */
+	assert_int_equal(ps.v[0].next, 7);
+	/* a partition never stored takes what Kafka gives */
+	assert_true(taken(&ps, "posts", 1, 40));
+	assert_int_equal(ps.v[1].next, 41);
+	/* not ours */
+	assert_false(taken(&ps, "posts", 2, 0));
+	assert_false(taken(&ps, "other", 0, 9));
+	p = positions_find(&ps, "posts", 1);
+	assert_ptr_equal(p, &ps.v[1]);
+	positions_free(&ps);
+	assert_int_equal(ps.n, 0);
+}
+
+static void
+test_moves_and_flush(void **state)
+{
+	struct fake_store fs = { .n = 0 };
+	struct positions ps = { NULL, 0, 0, 0 };
+	struct store_pos moves[4];
+
+	(void)state;
+	fake_put(&fs, "posts/0", 10);
+	positions_add(&ps, "posts", 0);
+	positions_add(&ps, "posts", 1);
+	positions_load(&ps, 0, fake_read, &fs);
+	/* nothing consumed: nothing to store */
+	assert_int_equal(positions_moves(&ps, moves, NULL, NULL), 0);
+	taken(&ps, "posts", 0, 10);
+	taken(&ps, "posts", 0, 11);
+	ps.v[0].wm_ms = 1234;
+	assert_int_equal(positions_moves(&ps, moves, NULL, NULL), 1);
+	assert_string_equal(moves[0].field, "posts/0");
+	assert_int_equal(moves[0].from, 10);
+	assert_int_equal(moves[0].to, 12);
+	assert_int_equal(moves[0].time_ms, 1234);
+	assert_int_equal(moves[0].lag, -1);
+	/* Redis away: nothing changes, the same move goes with the next */
+	fs.down = 1;
+	assert_int_equal(fake_flush(&fs, &ps), -1);
+	assert_int_equal(ps.v[0].from, 10);
+	taken(&ps, "posts", 0, 12);
+	fs.down = 0;
+	assert_int_equal(fake_flush(&fs, &ps), 0);
+	assert_int_equal(fake_get(&fs, "posts/0"), 13);
+	assert_int_equal(ps.v[0].from, 13);
+	assert_int_equal(positions_moves(&ps, moves, NULL, NULL), 0);
+	positions_free(&ps);
+}
+
+static int64_t
+lag_of(void *arg, const struct position *p)
+{
+	(void)arg;
+	return 100 - p->next;
+}
+
+static void
+test_lag(void **state)
+{
+	struct fake_store fs = { .n = 0 };
+	struct positions ps = { NULL, 0, 0, 0 };
+	struct store_pos moves[2];
+
+	(void)state;
+	positions_add(&ps, "posts", 3);
+	positions_load(&ps, 0, fake_read, &fs);
+	taken(&ps, "posts", 3, 60);
+	assert_int_equal(positions_moves(&ps, moves, lag_of, NULL), 1);
+	assert_int_equal(moves[0].lag, 39);
+	positions_free(&ps);
+}
+
+/* Another consumer stored first: everything since the last flush is
+ * recounted from the stored positions, and nothing before them twice. */
+static void
+test_conflict_rewinds(void **state)
+{
+	struct fake_store fs = { .n = 0 };
+	struct positions ps = { NULL, 0, 0, 0 };
+	int64_t off;
+
+	(void)state;
+	positions_add(&ps, "posts", 0);
+	positions_add(&ps, "posts", 1);
+	positions_load(&ps, 0, fake_read, &fs);
+	for (off = 0; off < 5; off++) {
+		taken(&ps, "posts", 0, off);
+		taken(&ps, "posts", 1, off);
+	}
+	assert_int_equal(fake_flush(&fs, &ps), 0);
+	for (off = 5; off < 8; off++)
+		taken(&ps, "posts", 0, off);
+	/* meanwhile the partition went elsewhere and came back moved on */
+	fake_put(&fs, "posts/0", 6);
+	assert_int_equal(fake_flush(&fs, &ps), -2);
+	assert_int_equal(ps.v[0].from, 6);
+	assert_int_equal(ps.v[0].next, 6);
+	assert_int_equal(ps.v[1].next, 5);
+	assert_false(positions_waiting(&ps));
+	/* from the stored position on, taken again */
+	assert_false(taken(&ps, "posts", 0, 5));
+	assert_true(taken(&ps, "posts", 0, 6));
+	assert_true(taken(&ps, "posts", 0, 7));
+	assert_int_equal(fake_flush(&fs, &ps), 0);
+	assert_int_equal(fake_get(&fs, "posts/0"), 8);
+	assert_int_equal(fake_get(&fs, "posts/1"), 5);
+	positions_free(&ps);
+}
+
+/* A conflict while Redis cannot be read: every partition waits. */
+static void
+test_conflict_unreadable(void **state)
+{
+	struct fake_store fs = { .n = 0 };
+	struct positions ps = { NULL, 0, 0, 0 };
+	struct store_pos moves[1];
+
+	(void)state;
+	positions_add(&ps, "posts", 0);
+	positions_load(&ps, 0, fake_read, &fs);
+	taken(&ps, "posts", 0, 0);
+	fake_put(&fs, "posts/0", 3);
+	/* the flush sees the conflict, the read after it fails */
+	fs.down = 1;
+	positions_flushed(&ps, -2, fake_read, &fs);
+	assert_int_equal(fs.reads, 2);
+	assert_true(positions_waiting(&ps));
+	assert_false(taken(&ps, "posts", 0, 3));
+	assert_int_equal(positions_moves(&ps, moves, NULL, NULL), 0);
+	fs.down = 0;
+	/* once Redis answers, it starts at the stored position */
+	assert_int_equal(positions_load(&ps, 0, fake_read, &fs), 0);
+	assert_int_equal(ps.v[0].next, 3);
+	assert_true(taken(&ps, "posts", 0, 3));
+	positions_free(&ps);
+}
+
+/* A partition assigned while Redis is away waits; others go on. */
+static void
+test_assignment_waits(void **state)
+{
+	struct fake_store fs = { .n = 0 };
+	struct positions ps = { NULL, 0, 0, 0 };
+
+	(void)state;
+	fake_put(&fs, "posts/1", 2);
+	positions_add(&ps, "posts", 0);
+	positions_load(&ps, 0, fake_read, &fs);
+	positions_add(&ps, "posts", 1);
+	fs.down = 1;
+	assert_int_equal(positions_load(&ps, 1, fake_read, &fs), -1);
+	assert_true(taken(&ps, "posts", 0, 0));
+	assert_false(taken(&ps, "posts", 1, 2));
+	/* a flush stores only what is known */
+	fs.down = 0;
+	assert_int_equal(fake_flush(&fs, &ps), 0);
+	assert_int_equal(fake_get(&fs, "posts/0"), 1);
+	assert_int_equal(fake_get(&fs, "posts/1"), 2);
+	assert_true(ps.v[1].need_pos);
+	/* loading only the new ones does not move the others */
+	assert_int_equal(positions_load(&ps, 1, fake_read, &fs), 0);
+	assert_int_equal(ps.v[0].next, 1);
+	assert_true(taken(&ps, "posts", 1, 2));
+	positions_clear(&ps);
+	assert_false(positions_waiting(&ps));
+	positions_free(&ps);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_assign_and_take),
+		cmocka_unit_test(test_moves_and_flush),
+		cmocka_unit_test(test_lag),
+		cmocka_unit_test(test_conflict_rewinds),
+		cmocka_unit_test(test_conflict_unreadable),
+		cmocka_unit_test(test_assignment_waits),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
