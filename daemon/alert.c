@@ -1,24 +1,20 @@
 /*
- * alert.c — alert JSON, PUBLISH + XADD, dedup across instances.
+ * alert.c — alerts: evidence, JSON, group_wait digests; and the publish.
  *
- * DESIGN: the detector fills a struct alert (evaluation plus evidence read
- * from Redis) and asks for its JSON (alert_json), then publishes it with
- * alert_publish, through store_publish(): taken once across daemons by the
- * dedup key of the alert id, then written to the alert log and published
- * on the topic's channel.  The alert id is built from the topic, block,
- * window end and state only, so every daemon of a group computes the same
- * id for the same spike and exactly one of them publishes it.  Numbers are
- * written with at most two decimals and never as inf or nan (null
- * instead).  Nothing is kept here: no state, callable from any thread
- * with its own store.
- *
- * group_wait: alert_hold() puts a new alert in the hash <prefix>held under
- * the same dedup key (fields "a:<id>" → JSON, plus _since, _wall, _wait:
- * the first window end and wall time held, and the shortest wait), so any
- * leader can finish the job; alert_flush_held() reads it, and once due
- * sends one digest {"id","digest":true,"window_end","count","alerts":[…]}
- * on <channel>_digest and every held alert to the stream, in one script
- * that first checks nothing was added since it read the hash.
+ * DESIGN: the detector and backtest fill a struct alert with alert_make()
+ * (evaluation plus evidence read through their alert_evidence source, with
+ * the limits of alert.h) and ask for its JSON (alert_json).  The alert id is
+ * built from the topic, block, window end and state only, so every daemon
+ * of a group computes the same id for the same spike.  Numbers are written
+ * with at most two decimals and never as inf or nan (null instead).
+ * group_wait (alert_group_*) decides when held alerts are due, their order
+ * and the digest's JSON; the alerts themselves are held by the caller's
+ * alert_held_ops (Redis for the daemon, an array for backtest).  All of
+ * that is pure: no I/O, no state beyond the caller's alert_group.  The
+ * publish (alert_publish) goes through store_publish(): taken once across
+ * daemons by the dedup key of the alert id, then written to the alert log
+ * and published on the topic's channel, so exactly one daemon publishes an
+ * alert.  Callable from any thread.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -26,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <hiredis.h>
 
 #include "alert.h"
 #include "jsonw.h"
@@ -236,209 +230,162 @@ alert_publish(struct store *s, const struct alert_pub *pub,
 	return store_publish(s, &sa);
 }
 
-/* group_wait: hold an alert (see alert.h). */
-static const char HOLD_LUA[] =
-"if redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then\n"
-"  redis.call('HSET', KEYS[2], 'a:' .. ARGV[2], ARGV[3])\n"
-"  redis.call('HSETNX', KEYS[2], '_since', ARGV[4])\n"
-"  redis.call('HSETNX', KEYS[2], '_wall', ARGV[6])\n"
-"  local w = tonumber(redis.call('HGET', KEYS[2], '_wait') or ARGV[5])\n"
-"  if tonumber(ARGV[5]) < w then w = tonumber(ARGV[5]) end\n"
-"  redis.call('HSET', KEYS[2], '_wait', w)\n"
-"  redis.call('PEXPIRE', KEYS[2], ARGV[1])\n"
-"  return 1\n"
-"end\n"
-"return 0\n";
+/* ---- evidence ---------------------------------------------------------- */
 
-/* Sends the digest if the hash is still what was read; -1 if it changed. */
-static const char FLUSH_LUA[] =
-"if redis.call('HLEN', KEYS[1]) ~= tonumber(ARGV[1]) or\n"
-"    redis.call('HGET', KEYS[1], '_since') ~= ARGV[2] then\n"
-"  return -1\n"
-"end\n"
-"local n = 0\n"
-"if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[6]) then\n"
-"  local all = redis.call('HGETALL', KEYS[1])\n"
-"  for i = 1, #all, 2 do\n"
-"    if string.sub(all[i], 1, 2) == 'a:' then\n"
-"      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'alert',\n"
-"          all[i + 1])\n"
-"      n = n + 1\n"
-"    end\n"
-"  end\n"
-"  redis.call('PUBLISH', ARGV[3], ARGV[5])\n"
-"end\n"
-"redis.call('DEL', KEYS[1])\n"
-"return n\n";
+void
+alert_make(struct alert *al, const struct rule_topic *t, size_t block,
+    enum spike_action act, const struct spike_eval *ev, int64_t detected_ms,
+    const struct alert_evidence *src, void *arg)
+{
+	int64_t from = ev->window_start, to = ev->window_end;
+	size_t i;
+
+	memset(al, 0, sizeof *al);
+	al->action = act;
+	al->topic = t;
+	al->block = block;
+	al->ev = *ev;
+	al->detected_ms = detected_ms;
+	if (act == SPIKE_RESOLVE || src == NULL)
+		return;
+	(void)src->top(arg, t, NULL, from, to, ALERT_TOP_KEYWORDS,
+	    &al->keywords);
+	if (t->ncount_by > 0) {
+		al->breakdown = xcalloc(t->ncount_by, sizeof *al->breakdown);
+		al->nbreakdown = t->ncount_by;
+	}
+	for (i = 0; i < t->ncount_by; i++) {
+		al->breakdown[i].field = t->count_by[i];
+		(void)src->top(arg, t, t->count_by[i], from, to,
+		    ALERT_TOP_VALUES, &al->breakdown[i].top);
+	}
+	(void)src->samples(arg, t, from, to, ALERT_SAMPLES, &al->samples,
+	    &al->nsamples);
+}
+
+/* ---- group_wait ---------------------------------------------------------- */
+
+void
+alert_group_init(struct alert_group *g, const struct alert_held_ops *ops,
+    void *arg)
+{
+	g->ops = ops;
+	g->arg = arg;
+	g->since = INT64_MAX;
+	g->wait = 0;
+}
+
+bool
+alert_group_waits(const struct alert *al)
+{
+	return al->action == SPIKE_FIRE && al->topic->group_wait_s > 0;
+}
 
 int
-alert_hold(struct store *s, const struct alert_pub *pub,
-    const struct alert *al, const char *json, int64_t group_wait_s)
+alert_group_hold(struct alert_group *g, const struct alert *al,
+    const char *json)
 {
-	char id[512], ttl[32], since[32], wait[32], wall[32];
-	char *dedup, *held;
-	const char *argv[11];
-	redisReply *r;
+	int64_t wait = al->topic->group_wait_s;
+	char id[512];
 	int rc;
 
 	alert_id(al, id, sizeof id);
-	dedup = xasprintf("%sdedup:%s", store_prefix(s), id);
-	held = xasprintf("%sheld", store_prefix(s));
-	snprintf(ttl, sizeof ttl, "%" PRId64,
-	    pub->dedup_ttl_ms > 0 ? pub->dedup_ttl_ms : ALERT_DEDUP_TTL_MS);
-	snprintf(since, sizeof since, "%" PRId64, al->ev.window_end);
-	snprintf(wait, sizeof wait, "%" PRId64, group_wait_s);
-	snprintf(wall, sizeof wall, "%" PRId64, al->detected_ms);
-	argv[0] = "EVAL";
-	argv[1] = HOLD_LUA;
-	argv[2] = "2";
-	argv[3] = dedup;
-	argv[4] = held;
-	argv[5] = ttl;
-	argv[6] = id;
-	argv[7] = json;
-	argv[8] = since;
-	argv[9] = wait;
-	argv[10] = wall;
-	r = store_command(s, 11, argv);
-	free(dedup);
-	free(held);
-	if (r == NULL)
-		return -1;
-	rc = r->type == REDIS_REPLY_INTEGER ? (r->integer == 1 ? 1 : 0) : -1;
-	freeReplyObject(r);
+	rc = g->ops->add(g->arg, id, json, al->ev.window_end, al->detected_ms,
+	    wait);
+	if (rc == 1) {
+		if (g->since == INT64_MAX || al->ev.window_end < g->since)
+			g->since = al->ev.window_end;
+		if (g->wait == 0 || wait < g->wait)
+			g->wait = wait;
+	}
 	return rc;
 }
 
-struct held_alert {
-	const char	*name;		/* "a:<alert id>" */
-	const char	*json;
-};
+/* Due once the posts' time or the wall clock is a wait past the first. */
+static bool
+held_due(const struct alert_held *h, int64_t T, int64_t now_ms)
+{
+	if (T >= h->since + h->wait_s)
+		return true;
+	return now_ms != INT64_MIN && now_ms >= h->wall_ms + h->wait_s * 1000;
+}
+
+int
+alert_group_tick(struct alert_group *g, int64_t T, int64_t now_ms)
+{
+	if (g->since == INT64_MAX || T < g->since + g->wait)
+		return 0;
+	return alert_group_flush(g, T, now_ms);
+}
 
 static int
 cmp_held(const void *a, const void *b)
 {
-	return strcmp(((const struct held_alert *)a)->name,
-	    ((const struct held_alert *)b)->name);
+	return strcmp(((const struct alert_held_item *)a)->id,
+	    ((const struct alert_held_item *)b)->id);
+}
+
+int
+alert_group_flush(struct alert_group *g, int64_t T, int64_t now_ms)
+{
+	struct alert_held h;
+	char id[96];
+	int rc = 0;
+
+	memset(&h, 0, sizeof h);
+	if (g->ops->list(g->arg, &h) == -1)
+		return -1;
+	if (h.n > 0 && held_due(&h, T, now_ms)) {
+		/* in id order: topic, block, window end */
+		qsort(h.items, h.n, sizeof *h.items, cmp_held);
+		snprintf(id, sizeof id, "digest:%" PRId64 ":%zu", h.since, h.n);
+		rc = g->ops->send(g->arg, &h, id);
+		if (rc > 0) {
+			g->since = INT64_MAX;
+			g->wait = 0;
+		}
+	}
+	alert_held_clear(&h);
+	return rc;
 }
 
 char *
-alert_digest_json(const char *id, int64_t since, const char *const *jsons,
-    size_t n)
+alert_digest_json(const char *digest_id, const struct alert_held *h)
 {
 	struct jsonw w = { NULL, 0, 0 };
 	size_t i;
 
 	jsonw_raw(&w, "{", 1);
 	jsonw_key(&w, "id");
-	jsonw_strz(&w, id);
+	jsonw_strz(&w, digest_id);
 	jsonw_rawz(&w, ",\"digest\":true,");
-	write_time(&w, "window_end", since);
+	write_time(&w, "window_end", h->since);
 	jsonw_raw(&w, ",", 1);
 	jsonw_key(&w, "count");
-	jsonw_int(&w, (int64_t)n);
+	jsonw_int(&w, (int64_t)h->n);
 	jsonw_raw(&w, ",", 1);
 	jsonw_key(&w, "alerts");
 	jsonw_raw(&w, "[", 1);
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < h->n; i++) {
 		if (i > 0)
 			jsonw_raw(&w, ",", 1);
-		jsonw_rawz(&w, jsons[i]);
+		jsonw_rawz(&w, h->items[i].json);
 	}
 	jsonw_raw(&w, "]}", 2);
 	return w.buf;
 }
 
-int
-alert_flush_held(struct store *s, const struct alert_pub *pub, int64_t T,
-    int64_t now_ms)
+void
+alert_held_clear(struct alert_held *h)
 {
-	char *held, *channel, *dedup, *digest, id[96], hlen[32], maxlen[32],
-	    ttl[32];
-	const char *argv[12], *since_s = NULL, **jsons;
-	int64_t since = 0, wall = 0, wait = 0;
-	struct held_alert *ha;
-	redisReply *r, *f;
-	size_t i, n = 0;
-	int rc = 0;
+	size_t i;
 
-	held = xasprintf("%sheld", store_prefix(s));
-	argv[0] = "HGETALL";
-	argv[1] = held;
-	if ((r = store_command(s, 2, argv)) == NULL) {
-		free(held);
-		return -1;
+	for (i = 0; i < h->n; i++) {
+		free(h->items[i].id);
+		free(h->items[i].json);
 	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements == 0) {
-		freeReplyObject(r);
-		free(held);
-		return 0;
-	}
-	ha = xcalloc(r->elements / 2 + 1, sizeof *ha);
-	jsons = xcalloc(r->elements / 2 + 1, sizeof *jsons);
-	for (i = 0; i + 1 < r->elements; i += 2) {
-		const char *name = r->element[i]->str;
-		const char *val = r->element[i + 1]->str;
-
-		if (name == NULL || val == NULL)
-			continue;
-		if (strcmp(name, "_since") == 0) {
-			since_s = val;
-			since = strtoll(val, NULL, 10);
-		} else if (strcmp(name, "_wall") == 0)
-			wall = strtoll(val, NULL, 10);
-		else if (strcmp(name, "_wait") == 0)
-			wait = strtoll(val, NULL, 10);
-		else if (strncmp(name, "a:", 2) == 0) {
-			ha[n].name = name;
-			ha[n++].json = val;
-		}
-	}
-	if (since_s == NULL || n == 0 ||
-	    (T < since + wait && now_ms < wall + wait * 1000))
-		goto out;	/* nothing held, or not yet due */
-	/* in id order: topic, block, window end */
-	qsort(ha, n, sizeof *ha, cmp_held);
-	for (i = 0; i < n; i++)
-		jsons[i] = ha[i].json;
-	snprintf(id, sizeof id, "digest:%" PRId64 ":%zu", since, n);
-	digest = alert_digest_json(id, since, jsons, n);
-	dedup = xasprintf("%sdedup:%s", store_prefix(s), id);
-	channel = xasprintf("%s_digest", pub->channel);
-	snprintf(hlen, sizeof hlen, "%zu", r->elements / 2);
-	snprintf(maxlen, sizeof maxlen, "%" PRId64,
-	    pub->stream_maxlen > 0 ? pub->stream_maxlen : ALERT_STREAM_MAXLEN);
-	snprintf(ttl, sizeof ttl, "%" PRId64,
-	    pub->dedup_ttl_ms > 0 ? pub->dedup_ttl_ms : ALERT_DEDUP_TTL_MS);
-	argv[0] = "EVAL";
-	argv[1] = FLUSH_LUA;
-	argv[2] = "3";
-	argv[3] = held;
-	argv[4] = pub->stream;
-	argv[5] = dedup;
-	argv[6] = hlen;
-	argv[7] = since_s;
-	argv[8] = channel;
-	argv[9] = maxlen;
-	argv[10] = digest;
-	argv[11] = ttl;
-	if ((f = store_command(s, 12, argv)) == NULL)
-		rc = -1;
-	else {
-		/* -1: more was held meanwhile, send it all next time */
-		rc = f->type == REDIS_REPLY_INTEGER && f->integer > 0 ?
-		    (int)f->integer : 0;
-		freeReplyObject(f);
-	}
-	free(digest);
-	free(dedup);
-	free(channel);
-out:
-	free(jsons);
-	free(ha);
-	freeReplyObject(r);
-	free(held);
-	return rc;
+	free(h->items);
+	memset(h, 0, sizeof *h);
 }
 
 static void

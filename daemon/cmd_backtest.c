@@ -41,6 +41,7 @@
 
 #include "agg.h"
 #include "alert.h"
+#include "backtest.h"
 #include "commands.h"
 #include "decoder.h"
 #include "jsonw.h"
@@ -52,9 +53,6 @@
 
 #define BT_MAX_THREADS		16
 #define BT_MAX_ERRORS_SHOWN	10
-#define BT_MAX_CELLS		(INT64_C(64) * 1024 * 1024)	/* buckets × topics */
-#define BT_TOP			5
-#define BT_SAMPLES		3
 
 static void
 backtest_usage(FILE *fp)
@@ -223,109 +221,7 @@ worker_run(void *arg)
 	return NULL;
 }
 
-/* ---- counts in memory ------------------------------------------------- */
-
-struct kwent {
-	int64_t		 bucket;
-	const char	*aux, *aux2;	/* keyword; or field, value */
-	int64_t		 count;
-	int		 kind;
-};
-
-/* One topic's counts: prefix sums over [b0, b0 + n*res), and its evidence
- * entries sorted by bucket. */
-struct tcounts {
-	int64_t			*pre;		/* pre[i] = sum of buckets < i */
-	struct kwent		*ev;
-	size_t			 nev, capev;
-	const struct agg_sample	**samples;
-	size_t			 nsamples, capsamples;
-	int64_t			 posts;
-	int64_t			 peak;		/* largest window count seen */
-	int64_t			 peak_end;
-	size_t			 fired, repeats, resolved;
-	int			 at_end;	/* still firing, announced */
-};
-
-struct series_ctx {
-	int64_t		 b0, res, n;
-	const int64_t	*pre;
-};
-
-static int64_t
-idx_of(const struct series_ctx *c, int64_t t)
-{
-	int64_t i = (t - c->b0) / c->res;
-
-	if (t < c->b0)
-		return 0;
-	return i > c->n ? c->n : i;
-}
-
-static int64_t
-ser_sum(void *arg, int64_t from, int64_t to)
-{
-	const struct series_ctx *c = arg;
-
-	return c->pre[idx_of(c, to)] - c->pre[idx_of(c, from)];
-}
-
-static int64_t
-ser_count(void *arg, int64_t b)
-{
-	return ser_sum(arg, b, b + ((const struct series_ctx *)arg)->res);
-}
-
-static int
-cmp_kwent(const void *a, const void *b)
-{
-	const struct kwent *x = a, *y = b;
-
-	return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
-}
-
-static int
-cmp_sample(const void *a, const void *b)
-{
-	const struct agg_sample *x = *(const struct agg_sample *const *)a;
-	const struct agg_sample *y = *(const struct agg_sample *const *)b;
-
-	if (x->time_ms != y->time_ms)
-		return x->time_ms < y->time_ms ? -1 : 1;
-	return 0;
-}
-
-/* ---- alerts ----------------------------------------------------------- */
-
-struct held {
-	size_t			 topic, block;
-	enum spike_action	 act;
-	struct spike_eval	 ev;
-	char			 id[128];	/* alert id, for the order */
-};
-
-static int
-cmp_held(const void *a, const void *b)
-{
-	return strcmp(((const struct held *)a)->id,
-	    ((const struct held *)b)->id);
-}
-
-struct bt {
-	const struct ruleset	*rs;
-	struct tcounts		*tc;		/* per topic */
-	struct series_ctx	*sc;		/* per topic */
-	int64_t			 offset;	/* added to every time shown */
-	int			 json;
-	struct jsonw		 w;
-	size_t			 nalerts;
-	/* group_wait: new alerts held for a digest */
-	struct held		*held;
-	size_t			 nheld, capheld;
-	int64_t			 held_since;	/* window end of the first held */
-	int64_t			 held_wait;	/* the shortest group_wait held */
-	size_t			 ndigests;
-};
+/* ---- output ----------------------------------------------------------- */
 
 static void
 fmt_time(int64_t t, char *buf, size_t sz)
@@ -339,430 +235,202 @@ fmt_time(int64_t t, char *buf, size_t sz)
 		strftime(buf, sz, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
-/* Top n (name, count) of entries of kind k (and field f) in [from, to). */
-static void
-top_of(const struct tcounts *tc, int kind, const char *field, int64_t from,
-    int64_t to, size_t n, struct alert_top *out)
-{
-	struct kwent key, *lo;
-	struct { const char *name; int64_t count; } *acc = NULL;
-	size_t nacc = 0, cap = 0, i, j, a, b, m;
-
-	memset(out, 0, sizeof *out);
-	if (tc->nev == 0)
-		return;
-	/* first entry at or after from */
-	key.bucket = from;
-	a = 0;
-	b = tc->nev;
-	while (a < b) {
-		m = a + (b - a) / 2;
-		if (cmp_kwent(&tc->ev[m], &key) < 0)
-			a = m + 1;
-		else
-			b = m;
-	}
-	for (lo = &tc->ev[a]; lo < tc->ev + tc->nev && lo->bucket < to; lo++) {
-		const char *name = kind == AGG_KEYWORD ? lo->aux : lo->aux2;
-
-		if (lo->kind != kind || (field != NULL && lo->aux != field))
-			continue;
-		for (j = 0; j < nacc; j++)
-			if (acc[j].name == name)	/* interned */
-				break;
-		if (j == nacc) {
-			acc = xgrow(acc, &cap, nacc + 1, sizeof *acc);
-			acc[nacc].name = name;
-			acc[nacc++].count = 0;
-		}
-		acc[j].count += lo->count;
-	}
-	/* the n largest, by count then name */
-	out->names = xcalloc(n + 1, sizeof *out->names);
-	out->counts = xcalloc(n + 1, sizeof *out->counts);
-	for (i = 0; i < n; i++) {
-		size_t best = nacc;
-
-		for (j = 0; j < nacc; j++) {
-			if (acc[j].name == NULL)
-				continue;
-			if (best == nacc || acc[j].count > acc[best].count ||
-			    (acc[j].count == acc[best].count &&
-			    strcmp(acc[j].name, acc[best].name) < 0))
-				best = j;
-		}
-		if (best == nacc)
-			break;
-		out->names[i] = xstrdup(acc[best].name);
-		out->counts[i] = acc[best].count;
-		acc[best].name = NULL;
-		out->n++;
-	}
-	free(acc);
-}
-
-static void
-evidence(struct bt *bt, const struct rule_topic *t, size_t ti,
-    struct alert *al)
-{
-	const struct tcounts *tc = &bt->tc[ti];
-	int64_t from = al->ev.window_start, to = al->ev.window_end;
-	struct jsonw w = { NULL, 0, 0 };
-	size_t i;
-
-	top_of(tc, AGG_KEYWORD, NULL, from, to, BT_TOP, &al->keywords);
-	if (t->ncount_by > 0) {
-		al->breakdown = xcalloc(t->ncount_by, sizeof *al->breakdown);
-		al->nbreakdown = t->ncount_by;
-	}
-	for (i = 0; i < t->ncount_by; i++) {
-		const char *f = NULL;
-		size_t j;
-
-		al->breakdown[i].field = t->count_by[i];
-		/* the interned field name, as the entries hold it */
-		for (j = 0; j < tc->nev; j++)
-			if (tc->ev[j].kind == AGG_BY &&
-			    strcmp(tc->ev[j].aux, t->count_by[i]) == 0) {
-				f = tc->ev[j].aux;
-				break;
-			}
-		if (f != NULL)
-			top_of(tc, AGG_BY, f, from, to, BT_TOP,
-			    &al->breakdown[i].top);
-	}
-	al->samples = xcalloc(BT_SAMPLES, sizeof *al->samples);
-	for (i = 0; i < tc->nsamples && al->nsamples < BT_SAMPLES; i++) {
-		const struct agg_sample *s = tc->samples[i];
-
-		if (s->bucket < from || s->bucket >= to)
-			continue;
-		jsonw_reset(&w);
-		jsonw_raw(&w, "{\"id\":", 6);
-		if (s->id != NULL)
-			jsonw_strz(&w, s->id);
-		else
-			jsonw_rawz(&w, "null");
-		jsonw_raw(&w, ",\"text\":", 8);
-		jsonw_strz(&w, s->text);
-		jsonw_raw(&w, "}", 1);
-		al->samples[al->nsamples++] = xstrndup(w.buf, w.len);
-	}
-	jsonw_free(&w);
-}
-
-/* One alert as a line: the daemon's JSON, or text; caller frees. */
+/* backtest_out.line: the daemon's JSON, or one line of text. */
 static char *
-format_alert(struct bt *bt, size_t ti, size_t b, enum spike_action act,
-    const struct spike_eval *ev0, const char *digest)
+alert_line(void *arg, const struct alert *al)
 {
-	const struct rule_topic *t = &bt->rs->topics[ti];
-	const struct rule_alert *a = &t->alerts[b];
-	struct spike_eval ev = *ev0;
+	const int *json = arg;
+	const struct rule_alert *a = &al->topic->alerts[al->block];
+	const struct spike_eval *ev = &al->ev;
 	struct jsonw w = { NULL, 0, 0 };
-	struct alert al;
 	char ws[40], we[40], buf[512];
-	char *json;
 	size_t i;
 
-	ev.window_start += bt->offset;
-	ev.window_end += bt->offset;
-	memset(&al, 0, sizeof al);
-	al.action = act;
-	al.topic = t;
-	al.block = b;
-	al.detected_ms = ev.window_end * 1000;
-	if (act != SPIKE_RESOLVE) {
-		al.ev = *ev0;		/* evidence: bucket times */
-		evidence(bt, t, ti, &al);
-	}
-	al.ev = ev;
-	if (bt->json) {
-		json = alert_json(&al);
-		alert_clear(&al);
-		return json;
-	}
-	fmt_time(ev.window_start, ws, sizeof ws);
-	fmt_time(ev.window_end, we, sizeof we);
+	if (*json)
+		return alert_json(al);
+	fmt_time(ev->window_start, ws, sizeof ws);
+	fmt_time(ev->window_end, we, sizeof we);
 	snprintf(buf, sizeof buf, "%s  %-8s %s [%zu] %s %s  window %s .. %s  "
-	    "count %" PRId64, we, act == SPIKE_RESOLVE ? "RESOLVED" :
-	    act == SPIKE_REPEAT ? "REPEAT" : "FIRING", t->id, b,
-	    rules_severity_name(a->severity), act == SPIKE_RESOLVE ? "-" :
-	    spike_cond_name(ev.cond), ws + 11, we + 11, ev.count);
+	    "count %" PRId64, we, al->action == SPIKE_RESOLVE ? "RESOLVED" :
+	    al->action == SPIKE_REPEAT ? "REPEAT" : "FIRING", al->topic->id,
+	    al->block, rules_severity_name(a->severity),
+	    al->action == SPIKE_RESOLVE ? "-" : spike_cond_name(ev->cond),
+	    ws + 11, we + 11, ev->count);
 	jsonw_rawz(&w, buf);
-	if (ev.nbaseline > 0) {
-		snprintf(buf, sizeof buf, "  baseline %.2f", ev.baseline_rate);
+	if (ev->nbaseline > 0) {
+		snprintf(buf, sizeof buf, "  baseline %.2f", ev->baseline_rate);
 		jsonw_rawz(&w, buf);
-		if (isfinite(ev.ratio)) {
-			snprintf(buf, sizeof buf, " (x%.2f)", ev.ratio);
+		if (isfinite(ev->ratio)) {
+			snprintf(buf, sizeof buf, " (x%.2f)", ev->ratio);
 			jsonw_rawz(&w, buf);
 		}
-		snprintf(buf, sizeof buf, "  z %.2f", ev.zscore);
+		snprintf(buf, sizeof buf, "  z %.2f", ev->zscore);
 		jsonw_rawz(&w, buf);
 	} else
 		jsonw_rawz(&w, "  no baseline");
 	if (a->poisson_p > 0) {
 		snprintf(buf, sizeof buf, "  p %.3g (bound %" PRId64 ")",
-		    ev.pvalue, ev.upper);
+		    ev->pvalue, ev->upper);
 		jsonw_rawz(&w, buf);
 	}
-	for (i = 0; i < al.keywords.n; i++) {
+	for (i = 0; i < al->keywords.n; i++) {
 		snprintf(buf, sizeof buf, "%s%s (%" PRId64 ")", i == 0 ?
-		    "  top " : ", ", al.keywords.names[i], al.keywords.counts[i]);
-		jsonw_rawz(&w, buf);
-	}
-	if (digest != NULL) {
-		snprintf(buf, sizeof buf, "  [%s]", digest);
+		    "  top " : ", ", al->keywords.names[i],
+		    al->keywords.counts[i]);
 		jsonw_rawz(&w, buf);
 	}
 	jsonw_raw(&w, "", 1);	/* NUL */
-	alert_clear(&al);
 	return w.buf;
 }
 
 static void
-print_alert(struct bt *bt, size_t ti, size_t b, enum spike_action act,
-    const struct spike_eval *ev)
+print_line(void *arg, const char *line)
 {
-	char *line = format_alert(bt, ti, b, act, ev, NULL);
-
-	bt->nalerts++;
+	(void)arg;
 	printf("%s\n", line);
-	free(line);
 }
 
-/* Sends what group_wait held, as one digest (as the daemon does on
- * <prefix>alerts:_digest). */
+/* backtest_out.digest: as the daemon sends it on <prefix>alerts:_digest,
+ * or the alerts' lines marked with the digest's id. */
 static void
-flush_held(struct bt *bt)
+print_digest(void *arg, const char *digest_id, const struct alert_held *h)
 {
-	char id[64], *digest, **lines;
+	const int *json = arg;
+	char *digest;
 	size_t i;
 
-	if (bt->nheld == 0)
-		return;
-	bt->ndigests++;
-	snprintf(id, sizeof id, "digest:%" PRId64 ":%zu",
-	    bt->held_since + bt->offset, bt->nheld);
-	/* in alert id order, as the daemon sends them */
-	for (i = 0; i < bt->nheld; i++)
-		snprintf(bt->held[i].id, sizeof bt->held[i].id, "%s:%zu:%" PRId64,
-		    bt->rs->topics[bt->held[i].topic].id, bt->held[i].block,
-		    bt->held[i].ev.window_end + bt->offset);
-	qsort(bt->held, bt->nheld, sizeof *bt->held, cmp_held);
-	lines = xcalloc(bt->nheld, sizeof *lines);
-	for (i = 0; i < bt->nheld; i++) {
-		lines[i] = format_alert(bt, bt->held[i].topic, bt->held[i].block,
-		    bt->held[i].act, &bt->held[i].ev, bt->json ? NULL : id);
-		bt->nalerts++;
-	}
-	if (bt->json) {
-		digest = alert_digest_json(id, bt->held_since + bt->offset,
-		    (const char *const *)lines, bt->nheld);
+	if (*json) {
+		digest = alert_digest_json(digest_id, h);
 		printf("%s\n", digest);
 		free(digest);
-	} else
-		for (i = 0; i < bt->nheld; i++)
-			printf("%s\n", lines[i]);
-	for (i = 0; i < bt->nheld; i++)
-		free(lines[i]);
-	free(lines);
-	bt->nheld = 0;
-}
-
-static int
-bt_emit(void *arg, size_t i, size_t b, enum spike_action act,
-    const struct spike_eval *ev)
-{
-	struct bt *bt = arg;
-	const struct rule_topic *t = &bt->rs->topics[i];
-	struct tcounts *tc = &bt->tc[i];
-
-	if (act == SPIKE_FIRE)
-		tc->fired++;
-	else if (act == SPIKE_REPEAT)
-		tc->repeats++;
-	else if (act == SPIKE_RESOLVE)
-		tc->resolved++;
-	if (act == SPIKE_FIRE && t->group_wait_s > 0) {
-		struct held *h;
-
-		if (bt->nheld == 0) {
-			bt->held_since = ev->window_end;
-			bt->held_wait = t->group_wait_s;
-		} else if (t->group_wait_s < bt->held_wait)
-			bt->held_wait = t->group_wait_s;
-		bt->held = xgrow(bt->held, &bt->capheld, bt->nheld + 1,
-		    sizeof *bt->held);
-		h = &bt->held[bt->nheld++];
-		h->topic = i;
-		h->block = b;
-		h->act = act;
-		h->ev = *ev;
-		return 0;
+		return;
 	}
-	print_alert(bt, i, b, act, ev);
-	return 0;
+	for (i = 0; i < h->n; i++)
+		printf("%s  [%s]\n", h->items[i].json, digest_id);
 }
 
-/* After each window end: the peaks for the summary, and group_wait. */
-static int
-bt_tick(void *arg, int64_t T)
-{
-	struct bt *bt = arg;
+/* What was read, for the summary. */
+struct bt_totals {
+	size_t	lines, posts, matched, no_time, rej;
+	size_t	rejected[DEC__COUNT];
+};
 
-	if (bt->nheld > 0 && T >= bt->held_since + bt->held_wait)
-		flush_held(bt);
-	return 0;
-}
-
-/* Steps every topic with alert blocks over [first, last] window ends. */
 static void
-detect(struct bt *bt, int64_t b0, int64_t nb, int64_t res)
+sum_workers(const struct worker *ws, size_t nw, struct bt_totals *tot)
 {
-	const struct ruleset *rs = bt->rs;
-	struct watch_topic *wt, **wtv;
-	size_t i, b;
+	size_t i, k;
 
-	wt = xcalloc(rs->ntopics + 1, sizeof *wt);
-	wtv = xcalloc(rs->ntopics + 1, sizeof *wtv);
-	for (i = 0; i < rs->ntopics; i++) {
-		const struct rule_topic *t = &rs->topics[i];
-
-		if (t->nalerts == 0 || bt->tc[i].pre == NULL)
-			continue;
-		wt[i].ser.resolution_s = res;
-		wt[i].ser.history_start = b0;
-		wt[i].ser.count = ser_count;
-		wt[i].ser.sum = ser_sum;
-		wt[i].ser.arg = &bt->sc[i];
-		wt[i].nblocks = t->nalerts;
-		wt[i].st = xcalloc(t->nalerts, sizeof *wt[i].st);
-		wt[i].from = xcalloc(t->nalerts, sizeof *wt[i].from);
-		for (b = 0; b < t->nalerts; b++)
-			wt[i].from[b] = b0 + res;
-		wtv[i] = &wt[i];
-	}
-	(void)watch_step(rs, wtv, b0 + res, b0 + nb * res, res, bt_emit, bt_tick,
-	    bt);
-	flush_held(bt);		/* the end of the data ends the wait */
-	for (i = 0; i < rs->ntopics; i++) {
-		size_t k;
-		int64_t j, w = 0, c;
-
-		/* the largest count of the topic's first block's window */
-		if (wtv[i] != NULL && bt->tc[i].pre != NULL) {
-			w = rs->topics[i].alerts[0].window_s / res;
-			if (w < 1)
-				w = 1;
-			for (j = 0; j + w <= nb; j++) {
-				c = bt->tc[i].pre[j + w] - bt->tc[i].pre[j];
-				if (c > bt->tc[i].peak) {
-					bt->tc[i].peak = c;
-					bt->tc[i].peak_end = b0 + (j + w) * res;
-				}
-			}
+	memset(tot, 0, sizeof *tot);
+	for (i = 0; i < nw; i++) {
+		tot->lines += ws[i].lines;
+		tot->posts += ws[i].posts;
+		tot->matched += ws[i].matched;
+		tot->no_time += ws[i].no_time;
+		for (k = 0; k < DEC__COUNT; k++) {
+			tot->rejected[k] += ws[i].rejected[k];
+			tot->rej += ws[i].rejected[k];
 		}
-		for (k = 0; wtv[i] != NULL && k < wt[i].nblocks; k++)
-			if (wt[i].st[k].firing && wt[i].st[k].notified &&
-			    wt[i].st[k].notified_at >= wt[i].st[k].since)
-				bt->tc[i].at_end = 1;
-		free(wt[i].st);
-		free(wt[i].from);
 	}
-	free(wt);
-	free(wtv);
 }
 
+/* One topic's summary, as a JSON member of "topics" or a table row. */
 static void
-print_summary(struct bt *bt, const struct worker *ws, size_t nw,
-    double secs, int64_t res)
+print_topic_summary(const struct rule_topic *t, const struct backtest_topic *r,
+    struct jsonw *w, bool json)
 {
-	const struct ruleset *rs = bt->rs;
-	size_t lines = 0, posts = 0, matched = 0, no_time = 0, rej = 0, i, k;
-	size_t rejected[DEC__COUNT];
-	struct jsonw w = { NULL, 0, 0 };
 	char pk[40];
 
-	memset(rejected, 0, sizeof rejected);
-	for (i = 0; i < nw; i++) {
-		lines += ws[i].lines;
-		posts += ws[i].posts;
-		matched += ws[i].matched;
-		no_time += ws[i].no_time;
-		for (k = 0; k < DEC__COUNT; k++) {
-			rejected[k] += ws[i].rejected[k];
-			rej += ws[i].rejected[k];
-		}
+	if (json) {
+		jsonw_raw(w, "{\"id\":", 6);
+		jsonw_strz(w, t->id);
+		jsonw_rawz(w, ",\"posts\":");
+		jsonw_int(w, r->posts);
+		jsonw_rawz(w, ",\"peak\":");
+		jsonw_int(w, r->peak);
+		jsonw_rawz(w, ",\"fired\":");
+		jsonw_int(w, (int64_t)r->fired);
+		jsonw_rawz(w, ",\"repeats\":");
+		jsonw_int(w, (int64_t)r->repeats);
+		jsonw_rawz(w, ",\"resolved\":");
+		jsonw_int(w, (int64_t)r->resolved);
+		jsonw_rawz(w, r->firing_at_end ? ",\"firing_at_end\":true}" :
+		    ",\"firing_at_end\":false}");
+		return;
 	}
-	if (bt->json) {
+	if (r->peak > 0)
+		fmt_time(r->peak_end, pk, sizeof pk);
+	else
+		snprintf(pk, sizeof pk, "-");
+	printf("%-24s %10" PRId64 " %10" PRId64 " %-20s %6zu %7zu %8zu  %s\n",
+	    t->id, r->posts, r->peak, pk, r->fired, r->repeats, r->resolved,
+	    t->nalerts == 0 ? "(no alert)" : r->firing_at_end ? "firing" : "-");
+}
+
+static void
+print_summary(const struct backtest *bt, const struct ruleset *rs, int json,
+    const struct bt_totals *tot, double secs, int64_t res)
+{
+	struct jsonw w = { NULL, 0, 0 };
+	size_t i;
+
+	if (json) {
 		jsonw_raw(&w, "{\"summary\":{\"posts\":", 20);
-		jsonw_int(&w, (int64_t)posts);
+		jsonw_int(&w, (int64_t)tot->posts);
 		jsonw_rawz(&w, ",\"matched\":");
-		jsonw_int(&w, (int64_t)matched);
+		jsonw_int(&w, (int64_t)tot->matched);
 		jsonw_rawz(&w, ",\"rejected\":");
-		jsonw_int(&w, (int64_t)rej);
+		jsonw_int(&w, (int64_t)tot->rej);
 		jsonw_rawz(&w, ",\"no_time\":");
-		jsonw_int(&w, (int64_t)no_time);
+		jsonw_int(&w, (int64_t)tot->no_time);
 		jsonw_rawz(&w, ",\"alerts\":");
-		jsonw_int(&w, (int64_t)bt->nalerts);
+		jsonw_int(&w, (int64_t)backtest_nalerts(bt));
 		jsonw_rawz(&w, ",\"digests\":");
-		jsonw_int(&w, (int64_t)bt->ndigests);
+		jsonw_int(&w, (int64_t)backtest_ndigests(bt));
 		jsonw_rawz(&w, ",\"topics\":[");
 	} else
 		printf("\n%-24s %10s %10s %-20s %6s %7s %8s  %s\n", "topic",
 		    "posts", "peak", "peak window end", "fired", "repeats",
 		    "resolved", "at end");
-	for (i = 0, k = 0; i < rs->ntopics; i++) {
-		const struct rule_topic *t = &rs->topics[i];
-		const struct tcounts *tc = &bt->tc[i];
-		int at_end = tc->at_end;
-		int64_t np = tc->posts;
-
-		if (bt->json) {
-			if (k++ > 0)
-				jsonw_raw(&w, ",", 1);
-			jsonw_raw(&w, "{\"id\":", 6);
-			jsonw_strz(&w, t->id);
-			jsonw_rawz(&w, ",\"posts\":");
-			jsonw_int(&w, np);
-			jsonw_rawz(&w, ",\"peak\":");
-			jsonw_int(&w, tc->peak);
-			jsonw_rawz(&w, ",\"fired\":");
-			jsonw_int(&w, (int64_t)tc->fired);
-			jsonw_rawz(&w, ",\"repeats\":");
-			jsonw_int(&w, (int64_t)tc->repeats);
-			jsonw_rawz(&w, ",\"resolved\":");
-			jsonw_int(&w, (int64_t)tc->resolved);
-			jsonw_rawz(&w, at_end ? ",\"firing_at_end\":true}" :
-			    ",\"firing_at_end\":false}");
-			continue;
-		}
-		if (tc->peak > 0)
-			fmt_time(tc->peak_end + bt->offset, pk, sizeof pk);
-		else
-			snprintf(pk, sizeof pk, "-");
-		printf("%-24s %10" PRId64 " %10" PRId64 " %-20s %6zu %7zu %8zu  %s\n",
-		    t->id, np, tc->peak, pk, tc->fired, tc->repeats, tc->resolved,
-		    t->nalerts == 0 ? "(no alert)" : at_end ? "firing" : "-");
+	for (i = 0; i < rs->ntopics; i++) {
+		if (json && i > 0)
+			jsonw_raw(&w, ",", 1);
+		print_topic_summary(&rs->topics[i], backtest_topic(bt, i), &w,
+		    json);
 	}
-	if (bt->json) {
+	if (json) {
 		jsonw_rawz(&w, "]}}\n");
 		fwrite(w.buf, 1, w.len, stdout);
 		jsonw_free(&w);
 	} else
-		printf("%zu alerts, %zu digests\n", bt->nalerts, bt->ndigests);
+		printf("%zu alerts, %zu digests\n", backtest_nalerts(bt),
+		    backtest_ndigests(bt));
 	fflush(stdout);
 
 	fprintf(stderr, "backtest: %zu lines, %zu posts counted, %zu matched, "
-	    "%zu rejected, %zu without a time", lines, posts, matched, rej,
-	    no_time);
-	for (k = 0; k < DEC__COUNT; k++)
-		if (rejected[k] > 0)
-			fprintf(stderr, ", %s %zu", decoder_result_name(k),
-			    rejected[k]);
+	    "%zu rejected, %zu without a time", tot->lines, tot->posts,
+	    tot->matched, tot->rej, tot->no_time);
+	for (i = 0; i < DEC__COUNT; i++)
+		if (tot->rejected[i] > 0)
+			fprintf(stderr, ", %s %zu", decoder_result_name(i),
+			    tot->rejected[i]);
 	fprintf(stderr, "; resolution %" PRId64 "s; %.3f s, %.0f posts/s\n",
-	    res, secs, secs > 0 ? (double)lines / secs : 0.0);
+	    res, secs, secs > 0 ? (double)tot->lines / secs : 0.0);
+}
+
+/* Detection over bt, every alert printed, then the summary. */
+static void
+detect_and_print(struct backtest *bt, const struct ruleset *rs, int json,
+    int64_t offset, const struct bt_totals *tot, double t_start, int64_t res)
+{
+	struct backtest_out out;
+
+	memset(&out, 0, sizeof out);
+	out.line = alert_line;
+	out.alert = print_line;
+	out.digest = print_digest;
+	out.arg = &json;
+	backtest_detect(bt, offset, &out);
+	print_summary(bt, rs, json, tot, now_s() - t_start, res);
 }
 
 /* ---- posts mode ------------------------------------------------------- */
@@ -776,6 +444,90 @@ struct bt_args {
 	const char	 *file;
 };
 
+/* Whole lines to each of the nw workers, numbered from 1. */
+static void
+split_lines(const struct input *in, struct worker *ws, size_t nw)
+{
+	size_t off = 0, line = 1, i, j;
+
+	for (i = 0; i < nw; i++) {
+		size_t end = i + 1 == nw ? in->len : in->len / nw * (i + 1);
+		const char *nl;
+
+		if (end < off)
+			end = off;
+		if (end < in->len && (nl = memchr(in->buf + end, '\n',
+		    in->len - end)) != NULL)
+			end = (size_t)(nl - in->buf) + 1;
+		else
+			end = in->len;
+		ws[i].buf = in->buf + off;
+		ws[i].len = end - off;
+		ws[i].first_line = line;
+		for (j = off; j < end; ) {	/* count lines for numbering */
+			const char *q = memchr(in->buf + j, '\n', end - j);
+
+			if (q == NULL)
+				break;
+			line++;
+			j = (size_t)(q - in->buf) + 1;
+		}
+		off = end;
+	}
+}
+
+/* Runs the workers (the first on this thread) and merges their
+ * aggregates into the first's. */
+static void
+run_workers(struct worker *ws, size_t nw)
+{
+	size_t i;
+
+	for (i = 1; i < nw; i++)
+		if (pthread_create(&ws[i].thr, NULL, worker_run, &ws[i]) == 0)
+			ws[i].started = 1;
+	for (i = 0; i < nw; i++)
+		if (!ws[i].started)
+			worker_run(&ws[i]);	/* the first, or no thread */
+	for (i = 1; i < nw; i++)
+		if (ws[i].started)
+			pthread_join(ws[i].thr, NULL);
+	for (i = 1; i < nw; i++)
+		agg_merge(ws[0].agg, ws[i].agg);
+}
+
+static void
+print_errors(const char *file, struct worker *ws, size_t nw)
+{
+	size_t i, j;
+
+	for (i = 0; i < nw; i++) {
+		for (j = 0; j < ws[i].nerrs; j++) {
+			fprintf(stderr, "%s:%zu: %s\n", file, ws[i].errs[j].line,
+			    ws[i].errs[j].msg);
+			free(ws[i].errs[j].msg);
+		}
+	}
+}
+
+static void
+print_timing(const struct worker *ws, size_t nw, double counting,
+    double rest)
+{
+	double d = 0, mt = 0, ag = 0;
+	size_t i;
+
+	for (i = 0; i < nw; i++) {
+		d += ws[i].timing.decode;
+		mt += ws[i].timing.match;
+		ag += ws[i].timing.count;
+	}
+	fprintf(stderr, "backtest: %zu thread%s; counting %.3f s "
+	    "(thread time: decode %.3f s, normalise+match %.3f s, "
+	    "aggregate %.3f s), merge+detect+output %.3f s\n", nw,
+	    nw == 1 ? "" : "s", counting, d, mt, ag, rest);
+}
+
 static int
 run_posts(const struct bt_args *ba)
 {
@@ -787,13 +539,12 @@ run_posts(const struct bt_args *ba)
 	char err[256];
 	struct input in;
 	struct worker *ws;
-	struct bt bt;
+	struct backtest *bt;
+	struct bt_totals tot;
 	const struct ruleset *rs;
-	const struct agg_entry *e;
-	const struct agg_sample *sm;
-	size_t nw, i, j, ne, nsm, ntopic_cells = 0;
-	int64_t res, bmin = INT64_MAX, bmax = INT64_MIN, nb;
-	double t_start, t_counted, t_end;
+	size_t nw, i;
+	int64_t res;
+	double t_start, t_counted;
 	int rc = 0;
 
 	diag_init(&errs);
@@ -829,190 +580,30 @@ run_posts(const struct bt_args *ba)
 	if (in.len < ((size_t)1 << 20))
 		nw = 1;
 	ws = xcalloc(nw, sizeof *ws);
-	{
-		size_t off = 0, line = 1;
-
-		for (i = 0; i < nw; i++) {
-			size_t end = i + 1 == nw ? in.len :
-			    in.len / nw * (i + 1);
-			const char *nl;
-
-			if (end < off)
-				end = off;
-			if (end < in.len && (nl = memchr(in.buf + end, '\n',
-			    in.len - end)) != NULL)
-				end = (size_t)(nl - in.buf) + 1;
-			else
-				end = in.len;
-			ws[i].buf = in.buf + off;
-			ws[i].len = end - off;
-			ws[i].first_line = line;
-			for (j = off; j < end; ) {	/* count lines for numbering */
-				const char *q = memchr(in.buf + j, '\n', end - j);
-
-				if (q == NULL)
-					break;
-				line++;
-				j = (size_t)(q - in.buf) + 1;
-			}
-			off = end;
-			ws[i].agg = agg_new(res, (size_t)cfg.samples);
-			popts.agg = ws[i].agg;
-			popts.timing = ba->timing ? &ws[i].timing : NULL;
-			ws[i].pl = pipeline_new(&popts, NULL, 0);
-		}
-	}
-	for (i = 1; i < nw; i++)
-		if (pthread_create(&ws[i].thr, NULL, worker_run, &ws[i]) == 0)
-			ws[i].started = 1;
-	for (i = 0; i < nw; i++)
-		if (!ws[i].started)
-			worker_run(&ws[i]);	/* the first, or no thread */
-	for (i = 1; i < nw; i++)
-		if (ws[i].started)
-			pthread_join(ws[i].thr, NULL);
-	for (i = 1; i < nw; i++)
-		agg_merge(ws[0].agg, ws[i].agg);
-	t_counted = now_s();
+	split_lines(&in, ws, nw);
 	for (i = 0; i < nw; i++) {
-		for (j = 0; j < ws[i].nerrs; j++) {
-			fprintf(stderr, "%s:%zu: %s\n", ba->file, ws[i].errs[j].line,
-			    ws[i].errs[j].msg);
-			free(ws[i].errs[j].msg);
-		}
+		ws[i].agg = agg_new(res, (size_t)cfg.samples);
+		popts.agg = ws[i].agg;
+		popts.timing = ba->timing ? &ws[i].timing : NULL;
+		ws[i].pl = pipeline_new(&popts, NULL, 0);
 	}
+	run_workers(ws, nw);
+	t_counted = now_s();
+	print_errors(ba->file, ws, nw);
 
-	/* counts per topic and bucket, prefix sums; evidence sorted by time */
-	memset(&bt, 0, sizeof bt);
-	bt.rs = rs;
-	bt.json = ba->json;
-	bt.tc = xcalloc(rs->ntopics + 1, sizeof *bt.tc);
-	bt.sc = xcalloc(rs->ntopics + 1, sizeof *bt.sc);
-	e = agg_entries(ws[0].agg, &ne);
-	for (i = 0; i < ne; i++) {
-		if (e[i].kind != AGG_COUNT)
-			continue;
-		if (e[i].bucket < bmin)
-			bmin = e[i].bucket;
-		if (e[i].bucket > bmax)
-			bmax = e[i].bucket;
-	}
-	nb = bmin <= bmax ? (bmax - bmin) / res + 1 : 0;
-	for (i = 0; i < rs->ntopics; i++)
-		if (rs->topics[i].nalerts > 0)
-			ntopic_cells++;
-	if (nb > 0 && ntopic_cells > 0 &&
-	    nb > BT_MAX_CELLS / (int64_t)ntopic_cells) {
-		fprintf(stderr, "tidewatch backtest: the posts span %" PRId64
-		    " buckets of %" PRId64 "s: too long for %zu topics with "
-		    "alerts (set a coarser counters.resolution with -c)\n", nb,
-		    res, ntopic_cells);
+	/* counts per topic and bucket in memory, and detection over them */
+	sum_workers(ws, nw, &tot);
+	bt = backtest_new(rs, res);
+	if (backtest_add_agg(bt, ws[0].agg, err, sizeof err) == -1) {
+		fprintf(stderr, "tidewatch backtest: %s\n", err);
 		rc = 1;
-		goto out;
+	} else {
+		detect_and_print(bt, rs, ba->json, 0, &tot, t_start, res);
+		if (ba->timing)
+			print_timing(ws, nw, t_counted - t_start,
+			    now_s() - t_counted);
 	}
-	{
-		/* topic ids are interned in the aggregate: one pointer per
-		 * topic, looked up by name once */
-		const char *last = NULL;
-		size_t ti = rs->ntopics;
-
-		for (i = 0; i < ne; i++) {
-			const struct agg_entry *x = &e[i];
-
-			if (x->kind != AGG_COUNT && x->kind != AGG_KEYWORD &&
-			    x->kind != AGG_BY)
-				continue;
-			if (x->topic != last) {
-				last = x->topic;
-				for (ti = 0; ti < rs->ntopics; ti++)
-					if (strcmp(rs->topics[ti].id, x->topic) == 0)
-						break;
-			}
-			if (ti == rs->ntopics)
-				continue;
-			if (x->kind == AGG_COUNT) {
-				struct tcounts *tc = &bt.tc[ti];
-
-				tc->posts += x->count;
-				if (rs->topics[ti].nalerts == 0)
-					continue;
-				if (tc->pre == NULL)
-					tc->pre = xcalloc((size_t)nb + 1,
-					    sizeof *tc->pre);
-				tc->pre[(x->bucket - bmin) / res + 1] += x->count;
-			} else {
-				struct tcounts *tc = &bt.tc[ti];
-
-				tc->ev = xgrow(tc->ev, &tc->capev, tc->nev + 1,
-				    sizeof *tc->ev);
-				tc->ev[tc->nev].bucket = x->bucket;
-				tc->ev[tc->nev].aux = x->aux;
-				tc->ev[tc->nev].aux2 = x->aux2;
-				tc->ev[tc->nev].count = x->count;
-				tc->ev[tc->nev++].kind = (int)x->kind;
-			}
-		}
-		sm = agg_samples(ws[0].agg, &nsm);
-		last = NULL;
-		for (i = 0; i < nsm; i++) {
-			if (sm[i].topic != last) {
-				last = sm[i].topic;
-				for (ti = 0; ti < rs->ntopics; ti++)
-					if (strcmp(rs->topics[ti].id, last) == 0)
-						break;
-			}
-			if (ti == rs->ntopics)
-				continue;
-			bt.tc[ti].samples = xgrow(bt.tc[ti].samples,
-			    &bt.tc[ti].capsamples, bt.tc[ti].nsamples + 1,
-			    sizeof *bt.tc[ti].samples);
-			bt.tc[ti].samples[bt.tc[ti].nsamples++] = &sm[i];
-		}
-		for (i = 0; i < rs->ntopics; i++) {
-			struct tcounts *tc = &bt.tc[i];
-			int64_t k;
-
-			if (tc->pre != NULL)
-				for (k = 1; k <= nb; k++)
-					tc->pre[k] += tc->pre[k - 1];
-			if (tc->nev > 0)
-				qsort(tc->ev, tc->nev, sizeof *tc->ev, cmp_kwent);
-			if (tc->nsamples > 0)
-				qsort(tc->samples, tc->nsamples,
-				    sizeof *tc->samples, cmp_sample);
-			bt.sc[i].b0 = bmin;
-			bt.sc[i].res = res;
-			bt.sc[i].n = nb;
-			bt.sc[i].pre = tc->pre;
-		}
-	}
-	if (nb > 0)
-		detect(&bt, bmin, nb, res);
-	t_end = now_s();
-	print_summary(&bt, ws, nw, t_end - t_start, res);
-	if (ba->timing) {
-		double d = 0, mt = 0, ag = 0;
-
-		for (i = 0; i < nw; i++) {
-			d += ws[i].timing.decode;
-			mt += ws[i].timing.match;
-			ag += ws[i].timing.count;
-		}
-		fprintf(stderr, "backtest: %zu thread%s; counting %.3f s "
-		    "(thread time: decode %.3f s, normalise+match %.3f s, "
-		    "aggregate %.3f s), merge+detect+output %.3f s\n", nw,
-		    nw == 1 ? "" : "s", t_counted - t_start, d, mt, ag,
-		    t_end - t_counted);
-	}
-out:
-	for (i = 0; i < rs->ntopics; i++) {
-		free(bt.tc[i].pre);
-		free(bt.tc[i].ev);
-		free(bt.tc[i].samples);
-	}
-	free(bt.tc);
-	free(bt.sc);
-	free(bt.held);
+	backtest_free(bt);
 	for (i = 0; i < nw; i++) {
 		pipeline_free(ws[i].pl);
 		agg_free(ws[i].agg);
@@ -1027,120 +618,126 @@ out:
 
 /* ---- series mode ------------------------------------------------------ */
 
+/* The rows of a `timestamp,value` file: times in seconds, counts. */
+struct series {
+	int64_t		*times, *vals;
+	size_t		 n, cap, capv;
+};
+
+/* One row (len bytes at p, line `line`); 1 added, 0 skipped (the header),
+ * -1 an error (printed). */
 static int
-run_series(const struct bt_args *ba)
+series_row(const char *path, size_t line, const char *p, size_t len,
+    struct series *s)
 {
-	struct input in;
-	struct rules_opts ro;
-	struct rule_alert block;
-	struct rule_topic topic;
-	struct ruleset rs;
-	struct diag errs;
-	struct bt bt;
-	struct worker w;
-	const char *p, *end, *nl, *comma, *base;
-	int64_t *times = NULL, *vals = NULL, res = 0, t0, *pre, ms, off;
-	size_t n = 0, cap = 0, capv = 0, line = 0, i, order0 = 0;
-	double t_start = now_s();
-	int rc = 0;
+	const char *comma = memchr(p, ',', len);
+	char tmp[64], *ep;
+	int64_t ms;
+	double v;
 
-	if (input_open(ba->series, &in) == -1) {
-		fprintf(stderr, "tidewatch backtest: %s: %s\n", ba->series,
-		    strerror(errno));
-		return 1;
+	if (comma == NULL || decoder_parse_time(p, (size_t)(comma - p),
+	    &ms) == -1) {
+		if (s->n == 0 && line == 1)
+			return 0;	/* the header */
+		fprintf(stderr, "%s:%zu: expected timestamp,value\n", path,
+		    line);
+		return -1;
 	}
-	for (p = in.buf, end = in.buf + in.len; p < end; p = nl + 1) {
-		char tmp[64];
-		size_t len;
-		double v;
-		char *ep;
+	if ((size_t)(p + len - comma - 1) >= sizeof tmp) {
+		fprintf(stderr, "%s:%zu: value too long\n", path, line);
+		return -1;
+	}
+	memcpy(tmp, comma + 1, (size_t)(p + len - comma - 1));
+	tmp[p + len - comma - 1] = '\0';
+	v = strtod(tmp, &ep);
+	if (ep == tmp || *ep != '\0' || !isfinite(v) || v < 0 || v > 1e15) {
+		fprintf(stderr, "%s:%zu: value: expected a count, got '%s'\n",
+		    path, line, tmp);
+		return -1;
+	}
+	s->times = xgrow(s->times, &s->cap, s->n + 1, sizeof *s->times);
+	s->vals = xgrow(s->vals, &s->capv, s->n + 1, sizeof *s->vals);
+	s->times[s->n] = ms / 1000;
+	s->vals[s->n++] = (int64_t)llround(v);
+	return 1;
+}
 
+/* Reads every row; -1 on an error (printed). */
+static int
+series_read(const char *path, const struct input *in, struct series *s)
+{
+	const char *p, *end, *nl;
+	size_t line = 0, len;
+
+	for (p = in->buf, end = in->buf + in->len; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			nl = end;
 		line++;
 		len = (size_t)(nl - p);
 		if (len > 0 && p[len - 1] == '\r')
 			len--;
-		if (len == 0)
-			continue;
-		comma = memchr(p, ',', len);
-		if (comma == NULL || decoder_parse_time(p, (size_t)(comma - p),
-		    &ms) == -1) {
-			if (n == 0 && line == 1)
-				continue;	/* the header */
-			fprintf(stderr, "%s:%zu: expected timestamp,value\n",
-			    ba->series, line);
-			rc = 1;
-			goto out;
-		}
-		if ((size_t)(p + len - comma - 1) >= sizeof tmp) {
-			fprintf(stderr, "%s:%zu: value too long\n", ba->series,
-			    line);
-			rc = 1;
-			goto out;
-		}
-		memcpy(tmp, comma + 1, (size_t)(p + len - comma - 1));
-		tmp[p + len - comma - 1] = '\0';
-		v = strtod(tmp, &ep);
-		if (ep == tmp || *ep != '\0' || !isfinite(v) || v < 0 || v > 1e15) {
-			fprintf(stderr, "%s:%zu: value: expected a count, got "
-			    "'%s'\n", ba->series, line, tmp);
-			rc = 1;
-			goto out;
-		}
-		times = xgrow(times, &cap, n + 1, sizeof *times);
-		vals = xgrow(vals, &capv, n + 1, sizeof *vals);
-		times[n] = ms / 1000;
-		vals[n++] = (int64_t)llround(v);
+		if (len > 0 && series_row(path, line, p, len, s) == -1)
+			return -1;
 	}
-	if (n < 2) {
-		fprintf(stderr, "%s: a series needs at least two rows\n",
-		    ba->series);
-		rc = 1;
-		goto out;
+	if (s->n < 2) {
+		fprintf(stderr, "%s: a series needs at least two rows\n", path);
+		return -1;
 	}
+	return 0;
+}
+
+/* The series' step (or --resolution), checked against every row. */
+static int
+series_resolution(const struct bt_args *ba, const struct series *s,
+    int64_t *resp)
+{
+	int64_t res = 0;
+	size_t i;
+
 	if (ba->resolution != NULL) {
 		if (rules_parse_duration(ba->resolution, &res) == -1) {
 			fprintf(stderr, "tidewatch backtest: --resolution: "
 			    "expected a duration like 5m, got '%s'\n",
 			    ba->resolution);
-			rc = 1;
-			goto out;
+			return -1;
 		}
 	} else
-		res = times[1] - times[0];
-	for (i = 1; i < n && res > 0; i++)
-		if (times[i] <= times[i - 1] || (times[i] - times[0]) % res != 0)
+		res = s->times[1] - s->times[0];
+	for (i = 1; i < s->n && res > 0; i++)
+		if (s->times[i] <= s->times[i - 1] ||
+		    (s->times[i] - s->times[0]) % res != 0)
 			break;
-	if (res <= 0 || i < n) {
+	if (res <= 0 || i < s->n) {
 		fprintf(stderr, "%s:%zu: rows must be in time order, %" PRId64
 		    " s apart (or multiples of it)\n", ba->series,
-		    i < n ? i + 2 : (size_t)2, res);
-		rc = 1;
-		goto out;
+		    i < s->n ? i + 2 : (size_t)2, res);
+		return -1;
 	}
+	*resp = res;
+	return 0;
+}
 
-	diag_init(&errs);
-	memset(&ro, 0, sizeof ro);
-	ro.resolution_s = res;
-	if (rules_parse_alert("--alert", ba->alert, strlen(ba->alert), &ro,
-	    &block, &errs) == -1) {
-		cmd_print_diag(&errs);
-		diag_free(&errs);
-		rc = 1;
-		goto out;
-	}
-	diag_free(&errs);
+/* Detection of one alert block over the series, as topic "series". */
+static void
+series_detect(const struct bt_args *ba, struct rule_alert *block,
+    const struct series *s, int64_t res, double t_start)
+{
+	struct rule_topic topic;
+	struct ruleset rs;
+	struct backtest *bt;
+	struct bt_totals tot;
+	const char *base;
+	int64_t t0 = s->times[0], off, nb, *counts;
+	size_t i, order0 = 0;
 
 	/* buckets start at multiples of res once shifted by off */
-	t0 = times[0];
 	off = ((t0 % res) + res) % res;
 	memset(&topic, 0, sizeof topic);
 	base = strrchr(ba->series, '/');
 	base = base != NULL ? base + 1 : ba->series;
 	topic.id = (char *)"series";
 	topic.name = (char *)base;
-	topic.alerts = &block;
+	topic.alerts = block;
 	topic.nalerts = 1;
 	topic.file = ba->series;
 	memset(&rs, 0, sizeof rs);
@@ -1148,40 +745,54 @@ run_series(const struct bt_args *ba)
 	rs.ntopics = 1;
 	rs.order = &order0;
 
-	memset(&bt, 0, sizeof bt);
-	bt.rs = &rs;
-	bt.json = ba->json;
-	bt.offset = off;
-	bt.tc = xcalloc(1, sizeof *bt.tc);
-	bt.sc = xcalloc(1, sizeof *bt.sc);
-	{
-		int64_t nb = (times[n - 1] - t0) / res + 1;
+	nb = (s->times[s->n - 1] - t0) / res + 1;
+	counts = xcalloc((size_t)nb, sizeof *counts);
+	for (i = 0; i < s->n; i++)
+		counts[(s->times[i] - t0) / res] += s->vals[i];
+	bt = backtest_new(&rs, res);
+	backtest_add_series(bt, 0, t0 - off, counts, nb);
+	free(counts);
+	memset(&tot, 0, sizeof tot);
+	tot.lines = s->n;
+	tot.posts = (size_t)backtest_topic(bt, 0)->posts;
+	detect_and_print(bt, &rs, ba->json, off, &tot, t_start, res);
+	backtest_free(bt);
+}
 
-		pre = xcalloc((size_t)nb + 1, sizeof *pre);
-		for (i = 0; i < n; i++) {
-			pre[(times[i] - t0) / res + 1] += vals[i];
-			bt.tc[0].posts += vals[i];
-		}
-		for (i = 1; i <= (size_t)nb; i++)
-			pre[i] += pre[i - 1];
-		bt.tc[0].pre = pre;
-		bt.sc[0].b0 = t0 - off;
-		bt.sc[0].res = res;
-		bt.sc[0].n = nb;
-		bt.sc[0].pre = pre;
-		detect(&bt, t0 - off, nb, res);
+static int
+run_series(const struct bt_args *ba)
+{
+	struct input in;
+	struct rules_opts ro;
+	struct rule_alert block;
+	struct diag errs;
+	struct series s;
+	int64_t res = 0;
+	double t_start = now_s();
+	int rc = 1;
+
+	if (input_open(ba->series, &in) == -1) {
+		fprintf(stderr, "tidewatch backtest: %s: %s\n", ba->series,
+		    strerror(errno));
+		return 1;
 	}
-	memset(&w, 0, sizeof w);
-	w.lines = n;
-	w.posts = (size_t)bt.tc[0].posts;
-	print_summary(&bt, &w, 1, now_s() - t_start, res);
-	free(pre);
-	free(bt.tc);
-	free(bt.sc);
-	free(bt.held);
-out:
-	free(times);
-	free(vals);
+	memset(&s, 0, sizeof s);
+	if (series_read(ba->series, &in, &s) == 0 &&
+	    series_resolution(ba, &s, &res) == 0) {
+		diag_init(&errs);
+		memset(&ro, 0, sizeof ro);
+		ro.resolution_s = res;
+		if (rules_parse_alert("--alert", ba->alert, strlen(ba->alert),
+		    &ro, &block, &errs) == -1)
+			cmd_print_diag(&errs);
+		else {
+			series_detect(ba, &block, &s, res, t_start);
+			rc = 0;
+		}
+		diag_free(&errs);
+	}
+	free(s.times);
+	free(s.vals);
 	input_close(&in);
 	return rc;
 }

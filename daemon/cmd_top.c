@@ -2,22 +2,28 @@
  * cmd_top.c — `tidewatch top [-c FILE] [--once]`: the topics, live.
  *
  * DESIGN: a reader of Redis only, so it runs on any machine that reaches
- * Redis.  The topics and their windows come from the rule files named in
- * the config (the first alert block of a topic gives its window and
- * baseline; 5m against 1h without one); without readable rules, from the
- * counter keys of today (<p>c:<topic>:<day>).  Every second it reads, per
- * topic, the buckets of the last hour and of the baseline with HMGET
- * (store_get_counts), the alert state (<p>state:<topic>) and, every few
- * seconds, the top count_by values of the window (store_get_top), and draws
- * one frame: topics sorted by count against baseline, with a sparkline of
- * the last hour.  The terminal is driven with plain ANSI escapes in the
- * alternate screen; `q` (or Ctrl-C) quits and restores it.  `--once` prints
- * one frame without escapes, for scripts.
+ * Redis; every read goes through store (store.c, store_detect.c).  The
+ * topics and their windows come from the rule files named in the config
+ * (the first alert block of a topic gives its window and baseline; 5m
+ * against a 1h baseline without one); without readable rules, from the
+ * topics counted today.  Every second it reads the stream's time (the
+ * detector's watermark; the clock when nothing was counted yet), and per
+ * topic the stored state of its first block, the buckets that block needs
+ * (spike_reads) plus the last hour, and evaluates that block at the end of
+ * the current bucket with the detector's own code (spike_learn and
+ * spike_evaluate_state over a copy of the stored state), so count,
+ * baseline and ratio are what the detector computes for that window, for
+ * every kind of baseline; every few seconds it also reads the top count_by
+ * values of the window.  One frame: topics sorted by ratio, with a
+ * sparkline of the last hour.  The terminal is driven with plain ANSI
+ * escapes in the alternate screen; `q` (or Ctrl-C) quits and restores it.
+ * `--once` prints one frame without escapes, for scripts.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -29,13 +35,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <hiredis.h>
 #include <utf8proc.h>
 
 #include "commands.h"
 #include "config.h"
 #include "log.h"
 #include "rules.h"
+#include "spike.h"
 #include "store.h"
 #include "xmalloc.h"
 
@@ -45,19 +51,17 @@
 #define MAX_BY		2		/* count_by fields shown */
 
 struct ttopic {
-	char	*id;
-	char	*name;
-	int64_t	 window_s;
-	int64_t	 baseline_s;	/* plain baseline; 0 with a period */
-	int64_t	 period_s;
-	int	 lookback;
-	char	*by[MAX_BY];
-	size_t	 nby;
+	char		*id;
+	char		*name;
+	struct rule_alert a;	/* the first alert block, or 5m against 1h */
+	bool		 has_state;	/* a is the topic's block 0 */
+	char		*by[MAX_BY];
+	size_t		 nby;
 
 	/* one frame */
 	int64_t	 count;
 	double	 baseline;	/* mean count per window; < 0 none */
-	double	 ratio;
+	double	 ratio;		/* count / baseline; NAN without one */
 	int64_t	 spark[SPARK_BINS];
 	char	 state[16];
 	char	 top[160];
@@ -73,6 +77,7 @@ struct top {
 	char		 note[256];	/* why the topics come from Redis */
 	char		 err[256];	/* Redis error of the last frame */
 	int64_t		 all_count;	/* every post in the last 5 minutes */
+	int64_t		 since;		/* start of the counted history */
 };
 
 static volatile sig_atomic_t top_stop, top_resized;
@@ -111,8 +116,11 @@ add_topic(struct top *tp, const char *id, const char *name)
 	memset(t, 0, sizeof *t);
 	t->id = xstrdup(id);
 	t->name = xstrdup(name != NULL ? name : id);
-	t->window_s = 300;
-	t->baseline_s = HOUR_S;
+	t->a.window_s = 300;
+	t->a.baseline_s = HOUR_S;
+	t->a.min_count = 1;
+	t->a.threshold = t->a.ratio = t->a.zscore = -1;
+	t->a.cooldown_s = t->a.resolve_after_s = -1;
 	return t;
 }
 
@@ -142,12 +150,8 @@ topics_from_rules(struct top *tp)
 		struct ttopic *t = add_topic(tp, rt->id, rt->name);
 
 		if (rt->nalerts > 0) {
-			const struct rule_alert *a = &rt->alerts[0];
-
-			t->window_s = a->window_s;
-			t->baseline_s = a->baseline_s;
-			t->period_s = a->period_s;
-			t->lookback = a->lookback;
+			t->a = rt->alerts[0];
+			t->has_state = true;
 		}
 		for (j = 0; j < rt->ncount_by && t->nby < MAX_BY; j++)
 			t->by[t->nby++] = xstrdup(rt->count_by[j]);
@@ -156,60 +160,23 @@ topics_from_rules(struct top *tp)
 	return 0;
 }
 
-static int
-cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The topics that have counters today (SCAN <p>c:*:<day>). */
+/* The topics counted today. */
 static int
 topics_from_redis(struct top *tp)
 {
-	char pattern[512], day[16], cursor[32] = "0", **ids = NULL;
-	size_t nids = 0, cap = 0, i, plen = strlen(tp->cfg.redis_prefix) + 2;
+	char day[16], **ids;
+	size_t nids, i;
 	time_t now = time(NULL);
 	struct tm tm;
 
 	gmtime_r(&now, &tm);
 	strftime(day, sizeof day, "%Y%m%d", &tm);
-	snprintf(pattern, sizeof pattern, "%sc:*:%s", tp->cfg.redis_prefix, day);
-	do {
-		const char *argv[6] = { "SCAN", cursor, "MATCH", pattern,
-		    "COUNT", "1000" };
-		redisReply *r = store_command(tp->store, 6, argv);
-
-		if (r == NULL) {
-			snprintf(tp->err, sizeof tp->err, "%s",
-			    store_errstr(tp->store));
-			for (i = 0; i < nids; i++)
-				free(ids[i]);
-			free(ids);
-			return -1;
-		}
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-			freeReplyObject(r);
-			break;
-		}
-		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-		for (i = 0; i < r->element[1]->elements; i++) {
-			const char *k = r->element[1]->element[i]->str;
-			size_t len = strlen(k);
-
-			if (len <= plen + strlen(day) + 1)
-				continue;
-			len -= plen + strlen(day) + 1;
-			if (len == 4 && strncmp(k + plen, "_all", 4) == 0)
-				continue;
-			ids = xgrow(ids, &cap, nids + 1, sizeof *ids);
-			ids[nids++] = xstrndup(k + plen, len);
-		}
-		freeReplyObject(r);
-	} while (strcmp(cursor, "0") != 0);
-	qsort(ids, nids, sizeof *ids, cmp_str);
+	if (store_counted_topics(tp->store, day, &ids, &nids) == -1) {
+		snprintf(tp->err, sizeof tp->err, "%s", store_errstr(tp->store));
+		return -1;
+	}
 	for (i = 0; i < nids; i++) {
-		if (i == 0 || strcmp(ids[i], ids[i - 1]) != 0)
-			add_topic(tp, ids[i], NULL);
+		add_topic(tp, ids[i], NULL);
 		free(ids[i]);
 	}
 	free(ids);
@@ -243,116 +210,206 @@ sum(const int64_t *v, size_t n)
 	return s;
 }
 
+/* The buckets read for one topic: ranges of n buckets from `from`. */
+struct seg {
+	int64_t	 from;
+	size_t	 n;
+	int64_t	*v;
+};
+
+struct segs {
+	struct top	*tp;
+	const char	*topic;
+	struct seg	*s;
+	size_t		 n, cap;
+};
+
+#define TOP_MAX_READ	(7 * 24 * 3600)	/* seconds of buckets read per range */
+
+/* spike_range_fn: reads buckets [from, to) of the topic. */
+static int
+read_range(void *arg, int64_t from, int64_t to, int64_t fresh_from)
+{
+	struct segs *sg = arg;
+	int64_t res = sg->tp->cfg.resolution_s, since = sg->tp->since;
+	struct seg *g;
+
+	(void)fresh_from;	/* every range is read again each frame */
+	if (since != INT64_MAX && from < since)
+		from = since - since % res;
+	if (from < to - TOP_MAX_READ)
+		from = to - TOP_MAX_READ;
+	if (to <= from)
+		return 0;
+	sg->s = xgrow(sg->s, &sg->cap, sg->n + 1, sizeof *sg->s);
+	g = &sg->s[sg->n];
+	g->from = from;
+	g->n = (size_t)((to - from) / res);
+	g->v = xcalloc(g->n + 1, sizeof *g->v);
+	sg->n++;
+	return store_get_counts(sg->tp->store, sg->topic, from, res, g->n, g->v);
+}
+
+/* spike_count_fn over what read_range read. */
+static int64_t
+read_count(void *arg, int64_t bucket)
+{
+	const struct segs *sg = arg;
+	int64_t res = sg->tp->cfg.resolution_s;
+	size_t i;
+
+	for (i = 0; i < sg->n; i++) {
+		const struct seg *g = &sg->s[i];
+
+		if (bucket >= g->from && bucket < g->from + (int64_t)g->n * res)
+			return g->v[(bucket - g->from) / res];
+	}
+	return 0;
+}
+
+static void
+segs_free(struct segs *sg)
+{
+	size_t i;
+
+	for (i = 0; i < sg->n; i++)
+		free(sg->s[i].v);
+	free(sg->s);
+}
+
+/* Count, baseline and ratio of t's block for the window ending at T, as
+ * the detector computes them: from the block's stored state (the EWMA's
+ * mean), learning on a copy what the detector learns by T.  A state more
+ * than an hour behind T is used as it is (no detector is stepping). */
+static int
+evaluate_topic(struct top *tp, struct ttopic *t, int64_t T, struct segs *sg)
+{
+	struct spike_series ser;
+	struct spike_state st;
+	struct spike_eval ev;
+	int64_t last_T, E;
+	bool found = false;
+
+	memset(&st, 0, sizeof st);
+	if (t->has_state && store_get_states(tp->store, t->id, 1, &st, &last_T,
+	    &found) == -1)
+		return -1;
+	if (!found)
+		memset(&st, 0, sizeof st);
+	memset(&ser, 0, sizeof ser);
+	ser.resolution_s = tp->cfg.resolution_s;
+	ser.history_start = tp->since != INT64_MAX ? tp->since : INT64_MIN;
+	ser.count = read_count;
+	ser.arg = sg;
+	E = spike_learn_from(&t->a, &ser, &st, T);
+	if (E != INT64_MAX && E < T - HOUR_S && st.ew_n > 0)
+		st.ew_T = T - t->a.window_s;	/* stale: as it is */
+	if (spike_reads(&t->a, &ser, &st, T, T, read_range, sg) == -1)
+		return -1;
+	spike_learn(&t->a, &ser, &st, T);
+	spike_evaluate_state(&t->a, &ser, &st, T, &ev);
+	t->count = ev.count;
+	t->baseline = ev.nbaseline > 0 ? ev.baseline_rate : -1;
+	t->ratio = ev.nbaseline > 0 ? ev.ratio : NAN;
+	return 0;
+}
+
+/* The top count_by values of the window ending at T. */
+static int
+read_top_values(struct top *tp, struct ttopic *t, int64_t T)
+{
+	size_t used = 0, i;
+
+	t->top[0] = '\0';
+	for (i = 0; i < t->nby && t->count > 0; i++) {
+		char **names;
+		int64_t *counts;
+		size_t nn, j;
+
+		if (store_get_top(tp->store, 'b', t->id, t->by[i],
+		    T - t->a.window_s, T, 1, &names, &counts, &nn) == -1)
+			return -1;
+		if (nn > 0 && used < sizeof t->top)
+			used += (size_t)snprintf(t->top + used,
+			    sizeof t->top - used, "%s%s=%s %d%%",
+			    used ? "  " : "", t->by[i], names[0],
+			    (int)(counts[0] * 100 / t->count));
+		for (j = 0; j < nn; j++)
+			free(names[j]);
+		free(names);
+		free(counts);
+	}
+	return 0;
+}
+
 /* Reads one topic for the frame ending at T (the end of the current
  * bucket).  Returns 0 or -1 (Redis). */
 static int
 read_topic(struct top *tp, struct ttopic *t, int64_t T, int64_t now,
     bool want_top)
 {
-	int64_t res = tp->cfg.resolution_s, from, *b, w = t->window_s;
-	size_t n, nw, i;
-	int k;
+	int64_t res = tp->cfg.resolution_s, b;
+	struct segs sg;
+	bool any, firing;
+	int rc = -1;
 
-	/* the last hour and the plain baseline in one range */
-	from = T - (w + t->baseline_s > HOUR_S ? w + t->baseline_s : HOUR_S);
-	n = (size_t)((T - from) / res);
-	nw = (size_t)(w / res);
-	b = xcalloc(n, sizeof *b);
-	if (store_get_counts(tp->store, t->id, from, res, n, b) == -1) {
-		free(b);
-		return -1;
-	}
-	t->count = sum(b + n - nw, nw);
-	t->baseline = -1;
-	if (t->period_s > 0 && t->lookback > 0) {
-		int64_t *pb = xcalloc(nw, sizeof *pb), tot = 0;
-
-		for (k = 1; k <= t->lookback; k++) {
-			if (store_get_counts(tp->store, t->id,
-			    T - w - k * t->period_s, res, nw, pb) == -1) {
-				free(pb);
-				free(b);
-				return -1;
-			}
-			tot += sum(pb, nw);
-		}
-		free(pb);
-		t->baseline = (double)tot / t->lookback;
-	} else if (t->baseline_s >= w && w > 0) {
-		size_t nb = (size_t)(t->baseline_s / res);
-
-		t->baseline = (double)sum(b + n - nw - nb, nb) /
-		    (double)(t->baseline_s / w);
-	}
-	t->ratio = (double)t->count / (t->baseline > 1 ? t->baseline : 1);
+	memset(&sg, 0, sizeof sg);
+	sg.tp = tp;
+	sg.topic = t->id;
+	if (read_range(&sg, T - HOUR_S, T, T - HOUR_S) == -1 ||
+	    evaluate_topic(tp, t, T, &sg) == -1)
+		goto out;
 	memset(t->spark, 0, sizeof t->spark);
-	for (i = 0; i < n; i++) {
-		int64_t at = from + (int64_t)i * res - (T - HOUR_S);
-
-		if (at >= 0)
-			t->spark[at * SPARK_BINS / HOUR_S] += b[i];
-	}
-	free(b);
-
-	{
-		char key[512];
-		const char *argv[2] = { "HVALS", key };
-		redisReply *r;
-
-		snprintf(key, sizeof key, "%sstate:%s", tp->cfg.redis_prefix,
-		    t->id);
-		if ((r = store_command(tp->store, 2, argv)) == NULL)
-			return -1;
-		snprintf(t->state, sizeof t->state, "-");
-		if (r->type == REDIS_REPLY_ARRAY) {
-			if (r->elements > 0)
-				snprintf(t->state, sizeof t->state, "ok");
-			for (i = 0; i < r->elements; i++)
-				if (r->element[i]->str != NULL &&
-				    strncmp(r->element[i]->str, "1 ", 2) == 0)
-					snprintf(t->state, sizeof t->state,
-					    "FIRING");
-		}
-		freeReplyObject(r);
-	}
-
+	for (b = T - HOUR_S; b < T; b += res)
+		t->spark[(b - (T - HOUR_S)) * SPARK_BINS / HOUR_S] +=
+		    read_count(&sg, b);
+	if (store_get_state_summary(tp->store, t->id, &any, &firing) == -1)
+		goto out;
+	snprintf(t->state, sizeof t->state, "%s", firing ? "FIRING" :
+	    any ? "ok" : "-");
 	if (want_top || now - t->top_at >= TOP_REFRESH_S) {
-		size_t used = 0;
-
-		t->top[0] = '\0';
 		t->top_at = now;
-		for (i = 0; i < t->nby && t->count > 0; i++) {
-			char **names;
-			int64_t *counts;
-			size_t nn, j;
-
-			if (store_get_top(tp->store, 'b', t->id, t->by[i], T - w, T,
-			    1, &names, &counts, &nn) == -1)
-				return -1;
-			if (nn > 0 && t->count > 0 && used < sizeof t->top)
-				used += (size_t)snprintf(t->top + used,
-				    sizeof t->top - used, "%s%s=%s %d%%",
-				    used ? "  " : "", t->by[i], names[0],
-				    (int)(counts[0] * 100 / t->count));
-			for (j = 0; j < nn; j++)
-				free(names[j]);
-			free(names);
-			free(counts);
-		}
+		if (read_top_values(tp, t, T) == -1)
+			goto out;
 	}
-	return 0;
+	rc = 0;
+out:
+	segs_free(&sg);
+	return rc;
 }
 
+/* Topics with a ratio first, the largest first (infinite: a rise from
+ * nothing), then by count. */
 static int
 cmp_topic(const void *a, const void *b)
 {
 	const struct ttopic *x = a, *y = b;
 
-	if (x->ratio != y->ratio)
+	if (isnan(x->ratio) != isnan(y->ratio))
+		return isnan(x->ratio) ? 1 : -1;
+	if (!isnan(x->ratio) && x->ratio != y->ratio)
 		return x->ratio > y->ratio ? -1 : 1;
 	if (x->count != y->count)
 		return x->count > y->count ? -1 : 1;
 	return strcmp(x->id, y->id);
+}
+
+/* The end of the bucket the stream has reached (the detector's window
+ * end), or of the current bucket by the clock before anything is
+ * counted. */
+static int
+frame_end(struct top *tp, int64_t now, int64_t *T)
+{
+	int64_t res = tp->cfg.resolution_s, wm;
+
+	if (store_get_watermark(tp->store, tp->cfg.kafka_group, &wm) == -1 ||
+	    store_get_since(tp->store, &tp->since) == -1)
+		return -1;
+	if (wm >= 0)
+		*T = (wm / 1000) / res * res + res;
+	else
+		*T = now - now % res + res;
+	return 0;
 }
 
 /* Reads every topic.  Returns 0 or -1 (tp->err says why). */
@@ -362,10 +419,11 @@ read_frame(struct top *tp, bool want_top)
 	int64_t now = wall_s(), res = tp->cfg.resolution_s, T, all[30];
 	size_t i;
 
-	T = now - now % res + res;
 	tp->err[0] = '\0';
 	if (!tp->from_rules && tp->n == 0 && topics_from_redis(tp) == -1)
 		return -1;
+	if (frame_end(tp, now, &T) == -1)
+		goto fail;
 	for (i = 0; i < tp->n; i++)
 		if (read_topic(tp, &tp->t[i], T, now, want_top) == -1)
 			goto fail;
@@ -579,7 +637,7 @@ draw(struct top *tp, struct out *o, int rows)
 		out_field(o, t->id, 24, false);
 		out_field(o, " ", 1, false);
 		out_field(o, t->name, 12, false);
-		fmt_dur(t->window_s, num, sizeof num);
+		fmt_dur(t->a.window_s, num, sizeof num);
 		out_field(o, num, 7, true);
 		snprintf(num, sizeof num, "%" PRId64, t->count);
 		out_field(o, num, 8, true);
@@ -588,7 +646,12 @@ draw(struct top *tp, struct out *o, int rows)
 		else
 			snprintf(num, sizeof num, "-");
 		out_field(o, num, 10, true);
-		snprintf(num, sizeof num, "×%.1f", t->ratio);
+		if (isnan(t->ratio))
+			snprintf(num, sizeof num, "-");
+		else if (isinf(t->ratio))
+			snprintf(num, sizeof num, "×∞");
+		else
+			snprintf(num, sizeof num, "×%.1f", t->ratio);
 		out_field(o, num, 8, true);
 		out_field(o, "  ", 2, false);
 		sparkline(t->spark, spark, sizeof spark);
@@ -773,6 +836,7 @@ cmd_top(int argc, char **argv)
 		return 2;
 	}
 	memset(&tp, 0, sizeof tp);
+	tp.since = INT64_MAX;
 	diag_init(&errs);
 	if (cfgpath == NULL && access(CONFIG_DEFAULT_PATH, R_OK) == 0)
 		cfgpath = CONFIG_DEFAULT_PATH;

@@ -19,23 +19,25 @@
  *      which runs spike_run() (spike.c) per block, the loop backtest runs
  *      too, with each topic after those that `inhibit` it;
  *   4. on a firing, repeat or resolve, gathers the evidence (top keywords,
- *      count_by values, samples) and publishes it through alert_publish(),
- *      whose dedup key makes the notification unique across daemons; a new
- *      alert of a topic with group_wait is held in Redis instead
- *      (alert_hold) and sent as part of a digest once due
- *      (alert_flush_held, every tick).
+ *      count_by values, samples: alert_make) and publishes it through
+ *      alert_publish(), whose dedup key makes the notification unique
+ *      across daemons; a new alert of a topic with group_wait is held in
+ *      Redis instead (alert_group_hold) and sent as part of a digest once
+ *      due (alert_group_tick after each window end, alert_group_flush at
+ *      the end of every tick).
  * Counts come from a per-topic cache of buckets; buckets inside the windows
  * being evaluated are read again each tick (another daemon may still add to
- * them), older ones once.  Block states, with the EWMA baseline's learned
- * mean and variance, are written to <p>state:<topic> after each change.
+ * them), older ones once; which buckets a step needs, spike_reads() says.
+ * Block states, with the EWMA baseline's learned mean and variance, are
+ * stored after each change.  Every read and write goes through a struct
+ * detector_ops: the Redis one at the end of this file (the store_* calls
+ * of store_detect.c, and alert_publish), or a test's in memory.
  */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <hiredis.h>
 
 #include "alert.h"
 #include "detector.h"
@@ -71,19 +73,18 @@ struct tstate {
 };
 
 struct detector {
-	const struct config	*cfg;
-	struct store		*store;
-	char			*id;
-	char			 channel[256];
-	char			 stream[256];
-	int			 leading;
-	struct tstate		*ts;
-	size_t			 nts, tscap;
-	int			 loaded;	/* states read from Redis */
-	int64_t			 history_start;
-	int64_t			 held_due;	/* a digest is due at this window
-						 * end (INT64_MAX: none known) */
-	volatile sig_atomic_t	*stop;		/* set: end the pass early */
+	const struct config		*cfg;
+	const struct detector_ops	*ops;
+	void				*arg;
+	struct detector_redis		*redis;	/* the Redis ops' arg, owned */
+	char				*id;
+	int				 leading;
+	struct tstate			*ts;
+	size_t				 nts, tscap;
+	int				 loaded;	/* states read */
+	int64_t				 history_start;
+	struct alert_group		 group;		/* group_wait */
+	volatile sig_atomic_t		*stop;		/* set: end the pass early */
 };
 
 static void
@@ -156,21 +157,36 @@ cache_trim(struct cache *c, int64_t keep_from)
 	*c = nc;
 }
 
+
+struct detector_redis;
+static struct detector_redis *redis_new(const struct config *cfg,
+    const char *password);
+static void redis_free(struct detector_redis *r);
+static const struct detector_ops redis_ops;
+
 struct detector *
-detector_new(const struct config *cfg, const char *password,
-    const char *instance_id)
+detector_new_ops(const struct config *cfg, const char *instance_id,
+    const struct detector_ops *ops, void *arg)
 {
 	struct detector *d = xcalloc(1, sizeof *d);
 
 	d->cfg = cfg;
-	d->store = store_open(cfg, password);
+	d->ops = ops;
+	d->arg = arg;
 	d->id = xstrdup(instance_id);
-	snprintf(d->channel, sizeof d->channel, "%s%s", cfg->redis_prefix,
-	    cfg->alert_channel);
-	snprintf(d->stream, sizeof d->stream, "%s%s", cfg->redis_prefix,
-	    cfg->alert_stream);
 	d->history_start = INT64_MAX;
-	d->held_due = INT64_MAX;
+	alert_group_init(&d->group, &ops->held, arg);
+	return d;
+}
+
+struct detector *
+detector_new(const struct config *cfg, const char *password,
+    const char *instance_id)
+{
+	struct detector_redis *r = redis_new(cfg, password);
+	struct detector *d = detector_new_ops(cfg, instance_id, &redis_ops, r);
+
+	d->redis = r;
 	return d;
 }
 
@@ -209,7 +225,7 @@ detector_free(struct detector *d)
 	for (i = 0; i < d->nts; i++)
 		tstate_free(&d->ts[i]);
 	free(d->ts);
-	store_free(d->store);
+	redis_free(d->redis);
 	free(d->id);
 	free(d);
 }
@@ -220,102 +236,21 @@ detector_leading(const struct detector *d)
 	return d->leading;
 }
 
-static redisReply *
-run(struct detector *d, int argc, const char **argv)
-{
-	return store_command(d->store, argc, argv);
-}
-
 static int
 take_lease(struct detector *d)
 {
-	static const char lua[] =
-	    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
-	    "  redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 "
-	    "elseif redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then "
-	    "  return 1 else return 0 end";
-	char key[256], ttl[32];
-	const char *argv[6];
-	redisReply *r;
 	int was = d->leading;
+	bool held;
 
-	snprintf(key, sizeof key, "%sleader", d->cfg->redis_prefix);
-	snprintf(ttl, sizeof ttl, "%" PRId64,
-	    d->cfg->flush_interval_ms * 3 + 2000);
-	argv[0] = "EVAL";
-	argv[1] = lua;
-	argv[2] = "1";
-	argv[3] = key;
-	argv[4] = d->id;
-	argv[5] = ttl;
-	if ((r = run(d, 6, argv)) == NULL)
+	if (d->ops->lease(d->arg, d->id, d->cfg->flush_interval_ms * 3 + 2000,
+	    &held) == -1)
 		return -1;
-	d->leading = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-	freeReplyObject(r);
+	d->leading = held;
 	if (d->leading && !was) {
 		log_info("detector leads | instance=%s", d->id);
 		d->loaded = 0;	/* read states again: another leader moved them */
 	} else if (!d->leading && was)
 		log_info("detector follows | instance=%s", d->id);
-	return 0;
-}
-
-/* The watermark in ms, or -1 when nothing was counted yet. */
-static int
-read_watermark(struct detector *d, int64_t *wm)
-{
-	char key[256];
-	const char *argv[2];
-	redisReply *r;
-	int64_t maxt = -1, minlag = INT64_MAX;
-	size_t i, j;
-
-	snprintf(key, sizeof key, "%spos:%s", d->cfg->redis_prefix,
-	    d->cfg->kafka_group);
-	argv[0] = "HGETALL";
-	argv[1] = key;
-	if ((r = run(d, 2, argv)) == NULL)
-		return -1;
-	for (i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-		const char *f = r->element[i]->str, *v = r->element[i + 1]->str;
-		int64_t t;
-
-		if (f == NULL || v == NULL || strncmp(f, "t:", 2) != 0)
-			continue;
-		t = strtoll(v, NULL, 10);
-		if (t > maxt)
-			maxt = t;
-		/* the partition's lag */
-		for (j = 0; j + 1 < r->elements; j += 2) {
-			const char *g = r->element[j]->str;
-
-			if (g != NULL && g[0] == 'l' && g[1] == ':' &&
-			    strcmp(g + 2, f + 2) == 0 && r->element[j + 1]->str &&
-			    strtoll(r->element[j + 1]->str, NULL, 10) > 0 &&
-			    t < minlag)
-				minlag = t;
-		}
-	}
-	freeReplyObject(r);
-	*wm = minlag != INT64_MAX ? minlag : maxt;
-	return 0;
-}
-
-static int
-read_since(struct detector *d)
-{
-	char key[256];
-	const char *argv[2];
-	redisReply *r;
-
-	snprintf(key, sizeof key, "%ssince", d->cfg->redis_prefix);
-	argv[0] = "GET";
-	argv[1] = key;
-	if ((r = run(d, 2, argv)) == NULL)
-		return -1;
-	if (r->type == REDIS_REPLY_STRING)
-		d->history_start = strtoll(r->str, NULL, 10);
-	freeReplyObject(r);
 	return 0;
 }
 
@@ -345,94 +280,47 @@ tstate_get(struct detector *d, const struct rule_topic *t)
 	return ts;
 }
 
-/* State text: "firing notified since notified_at last_true last_T", then
- * the EWMA baseline "ew_n ew_T ew_span ew_skip ew_mean ew_var" (a state
- * written before the EWMA existed has only the first six). */
+/* The stored states replace those in memory (a read error keeps them). */
 static void
-load_state(struct detector *d, struct tstate *ts)
+load_states(struct detector *d, struct tstate *ts)
 {
-	char key[512], field[24];
-	const char *argv[3];
-	redisReply *r;
+	struct spike_state *st = xcalloc(ts->nblocks + 1, sizeof *st);
+	int64_t *last_T = xcalloc(ts->nblocks + 1, sizeof *last_T);
+	bool *found = xcalloc(ts->nblocks + 1, sizeof *found);
 	size_t b;
 
-	snprintf(key, sizeof key, "%sstate:%s", d->cfg->redis_prefix, ts->topic);
-	for (b = 0; b < ts->nblocks; b++) {
-		int firing = 0, notified_flag = 0, n;
-		long long since, notified, last_true, lastT;
-		long long ew_n, ew_T, ew_span, ew_skip;
-		double ew_mean, ew_var;
-
-		snprintf(field, sizeof field, "%zu", b);
-		argv[0] = "HGET";
-		argv[1] = key;
-		argv[2] = field;
-		if ((r = run(d, 3, argv)) == NULL)
-			return;
-		if (r->type == REDIS_REPLY_STRING &&
-		    ((n = sscanf(r->str, "%d %d %lld %lld %lld %lld %lld %lld "
-		    "%lld %lld %lg %lg", &firing, &notified_flag, &since,
-		    &notified, &last_true, &lastT, &ew_n, &ew_T, &ew_span,
-		    &ew_skip, &ew_mean, &ew_var)) == 6 || n == 12)) {
-			memset(&ts->st[b], 0, sizeof ts->st[b]);
-			if (n == 12 && ew_n >= 0 && ew_span >= 0 && ew_skip >= 0 &&
-			    isfinite(ew_mean) && isfinite(ew_var)) {
-				/* the EWMA baseline (older states have none) */
-				ts->st[b].ew_n = ew_n;
-				ts->st[b].ew_T = ew_T;
-				ts->st[b].ew_span = ew_span;
-				ts->st[b].ew_skip = ew_skip;
-				ts->st[b].ew_mean = ew_mean;
-				ts->st[b].ew_var = ew_var;
+	if (d->ops->load_states(d->arg, ts->topic, ts->nblocks, st, last_T,
+	    found) == 0)
+		for (b = 0; b < ts->nblocks; b++)
+			if (found[b]) {
+				ts->st[b] = st[b];
+				ts->last_T[b] = last_T[b];
 			}
-			ts->st[b].firing = firing != 0;
-			ts->st[b].notified = notified_flag != 0;
-			ts->st[b].stepped = lastT > 0;
-			ts->st[b].last_step = lastT;
-			ts->st[b].since = since;
-			ts->st[b].notified_at = notified;
-			ts->st[b].last_true = last_true;
-			ts->last_T[b] = lastT;
-		}
-		freeReplyObject(r);
-	}
+	free(st);
+	free(last_T);
+	free(found);
 }
 
 static void
 save_state(struct detector *d, struct tstate *ts, size_t b)
 {
-	char key[512], field[24], val[320], ttl[32];
-	const char *argv[4];
-	const struct spike_state *st = &ts->st[b];
-	redisReply *r;
-
-	snprintf(key, sizeof key, "%sstate:%s", d->cfg->redis_prefix, ts->topic);
-	snprintf(field, sizeof field, "%zu", b);
-	snprintf(val, sizeof val, "%d %d %" PRId64 " %" PRId64 " %" PRId64
-	    " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
-	    " %.17g %.17g", st->firing ? 1 : 0, st->notified ? 1 : 0,
-	    st->since, st->notified_at, st->last_true, ts->last_T[b],
-	    st->ew_n, st->ew_T, st->ew_span, st->ew_skip, st->ew_mean,
-	    st->ew_var);
-	argv[0] = "HSET";
-	argv[1] = key;
-	argv[2] = field;
-	argv[3] = val;
-	if ((r = run(d, 4, argv)) != NULL)
-		freeReplyObject(r);
-	snprintf(ttl, sizeof ttl, "%" PRId64, d->cfg->retention_s);
-	argv[0] = "EXPIRE";
-	argv[2] = ttl;
-	if ((r = run(d, 3, argv)) != NULL)
-		freeReplyObject(r);
+	(void)d->ops->save_state(d->arg, ts->topic, b, &ts->st[b],
+	    ts->last_T[b]);
 }
+
+/* What fetch_range needs besides the range. */
+struct fetch_ctx {
+	struct detector	*d;
+	struct tstate	*ts;
+};
 
 /* Makes sure buckets [from, to) are cached; those at or after fresh_from
  * are read again. */
 static int
-fetch(struct detector *d, struct tstate *ts, int64_t from, int64_t to,
-    int64_t fresh_from)
+fetch_range(void *arg, int64_t from, int64_t to, int64_t fresh_from)
 {
+	struct fetch_ctx *c = arg;
+	struct detector *d = c->d;
 	int64_t res = d->cfg->resolution_s, b, *vals;
 	size_t n, i;
 
@@ -443,18 +331,18 @@ fetch(struct detector *d, struct tstate *ts, int64_t from, int64_t to,
 	/* find the first bucket not cached (or fresh) and read from there:
 	 * old buckets are read once */
 	for (b = from; b < to; b += res)
-		if (b >= fresh_from || cache_slot(&ts->cache, b, 0) == NULL)
+		if (b >= fresh_from || cache_slot(&c->ts->cache, b, 0) == NULL)
 			break;
 	if (b >= to)
 		return 0;
 	n = (size_t)((to - b) / res);
 	vals = xmalloc(n * sizeof *vals);
-	if (store_get_counts(d->store, ts->topic, b, res, n, vals) == -1) {
+	if (d->ops->counts(d->arg, c->ts->topic, b, res, n, vals) == -1) {
 		free(vals);
 		return -1;
 	}
 	for (i = 0; i < n; i++)
-		*cache_slot(&ts->cache, b + (int64_t)i * res, 1) = vals[i];
+		*cache_slot(&c->ts->cache, b + (int64_t)i * res, 1) = vals[i];
 	free(vals);
 	return 0;
 }
@@ -469,116 +357,52 @@ count_cb(void *arg, int64_t bucket)
 }
 
 static void
-gather_evidence(struct detector *d, const struct rule_topic *t,
-    struct alert *al)
+log_published(const struct rule_topic *t, size_t b, const struct alert *al)
 {
-	int64_t from = al->ev.window_start, to = al->ev.window_end;
-	size_t i;
+	const struct spike_eval *ev = &al->ev;
 
-	store_get_top(d->store, 'k', t->id, NULL, from, to, 5,
-	    &al->keywords.names, &al->keywords.counts, &al->keywords.n);
-	if (t->ncount_by > 0) {
-		al->breakdown = xcalloc(t->ncount_by, sizeof *al->breakdown);
-		al->nbreakdown = t->ncount_by;
-		for (i = 0; i < t->ncount_by; i++) {
-			al->breakdown[i].field = t->count_by[i];
-			store_get_top(d->store, 'b', t->id, t->count_by[i], from,
-			    to, 5, &al->breakdown[i].top.names,
-			    &al->breakdown[i].top.counts, &al->breakdown[i].top.n);
-		}
-	}
-	store_get_samples(d->store, t->id, from, to, 3, &al->samples,
-	    &al->nsamples);
+	STAT_ADD(alerts[t->alerts[b].severity], 1);
+	log_info("alert %s | topic=%s block=%zu severity=%s count=%" PRId64
+	    " baseline=%.2f window_end=%" PRId64 " late=%d",
+	    al->action == SPIKE_RESOLVE ? "resolved" :
+	    al->action == SPIKE_REPEAT ? "repeated" : "firing", t->id, b,
+	    rules_severity_name(t->alerts[b].severity), ev->count,
+	    ev->baseline_rate, ev->window_end, al->late ? 1 : 0);
 }
 
-static void
-alert_pub_of(const struct detector *d, struct alert_pub *pub)
-{
-	memset(pub, 0, sizeof *pub);
-	pub->channel = d->channel;
-	pub->stream = d->stream;
-	pub->stream_maxlen = d->cfg->alert_stream_maxlen;
-	pub->dedup_ttl_ms = (d->cfg->retention_s + 86400) * 1000;
-}
-
+/* Publishes (or holds, for group_wait) one action: 1 done, 0 a duplicate,
+ * -1 error. */
 static int
 publish(struct detector *d, const struct rule_topic *t, size_t b,
     enum spike_action act, const struct spike_eval *ev, int64_t now_ms)
 {
 	struct alert al;
-	struct alert_pub pub;
 	char *json;
 	int rc;
 
-	memset(&al, 0, sizeof al);
-	al.action = act;
-	al.topic = t;
-	al.block = b;
-	al.ev = *ev;
-	al.detected_ms = now_ms;
+	alert_make(&al, t, b, act, ev, now_ms, &d->ops->evidence, d->arg);
 	al.late = now_ms / 1000 - ev->window_end > LATE_AFTER_S;
-	if (act != SPIKE_RESOLVE)
-		gather_evidence(d, t, &al);
 	json = alert_json(&al);
-	alert_pub_of(d, &pub);
-	if (act == SPIKE_FIRE && t->group_wait_s > 0) {
-		/* held for a digest (sent by flush_held) */
-		rc = alert_hold(d->store, &pub, &al, json, t->group_wait_s);
-		if (rc == 1 && ev->window_end + t->group_wait_s < d->held_due)
-			d->held_due = ev->window_end + t->group_wait_s;
+	if (alert_group_waits(&al)) {
+		/* held for a digest (counted when the digest goes out) */
+		rc = alert_group_hold(&d->group, &al, json);
 		if (rc == 1)
 			log_info("alert held | topic=%s block=%zu group_wait=%"
 			    PRId64 " window_end=%" PRId64, t->id, b,
 			    t->group_wait_s, ev->window_end);
-	} else
-		rc = alert_publish(d->store, &pub, &al, json);
-	if (rc == 1 && act == SPIKE_FIRE && t->group_wait_s > 0)
-		;	/* counted when the digest goes out */
-	else if (rc == 1) {
-		STAT_ADD(alerts[t->alerts[b].severity], 1);
-		log_info("alert %s | topic=%s block=%zu severity=%s count=%" PRId64
-		    " baseline=%.2f window_end=%" PRId64 " late=%d",
-		    act == SPIKE_RESOLVE ? "resolved" : act == SPIKE_REPEAT ?
-		    "repeated" : "firing", t->id, b,
-		    rules_severity_name(t->alerts[b].severity), ev->count,
-		    ev->baseline_rate, ev->window_end, al.late ? 1 : 0);
-	} else if (rc == 0)
+	} else {
+		rc = d->ops->publish(d->arg, &al, json);
+		if (rc == 1)
+			log_published(t, b, &al);
+	}
+	if (rc == 0)
 		STAT_ADD(alerts_dup, 1);
-	else
+	else if (rc == -1)
 		log_warn("cannot publish alert | topic=%s error=\"%s\"", t->id,
-		    store_errstr(d->store));
+		    d->ops->errstr(d->arg));
 	free(json);
 	alert_clear(&al);
 	return rc;
-}
-
-/* Buckets a block needs for window ends in (T0, T1]. */
-static int
-fetch_for(struct detector *d, struct tstate *ts, size_t b, int64_t T0,
-    int64_t T1)
-{
-	const struct rule_alert *a = &ts->a[b];
-	int64_t w = a->window_s, k, E;
-
-	if (fetch(d, ts, T0 - w, T1, T0 - w) == -1)
-		return -1;
-	if (a->halflife_s > 0) {
-		/* the EWMA learns the windows ending in (ew_T, T1 - w] */
-		E = spike_learn_from(a, &ts->w.ser, &ts->st[b], T0);
-		if (E == INT64_MAX || E > T0 - w + d->cfg->resolution_s)
-			E = T0 - w + d->cfg->resolution_s;
-		if (fetch(d, ts, E - w, T1 - w, T0 - w) == -1)
-			return -1;
-	} else if (a->period_s > 0) {
-		for (k = 1; k <= a->lookback; k++)
-			if (fetch(d, ts, T0 - k * a->period_s - w,
-			    T1 - k * a->period_s, INT64_MAX) == -1)
-				return -1;
-	} else if (a->baseline_s > 0) {
-		if (fetch(d, ts, T0 - w - a->baseline_s, T0 - w, INT64_MAX) == -1)
-			return -1;
-	}
-	return 0;
 }
 
 /* What watch_step reports to. */
@@ -591,7 +415,7 @@ struct emit_ctx {
 };
 
 static int
-emit(void *arg, size_t i, size_t b, enum spike_action act,
+emit_action(void *arg, size_t i, size_t b, enum spike_action act,
     const struct spike_eval *ev)
 {
 	struct emit_ctx *c = arg;
@@ -608,21 +432,18 @@ emit(void *arg, size_t i, size_t b, enum spike_action act,
 	return 0;
 }
 
-/* Sends the digest of held alerts if due; returns -1 on a Redis error. */
+/* Counts a digest sent (n alerts) or fails (-1). */
 static int
-flush_held(struct detector *d, int64_t T, int64_t now_ms, int *published)
+digest_sent(struct detector *d, int n, int *published)
 {
-	struct alert_pub pub;
-	int n;
-
-	alert_pub_of(d, &pub);
-	if ((n = alert_flush_held(d->store, &pub, T, now_ms)) == -1)
+	if (n == -1) {
+		log_warn("cannot send alert digest | error=\"%s\"",
+		    d->ops->errstr(d->arg));
 		return -1;
+	}
 	if (n > 0) {
-		log_info("alert digest sent | alerts=%d channel=%s_digest", n,
-		    d->channel);
+		log_info("alert digest sent | alerts=%d", n);
 		*published += n;
-		d->held_due = INT64_MAX;
 	}
 	return 0;
 }
@@ -642,101 +463,83 @@ detector_set_stop(struct detector *d, volatile sig_atomic_t *stop)
 /* After each window end: a digest due in the posts' time goes out in its
  * place in the timeline (before later alerts of a backlog). */
 static int
-tick(void *arg, int64_t T)
+after_window_end(void *arg, int64_t T)
 {
 	struct emit_ctx *c = arg;
 
 	if (stopping(c->d))
 		return -1;
-	if (T < c->d->held_due)
-		return 0;
-	return flush_held(c->d, T, c->now_ms, &c->published);
+	return digest_sent(c->d, alert_group_tick(&c->d->group, T, c->now_ms),
+	    &c->published);
 }
 
-int
-detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
+/* Block b's first window end to step this tick. */
+static int64_t
+first_window_end(const struct detector *d, const struct tstate *ts, size_t b,
+    int64_t Tcur)
 {
-	int64_t res = d->cfg->resolution_s, wm, Tcur, Tmin;
-	struct tstate **tsv;
-	struct watch_topic **wtv;
-	struct emit_ctx ec;
-	size_t i, b;
-	int rc;
+	int64_t res = d->cfg->resolution_s, T0 = ts->last_T[b];
 
-	if (take_lease(d) == -1 || !d->leading)
-		return d->leading ? -1 : 0;
-	if (read_watermark(d, &wm) == -1 || read_since(d) == -1)
-		return -1;
-	if (wm < 0)
-		return 0;
-	Tcur = (wm / 1000) / res * res + res;
-	for (i = 0; i < d->nts; i++)
-		d->ts[i].seen = 0;
-
-	/* every block's first window end, and the counts it needs */
-	for (i = 0; i < rs->ntopics; i++)	/* may move d->ts: first */
-		if (rs->topics[i].nalerts > 0)
-			(void)tstate_get(d, &rs->topics[i]);
-	tsv = xcalloc(rs->ntopics + 1, sizeof *tsv);
-	wtv = xcalloc(rs->ntopics + 1, sizeof *wtv);
-	Tmin = Tcur;
-	for (i = 0; i < rs->ntopics; i++) {
-		const struct rule_topic *t = &rs->topics[i];
-		struct tstate *ts;
-
-		if (t->nalerts == 0)
-			continue;
-		if (stopping(d)) {
-			free(tsv);
-			free(wtv);
-			return 0;
-		}
-		ts = tstate_get(d, t);
-		if (!d->loaded)
-			load_state(d, ts);
-		ts->a = t->alerts;
-		ts->w.ser.resolution_s = res;
-		ts->w.ser.history_start = d->history_start;
-		ts->w.ser.count = count_cb;
-		ts->w.ser.arg = ts;
-		ts->w.nblocks = ts->nblocks;
-		ts->w.st = ts->st;
-		for (b = 0; b < t->nalerts; b++) {
-			int64_t T0 = ts->last_T[b];
-
-			if (T0 <= 0 || T0 > Tcur) {
-				/* never evaluated: go through the history
-				 * counted so far, at most FIRST_BACKFILL_S */
-				T0 = Tcur - res;
-				if (d->history_start != INT64_MAX &&
-				    d->history_start + res < T0)
-					T0 = d->history_start + res;
-				if (T0 < Tcur - FIRST_BACKFILL_S)
-					T0 = Tcur - FIRST_BACKFILL_S;
-			}
-			if (Tcur - T0 > MAX_STEPS_PER_TICK * res)
-				T0 = Tcur - MAX_STEPS_PER_TICK * res;
-			ts->w.from[b] = T0;
-			ts->changed[b] = 0;
-			if (T0 < Tmin)
-				Tmin = T0;
-			if (fetch_for(d, ts, b, T0, Tcur) == -1) {
-				free(tsv);
-				free(wtv);
-				return -1;
-			}
-		}
-		tsv[i] = ts;
-		wtv[i] = &ts->w;
+	if (T0 <= 0 || T0 > Tcur) {
+		/* never evaluated: go through the history counted so far, at
+		 * most FIRST_BACKFILL_S */
+		T0 = Tcur - res;
+		if (d->history_start != INT64_MAX &&
+		    d->history_start + res < T0)
+			T0 = d->history_start + res;
+		if (T0 < Tcur - FIRST_BACKFILL_S)
+			T0 = Tcur - FIRST_BACKFILL_S;
 	}
+	if (Tcur - T0 > MAX_STEPS_PER_TICK * res)
+		T0 = Tcur - MAX_STEPS_PER_TICK * res;
+	return T0;
+}
 
-	/* all blocks in step through the window ends (watch.c) */
-	memset(&ec, 0, sizeof ec);
-	ec.d = d;
-	ec.rs = rs;
-	ec.tsv = tsv;
-	ec.now_ms = now_ms;
-	rc = watch_step(rs, wtv, Tmin, Tcur, res, emit, tick, &ec);
+/* Readies topic t for stepping to Tcur: its states, series, first window
+ * ends and counts.  Lowers *Tmin to its earliest window end.  Returns the
+ * topic's state, or NULL on an error. */
+static struct tstate *
+prepare_topic(struct detector *d, const struct rule_topic *t, int64_t Tcur,
+    int64_t *Tmin)
+{
+	struct tstate *ts = tstate_get(d, t);
+	struct fetch_ctx fc;
+	size_t b;
+
+	if (!d->loaded)
+		load_states(d, ts);
+	ts->a = t->alerts;
+	ts->w.ser.resolution_s = d->cfg->resolution_s;
+	ts->w.ser.history_start = d->history_start;
+	ts->w.ser.count = count_cb;
+	ts->w.ser.arg = ts;
+	ts->w.nblocks = ts->nblocks;
+	ts->w.st = ts->st;
+	fc.d = d;
+	fc.ts = ts;
+	for (b = 0; b < t->nalerts; b++) {
+		int64_t T0 = first_window_end(d, ts, b, Tcur);
+
+		ts->w.from[b] = T0;
+		ts->changed[b] = 0;
+		if (T0 < *Tmin)
+			*Tmin = T0;
+		if (spike_reads(&ts->a[b], &ts->w.ser, &ts->st[b], T0, Tcur,
+		    fetch_range, &fc) == -1)
+			return NULL;
+	}
+	return ts;
+}
+
+/* After the steps: each block's last window end and state stored.  rc -1:
+ * the pass failed or was stopped; each block goes on from where it got
+ * to, saved now only when stopping (for whoever leads next). */
+static void
+finish_topics(struct detector *d, const struct ruleset *rs,
+    struct tstate **tsv, int64_t Tcur, int rc)
+{
+	int64_t res = d->cfg->resolution_s;
+	size_t i, b;
 
 	for (i = 0; i < rs->ntopics; i++) {
 		struct tstate *ts = tsv[i];
@@ -745,9 +548,6 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 			const struct rule_alert *a = &ts->a[b];
 
 			if (rc == -1) {
-				/* Redis failed: each block goes on from where
-				 * it got to, states saved next tick; stopped:
-				 * saved now, for whoever leads next */
 				ts->last_T[b] = ts->w.from[b];
 				if (stopping(d) && ts->changed[b])
 					save_state(d, ts, b);
@@ -761,16 +561,14 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 			    a->baseline_s - a->period_s * a->lookback - res);
 		}
 	}
-	free(wtv);
-	free(tsv);
-	if (rc == -1)
-		return -1;
-	/* group_wait: what is held (also by an earlier leader), once due by
-	 * the posts' time or the wall clock */
-	if (flush_held(d, Tcur, now_ms, &ec.published) == -1)
-		return -1;
-	d->loaded = 1;
-	/* forget topics that left the rule set */
+}
+
+/* Forgets topics that left the rule set. */
+static void
+forget_unseen(struct detector *d)
+{
+	size_t i;
+
 	for (i = 0; i < d->nts; ) {
 		if (!d->ts[i].seen) {
 			tstate_free(&d->ts[i]);
@@ -778,5 +576,254 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 		} else
 			i++;
 	}
-	return ec.published;
 }
+
+/* Steps every block of rs up to Tcur; returns the alerts published, -1
+ * (an error, or stopped while stepping), or -2 (stopped before). */
+static int
+step_all(struct detector *d, const struct ruleset *rs, int64_t Tcur,
+    int64_t now_ms)
+{
+	struct tstate **tsv;
+	struct watch_topic **wtv;
+	struct emit_ctx ec;
+	int64_t Tmin = Tcur;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < rs->ntopics; i++)	/* may move d->ts: first */
+		if (rs->topics[i].nalerts > 0)
+			(void)tstate_get(d, &rs->topics[i]);
+	tsv = xcalloc(rs->ntopics + 1, sizeof *tsv);
+	wtv = xcalloc(rs->ntopics + 1, sizeof *wtv);
+	for (i = 0; i < rs->ntopics && rc == 0; i++) {
+		if (rs->topics[i].nalerts == 0)
+			continue;
+		if (stopping(d))
+			rc = -2;
+		else if ((tsv[i] = prepare_topic(d, &rs->topics[i], Tcur,
+		    &Tmin)) == NULL)
+			rc = -1;
+		else
+			wtv[i] = &tsv[i]->w;
+	}
+	if (rc != 0) {
+		free(tsv);
+		free(wtv);
+		return rc;
+	}
+
+	/* all blocks in step through the window ends (watch.c) */
+	memset(&ec, 0, sizeof ec);
+	ec.d = d;
+	ec.rs = rs;
+	ec.tsv = tsv;
+	ec.now_ms = now_ms;
+	rc = watch_step(rs, wtv, Tmin, Tcur, d->cfg->resolution_s, emit_action,
+	    after_window_end, &ec);
+	finish_topics(d, rs, tsv, Tcur, rc);
+	free(wtv);
+	free(tsv);
+	return rc == -1 ? -1 : ec.published;
+}
+
+int
+detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
+{
+	int64_t res = d->cfg->resolution_s, wm, Tcur;
+	int published = 0;
+	size_t i;
+
+	if (take_lease(d) == -1 || !d->leading)
+		return d->leading ? -1 : 0;
+	if (d->ops->watermark(d->arg, &wm) == -1 ||
+	    d->ops->since(d->arg, &d->history_start) == -1)
+		return -1;
+	if (wm < 0)
+		return 0;
+	Tcur = (wm / 1000) / res * res + res;
+	for (i = 0; i < d->nts; i++)
+		d->ts[i].seen = 0;
+	if ((published = step_all(d, rs, Tcur, now_ms)) < 0)
+		return published == -2 ? 0 : -1;
+	/* group_wait: what is held (also by an earlier leader), once due by
+	 * the posts' time or the wall clock */
+	if (digest_sent(d, alert_group_flush(&d->group, Tcur, now_ms),
+	    &published) == -1)
+		return -1;
+	d->loaded = 1;
+	forget_unseen(d);
+	return published;
+}
+
+/* ---- the Redis ops ------------------------------------------------------- */
+
+/* The daemon's detector_ops: store_detect.c for the detector's keys, the
+ * counters and evidence through store.c, alerts through alert_publish. */
+struct detector_redis {
+	const struct config	*cfg;
+	struct store		*store;
+	struct alert_pub	 pub;
+	struct store_held	 read;		/* what held_list last read */
+};
+
+static struct detector_redis *
+redis_new(const struct config *cfg, const char *password)
+{
+	struct detector_redis *r = xcalloc(1, sizeof *r);
+
+	r->cfg = cfg;
+	r->store = store_open(cfg, password);
+	r->pub.stream_maxlen = cfg->alert_stream_maxlen;
+	r->pub.dedup_ttl_ms = (cfg->retention_s + 86400) * 1000;
+	return r;
+}
+
+static void
+redis_free(struct detector_redis *r)
+{
+	if (r == NULL)
+		return;
+	store_held_clear(&r->read);
+	store_free(r->store);
+	free(r);
+}
+
+static int
+redis_lease(void *arg, const char *holder, int64_t ttl_ms, bool *held)
+{
+	return store_take_lease(((struct detector_redis *)arg)->store, holder,
+	    ttl_ms, held);
+}
+
+static int
+redis_watermark(void *arg, int64_t *wm_ms)
+{
+	struct detector_redis *r = arg;
+
+	return store_get_watermark(r->store, r->cfg->kafka_group, wm_ms);
+}
+
+static int
+redis_since(void *arg, int64_t *since)
+{
+	return store_get_since(((struct detector_redis *)arg)->store, since);
+}
+
+static int
+redis_load_states(void *arg, const char *topic, size_t n,
+    struct spike_state *st, int64_t *last_T, bool *found)
+{
+	return store_get_states(((struct detector_redis *)arg)->store, topic, n,
+	    st, last_T, found);
+}
+
+static int
+redis_save_state(void *arg, const char *topic, size_t b,
+    const struct spike_state *st, int64_t last_T)
+{
+	struct detector_redis *r = arg;
+
+	return store_put_state(r->store, topic, b, st, last_T,
+	    r->cfg->retention_s);
+}
+
+static int
+redis_counts(void *arg, const char *topic, int64_t from, int64_t res,
+    size_t n, int64_t *out)
+{
+	return store_get_counts(((struct detector_redis *)arg)->store, topic,
+	    from, res, n, out);
+}
+
+static int
+redis_publish(void *arg, const struct alert *al, const char *json)
+{
+	struct detector_redis *r = arg;
+
+	return alert_publish(r->store, &r->pub, al, json);
+}
+
+static const char *
+redis_errstr(void *arg)
+{
+	return store_errstr(((struct detector_redis *)arg)->store);
+}
+
+static int
+redis_top(void *arg, const struct rule_topic *t, const char *field,
+    int64_t from, int64_t to, size_t max, struct alert_top *out)
+{
+	return store_get_top(((struct detector_redis *)arg)->store,
+	    field == NULL ? 'k' : 'b', t->id, field, from, to, max, &out->names,
+	    &out->counts, &out->n);
+}
+
+static int
+redis_samples(void *arg, const struct rule_topic *t, int64_t from,
+    int64_t to, size_t max, char ***json, size_t *n)
+{
+	return store_get_samples(((struct detector_redis *)arg)->store, t->id,
+	    from, to, max, json, n);
+}
+
+static int
+redis_held_add(void *arg, const char *id, const char *json,
+    int64_t window_end, int64_t wall_ms, int64_t wait_s)
+{
+	struct detector_redis *r = arg;
+
+	return store_held_add(r->store, id, json, window_end, wall_ms, wait_s,
+	    r->pub.dedup_ttl_ms);
+}
+
+/* Reads the hash; its strings move to h, the rest stays for the send. */
+static int
+redis_held_list(void *arg, struct alert_held *h)
+{
+	struct detector_redis *r = arg;
+	size_t i;
+
+	store_held_clear(&r->read);
+	if (store_held_read(r->store, &r->read) == -1)
+		return -1;
+	memset(h, 0, sizeof *h);
+	h->since = r->read.since;
+	h->wall_ms = r->read.wall_ms;
+	h->wait_s = r->read.wait_s;
+	h->items = xcalloc(r->read.n + 1, sizeof *h->items);
+	for (i = 0; i < r->read.n; i++) {
+		h->items[i].id = r->read.ids[i];
+		h->items[i].json = r->read.jsons[i];
+		r->read.ids[i] = r->read.jsons[i] = NULL;
+	}
+	h->n = r->read.n;
+	return 0;
+}
+
+static int
+redis_held_send(void *arg, const struct alert_held *h, const char *digest_id)
+{
+	struct detector_redis *r = arg;
+	char *digest = alert_digest_json(digest_id, h);
+	int rc;
+
+	rc = store_held_send(r->store, &r->read, r->pub.stream_maxlen,
+	    r->pub.dedup_ttl_ms, digest_id, digest);
+	free(digest);
+	return rc;
+}
+
+static const struct detector_ops redis_ops = {
+	.lease = redis_lease,
+	.watermark = redis_watermark,
+	.since = redis_since,
+	.load_states = redis_load_states,
+	.save_state = redis_save_state,
+	.counts = redis_counts,
+	.publish = redis_publish,
+	.errstr = redis_errstr,
+	.evidence = { .top = redis_top, .samples = redis_samples },
+	.held = { .add = redis_held_add, .list = redis_held_list,
+	    .send = redis_held_send },
+};

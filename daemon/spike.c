@@ -25,7 +25,8 @@
  * again: a lasting change becomes normal); it is used once ew_span covers
  * min(halflife, 10 windows).  spike_run() is the stepping loop of the
  * daemon and backtest: learn, evaluate, step, emit, with the state put
- * back if emit fails.  spike_step(): see its comment.  Time arithmetic
+ * back if emit fails; spike_reads() names the buckets a step needs, so
+ * the readers of Redis fetch them first.  spike_step(): see its comment.  Time arithmetic
  * is overflow-safe for any int64; reads are bounded by history_start..T.
  */
 #include <limits.h>
@@ -480,6 +481,35 @@ spike_step_inhibited(const struct rule_alert *a, struct spike_state *st,
 		return announced ? SPIKE_RESOLVE : SPIKE_NOTHING;
 	}
 	return SPIKE_NOTHING;
+}
+
+int
+spike_reads(const struct rule_alert *a, const struct spike_series *s,
+    const struct spike_state *st, int64_t T0, int64_t T1, spike_range_fn fn,
+    void *arg)
+{
+	int64_t	w = a->window_s, res, E, k;
+
+	res = s->resolution_s > 0 ? s->resolution_s : 1;
+	if (fn(arg, T0 - w, T1, T0 - w) == -1)
+		return -1;
+	if (a->halflife_s > 0) {
+		/* the EWMA learns the windows ending in (ew_T, T1 - w] */
+		E = spike_learn_from(a, s, st, T0);
+		if (E == INT64_MAX || E > T0 - w + res)
+			E = T0 - w + res;
+		return fn(arg, E - w, T1 - w, T0 - w);
+	}
+	if (a->period_s > 0) {
+		for (k = 1; k <= a->lookback; k++)
+			if (fn(arg, T0 - k * a->period_s - w,
+			    T1 - k * a->period_s, INT64_MAX) == -1)
+				return -1;
+		return 0;
+	}
+	if (a->baseline_s > 0)
+		return fn(arg, T0 - w - a->baseline_s, T0 - w, INT64_MAX);
+	return 0;
 }
 
 int

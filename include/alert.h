@@ -1,12 +1,18 @@
 /*
- * alert.h — alert messages: their JSON, and publishing them exactly once.
+ * alert.h — alert messages: their evidence, their JSON, group_wait digests,
+ * and publishing them exactly once.
  *
- * An alert is built by the detector from a spike evaluation plus evidence
- * read from Redis (top keywords, top count_by values, sample posts).  It is
- * published with one Lua script that first takes a dedup key (SET NX PX) and
- * only then PUBLISHes on <prefix><channel><topic> and XADDs to
- * <prefix><stream> (MAXLEN ~ n): several daemons that detect the same spike
- * publish it once.
+ * An alert is built by the detector (and by backtest) from a spike
+ * evaluation plus evidence (top keywords, top count_by values, sample
+ * posts) read through an alert_evidence source: Redis for the daemon, the
+ * counts in memory for backtest, with the same limits.  group_wait holds
+ * new alerts through an alert_held_ops store (a Redis hash for the daemon,
+ * an array for backtest) and sends them as one digest once due; when that
+ * is, in which order and as what JSON is decided here, for both.  The
+ * daemon publishes with alert_publish: one Lua script that first takes a
+ * dedup key (SET NX PX) and only then PUBLISHes on <prefix><channel><topic>
+ * and XADDs to <prefix><stream> (MAXLEN ~ n): several daemons that detect
+ * the same spike publish it once.
  */
 #ifndef TW_ALERT_H
 #define TW_ALERT_H
@@ -49,15 +55,39 @@ struct alert {
  * every daemon computes the same id for the same spike. */
 void alert_id(const struct alert *al, char *buf, size_t sz);
 
-/* Returns the alert as one JSON object (SPEC "Redis data and alert
- * channels"); caller frees. */
+/* Returns the alert as one JSON object, as published on the alert
+ * channels; caller frees. */
 char *alert_json(const struct alert *al);
 
+/* Evidence of an alert, one set of limits for the daemon and backtest. */
+#define ALERT_TOP_KEYWORDS	5	/* top keywords of the window */
+#define ALERT_TOP_VALUES	5	/* top values of each count_by field */
+#define ALERT_SAMPLES		3	/* sample posts */
+
+/* Where evidence comes from.  top: the max largest (name, count) pairs
+ * summed over buckets [from, to) of topic t, of its keywords (field NULL)
+ * or of the values of its count_by field; out's arrays are the caller's.
+ * samples: at most max posts of t with bucket in [from, to), as JSON
+ * objects {"id":…,"text":…}; caller frees each and the array.  Both
+ * return 0, or -1 (the alert then goes out with what was found). */
+struct alert_evidence {
+	int	(*top)(void *arg, const struct rule_topic *t, const char *field,
+		    int64_t from, int64_t to, size_t max, struct alert_top *out);
+	int	(*samples)(void *arg, const struct rule_topic *t, int64_t from,
+		    int64_t to, size_t max, char ***json, size_t *n);
+};
+
+/* Fills al for action act of block `block` of t over ev, detected at
+ * detected_ms (wall clock, or the window end offline), with its evidence
+ * from src (none for a resolve).  alert_clear() frees it. */
+void alert_make(struct alert *al, const struct rule_topic *t, size_t block,
+    enum spike_action act, const struct spike_eval *ev, int64_t detected_ms,
+    const struct alert_evidence *src, void *arg);
+
+/* How alerts are kept (the channel and log names are the store's). */
 struct alert_pub {
-	const char	*channel;	/* e.g. "tidewatch:alerts:" (prefix included) */
-	const char	*stream;	/* e.g. "tidewatch:alert-log" */
-	int64_t		 stream_maxlen;
-	int64_t		 dedup_ttl_ms;
+	int64_t		 stream_maxlen;	/* the alert log's MAXLEN ~ */
+	int64_t		 dedup_ttl_ms;	/* how long an alert id is remembered */
 };
 
 /* Publishes unless another daemon already did (store_publish: on the
@@ -69,25 +99,70 @@ int alert_publish(struct store *s, const struct alert_pub *pub,
     const struct alert *al, const char *json);
 
 /*
- * group_wait: a new alert of a topic with group_wait is held in Redis (the
- * hash <prefix>held, taken with the same dedup key as alert_publish, so
- * any leader can send it) instead of being published; alert_flush_held()
- * sends everything held as one digest on <channel>_digest once the posts'
- * time T has passed the first held window end + the shortest group_wait
- * held, or the wall clock now_ms that long after it was held; each held
- * alert also goes to the stream, so the log stays complete.
- * alert_hold: 1 held, 0 a duplicate, -1 Redis error.
- * alert_flush_held: the number of alerts sent (0: none due), -1 error.
+ * group_wait: a new alert (FIRE) of a topic with group_wait is held instead
+ * of published (alert_group_waits says which), and everything held goes
+ * out as one digest {"id":"digest:<since>:<n>","digest":true,"window_end",
+ * "count","alerts":[…]} once the posts' time T has passed the first held
+ * window end + the shortest group_wait held, or the wall clock now_ms is
+ * that long after it was held; the alerts in it in alert id order (topic,
+ * block, window end).  Where they are held is an alert_held_ops store:
+ *   add   holds an alert unless it was held or published before: 1 held,
+ *         0 a duplicate, -1 error;
+ *   list  fills *h with everything held (h->n = 0: nothing); the strings
+ *         become the caller's (alert_held_clear frees them);
+ *   send  sends the digest digest_id of h (alert_digest_json) and forgets
+ *         what h holds: the number of alerts sent, 0 when more was held
+ *         since list (nothing sent: it is read again), -1 error.
  */
-int alert_hold(struct store *s, const struct alert_pub *pub,
-    const struct alert *al, const char *json, int64_t group_wait_s);
-int alert_flush_held(struct store *s, const struct alert_pub *pub, int64_t T,
-    int64_t now_ms);
+struct alert_held_item {
+	char	*id;		/* alert id */
+	char	*json;		/* the alert as it would have been sent */
+};
 
-/* The digest of held alerts (json_alerts: n alert objects), as published
- * on <channel>_digest and printed by backtest; caller frees. */
-char *alert_digest_json(const char *id, int64_t since, const char *const *jsons,
-    size_t n);
+struct alert_held {
+	int64_t			 since;		/* window end of the first held */
+	int64_t			 wall_ms;	/* wall clock it was held at */
+	int64_t			 wait_s;	/* the shortest group_wait held */
+	struct alert_held_item	*items;
+	size_t			 n;
+};
+
+struct alert_held_ops {
+	int	(*add)(void *arg, const char *id, const char *json,
+		    int64_t window_end, int64_t wall_ms, int64_t wait_s);
+	int	(*list)(void *arg, struct alert_held *h);
+	int	(*send)(void *arg, const struct alert_held *h,
+		    const char *digest_id);
+};
+
+/* One holder of group_wait alerts over a store of them.  since and wait:
+ * the first window end and the shortest wait of what this holder held
+ * (since INT64_MAX: nothing since the last digest). */
+struct alert_group {
+	const struct alert_held_ops	*ops;
+	void				*arg;
+	int64_t				 since, wait;
+};
+
+void alert_group_init(struct alert_group *g, const struct alert_held_ops *ops,
+    void *arg);
+/* True if al is held for a digest rather than sent now. */
+bool alert_group_waits(const struct alert *al);
+/* Holds al (its JSON json): 1 held, 0 a duplicate, -1 error. */
+int alert_group_hold(struct alert_group *g, const struct alert *al,
+    const char *json);
+/* After window end T: sends the digest if what this holder held is due by
+ * the posts' time.  Returns as alert_group_flush (0 when not due). */
+int alert_group_tick(struct alert_group *g, int64_t T, int64_t now_ms);
+/* Sends the digest of everything held (by anyone) if due at T / now_ms
+ * (now_ms INT64_MIN: the posts' time alone decides).  Returns the number
+ * of alerts sent (0: none due), or -1 on an error. */
+int alert_group_flush(struct alert_group *g, int64_t T, int64_t now_ms);
+
+/* The digest of h's alerts with id digest_id, as published on
+ * <channel>_digest and printed by backtest; caller frees. */
+char *alert_digest_json(const char *digest_id, const struct alert_held *h);
+void alert_held_clear(struct alert_held *h);
 
 /* Frees the evidence arrays of al (not al itself). */
 void alert_clear(struct alert *al);

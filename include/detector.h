@@ -10,21 +10,65 @@
  * partitions that are still catching up), so a backlog fires the spikes that
  * are in its own timeline, with their original windows, and no others.
  * The per-block alert state lives in Redis too, so a new leader goes on
- * where the old one stopped.  Runs on the main thread.
+ * where the old one stopped.  Everything the detector reads or writes goes
+ * through a struct detector_ops: detector_new() uses Redis (store), and a
+ * test can give its own in memory.  Runs on the main thread.
  */
 #ifndef TW_DETECTOR_H
 #define TW_DETECTOR_H
 
 #include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
+#include "alert.h"
 #include "config.h"
 #include "rules.h"
+#include "spike.h"
 
 struct detector;
 
+/*
+ * What the detector reads and writes; each returns 0 (or as said), -1 on
+ * an error (errstr then says why).  All take the arg given with them.
+ *   lease        takes or renews the lease for holder for ttl_ms; *held
+ *                says whether holder has it
+ *   watermark    the stream's watermark in ms (-1: nothing counted yet)
+ *   since        the first bucket counted; *since untouched when none
+ *   load_states  the stored states of blocks 0 .. n-1 of topic (found[b]:
+ *                block b had one, in st[b] and last_T[b])
+ *   save_state   stores block b's state and last window end evaluated
+ *   counts       out[i] = posts of topic in bucket from + i * res, i < n
+ *   publish      sends an alert now: 1 sent, 0 a duplicate (sent by
+ *                someone before), -1 error
+ *   evidence     top keywords, count_by values and samples (alert.h)
+ *   held         where group_wait holds alerts (alert.h)
+ */
+struct detector_ops {
+	int		(*lease)(void *arg, const char *holder, int64_t ttl_ms,
+			    bool *held);
+	int		(*watermark)(void *arg, int64_t *wm_ms);
+	int		(*since)(void *arg, int64_t *since);
+	int		(*load_states)(void *arg, const char *topic, size_t n,
+			    struct spike_state *st, int64_t *last_T, bool *found);
+	int		(*save_state)(void *arg, const char *topic, size_t b,
+			    const struct spike_state *st, int64_t last_T);
+	int		(*counts)(void *arg, const char *topic, int64_t from,
+			    int64_t res, size_t n, int64_t *out);
+	int		(*publish)(void *arg, const struct alert *al,
+			    const char *json);
+	const char	*(*errstr)(void *arg);
+	struct alert_evidence	evidence;
+	struct alert_held_ops	held;
+};
+
+/* A detector over Redis (the daemon's). */
 struct detector *detector_new(const struct config *cfg, const char *password,
     const char *instance_id);
+/* A detector over ops and arg (kept by the caller, not freed). */
+struct detector *detector_new_ops(const struct config *cfg,
+    const char *instance_id, const struct detector_ops *ops, void *arg);
 void detector_free(struct detector *d);
 
 /* One pass over every topic with alert blocks.  Returns the number of

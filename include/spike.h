@@ -118,6 +118,20 @@ int64_t spike_learn_from(const struct rule_alert *a,
     const struct spike_series *s, const struct spike_state *st, int64_t T);
 
 /*
+ * The buckets block a reads to step window ends T0 .. T1 (T0 <= T1) from
+ * state st: reported as ranges [from, to) through fn, which returns 0, or
+ * -1 to stop (spike_reads then returns -1).  fresh_from is where the
+ * windows being stepped begin: buckets at or after it may still be counted
+ * into (a reader that caches them reads those again).  The detector and
+ * `tidewatch top` fetch exactly these before evaluating.
+ */
+typedef int (*spike_range_fn)(void *arg, int64_t from, int64_t to,
+    int64_t fresh_from);
+int spike_reads(const struct rule_alert *a, const struct spike_series *s,
+    const struct spike_state *st, int64_t T0, int64_t T1, spike_range_fn fn,
+    void *arg);
+
+/*
  * The stepping loop the daemon and backtest share: for every window end T
  * from `from` to `to` (aligned to the resolution, inclusive), learn,
  * evaluate and step block a, and report every action through emit.  emit

@@ -24,6 +24,7 @@
 
 #include "agg.h"
 #include "config.h"
+#include "spike.h"
 
 struct store_conf {
 	const char	*address;	/* host:port or unix:/path */
@@ -217,5 +218,64 @@ const char *store_prefix(const struct store *s);
 
 /* The Redis client library's version, "major.minor.patch" (static). */
 const char *store_client_version(void);
+/* ---- the detector's keys (store_detect.c) ---------------------------- */
+
+/* Takes or renews the lease <p>leader for holder, for ttl_ms; *held says
+ * whether holder has it now. */
+int store_take_lease(struct store *s, const char *holder, int64_t ttl_ms,
+    bool *held);
+
+/* The stream's watermark in ms: the newest post time counted of every
+ * partition of group, or the oldest of those still behind their end;
+ * -1 when nothing was counted yet. */
+int store_get_watermark(struct store *s, const char *group, int64_t *wm_ms);
+
+/* The first bucket ever counted; *since is left as it is when none is. */
+int store_get_since(struct store *s, int64_t *since);
+
+/* Reads the states of blocks 0 .. n-1 of topic: found[b] says whether
+ * block b had one (st[b] and last_T[b], its last window end evaluated,
+ * are written only then). */
+int store_get_states(struct store *s, const char *topic, size_t n,
+    struct spike_state *st, int64_t *last_T, bool *found);
+/* Whether topic has any block state, and whether any of them fires. */
+int store_get_state_summary(struct store *s, const char *topic, bool *any,
+    bool *firing);
+/* Writes block b's state (and refreshes the key's TTL to ttl_s). */
+int store_put_state(struct store *s, const char *topic, size_t b,
+    const struct spike_state *st, int64_t last_T, int64_t ttl_s);
+
+/* group_wait.  An alert is held under its dedup key, as a publish would
+ * take it: 1 held, 0 already held or published (a duplicate), -1 error. */
+int store_held_add(struct store *s, const char *id, const char *json,
+    int64_t window_end, int64_t wall_ms, int64_t wait_s, int64_t ttl_ms);
+
+/* What is held (n = 0: nothing).  The strings are the caller's after
+ * store_held_read; store_held_clear frees what is left. */
+struct store_held {
+	int64_t	  since;	/* window end of the first alert held */
+	int64_t	  wall_ms;	/* wall clock when it was held */
+	int64_t	  wait_s;	/* the shortest group_wait held */
+	char	**ids;		/* alert ids */
+	char	**jsons;	/* their JSON */
+	size_t	  n;
+	size_t	  fields;	/* the hash's length when read */
+};
+int store_held_read(struct store *s, struct store_held *h);
+void store_held_clear(struct store_held *h);
+
+/* Sends the digest of what h read: published on the channel of topic
+ * "_digest", every held alert added to the alert log (MAXLEN ~
+ * stream_maxlen), the hash deleted; once per digest_id (a dedup key, for
+ * dedup_ttl_ms).  Returns the number of alerts sent, 0 when more was held
+ * since h was read (nothing sent: read again), -1 on an error. */
+int store_held_send(struct store *s, const struct store_held *h,
+    int64_t stream_maxlen, int64_t dedup_ttl_ms, const char *digest_id,
+    const char *digest);
+
+/* The topic ids with counters on day (yyyymmdd), sorted, each once;
+ * caller frees each and the array. */
+int store_counted_topics(struct store *s, const char *day, char ***ids,
+    size_t *n);
 
 #endif
