@@ -371,10 +371,12 @@ log_published(const struct rule_topic *t, size_t b, const struct alert *al)
 }
 
 /* Publishes (or holds, for group_wait) one action: 1 done, 0 a duplicate,
- * -1 error. */
+ * -1 error.  *published counts what was sent (a held alert is counted
+ * when its digest goes out). */
 static int
 publish(struct detector *d, const struct rule_topic *t, size_t b,
-    enum spike_action act, const struct spike_eval *ev, int64_t now_ms)
+    enum spike_action act, const struct spike_eval *ev, int64_t now_ms,
+    int *published)
 {
 	struct alert al;
 	char *json;
@@ -392,8 +394,10 @@ publish(struct detector *d, const struct rule_topic *t, size_t b,
 			    t->group_wait_s, ev->window_end);
 	} else {
 		rc = d->ops->publish(d->arg, &al, json);
-		if (rc == 1)
+		if (rc == 1) {
 			log_published(t, b, &al);
+			(*published)++;
+		}
 	}
 	if (rc == 0)
 		STAT_ADD(alerts_dup, 1);
@@ -423,12 +427,11 @@ emit_action(void *arg, size_t i, size_t b, enum spike_action act,
 
 	/* not published: the window is stepped again next tick and goes out
 	 * then, marked late if it is late by then */
-	rc = publish(c->d, &c->rs->topics[i], b, act, ev, c->now_ms);
+	rc = publish(c->d, &c->rs->topics[i], b, act, ev, c->now_ms,
+	    &c->published);
 	if (rc == -1)
 		return -1;
 	c->tsv[i]->changed[b] = 1;
-	if (rc == 1)
-		c->published++;
 	return 0;
 }
 

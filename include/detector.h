@@ -72,7 +72,8 @@ struct detector *detector_new_ops(const struct config *cfg,
 void detector_free(struct detector *d);
 
 /* One pass over every topic with alert blocks.  Returns the number of
- * alerts published, or -1 when Redis could not be used this time. */
+ * alerts sent (alone or in a digest; not those held for one), or -1 when
+ * the store could not be used this time. */
 int detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms);
 
 /* A flag the signal handler sets: a pass under way stops at the next
