@@ -8,7 +8,7 @@
 # full count, so each alert is for that window, with every post counted.
 SCRIPT=0031-top
 . tests/integration/helpers.sh
-need kcat
+need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:2
