@@ -297,12 +297,6 @@ store_run(struct store *s, int argc, const char **argv, const size_t *lens)
 	return r;
 }
 
-void *
-store_command(struct store *s, int argc, const char **argv)
-{
-	return store_run(s, argc, argv, NULL);
-}
-
 redisContext *
 store_dial(const struct store *s, char *err, size_t errsz)
 {

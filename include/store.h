@@ -210,10 +210,6 @@ struct ops_io;
 void store_ops_io(const struct config *cfg, const char *password,
     struct ops_io *io);
 
-/* Runs a command given as argv; returns the reply (freeReplyObject) or NULL
- * on error.  For the modules that own the other keys (alerts, state). */
-void *store_command(struct store *s, int argc, const char **argv);
-
 const char *store_prefix(const struct store *s);
 
 /* The Redis client library's version, "major.minor.patch" (static). */
