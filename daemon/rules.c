@@ -424,7 +424,7 @@ check_inhibit(struct loader *ld)
 
 /* Both passes over the loaded files, then the checks across them. */
 static void
-build(struct loader *ld)
+build_ruleset(struct loader *ld)
 {
 	struct lfile *f;
 	yaml_node_t *root, *key[TOP__N], *val[TOP__N], *item;
@@ -487,12 +487,13 @@ loader_init(struct loader *ld, const struct rules_opts *opts)
 
 /* Builds the set, hands it out or reports, and frees the loader. */
 static int
-finish(struct loader *ld, struct ruleset **out, struct diag *errs)
+finish_load(struct loader *ld, struct ruleset **out, struct diag *errs)
 {
 	struct ruleset *rs;
 	size_t i;
 
-	build(ld);	/* also when some files failed: report all errors */
+	/* also when some files failed: report every error */
+	build_ruleset(ld);
 	if (ld->nerrs > 0 || ld->capped) {
 		append_errors(ld, errs);
 		if (ld->capped)
@@ -532,7 +533,7 @@ rules_load_opts(const char *const *paths, size_t npaths,
 	loader_init(&ld, opts);
 	for (i = 0; i < npaths; i++)
 		add_path(&ld, paths[i]);
-	return finish(&ld, out, errs);
+	return finish_load(&ld, out, errs);
 }
 
 int
@@ -553,7 +554,7 @@ rules_load_string_opts(const char *name, const char *yaml, size_t len,
 	ld.cur = file_new(&ld, name);
 	if (ryaml_load_buffer(&ld, yaml, len) == -1)
 		ld.broken = true;
-	return finish(&ld, out, errs);
+	return finish_load(&ld, out, errs);
 }
 
 int

@@ -341,8 +341,8 @@ find_list(struct loader *ld, yaml_node_t *ref)
 
 /* One keyword or $list in match.any/all/none.  Returns 0 or -1. */
 static int
-kw_item(struct loader *ld, struct kwbuf *b, yaml_node_t *n, const char *what,
-    enum kw_role role, unsigned group)
+parse_kw_item(struct loader *ld, struct kwbuf *b, yaml_node_t *n,
+    const char *what, enum kw_role role, unsigned group)
 {
 	struct llist *l;
 	struct lkw k;
@@ -388,7 +388,7 @@ parse_kwlist(struct loader *ld, struct kwbuf *b, yaml_node_t *n,
 	}
 	for (i = 0; i < it.n && !ryaml_stopped(ld); i++) {
 		if ((item = ryaml_node(ld, it.v[i])) != NULL)
-			(void)kw_item(ld, b, item, what, role, 0);
+			(void)parse_kw_item(ld, b, item, what, role, 0);
 	}
 	return it.n;
 }
@@ -419,7 +419,8 @@ parse_all(struct loader *ld, struct kwbuf *b, yaml_node_t *n)
 			return RULES_MAX_GROUPS;
 		}
 		if (item->type == YAML_SCALAR_NODE) {
-			(void)kw_item(ld, b, item, "all", KW_ALL, (unsigned)i);
+			(void)parse_kw_item(ld, b, item, "all", KW_ALL,
+			    (unsigned)i);
 			continue;
 		}
 		if (item->type != YAML_SEQUENCE_NODE) {
@@ -434,7 +435,7 @@ parse_all(struct loader *ld, struct kwbuf *b, yaml_node_t *n)
 		}
 		for (j = 0; j < git.n && !ryaml_stopped(ld); j++) {
 			if ((sub = ryaml_node(ld, git.v[j])) != NULL)
-				(void)kw_item(ld, b, sub, "all", KW_ALL,
+				(void)parse_kw_item(ld, b, sub, "all", KW_ALL,
 				    (unsigned)i);
 		}
 	}
@@ -576,7 +577,7 @@ rmatch_free_lists(struct loader *ld)
 /* ---- where ------------------------------------------------------------ */
 
 static void
-add_value(struct rule_where *w, size_t *cap, const char *v)
+add_where_value(struct rule_where *w, size_t *cap, const char *v)
 {
 	w->values = xgrow(w->values, cap, w->nvalues + 1, sizeof *w->values);
 	w->values[w->nvalues++] = xstrdup(v);
@@ -584,7 +585,7 @@ add_value(struct rule_where *w, size_t *cap, const char *v)
 
 /* A where value from a list item or the lone value: $list or exact. */
 static void
-where_value(struct loader *ld, struct rule_where *w, size_t *cap,
+parse_where_value(struct loader *ld, struct rule_where *w, size_t *cap,
     yaml_node_t *n, const char *field)
 {
 	struct llist *l;
@@ -612,7 +613,7 @@ where_value(struct loader *ld, struct rule_where *w, size_t *cap,
 		if (!ryaml_budget(ld, n, l->nkws))
 			return;
 		for (i = 0; i < l->nkws; i++)
-			add_value(w, cap, l->kws[i].display);
+			add_where_value(w, cap, l->kws[i].display);
 		return;
 	}
 	if (s[0] == '/') {
@@ -621,7 +622,7 @@ where_value(struct loader *ld, struct rule_where *w, size_t *cap,
 		return;
 	}
 	if (ryaml_budget(ld, n, 1))
-		add_value(w, cap, s);
+		add_where_value(w, cap, s);
 }
 
 static void
@@ -677,7 +678,7 @@ parse_where(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 			continue;
 		}
 		if (v->type == YAML_SCALAR_NODE) {
-			where_value(ld, w, &cap, v, field);
+			parse_where_value(ld, w, &cap, v, field);
 			continue;
 		}
 		if (v->type != YAML_SEQUENCE_NODE) {
@@ -694,7 +695,7 @@ parse_where(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 		}
 		for (i = 0; i < it.n && !ryaml_stopped(ld); i++) {
 			if ((item = ryaml_node(ld, it.v[i])) != NULL)
-				where_value(ld, w, &cap, item, field);
+				parse_where_value(ld, w, &cap, item, field);
 		}
 	}
 }

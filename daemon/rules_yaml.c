@@ -739,7 +739,7 @@ rules_parse_duration(const char *s, int64_t *out)
 
 
 static unsigned char
-lower(unsigned char c)
+ascii_lower(unsigned char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
 }
@@ -750,7 +750,7 @@ lower(unsigned char c)
  * Words are at most 64 bytes.
  */
 static size_t
-distance(const char *a, size_t la, const char *b, size_t lb)
+edit_distance(const char *a, size_t la, const char *b, size_t lb)
 {
 	size_t rows[3][65], *pp, *p, *r, *tmp, i, j, best;
 	unsigned char ca, cb;
@@ -762,17 +762,17 @@ distance(const char *a, size_t la, const char *b, size_t lb)
 		p[j] = j;
 	for (i = 1; i <= la; i++) {
 		r[0] = i;
-		ca = lower((unsigned char)a[i - 1]);
+		ca = ascii_lower((unsigned char)a[i - 1]);
 		for (j = 1; j <= lb; j++) {
-			cb = lower((unsigned char)b[j - 1]);
+			cb = ascii_lower((unsigned char)b[j - 1]);
 			best = p[j - 1] + (ca != cb);
 			if (p[j] + 1 < best)
 				best = p[j] + 1;
 			if (r[j - 1] + 1 < best)
 				best = r[j - 1] + 1;
 			if (i > 1 && j > 1 &&
-			    ca == lower((unsigned char)b[j - 2]) &&
-			    lower((unsigned char)a[i - 2]) == cb &&
+			    ca == ascii_lower((unsigned char)b[j - 2]) &&
+			    ascii_lower((unsigned char)a[i - 2]) == cb &&
 			    pp[j - 2] + 1 < best)
 				best = pp[j - 2] + 1;
 			r[j] = best;
@@ -799,7 +799,7 @@ rules_suggest(const char *word, const char *const *known, size_t n)
 		lk = strlen(known[i]);
 		if (lk > 64 || (lk > lw ? lk - lw : lw - lk) > limit)
 			continue;
-		d = distance(word, lw, known[i], lk);
+		d = edit_distance(word, lw, known[i], lk);
 		if (d <= limit && d * 2 <= lw && d < bestd) {
 			best = known[i];
 			bestd = d;
