@@ -57,7 +57,8 @@ positions_add(struct positions *ps, const char *topic, int32_t partition)
 }
 
 static int
-is(const struct position *p, const char *topic, int32_t partition)
+same_partition(const struct position *p, const char *topic,
+    int32_t partition)
 {
 	return p->partition == partition && strcmp(p->topic, topic) == 0;
 }
@@ -67,10 +68,11 @@ positions_find(struct positions *ps, const char *topic, int32_t partition)
 {
 	size_t i;
 
-	if (ps->hint < ps->n && is(&ps->v[ps->hint], topic, partition))
+	if (ps->hint < ps->n &&
+	    same_partition(&ps->v[ps->hint], topic, partition))
 		return &ps->v[ps->hint];
 	for (i = 0; i < ps->n; i++)
-		if (is(&ps->v[i], topic, partition)) {
+		if (same_partition(&ps->v[i], topic, partition)) {
 			ps->hint = i;
 			return &ps->v[i];
 		}

@@ -116,7 +116,7 @@ fixture_close(struct fixture *f)
 }
 
 static enum pipeline_status
-run(struct fixture *f, const char *msg, int64_t kafka_ms, int64_t now_ms,
+process(struct fixture *f, const char *msg, int64_t kafka_ms, int64_t now_ms,
     struct pipeline_result *r)
 {
 	enum pipeline_status st;
@@ -160,7 +160,7 @@ test_matched(void **state)
 	(void)state;
 	fixture_open(&f, PIPELINE_STREAM, "input: {fields: {region: user.region}}");
 	assert_non_null(f.pl);
-	assert_int_equal(run(&f, "{\"id\":\"p1\",\"text\":\"又是地沟油\","
+	assert_int_equal(process(&f, "{\"id\":\"p1\",\"text\":\"又是地沟油\","
 	    "\"time\":1795499995,\"user\":{\"region\":\"广东\"}}", -1, NOW, &r),
 	    PIPELINE_OK);
 	assert_true(r.decoded);
@@ -187,7 +187,7 @@ test_unmatched(void **state)
 
 	(void)state;
 	fixture_open(&f, PIPELINE_STREAM, NULL);
-	assert_int_equal(run(&f, "{\"text\":\"天气不错\",\"time\":1795500000}",
+	assert_int_equal(process(&f, "{\"text\":\"天气不错\",\"time\":1795500000}",
 	    -1, NOW, &r), PIPELINE_OK);
 	assert_int_equal(r.match.ntopics, 0);
 	assert_null(r.post.id);
@@ -221,7 +221,7 @@ test_reject_reasons(void **state)
 	(void)state;
 	fixture_open(&f, PIPELINE_STREAM, "input: {max_post_bytes: 64}");
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		assert_int_equal(run(&f, cases[i].msg, -1, NOW, &r),
+		assert_int_equal(process(&f, cases[i].msg, -1, NOW, &r),
 		    PIPELINE_REJECTED);
 		assert_int_equal(r.reason, cases[i].reason);
 		assert_false(r.decoded);
@@ -230,7 +230,7 @@ test_reject_reasons(void **state)
 	/* input.max_post_bytes reaches the decoder */
 	big = xmalloc(100);
 	snprintf(big, 100, "{\"text\":\"%070d\"}", 0);
-	assert_int_equal(run(&f, big, -1, NOW, &r), PIPELINE_REJECTED);
+	assert_int_equal(process(&f, big, -1, NOW, &r), PIPELINE_REJECTED);
 	assert_int_equal(r.reason, DEC_TOO_LARGE);
 	free(big);
 	fixture_close(&f);
@@ -243,7 +243,7 @@ test_reject_reasons(void **state)
 	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[", 100,
 	    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
 	    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
-	assert_int_equal(run(&f, deep, -1, NOW, &r), PIPELINE_REJECTED);
+	assert_int_equal(process(&f, deep, -1, NOW, &r), PIPELINE_REJECTED);
 	assert_int_equal(r.reason, DEC_TOO_DEEP);
 	free(deep);
 	assert_int_equal(nentries(f.agg), 0);	/* nothing refused is counted */
@@ -262,10 +262,10 @@ test_future_and_late(void **state)
 	/* at the limit: counted; a millisecond further: refused */
 	snprintf(msg, sizeof msg, "{\"text\":\"地震\",\"time\":%" PRId64 "}",
 	    NOW + 60000);
-	assert_int_equal(run(&f, msg, -1, NOW, &r), PIPELINE_OK);
+	assert_int_equal(process(&f, msg, -1, NOW, &r), PIPELINE_OK);
 	snprintf(msg, sizeof msg, "{\"text\":\"地震\",\"time\":%" PRId64 "}",
 	    NOW + 60001);
-	assert_int_equal(run(&f, msg, -1, NOW, &r), PIPELINE_REJECTED);
+	assert_int_equal(process(&f, msg, -1, NOW, &r), PIPELINE_REJECTED);
 	assert_int_equal(r.reason, PIPELINE_REJ_FUTURE);
 	assert_true(r.decoded);
 	assert_int_equal(r.time_ms, NOW + 60001);
@@ -276,10 +276,10 @@ test_future_and_late(void **state)
 	fixture_open(&f, PIPELINE_STREAM, NULL);
 	snprintf(msg, sizeof msg, "{\"text\":\"地震\",\"time\":%" PRId64 "}",
 	    NOW - 8 * INT64_C(86400000));
-	assert_int_equal(run(&f, msg, -1, NOW, &r), PIPELINE_OK);
+	assert_int_equal(process(&f, msg, -1, NOW, &r), PIPELINE_OK);
 	snprintf(msg, sizeof msg, "{\"text\":\"地震\",\"time\":%" PRId64 "}",
 	    NOW - 8 * INT64_C(86400000) - 1);
-	assert_int_equal(run(&f, msg, -1, NOW, &r), PIPELINE_LATE);
+	assert_int_equal(process(&f, msg, -1, NOW, &r), PIPELINE_LATE);
 	assert_int_equal(r.time_ms, NOW - 8 * INT64_C(86400000) - 1);
 	assert_int_equal(count_at(f.agg, "quake",
 	    (NOW - 8 * INT64_C(86400000)) / 1000 / RES * RES), 1);
@@ -300,33 +300,33 @@ test_stream_time_sources(void **state)
 	(void)state;
 	/* post: its own time, else Kafka's, else the arrival */
 	fixture_open(&f, PIPELINE_STREAM, "input: {time: post}");
-	run(&f, with_time, NOW - 20000, NOW, &r);
+	process(&f, with_time, NOW - 20000, NOW, &r);
 	assert_int_equal(r.time_ms, NOW - 10000);
-	run(&f, without, NOW - 20000, NOW, &r);
+	process(&f, without, NOW - 20000, NOW, &r);
 	assert_int_equal(r.time_ms, NOW - 20000);
-	run(&f, without, -1, NOW, &r);
+	process(&f, without, -1, NOW, &r);
 	assert_int_equal(r.time_ms, NOW);
 	fixture_close(&f);
 
 	/* kafka: the post's time field is not even read */
 	fixture_open(&f, PIPELINE_STREAM, "input: {time: kafka}");
-	run(&f, with_time, NOW - 20000, NOW, &r);
+	process(&f, with_time, NOW - 20000, NOW, &r);
 	assert_int_equal(r.time_ms, NOW - 20000);
-	assert_int_equal(run(&f, bad_time, NOW - 20000, NOW, &r), PIPELINE_OK);
-	run(&f, with_time, -1, NOW, &r);
+	assert_int_equal(process(&f, bad_time, NOW - 20000, NOW, &r), PIPELINE_OK);
+	process(&f, with_time, -1, NOW, &r);
 	assert_int_equal(r.time_ms, NOW);
 	fixture_close(&f);
 
 	/* arrival: the clock, whatever the post and Kafka say */
 	fixture_open(&f, PIPELINE_STREAM, "input: {time: arrival}");
-	run(&f, with_time, NOW - 20000, NOW, &r);
+	process(&f, with_time, NOW - 20000, NOW, &r);
 	assert_int_equal(r.time_ms, NOW);
-	assert_int_equal(run(&f, bad_time, -1, NOW, &r), PIPELINE_OK);
+	assert_int_equal(process(&f, bad_time, -1, NOW, &r), PIPELINE_OK);
 	fixture_close(&f);
 
 	/* another time field */
 	fixture_open(&f, PIPELINE_STREAM, "input: {time_field: meta.at}");
-	assert_int_equal(run(&f, "{\"text\":\"x\",\"meta\":{\"at\":"
+	assert_int_equal(process(&f, "{\"text\":\"x\",\"meta\":{\"at\":"
 	    "\"2026-11-24T05:00:00Z\"}}", -1, NOW, &r), PIPELINE_OK);
 	assert_int_equal(r.time_ms, INT64_C(1795496400000));
 	fixture_close(&f);
@@ -342,11 +342,11 @@ test_file_time_sources(void **state)
 	/* post: its own time; no clock checks (a replay is of the past) */
 	fixture_open(&f, PIPELINE_FILE, NULL);
 	assert_non_null(f.pl);
-	assert_int_equal(run(&f, "{\"text\":\"地震\",\"time\":1000}", -1, -1,
+	assert_int_equal(process(&f, "{\"text\":\"地震\",\"time\":1000}", -1, -1,
 	    &r), PIPELINE_OK);
 	assert_int_equal(r.time_ms, 1000000);
 	assert_int_equal(count_at(f.agg, "quake", 1000), 1);
-	assert_int_equal(run(&f, "{\"text\":\"地震\"}", -1, -1, &r),
+	assert_int_equal(process(&f, "{\"text\":\"地震\"}", -1, -1, &r),
 	    PIPELINE_NO_TIME);
 	assert_true(r.decoded);
 	assert_string_equal(r.detail, "the post has no time");
@@ -357,10 +357,10 @@ test_file_time_sources(void **state)
 	/* kafka: a file has none, so the post's own time is read */
 	fixture_open(&f, PIPELINE_FILE, "input: {time: kafka}");
 	assert_non_null(f.pl);
-	assert_int_equal(run(&f, "{\"text\":\"x\",\"time\":1000}", -1, -1, &r),
+	assert_int_equal(process(&f, "{\"text\":\"x\",\"time\":1000}", -1, -1, &r),
 	    PIPELINE_OK);
 	assert_int_equal(r.time_ms, 1000000);
-	assert_int_equal(run(&f, "{\"text\":\"x\"}", -1, -1, &r),
+	assert_int_equal(process(&f, "{\"text\":\"x\"}", -1, -1, &r),
 	    PIPELINE_NO_TIME);
 	assert_non_null(strstr(r.detail, "Kafka"));
 	fixture_close(&f);
@@ -384,13 +384,13 @@ test_text_lines(void **state)
 
 	(void)state;
 	fixture_open(&f, PIPELINE_STREAM, "input: {format: text}");
-	assert_int_equal(run(&f, "{\"text\":\"地震\"}", NOW - 1000, NOW, &r),
+	assert_int_equal(process(&f, "{\"text\":\"地震\"}", NOW - 1000, NOW, &r),
 	    PIPELINE_OK);
 	/* the whole line is the text, and its time is Kafka's */
 	assert_int_equal(r.post.text_len, strlen("{\"text\":\"地震\"}"));
 	assert_int_equal(r.match.ntopics, 1);
 	assert_int_equal(r.time_ms, NOW - 1000);
-	assert_int_equal(run(&f, "a\xff", -1, NOW, &r), PIPELINE_REJECTED);
+	assert_int_equal(process(&f, "a\xff", -1, NOW, &r), PIPELINE_REJECTED);
 	assert_int_equal(r.reason, DEC_NOT_UTF8);
 	fixture_close(&f);
 }
@@ -406,7 +406,7 @@ test_match_only(void **state)
 	(void)state;
 	fixture_open(&f, PIPELINE_MATCH, NULL);
 	/* no time is read (a bad one does not matter), nothing is counted */
-	assert_int_equal(run(&f, "{\"text\":\"地震\",\"time\":\"soon\"}", -1, -1,
+	assert_int_equal(process(&f, "{\"text\":\"地震\",\"time\":\"soon\"}", -1, -1,
 	    &r), PIPELINE_OK);
 	assert_int_equal(r.match.ntopics, 1);
 	assert_int_equal(r.time_ms, -1);
@@ -480,7 +480,7 @@ test_second_floor(void **state)
 	/* half a second before 1970 (a clock that far off, in arrival time):
 	 * the post and its topic both land in the bucket before the epoch */
 	fixture_open(&f, PIPELINE_STREAM, "input: {time: arrival}");
-	assert_int_equal(run(&f, "{\"text\":\"地震\"}", -1, -500, &r),
+	assert_int_equal(process(&f, "{\"text\":\"地震\"}", -1, -500, &r),
 	    PIPELINE_OK);
 	assert_int_equal(count_at(f.agg, "_all", -RES), 1);
 	assert_int_equal(count_at(f.agg, "quake", -RES), 1);
