@@ -9,8 +9,8 @@
  * back to back ending at T - w; seasonal, [T - k*period - w, T - k*period)
  * for k = 1..lookback.  mean (= baseline_rate, posts per window) and
  * population stddev over those nbaseline windows; ratio = count/mean (inf
- * over mean 0); zscore over max(stddev, sqrt(mean), 1) — the 1, beyond
- * SPEC, keeps empty baselines finite.  Below max(min_count, 1) nothing
+ * over mean 0); zscore over max(stddev, sqrt(mean), 1) — the 1 keeps
+ * empty baselines finite.  Below max(min_count, 1) nothing
  * fires, else the first of threshold, ratio, zscore that holds (OR); ratio
  * and zscore need nbaseline > 0, so a fresh start with no history cannot
  * false-alarm, while a rise from a known-empty baseline passes ratio,

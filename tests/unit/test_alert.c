@@ -52,7 +52,7 @@ top_fill(struct alert_top *t, size_t n, const char *const *names,
 	t->n = n;
 }
 
-/* The SPEC's example alert, with evidence owned by al. */
+/* The documented example alert, with evidence owned by al. */
 static void
 make_alert(struct alert *al, enum spike_action action)
 {
