@@ -1,6 +1,9 @@
 /*
  * test_alert.c — alert ids and alert JSON: firing, repeat, resolved and
- * late alerts against exact expected strings; no inf or nan ever written.
+ * late alerts against exact expected strings; no inf or nan ever written;
+ * alert_make asks its evidence source for the documented limits; group_wait
+ * (alert_group_*) over a store in an array: when a digest is due (posts'
+ * time or wall clock), its alerts in id order, its id and JSON.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -258,6 +261,226 @@ test_id_stable(void **state)
 	alert_clear(NULL);
 }
 
+
+/* ---- evidence ---------------------------------------------------------- */
+
+struct asked {
+	size_t	keywords, values, samples, calls;
+	int64_t	from, to;
+};
+
+static int
+src_top(void *arg, const struct rule_topic *t, const char *field,
+    int64_t from, int64_t to, size_t max, struct alert_top *out)
+{
+	struct asked *a = arg;
+
+	(void)t;
+	a->calls++;
+	a->from = from;
+	a->to = to;
+	if (field == NULL)
+		a->keywords = max;
+	else
+		a->values = max;
+	memset(out, 0, sizeof *out);
+	return 0;
+}
+
+static int
+src_samples(void *arg, const struct rule_topic *t, int64_t from, int64_t to,
+    size_t max, char ***json, size_t *n)
+{
+	struct asked *a = arg;
+
+	(void)t, (void)from, (void)to;
+	a->calls++;
+	a->samples = max;
+	*json = xcalloc(1, sizeof **json);
+	(*json)[0] = xstrdup("{\"id\":\"p1\",\"text\":\"x\"}");
+	*n = 1;
+	return 0;
+}
+
+static const struct alert_evidence src = { src_top, src_samples };
+
+static void
+test_make_evidence_limits(void **state)
+{
+	static char *by[] = { (char *)"region" };
+	struct spike_eval ev;
+	struct asked a;
+	struct alert al;
+
+	(void)state;
+	setup_topic();
+	topic.count_by = by;
+	topic.ncount_by = 1;
+	memset(&ev, 0, sizeof ev);
+	ev.window_start = T_END - 300;
+	ev.window_end = T_END;
+	memset(&a, 0, sizeof a);
+	alert_make(&al, &topic, 1, SPIKE_FIRE, &ev, 42, &src, &a);
+	assert_int_equal(a.keywords, ALERT_TOP_KEYWORDS);
+	assert_int_equal(a.values, ALERT_TOP_VALUES);
+	assert_int_equal(a.samples, ALERT_SAMPLES);
+	assert_int_equal(a.keywords, 5);
+	assert_int_equal(a.samples, 3);
+	assert_true(a.from == T_END - 300 && a.to == T_END);
+	assert_int_equal(al.block, 1);
+	assert_int_equal(al.detected_ms, 42);
+	assert_int_equal(al.nbreakdown, 1);
+	assert_string_equal(al.breakdown[0].field, "region");
+	assert_int_equal(al.nsamples, 1);
+	alert_clear(&al);
+	/* a resolve carries no evidence */
+	memset(&a, 0, sizeof a);
+	alert_make(&al, &topic, 0, SPIKE_RESOLVE, &ev, 42, &src, &a);
+	assert_int_equal(a.calls, 0);
+	alert_clear(&al);
+	topic.count_by = NULL;
+	topic.ncount_by = 0;
+}
+
+/* ---- group_wait over an array ------------------------------------------ */
+
+struct held_store {
+	struct alert_held_item	 items[8];
+	size_t			 n;
+	int64_t			 since, wall, wait;
+	char			*digest;	/* the last digest sent */
+	size_t			 sent;		/* digests */
+};
+
+static int
+hs_add(void *arg, const char *id, const char *json, int64_t window_end,
+    int64_t wall_ms, int64_t wait_s)
+{
+	struct held_store *h = arg;
+	size_t i;
+
+	for (i = 0; i < h->n; i++)
+		if (strcmp(h->items[i].id, id) == 0)
+			return 0;
+	if (h->n == 0) {
+		h->since = window_end;
+		h->wall = wall_ms;
+		h->wait = wait_s;
+	} else if (wait_s < h->wait)
+		h->wait = wait_s;
+	h->items[h->n].id = xstrdup(id);
+	h->items[h->n++].json = xstrdup(json);
+	return 1;
+}
+
+static int
+hs_list(void *arg, struct alert_held *out)
+{
+	struct held_store *h = arg;
+	size_t i;
+
+	memset(out, 0, sizeof *out);
+	out->since = h->since;
+	out->wall_ms = h->wall;
+	out->wait_s = h->wait;
+	out->items = xcalloc(h->n + 1, sizeof *out->items);
+	for (i = 0; i < h->n; i++) {
+		out->items[i].id = xstrdup(h->items[i].id);
+		out->items[i].json = xstrdup(h->items[i].json);
+	}
+	out->n = h->n;
+	return 0;
+}
+
+static int
+hs_send(void *arg, const struct alert_held *l, const char *digest_id)
+{
+	struct held_store *h = arg;
+	size_t i;
+
+	free(h->digest);
+	h->digest = alert_digest_json(digest_id, l);
+	h->sent++;
+	for (i = 0; i < h->n; i++) {
+		free(h->items[i].id);
+		free(h->items[i].json);
+	}
+	h->n = 0;
+	return (int)l->n;
+}
+
+static const struct alert_held_ops hs_ops = { hs_add, hs_list, hs_send };
+
+/* A FIRE of block b of the topic at window end we, held through g. */
+static int
+hold(struct alert_group *g, size_t b, int64_t we, int64_t wall_ms)
+{
+	struct alert al;
+	char json[64];
+
+	memset(&al, 0, sizeof al);
+	al.action = SPIKE_FIRE;
+	al.topic = &topic;
+	al.block = b;
+	al.ev.window_end = we;
+	al.detected_ms = wall_ms;
+	snprintf(json, sizeof json, "{\"b\":%zu}", b);
+	assert_true(alert_group_waits(&al));
+	return alert_group_hold(g, &al, json);
+}
+
+static void
+test_group_wait(void **state)
+{
+	struct held_store h;
+	struct alert_group g;
+	struct alert al;
+	char want[256];
+
+	(void)state;
+	setup_topic();
+	topic.group_wait_s = 60;
+	memset(&h, 0, sizeof h);
+	alert_group_init(&g, &hs_ops, &h);
+	/* which alerts wait: a new one of a topic with group_wait */
+	memset(&al, 0, sizeof al);
+	al.topic = &topic;
+	al.action = SPIKE_REPEAT;
+	assert_false(alert_group_waits(&al));
+	al.action = SPIKE_RESOLVE;
+	assert_false(alert_group_waits(&al));
+	assert_int_equal(alert_group_tick(&g, T_END, 0), 0);
+
+	assert_int_equal(hold(&g, 1, T_END, 1000), 1);
+	assert_int_equal(hold(&g, 1, T_END, 1000), 0);	/* held already */
+	assert_int_equal(hold(&g, 0, T_END + 10, 2000), 1);
+	/* not due before the first window end + group_wait */
+	assert_int_equal(alert_group_tick(&g, T_END + 50, INT64_MIN), 0);
+	assert_int_equal(alert_group_flush(&g, T_END + 59, 1000 + 59999), 0);
+	assert_int_equal(h.sent, 0);
+	/* due by the posts' time: one digest, the alerts in id order */
+	assert_int_equal(alert_group_tick(&g, T_END + 60, INT64_MIN), 2);
+	assert_int_equal(h.sent, 1);
+	snprintf(want, sizeof want, "{\"id\":\"digest:%lld:2\",\"digest\":true,"
+	    "\"window_end\":\"2026-11-26T05:05:00Z\",\"count\":2,"
+	    "\"alerts\":[{\"b\":0},{\"b\":1}]}", (long long)T_END);
+	assert_string_equal(h.digest, want);
+	/* nothing held: nothing more */
+	assert_int_equal(alert_group_tick(&g, T_END + 600, INT64_MIN), 0);
+	assert_int_equal(alert_group_flush(&g, T_END + 600, INT64_MAX), 0);
+	assert_int_equal(h.sent, 1);
+
+	/* due by the wall clock a group_wait after it was held, whatever
+	 * the posts' time; never by it with now_ms INT64_MIN */
+	assert_int_equal(hold(&g, 0, T_END + 900, 5000), 1);
+	assert_int_equal(alert_group_flush(&g, T_END + 900, INT64_MIN), 0);
+	assert_int_equal(alert_group_flush(&g, T_END + 900, 5000 + 59999), 0);
+	assert_int_equal(alert_group_flush(&g, T_END + 900, 5000 + 60000), 1);
+	assert_int_equal(h.sent, 2);
+	free(h.digest);
+	topic.group_wait_s = 0;
+}
+
 int
 main(void)
 {
@@ -268,6 +491,8 @@ main(void)
 		cmocka_unit_test(test_late),
 		cmocka_unit_test(test_no_inf_nan),
 		cmocka_unit_test(test_id_stable),
+		cmocka_unit_test(test_make_evidence_limits),
+		cmocka_unit_test(test_group_wait),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,7 +8,8 @@
  * window edges, plain and seasonal baselines, history_start, every
  * condition and their order, the zero-baseline guards, the state machine
  * step by step, extreme int64 inputs, and a 100-step sustained burst whose
- * whole sequence of actions is asserted.
+ * whole sequence of actions is asserted; and the buckets spike_reads()
+ * names for a step of each kind of baseline.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1459,11 +1460,91 @@ test_step_inhibited(void **state)
 
 #define T_(f)	cmocka_unit_test_setup(f, reset)
 
+/* ---- spike_reads: the buckets a step needs ----------------------------- */
+
+struct ranges {
+	int64_t	r[8][3];	/* from, to, fresh_from */
+	int	n, stop_at;
+};
+
+static int
+note_range(void *arg, int64_t from, int64_t to, int64_t fresh_from)
+{
+	struct ranges	*g = arg;
+
+	if (g->n == g->stop_at)
+		return -1;
+	g->r[g->n][0] = from;
+	g->r[g->n][1] = to;
+	g->r[g->n][2] = fresh_from;
+	g->n++;
+	return 0;
+}
+
+#define assert_range(g, i, f, t, fr) do {				\
+	assert_int_equal((g)->r[i][0], (f));				\
+	assert_int_equal((g)->r[i][1], (t));				\
+	assert_int_equal((g)->r[i][2], (fr));				\
+} while (0)
+
+static void
+test_reads(void **state)
+{
+	struct rule_alert	a;
+	struct spike_series	s = { RES, 0, arr_count, &A, NULL };
+	struct spike_state	st;
+	struct ranges		g;
+	int64_t			T0 = 100 * RES, T1 = 110 * RES, w = 5 * RES;
+
+	(void)state;
+	memset(&st, 0, sizeof st);
+	/* plain: the windows stepped, then the baseline before the first */
+	a = block(w);
+	a.baseline_s = 20 * RES;
+	memset(&g, 0, sizeof g);
+	g.stop_at = -1;
+	assert_int_equal(spike_reads(&a, &s, &st, T0, T1, note_range, &g), 0);
+	assert_int_equal(g.n, 2);
+	assert_range(&g, 0, T0 - w, T1, T0 - w);
+	assert_range(&g, 1, T0 - w - 20 * RES, T0 - w, INT64_MAX);
+	/* seasonal: the same windows one and two periods back */
+	a = block(w);
+	a.period_s = 30 * RES;
+	a.lookback = 2;
+	memset(&g, 0, sizeof g);
+	g.stop_at = -1;
+	assert_int_equal(spike_reads(&a, &s, &st, T0, T1, note_range, &g), 0);
+	assert_int_equal(g.n, 3);
+	assert_range(&g, 1, T0 - 30 * RES - w, T1 - 30 * RES, INT64_MAX);
+	assert_range(&g, 2, T0 - 60 * RES - w, T1 - 60 * RES, INT64_MAX);
+	/* EWMA, nothing learned: the window before T0 onwards; learned up
+	 * to long ago: from the first window not learned */
+	a = block(w);
+	a.halflife_s = 60 * RES;
+	memset(&g, 0, sizeof g);
+	g.stop_at = -1;
+	assert_int_equal(spike_reads(&a, &s, &st, T0, T1, note_range, &g), 0);
+	assert_int_equal(g.n, 2);
+	assert_range(&g, 1, T0 - 2 * w, T1 - w, T0 - w);
+	st.ew_n = 10;
+	st.ew_span = 10 * RES;
+	st.ew_T = T0 - 40 * RES;
+	memset(&g, 0, sizeof g);
+	g.stop_at = -1;
+	assert_int_equal(spike_reads(&a, &s, &st, T0, T1, note_range, &g), 0);
+	assert_range(&g, 1, T0 - 39 * RES - w, T1 - w, T0 - w);
+	/* the reader stops it */
+	memset(&g, 0, sizeof g);
+	g.stop_at = 1;
+	assert_int_equal(spike_reads(&a, &s, &st, T0, T1, note_range, &g), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T_(test_cond_names),
+		T_(test_reads),
 		T_(test_window_edges),
 		T_(test_window_one_bucket),
 		T_(test_window_unaligned_T),
