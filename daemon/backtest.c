@@ -47,7 +47,8 @@ struct tcounts {
 	const struct agg_sample	**samples;
 	size_t			 nsamples, capsamples;
 	struct backtest_topic	 out;
-	struct backtest		*bt;		/* for the series callbacks */
+	int64_t			 b0, res, nb;	/* the backtest's, for the
+						 * series callbacks */
 };
 
 /* A held alert (group_wait). */
@@ -74,13 +75,10 @@ struct backtest *
 backtest_new(const struct ruleset *rs, int64_t res)
 {
 	struct backtest *bt = xcalloc(1, sizeof *bt);
-	size_t i;
 
 	bt->rs = rs;
 	bt->res = res > 0 ? res : 1;
 	bt->tc = xcalloc(rs->ntopics + 1, sizeof *bt->tc);
-	for (i = 0; i < rs->ntopics; i++)
-		bt->tc[i].bt = bt;
 	return bt;
 }
 
@@ -135,13 +133,13 @@ backtest_ndigests(const struct backtest *bt)
 /* ---- counts ------------------------------------------------------------ */
 
 static int64_t
-bucket_index(const struct backtest *bt, int64_t t)
+bucket_index(const struct tcounts *tc, int64_t t)
 {
-	int64_t i = (t - bt->b0) / bt->res;
+	int64_t i = (t - tc->b0) / tc->res;
 
-	if (t < bt->b0)
+	if (t < tc->b0)
 		return 0;
-	return i > bt->nb ? bt->nb : i;
+	return i > tc->nb ? tc->nb : i;
 }
 
 static int64_t
@@ -149,14 +147,13 @@ series_sum(void *arg, int64_t from, int64_t to)
 {
 	const struct tcounts *tc = arg;
 
-	return tc->pre[bucket_index(tc->bt, to)] -
-	    tc->pre[bucket_index(tc->bt, from)];
+	return tc->pre[bucket_index(tc, to)] - tc->pre[bucket_index(tc, from)];
 }
 
 static int64_t
 series_count(void *arg, int64_t b)
 {
-	return series_sum(arg, b, b + ((const struct tcounts *)arg)->bt->res);
+	return series_sum(arg, b, b + ((const struct tcounts *)arg)->res);
 }
 
 static int
@@ -626,6 +623,9 @@ backtest_detect(struct backtest *bt, int64_t offset,
 
 		if (t->nalerts == 0 || bt->tc[i].pre == NULL)
 			continue;
+		bt->tc[i].b0 = b0;
+		bt->tc[i].res = res;
+		bt->tc[i].nb = bt->nb;
 		wt[i].ser.resolution_s = res;
 		wt[i].ser.history_start = b0;
 		wt[i].ser.count = series_count;
