@@ -5,7 +5,8 @@
  * 0004-store-redis.sh starts one), the commands against it: publish once
  * with the dedup key given back when the log refuses the alert, the stall
  * state, reading the log by pages, a subscriber, a flush and its
- * positions.  Without TW_REDIS_PORT only the first group runs (that
+ * positions; and, on TW_REDIS_AUTH_PORT (a server with the password
+ * "s3cret"), that every connection authenticates.  Without TW_REDIS_PORT only the first group runs (that
  * script fails unless the second one ran and passed too).
  */
 #include <setjmp.h>
@@ -347,6 +348,40 @@ test_flush_and_positions(void **state)
 	server_done(s);
 }
 
+/* A store and a subscriber on the password-protected server. */
+static void
+test_auth(void **state)
+{
+	const char *port = getenv("TW_REDIS_AUTH_PORT");
+	struct store *s;
+	struct store_sub *sub;
+	char set[64], err[256];
+	struct diag d;
+
+	(void)state;
+	assert_non_null(port);
+	snprintf(set, sizeof set, "redis.address=127.0.0.1:%s", port);
+	diag_init(&d);
+	assert_int_equal(config_set(&cfg, set, &d), 0);
+	diag_free(&d);
+	s = store_open(&cfg, "s3cret");
+	assert_int_equal(store_ping(s), 0);
+	sub = store_sub_open(s, "quake", err, sizeof err);
+	assert_non_null(sub);
+	store_sub_free(sub);
+	store_free(s);
+	s = store_open(&cfg, "wrong");
+	assert_int_equal(store_ping(s), -1);
+	assert_non_null(strstr(store_errstr(s), ": AUTH: "));
+	assert_null(store_sub_open(s, "quake", err, sizeof err));
+	assert_non_null(strstr(err, ": AUTH: "));
+	store_free(s);
+	s = store_open(&cfg, NULL);
+	assert_int_equal(store_ping(s), -1);
+	assert_non_null(strstr(store_errstr(s), "NOAUTH"));
+	store_free(s);
+}
+
 int
 main(void)
 {
@@ -369,10 +404,16 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_flush_and_positions, setup,
 		    teardown),
 	};
+	const struct CMUnitTest auth_tests[] = {
+		cmocka_unit_test_setup_teardown(test_auth, setup, teardown),
+	};
 	const char *port = getenv("TW_REDIS_PORT");
+	const char *auth = getenv("TW_REDIS_AUTH_PORT");
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
 
 	if (port != NULL && port[0] != '\0')
-		return cmocka_run_group_tests(tests, NULL, NULL) +
-		    cmocka_run_group_tests(server_tests, NULL, NULL);
-	return cmocka_run_group_tests(tests, NULL, NULL);
+		failed += cmocka_run_group_tests(server_tests, NULL, NULL);
+	if (auth != NULL && auth[0] != '\0')
+		failed += cmocka_run_group_tests(auth_tests, NULL, NULL);
+	return failed;
 }
