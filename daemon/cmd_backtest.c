@@ -8,16 +8,17 @@
  * its share of the file (whole lines), merged at the end.  An aggregate is a
  * sum per (topic, time bucket), so the order posts are added in does not
  * change it: counting in file order in parallel gives exactly the counts of
- * a replay in the posts' time order.  Detection then runs in time order
- * through watch_step() and spike_run() — the daemon detector's stepping
- * code — over in-memory counts (prefix sums, so each window is O(1)), with
- * every window end evaluated once, complete; alerts carry the evidence of
- * the aggregate (top keywords, count_by values, and sample posts: the
- * first few of each bucket in file order, the window's earliest first).
- * group_wait holds new alerts and prints them as one digest, in posts'
- * time, as the daemon sends them.  A post without a time cannot be placed:
- * it is counted and reported as an error, like a post that does not
- * decode.
+ * a replay in the posts' time order.  The merged aggregate goes to
+ * backtest.c, the counts in memory and the daemon's detection over them
+ * (watch_step, alert_make, group_wait), with every window end evaluated
+ * once, complete; alerts carry the evidence of the aggregate (top keywords,
+ * count_by values, and sample posts: the first few of each bucket in file
+ * order, the window's earliest first), and group_wait's digests go out in
+ * the posts' time, as the daemon sends them.  This file is the command:
+ * arguments, reading the input, the workers, and printing each alert (the
+ * daemon's JSON, or a line of text), each digest and the summary.  A post
+ * without a time cannot be placed: it is counted and reported as an error,
+ * like a post that does not decode.
  *
  * --series FILE.csv runs one alert block (--alert, parsed by the rule
  * loader's own alert parser) over a `timestamp,value` series such as NAB's:
