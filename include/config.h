@@ -1,5 +1,5 @@
 /*
- * config.h — the daemon's configuration (SPEC "Config file").
+ * config.h — the daemon's configuration (every key: tidewatch.yaml(5)).
  *
  * Every key is a row of one table (name, type, bounds, default, whether a
  * reload may change it, help); config_load() reads a YAML file over the

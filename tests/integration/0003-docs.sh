@@ -8,7 +8,8 @@
 # daemon/store*.c, and the reserved names ("_all", "_ops", …) that reach
 # Redis from the literals of daemon/*.c.  Each must be in its doc and its
 # man page; the man pages (built by `make man` into $BUILD/man) must be
-# well-formed roff and render without a warning.
+# well-formed roff and render without a warning; and no file cites a
+# specification that is not in the repository.
 SCRIPT=0003-docs
 . tests/integration/helpers.sh
 
@@ -155,3 +156,8 @@ names=$(grep -oh '"_[a-z]*"\|%s_[a-z]*' daemon/*.c | sed 's/^"//; s/"$//; s/^%s/
 at_least 5 "reserved names" "$names"
 report "every reserved name in docs/operations.md" \
     "$(not_in "$names" docs/operations.md operations.md -E '[`:]@[:`]')"
+
+# --- nothing cites a specification the repository does not hold
+cites=$(grep -rliw 'spec' daemon include docs deploy tests README.md Makefile |
+    grep -v "^tests/integration/$SCRIPT.sh\$")
+report "no file cites an outside specification" "$cites"
