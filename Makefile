@@ -1,7 +1,7 @@
 # tidewatch — public-opinion stream monitor
 #
 #   make                 build ./tidewatch
-#   make test            build and run every test (ends with "N passed, N failed")
+#   make test            build and run every test (ends with "N passed, N failed, N skipped")
 #   make SANITIZE=address,undefined test
 #                        the same under AddressSanitizer and UBSan (build/san/)
 #   make bench-match     matcher benchmark (normalise + match vs a naive baseline)
