@@ -101,6 +101,37 @@ write_result(struct jsonw *w, const struct ruleset *rs, const struct post *p,
 	}
 }
 
+/* One input line: its JSON result line (or error line) into w. */
+static void
+match_line(struct jsonw *w, struct pipeline *pl, const struct matcher *m,
+    const char *line, size_t len, size_t lineno, int offsets)
+{
+	struct pipeline_result r;
+
+	jsonw_reset(w);
+	jsonw_raw(w, "{\"line\":", 8);
+	jsonw_int(w, (int64_t)lineno);
+	pipeline_process(pl, line, len, -1, -1, &r);
+	if (!r.decoded) {
+		jsonw_raw(w, ",\"error\":", 9);
+		jsonw_strz(w, r.detail);
+		jsonw_raw(w, ",\"reason\":", 10);
+		jsonw_strz(w, decoder_result_name((enum dec_result)r.reason));
+		jsonw_raw(w, "}\n", 2);
+		return;
+	}
+	if (r.post.id != NULL) {
+		jsonw_raw(w, ",\"id\":", 6);
+		jsonw_str(w, r.post.id, r.post.id_len);
+	}
+	if (r.status != PIPELINE_OK) {	/* the matcher refused the text */
+		jsonw_raw(w, ",\"error\":\"text is not valid UTF-8\"}\n", 36);
+		return;
+	}
+	write_result(w, match_ruleset(m), &r.post, &r.match, offsets);
+	jsonw_raw(w, "}\n", 2);
+}
+
 int
 cmd_match(int argc, char **argv)
 {
@@ -193,37 +224,12 @@ cmd_match(int argc, char **argv)
 	pl = pipeline_new(&po, NULL, 0);	/* matching takes any config */
 
 	while ((len = getline(&line, &linecap, in)) != -1) {
-		struct pipeline_result r;
-
 		lineno++;
 		if (len > 0 && line[len - 1] == '\n')
 			len--;
 		if (len > 0 && line[len - 1] == '\r')
 			len--;
-		jsonw_reset(&w);
-		jsonw_raw(&w, "{\"line\":", 8);
-		jsonw_int(&w, (int64_t)lineno);
-		pipeline_process(pl, line, (size_t)len, -1, -1, &r);
-		if (!r.decoded) {
-			jsonw_raw(&w, ",\"error\":", 9);
-			jsonw_strz(&w, r.detail);
-			jsonw_raw(&w, ",\"reason\":", 10);
-			jsonw_strz(&w, decoder_result_name((enum dec_result)r.reason));
-			jsonw_raw(&w, "}\n", 2);
-			fwrite(w.buf, 1, w.len, stdout);
-			continue;
-		}
-		if (r.post.id != NULL) {
-			jsonw_raw(&w, ",\"id\":", 6);
-			jsonw_str(&w, r.post.id, r.post.id_len);
-		}
-		if (r.status != PIPELINE_OK) {	/* the matcher refused the text */
-			jsonw_raw(&w, ",\"error\":\"text is not valid UTF-8\"}\n", 36);
-			fwrite(w.buf, 1, w.len, stdout);
-			continue;
-		}
-		write_result(&w, match_ruleset(m), &r.post, &r.match, offsets);
-		jsonw_raw(&w, "}\n", 2);
+		match_line(&w, pl, m, line, (size_t)len, lineno, offsets);
 		fwrite(w.buf, 1, w.len, stdout);
 	}
 	if (ferror(in)) {
