@@ -5,7 +5,7 @@
 # name (the fragments of store_key's table, with or without the prefix
 # before them).  Config defaults (config.c) may name the configured channel
 # and stream.  Each finding is printed as file:line.
-SCRIPT=0003-redis-owner
+SCRIPT=0005-redis-owner
 . tests/integration/helpers.sh
 
 CMDS='EVAL|EVALSHA|XADD|XREAD|XRANGE|XLEN|XTRIM|HGET|HSET|HSETNX|HMGET|HGETALL'
