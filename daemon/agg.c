@@ -7,7 +7,10 @@
  * stay valid after the rule set they came from is released by a reload.
  * The entry table maps (kind, topic, bucket, aux, aux2) to a count; entries
  * live in one array in insertion order, which is the order a flush writes
- * them.  Samples are the first few posts of each topic and bucket.
+ * them.  Samples are the samples_per_bucket greatest posts of each topic
+ * and bucket by agg_sample_cmp() (the newest), chained per (topic, bucket)
+ * from an internal entry, so keeping one costs a walk of that short chain
+ * and the JSON is built only for a post that is kept.
  * agg_clear() keeps the tables and the entry array, but frees every
  * interned string and sample: each flush interval re-interns the strings
  * it sees (one allocation per distinct topic, keyword and value, not per
@@ -17,6 +20,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "jsonw.h"
 #include "xmalloc.h"
 
 struct slot {
@@ -52,7 +56,9 @@ struct agg {
 
 /* Internal kinds that bound the breakdowns and samples per bucket. */
 #define KIND_VALUES	100	/* distinct count_by values of (topic, field, bucket) */
-#define KIND_SAMPLES	101	/* samples kept for (topic, bucket) */
+#define KIND_SAMPLES	101	/* samples of (topic, bucket): count is the
+				 * index + 1 of the first (0: none), the
+				 * others follow agg_sample.next */
 
 static uint32_t
 hash_bytes(const char *s, size_t n)
@@ -235,10 +241,8 @@ free_samples(struct agg *a)
 {
 	size_t i;
 
-	for (i = 0; i < a->nsamples; i++) {
-		free(a->samples[i].id);
-		free(a->samples[i].text);
-	}
+	for (i = 0; i < a->nsamples; i++)
+		free(a->samples[i].json);
 	a->nsamples = 0;
 }
 
@@ -300,10 +304,99 @@ agg_add_total(struct agg *a, int64_t t_s)
 	a->all_last = (size_t)(e - a->entries) + 1;
 }
 
+int
+agg_sample_cmp(int64_t t1, const char *j1, size_t l1, int64_t t2,
+    const char *j2, size_t l2)
+{
+	int c;
+
+	if (t1 != t2)
+		return t1 < t2 ? -1 : 1;
+	if ((c = memcmp(j1, j2, l1 < l2 ? l1 : l2)) != 0)
+		return c;
+	return l1 < l2 ? -1 : l1 > l2;
+}
+
+/* The JSON object of a sample post, in a new string. */
+static char *
+sample_json(const struct post *p, size_t *len)
+{
+	struct jsonw w = { NULL, 0, 0 };
+	char *out;
+
+	jsonw_raw(&w, "{\"id\":", 6);
+	if (p->id != NULL)
+		jsonw_str(&w, p->id, p->id_len);
+	else
+		jsonw_raw(&w, "null", 4);
+	jsonw_raw(&w, ",\"text\":", 8);
+	jsonw_str(&w, p->text, utf8_cut(p->text, p->text_len, AGG_SAMPLE_TEXT));
+	jsonw_raw(&w, "}", 1);
+	out = xstrndup(w.buf, w.len);
+	*len = w.len;
+	jsonw_free(&w);
+	return out;
+}
+
+/*
+ * Offers a sample of (topic, bucket) at time t_ms: the post p, or (p NULL)
+ * the JSON json, which the aggregate then owns.  It is kept while the
+ * (topic, bucket) has fewer than samples_per_bucket, or in place of the
+ * least one when it is greater (agg_sample_cmp); the same JSON twice is
+ * kept once, at the later time, as a sorted set keeps a member once.
+ */
+static void
+offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
+    const struct post *p, char *json, size_t len)
+{
+	struct agg_entry *e = entry(a, KIND_SAMPLES, topic, bucket, NULL, NULL,
+	    NULL);
+	struct agg_sample *s, *least = NULL;
+	size_t n = 0;
+	uint32_t i;
+
+	if (p != NULL)
+		json = sample_json(p, &len);
+	for (i = (uint32_t)e->count; i != 0; i = s->next) {
+		s = &a->samples[i - 1];
+		if (s->json_len == len && memcmp(s->json, json, len) == 0) {
+			if (t_ms > s->time_ms)
+				s->time_ms = t_ms;
+			free(json);
+			return;
+		}
+		if (least == NULL || agg_sample_cmp(s->time_ms, s->json,
+		    s->json_len, least->time_ms, least->json,
+		    least->json_len) < 0)
+			least = s;
+		n++;
+	}
+	if (n < a->samples_per_bucket) {
+		a->samples = xgrow(a->samples, &a->samples_cap, a->nsamples + 1,
+		    sizeof *a->samples);
+		s = &a->samples[a->nsamples++];
+		s->topic = topic;
+		s->bucket = bucket;
+		s->next = (uint32_t)e->count;
+		e->count = (int64_t)a->nsamples;
+	} else if (least != NULL && agg_sample_cmp(t_ms, json, len,
+	    least->time_ms, least->json, least->json_len) > 0) {
+		s = least;
+		free(s->json);
+	} else {
+		free(json);
+		return;
+	}
+	s->time_ms = t_ms;
+	s->json = json;
+	s->json_len = len;
+}
+
 void
 agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
-    int64_t t_s, const struct match_result *res)
+    int64_t t_ms, const struct match_result *res)
 {
+	int64_t t_s = t_ms / 1000 - (t_ms < 0 && t_ms % 1000 ? 1 : 0);
 	int64_t b = bucket_of(a, t_s);
 	size_t i, j;
 
@@ -345,24 +438,8 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 			e = entry(a, AGG_BY, tid, b, f, v, NULL);
 			e->count++;
 		}
-		if (a->samples_per_bucket > 0) {
-			e = entry(a, KIND_SAMPLES, tid, b, NULL, NULL, NULL);
-			if ((size_t)e->count < a->samples_per_bucket) {
-				struct agg_sample *s;
-				size_t tl = utf8_cut(p->text, p->text_len,
-				    AGG_SAMPLE_TEXT);
-
-				e->count++;
-				a->samples = xgrow(a->samples, &a->samples_cap,
-				    a->nsamples + 1, sizeof *a->samples);
-				s = &a->samples[a->nsamples++];
-				s->topic = tid;
-				s->bucket = b;
-				s->id = p->id ? xstrndup(p->id, p->id_len) : NULL;
-				s->text = xstrndup(p->text, tl);
-				s->time_ms = p->time_ms;
-			}
-		}
+		if (a->samples_per_bucket > 0)
+			offer_sample(a, tid, b, t_ms, p, NULL, 0);
 	}
 }
 
@@ -410,24 +487,22 @@ agg_merge(struct agg *a, struct agg *b)
 
 	for (i = 0; i < b->nentries; i++) {
 		const struct agg_entry *e = &b->entries[i];
-		const char *topic = intern(a, e->topic, strlen(e->topic));
-		const char *aux = e->aux ? intern(a, e->aux, strlen(e->aux)) : NULL;
-		const char *aux2 = e->aux2 ? intern(a, e->aux2, strlen(e->aux2)) :
-		    NULL;
+		const char *topic, *aux, *aux2;
 
+		if ((int)e->kind == KIND_SAMPLES)
+			continue;	/* b's chains: its samples follow */
+		topic = intern(a, e->topic, strlen(e->topic));
+		aux = e->aux ? intern(a, e->aux, strlen(e->aux)) : NULL;
+		aux2 = e->aux2 ? intern(a, e->aux2, strlen(e->aux2)) : NULL;
 		entry(a, (int)e->kind, topic, e->bucket, aux, aux2, NULL)->count +=
 		    e->count;
 	}
 	for (i = 0; i < b->nsamples; i++) {
-		struct agg_sample *s;
+		struct agg_sample *s = &b->samples[i];
 
-		a->samples = xgrow(a->samples, &a->samples_cap, a->nsamples + 1,
-		    sizeof *a->samples);
-		s = &a->samples[a->nsamples++];
-		*s = b->samples[i];
-		s->topic = intern(a, s->topic, strlen(s->topic));
-		b->samples[i].id = NULL;
-		b->samples[i].text = NULL;
+		offer_sample(a, intern(a, s->topic, strlen(s->topic)),
+		    s->bucket, s->time_ms, NULL, s->json, s->json_len);
+		s->json = NULL;
 	}
 	a->posts += b->posts;
 	agg_clear(b);

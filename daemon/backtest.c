@@ -3,7 +3,8 @@
  *
  * DESIGN.  A backtest holds, per topic, the prefix sums of its counts over
  * the buckets [b0, b0 + nb*res) (so a window is two reads), its keyword and
- * count_by entries sorted by bucket, and its sample posts sorted by time;
+ * count_by entries sorted by bucket, and its sample posts newest first
+ * (one per JSON, as the store's sorted set keeps them);
  * they come from a merged aggregate (backtest_add_agg: the strings stay the
  * aggregate's) or from a count series (backtest_add_series).  Detection is
  * the daemon's: watch_step() steps every topic with alert blocks through
@@ -23,7 +24,6 @@
 #include <string.h>
 
 #include "backtest.h"
-#include "jsonw.h"
 #include "spike.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -164,15 +164,46 @@ cmp_kwent(const void *a, const void *b)
 	return x->bucket < y->bucket ? -1 : x->bucket > y->bucket;
 }
 
+/* Newest first, as the store returns them (agg_sample_cmp, descending). */
 static int
-cmp_sample(const void *a, const void *b)
+cmp_sample_newest(const void *a, const void *b)
 {
 	const struct agg_sample *x = *(const struct agg_sample *const *)a;
 	const struct agg_sample *y = *(const struct agg_sample *const *)b;
 
-	if (x->time_ms != y->time_ms)
-		return x->time_ms < y->time_ms ? -1 : 1;
-	return 0;
+	return agg_sample_cmp(y->time_ms, y->json, y->json_len, x->time_ms,
+	    x->json, x->json_len);
+}
+
+static int
+cmp_sample_json(const void *a, const void *b)
+{
+	const struct agg_sample *x = *(const struct agg_sample *const *)a;
+	const struct agg_sample *y = *(const struct agg_sample *const *)b;
+
+	return agg_sample_cmp(0, x->json, x->json_len, 0, y->json, y->json_len);
+}
+
+/* A topic's samples as the store's sorted set holds them: one per JSON,
+ * at its latest time (ZADD GT), newest first. */
+static void
+order_samples(struct tcounts *tc)
+{
+	size_t i, n = 0;
+
+	qsort(tc->samples, tc->nsamples, sizeof *tc->samples, cmp_sample_json);
+	for (i = 0; i < tc->nsamples; i++) {
+		const struct agg_sample *s = tc->samples[i];
+
+		if (n > 0 && cmp_sample_json(&tc->samples[n - 1], &s) == 0) {
+			if (s->time_ms > tc->samples[n - 1]->time_ms)
+				tc->samples[n - 1] = s;
+			continue;
+		}
+		tc->samples[n++] = s;
+	}
+	tc->nsamples = n;
+	qsort(tc->samples, n, sizeof *tc->samples, cmp_sample_newest);
 }
 
 /* The index of topic id in the rule set (ntopics: none).  Topic ids are
@@ -262,8 +293,7 @@ finish_counts(struct backtest *bt)
 		if (tc->nev > 0)
 			qsort(tc->ev, tc->nev, sizeof *tc->ev, cmp_kwent);
 		if (tc->nsamples > 0)
-			qsort(tc->samples, tc->nsamples, sizeof *tc->samples,
-			    cmp_sample);
+			order_samples(tc);
 	}
 }
 
@@ -431,14 +461,14 @@ evidence_top(void *arg, const struct rule_topic *t, const char *field,
 	return 0;
 }
 
-/* alert_evidence.samples: the window's first posts in time order. */
+/* alert_evidence.samples: the window's newest posts, as the store gives
+ * them. */
 static int
 evidence_samples(void *arg, const struct rule_topic *t, int64_t from,
     int64_t to, size_t max, char ***json, size_t *n)
 {
 	struct backtest *bt = arg;
 	const struct tcounts *tc = &bt->tc[t - bt->rs->topics];
-	struct jsonw w = { NULL, 0, 0 };
 	size_t i;
 
 	from -= bt->offset;
@@ -448,20 +478,9 @@ evidence_samples(void *arg, const struct rule_topic *t, int64_t from,
 	for (i = 0; i < tc->nsamples && *n < max; i++) {
 		const struct agg_sample *s = tc->samples[i];
 
-		if (s->bucket < from || s->bucket >= to)
-			continue;
-		jsonw_reset(&w);
-		jsonw_raw(&w, "{\"id\":", 6);
-		if (s->id != NULL)
-			jsonw_strz(&w, s->id);
-		else
-			jsonw_rawz(&w, "null");
-		jsonw_raw(&w, ",\"text\":", 8);
-		jsonw_strz(&w, s->text);
-		jsonw_raw(&w, "}", 1);
-		(*json)[(*n)++] = xstrndup(w.buf, w.len);
+		if (s->bucket >= from && s->bucket < to)
+			(*json)[(*n)++] = xstrndup(s->json, s->json_len);
 	}
-	jsonw_free(&w);
 	return 0;
 }
 

@@ -195,7 +195,7 @@ pipeline_process(struct pipeline *pl, const char *buf, size_t len,
 		s = pipeline_second(t);
 		agg_add_total(pl->agg, s);
 		if (r->match.ntopics > 0)
-			agg_add(pl->agg, pl->rs, &r->post, s, &r->match);
+			agg_add(pl->agg, pl->rs, &r->post, t, &r->match);
 		if (pl->timing != NULL)
 			pl->timing->count += clock_s() - t2;
 	}

@@ -6,8 +6,8 @@
  *   <p>c:<topic>:<yyyymmdd>          bucket → posts          (HINCRBY)
  *   <p>k:<topic>:<yyyymmdd>          bucket:keyword → hits
  *   <p>b:<topic>:<field>:<yyyymmdd>  bucket:value → posts
- *   <p>s:<topic>                     sample posts scored by bucket (ZADD,
- *                                    the newest samples_keep kept)
+ *   <p>s:<topic>                     sample posts scored by post time in ms
+ *                                    (ZADD GT; the newest samples_keep kept)
  *   <p>pos:<group>                   "<kafka topic>/<partition>" → next offset,
  *                                    "t:<kafka topic>/<partition>" → newest post ms
  *                                    "l:<kafka topic>/<partition>" → lag at flush
@@ -105,7 +105,7 @@ static const char FLUSH_LUA[] =
 "local touched = {}\n"
 "for n = 1, ns do\n"
 "  local k = KEYS[tonumber(ARGV[i])]\n"
-"  redis.call('ZADD', k, ARGV[i + 1], ARGV[i + 2])\n"
+"  redis.call('ZADD', k, 'GT', ARGV[i + 1], ARGV[i + 2])\n"
 "  touched[k] = true\n"
 "  i = i + 3\n"
 "end\n"
@@ -589,14 +589,14 @@ flush_args_increments(struct store *s, struct keytab *kt,
 	}
 }
 
-/* Samples: count, how many to keep, then key index, bucket and
- * {"id":…,"text":…} of each; then the TTL of the sample and position
- * keys. */
+/* Samples: count, how many to keep, then key index, time in ms (the
+ * score) and {"id":…,"text":…} of each; then the TTL of the sample and
+ * position keys.  ZADD GT keeps a member's latest time, so the sorted set
+ * holds the same posts whatever the flushes were. */
 static void
 flush_args_samples(struct store *s, struct keytab *kt,
     const struct agg_sample *smp, size_t nsmp)
 {
-	struct jsonw w = { NULL, 0, 0 };
 	char key[512];
 	size_t i;
 
@@ -606,20 +606,10 @@ flush_args_samples(struct store *s, struct keytab *kt,
 		store_key(s, STORE_KEY_SAMPLES, smp[i].topic, NULL, NULL, key,
 		    sizeof key);
 		arg_fmt(s, "%zu", key_index(kt, key));
-		arg_fmt(s, "%" PRId64, smp[i].bucket);
-		jsonw_reset(&w);
-		jsonw_raw(&w, "{\"id\":", 6);
-		if (smp[i].id != NULL)
-			jsonw_strz(&w, smp[i].id);
-		else
-			jsonw_raw(&w, "null", 4);
-		jsonw_raw(&w, ",\"text\":", 8);
-		jsonw_strz(&w, smp[i].text);
-		jsonw_raw(&w, "}", 1);
-		arg_add(s, w.buf, w.len);
+		arg_fmt(s, "%" PRId64, smp[i].time_ms);
+		arg_add(s, smp[i].json, smp[i].json_len);
 	}
 	arg_fmt(s, "%" PRId64, s->retention_s);
-	jsonw_free(&w);
 }
 
 /* EVALSHA sha numkeys <positions> <since> KEYS... ARGV... */
@@ -909,8 +899,8 @@ store_get_samples(struct store *s, const char *topic, int64_t from, int64_t to,
 	*json = NULL;
 	*n = 0;
 	store_key(s, STORE_KEY_SAMPLES, topic, NULL, NULL, key, sizeof key);
-	snprintf(lo, sizeof lo, "%" PRId64, from);
-	snprintf(hi, sizeof hi, "(%" PRId64, to);
+	snprintf(lo, sizeof lo, "%" PRId64, from * 1000);	/* scores: ms */
+	snprintf(hi, sizeof hi, "(%" PRId64, to * 1000);
 	snprintf(cnt, sizeof cnt, "%zu", max);
 	argv[0] = "ZREVRANGEBYSCORE";
 	argv[1] = key;

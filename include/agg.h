@@ -33,13 +33,29 @@ struct agg_entry {
 	int64_t		 count;
 };
 
+/*
+ * A sample post: the JSON object {"id":…,"text":…} that alerts carry (text
+ * cut to AGG_SAMPLE_TEXT bytes, valid UTF-8).  Of each (topic, bucket) the
+ * aggregate keeps the samples_per_bucket greatest by agg_sample_cmp() —
+ * the newest by counted time, then by the bytes of the JSON — so what is
+ * kept does not depend on how the stream was cut into flushes, partitions
+ * or threads: the store (Redis orders a sorted set by score, then by the
+ * member's bytes) and backtest pick the same posts.
+ */
 struct agg_sample {
 	const char	*topic;
 	int64_t		 bucket;
-	char		*id;		/* may be NULL */
-	char		*text;		/* at most AGG_SAMPLE_TEXT bytes, valid UTF-8 */
-	int64_t		 time_ms;
+	int64_t		 time_ms;	/* the time the post was counted at */
+	char		*json;
+	size_t		 json_len;
+	uint32_t	 next;		/* internal: index + 1 of the next sample
+					 * of the same (topic, bucket) */
 };
+
+/* The order of samples: time_ms, then the JSON's bytes as memcmp compares
+ * them (a prefix first); <0, 0, >0. */
+int agg_sample_cmp(int64_t t1, const char *j1, size_t l1, int64_t t2,
+    const char *j2, size_t l2);
 
 #define AGG_SAMPLE_TEXT		280	/* bytes of text kept per sample */
 #define AGG_MAX_VALUES		32	/* count_by values kept per topic,
@@ -50,9 +66,10 @@ struct agg;
 struct agg *agg_new(int64_t resolution_s, size_t samples_per_bucket);
 void agg_free(struct agg *a);
 
-/* Adds one post, counted at time t_s, with its match result. */
+/* Adds one post, counted at time t_ms (its bucket: the second
+ * floor(t_ms / 1000)), with its match result. */
 void agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
-    int64_t t_s, const struct match_result *res);
+    int64_t t_ms, const struct match_result *res);
 /* Counts a decoded post under "_all" (every post, matched or not). */
 void agg_add_total(struct agg *a, int64_t t_s);
 

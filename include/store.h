@@ -120,8 +120,9 @@ int store_get_top(struct store *s, char kind, const char *topic,
     const char *field, int64_t from, int64_t to, size_t max, char ***names,
     int64_t **counts, size_t *n);
 
-/* The newest samples of topic with bucket in [from, to): JSON objects
- * {"id":…,"text":…}, at most max; caller frees each and the array. */
+/* The newest samples of topic counted in [from, to) (seconds), newest
+ * first by agg_sample_cmp(): JSON objects {"id":…,"text":…}, at most max;
+ * caller frees each and the array. */
 int store_get_samples(struct store *s, const char *topic, int64_t from,
     int64_t to, size_t max, char ***json, size_t *n);
 

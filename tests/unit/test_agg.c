@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -75,7 +76,7 @@ add(struct agg *a, const char *text, const char *region, int64_t t)
 	assert_int_equal(match_post(ctx, &p, &res), 0);
 	agg_add_total(a, t);
 	if (res.ntopics > 0)
-		agg_add(a, rs, &p, t, &res);
+		agg_add(a, rs, &p, t * 1000, &res);
 }
 
 static int64_t
@@ -130,7 +131,10 @@ test_counts(void **state)
 	s = agg_samples(a, &ns);
 	assert_int_equal(ns, 2 + 1 + 1 + 1);
 	assert_string_equal(s[0].topic, "food");
-	assert_string_equal(s[0].text, "地沟油和食物中毒");
+	assert_string_equal(s[0].json,
+	    "{\"id\":\"id1\",\"text\":\"地沟油和食物中毒\"}");
+	assert_int_equal(s[0].json_len, strlen(s[0].json));
+	assert_int_equal(s[0].time_ms, 1000000);
 	agg_clear(a);
 	agg_entries(a, &ns);
 	assert_int_equal(ns, 0);
@@ -174,10 +178,107 @@ test_merge(void **state)
 	assert_int_equal(get(a, AGG_BY, "food", 100, "region", "广东"), 2);
 	agg_entries(b, &n);
 	assert_int_equal(n, 0);
-	agg_samples(a, &n);
-	assert_int_equal(n, 3);
+	/* the same post (JSON) twice in a bucket is one sample, at its
+	 * later time */
+	{
+		const struct agg_sample *s = agg_samples(a, &n);
+		size_t i;
+
+		assert_int_equal(n, 2);
+		for (i = 0; i < n; i++)
+			if (strcmp(s[i].topic, "food") == 0)
+				assert_int_equal(s[i].time_ms, 105000);
+	}
 	agg_free(a);
 	agg_free(b);
+}
+
+/* Adds post number i of a burst (id "p<i>", time t_ms) to topic food. */
+static void
+add_numbered(struct agg *a, int i, int64_t t_ms)
+{
+	struct match_result res;
+	struct post p;
+	char id[16];
+
+	snprintf(id, sizeof id, "p%d", i);
+	memset(&p, 0, sizeof p);
+	p.id = id;
+	p.id_len = strlen(id);
+	p.text = "地沟油";
+	p.text_len = strlen(p.text);
+	p.time_ms = t_ms;
+	assert_int_equal(match_post(ctx, &p, &res), 0);
+	agg_add(a, rs, &p, t_ms, &res);
+}
+
+static int
+cmp_desc(const void *x, const void *y)
+{
+	const struct agg_sample *a = x, *b = y;
+
+	return agg_sample_cmp(b->time_ms, b->json, b->json_len, a->time_ms,
+	    a->json, a->json_len);
+}
+
+/* The samples of a bucket, sorted newest first, as one string of JSONs. */
+static void
+kept(struct agg *a, char *buf, size_t sz)
+{
+	const struct agg_sample *s;
+	struct agg_sample *c;
+	size_t n, i, used = 0;
+
+	s = agg_samples(a, &n);
+	c = malloc(n * sizeof *c + 1);
+	memcpy(c, s, n * sizeof *c);
+	qsort(c, n, sizeof *c, cmp_desc);
+	buf[0] = '\0';
+	for (i = 0; i < n; i++)
+		used += (size_t)snprintf(buf + used, sz - used, "%s@%lld ",
+		    c[i].json, (long long)c[i].time_ms);
+	free(c);
+}
+
+/* The samples kept of a (topic, bucket) are its greatest by time, then
+ * JSON, whatever the order of the posts and however they were cut into
+ * aggregates and merged: the daemon's flushes and backtest's workers
+ * keep the same posts. */
+static void
+test_samples_newest(void **state)
+{
+	static const int64_t times[12] = { 5000, 1000, 9000, 9000, 3000, 9000,
+	    2000, 8000, 9000, 4000, 7000, 6000 };
+	struct agg *whole = agg_new(10, 3), *cut, *part;
+	char want[1024], got[1024];
+	int i, start, perm;
+
+	(void)state;
+	for (i = 0; i < 12; i++)
+		add_numbered(whole, i, 100000 + times[i]);
+	kept(whole, want, sizeof want);
+	/* the 3 kept: time 109000, then the greatest JSONs (p8 > p5 > p3) */
+	assert_string_equal(want, "{\"id\":\"p8\",\"text\":\"地沟油\"}@109000 "
+	    "{\"id\":\"p5\",\"text\":\"地沟油\"}@109000 "
+	    "{\"id\":\"p3\",\"text\":\"地沟油\"}@109000 ");
+	for (perm = 1; perm < 12; perm++) {
+		/* posts in another order, cut into aggregates of perm posts */
+		cut = agg_new(10, 3);
+		for (start = 0; start < 12; start += perm) {
+			part = agg_new(10, 3);
+			for (i = start; i < start + perm && i < 12; i++) {
+				int k = (i * 5 + perm) % 12;
+
+				add_numbered(part, k, 100000 + times[k]);
+			}
+			agg_merge(cut, part);
+			agg_free(part);
+		}
+		kept(cut, got, sizeof got);
+		assert_string_equal(got, want);
+		agg_free(cut);
+	}
+	agg_free(whole);
 }
 
 int
@@ -187,6 +288,7 @@ main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_values_cap),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_samples_newest),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
