@@ -1,8 +1,8 @@
 #!/bin/sh
 # tidewatch backtest, offline, on the posts of 0030-alerts: what only
-# backtest does to an alert (detected at the window end, never late, the
-# window's first posts as samples), its summary and stderr totals; file
-# order and threads do not matter; the text output; posts without a time
+# backtest does to an alert (detected at the window end, never late), the
+# window's newest posts as samples (as the daemon picks them), its summary
+# and stderr totals; file order and threads do not matter; the text output; posts without a time
 # are errors; group_wait digests and inhibit; --series over a count series
 # and --alert errors as path:line:col.  That backtest gives the daemon's
 # alerts, field by field, is 0037-daemon-vs-backtest's comparison.
@@ -52,7 +52,10 @@ sel() { grep "\"topic\":\"$1\"" "$T/alerts" | grep "\"state\":\"$2\""; }
 has() { case "$1" in *"$2"*) return 0;; *) return 1;; esac; }
 q=$(sel quake firing)
 check "quake: exactly one firing" test "$(sel quake firing | wc -l)" -eq 1
-check "quake: the window's first posts as samples" has "$q" '"samples":[{"id":"q117","text":"小地震，没事"},{"id":"q119",'
+# the newest of the window [S+580, S+610): the burst's posts at S+609, the
+# greatest JSON first (qb222 > qb212 > qb202), as a Redis sorted set
+# scored by time gives them
+check "quake: the window's newest posts as samples" has "$q" '"samples":[{"id":"qb222","text":"刚才地震了好晃"},{"id":"qb212","text":"刚才地震了好晃"},{"id":"qb202","text":"刚才地震了好晃"}]'
 check "quake: detected at the window end" has "$q" "\"detected_at\":\"$(iso $((S + 610)) | sed 's/Z$//').000Z\""
 check "quake: not late" sh -c "! echo '$q' | grep -q late"
 sum=$(tail -1 "$T/out")
