@@ -47,6 +47,7 @@ struct agg {
 
 	struct agg_sample	*samples;
 	size_t			 nsamples, samples_cap;
+	struct jsonw		 scratch;	/* a candidate sample's JSON */
 
 	size_t			 posts;
 	const char		*all;		/* interned "_all", or NULL */
@@ -255,6 +256,7 @@ agg_free(struct agg *a)
 	free_strings(a);
 	free(a->strs);
 	free(a->samples);
+	jsonw_free(&a->scratch);
 	free(a->entries);
 	free(a->slots);
 	free(a);
@@ -317,30 +319,27 @@ agg_sample_cmp(int64_t t1, const char *j1, size_t l1, int64_t t2,
 	return l1 < l2 ? -1 : l1 > l2;
 }
 
-/* The JSON object of a sample post, in a new string. */
-static char *
-sample_json(const struct post *p, size_t *len)
+/* The JSON object of a sample post, in the aggregate's scratch buffer. */
+static void
+sample_json(struct agg *a, const struct post *p)
 {
-	struct jsonw w = { NULL, 0, 0 };
-	char *out;
+	struct jsonw *w = &a->scratch;
 
-	jsonw_raw(&w, "{\"id\":", 6);
+	jsonw_reset(w);
+	jsonw_raw(w, "{\"id\":", 6);
 	if (p->id != NULL)
-		jsonw_str(&w, p->id, p->id_len);
+		jsonw_str(w, p->id, p->id_len);
 	else
-		jsonw_raw(&w, "null", 4);
-	jsonw_raw(&w, ",\"text\":", 8);
-	jsonw_str(&w, p->text, utf8_cut(p->text, p->text_len, AGG_SAMPLE_TEXT));
-	jsonw_raw(&w, "}", 1);
-	out = xstrndup(w.buf, w.len);
-	*len = w.len;
-	jsonw_free(&w);
-	return out;
+		jsonw_raw(w, "null", 4);
+	jsonw_raw(w, ",\"text\":", 8);
+	jsonw_str(w, p->text, utf8_cut(p->text, p->text_len, AGG_SAMPLE_TEXT));
+	jsonw_raw(w, "}", 1);
 }
 
 /*
- * Offers a sample of (topic, bucket) at time t_ms: the post p, or (p NULL)
- * the JSON json, which the aggregate then owns.  It is kept while the
+ * Offers a sample of (topic, bucket) at time t_ms: the post p (its JSON is
+ * built in the scratch buffer, and copied only if kept), or (p NULL) the
+ * JSON json, which the aggregate then owns.  It is kept while the
  * (topic, bucket) has fewer than samples_per_bucket, or in place of the
  * least one when it is greater (agg_sample_cmp); the same JSON twice is
  * kept once, at the later time, as a sorted set keeps a member once.
@@ -352,24 +351,36 @@ offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
 	struct agg_entry *e = entry(a, KIND_SAMPLES, topic, bucket, NULL, NULL,
 	    NULL);
 	struct agg_sample *s, *least = NULL;
+	const char *cand = json;
 	size_t n = 0;
 	uint32_t i;
 
-	if (p != NULL)
-		json = sample_json(p, &len);
 	for (i = (uint32_t)e->count; i != 0; i = s->next) {
 		s = &a->samples[i - 1];
-		if (s->json_len == len && memcmp(s->json, json, len) == 0) {
-			if (t_ms > s->time_ms)
-				s->time_ms = t_ms;
-			free(json);
-			return;
-		}
 		if (least == NULL || agg_sample_cmp(s->time_ms, s->json,
 		    s->json_len, least->time_ms, least->json,
 		    least->json_len) < 0)
 			least = s;
 		n++;
+	}
+	if (n >= a->samples_per_bucket &&
+	    (least == NULL || t_ms < least->time_ms)) {
+		free(json);	/* older than all kept: no JSON needed */
+		return;
+	}
+	if (p != NULL) {
+		sample_json(a, p);
+		cand = a->scratch.buf;
+		len = a->scratch.len;
+	}
+	for (i = (uint32_t)e->count; i != 0; i = s->next) {
+		s = &a->samples[i - 1];
+		if (s->json_len == len && memcmp(s->json, cand, len) == 0) {
+			if (t_ms > s->time_ms)
+				s->time_ms = t_ms;
+			free(json);
+			return;
+		}
 	}
 	if (n < a->samples_per_bucket) {
 		a->samples = xgrow(a->samples, &a->samples_cap, a->nsamples + 1,
@@ -378,15 +389,21 @@ offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
 		s->topic = topic;
 		s->bucket = bucket;
 		s->next = (uint32_t)e->count;
+		s->json = NULL;
 		e->count = (int64_t)a->nsamples;
-	} else if (least != NULL && agg_sample_cmp(t_ms, json, len,
+	} else if (least != NULL && agg_sample_cmp(t_ms, cand, len,
 	    least->time_ms, least->json, least->json_len) > 0) {
 		s = least;
-		free(s->json);
 	} else {
 		free(json);
 		return;
 	}
+	if (json == NULL) {		/* a copy of the scratch buffer */
+		json = xrealloc(s->json, len + 1);
+		memcpy(json, cand, len);
+		json[len] = '\0';
+	} else
+		free(s->json);
 	s->time_ms = t_ms;
 	s->json = json;
 	s->json_len = len;
