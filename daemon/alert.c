@@ -335,6 +335,10 @@ alert_group_flush(struct alert_group *g, int64_t T, int64_t now_ms)
 	memset(&h, 0, sizeof h);
 	if (g->ops->list(g->arg, &h) == -1)
 		return -1;
+	/* the timer follows what is held now (another leader may have sent
+	 * it, or it expired), so an empty hold is not read at every step */
+	g->since = h.n > 0 ? h.since : INT64_MAX;
+	g->wait = h.n > 0 ? h.wait_s : 0;
 	if (h.n > 0 && held_due(&h, T, now_ms)) {
 		/* in id order: topic, block, window end */
 		qsort(h.items, h.n, sizeof *h.items, cmp_held);

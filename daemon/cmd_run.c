@@ -488,10 +488,21 @@ daemon_free(struct daemon *d)
 static int
 daemon_prepare(struct daemon *d)
 {
+	struct sigaction sa;
 	char err[512];
 	enum log_level lvl;
 	struct engine *eng;
 	size_t i;
+
+	/* first, before any thread starts: a signal during start-up only
+	 * sets a flag (a SIGTERM then stops the daemon once it runs) */
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 
 	if (config_load(d->cfgpath, &d->cfg, &d->errs) == -1) {
 		log_diag(&d->errs);
@@ -547,22 +558,13 @@ daemon_prepare(struct daemon *d)
 	return 0;
 }
 
-/* Signals, the consumer threads, the detector and ops. */
+/* The consumer threads, the detector and ops. */
 static void
 daemon_start(struct daemon *d)
 {
-	struct sigaction sa;
 	struct ops_io ops_io;
 	char host[256];
 	size_t i;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 
 	for (i = 0; i < d->ncs; i++)
 		consumer_start(d->cs[i]);

@@ -92,7 +92,7 @@ static const struct copt config_table[] = {
 	{ "redis.password_file", CT_STR, O(redis_password_file), 0, "",
 	  0, 0, NULL, 0, "file holding the password (first line)" },
 	{ "redis.prefix", CT_STR, O(redis_prefix), 0, "tidewatch:",
-	  0, 0, NULL, 0, "prefix of every key; {tidewatch}: keeps Redis Cluster in one slot" },
+	  0, 128, NULL, 0, "prefix of every key (at most 128 bytes); {tidewatch}: keeps Redis Cluster in one slot" },
 	{ "redis.timeout", CT_DUR_MS, O(redis_timeout_ms), 0, "2s",
 	  10, 600000, NULL, 0, "connect and command timeout" },
 	{ "redis.flush_interval", CT_DUR_MS, O(flush_interval_ms), 0, "1s",
@@ -120,9 +120,9 @@ static const struct copt config_table[] = {
 	  60, INT64_C(400) * 86400, NULL, 0, "how long buckets are kept (covers seasonal baselines)" },
 
 	{ "alerts.channel", CT_STR, O(alert_channel), 0, "alerts:",
-	  0, 0, NULL, 0, "channel prefix after the key prefix: <prefix>alerts:<topic>" },
+	  0, 128, NULL, 0, "channel prefix after the key prefix: <prefix>alerts:<topic> (at most 128 bytes)" },
 	{ "alerts.stream", CT_STR, O(alert_stream), 0, "alert-log",
-	  0, 0, NULL, 0, "stream of every alert, after the key prefix" },
+	  0, 128, NULL, 0, "stream of every alert, after the key prefix (at most 128 bytes)" },
 	{ "alerts.stream_maxlen", CT_INT, O(alert_stream_maxlen), 0, "10000",
 	  10, 100000000, NULL, 0, "approximate length the alert stream is trimmed to" },
 	{ "alerts.samples", CT_INT, O(samples), 0, "3",
@@ -270,6 +270,13 @@ copt_set_scalar(struct config *c, const struct copt *o, const char *v,
 
 	switch (o->type) {
 	case CT_STR:
+		/* max, when set, bounds the length (key names are built in
+		 * fixed buffers) */
+		if (o->max > 0 && strlen(v) > (size_t)o->max) {
+			snprintf(err, errsz, "%s: at most %" PRId64 " bytes, got %zu",
+			    o->name, o->max, strlen(v));
+			return -1;
+		}
 		free(*(char **)(base + o->off));
 		*(char **)(base + o->off) = xstrdup(v);
 		return 0;

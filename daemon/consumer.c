@@ -17,7 +17,7 @@
  * partition goes back to its stored position, so nothing is counted twice
  * and nothing is lost.  On revocation the thread flushes first; if it
  * cannot, the aggregate is dropped and the next owner recounts from Redis.
- * The rebalance callback runs on this thread (inside consumer_poll).
+ * The rebalance callback runs on this thread (inside rd_kafka_queue_poll).
  */
 #include <errno.h>
 #include <inttypes.h>

@@ -42,6 +42,8 @@
 #define RULES_MAX_GROUPS	64
 #define RULES_MAX_ID		64
 #define RULES_MAX_COUNT_BY	16
+#define RULES_MAX_FIELD_NAME	128	/* bytes of a count_by field name (it is
+					 * part of Redis key names) */
 #define RULES_MAX_LOOKBACK	365
 #define RULES_MAX_DURATION	(3650LL * 86400)
 #define RULES_DEFAULT_RES	10

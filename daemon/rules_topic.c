@@ -179,6 +179,12 @@ parse_strings(struct loader *ld, yaml_node_t *n, const char *what,
 			    ryaml_got(item, g));
 			continue;
 		}
+		if (fields && strlen(s) > RULES_MAX_FIELD_NAME) {
+			ryaml_error(ld, item, "%s: field name '%s' is longer "
+			    "than %d bytes", what, ryaml_show(s, s1),
+			    RULES_MAX_FIELD_NAME);
+			continue;
+		}
 		if (fields && !rmatch_is_field_name(s)) {
 			ryaml_error(ld, item, "%s: field name '%s' may only "
 			    "hold letters, digits, '_', '.' and '-'", what,

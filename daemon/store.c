@@ -26,7 +26,7 @@
  * the positions, all in one atomic script.  Day keys get EXPIREAT at the end
  * of their day plus the retention.  The connection is one hiredis context;
  * on any I/O error it is dropped and remade by the next call.  Every
- * connection tidewatch makes (these, and the subscriber of store_sub.c) is
+ * connection tidewatch makes (these, and the subscriber of store_alerts.c) is
  * made by store_dial(), which also authenticates.  FLUSH_LUA is loaded on
  * the first flush, so a store that only reads needs no SCRIPT rights.
  */
@@ -176,7 +176,8 @@ store_new(const struct store_conf *conf)
 	s->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
 	    STORE_TIMEOUT_MS;
 	s->retention_s = conf->retention_s > 0 ? conf->retention_s : 8 * 86400;
-	s->samples_keep = conf->samples_keep > 0 ? conf->samples_keep : 50;
+	s->samples_keep = conf->samples_keep > 0 ? conf->samples_keep :
+	    STORE_SAMPLES_KEEP;
 	return s;
 }
 

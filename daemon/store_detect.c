@@ -310,7 +310,10 @@ static const char HOLD_LUA[] =
 "end\n"
 "return 0\n";
 
-/* Sends the digest if the hash is still what was read; -1 if it changed. */
+/* Sends the digest if the hash is still what was read; -1 if it changed.
+ * As PUBLISH_LUA does for one alert: if an XADD fails, the entries this
+ * digest added are taken back, the dedup key is given back and the held
+ * alerts stay, so the next try sends them all (nothing is lost). */
 static const char SEND_HELD_LUA[] =
 "if redis.call('HLEN', KEYS[1]) ~= tonumber(ARGV[1]) or\n"
 "    redis.call('HGET', KEYS[1], '_since') ~= ARGV[2] then\n"
@@ -319,10 +322,17 @@ static const char SEND_HELD_LUA[] =
 "local n = 0\n"
 "if redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[6]) then\n"
 "  local all = redis.call('HGETALL', KEYS[1])\n"
+"  local added = {}\n"
 "  for i = 1, #all, 2 do\n"
 "    if string.sub(all[i], 1, 2) == 'a:' then\n"
-"      redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'alert',\n"
-"          all[i + 1])\n"
+"      local ok = redis.pcall('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',\n"
+"          'alert', all[i + 1])\n"
+"      if type(ok) == 'table' and ok.err then\n"
+"        for _, id in ipairs(added) do redis.call('XDEL', KEYS[2], id) end\n"
+"        redis.call('DEL', KEYS[3])\n"
+"        return redis.error_reply(ok.err)\n"
+"      end\n"
+"      added[#added + 1] = ok\n"
 "      n = n + 1\n"
 "    end\n"
 "  end\n"

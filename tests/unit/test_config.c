@@ -120,6 +120,23 @@ test_errors(void **state)
 	config_free(&c);
 	diag_free(&d);
 
+	/* names that go into Redis key names are bounded */
+	{
+		char text[256];
+
+		snprintf(text, sizeof text, "redis: {prefix: %0129d}\n", 7);
+		assert_int_equal(load(text, &c, &d), -1);
+		assert_int_equal(d.n, 1);
+		assert_string_equal(d.msgs[0], "t.yaml:1:17: redis.prefix: at "
+		    "most 128 bytes, got 129");
+		config_free(&c);
+		diag_free(&d);
+		snprintf(text, sizeof text, "redis: {prefix: %0128d}\n", 7);
+		assert_int_equal(load(text, &c, &d), 0);
+		config_free(&c);
+		diag_free(&d);
+	}
+
 	assert_int_equal(load("kafka: [1, 2]\n", &c, &d), -1);
 	assert_string_equal(d.msgs[0],
 	    "t.yaml:1:8: kafka: expected a mapping of settings");

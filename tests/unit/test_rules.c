@@ -1318,7 +1318,7 @@ test_all_errors_reported(void **state)
 	    "t.yaml:6:3)");
 }
 
-/* ---- detectors of issue 6: poisson, EWMA; group_wait, inhibit ---------- */
+/* ---- detectors: poisson, EWMA; group_wait, inhibit ---------------------- */
 
 static void
 test_detector_keys(void **state)
