@@ -263,6 +263,14 @@ alert_make(struct alert *al, const struct rule_topic *t, size_t block,
 	    &al->nsamples);
 }
 
+int
+alert_top_cmp(int64_t c1, const char *n1, int64_t c2, const char *n2)
+{
+	if (c1 != c2)
+		return c1 > c2 ? -1 : 1;
+	return strcmp(n1, n2);
+}
+
 /* ---- group_wait ---------------------------------------------------------- */
 
 void

@@ -388,9 +388,8 @@ take_largest(struct acc *acc, size_t nacc, size_t n, struct alert_top *out)
 		for (j = 0; j < nacc; j++) {
 			if (acc[j].name == NULL)
 				continue;
-			if (best == nacc || acc[j].count > acc[best].count ||
-			    (acc[j].count == acc[best].count &&
-			    strcmp(acc[j].name, acc[best].name) < 0))
+			if (best == nacc || alert_top_cmp(acc[j].count,
+			    acc[j].name, acc[best].count, acc[best].name) < 0)
 				best = j;
 		}
 		if (best == nacc)

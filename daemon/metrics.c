@@ -580,7 +580,7 @@ reply(struct MHD_Connection *conn, unsigned int status, const char *type,
 }
 
 static enum MHD_Result
-handle(void *cls, struct MHD_Connection *conn, const char *url,
+serve_request(void *cls, struct MHD_Connection *conn, const char *url,
     const char *method, const char *version, const char *upload_data,
     size_t *upload_size, void **con_cls)
 {
@@ -673,7 +673,8 @@ metrics_start(const char *listen, char *err, size_t errsz)
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	httpd = MHD_start_daemon(flags, (uint16_t)atoi(port), NULL, NULL, handle,
+	httpd = MHD_start_daemon(flags, (uint16_t)atoi(port), NULL, NULL,
+	    serve_request,
 	    NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	    MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,

@@ -38,6 +38,7 @@
 
 #include <hiredis.h>
 
+#include "alert.h"
 #include "jsonw.h"
 #include "store.h"
 #include "store_int.h"
@@ -808,9 +809,7 @@ topc_cmp(const void *x, const void *y)
 {
 	const struct topc *a = x, *b = y;
 
-	if (a->count != b->count)
-		return a->count < b->count ? 1 : -1;
-	return strcmp(a->name, b->name);
+	return alert_top_cmp(a->count, a->name, b->count, b->name);
 }
 
 int

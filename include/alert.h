@@ -64,6 +64,11 @@ char *alert_json(const struct alert *al);
 #define ALERT_TOP_VALUES	5	/* top values of each count_by field */
 #define ALERT_SAMPLES		3	/* sample posts */
 
+/* The order of top keywords and values: the larger count first, then the
+ * name (strcmp); <0 when (c1, n1) ranks before (c2, n2).  Every evidence
+ * source ranks with it, so the daemon and backtest name the same ones. */
+int alert_top_cmp(int64_t c1, const char *n1, int64_t c2, const char *n2);
+
 /* Where evidence comes from.  top: the max largest (name, count) pairs
  * summed over buckets [from, to) of topic t, of its keywords (field NULL)
  * or of the values of its count_by field; out's arrays are the caller's.
