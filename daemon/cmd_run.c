@@ -79,6 +79,21 @@ run_usage(FILE *fp)
 	    CONFIG_DEFAULT_PATH);
 }
 
+/* Logs the matcher's warnings about keyword folding: the first few, then
+ * how many more `tidewatch check` would show. */
+static void
+log_fold_warnings(const struct matcher *m)
+{
+	const struct diag *w = match_warnings(m);
+	size_t i, shown = w->n < 5 ? w->n : 5;
+
+	for (i = 0; i < shown; i++)
+		log_warn("%s", w->msgs[i]);
+	if (w->n > shown)
+		log_warn("%zu more keyword warnings; tidewatch check lists them "
+		    "all", w->n - shown);
+}
+
 /* Builds an engine from the config's rule paths; every error into errs. */
 static struct engine *
 build_engine(const struct config *cfg, const struct normalizer *norm,
@@ -105,6 +120,7 @@ build_engine(const struct config *cfg, const struct normalizer *norm,
 		match_free(m);
 		return NULL;
 	}
+	log_fold_warnings(m);
 	return engine_new(m, version);
 }
 

@@ -283,6 +283,8 @@ build_topic(struct matcher *m, struct build *b, struct norm_buf *nb,
 			prefix_keyword_place(errstr, errstr_size, t, kw);
 			return -1;
 		}
+		if (!kw->is_regex)	/* nb holds the keyword's fold */
+			match_fold_warn(&m->warns, t, kw, nb);
 	}
 	mt->nre = m->nres - mt->re;
 	if (mt->nre > m->max_nre)
@@ -816,6 +818,7 @@ match_free(struct matcher *m)
 	free(m->grp_re);
 	free(m->res);
 	free(m->always);
+	diag_free(&m->warns);
 	rules_unref(m->rs);
 	free(m);
 }

@@ -7,8 +7,10 @@
  * runtime: scan, separator and word checks, topic decisions, results) and
  * by matcher_regex.c (regex factors at compile time, PCRE2 runs per post).
  * A struct match_ctx is one thread's scratch for matcher.c and
- * matcher_regex.c.  Only these three files include this header; everyone
- * else sees the opaque types of include/matcher.h.  The few helpers here
+ * matcher_regex.c; matcher_fold.c warns about keywords that fold into
+ * something else while matcher_build.c folds them.  Only these files
+ * include this header; everyone else sees the opaque types of
+ * include/matcher.h.  The few helpers here
  * are static inline so that the scan loop in matcher.c keeps them inlined.
  */
 #ifndef TW_MATCHER_INT_H
@@ -122,6 +124,7 @@ struct matcher {
 	uint32_t		 max_nre;
 
 	size_t			 bytes;
+	struct diag		 warns;		/* match_fold_warn(), at compile */
 };
 
 /* Per-post state of one topic, valid while stamp == ctx->gen. */
@@ -227,5 +230,10 @@ size_t match_re_factors(const char *s, uint32_t flags, struct span *runs,
 bool match_re_has_jit(const pcre2_code *re);
 int match_re_run(struct match_ctx *ctx, uint32_t t, const struct mre *r,
     bool record);
+
+/* Adds a warning to d when literal keyword kw of topic t, folded into nb,
+ * lost characters or became a short Latin word (matcher_fold.c). */
+void match_fold_warn(struct diag *d, const struct rule_topic *t,
+    const struct rule_kw *kw, const struct norm_buf *nb);
 
 #endif

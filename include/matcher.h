@@ -81,6 +81,10 @@ struct matcher *match_compile(struct ruleset *rs, const struct normalizer *norm,
 void match_free(struct matcher *m);
 const struct ruleset *match_ruleset(const struct matcher *m);
 void match_get_stats(const struct matcher *m, struct match_stats *st);
+/* Warnings found at compile time, one "path:line:col: warning: …" line per
+ * literal keyword that folds into something else (it loses characters, or
+ * becomes a Latin word of one or two letters).  Owned by the matcher. */
+const struct diag *match_warnings(const struct matcher *m);
 
 struct match_ctx *match_ctx_new(const struct matcher *m);
 void match_ctx_free(struct match_ctx *ctx);
