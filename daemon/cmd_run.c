@@ -90,8 +90,8 @@ log_fold_warnings(const struct matcher *m)
 	for (i = 0; i < shown; i++)
 		log_warn("%s", w->msgs[i]);
 	if (w->n > shown)
-		log_warn("%zu more keyword warnings; tidewatch check lists them "
-		    "all", w->n - shown);
+		log_warn("%zu more keyword warning%s; tidewatch check lists "
+		    "them all", w->n - shown, w->n - shown == 1 ? "" : "s");
 }
 
 /* Builds an engine from the config's rule paths; every error into errs. */

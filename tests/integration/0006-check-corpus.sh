@@ -116,3 +116,21 @@ check "--json without --corpus: usage error" test $? -eq 2
 "$TIDEWATCH" check --corpus "$T/nonexistent.jsonl" "$T/gov" >/dev/null 2>"$T/err"
 check "unreadable corpus: exit 1" test $? -eq 1
 check "unreadable corpus: named" grep -q "$T/nonexistent.jsonl" "$T/err"
+
+# the daemon logs the first five fold warnings at load, then how many more
+if have redis-server && have redis-cli; then
+	start_redis
+	start_kafka
+	RULES=$T/fold write_config "$T/tw.yaml" </dev/null
+	start_daemon tw "$T/tw.yaml"
+	wait_for 20 grep -q 'ready' "$T/tw.log"
+	check "run: logs the first five fold warnings" \
+	  test "$(grep -c 'level=warn.*warning: topic .lang.: keyword' "$T/tw.log")" -eq 5
+	check "run: the warning names the keyword's place" \
+	  grep -q "level=warn.*$F:5:11: warning: .*\\\\\"C++\\\\\" folds to" "$T/tw.log" ||
+	  grep 'warning' "$T/tw.log" | head -3
+	check "run: then how many more" \
+	  grep -q 'level=warn.*1 more keyword warning; tidewatch check lists them all' "$T/tw.log"
+else
+	skip "redis-server is not installed: the run log part"
+fi
