@@ -6,9 +6,13 @@
  * about each code point once and keeps the answers in a two-level table
  * (stage 1 by cp >> 8, pages of 256 entries, equal pages shared).  norm_text()
  * is then a validating UTF-8 decode and one or two loads per code point, no
- * library call.  Text is compared in decomposed form (é = e + U+0301; Hangul
- * syllables stay whole); a combining mark takes the class of the character
- * it follows, and after a separator or at the start counts as a separator.
+ * library call.  Text is compared in decomposed form (é = e + U+0301); a
+ * combining mark takes the class of the character it follows, and after a
+ * separator or at the start counts as a separator.  Two exceptions need
+ * the character before, so the loop's slow path handles them: a mark on an
+ * ideograph is dropped (ideographs take none, so it is decoration), and
+ * Hangul is compared as syllables: syllables stay whole and conjoining
+ * jamo compose as NFC composes them.
  * The normaliser is immutable once built: threads share it, each with its
  * own struct norm_buf.  Offsets are uint32_t: the decoder caps posts far
  * below 4 GiB, and longer input is refused as if invalid.
@@ -53,6 +57,8 @@ enum {
 	K_SEPX,
 	K_EXP,
 	K_BAD,		/* surrogate: only the fast 3-byte decode meets it */
+	K_JAMO_V,	/* Hangul vowel jamo: joins a leading consonant */
+	K_JAMO_T,	/* Hangul trailing consonant: joins an LV syllable */
 };
 #define E(kind, val)	((uint32_t)(kind) << 24 | (uint32_t)(val))
 #define E_KIND(e)	((e) >> 24)
@@ -174,6 +180,32 @@ cp_kind(const struct norm_opts *opts, uint32_t cp)
 	}
 }
 
+/* Modern conjoining jamo, the ones that compose into syllables U+AC00… */
+static inline bool
+jamo_is_l(uint32_t cp)
+{
+	return cp >= 0x1100 && cp < 0x1100 + 19;
+}
+
+static inline bool
+jamo_is_v(uint32_t cp)
+{
+	return cp >= 0x1161 && cp < 0x1161 + 21;
+}
+
+static inline bool
+jamo_is_t(uint32_t cp)
+{
+	return cp > 0x11a7 && cp < 0x11a7 + 28;
+}
+
+/* A syllable without a trailing consonant (가, not 각). */
+static inline bool
+hangul_is_lv(uint32_t cp)
+{
+	return cp >= 0xac00 && cp <= 0xd7a3 && (cp - 0xac00) % 28 == 0;
+}
+
 /*
  * Folds runs of conjoining jamo L V [T] back into Hangul syllables, so that
  * compatibility forms (㈜ → (주)) agree with the precomposed syllables we
@@ -185,14 +217,12 @@ hangul_compose(uint32_t *v, size_t n)
 	size_t	i, j;
 
 	for (i = j = 0; i < n; i++) {
-		if (i + 1 < n && v[i] >= 0x1100 && v[i] < 0x1100 + 19 &&
-		    v[i + 1] >= 0x1161 && v[i + 1] < 0x1161 + 21) {
+		if (i + 1 < n && jamo_is_l(v[i]) && jamo_is_v(v[i + 1])) {
 			uint32_t s = 0xac00 +
 			    ((v[i] - 0x1100) * 21 + (v[i + 1] - 0x1161)) * 28;
 
 			i++;
-			if (i + 1 < n && v[i + 1] > 0x11a7 &&
-			    v[i + 1] < 0x11a7 + 28)
+			if (i + 1 < n && jamo_is_t(v[i + 1]))
 				s += v[++i] - 0x11a7;
 			v[j++] = s;
 		} else
@@ -295,6 +325,10 @@ entry_of(struct build *b, uint32_t cp)
 	}
 	if (nv == 1) {
 		k = (int)E_KIND(v[0]);
+		if (k == K_CJK && jamo_is_v(E_VAL(v[0])))
+			k = K_JAMO_V;
+		else if (k == K_CJK && jamo_is_t(E_VAL(v[0])))
+			k = K_JAMO_T;
 		return E(k, E_VAL(v[0]) ^ cp);
 	}
 	return E(K_EXP, pool_add(b, v, nv));
@@ -594,12 +628,36 @@ struct norm_state {
 	uint32_t		 gap;
 };
 
+/*
+ * The character just emitted, if nothing came between it and the current
+ * input code point but removed characters (full: separators are emitted,
+ * so the last one is adjacent; otherwise a separator leaves a gap).
+ */
+static inline struct norm_char *
+norm_adjacent(struct norm_state st, const struct norm_char *o0, int full)
+{
+	if (st.o == o0 || (!full && st.gap != 0))
+		return NULL;
+	return st.o - 1;
+}
+
 /* Appends one output of kind k (not K_IGN or K_SEPX). */
 static inline struct norm_state
 norm_put(struct norm_state st, const struct norm_char *o0, uint32_t c,
     uint32_t k, uint32_t start, uint32_t end, int full)
 {
+	struct norm_char	*prev;
+
 	if (k == K_MARK) {
+		/*
+		 * Ideographs take no combining marks: one on a Han character
+		 * is decoration (地́沟油), dropped into the span of its base.
+		 */
+		prev = norm_adjacent(st, o0, full);
+		if (prev != NULL && cp_is_han(prev->cp)) {
+			prev->src_end = end;
+			return st;
+		}
 		if (full)
 			k = st.o > o0 ? st.o[-1].cls : NC_SEP;
 		else
@@ -612,6 +670,33 @@ norm_put(struct norm_state st, const struct norm_char *o0, uint32_t c,
 	put_char(st.o++, c, start, end, st.gap, k);
 	st.gap = 0;
 	return st;
+}
+
+/*
+ * Conjoining jamo compose as NFC composes them: a vowel right after a
+ * leading consonant makes an LV syllable (ᄀ + ᅡ = 가), a trailing
+ * consonant right after an LV syllable, composed or precomposed, makes an
+ * LVT syllable (가 + ᆨ = 각).  The syllable spans all of its jamo.  Jamo
+ * that do not compose are emitted as they are.
+ */
+static struct norm_state
+norm_jamo(struct norm_state st, const struct norm_char *o0, uint32_t c,
+    uint32_t k, uint32_t start, uint32_t end, int full)
+{
+	struct norm_char	*prev = norm_adjacent(st, o0, full);
+
+	if (prev != NULL && k == K_JAMO_V && jamo_is_l(prev->cp)) {
+		prev->cp = 0xac00 + ((prev->cp - 0x1100) * 21 +
+		    (c - 0x1161)) * 28;
+		prev->src_end = end;
+		return st;
+	}
+	if (prev != NULL && k == K_JAMO_T && hangul_is_lv(prev->cp)) {
+		prev->cp += c - 0x11a7;
+		prev->src_end = end;
+		return st;
+	}
+	return norm_put(st, o0, c, K_CJK, start, end, full);
 }
 
 /*
@@ -640,6 +725,10 @@ norm_slow(const struct normalizer *n, struct norm_buf *out,
 		if (!full)
 			return norm_put(st, out->v, 0, K_SEP, start, end, 0);
 		break;
+	case K_JAMO_V:
+	case K_JAMO_T:
+		return norm_jamo(st, out->v, E_VAL(e) ^ cp, k, start, end,
+		    full);
 	}
 	pe = n->pool + E_VAL(e);
 	cnt = *pe++;

@@ -7,13 +7,16 @@
  *
  * Normalising a text yields its "significant" characters (letters, digits,
  * ideographs…) after compatibility folding (ＦＯＯＤ→food, ①→1), case folding
- * and traditional→simplified Chinese.  Zero-width and format characters are
+ * and traditional→simplified Chinese, in decomposed form except for Hangul
+ * (syllables; conjoining jamo compose) and for combining marks on
+ * ideographs (dropped).  Zero-width and format characters are
  * removed without a trace.  Separators (spaces, punctuation, symbols, emoji)
  * are not emitted; each emitted character records how many separators came
  * right before it (its gap) so the matcher can skip a few separators inside
  * a keyword (地*沟 油, f.o.o.d) and still find word boundaries in Latin text.
- * Every emitted character keeps the byte span of the input code point it
- * came from, so a hit maps back to byte offsets in the original text.
+ * Every emitted character keeps the byte span of the input it came from
+ * (one code point, or a syllable's jamo, or an ideograph and its dropped
+ * marks), so a hit maps back to byte offsets in the original text.
  */
 #ifndef TW_NORMALIZE_H
 #define TW_NORMALIZE_H

@@ -287,6 +287,51 @@ test_marks(void **state)
 	/* In full mode a mark at the start is a separator. */
 	full("\xcc\x81" "a");
 	classes("SW");
+	/*
+	 * Ideographs take no marks: dropped into the span of their base
+	 * (地 + U+0301 U+0300 is bytes 0..7), in both modes.  Kana keep
+	 * theirs (above).
+	 */
+	assert_string_equal(txt("地\xcc\x81\xcc\x80沟油"), "地沟油");
+	gaps("100");
+	span(0, 0, 7);
+	span(1, 7, 10);
+	assert_string_equal(full("地\xcc\x81 油"), "地 油");
+	classes("CSC");
+	span(0, 0, 5);
+	/* After a separator the mark is still a separator. */
+	assert_string_equal(txt("地*\xcc\x81沟"), "地沟");
+	gaps("12");
+}
+
+/*
+ * Conjoining jamo compose into syllables as NFC composes them; the
+ * syllable spans its jamo.  한 = ᄒ ᅡ ᆫ (U+1112 U+1161 U+11AB).
+ */
+static void
+test_hangul_jamo(void **state)
+{
+	(void)state;
+	assert_string_equal(txt("\xe1\x84\x92\xe1\x85\xa1\xe1\x86\xab"),
+	    "한");
+	classes("C");
+	span(0, 0, 9);
+	/* A precomposed LV syllable takes a trailing jamo: 하 + ᆫ. */
+	assert_string_equal(txt("하\xe1\x86\xab국"), "한국");
+	span(0, 0, 6);
+	span(1, 6, 9);
+	assert_string_equal(full("\xe1\x84\x92\xe1\x85\xa1 "), "하 ");
+	classes("CS");
+	/* Nothing composes across a separator or onto an LVT syllable. */
+	assert_string_equal(txt("\xe1\x84\x92*\xe1\x85\xa1"),
+	    "\xe1\x84\x92\xe1\x85\xa1");
+	gaps("11");
+	assert_string_equal(txt("한\xe1\x86\xa8"), "한\xe1\x86\xa8");
+	/* A removed format character does not stand in the way. */
+	assert_string_equal(txt("\xe1\x84\x92\xe2\x80\x8b\xe1\x85\xa1"),
+	    "하");
+	/* Compatibility jamo: NFKC folds ㅎ ㅏ to ᄒ ᅡ, which compose. */
+	assert_string_equal(txt("ㅎㅏ"), "하");
 }
 
 static void
@@ -756,6 +801,7 @@ main(void)
 		cmocka_unit_test(test_compat),
 		cmocka_unit_test(test_decomposed),
 		cmocka_unit_test(test_marks),
+		cmocka_unit_test(test_hangul_jamo),
 		cmocka_unit_test(test_other_scripts),
 		cmocka_unit_test(test_emoji),
 		cmocka_unit_test(test_format),
