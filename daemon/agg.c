@@ -21,6 +21,7 @@
 
 #include "agg.h"
 #include "jsonw.h"
+#include "strmap.h"
 #include "xmalloc.h"
 
 struct slot {
@@ -62,19 +63,6 @@ struct agg {
 				 * others follow agg_sample.next */
 
 static uint32_t
-hash_bytes(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 16777619u;
-	}
-	return h;
-}
-
-static uint32_t
 hash_mix(uint64_t x)
 {
 	x ^= x >> 33;
@@ -88,7 +76,7 @@ hash_mix(uint64_t x)
 static const char *
 intern(struct agg *a, const char *s, size_t n)
 {
-	uint32_t h = hash_bytes(s, n);
+	uint32_t h = strmap_hash(s, n);
 	size_t mask, i;
 
 	if ((a->nstrs_used + 1) * 2 > a->nstrs) {

@@ -25,6 +25,7 @@
 
 #include "backtest.h"
 #include "spike.h"
+#include "strmap.h"
 #include "watch.h"
 #include "xmalloc.h"
 
@@ -59,6 +60,7 @@ struct held {
 
 struct backtest {
 	const struct ruleset	*rs;
+	struct strmap		 ids;		/* topic id → index in rs */
 	int64_t			 res, b0, nb;
 	struct tcounts		*tc;		/* per topic */
 	/* during detection */
@@ -75,10 +77,14 @@ struct backtest *
 backtest_new(const struct ruleset *rs, int64_t res)
 {
 	struct backtest *bt = xcalloc(1, sizeof *bt);
+	size_t i;
 
 	bt->rs = rs;
 	bt->res = res > 0 ? res : 1;
 	bt->tc = xcalloc(rs->ntopics + 1, sizeof *bt->tc);
+	for (i = rs->ntopics; i > 0; i--)	/* the first of equal ids wins */
+		if (rs->topics[i - 1].id != NULL)
+			strmap_put(&bt->ids, rs->topics[i - 1].id, i - 1);
 	return bt;
 }
 
@@ -107,6 +113,7 @@ backtest_free(struct backtest *bt)
 		free(bt->tc[i].samples);
 	}
 	free(bt->tc);
+	strmap_free(&bt->ids);
 	held_forget(bt);
 	free(bt->held);
 	free(bt);
@@ -209,14 +216,14 @@ order_samples(struct tcounts *tc)
 /* The index of topic id in the rule set (ntopics: none).  Topic ids are
  * interned in the aggregate: *last and *ti remember the last one. */
 static size_t
-topic_index(const struct ruleset *rs, const char *id, const char **last,
+topic_index(const struct backtest *bt, const char *id, const char **last,
     size_t *ti)
 {
 	if (id != *last) {
 		*last = id;
-		for (*ti = 0; *ti < rs->ntopics; (*ti)++)
-			if (strcmp(rs->topics[*ti].id, id) == 0)
-				break;
+		*ti = strmap_get(&bt->ids, id);
+		if (*ti == STRMAP_NONE)
+			*ti = bt->rs->ntopics;
 	}
 	return *ti;
 }
@@ -314,7 +321,7 @@ backtest_add_agg(struct backtest *bt, const struct agg *a, char *err,
 		if (e[i].kind != AGG_COUNT && e[i].kind != AGG_KEYWORD &&
 		    e[i].kind != AGG_BY)
 			continue;
-		if (topic_index(rs, e[i].topic, &last, &ti) < rs->ntopics)
+		if (topic_index(bt, e[i].topic, &last, &ti) < rs->ntopics)
 			add_entry(bt, ti, &e[i]);
 	}
 	sm = agg_samples(a, &nsm);
@@ -322,7 +329,7 @@ backtest_add_agg(struct backtest *bt, const struct agg *a, char *err,
 	for (i = 0; i < nsm; i++) {
 		struct tcounts *tc;
 
-		if (topic_index(rs, sm[i].topic, &last, &ti) == rs->ntopics)
+		if (topic_index(bt, sm[i].topic, &last, &ti) == rs->ntopics)
 			continue;
 		tc = &bt->tc[ti];
 		tc->samples = xgrow(tc->samples, &tc->capsamples,

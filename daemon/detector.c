@@ -45,6 +45,7 @@
 #include "spike.h"
 #include "stats.h"
 #include "store.h"
+#include "strmap.h"
 #include "watch.h"
 #include "xmalloc.h"
 
@@ -81,6 +82,7 @@ struct detector {
 	int				 leading;
 	struct tstate			*ts;
 	size_t				 nts, tscap;
+	struct strmap			 tsmap;		/* topic id → index in ts */
 	int				 loaded;	/* states read */
 	int64_t				 history_start;
 	struct alert_group		 group;		/* group_wait */
@@ -225,6 +227,7 @@ detector_free(struct detector *d)
 	for (i = 0; i < d->nts; i++)
 		tstate_free(&d->ts[i]);
 	free(d->ts);
+	strmap_free(&d->tsmap);
 	redis_free(d->redis);
 	free(d->id);
 	free(d);
@@ -258,23 +261,23 @@ static struct tstate *
 tstate_get(struct detector *d, const struct rule_topic *t)
 {
 	struct tstate *ts;
-	size_t i;
+	size_t i = strmap_get(&d->tsmap, t->id);
 
-	for (i = 0; i < d->nts; i++) {
+	if (i != STRMAP_NONE) {
 		ts = &d->ts[i];
-		if (strcmp(ts->topic, t->id) == 0) {
-			if (ts->nblocks != t->nalerts) {
-				/* the blocks changed with a reload: start over */
-				tstate_blocks(ts, t->nalerts);
-			}
-			ts->seen = 1;
-			return ts;
+		if (ts->nblocks != t->nalerts) {
+			/* the blocks changed with a reload: start over */
+			tstate_blocks(ts, t->nalerts);
 		}
+		ts->seen = 1;
+		return ts;
 	}
 	d->ts = xgrow(d->ts, &d->tscap, d->nts + 1, sizeof *d->ts);
-	ts = &d->ts[d->nts++];
+	ts = &d->ts[d->nts];
 	memset(ts, 0, sizeof *ts);
 	ts->topic = xstrdup(t->id);
+	strmap_put(&d->tsmap, ts->topic, d->nts);
+	d->nts++;
 	tstate_blocks(ts, t->nalerts);
 	ts->seen = 1;
 	return ts;
@@ -571,13 +574,20 @@ static void
 forget_unseen(struct detector *d)
 {
 	size_t i;
+	int removed = 0;
 
 	for (i = 0; i < d->nts; ) {
 		if (!d->ts[i].seen) {
 			tstate_free(&d->ts[i]);
 			d->ts[i] = d->ts[--d->nts];
+			removed = 1;
 		} else
 			i++;
+	}
+	if (removed) {	/* indexes moved */
+		strmap_clear(&d->tsmap);
+		for (i = 0; i < d->nts; i++)
+			strmap_put(&d->tsmap, d->ts[i].topic, i);
 	}
 }
 

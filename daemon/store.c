@@ -42,6 +42,7 @@
 #include "jsonw.h"
 #include "store.h"
 #include "store_int.h"
+#include "strmap.h"
 #include "xmalloc.h"
 
 /* Samples kept per topic in <p>s:<topic>. */
@@ -456,23 +457,22 @@ arg_fmt(struct store *s, const char *fmt, ...)
 	return arg_add(s, tmp, (size_t)n);
 }
 
-/* Key index (1-based, as KEYS[i] in the script) of a key name; keys of one
- * flush are few (topics × days), a linear search over the last ones is
- * cheap enough but we keep it simple and exact. */
+/* Key index (1-based, as KEYS[i] in the script) of a key name: a flush
+ * names up to topics × days × kinds keys, found through a hash map. */
 struct keytab {
-	char	**names;
-	size_t	  n, cap;
-	int64_t	 *expire;	/* EXPIREAT per key, 0: none */
+	char		**names;
+	size_t		  n, cap;
+	int64_t		 *expire;	/* EXPIREAT per key, 0: none */
+	struct strmap	  map;		/* name → index into names */
 };
 
 static size_t
 key_index(struct keytab *kt, const char *name)
 {
-	size_t i;
+	size_t i = strmap_get(&kt->map, name);
 
-	for (i = kt->n; i > 0; i--)
-		if (strcmp(kt->names[i - 1], name) == 0)
-			return i + 2;	/* KEYS[1], KEYS[2]: positions, since */
+	if (i != STRMAP_NONE)
+		return i + 3;	/* KEYS[1], KEYS[2]: positions, since */
 	if (kt->n == kt->cap) {
 		kt->names = xgrow(kt->names, &kt->cap, kt->n + 1,
 		    sizeof *kt->names);
@@ -480,6 +480,7 @@ key_index(struct keytab *kt, const char *name)
 	}
 	kt->names[kt->n] = xstrdup(name);
 	kt->expire[kt->n] = 0;
+	strmap_put(&kt->map, kt->names[kt->n], kt->n);
 	kt->n++;
 	return kt->n + 2;
 }
@@ -493,6 +494,7 @@ keytab_free(struct keytab *kt)
 		free(kt->names[i]);
 	free(kt->names);
 	free(kt->expire);
+	strmap_free(&kt->map);
 }
 
 
@@ -684,11 +686,12 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 {
 	const struct agg_entry *e;
 	const struct agg_sample *smp;
-	struct keytab kt = { NULL, 0, 0, NULL };
+	struct keytab kt;
 	size_t ne, nsmp;
 	redisReply *r;
 	int rc = -1;
 
+	memset(&kt, 0, sizeof kt);
 	if (st != NULL)
 		memset(st, 0, sizeof *st);
 	if (s->c == NULL && store_connect(s) == -1)
