@@ -107,6 +107,8 @@ build_engine(const struct config *cfg, const struct normalizer *norm,
 
 	memset(&ro, 0, sizeof ro);
 	ro.resolution_s = cfg->resolution_s;
+	ro.max_items = (size_t)cfg->rules_max_items;
+	ro.max_file_bytes = (size_t)cfg->rules_max_file_bytes;
 	if (rules_load_opts((const char *const *)cfg->rule_paths,
 	    cfg->rule_npaths, &ro, &rs, errs) == -1)
 		return NULL;

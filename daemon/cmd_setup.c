@@ -44,6 +44,8 @@ cmd_setup(const char *cfgpath, char **rule_paths, size_t nrules,
 	}
 	memset(&ro, 0, sizeof ro);
 	ro.resolution_s = cfg->resolution_s;
+	ro.max_items = (size_t)cfg->rules_max_items;
+	ro.max_file_bytes = (size_t)cfg->rules_max_file_bytes;
 	if (rules_load_opts((const char *const *)rule_paths, nrules, &ro, &rs,
 	    errs) == -1)
 		return -1;

@@ -135,6 +135,8 @@ topics_from_rules(struct top *tp)
 
 	memset(&ro, 0, sizeof ro);
 	ro.resolution_s = tp->cfg.resolution_s;
+	ro.max_items = (size_t)tp->cfg.rules_max_items;
+	ro.max_file_bytes = (size_t)tp->cfg.rules_max_file_bytes;
 	diag_init(&errs);
 	if (tp->cfg.rule_npaths == 0 ||
 	    rules_load_opts((const char *const *)tp->cfg.rule_paths,

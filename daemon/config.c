@@ -102,6 +102,10 @@ static const struct copt config_table[] = {
 	  0, 0, NULL, 1, "rule files or directories of *.yaml" },
 	{ "rules.reload", CT_ENUM, O(reload_mode), 0, "signal",
 	  0, 0, reload_enums, 1, "signal (SIGHUP) or auto (also when a rule file changes)" },
+	{ "rules.max_items", CT_INT, O(rules_max_items), 0, "1000000",
+	  1000, INT64_C(1) << 32, NULL, 1, "most items (topics, keywords, alert blocks, values, tests) a rule set may hold; aliases count each time they are used" },
+	{ "rules.max_file_bytes", CT_SIZE, O(rules_max_file_bytes), 0, "16MiB",
+	  4096, INT64_C(1) << 32, NULL, 1, "largest rule file read" },
 
 	{ "normalize.nfkc", CT_BOOL, O(norm.nfkc), 0, "true",
 	  0, 0, NULL, 0, "compatibility folding: ＦＯＯＤ→food, ①→1" },

@@ -78,9 +78,8 @@ add_file(struct loader *ld, const char *path)
 		close(fd);
 		goto fail;
 	}
-	if (S_ISREG(sb.st_mode) && sb.st_size > RULES_MAX_FILE) {
-		ryaml_error_at(ld, ld->cur, 0, 0, "file is larger than %d MiB",
-		    RULES_MAX_FILE / (1024 * 1024));
+	if (S_ISREG(sb.st_mode) && (uint64_t)sb.st_size > ld->max_file) {
+		ryaml_file_too_large(ld);
 		close(fd);
 		goto fail;
 	}
@@ -88,7 +87,7 @@ add_file(struct loader *ld, const char *path)
 	buf = xmalloc(cap);
 	for (;;) {
 		if (len == cap) {
-			if (cap > RULES_MAX_FILE)
+			if (cap > ld->max_file)
 				break;
 			cap *= 2;
 			buf = xrealloc(buf, cap);
@@ -482,6 +481,10 @@ loader_init(struct loader *ld, const struct rules_opts *opts)
 	ld->res = RULES_DEFAULT_RES;
 	if (opts != NULL && opts->resolution_s > 0)
 		ld->res = opts->resolution_s;
+	ld->max_items = opts != NULL && opts->max_items > 0 ?
+	    opts->max_items : RULES_DEFAULT_MAX_ITEMS;
+	ld->max_file = opts != NULL && opts->max_file_bytes > 0 ?
+	    opts->max_file_bytes : RULES_DEFAULT_MAX_FILE;
 	ld->rs = xcalloc(1, sizeof *ld->rs);
 }
 

@@ -33,10 +33,9 @@
 
 #include "rules.h"
 
-#define RULES_MAX_FILE		(16 * 1024 * 1024)
 #define RULES_MAX_DEPTH		32
-#define RULES_MAX_NODES		2000000
-#define RULES_MAX_ITEMS		1000000
+#define RULES_MAX_NODES		2000000	/* YAML nodes of a file, at least */
+#define RULES_NODES_PER_ITEM	2	/* and per item of rules.max_items */
 #define RULES_MAX_REGEX		50000
 #define RULES_MAX_ERRORS	1000
 #define RULES_MAX_GROUPS	64
@@ -104,6 +103,8 @@ struct inhmark {
 
 struct loader {
 	int64_t		 res;		/* counter resolution, seconds */
+	size_t		 max_items;	/* rules.max_items */
+	size_t		 max_file;	/* rules.max_file_bytes */
 	struct lfile	*files;
 	size_t		 nfiles, capfiles;
 	size_t		 cur;		/* file being read */
@@ -170,6 +171,8 @@ void	ryaml_error(struct loader *ld, const yaml_node_t *n, const char *fmt,
 bool	ryaml_stopped(const struct loader *ld);
 /* Takes n items from the budget; false (reported once) when spent. */
 bool	ryaml_budget(struct loader *ld, const yaml_node_t *at, size_t n);
+/* Reports the file being read as larger than rules.max_file_bytes. */
+void	ryaml_file_too_large(struct loader *ld);
 
 size_t	ryaml_npairs(const yaml_node_t *n);	/* of mapping n */
 /* Key and value of pair i of mapping n; false when one is missing. */

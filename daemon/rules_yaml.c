@@ -347,14 +347,26 @@ ryaml_budget(struct loader *ld, const yaml_node_t *at, size_t n)
 	if (ld->toobig)
 		return false;
 	ld->items += n;
-	if (ld->items > RULES_MAX_ITEMS) {
-		ryaml_error(ld, at, "rule set too large: more than %d "
-		    "keywords, values and tests (aliases and $lists count each "
-		    "time they are used)", RULES_MAX_ITEMS);
+	if (ld->items > ld->max_items) {
+		ryaml_error(ld, at, "rule set too large: more than %zu items "
+		    "(topics, keywords, alert blocks, values and tests; aliases "
+		    "and $lists count each time they are used): raise "
+		    "rules.max_items to allow more", ld->max_items);
 		ld->toobig = true;
 		return false;
 	}
 	return true;
+}
+
+void
+ryaml_file_too_large(struct loader *ld)
+{
+	if (ld->max_file % (1024 * 1024) == 0)
+		ryaml_error_at(ld, ld->cur, 0, 0, "file is larger than %zu MiB "
+		    "(rules.max_file_bytes)", ld->max_file / (1024 * 1024));
+	else
+		ryaml_error_at(ld, ld->cur, 0, 0, "file is larger than %zu "
+		    "bytes (rules.max_file_bytes)", ld->max_file);
 }
 
 /* ---- document access -------------------------------------------------- */
@@ -641,9 +653,12 @@ check_events(struct loader *ld, const char *buf, size_t len)
 	yaml_parser_t p;
 	yaml_event_t ev;
 	size_t depth = 0, nodes = 0, docs = 0;
+	size_t max_nodes = ld->max_items * RULES_NODES_PER_ITEM;
 	int rc = 0;
 	bool done = false;
 
+	if (max_nodes < RULES_MAX_NODES)
+		max_nodes = RULES_MAX_NODES;
 	if (open_parser(ld, &p, buf, len) == -1)
 		return -1;
 	while (!done && rc == 0) {
@@ -678,11 +693,13 @@ check_events(struct loader *ld, const char *buf, size_t len)
 			/* FALLTHROUGH */
 		case YAML_SCALAR_EVENT:
 		case YAML_ALIAS_EVENT:
-			if (rc == 0 && ++nodes > RULES_MAX_NODES) {
+			if (rc == 0 && ++nodes > max_nodes) {
 				ryaml_error_at(ld, ld->cur,
 				    ryaml_line(&ev.start_mark),
-				    ryaml_col(&ev.start_mark), "more than %d "
-				    "YAML nodes", RULES_MAX_NODES);
+				    ryaml_col(&ev.start_mark), "more than %zu "
+				    "YAML nodes in one file (%d per item of "
+				    "rules.max_items, at least %d)", max_nodes,
+				    RULES_NODES_PER_ITEM, RULES_MAX_NODES);
 				rc = -1;
 			}
 			break;
@@ -706,9 +723,8 @@ ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
 	yaml_parser_t p;
 	int rc = 0;
 
-	if (len > RULES_MAX_FILE) {
-		ryaml_error_at(ld, ld->cur, 0, 0, "file is larger than %d MiB",
-		    RULES_MAX_FILE / (1024 * 1024));
+	if (len > ld->max_file) {
+		ryaml_file_too_large(ld);
 		return -1;
 	}
 	if (check_events(ld, buf, len) == -1 ||

@@ -63,6 +63,8 @@ struct config {
 	char	       **rule_paths;
 	size_t		 rule_npaths;
 	enum reload_mode reload_mode;
+	int64_t		 rules_max_items;	/* the loader's item budget */
+	int64_t		 rules_max_file_bytes;	/* largest rule file */
 
 	/* normalisation */
 	struct norm_opts norm;

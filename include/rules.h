@@ -135,9 +135,17 @@ int rules_load_string(const char *name, const char *yaml, size_t len,
     struct ruleset **out, struct diag *errs);
 
 /* Load options; NULL (or a field <= 0) selects the default. */
+/* The loader's caps, config keys rules.max_items and rules.max_file_bytes
+ * (their defaults in config.c's table are these). */
+#define RULES_DEFAULT_MAX_ITEMS	1000000
+#define RULES_DEFAULT_MAX_FILE	(16 * 1024 * 1024)
+
 struct rules_opts {
 	int64_t	resolution_s;	/* counter resolution: windows and baselines
 				 * must be multiples of it (default 10) */
+	size_t	max_items;	/* items (topics, keywords, alert blocks, values, tests) of a
+				 * set (0: RULES_DEFAULT_MAX_ITEMS) */
+	size_t	max_file_bytes;	/* largest file (0: RULES_DEFAULT_MAX_FILE) */
 };
 int rules_load_opts(const char *const *paths, size_t npaths,
     const struct rules_opts *opts, struct ruleset **out, struct diag *errs);

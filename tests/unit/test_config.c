@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "rules.h"
 
 static int
 load(const char *yaml, struct config *c, struct diag *d)
@@ -39,6 +40,9 @@ test_defaults(void **state)
 	assert_int_equal(c.norm.max_gap, 3);
 	assert_int_equal(c.time_source, TIME_POST);
 	assert_int_equal(c.max_post_bytes, 1024 * 1024);
+	/* the loader's caps: the config's defaults are the loader's */
+	assert_int_equal(c.rules_max_items, RULES_DEFAULT_MAX_ITEMS);
+	assert_int_equal(c.rules_max_file_bytes, RULES_DEFAULT_MAX_FILE);
 	config_free(&c);
 }
 

@@ -700,7 +700,7 @@ test_duplicate_ids(void **state)
 static void
 test_alerts(void **state)
 {
-	struct rules_opts opts = { 60 };
+	struct rules_opts opts = { .resolution_s = 60 };
 	struct ruleset *rs;
 	struct rule_alert *a;
 
@@ -762,7 +762,7 @@ test_alerts(void **state)
 
 	/* The counter resolution is an option. */
 	rs = load_alert("{window: 45s, threshold: 1}",
-	    &(struct rules_opts){ 15 });
+	    &(struct rules_opts){ .resolution_s = 15 });
 	rules_unref(rs);
 	expect_errors_opts("topics: [{id: t, match: {any: x}, alert: {window: "
 	    "90s, baseline: 150, threshold: 1}}]\n", &opts,
@@ -986,6 +986,7 @@ test_embedded_tests(void **state)
 static void
 test_yaml_errors(void **state)
 {
+	struct rules_opts ro;
 	struct ruleset *rs;
 	struct diag d;
 	char *big;
@@ -1032,7 +1033,22 @@ test_yaml_errors(void **state)
 	assert_int_equal(rules_load_string("big.yaml", big, n, &rs, &d), -1);
 	assert_null(rs);
 	assert_int_equal(d.n, 1);
-	assert_string_equal(d.msgs[0], "big.yaml: file is larger than 16 MiB");
+	assert_string_equal(d.msgs[0],
+	    "big.yaml: file is larger than 16 MiB (rules.max_file_bytes)");
+	diag_free(&d);
+	free(big);
+
+	/* The cap is rules.max_file_bytes. */
+	memset(&ro, 0, sizeof ro);
+	ro.max_file_bytes = 4096;
+	big = xmalloc(5000);
+	memset(big, '#', 5000);
+	diag_init(&d);
+	assert_int_equal(rules_load_string_opts("big.yaml", big, 5000, &ro,
+	    &rs, &d), -1);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.msgs[0],
+	    "big.yaml: file is larger than 4096 bytes (rules.max_file_bytes)");
 	diag_free(&d);
 	free(big);
 }
@@ -1040,6 +1056,11 @@ test_yaml_errors(void **state)
 static void
 test_limits(void **state)
 {
+	static const char small[] = "topics:\n"
+	    "  - {id: a, match: {any: [x, y]}}\n"
+	    "  - {id: b, match: {any: [x, y]}}\n"
+	    "  - {id: c, match: {any: [x, y]}}\n";
+	struct rules_opts ro;
 	struct ruleset *rs;
 	struct diag d;
 	char *yaml, *p;
@@ -1068,9 +1089,20 @@ test_limits(void **state)
 	assert_null(rs);
 	assert_int_equal(d.n, 1);
 	assert_non_null(strstr(d.msgs[0], "rule set too large: more than "
-	    "1000000 keywords, values and tests"));
+	    "1000000 items (topics, keywords, alert blocks, values and tests;"));
+	assert_non_null(strstr(d.msgs[0], "raise rules.max_items"));
 	diag_free(&d);
 	free(yaml);
+
+	/* The budget is rules.max_items: 3 topics of 2 keywords are 9 items. */
+	memset(&ro, 0, sizeof ro);
+	ro.max_items = 9;
+	rules_unref(load_opts(small, &ro, &d));
+	diag_free(&d);
+	ro.max_items = 8;
+	assert_null(load_opts(small, &ro, &d));
+	assert_non_null(strstr(d.msgs[0], "more than 8 items"));
+	diag_free(&d);
 
 	/* Errors stop at a cap. */
 	yaml = xstrdup("topics:\n");
@@ -1457,7 +1489,7 @@ test_group_wait_inhibit(void **state)
 static void
 test_parse_alert(void **state)
 {
-	struct rules_opts opts = { 300 };
+	struct rules_opts opts = { .resolution_s = 300 };
 	struct rule_alert a;
 	struct diag d;
 	const char *y;
