@@ -8,6 +8,10 @@
 #   make bench           bench-match, then the end-to-end benchmark
 #                        (tests/bench/bench_e2e.sh: throughput vs a bare
 #                        consumer, alert latency, Redis work per flush)
+#   make bench-scale     the daemon at 1k, 10k and 100k topics (tests/bench/
+#                        bench_scale.sh: compile time, RSS, drain rate,
+#                        detector pass; BENCH_SCALE_SIZES="1000 10000",
+#                        BENCH_SCALE_POSTS, BENCH_SCALE_TIMEOUT per size)
 #   make fuzz            libFuzzer harnesses (clang), each for FUZZ_SECONDS (60)
 #   make fuzz-regress    the harnesses once over tests/fuzz/{corpus,regress}/
 #   make demo            the whole product on private servers (see README)
@@ -75,7 +79,7 @@ TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all man test check-tests bench bench-match demo eval install clean fuzz fuzz-regress
+.PHONY: all man test check-tests bench bench-match bench-scale demo eval install clean fuzz fuzz-regress
 # keep objects of tests and tools between runs
 .SECONDARY:
 all: $(BIN) $(if $(SANITIZE),,tidewatch) man
@@ -121,6 +125,9 @@ bench: all $(TOOL_BINS) $(BENCH_BINS) $(BUILD)/bench/tidewatch-glibc
 	@$(MAKE) --no-print-directory bench-match
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_backtest.sh
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_e2e.sh
+
+bench-scale: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/kafka-produce $(BUILD)/tests/freeport
+	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_scale.sh
 
 NAB_DATA ?= ../shared/data/nab-realtweets
 eval: $(BIN) $(BUILD)/tests/nabeval

@@ -409,6 +409,8 @@ job_detect(struct daemon *d, int64_t now)
 	detector_tick(d->det, cur->rs, now);
 	if ((took = now_ms() - now) > 2000)
 		log_warn("detector pass took %" PRId64 " ms", took);
+	else
+		log_debug("detector pass | ms=%" PRId64, took);
 	STAT_SET(leading, detector_leading(d->det) ? 1 : 0);
 	engine_unref(cur);
 	return now + d->cfg.flush_interval_ms;

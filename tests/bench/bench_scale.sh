@@ -1,0 +1,312 @@
+#!/bin/sh
+# bench_scale.sh — tidewatch at deployment rule counts: 1k, 10k and 100k
+# topics.
+#
+# For each size N in BENCH_SCALE_SIZES (default "1000 10000 100000"):
+#  - a rule set of N topics, K keywords each (15 up to 10k topics, 8 beyond,
+#    in 10 files), every topic with
+#    alert: {window: 5m, baseline: 1d, ratio: 3, min_count: 20}.  The
+#    keywords are THUOCL words (THUOCL, default ../shared/data/thuocl-lexicon)
+#    when present, otherwise synthetic Latin tokens; a set needing more
+#    words than the lexicon holds takes them again in another combination.
+#  - a stream of BENCH_SCALE_POSTS posts (default 200000), each one a rule
+#    word of a topic drawn at random, between two pieces of filler (COLD
+#    comments, ../shared/data/cold-chinese-offensive, when present,
+#    otherwise fixed chatter), so that a flush touches as many distinct
+#    topics as the posts allow, and not postgen's few.  Posts are dated over
+#    the last minute, produced to the mock Kafka (tests/tools/kafka-mock) as
+#    a backlog, then drained by `tidewatch run` (threads 1, flush 1 s, log
+#    level debug) against a redis-server on a free loopback port.
+# Figures, one line per size:
+#   compile_s   wall time of `tidewatch check` on the set (load, compile,
+#               embedded tests);
+#   rss_mb      the daemon's peak RSS (VmHWM) at the end;
+#   posts_per_s posts counted (the sum of the positions stored in Redis,
+#               polled every 0.2 s) from the first flush that counted any
+#               to the last poll, over that time (from the daemon's start
+#               if one flush counted them all);
+#   tick_ms     median of the detector passes logged once the backlog was
+#               counted (up to 5 of them, within BENCH_SCALE_TICK_WAIT
+#               seconds, default 60);
+#   redis_mb_per_topic_day, latency_p99_ms: NA, with the reason on stderr.
+# flush_ms (median of the daemon's "flushed" lines) and the distinct topics
+# per flush are printed above each line.
+# Each size is bounded by BENCH_SCALE_TIMEOUT seconds of draining (default
+# 600): past it, posts_per_s is the rate over what was counted, said on
+# stderr.  Everything lives in a temp dir removed on exit; every process
+# is stopped by its PID.
+#
+# Environment: BUILD (build), TIDEWATCH (./tidewatch), BENCH_SCALE_SIZES,
+# BENCH_SCALE_POSTS, BENCH_SCALE_TIMEOUT, BENCH_SCALE_TICK_WAIT, THUOCL,
+# COLD.
+set -u
+
+BUILD=${BUILD:-build}
+TIDEWATCH=${TIDEWATCH:-./tidewatch}
+SIZES=${BENCH_SCALE_SIZES:-1000 10000 100000}
+POSTS=${BENCH_SCALE_POSTS:-200000}
+TIMEOUT=${BENCH_SCALE_TIMEOUT:-600}
+TICK_WAIT=${BENCH_SCALE_TICK_WAIT:-60}
+THUOCL=${THUOCL:-../shared/data/thuocl-lexicon}
+COLD=${COLD:-../shared/data/cold-chinese-offensive}
+PREFIX=tidewatch:
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/tidewatch-scale.XXXXXX") || exit 1
+PIDS=""
+
+cleanup() {
+	for p in $PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $PIDS; do
+		wait "$p" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+fail() {
+	echo "bench-scale: $*" >&2
+	exit 1
+}
+forget_pid() {
+	_keep=""
+	for _p in $PIDS; do
+		[ "$_p" = "$1" ] || _keep="$_keep $_p"
+	done
+	PIDS=$_keep
+}
+# halt PID: SIGTERM, SIGKILL after 30 s (a long detector pass holds it)
+halt() {
+	kill "$1" 2>/dev/null
+	_n=150
+	while kill -0 "$1" 2>/dev/null && [ $_n -gt 0 ]; do
+		sleep 0.2
+		_n=$((_n - 1))
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		echo "bench-scale: pid $1 still running 30 s after SIGTERM: SIGKILL" >&2
+		kill -9 "$1" 2>/dev/null
+	fi
+	wait "$1" 2>/dev/null
+	forget_pid "$1"
+}
+# retry SECONDS COMMAND...: every 0.2 s until the command succeeds
+retry() {
+	_n=$(( $1 * 5 ))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		_n=$((_n - 1))
+		[ $_n -gt 0 ] || return 1
+		sleep 0.2
+	done
+}
+clock() { date +%s.%N; }
+
+for tool in kafka-mock kafka-produce freeport; do
+	[ -x "$BUILD/tests/$tool" ] || fail "$BUILD/tests/$tool missing (make bench-scale builds it)"
+done
+[ -x "$TIDEWATCH" ] || fail "$TIDEWATCH missing"
+command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
+    fail "redis-server and redis-cli are needed"
+
+# --- words and filler -------------------------------------------------------
+
+if ls "$THUOCL"/THUOCL_*.txt >/dev/null 2>&1; then
+	# first column, two characters or more, no quote or backslash, once
+	cat "$THUOCL"/THUOCL_*.txt | awk -F '[ \t]' '
+	    length($1) >= 6 && $1 !~ /["\\]/ && !seen[$1]++ { print $1 }' \
+	    >"$T/words"
+	WORDS="THUOCL ($(wc -l <"$T/words") words)"
+else
+	awk 'BEGIN { a = "bcdfghjklmnpqrstvwxz"; v = "aeiou"
+	    for (i = 0; i < 200000; i++) {
+	        w = "zq"; x = i
+	        do { w = w substr(a, x % 20 + 1, 1) substr(v, int(x / 20) % 5 + 1, 1)
+	             x = int(x / 100) } while (x > 0)
+	        print w } }' >"$T/words"
+	WORDS="synthetic ($(wc -l <"$T/words") words; $THUOCL not found)"
+fi
+if [ -r "$COLD/train.csv" ]; then
+	# the TEXT column (the last), quotes and backslashes dropped, 60 bytes
+	awk -F ',' 'NR > 1 { t = $NF; gsub(/["\\\r]/, "", t)
+	    if (length(t) > 12) print substr(t, 1, 60) }' "$COLD/train.csv" |
+	    iconv -c -f UTF-8 -t UTF-8 >"$T/filler"
+	FILLER="COLD comments ($(wc -l <"$T/filler"))"
+else
+	printf '%s\n' "今天天气不错，出去走走" "终于下班了，累了一天" \
+	    "这家店的奶茶很好喝" "Coffee first, then work" "地铁上人好多" \
+	    "看了一场精彩的球赛" "晚饭吃什么好呢" >"$T/filler"
+	FILLER="fixed chatter ($COLD not found)"
+fi
+echo "bench-scale: keywords from $WORDS, filler from $FILLER"
+
+# gen_rules N K DIR: N topics of K keywords in DIR (10 files past 10k)
+gen_rules() {
+	mkdir -p "$3"
+	awk -v n="$1" -v k="$2" -v dir="$3" '
+	{ w[NR - 1] = $0 }
+	END {
+		nf = n > 10000 ? 10 : 1
+		for (t = 0; t < n; t++) {
+			f = sprintf("%s/rules-%02d.yaml", dir, t % nf)
+			if (!(f in opened)) { print "topics:" > f; opened[f] = 1 }
+			# stride 7919 (prime): a word reused past the lexicon
+			# is in another combination
+			line = ""
+			for (i = 0; i < k; i++) {
+				j = t * k + i
+				j = (j + int(j / NR) * 7919) % NR
+				line = line (i ? ", " : "") "\"" w[j] "\""
+			}
+			printf "  - id: s%06d\n    match: {any: [%s]}\n", t, line > f
+			print "    alert: {window: 5m, baseline: 1d, ratio: 3, min_count: 20}" > f
+		}
+	}' "$T/words"
+}
+
+# gen_posts N K FILE: POSTS posts, each naming a keyword of a random topic
+gen_posts() {
+	awk -v n="$1" -v k="$2" -v posts="$POSTS" -v now="$(date +%s)" '
+	FILENAME == ARGV[1] { w[nw++] = $0; next }
+	{ f[nf++] = $0 }
+	END {
+		srand(14)
+		for (p = 0; p < posts; p++) {
+			t = int(rand() * n); i = int(rand() * k)
+			j = t * k + i
+			j = (j + int(j / nw) * 7919) % nw
+			printf "{\"id\":\"s%d\",\"text\":\"%s %s，%s\",\"time\":%d}\n",
+			    p, f[int(rand() * nf)], w[j], f[int(rand() * nf)],
+			    now - 60 + int(p * 60 / posts)
+		}
+	}' "$T/words" "$T/filler" >"$3"
+}
+
+# --- servers ------------------------------------------------------------------
+
+REDIS_PORT=$("$BUILD"/tests/freeport)
+mkdir -p "$T/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
+    --dir "$T/redis" --daemonize no >"$T/redis.log" 2>&1 &
+PIDS="$PIDS $!"
+rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
+retry 10 rcli ping || fail "redis-server did not start: $(cat "$T/redis.log")"
+
+TOPICS=""
+for n in $SIZES; do
+	TOPICS="$TOPICS -t scale$n:16"
+done
+# shellcheck disable=SC2086 # one -t per size
+"$BUILD"/tests/kafka-mock $TOPICS >"$T/kafka.out" 2>"$T/kafka.err" </dev/null &
+PIDS="$PIDS $!"
+retry 10 test -s "$T/kafka.out" || fail "kafka-mock did not start: $(cat "$T/kafka.err")"
+BROKERS=$(head -1 "$T/kafka.out")
+
+# the posts counted in group G (the positions stored) and Redis's clock
+COUNTED_LUA="local s = 0
+local h = redis.call('HGETALL', KEYS[1])
+for i = 1, #h, 2 do
+  local f = h[i]
+  if f:sub(1, 2) ~= 't:' and f:sub(1, 2) ~= 'l:' then s = s + tonumber(h[i + 1]) end
+end
+local c = redis.call('TIME')
+return c[1] .. '.' .. string.format('%06d', c[2]) .. ' ' .. s"
+
+median_of() { sort -g | awk '{ v[NR] = $1 }
+    END { if (NR == 0) print "NA"; else print v[int((NR + 1) / 2)] }'; }
+
+# --- one size -------------------------------------------------------------------
+
+# run_size N: prints the bench-scale line of N topics
+run_size() {
+	n=$1
+	if [ "$n" -gt 10000 ]; then k=8; else k=15; fi
+	dir="$T/rules$n"
+	gen_rules "$n" "$k" "$dir"
+	echo "bench-scale: $n topics × $k keywords: $(cat "$dir"/*.yaml | wc -c) bytes of rules; generating $POSTS posts"
+	gen_posts "$n" "$k" "$T/posts$n.jsonl"
+	"$BUILD"/tests/kafka-produce -k -b "$BROKERS" -t "scale$n" \
+	    "$T/posts$n.jsonl" 2>"$T/produce$n.err" ||
+	    fail "producing failed: $(cat "$T/produce$n.err")"
+	rm -f "$T/posts$n.jsonl"
+
+	cfg="$T/scale$n.yaml"
+	cat >"$cfg" <<EOF
+kafka: {brokers: "$BROKERS", topics: [scale$n], group: g$n}
+redis: {address: "127.0.0.1:$REDIS_PORT", flush_interval: 1s}
+rules: {paths: ["$dir"], max_items: 2000000, max_file_bytes: 64MiB}
+metrics: {listen: ""}
+log: {level: debug}
+threads: 1
+EOF
+	t0=$(clock)
+	"$TIDEWATCH" check -c "$cfg" >/dev/null 2>"$T/check$n.err" ||
+	    fail "$n topics: tidewatch check failed: $(head -3 "$T/check$n.err")"
+	compile_s=$(awk -v a="$t0" -v b="$(clock)" 'BEGIN { printf "%.2f", b - a }')
+
+	rcli flushall >/dev/null
+	"$TIDEWATCH" run -c "$cfg" >"$T/run$n.log" 2>&1 &
+	dpid=$!
+	PIDS="$PIDS $dpid"
+	echo "$(clock) 0" >"$T/poll$n"	# the daemon's start
+	deadline=$(( $(date +%s) + TIMEOUT ))
+	counted=0
+	while [ "$counted" -lt "$POSTS" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+		kill -0 "$dpid" 2>/dev/null ||
+		    fail "$n topics: the daemon exited: $(tail -3 "$T/run$n.log")"
+		line=$(rcli EVAL "$COUNTED_LUA" 1 "${PREFIX}pos:g$n")
+		echo "$line" >>"$T/poll$n"
+		counted=${line#* }
+		sleep 0.2
+	done
+	drained=$(date +%s)
+	# from the first flush that counted posts; if that one counted them
+	# all, from the daemon's start (its group join included)
+	rate=$(awk 'NR == 1 { s = $1 } $2 > 0 && !t0 { t0 = $1; c0 = $2 }
+	    { t = $1; c = $2 }
+	    END { if (t0 && t > t0 && c > c0) printf "%.0f\n", (c - c0) / (t - t0)
+	          else if (c > 0) printf "%.0f start\n", c / (t - s)
+	          else print "NA" }' "$T/poll$n")
+	case $rate in
+	*start) rate=${rate% start}
+		echo "bench-scale: $n topics: one flush counted every post: posts_per_s is over the daemon's whole run, start-up included" >&2 ;;
+	esac
+	if [ "$counted" -lt "$POSTS" ]; then
+		echo "bench-scale: $n topics: $counted of $POSTS posts counted in ${TIMEOUT}s: posts_per_s is the rate over those" >&2
+	fi
+
+	# idle detector passes, logged after the drain
+	from=$(( $(wc -l <"$T/run$n.log") + 1 ))
+	passes() {
+		sed -n "$from,\$p" "$T/run$n.log" | sed -n \
+		    -e 's/.*msg="detector pass".* ms=\([0-9]*\).*/\1/p' \
+		    -e 's/.*msg="detector pass took \([0-9]*\) ms".*/\1/p'
+	}
+	while [ $(( $(date +%s) - drained )) -lt "$TICK_WAIT" ] &&
+	    [ "$(passes | wc -l)" -lt 5 ]; do
+		sleep 1
+	done
+	rss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$dpid/status" 2>/dev/null)
+	tick=$(passes | median_of)
+	halt "$dpid"
+	[ "$tick" != NA ] ||
+	    echo "bench-scale: $n topics: no detector pass within ${TICK_WAIT}s of the drain: tick_ms NA" >&2
+	flush=$(sed -n 's/.*msg="flushed".* ms=\([0-9]*\).*/\1/p' \
+	    "$T/run$n.log" | median_of)
+	entries=$(sed -n 's/.*msg="flushed".* entries=\([0-9]*\).*/\1/p' \
+	    "$T/run$n.log" | median_of)
+	echo "  $n topics: flush_ms median $flush, entries per flush median $entries"
+	echo "bench-scale: $n topics: redis_mb_per_topic_day NA: the stream covers a minute, not a day of history" >&2
+	echo "bench-scale: $n topics: latency_p99_ms NA: no burst latency run at this scale yet" >&2
+	echo "bench-scale topics=$n keywords=$((n * k)) compile_s=$compile_s rss_mb=${rss:-NA} posts_per_s=$rate tick_ms=$tick redis_mb_per_topic_day=NA latency_p99_ms=NA" >>"$T/lines"
+	tail -1 "$T/lines"
+}
+
+: >"$T/lines"
+for n in $SIZES; do
+	run_size "$n"
+done
+echo
+cat "$T/lines"
