@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "matcher_int.h"
 
 /* --- context ---------------------------------------------------------- */
@@ -138,20 +140,179 @@ group_isset(const struct match_ctx *ctx, uint32_t t, uint32_t g)
 	return (ctx->gbits[ctx->m->topics[t].gw + (g >> 6)] >> (g & 63)) & 1;
 }
 
+/* --- matching: separators inside a hit --------------------------------- */
+
+/*
+ * Separators the text skips between two characters of a keyword fall in
+ * two kinds.  Evasion marks — symbols and emoji (Unicode S*), * . - _ / \
+ * # @ & % and their full-width forms — are what people put between the
+ * characters of a word to hide it, and are always skipped.  Every other
+ * separator (spaces, line breaks, sentence punctuation such as ，。、？,
+ * quotes and brackets) is also how text separates words, so a gap of those
+ * next to a CJK character is skipped only when the text is letter-spaced
+ * there (hit_letter_spaced): 新 华 书 店 hits 新华, 泰国 电诈 does not hit
+ * 国电.  Format characters and marks inside a gap decide nothing.
+ */
+static bool
+sep_is_evasion(uint32_t cp)
+{
+	if (cp >= 0xff01 && cp <= 0xff5e)
+		cp -= 0xfee0;		/* full-width ASCII */
+	if (cp < 0x80)
+		return strchr("*.-_/\\#@&%$+<=>^`|~", (int)cp) != NULL &&
+		    cp != 0;
+	switch (utf8proc_category((utf8proc_int32_t)cp)) {
+	case UTF8PROC_CATEGORY_SM:
+	case UTF8PROC_CATEGORY_SC:
+	case UTF8PROC_CATEGORY_SK:
+	case UTF8PROC_CATEGORY_SO:
+	case UTF8PROC_CATEGORY_MN:
+	case UTF8PROC_CATEGORY_ME:
+	case UTF8PROC_CATEGORY_CF:
+		return true;
+	default:
+		/* middle dots and bullets: 地·沟·油 */
+		return cp == 0xb7 || cp == 0x2022 || cp == 0x2027 ||
+		    cp == 0x30fb || cp == 0xff65;
+	}
+}
+
+/* True if the source bytes [a, b) between two characters hold evasion
+ * marks only (see above); an empty span (an expansion such as ㈱) too. */
+static bool
+gap_is_evasion(const char *text, uint32_t a, uint32_t b)
+{
+	const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)text;
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t k;
+
+	while (a < b) {
+		k = utf8proc_iterate(s + a, b - a, &cp);
+		if (k <= 0)
+			return true;	/* validated by norm_text() */
+		if (!sep_is_evasion((uint32_t)cp))
+			return false;
+		a += (uint32_t)k;
+	}
+	return true;
+}
+
+/*
+ * The separators between two characters counted as user-perceived
+ * characters (extended grapheme clusters): a family emoji, a flag or an
+ * emoji with its skin tone is one separator, not four or two.  The
+ * normaliser counts code points, so this only lowers a gap it reported
+ * as too wide (g); an empty span (an expansion) keeps g.  Counting stops
+ * once past lim.
+ */
+static unsigned
+gap_clusters(const char *text, uint32_t a, uint32_t b, unsigned g,
+    unsigned lim)
+{
+	const utf8proc_uint8_t *s = (const utf8proc_uint8_t *)text;
+	utf8proc_int32_t cp, prev = -1, state = 0;
+	utf8proc_ssize_t k;
+	unsigned n = 0;
+
+	if (a >= b)
+		return g;
+	while (a < b && n <= lim) {
+		k = utf8proc_iterate(s + a, b - a, &cp);
+		if (k <= 0)
+			return g;
+		if (prev < 0 || utf8proc_grapheme_break_stateful(prev, cp,
+		    &state))
+			n++;
+		prev = cp;
+		a += (uint32_t)k;
+	}
+	return n < g ? n : g;
+}
+
+/*
+ * The hit ch[i..j] is letter-spaced: a separator stands between every two
+ * of its characters (where the keyword has none of its own), and a
+ * two-character hit is also cut off from the text on both sides, so that
+ * 新 华 书 店 counts but 泰国 电诈 (国电) does not.
+ */
+static bool
+hit_letter_spaced(const struct norm_char *ch, size_t n, const uint8_t *kg,
+    size_t i, size_t j)
+{
+	size_t k;
+
+	for (k = i + 1; k <= j; k++)
+		if (ch[k].gap == 0 && kg[k - i] == 0)
+			return false;
+	if (j == i + 1)
+		return ch[i].gap != 0 && (j + 1 == n || ch[j + 1].gap != 0);
+	return true;
+}
+
+/* The source bytes between ch[a] and ch[a + 1]. */
+static inline bool
+same_separator(const char *text, const struct norm_char *ch, size_t a,
+    size_t b)
+{
+	uint32_t la = ch[a + 1].src_start - ch[a].src_end;
+	uint32_t lb = ch[b + 1].src_start - ch[b].src_end;
+
+	return ch[a].src_end <= ch[a + 1].src_start &&
+	    ch[b].src_end <= ch[b + 1].src_start && la == lb &&
+	    memcmp(text + ch[a].src_end, text + ch[b].src_end, la) == 0;
+}
+
+/* ch[x] is a letter or digit standing alone: no letter touches it. */
+static inline bool
+word_char_alone(const struct norm_char *ch, size_t n, size_t x)
+{
+	return ch[x].cls == NC_WORD &&
+	    (ch[x].gap != 0 || x == 0 || ch[x - 1].cls != NC_WORD) &&
+	    (x + 1 == n || ch[x + 1].gap != 0 || ch[x + 1].cls != NC_WORD);
+}
+
+/*
+ * Word boundaries of a spelled-out word: when the hit's last letter stands
+ * alone (c.a.t) and the next letter also stands alone behind the same
+ * separator, the word goes on (c.a.t.e.g.o.r.y, 1 1 0 0), so the end is no
+ * boundary; the same at the start (b.o.b.c.a.t).
+ */
+static bool
+spelled_word_goes_on(const struct matcher *m, const uint8_t *kg,
+    const struct norm_char *ch, size_t n, const char *text, size_t i,
+    size_t j)
+{
+	unsigned lim = (unsigned)m->max_gap;
+
+	if (j == i)
+		return false;
+	if (ch[j].cls == NC_WORD && j + 1 < n && kg[j - i] == 0 &&
+	    ch[j].gap != 0 && ch[j + 1].gap != 0 && ch[j + 1].gap <= lim &&
+	    word_char_alone(ch, n, j) && word_char_alone(ch, n, j + 1) &&
+	    same_separator(text, ch, j - 1, j))
+		return true;
+	return ch[i].cls == NC_WORD && i > 0 && kg[1] == 0 &&
+	    ch[i + 1].gap != 0 && ch[i].gap != 0 && ch[i].gap <= lim &&
+	    word_char_alone(ch, n, i) && word_char_alone(ch, n, i - 1) &&
+	    same_separator(text, ch, i - 1, i);
+}
+
 /*
  * A raw automaton hit of pattern p ending at character j: separators inside
- * it must be few enough, must not split a word that is not spelled out one
- * letter at a time ("not ice" is not "notice"), and a word-class literal
- * must start and end at word boundaries ("cat" is not in "category").
+ * it must be few enough (counted as grapheme clusters), must be evasion
+ * marks or stand in letter-spaced text next to CJK characters, must not
+ * split a word that is not spelled out one letter at a time ("not ice" is
+ * not "notice"), and a word-class literal must start and end at word
+ * boundaries ("cat" is not in "category", nor in "c.a.t.e.g.o.r.y").
  */
 static bool
 literal_hit_ok(const struct matcher *m, const struct mpat *p,
-    const struct norm_char *ch, size_t n, size_t j)
+    const struct norm_char *ch, size_t n, size_t j, const char *text)
 {
 	const uint8_t *kg = m->kgaps + p->gaps;
 	size_t i = j + 1 - p->len, k;
 	unsigned g, lim;
-	bool lone;
+	bool lone, spaced = false, gapped = false;
 
 	if (ch[i].cls == NC_WORD && i > 0 && ch[i].gap == 0 &&
 	    ch[i - 1].cls == NC_WORD)
@@ -162,18 +323,30 @@ literal_hit_ok(const struct matcher *m, const struct mpat *p,
 	for (k = i + 1; k <= j; k++) {
 		if ((g = ch[k].gap) == 0)
 			continue;
+		gapped = true;
+		lim = (unsigned)m->max_gap;
 		if (kg[k - i] != 0) {
 			/* The keyword itself has separators here. */
-			lim = (unsigned)m->max_gap > kg[k - i] ?
-			    (unsigned)m->max_gap : kg[k - i];
-			if (g > lim)
+			if (kg[k - i] > lim)
+				lim = kg[k - i];
+			if (g > lim && gap_clusters(text, ch[k - 1].src_end,
+			    ch[k].src_start, g, lim) > lim)
 				return false;
 			continue;
 		}
-		if (g > (unsigned)m->max_gap)
+		if (g > lim && gap_clusters(text, ch[k - 1].src_end,
+		    ch[k].src_start, g, lim) > lim)
 			return false;
-		if (ch[k - 1].cls != NC_WORD || ch[k].cls != NC_WORD)
+		if (ch[k - 1].cls != NC_WORD || ch[k].cls != NC_WORD) {
+			/* Next to CJK: evasion marks, or letter-spaced. */
+			if (spaced || gap_is_evasion(text, ch[k - 1].src_end,
+			    ch[k].src_start))
+				continue;
+			if (!hit_letter_spaced(ch, n, kg, i, j))
+				return false;
+			spaced = true;
 			continue;
+		}
 		/* Split inside a word: one side must be a lone letter. */
 		lone = k - 1 == i || ch[k - 1].gap != 0 ||
 		    ch[k - 2].cls != NC_WORD;
@@ -183,7 +356,7 @@ literal_hit_ok(const struct matcher *m, const struct mpat *p,
 		if (!lone)
 			return false;
 	}
-	return true;
+	return !gapped || !spelled_word_goes_on(m, kg, ch, n, text, i, j);
 }
 
 /*
@@ -215,7 +388,7 @@ record_outputs(struct match_ctx *ctx, uint32_t s,
 				}
 				continue;
 			}
-			if (!literal_hit_ok(m, p, ch, n, j))
+			if (!literal_hit_ok(m, p, ch, n, j, ctx->p->text))
 				continue;
 			start = ch[j + 1 - p->len].src_start;
 			end = ch[j].src_end;
