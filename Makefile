@@ -16,7 +16,8 @@
 #   make fuzz-regress    the harnesses once over tests/fuzz/{corpus,regress}/
 #   make demo            the whole product on private servers (see README)
 #   make eval            the detectors scored on NAB realTweets
-#                        (NAB_DATA, default ../shared/data/nab-realtweets)
+#                        (NAB_DATA, default ../shared/data/nab-realtweets),
+#                        and separator skipping on real text (tests/eval/gaps.sh)
 #   make man             the man pages in $(BUILD)/man/ (also part of make)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make MALLOC=         link the daemon with glibc's malloc, not tcmalloc
@@ -130,8 +131,9 @@ bench-scale: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/kafka-produce $(BUILD)
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_scale.sh
 
 NAB_DATA ?= ../shared/data/nab-realtweets
-eval: $(BIN) $(BUILD)/tests/nabeval
+eval: $(BIN) $(BUILD)/tests/nabeval $(BUILD)/tests/gapcorpus
 	@$(BUILD)/tests/nabeval eval $(BIN) $(NAB_DATA) tests/eval/nab-detectors.tsv
+	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/gaps.sh
 
 demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freeport $(BUILD)/tests/kafka-produce
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/tools/demo.sh
