@@ -298,32 +298,26 @@ spelled_word_goes_on(const struct matcher *m, const uint8_t *kg,
 }
 
 /*
- * A raw automaton hit of pattern p ending at character j: separators inside
- * it must be few enough (counted as grapheme clusters), must be evasion
- * marks or stand in letter-spaced text next to CJK characters, must not
- * split a word that is not spelled out one letter at a time ("not ice" is
- * not "notice"), and a word-class literal must start and end at word
- * boundaries ("cat" is not in "category", nor in "c.a.t.e.g.o.r.y").
+ * The separators inside a raw hit ch[i..j] of pattern p (some gap is
+ * non-zero): few enough (counted as grapheme clusters), evasion marks or
+ * in letter-spaced text next to CJK characters, not splitting a word that
+ * is not spelled out one letter at a time ("not ice" is not "notice"), and
+ * a spelled-out word must end where the keyword does ("cat" is not in
+ * "c.a.t.e.g.o.r.y").  Out of line: most hits have no gap, and the scan
+ * loop keeps its registers.
  */
-static bool
-literal_hit_ok(const struct matcher *m, const struct mpat *p,
+static __attribute__((noinline, cold)) bool
+gapped_hit_ok(const struct matcher *m, const struct mpat *p,
     const struct norm_char *ch, size_t n, size_t j, const char *text)
 {
 	const uint8_t *kg = m->kgaps + p->gaps;
 	size_t i = j + 1 - p->len, k;
 	unsigned g, lim;
-	bool lone, spaced = false, gapped = false;
+	bool lone, spaced = false;
 
-	if (ch[i].cls == NC_WORD && i > 0 && ch[i].gap == 0 &&
-	    ch[i - 1].cls == NC_WORD)
-		return false;
-	if (ch[j].cls == NC_WORD && j + 1 < n && ch[j + 1].gap == 0 &&
-	    ch[j + 1].cls == NC_WORD)
-		return false;
 	for (k = i + 1; k <= j; k++) {
 		if ((g = ch[k].gap) == 0)
 			continue;
-		gapped = true;
 		lim = (unsigned)m->max_gap;
 		if (kg[k - i] != 0) {
 			/* The keyword itself has separators here. */
@@ -356,7 +350,30 @@ literal_hit_ok(const struct matcher *m, const struct mpat *p,
 		if (!lone)
 			return false;
 	}
-	return !gapped || !spelled_word_goes_on(m, kg, ch, n, text, i, j);
+	return !spelled_word_goes_on(m, kg, ch, n, text, i, j);
+}
+
+/*
+ * A raw automaton hit of pattern p ending at character j: a word-class
+ * literal must start and end at word boundaries ("cat" is not in
+ * "category"), and separators inside it must pass gapped_hit_ok().
+ */
+static inline bool
+literal_hit_ok(const struct matcher *m, const struct mpat *p,
+    const struct norm_char *ch, size_t n, size_t j, const char *text)
+{
+	size_t i = j + 1 - p->len, k;
+
+	if (ch[i].cls == NC_WORD && i > 0 && ch[i].gap == 0 &&
+	    ch[i - 1].cls == NC_WORD)
+		return false;
+	if (ch[j].cls == NC_WORD && j + 1 < n && ch[j + 1].gap == 0 &&
+	    ch[j + 1].cls == NC_WORD)
+		return false;
+	for (k = i + 1; k <= j; k++)
+		if (ch[k].gap != 0)
+			return gapped_hit_ok(m, p, ch, n, j, text);
+	return true;
 }
 
 /*
