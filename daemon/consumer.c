@@ -8,9 +8,10 @@
  * `backtest` and `match` share; this file counts the outcome in the stats
  * and keeps a sample of rejects for the dead-letter stream.  positions.c
  * knows, for each assigned partition, the next offset stored in Redis and
- * the next one to consume.  A flush sends the aggregate together with every
- * (from → next) move in one atomic script; only on success are the
- * aggregate cleared and the Kafka offsets committed.  If Redis is away the
+ * the next one to consume; flusher.c decides what each flush's outcome
+ * does, through a flusher_io this file builds over Redis and Kafka.  A
+ * flush sends the aggregate together with every (from → next) move in one
+ * atomic script; only on success are the aggregate cleared and the Kafka offsets committed.  If Redis is away the
  * aggregate keeps growing (consumption pauses at AGG_PAUSE_AT entries) and
  * flushes retry with backoff.  If a position does not match, another
  * consumer owns the partition now: the aggregate is dropped and every
@@ -34,6 +35,7 @@
 #include "agg.h"
 #include "consumer.h"
 #include "engine.h"
+#include "flusher.h"
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
@@ -43,8 +45,6 @@
 #include "xmalloc.h"
 
 #define AGG_PAUSE_AT	1000000		/* aggregate entries before pausing */
-#define REJECTS_MAX	100		/* dead-letter records per flush */
-#define BACKOFF_MAX_MS	5000
 #define BATCH		256		/* messages taken from the queue at once */
 #define CLOCK_EVERY	16		/* messages per clock read */
 
@@ -70,13 +70,10 @@ struct consumer {
 	int			 closed;
 
 	int64_t			 next_flush_ms;
-	int64_t			 backoff_ms;
-	int			 redis_down;
+	struct flusher		 fl;		/* the flush outcome; backoff,
+						 * outage, dead-letter sample */
 	int64_t			 next_pos_try_ms;
 	enum time_source	 time_source;
-
-	struct store_reject	*rejects;	/* dead-letter sample of this flush */
-	size_t			 nrejects;
 };
 
 static int64_t
@@ -204,84 +201,68 @@ consumer_lag(const struct consumer *c)
 	return atomic_load(&((struct consumer *)(uintptr_t)c)->lag);
 }
 
-/* Flushes the aggregate and positions.  Returns 0 when everything is in
- * Redis (or nothing was pending), -1 otherwise. */
+/* flusher_io over the consumer's Redis connection and Kafka handle. */
+static int
+io_flush(void *arg, const struct agg *a, const struct store_pos *moves,
+    size_t n, struct store_flush_stats *st)
+{
+	struct consumer *c = arg;
+
+	return store_flush(c->store, c->cfg->kafka_group, a, moves, n, st);
+}
+
+static int
+io_add_rejects(void *arg, const struct store_reject *r, size_t n)
+{
+	struct consumer *c = arg;
+
+	return store_add_rejects(c->store, r, n, c->cfg->alert_stream_maxlen);
+}
+
+static const char *
+io_errstr(void *arg)
+{
+	struct consumer *c = arg;
+
+	return store_errstr(c->store);
+}
+
+static void
+io_commit(void *arg)
+{
+	commit_offsets(arg);
+}
+
+static void
+io_pause(void *arg, int paused)
+{
+	set_paused(arg, paused);
+}
+
+static void
+io_reassign(void *arg)
+{
+	assign_all(arg);
+}
+
+static const struct flusher_io consumer_flusher_io = {
+	.flush = io_flush,
+	.add_rejects = io_add_rejects,
+	.errstr = io_errstr,
+	.read = read_stored,
+	.lag = part_lag,
+	.commit = io_commit,
+	.pause = io_pause,
+	.reassign = io_reassign,
+};
+
+/* Flushes the aggregate and positions (flusher.c decides what follows).
+ * Returns 0 when everything is in Redis (or nothing was pending), -1
+ * otherwise. */
 static int
 flush(struct consumer *c)
 {
-	struct store_pos *pos;
-	struct store_flush_stats st;
-	size_t np;
-	int64_t t0, dt;
-	double ft;
-	int rc;
-
-	pos = xcalloc(c->pos.n + 1, sizeof *pos);
-	np = positions_moves(&c->pos, pos, part_lag, c);
-	if (np == 0 && agg_size(c->agg) == 0 && c->nrejects == 0) {
-		free(pos);
-		return 0;
-	}
-	t0 = now_ms();
-	ft = metrics_clock();
-	rc = store_flush(c->store, c->cfg->kafka_group, c->agg, pos, np, &st);
-	metrics_flush_observe(metrics_clock() - ft);
-	dt = now_ms() - t0;
-	free(pos);
-	if (rc == 0) {
-		positions_flushed(&c->pos, 0, read_stored, c);
-		STAT_ADD(flushes, 1);
-		STAT_ADD(flush_us_total, (uint64_t)dt * 1000);
-		atomic_store(&stats.flush_us_last, (uint64_t)dt * 1000);
-		log_debug("flushed | consumer=%d posts=%zu entries=%zu "
-		    "commands=%zu bytes=%zu ms=%" PRId64, c->id,
-		    agg_posts(c->agg), agg_size(c->agg), st.commands,
-		    st.bytes_sent, dt);
-		if (c->nrejects > 0) {
-			if (store_add_rejects(c->store, c->rejects, c->nrejects,
-			    c->cfg->alert_stream_maxlen) == -1)
-				log_warn("cannot write the dead-letter stream | "
-				    "consumer=%d error=\"%s\"", c->id,
-				    store_errstr(c->store));
-			c->nrejects = 0;
-		}
-		if (agg_size(c->agg) > 0)
-			STAT_ADD(flush_seq, 1);
-		metrics_flushed(c->agg);
-		agg_clear(c->agg);
-		commit_offsets(c);
-		if (c->redis_down)
-			log_info("redis reachable again, pending counts "
-			    "flushed | consumer=%d", c->id);
-		c->redis_down = 0;
-		c->backoff_ms = 0;
-		set_paused(c, 0);
-		return 0;
-	}
-	if (rc == -2) {
-		STAT_ADD(flush_conflicts, 1);
-		log_warn("partition moved to another consumer; recounting from "
-		    "the stored positions | consumer=%d reason=\"%s\"", c->id,
-		    store_errstr(c->store));
-		/* forget what was counted and start again from the stored
-		 * positions */
-		agg_clear(c->agg);
-		positions_flushed(&c->pos, -2, read_stored, c);
-		assign_all(c);
-		return -1;
-	}
-	STAT_ADD(flush_errors, 1);
-	STAT_ADD(redis_errors, 1);
-	if (!c->redis_down)
-		log_warn("redis unreachable, keeping counts and retrying | "
-		    "consumer=%d error=\"%s\"", c->id, store_errstr(c->store));
-	c->redis_down = 1;
-	c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 250;
-	if (c->backoff_ms > BACKOFF_MAX_MS)
-		c->backoff_ms = BACKOFF_MAX_MS;
-	if (agg_size(c->agg) >= AGG_PAUSE_AT)
-		set_paused(c, 1);
-	return -1;
+	return flusher_flush(&c->fl);
 }
 
 static void
@@ -449,6 +430,12 @@ consumer_new(const struct config *cfg, const char *password, int id,
 
 	c->agg = agg_new(cfg->resolution_s, (size_t)cfg->samples);
 	c->store = store_open(cfg, password);
+	c->fl.io = &consumer_flusher_io;
+	c->fl.arg = c;
+	c->fl.id = id;
+	c->fl.pos = &c->pos;
+	c->fl.agg = c->agg;
+	c->fl.pause_at = AGG_PAUSE_AT;
 	return c;
 
 fail_conf:
@@ -470,11 +457,12 @@ reject(struct consumer *c, int reason, const char *detail,
 	struct store_reject *r;
 
 	STAT_ADD(rejected[reason], 1);
-	if (c->rejects == NULL)
-		c->rejects = xcalloc(REJECTS_MAX, sizeof *c->rejects);
-	if (c->nrejects >= REJECTS_MAX)
+	if (c->fl.rejects == NULL)
+		c->fl.rejects = xcalloc(FLUSHER_REJECTS_MAX,
+		    sizeof *c->fl.rejects);
+	if (c->fl.nrejects >= FLUSHER_REJECTS_MAX)
 		return;
-	r = &c->rejects[c->nrejects++];
+	r = &c->fl.rejects[c->fl.nrejects++];
 	r->reason = stats_reject_name(reason);
 	snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
 	snprintf(r->where, sizeof r->where, "%s/%" PRId32 "@%" PRId64,
@@ -681,8 +669,8 @@ consumer_thread(void *arg)
 			if (flush(c) == 0)
 				c->next_flush_ms = now + interval;
 			else
-				c->next_flush_ms = now + (c->backoff_ms > interval ?
-				    c->backoff_ms : interval);
+				c->next_flush_ms = now + (c->fl.backoff_ms > interval ?
+				    c->fl.backoff_ms : interval);
 			update_lag(c);
 		}
 	}
@@ -733,6 +721,6 @@ consumer_free(struct consumer *c)
 	engine_unref(c->eng);
 	agg_free(c->agg);
 	store_free(c->store);
-	free(c->rejects);
+	flusher_free(&c->fl);
 	free(c);
 }

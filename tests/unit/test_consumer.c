@@ -1,17 +1,22 @@
 /*
- * test_consumer.c — the consumer's partition positions (positions.c) over
- * a fake store: assignment, which messages are taken, the moves a flush
- * sends, and what a stored flush, a failed one and a conflict (another
- * consumer stored first) do to them — nothing counted twice, nothing lost.
+ * test_consumer.c — the consumer's partition positions (positions.c) and
+ * flush outcomes (flusher.c) over a fake store: assignment, which messages
+ * are taken, the moves a flush sends, and what a stored flush, a failed one
+ * and a conflict (another consumer stored first) do to positions,
+ * aggregate, dead-letter sample, backoff and pausing — nothing counted
+ * twice, nothing lost.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "agg.h"
+#include "flusher.h"
 #include "positions.h"
 
 /* A fake of the positions kept in Redis: field → next offset. */
@@ -282,6 +287,271 @@ test_assignment_waits(void **state)
 	positions_free(&ps);
 }
 
+/* The flusher's world: the fake store plus what Kafka was told. */
+struct fake_io {
+	struct fake_store fs;
+	int	 conflict;	/* the next flush finds another owner's move */
+	int	 flushes, commits, reassigns, pause_calls, paused;
+	int	 rejects_fail;	/* writing the dead-letter stream fails */
+	size_t	 rejects_written, reject_writes;
+	char	 first_where[224];
+	size_t	 entries_sent;	/* aggregate size at the last flush */
+};
+
+static int
+io_flush(void *arg, const struct agg *a, const struct store_pos *moves,
+    size_t n, struct store_flush_stats *st)
+{
+	struct fake_io *io = arg;
+	size_t i;
+
+	memset(st, 0, sizeof *st);
+	io->flushes++;
+	io->entries_sent = agg_size(a);
+	if (io->fs.down)
+		return -1;
+	if (io->conflict) {
+		/* another consumer stored its own move meanwhile */
+		for (i = 0; i < n; i++)
+			fake_put(&io->fs, moves[i].field, moves[i].from + 7);
+		io->conflict = 0;
+	}
+	for (i = 0; i < n; i++)
+		if (fake_get(&io->fs, moves[i].field) != moves[i].from)
+			return -2;
+	for (i = 0; i < n; i++)
+		fake_put(&io->fs, moves[i].field, moves[i].to);
+	return 0;
+}
+
+static int
+io_add_rejects(void *arg, const struct store_reject *r, size_t n)
+{
+	struct fake_io *io = arg;
+
+	io->reject_writes++;
+	if (io->rejects_fail)
+		return -1;
+	if (io->rejects_written == 0 && n > 0)
+		snprintf(io->first_where, sizeof io->first_where, "%s",
+		    r[0].where);
+	io->rejects_written += n;
+	return 0;
+}
+
+static const char *
+io_errstr(void *arg)
+{
+	(void)arg;
+	return "fake";
+}
+
+static int
+io_read(void *arg, const char *const *fields, size_t n, int64_t *offs)
+{
+	return fake_read(&((struct fake_io *)arg)->fs, fields, n, offs);
+}
+
+static void
+io_commit(void *arg)
+{
+	((struct fake_io *)arg)->commits++;
+}
+
+static void
+io_pause(void *arg, int paused)
+{
+	struct fake_io *io = arg;
+
+	io->pause_calls++;
+	io->paused = paused;
+}
+
+static void
+io_reassign(void *arg)
+{
+	((struct fake_io *)arg)->reassigns++;
+}
+
+static const struct flusher_io fake_flusher_io = {
+	.flush = io_flush, .add_rejects = io_add_rejects, .errstr = io_errstr,
+	.read = io_read, .lag = NULL, .commit = io_commit, .pause = io_pause,
+	.reassign = io_reassign,
+};
+
+/* A flusher on one partition posts/0 stored at 10, with messages 10 and 11
+ * consumed into three aggregate entries and one reject kept. */
+static void
+flusher_setup(struct flusher *f, struct fake_io *io, struct positions *ps)
+{
+	memset(io, 0, sizeof *io);
+	memset(ps, 0, sizeof *ps);
+	memset(f, 0, sizeof *f);
+	fake_put(&io->fs, "posts/0", 10);
+	positions_add(ps, "posts", 0);
+	assert_int_equal(positions_load(ps, 0, io_read, io), 0);
+	f->io = &fake_flusher_io;
+	f->arg = io;
+	f->pos = ps;
+	f->agg = agg_new(60, 0);
+	f->pause_at = 1000;
+	assert_true(taken(ps, "posts", 0, 10));
+	assert_true(taken(ps, "posts", 0, 11));
+	agg_add_total(f->agg, 0);
+	agg_add_total(f->agg, 60);
+	agg_add_total(f->agg, 120);
+	f->rejects = calloc(FLUSHER_REJECTS_MAX, sizeof *f->rejects);
+	snprintf(f->rejects[0].where, sizeof f->rejects[0].where,
+	    "posts/0@11");
+	f->nrejects = 1;
+}
+
+static void
+flusher_teardown(struct flusher *f, struct positions *ps)
+{
+	agg_free(f->agg);
+	flusher_free(f);
+	positions_free(ps);
+}
+
+static void
+test_flush_stored(void **state)
+{
+	struct fake_io io;
+	struct positions ps;
+	struct flusher f;
+
+	(void)state;
+	flusher_setup(&f, &io, &ps);
+	f.backoff_ms = 1000;	/* after an outage */
+	f.redis_down = 1;
+	io.paused = 1;
+	assert_int_equal(flusher_flush(&f), 0);
+	assert_int_equal(io.entries_sent, 3);
+	assert_int_equal(fake_get(&io.fs, "posts/0"), 12);
+	assert_int_equal(ps.v[0].from, 12);
+	assert_int_equal(agg_size(f.agg), 0);
+	assert_int_equal(io.reject_writes, 1);
+	assert_int_equal(io.rejects_written, 1);
+	assert_string_equal(io.first_where, "posts/0@11");
+	assert_int_equal(f.nrejects, 0);
+	assert_int_equal(io.commits, 1);
+	assert_int_equal(f.backoff_ms, 0);
+	assert_false(f.redis_down);
+	assert_false(io.paused);
+	/* nothing pending: no flush at all, rejects not written again */
+	assert_int_equal(flusher_flush(&f), 0);
+	assert_int_equal(io.flushes, 1);
+	assert_int_equal(io.reject_writes, 1);
+	flusher_teardown(&f, &ps);
+}
+
+static void
+test_flush_redis_down(void **state)
+{
+	static const int64_t backoff[] = { 250, 500, 1000, 2000, 4000, 5000,
+	    5000 };
+	struct fake_io io;
+	struct positions ps;
+	struct flusher f;
+	size_t i;
+
+	(void)state;
+	flusher_setup(&f, &io, &ps);
+	f.pause_at = 4;
+	io.fs.down = 1;
+	for (i = 0; i < sizeof backoff / sizeof backoff[0]; i++) {
+		assert_int_equal(flusher_flush(&f), -1);
+		assert_int_equal(f.backoff_ms, backoff[i]);
+		assert_true(f.redis_down);
+		/* counts, moves and rejects all kept */
+		assert_int_equal(agg_size(f.agg), 3);
+		assert_int_equal(ps.v[0].from, 10);
+		assert_int_equal(ps.v[0].next, 12);
+		assert_int_equal(f.nrejects, 1);
+	}
+	assert_int_equal(io.reject_writes, 0);
+	assert_int_equal(io.commits, 0);
+	assert_int_equal(io.reassigns, 0);
+	/* below the threshold consumption goes on */
+	assert_int_equal(io.pause_calls, 0);
+	agg_add_total(f.agg, 180);
+	assert_int_equal(flusher_flush(&f), -1);
+	assert_int_equal(io.pause_calls, 1);
+	assert_true(io.paused);
+	assert_int_equal(f.backoff_ms, FLUSHER_BACKOFF_MAX_MS);
+
+	/* back: everything counted while away is stored once */
+	io.fs.down = 0;
+	assert_true(taken(&ps, "posts", 0, 12));
+	assert_int_equal(flusher_flush(&f), 0);
+	assert_int_equal(io.entries_sent, 4);
+	assert_int_equal(fake_get(&io.fs, "posts/0"), 13);
+	assert_int_equal(io.rejects_written, 1);
+	assert_int_equal(io.commits, 1);
+	assert_int_equal(agg_size(f.agg), 0);
+	assert_int_equal(f.backoff_ms, 0);
+	assert_false(f.redis_down);
+	assert_false(io.paused);
+	/* the next outage starts its backoff again */
+	io.fs.down = 1;
+	agg_add_total(f.agg, 240);
+	assert_int_equal(flusher_flush(&f), -1);
+	assert_int_equal(f.backoff_ms, FLUSHER_BACKOFF_FIRST_MS);
+	flusher_teardown(&f, &ps);
+}
+
+static void
+test_flush_conflict(void **state)
+{
+	struct fake_io io;
+	struct positions ps;
+	struct flusher f;
+	int reads;
+
+	(void)state;
+	flusher_setup(&f, &io, &ps);
+	io.conflict = 1;	/* another consumer stored posts/0 at 17 */
+	reads = io.fs.reads;
+	assert_int_equal(flusher_flush(&f), -1);
+	assert_int_equal(agg_size(f.agg), 0);
+	assert_int_equal(io.fs.reads, reads + 1);
+	assert_int_equal(ps.v[0].from, 17);
+	assert_int_equal(ps.v[0].next, 17);
+	assert_int_equal(io.reassigns, 1);
+	assert_int_equal(io.commits, 0);
+	assert_int_equal(fake_get(&io.fs, "posts/0"), 17);
+	/* the counts are dropped, not the dead-letter sample */
+	assert_int_equal(f.nrejects, 1);
+	assert_int_equal(f.backoff_ms, 0);
+	/* what comes next counts from the stored position */
+	assert_false(taken(&ps, "posts", 0, 12));
+	assert_true(taken(&ps, "posts", 0, 17));
+	assert_int_equal(flusher_flush(&f), 0);
+	assert_int_equal(fake_get(&io.fs, "posts/0"), 18);
+	assert_int_equal(io.rejects_written, 1);
+	flusher_teardown(&f, &ps);
+}
+
+static void
+test_flush_rejects_unwritable(void **state)
+{
+	struct fake_io io;
+	struct positions ps;
+	struct flusher f;
+
+	(void)state;
+	flusher_setup(&f, &io, &ps);
+	io.rejects_fail = 1;
+	/* the sample is best effort: the counts are stored, the sample goes */
+	assert_int_equal(flusher_flush(&f), 0);
+	assert_int_equal(io.reject_writes, 1);
+	assert_int_equal(f.nrejects, 0);
+	assert_int_equal(agg_size(f.agg), 0);
+	assert_int_equal(io.commits, 1);
+	flusher_teardown(&f, &ps);
+}
+
 int
 main(void)
 {
@@ -292,6 +562,10 @@ main(void)
 		cmocka_unit_test(test_conflict_rewinds),
 		cmocka_unit_test(test_conflict_unreadable),
 		cmocka_unit_test(test_assignment_waits),
+		cmocka_unit_test(test_flush_stored),
+		cmocka_unit_test(test_flush_redis_down),
+		cmocka_unit_test(test_flush_conflict),
+		cmocka_unit_test(test_flush_rejects_unwritable),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
