@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <utf8proc.h>
+
 #include "decoder.h"
 #include "../post_same.h"
 #include "diag.h"
@@ -154,6 +156,39 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/*
+ * A character's span is one code point plus whatever joined it: a
+ * combining mark (dropped on an ideograph), a conjoining jamo that
+ * composed into a syllable, or a character removed without a trace.
+ * Checks each code point of s[a..b) after the first is one of those.
+ */
+static void
+check_span_tail(const struct normalizer *n, const char *s, size_t a,
+    size_t b)
+{
+	static struct norm_buf one;
+	const utf8proc_property_t *pr;
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t l;
+	size_t off;
+	int first = 1;
+
+	for (off = a; off < b; off += (size_t)l, first = 0) {
+		l = utf8proc_iterate((const utf8proc_uint8_t *)s + off,
+		    (utf8proc_ssize_t)(b - off), &cp);
+		CHECK(l > 0 && l <= 4);
+		if (first)
+			continue;
+		pr = utf8proc_get_property(cp);
+		if (pr->category == UTF8PROC_CATEGORY_MN ||
+		    pr->category == UTF8PROC_CATEGORY_MC)
+			continue;
+		CHECK(norm_text_full(n, s + off, (size_t)l, &one) == 0);
+		CHECK(one.n == 0 || (one.n == 1 && one.v[0].cp >= 0x1160 &&
+		    one.v[0].cp <= 0x11ff));
+	}
+}
+
 /* True when offset off of s[0..len) starts a code point (or is len). */
 static bool
 on_boundary(const char *s, size_t len, size_t off)
@@ -184,9 +219,9 @@ check_norm(const struct normalizer *n, const char *s, size_t len)
 	for (i = 0; i < nbf.n; i++) {
 		c = &nbf.v[i];
 		CHECK(c->src_start < c->src_end && c->src_end <= len);
-		CHECK(c->src_end - c->src_start <= 4);
 		CHECK(on_boundary(s, len, c->src_start));
 		CHECK(on_boundary(s, len, c->src_end));
+		check_span_tail(n, s, c->src_start, c->src_end);
 		CHECK(c->cls == NC_WORD || c->cls == NC_CJK || c->cls == NC_SEP);
 		CHECK(c->gap == 0);
 		CHECK(c->cp < 0x110000 && (c->cp < 0xd800 || c->cp > 0xdfff));
