@@ -11,10 +11,11 @@
  * and bucket by agg_sample_cmp() (the newest), chained per (topic, bucket)
  * from an internal entry, so keeping one costs a walk of that short chain
  * and the JSON is built only for a post that is kept.
- * agg_clear() keeps the tables and the entry array, but frees every
- * interned string and sample: each flush interval re-interns the strings
- * it sees (one allocation per distinct topic, keyword and value, not per
- * post).  One aggregate per thread.
+ * agg_clear() keeps the tables, the entry array and the interned strings
+ * (the topics and keywords of one flush are mostly those of the next, so
+ * a flush costs no allocation per string); it frees the samples, and the
+ * strings only once they number more than AGG_INTERN_KEEP (count_by values
+ * can be unbounded).  One aggregate per thread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,9 @@ struct agg {
 	size_t			 all_last;	/* index + 1 of its last entry, for
 						 * a run of posts in one bucket */
 };
+
+/* Interned strings kept across agg_clear() up to this many. */
+#define AGG_INTERN_KEEP	(1u << 20)
 
 /* Internal kinds that bound the breakdowns and samples per bucket. */
 #define KIND_VALUES	100	/* distinct count_by values of (topic, field, bucket) */
@@ -481,7 +485,9 @@ agg_clear(struct agg *a)
 	if (a->slots != NULL)
 		memset(a->slots, 0, a->nslots * sizeof *a->slots);
 	free_samples(a);
-	free_strings(a);
+	if (a->nstrs_used > AGG_INTERN_KEEP)
+		free_strings(a);
+	a->all_last = 0;
 	a->posts = 0;
 }
 

@@ -24,7 +24,11 @@
  * stored offset against what this consumer expects (so a consumer that lost
  * a partition cannot write for it), then applies every increment and moves
  * the positions, all in one atomic script.  Day keys get EXPIREAT at the end
- * of their day plus the retention.  The connection is one hiredis context;
+ * of their day plus the retention, set by the flush whose increment
+ * created a field (so a key never lives without one, and a key already
+ * holding the field costs no second call); a sample set is trimmed only
+ * when a member was added.  A consumer flushes early when its aggregate
+ * reaches redis.flush_max_entries, which keeps one script short.  The connection is one hiredis context;
  * on any I/O error it is dropped and remade by the next call.  Every
  * connection tidewatch makes (these, and the subscriber of store_alerts.c) is
  * made by store_dial(), which also authenticates.  FLUSH_LUA is loaded on
@@ -92,29 +96,36 @@ static const char FLUSH_LUA[] =
 "  cmds = cmds + 1\n"
 "end\n"
 "local ni = tonumber(ARGV[i]); i = i + 1\n"
+"local fresh = {}\n"
 "for n = 1, ni do\n"
-"  redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])\n"
+"  local ki = ARGV[i]\n"
+"  local d = tonumber(ARGV[i + 2])\n"
+"  if redis.call('HINCRBY', KEYS[tonumber(ki)], ARGV[i + 1], d) == d then fresh[ki] = true end\n"
 "  i = i + 3\n"
 "end\n"
 "cmds = cmds + ni\n"
 "local ne = tonumber(ARGV[i]); i = i + 1\n"
 "for n = 1, ne do\n"
-"  redis.call('EXPIREAT', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
+"  if fresh[ARGV[i]] then\n"
+"    redis.call('EXPIREAT', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
+"    cmds = cmds + 1\n"
+"  end\n"
 "  i = i + 2\n"
 "end\n"
-"cmds = cmds + ne\n"
 "local ns = tonumber(ARGV[i]); local keep = tonumber(ARGV[i + 1]); i = i + 2\n"
-"local touched = {}\n"
+"local added = {}\n"
 "for n = 1, ns do\n"
 "  local k = KEYS[tonumber(ARGV[i])]\n"
-"  redis.call('ZADD', k, 'GT', ARGV[i + 1], ARGV[i + 2])\n"
-"  touched[k] = true\n"
+"  added[k] = (added[k] or 0) + redis.call('ZADD', k, 'GT', ARGV[i + 1], ARGV[i + 2])\n"
 "  i = i + 3\n"
 "end\n"
-"for k, _ in pairs(touched) do\n"
-"  redis.call('ZREMRANGEBYRANK', k, 0, -keep - 1)\n"
+"for k, a in pairs(added) do\n"
+"  if a > 0 then\n"
+"    redis.call('ZREMRANGEBYRANK', k, 0, -keep - 1)\n"
+"    cmds = cmds + 1\n"
+"  end\n"
 "  redis.call('EXPIRE', k, tonumber(ARGV[i]))\n"
-"  cmds = cmds + 2\n"
+"  cmds = cmds + 1\n"
 "end\n"
 "redis.call('EXPIRE', KEYS[1], tonumber(ARGV[i]))\n"
 "redis.call('EXPIRE', KEYS[2], tonumber(ARGV[i]))\n"
@@ -437,6 +448,38 @@ arg_add(struct store *s, const char *str, size_t len)
 	return s->nargs - 1;
 }
 
+/* Appends ":" and str to argument idx, the last one added. */
+static void
+arg_append(struct store *s, size_t idx, const char *str)
+{
+	size_t len = strlen(str);
+
+	s->numlen--;		/* over the argument's NUL */
+	s->numbuf = xgrow(s->numbuf, &s->numcap, s->numlen + len + 2, 1);
+	s->numbuf[s->numlen++] = ':';
+	memcpy(s->numbuf + s->numlen, str, len);
+	s->numlen += len;
+	s->numbuf[s->numlen++] = '\0';
+	s->argvlen[idx] += len + 1;
+}
+
+/* An integer argument, written without printf (a flush has one per
+ * increment and key). */
+static size_t
+arg_int(struct store *s, int64_t v)
+{
+	char buf[24], *p = buf + sizeof buf;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
+	return arg_add(s, p, (size_t)(buf + sizeof buf - p));
+}
+
 static size_t
 arg_fmt(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -457,17 +500,32 @@ arg_fmt(struct store *s, const char *fmt, ...)
 	return arg_add(s, tmp, (size_t)n);
 }
 
-/* Key index (1-based, as KEYS[i] in the script) of a key name: a flush
- * names up to topics × days × kinds keys, found through a hash map. */
+/*
+ * The keys a flush names (KEYS[3…] of the script), each once: by name
+ * through a string map, and before that through a cache keyed by what the
+ * name is made of — kind, the aggregate's interned topic and field
+ * pointers (one pointer per distinct string) and the day — so an entry
+ * whose key was named before costs one pointer hash, no formatting.
+ */
+struct keyslot {
+	const char	*topic, *aux;
+	int64_t		 day;		/* day number; 0 for the samples key */
+	int		 kind;
+	size_t		 ki;		/* 0: empty */
+};
+
 struct keytab {
 	char		**names;
+	size_t		 *lens;
 	size_t		  n, cap;
 	int64_t		 *expire;	/* EXPIREAT per key, 0: none */
 	struct strmap	  map;		/* name → index into names */
+	struct keyslot	 *slots;	/* (kind, topic, aux, day) → index */
+	size_t		  nslots, nused;	/* nslots: power of two */
 };
 
 static size_t
-key_index(struct keytab *kt, const char *name)
+key_index(struct keytab *kt, const char *name, size_t len)
 {
 	size_t i = strmap_get(&kt->map, name);
 
@@ -476,13 +534,60 @@ key_index(struct keytab *kt, const char *name)
 	if (kt->n == kt->cap) {
 		kt->names = xgrow(kt->names, &kt->cap, kt->n + 1,
 		    sizeof *kt->names);
+		kt->lens = xrealloc(kt->lens, kt->cap * sizeof *kt->lens);
 		kt->expire = xrealloc(kt->expire, kt->cap * sizeof *kt->expire);
 	}
-	kt->names[kt->n] = xstrdup(name);
+	kt->names[kt->n] = xstrndup(name, len);
+	kt->lens[kt->n] = len;
 	kt->expire[kt->n] = 0;
 	strmap_put(&kt->map, kt->names[kt->n], kt->n);
 	kt->n++;
 	return kt->n + 2;
+}
+
+static size_t
+keyslot_hash(int kind, const char *topic, const char *aux, int64_t day)
+{
+	uint64_t x = (uint64_t)(uintptr_t)topic * UINT64_C(0x9e3779b97f4a7c15);
+
+	x ^= (uint64_t)(uintptr_t)aux * UINT64_C(0xc2b2ae3d27d4eb4f);
+	x ^= ((uint64_t)day << 3) ^ (uint64_t)kind;
+	x ^= x >> 29;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	return (size_t)(x ^ (x >> 32));
+}
+
+/* The slot of k's (kind, topic, aux, day): the one holding it, or the
+ * empty slot where it goes. */
+static struct keyslot *
+keyslot_probe(struct keytab *kt, const struct keyslot *k)
+{
+	size_t mask = kt->nslots - 1, j;
+
+	for (j = keyslot_hash(k->kind, k->topic, k->aux, k->day) & mask;
+	    kt->slots[j].ki != 0; j = (j + 1) & mask) {
+		const struct keyslot *ks = &kt->slots[j];
+
+		if (ks->kind == k->kind && ks->topic == k->topic &&
+		    ks->aux == k->aux && ks->day == k->day)
+			break;
+	}
+	return &kt->slots[j];
+}
+
+/* Doubles the cache (1024 slots at first), keeping what it holds. */
+static void
+keyslot_grow(struct keytab *kt)
+{
+	struct keyslot *old = kt->slots;
+	size_t oldn = kt->nslots, i;
+
+	kt->nslots = oldn ? oldn * 2 : 1024;
+	kt->slots = xcalloc(kt->nslots, sizeof *kt->slots);
+	for (i = 0; i < oldn; i++)
+		if (old[i].ki != 0)
+			*keyslot_probe(kt, &old[i]) = old[i];
+	free(old);
 }
 
 static void
@@ -493,10 +598,53 @@ keytab_free(struct keytab *kt)
 	for (i = 0; i < kt->n; i++)
 		free(kt->names[i]);
 	free(kt->names);
+	free(kt->lens);
 	free(kt->expire);
+	free(kt->slots);
 	strmap_free(&kt->map);
 }
 
+/* The key index of an entry's key (kind a store_key kind; aux the
+ * count_by field of a breakdown), built and named once per flush. */
+static size_t
+entry_key(struct store *s, struct keytab *kt, enum store_key kind,
+    const char *topic, const char *aux, int64_t bucket)
+{
+	struct keyslot want, *ks;
+	char key[512], dname[48];
+	size_t len;
+
+	want.kind = (int)kind;
+	want.topic = topic;
+	want.aux = aux;
+	want.day = kind == STORE_KEY_SAMPLES ? 0 : day_start(bucket) / 86400 + 1;
+	want.ki = 0;
+	if ((kt->nused + 1) * 2 > kt->nslots)
+		keyslot_grow(kt);
+	ks = keyslot_probe(kt, &want);
+	if (ks->ki != 0)
+		return ks->ki;
+	if (kind == STORE_KEY_SAMPLES)
+		len = store_key(s, kind, topic, NULL, NULL, key, sizeof key);
+	else {
+		day_name(bucket, dname, sizeof dname);
+		if (kind == STORE_KEY_BREAKDOWN)
+			len = store_key(s, kind, topic, aux, dname, key,
+			    sizeof key);
+		else
+			len = store_key(s, kind, topic, dname, NULL, key,
+			    sizeof key);
+	}
+	if (len >= sizeof key)
+		len = sizeof key - 1;
+	*ks = want;
+	ks->ki = key_index(kt, key, len);
+	kt->nused++;
+	if (kind != STORE_KEY_SAMPLES)
+		kt->expire[ks->ki - 3] = day_start(bucket) + 86400 +
+		    s->retention_s;
+	return ks->ki;
+}
 
 /* ARGV of FLUSH_LUA, positions: count, then field, expected, next
  * offset, newest post time and lag of each partition. */
@@ -549,47 +697,51 @@ static void
 flush_args_increments(struct store *s, struct keytab *kt,
     const struct agg_entry *e, size_t ne)
 {
-	char key[512], day[48], field[512];
-	size_t i, ki, nincr = 0;
+	size_t i, nincr = 0, nexp = 0;
 
 	for (i = 0; i < ne; i++)
 		if (is_increment(&e[i]))
 			nincr++;
-	arg_fmt(s, "%zu", nincr);
+	arg_int(s, (int64_t)nincr);
 	for (i = 0; i < ne; i++) {
+		const char *sub;
+		size_t ki, f;
+
 		if (!is_increment(&e[i]))
 			continue;
-		day_name(e[i].bucket, day, sizeof day);
 		switch (e[i].kind) {
 		case AGG_COUNT:
-			store_key(s, STORE_KEY_COUNTS, e[i].topic, day, NULL,
-			    key, sizeof key);
-			snprintf(field, sizeof field, "%" PRId64, e[i].bucket);
+			ki = entry_key(s, kt, STORE_KEY_COUNTS, e[i].topic, NULL,
+			    e[i].bucket);
+			sub = NULL;
 			break;
 		case AGG_KEYWORD:
-			store_key(s, STORE_KEY_KEYWORDS, e[i].topic, day, NULL,
-			    key, sizeof key);
-			snprintf(field, sizeof field, "%" PRId64 ":%s",
-			    e[i].bucket, e[i].aux);
+			ki = entry_key(s, kt, STORE_KEY_KEYWORDS, e[i].topic,
+			    NULL, e[i].bucket);
+			sub = e[i].aux;
 			break;
 		default:
-			store_key(s, STORE_KEY_BREAKDOWN, e[i].topic,
-			    e[i].aux, day, key, sizeof key);
-			snprintf(field, sizeof field, "%" PRId64 ":%s",
-			    e[i].bucket, e[i].aux2);
+			ki = entry_key(s, kt, STORE_KEY_BREAKDOWN, e[i].topic,
+			    e[i].aux, e[i].bucket);
+			sub = e[i].aux2;
 			break;
 		}
-		ki = key_index(kt, key);
-		kt->expire[ki - 3] = day_start(e[i].bucket) + 86400 +
-		    s->retention_s;
-		arg_fmt(s, "%zu", ki);
-		arg_add(s, field, strlen(field));
-		arg_fmt(s, "%" PRId64, e[i].count);
+		arg_int(s, (int64_t)ki);
+		/* the field: bucket, or bucket:keyword / bucket:value */
+		f = arg_int(s, e[i].bucket);
+		if (sub != NULL)
+			arg_append(s, f, sub);
+		arg_int(s, e[i].count);
 	}
-	arg_fmt(s, "%zu", kt->n);
+	for (i = 0; i < kt->n; i++)
+		if (kt->expire[i] != 0)
+			nexp++;
+	arg_int(s, (int64_t)nexp);
 	for (i = 0; i < kt->n; i++) {
-		arg_fmt(s, "%zu", i + 3);
-		arg_fmt(s, "%" PRId64, kt->expire[i]);
+		if (kt->expire[i] == 0)
+			continue;
+		arg_int(s, (int64_t)i + 3);
+		arg_int(s, kt->expire[i]);
 	}
 }
 
@@ -601,16 +753,14 @@ static void
 flush_args_samples(struct store *s, struct keytab *kt,
     const struct agg_sample *smp, size_t nsmp)
 {
-	char key[512];
 	size_t i;
 
 	arg_fmt(s, "%zu", nsmp);
 	arg_fmt(s, "%" PRId64, s->samples_keep);
 	for (i = 0; i < nsmp; i++) {
-		store_key(s, STORE_KEY_SAMPLES, smp[i].topic, NULL, NULL, key,
-		    sizeof key);
-		arg_fmt(s, "%zu", key_index(kt, key));
-		arg_fmt(s, "%" PRId64, smp[i].time_ms);
+		arg_int(s, (int64_t)entry_key(s, kt, STORE_KEY_SAMPLES,
+		    smp[i].topic, NULL, 0));
+		arg_int(s, smp[i].time_ms);
 		arg_add(s, smp[i].json, smp[i].json_len);
 	}
 	arg_fmt(s, "%" PRId64, s->retention_s);
@@ -639,7 +789,7 @@ flush_send(struct store *s, const char *group, const struct keytab *kt,
 	argv[j] = sincekey; lens[j] = strlen(sincekey); j++;
 	for (i = 0; i < kt->n; i++) {
 		argv[j] = kt->names[i];
-		lens[j++] = strlen(kt->names[i]);
+		lens[j++] = kt->lens[i];
 	}
 	for (i = 0; i < s->nargs; i++) {
 		argv[j] = s->numbuf + (uintptr_t)s->argv[i];

@@ -58,6 +58,8 @@ struct config {
 	char		*redis_prefix;
 	int64_t		 redis_timeout_ms;
 	int64_t		 flush_interval_ms;
+	int64_t		 flush_max_entries;	/* flush early past this many
+						 * aggregate entries */
 
 	/* rules */
 	char	       **rule_paths;

@@ -1,8 +1,10 @@
 /*
  * stats.h — process-wide counters for logs and metrics.
  *
- * Plain atomics, bumped by consumer threads and the detector with relaxed
- * ordering and read by whoever reports them.  Nothing here is exact across
+ * Plain atomics, bumped with relaxed ordering by the detector and by
+ * consumer threads (their per-post counts once per batch of messages, so
+ * threads do not write one cache line per post) and read by whoever
+ * reports them.  Nothing here is exact across
  * a crash; the exact counts live in Redis.
  */
 #ifndef TW_STATS_H

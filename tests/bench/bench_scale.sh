@@ -217,6 +217,22 @@ return c[1] .. '.' .. string.format('%06d', c[2]) .. ' ' .. s"
 median_of() { sort -g | awk '{ v[NR] = $1 }
     END { if (NR == 0) print "NA"; else print v[int((NR + 1) / 2)] }'; }
 
+# script_stats N: the flush scripts' time inside Redis (EVALSHA): calls and
+# mean from INFO commandstats, the slowest and how many took 50 ms or more
+# from the slow log (every one over 1 ms is logged)
+script_stats() {
+	_cs=$(rcli info commandstats | tr -d '\r' |
+	    sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),usec=[0-9]*,usec_per_call=\([0-9.]*\).*/\1 \2/p')
+	rcli slowlog get 100000 | awk '
+	    /^[0-9]+$/ { v[++n] = $1 } /^EVALSHA$/ { if (n >= 3) d[++m] = v[n] }
+	    { if ($0 !~ /^[0-9]+$/) n = 0 }
+	    END { for (i = 1; i <= m; i++) { if (d[i] > mx) mx = d[i]; if (d[i] >= 50000) o++ }
+	          printf "%d %.1f\n", o, mx / 1000 }' >"$T/slow$1"
+	read -r _over _max <"$T/slow$1"
+	echo "  $1 topics: flush scripts: ${_cs%% *} calls, usec_per_call ${_cs#* }, max ${_max} ms, ${_over} of 50 ms or more"
+	SCRIPT_MAX=$_max
+}
+
 # --- one size -------------------------------------------------------------------
 
 # run_size N: prints the bench-scale line of N topics
@@ -247,6 +263,11 @@ EOF
 	compile_s=$(awk -v a="$t0" -v b="$(clock)" 'BEGIN { printf "%.2f", b - a }')
 
 	rcli flushall >/dev/null
+	# every flush script slower than 1 ms is logged, to find the slowest
+	rcli config set slowlog-log-slower-than 1000 >/dev/null
+	rcli config set slowlog-max-len 100000 >/dev/null
+	rcli slowlog reset >/dev/null
+	rcli config resetstat >/dev/null
 	"$TIDEWATCH" run -c "$cfg" >"$T/run$n.log" 2>&1 &
 	dpid=$!
 	PIDS="$PIDS $dpid"
@@ -257,8 +278,11 @@ EOF
 		kill -0 "$dpid" 2>/dev/null ||
 		    fail "$n topics: the daemon exited: $(tail -3 "$T/run$n.log")"
 		line=$(rcli EVAL "$COUNTED_LUA" 1 "${PREFIX}pos:g$n")
-		echo "$line" >>"$T/poll$n"
-		counted=${line#* }
+		case $line in	# not "BUSY Redis is busy running a script"
+		[0-9]*\ [0-9]*)
+			echo "$line" >>"$T/poll$n"
+			counted=${line#* } ;;
+		esac
 		sleep 0.2
 	done
 	drained=$(date +%s)
@@ -298,9 +322,10 @@ EOF
 	entries=$(sed -n 's/.*msg="flushed".* entries=\([0-9]*\).*/\1/p' \
 	    "$T/run$n.log" | median_of)
 	echo "  $n topics: flush_ms median $flush, entries per flush median $entries"
+	script_stats "$n"
 	echo "bench-scale: $n topics: redis_mb_per_topic_day NA: the stream covers a minute, not a day of history" >&2
 	echo "bench-scale: $n topics: latency_p99_ms NA: no burst latency run at this scale yet" >&2
-	echo "bench-scale topics=$n keywords=$((n * k)) compile_s=$compile_s rss_mb=${rss:-NA} posts_per_s=$rate tick_ms=$tick redis_mb_per_topic_day=NA latency_p99_ms=NA" >>"$T/lines"
+	echo "bench-scale topics=$n keywords=$((n * k)) compile_s=$compile_s rss_mb=${rss:-NA} posts_per_s=$rate tick_ms=$tick redis_mb_per_topic_day=NA latency_p99_ms=NA flush_script_max_ms=$SCRIPT_MAX" >>"$T/lines"
 	tail -1 "$T/lines"
 }
 
