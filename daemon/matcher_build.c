@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "matcher_int.h"
+#include "variants.h"
 
 #define PLACE_TRIES	64		/* anchors tried from the lowest free cell */
 
@@ -73,6 +74,8 @@ struct build {
 	size_t		 alwayscap;
 	uint8_t		*free_grp;	/* per group: has an ungated regex */
 	size_t		 freecap;
+
+	struct variants	*vars;		/* traditional spellings (variants.c) */
 };
 
 static void
@@ -134,6 +137,23 @@ add_literal(struct build *b, const struct normalizer *norm,
 	l->raw = raw;
 	b->npool += nb->n;
 	return 1;
+}
+
+/* Adds the traditional spellings of keyword ki (variants.c) as more
+ * literals of the same keyword. */
+static int
+add_variant_literals(struct build *b, const struct normalizer *norm,
+    struct norm_buf *nb, uint32_t ti, uint32_t ki, uint16_t group,
+    char *errstr, size_t errstr_size)
+{
+	const char *const *vt;
+	size_t i, n = variants_of(b->vars, ti, ki, &vt);
+
+	for (i = 0; i < n; i++)
+		if (add_literal(b, norm, nb, vt[i], strlen(vt[i]), ti, ki,
+		    group, false, errstr, errstr_size) == -1)
+			return -1;
+	return 0;
 }
 
 /* A keyword's group: 0 for any, then the all groups (after the any group
@@ -285,6 +305,11 @@ build_topic(struct matcher *m, struct build *b, struct norm_buf *nb,
 		}
 		if (!kw->is_regex)	/* nb holds the keyword's fold */
 			match_fold_warn(&m->warns, t, kw, nb);
+		if (!kw->is_regex && add_variant_literals(b, m->norm, nb, ti,
+		    ki, group, errstr, errstr_size) == -1) {
+			prefix_keyword_place(errstr, errstr_size, t, kw);
+			return -1;
+		}
 	}
 	mt->nre = m->nres - mt->re;
 	if (mt->nre > m->max_nre)
@@ -754,6 +779,7 @@ build_free(struct build *b)
 	free(b->nodes);
 	free(b->used);
 	free(b->free_grp);
+	variants_free(b->vars);
 }
 
 struct matcher *
@@ -780,7 +806,8 @@ match_compile(struct ruleset *rs, const struct normalizer *norm,
 		m->limits.depth_limit = limits->depth_limit;
 	m->bytes = sizeof *m;
 
-	if (build_topics(m, &b, &nb, errstr, errstr_size) == -1)
+	if ((b.vars = variants_build(rs, norm, errstr, errstr_size)) == NULL ||
+	    build_topics(m, &b, &nb, errstr, errstr_size) == -1)
 		goto fail;
 	assign_symbols(m, &b);
 	build_trie(m, &b);
