@@ -17,7 +17,8 @@
 #   make demo            the whole product on private servers (see README)
 #   make eval            the detectors scored on NAB realTweets
 #                        (NAB_DATA, default ../shared/data/nab-realtweets),
-#                        and separator skipping on real text (tests/eval/gaps.sh)
+#                        separator skipping on real text (tests/eval/gaps.sh)
+#                        and traditional keyword spellings (tests/eval/variants.sh)
 #   make man             the man pages in $(BUILD)/man/ (also part of make)
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make MALLOC=         link the daemon with glibc's malloc, not tcmalloc
@@ -131,9 +132,10 @@ bench-scale: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/kafka-produce $(BUILD)
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_scale.sh
 
 NAB_DATA ?= ../shared/data/nab-realtweets
-eval: $(BIN) $(BUILD)/tests/nabeval $(BUILD)/tests/gapcorpus
+eval: $(BIN) $(BUILD)/tests/nabeval $(BUILD)/tests/gapcorpus $(BUILD)/tests/cconv
 	@$(BUILD)/tests/nabeval eval $(BIN) $(NAB_DATA) tests/eval/nab-detectors.tsv
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/gaps.sh
+	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/variants.sh
 
 demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freeport $(BUILD)/tests/kafka-produce
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/tools/demo.sh
