@@ -10,6 +10,14 @@
  *                             value of "FIELD" is converted (the rest is
  *                             copied as it is; escapes are left alone, so
  *                             \uXXXX stays unconverted).
+ *   cconv --pairs CONFIG…     each line of stdin is a text (OpenCC's own
+ *                             dictionary keys, tests/eval/variant-pairs.sh);
+ *                             each is converted with every CONFIG and both
+ *                             are folded with the default normaliser; where
+ *                             the folds have the same length and differ at a
+ *                             character that is outside GB 2312, prints
+ *                             "FROM TO CONFIG TEXT" (code points in hex):
+ *                             the variant pairs of daemon/variants.c.
  *
  * Lines are converted in blocks of about 1 MiB through one
  * opencc_convert_utf8() call each (a newline ends every phrase OpenCC
@@ -20,8 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <iconv.h>
 #include <opencc.h>
 
+#include "normalize.h"
 #include "xmalloc.h"
 
 #define BLOCK	(1u << 20)
@@ -133,14 +143,112 @@ convert_json_lines(const char *field)
 	free(in);
 }
 
+/* Is cp a character of GB 2312 (iconv's EUC-CN)? */
+static int
+cp_in_gb2312(iconv_t ic, uint32_t cp)
+{
+	char in[8], out[16], *ip = in, *op = out;
+	size_t il, ol = sizeof out;
+	uint8_t *u = (uint8_t *)in;
+
+	if (cp < 0x800) {
+		u[0] = (uint8_t)(0xc0 | cp >> 6);
+		u[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		il = 2;
+	} else if (cp < 0x10000) {
+		u[0] = (uint8_t)(0xe0 | cp >> 12);
+		u[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+		u[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		il = 3;
+	} else {
+		u[0] = (uint8_t)(0xf0 | cp >> 18);
+		u[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+		u[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+		u[3] = (uint8_t)(0x80 | (cp & 0x3f));
+		il = 4;
+	}
+	iconv(ic, NULL, NULL, NULL, NULL);
+	return iconv(ic, &ip, &il, &op, &ol) != (size_t)-1;
+}
+
+/* The --pairs mode: see the top of the file. */
+static int
+print_variant_pairs(char **configs, int nconfigs)
+{
+	struct norm_opts o;
+	struct normalizer *n;
+	struct norm_buf a = { 0 }, b = { 0 };
+	char err[256], *in = NULL, *line = NULL, *res, *r, *nl, *t;
+	size_t incap = 0, inlen = 0, linecap = 0, i;
+	ssize_t len;
+	iconv_t ic;
+	int c;
+
+	norm_opts_default(&o);
+	if ((n = norm_new(&o, err, sizeof err)) == NULL) {
+		fprintf(stderr, "cconv: %s\n", err);
+		return 1;
+	}
+	if ((ic = iconv_open("GB2312", "UTF-8")) == (iconv_t)-1) {
+		fprintf(stderr, "cconv: iconv has no GB2312\n");
+		return 1;
+	}
+	while ((len = getline(&line, &linecap, stdin)) > 0) {
+		in = xgrow(in, &incap, inlen + (size_t)len + 2, 1);
+		memcpy(in + inlen, line, (size_t)len);
+		inlen += (size_t)len;
+		if (in[inlen - 1] != '\n')
+			in[inlen++] = '\n';
+	}
+	for (c = 0; c < nconfigs; c++) {
+		if (c > 0)
+			opencc_close(cc);
+		if ((cc = opencc_open(configs[c])) == (opencc_t)-1 ||
+		    (res = opencc_convert_utf8(cc, in, inlen)) == NULL) {
+			fprintf(stderr, "cconv: %s: %s\n", configs[c],
+			    opencc_error());
+			return 1;
+		}
+		for (t = in, r = res; (nl = strchr(t, '\n')) != NULL;
+		    t = nl + 1) {
+			char *rn = strchr(r, '\n');
+
+			if (rn == NULL)
+				break;
+			if (norm_text(n, t, (size_t)(nl - t), &a) == 0 &&
+			    norm_text(n, r, (size_t)(rn - r), &b) == 0 &&
+			    a.n == b.n)
+				for (i = 0; i < a.n; i++)
+					if (a.v[i].cp != b.v[i].cp &&
+					    !cp_in_gb2312(ic, b.v[i].cp))
+						printf("%04X %04X %s %.*s\n",
+						    a.v[i].cp, b.v[i].cp,
+						    configs[c], (int)(nl - t), t);
+			r = rn + 1;
+		}
+		opencc_convert_utf8_free(res);
+	}
+	opencc_close(cc);
+	iconv_close(ic);
+	norm_buf_free(&a);
+	norm_buf_free(&b);
+	norm_free(n);
+	free(in);
+	free(line);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	char *buf;
 	size_t len = 0, n, cut;
 
+	if (argc >= 3 && strcmp(argv[1], "--pairs") == 0)
+		return print_variant_pairs(argv + 2, argc - 2);
 	if (argc < 2 || argc > 3) {
-		fprintf(stderr, "usage: cconv CONFIG [FIELD] <in >out\n");
+		fprintf(stderr, "usage: cconv CONFIG [FIELD] <in >out\n"
+		    "       cconv --pairs CONFIG… <texts\n");
 		return 2;
 	}
 	if ((cc = opencc_open(argv[1])) == (opencc_t)-1) {
