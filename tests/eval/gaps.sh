@@ -30,13 +30,9 @@ K=${GAPS_KEYWORDS:-50000}
 BASE=${GAPS_BASE:-fc3d190f43beae751c6666b0a31b468dc6ddec0f}
 TOP=$(pwd)
 
-for d in weibo-hot-search cold-chinese-offensive thuocl-lexicon; do
-	if [ ! -d "$DATA/$d" ]; then
-		echo "eval-gaps: skipped: $DATA/$d is absent (set GAPS_DATA)"
-		exit 0
-	fi
-done
-command -v jq >/dev/null || { echo "eval-gaps: skipped: jq is not installed"; exit 0; }
+NAME=eval-gaps
+. "$TOP/tests/eval/corpus.sh"
+corpus_need GAPS_DATA
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT INT TERM
@@ -44,11 +40,6 @@ trap 'rm -rf "$T"' EXIT INT TERM
 "$BUILD"/tests/gapcorpus rules "$DATA" "$K" >"$T/rules.yaml"
 printf 'normalize:\n  max_gap: 0\n' >"$T/gap0.yaml"
 NPOSTS=$(wc -l <"$T/posts.jsonl")
-
-# (post line, keyword) pairs of a match run, sorted
-pairs() {
-	jq -r '.line as $l | .topics[].keywords[] | "\($l)\t\(.)"' | LC_ALL=C sort -u
-}
 
 # gap hits of binary $1 into $T/$2.gap
 gap_hits() {
@@ -62,19 +53,9 @@ gap_hits() {
 }
 
 before=
-if git -C "$TOP" rev-parse -q --verify "$BASE^{commit}" >/dev/null 2>&1; then
-	mkdir "$T/old"
-	git -C "$TOP" archive "$BASE" | tar -x -C "$T/old"
-	if make -C "$T/old" -j2 BUILD=build build/tidewatch >"$T/old.log" 2>&1
-	then
-		gap_hits "$T/old/build/tidewatch" before
-		before=$(wc -l <"$T/before.gap")
-	else
-		echo "eval-gaps: before: building $BASE failed (see make output)"
-		tail -5 "$T/old.log"
-	fi
-else
-	echo "eval-gaps: before: skipped, $BASE is not in this git history"
+if corpus_build_base "$BASE" "$T/old"; then
+	gap_hits "$T/old/build/tidewatch" before
+	before=$(wc -l <"$T/before.gap")
 fi
 gap_hits "$TIDEWATCH" after
 after=$(wc -l <"$T/after.gap")

@@ -33,14 +33,9 @@ K=${VARIANTS_KEYWORDS:-50000}
 BASE=${VARIANTS_BASE:-65420213345928cf7ead18e87aa4a25c782fe8fb}
 TOP=$(pwd)
 
-for d in weibo-hot-search cold-chinese-offensive thuocl-lexicon; do
-	if [ ! -d "$DATA/$d" ]; then
-		echo "eval-variants: skipped: $DATA/$d is absent (set VARIANTS_DATA)"
-		exit 0
-	fi
-done
-command -v jq >/dev/null ||
-    { echo "eval-variants: skipped: jq is not installed"; exit 0; }
+NAME=eval-variants
+. "$TOP/tests/eval/corpus.sh"
+corpus_need VARIANTS_DATA
 
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT INT TERM
@@ -49,12 +44,6 @@ trap 'rm -rf "$T"' EXIT INT TERM
 for c in s2t s2tw; do
 	"$BUILD"/tests/cconv "$c.json" text <"$T/orig.jsonl" >"$T/$c.jsonl"
 done
-
-# (post line, keyword) pairs of a match run, sorted
-pairs() {
-	jq -r '.line as $l | .topics[].keywords[] | "\($l)\t\(.)"' |
-	    LC_ALL=C sort -u
-}
 
 # hits of binary $1 (named $2) on each corpus, and their recall
 measure() {
@@ -73,19 +62,9 @@ measure() {
 }
 
 before=
-if git -C "$TOP" rev-parse -q --verify "$BASE^{commit}" >/dev/null 2>&1; then
-	mkdir "$T/old"
-	git -C "$TOP" archive "$BASE" | tar -x -C "$T/old"
-	if make -C "$T/old" -j2 BUILD=build build/tidewatch >"$T/old.log" 2>&1
-	then
-		measure "$T/old/build/tidewatch" before
-		before=1
-	else
-		echo "eval-variants: before: building $BASE failed (see make output)"
-		tail -5 "$T/old.log"
-	fi
-else
-	echo "eval-variants: before: skipped, $BASE is not in this git history"
+if corpus_build_base "$BASE" "$T/old"; then
+	measure "$T/old/build/tidewatch" before
+	before=1
 fi
 measure "$TIDEWATCH" after
 if [ -n "$before" ]; then
