@@ -37,3 +37,12 @@ corpus_build_base() {
 		return 1
 	fi
 }
+
+# A temporary directory $T (removed on exit) with the corpus in $T/$1 and
+# the rule set of the K most frequent THUOCL words in $T/rules.yaml.
+corpus_prepare() {
+	T=$(mktemp -d)
+	trap 'rm -rf "$T"' EXIT INT TERM
+	"$BUILD"/tests/gapcorpus posts "$DATA" >"$T/$1"
+	"$BUILD"/tests/gapcorpus rules "$DATA" "$K" >"$T/rules.yaml"
+}

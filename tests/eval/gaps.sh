@@ -34,10 +34,7 @@ NAME=eval-gaps
 . "$TOP/tests/eval/corpus.sh"
 corpus_need GAPS_DATA
 
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT INT TERM
-"$BUILD"/tests/gapcorpus posts "$DATA" >"$T/posts.jsonl"
-"$BUILD"/tests/gapcorpus rules "$DATA" "$K" >"$T/rules.yaml"
+corpus_prepare posts.jsonl
 printf 'normalize:\n  max_gap: 0\n' >"$T/gap0.yaml"
 NPOSTS=$(wc -l <"$T/posts.jsonl")
 

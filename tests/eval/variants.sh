@@ -37,10 +37,7 @@ NAME=eval-variants
 . "$TOP/tests/eval/corpus.sh"
 corpus_need VARIANTS_DATA
 
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT INT TERM
-"$BUILD"/tests/gapcorpus posts "$DATA" >"$T/orig.jsonl"
-"$BUILD"/tests/gapcorpus rules "$DATA" "$K" >"$T/rules.yaml"
+corpus_prepare orig.jsonl
 for c in s2t s2tw; do
 	"$BUILD"/tests/cconv "$c.json" text <"$T/orig.jsonl" >"$T/$c.jsonl"
 done
