@@ -128,7 +128,7 @@ bench: all $(TOOL_BINS) $(BENCH_BINS) $(BUILD)/bench/tidewatch-glibc
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_backtest.sh
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_e2e.sh
 
-bench-scale: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/kafka-produce $(BUILD)/tests/freeport
+bench-scale: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/kafka-produce $(BUILD)/tests/freeport $(BUILD)/bench/bench_latency
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_scale.sh
 
 NAB_DATA ?= ../shared/data/nab-realtweets

@@ -15,7 +15,10 @@
  * (the topics and keywords of one flush are mostly those of the next, so
  * a flush costs no allocation per string); it frees the samples, and the
  * strings only once they number more than AGG_INTERN_KEEP (count_by values
- * can be unbounded).  One aggregate per thread.
+ * can be unbounded).  The interned topic ids and keywords are also cached
+ * by topic and keyword index of the rule set in use, so a hit costs no
+ * string hashing; the cache is dropped when the rule set changes.  One
+ * aggregate per thread.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +38,13 @@ struct istr {
 	uint32_t	 hash;
 };
 
+/* The interned strings of one topic of the rule set in use, by index. */
+struct tcache {
+	const char		*id;	/* NULL: not interned yet */
+	const char		**kws;	/* per keyword index, allocated at the
+					 * topic's first keyword hit */
+};
+
 struct agg {
 	int64_t			 res;
 	size_t			 samples_per_bucket;
@@ -50,6 +60,9 @@ struct agg {
 	struct agg_sample	*samples;
 	size_t			 nsamples, samples_cap;
 	struct jsonw		 scratch;	/* a candidate sample's JSON */
+
+	const struct ruleset	*crs;		/* the rule set tc is of */
+	struct tcache		*tc;		/* crs->ntopics entries */
 
 	size_t			 posts;
 	const char		*all;		/* interned "_all", or NULL */
@@ -215,10 +228,32 @@ agg_new(int64_t resolution_s, size_t samples_per_bucket)
 	return a;
 }
 
+/* Forgets the interned strings cached per topic index. */
+static void
+tcache_drop(struct agg *a)
+{
+	size_t i;
+
+	if (a->tc != NULL && a->crs != NULL)
+		for (i = 0; i < a->crs->ntopics; i++)
+			free(a->tc[i].kws);
+	free(a->tc);
+	a->tc = NULL;
+	a->crs = NULL;
+}
+
+void
+agg_forget_rules(struct agg *a)
+{
+	tcache_drop(a);
+}
+
 static void
 free_strings(struct agg *a)
 {
 	size_t i;
+
+	tcache_drop(a);
 
 	for (i = 0; i < a->nstrs; i++) {
 		free(a->strs[i].s);
@@ -410,17 +445,29 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 	size_t i, j;
 
 	a->posts++;
+	if (rs != a->crs) {
+		tcache_drop(a);
+		a->crs = rs;
+		a->tc = xcalloc(rs->ntopics + 1, sizeof *a->tc);
+	}
 	for (i = 0; i < res->ntopics; i++) {
 		const struct rule_topic *t = &rs->topics[res->topics[i].topic];
-		const char *tid = intern(a, t->id, strlen(t->id));
+		struct tcache *tc = &a->tc[res->topics[i].topic];
 		struct agg_entry *e;
 
-		entry(a, AGG_COUNT, tid, b, NULL, NULL, NULL)->count++;
+		if (tc->id == NULL)
+			tc->id = intern(a, t->id, strlen(t->id));
+		entry(a, AGG_COUNT, tc->id, b, NULL, NULL, NULL)->count++;
 		for (j = 0; j < res->topics[i].nkws; j++) {
-			const char *kw = t->kws[res->topics[i].kws[j]].display;
+			uint32_t k = res->topics[i].kws[j];
 
-			entry(a, AGG_KEYWORD, tid, b, intern(a, kw, strlen(kw)),
-			    NULL, NULL)->count++;
+			if (tc->kws == NULL)
+				tc->kws = xcalloc(t->nkws, sizeof *tc->kws);
+			if (tc->kws[k] == NULL)
+				tc->kws[k] = intern(a, t->kws[k].display,
+				    strlen(t->kws[k].display));
+			entry(a, AGG_KEYWORD, tc->id, b, tc->kws[k], NULL,
+			    NULL)->count++;
 		}
 		for (j = 0; j < t->ncount_by; j++) {
 			const char *f = intern(a, t->count_by[j],
@@ -434,9 +481,9 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 				vlen = 5;
 			}
 			v = intern(a, v, utf8_cut(v, vlen, 128));
-			if (find(a, AGG_BY, tid, b, f, v) == NULL) {
-				struct agg_entry *nv = entry(a, KIND_VALUES, tid,
-				    b, f, NULL, NULL);
+			if (find(a, AGG_BY, tc->id, b, f, v) == NULL) {
+				struct agg_entry *nv = entry(a, KIND_VALUES,
+				    tc->id, b, f, NULL, NULL);
 
 				/* past AGG_MAX_VALUES values, the rest is _other */
 				if (nv->count >= AGG_MAX_VALUES)
@@ -444,11 +491,11 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 				else
 					nv->count++;
 			}
-			e = entry(a, AGG_BY, tid, b, f, v, NULL);
+			e = entry(a, AGG_BY, tc->id, b, f, v, NULL);
 			e->count++;
 		}
 		if (a->samples_per_bucket > 0)
-			offer_sample(a, tid, b, t_ms, p, NULL, 0);
+			offer_sample(a, tc->id, b, t_ms, p, NULL, 0);
 	}
 }
 

@@ -664,7 +664,11 @@ consumer_thread(void *arg)
 {
 	struct consumer *c = arg;
 	int64_t interval = c->cfg->flush_interval_ms;
+	char name[16];
 
+	/* named, so top -H and make bench tell its CPU from librdkafka's */
+	snprintf(name, sizeof name, "tw-consumer-%u", (unsigned)c->id % 100u);
+	pthread_setname_np(pthread_self(), name);
 	c->next_flush_ms = now_ms() + interval;
 	while (!atomic_load(&c->stop)) {
 		int64_t now = now_ms(), wait = c->next_flush_ms - now;

@@ -79,6 +79,8 @@ pipeline_new(const struct pipeline_opts *o, char *errstr, size_t errsz)
 	pl->retention_ms = cfg->retention_s * 1000;
 	pl->rs = match_ruleset(o->m);
 	pl->agg = o->mode == PIPELINE_MATCH ? NULL : o->agg;
+	if (pl->agg != NULL)
+		agg_forget_rules(pl->agg);	/* pl->rs may be new */
 	pl->timing = o->timing;
 	pl->no_time = cfg->time_source == TIME_KAFKA ?
 	    "the post has no time (a file has no Kafka timestamps: with "

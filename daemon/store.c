@@ -46,7 +46,6 @@
 #include "jsonw.h"
 #include "store.h"
 #include "store_int.h"
-#include "strmap.h"
 #include "xmalloc.h"
 
 /* Samples kept per topic in <p>s:<topic>. */
@@ -131,6 +130,15 @@ static const char FLUSH_LUA[] =
 "redis.call('EXPIRE', KEYS[2], tonumber(ARGV[i]))\n"
 "return {1, cmds + ns + 2}\n";
 
+/* Command arguments written as RESP bulk strings, ready to send: a flush
+ * has hundreds of thousands, and hiredis's own formatting of an argv cost
+ * more than building them. */
+struct resp {
+	char		*buf;
+	size_t		 len, cap;
+	size_t		 n;		/* arguments */
+};
+
 struct store {
 	redisContext	*c;
 	char		*address;
@@ -144,12 +152,7 @@ struct store {
 	char		 sha[41];
 	char		 err[256];
 
-	/* flush scratch, reused */
-	char		**argv;
-	size_t		*argvlen;
-	size_t		 nargs, argcap;
-	char		*numbuf;	/* numbers as text, one arena */
-	size_t		 numlen, numcap;
+	struct resp	 args;		/* a flush's ARGV, reused */
 };
 
 void
@@ -208,9 +211,7 @@ store_free(struct store *s)
 	if (s == NULL)
 		return;
 	drop(s);
-	free(s->argv);
-	free(s->argvlen);
-	free(s->numbuf);
+	free(s->args.buf);
 	free(s->address);
 	free(s->password);
 	free(s->prefix);
@@ -426,64 +427,68 @@ day_start(int64_t bucket)
 	return (bucket >= 0 ? bucket / 86400 : (bucket - 86399) / 86400) * 86400;
 }
 
-/* Flush argument building: every string goes into numbuf (an arena of
- * offsets, resolved to pointers just before sending). */
-static size_t
-arg_add(struct store *s, const char *str, size_t len)
+/* Writes v in decimal ending at end; returns where it starts. */
+static char *
+int_text(char *end, int64_t v)
 {
-	size_t off = s->numlen;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 
-	s->numbuf = xgrow(s->numbuf, &s->numcap, s->numlen + len + 1, 1);
-	memcpy(s->numbuf + s->numlen, str, len);
-	s->numbuf[s->numlen + len] = '\0';
-	s->numlen += len + 1;
-	if (s->nargs == s->argcap) {	/* both arrays grow together */
-		s->argv = xgrow(s->argv, &s->argcap, s->nargs + 1,
-		    sizeof *s->argv);
-		s->argvlen = xrealloc(s->argvlen, s->argcap * sizeof *s->argvlen);
-	}
-	s->argv[s->nargs] = (char *)(uintptr_t)off;
-	s->argvlen[s->nargs] = len;
-	s->nargs++;
-	return s->nargs - 1;
+	do {
+		*--end = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--end = '-';
+	return end;
 }
 
-/* Appends ":" and str to argument idx, the last one added. */
+/* One bulk string: a, then ':' and b when b is not NULL. */
 static void
-arg_append(struct store *s, size_t idx, const char *str)
+resp_arg2(struct resp *r, const char *a, size_t alen, const char *b,
+    size_t blen)
 {
-	size_t len = strlen(str);
+	size_t total = alen + (b != NULL ? blen + 1 : 0), nd;
+	char num[24], *d = int_text(num + sizeof num, (int64_t)total);
 
-	s->numlen--;		/* over the argument's NUL */
-	s->numbuf = xgrow(s->numbuf, &s->numcap, s->numlen + len + 2, 1);
-	s->numbuf[s->numlen++] = ':';
-	memcpy(s->numbuf + s->numlen, str, len);
-	s->numlen += len;
-	s->numbuf[s->numlen++] = '\0';
-	s->argvlen[idx] += len + 1;
+	nd = (size_t)(num + sizeof num - d);
+	r->buf = xgrow(r->buf, &r->cap, r->len + nd + total + 5, 1);
+	r->buf[r->len++] = '$';
+	memcpy(r->buf + r->len, d, nd);
+	r->len += nd;
+	r->buf[r->len++] = '\r';
+	r->buf[r->len++] = '\n';
+	memcpy(r->buf + r->len, a, alen);
+	r->len += alen;
+	if (b != NULL) {
+		r->buf[r->len++] = ':';
+		memcpy(r->buf + r->len, b, blen);
+		r->len += blen;
+	}
+	r->buf[r->len++] = '\r';
+	r->buf[r->len++] = '\n';
+	r->n++;
+}
+
+static void
+arg_add(struct store *s, const char *str, size_t len)
+{
+	resp_arg2(&s->args, str, len, NULL, 0);
 }
 
 /* An integer argument, written without printf (a flush has one per
  * increment and key). */
-static size_t
+static void
 arg_int(struct store *s, int64_t v)
 {
-	char buf[24], *p = buf + sizeof buf;
-	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	char num[24], *d = int_text(num + sizeof num, v);
 
-	do {
-		*--p = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		*--p = '-';
-	return arg_add(s, p, (size_t)(buf + sizeof buf - p));
+	arg_add(s, d, (size_t)(num + sizeof num - d));
 }
 
-static size_t
+static void
 arg_fmt(struct store *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static size_t
+static void
 arg_fmt(struct store *s, const char *fmt, ...)
 {
 	char tmp[1024];
@@ -497,15 +502,15 @@ arg_fmt(struct store *s, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof tmp)
 		n = sizeof tmp - 1;
-	return arg_add(s, tmp, (size_t)n);
+	arg_add(s, tmp, (size_t)n);
 }
 
 /*
- * The keys a flush names (KEYS[3…] of the script), each once: by name
- * through a string map, and before that through a cache keyed by what the
- * name is made of — kind, the aggregate's interned topic and field
- * pointers (one pointer per distinct string) and the day — so an entry
- * whose key was named before costs one pointer hash, no formatting.
+ * The keys a flush names (KEYS[3…] of the script), each once, found
+ * through a map keyed by what the name is made of — kind, the aggregate's
+ * interned topic and field pointers (one pointer per distinct string) and
+ * the day — so an entry whose key was named before costs one pointer hash
+ * and no formatting, and a new one is written once, as RESP.
  */
 struct keyslot {
 	const char	*topic, *aux;
@@ -515,34 +520,22 @@ struct keyslot {
 };
 
 struct keytab {
-	char		**names;
-	size_t		 *lens;
+	struct resp	  keys;		/* the names, in order */
 	size_t		  n, cap;
 	int64_t		 *expire;	/* EXPIREAT per key, 0: none */
-	struct strmap	  map;		/* name → index into names */
 	struct keyslot	 *slots;	/* (kind, topic, aux, day) → index */
 	size_t		  nslots, nused;	/* nslots: power of two */
 };
 
+/* Adds a key; returns its index (1-based, as KEYS[i] in the script). */
 static size_t
-key_index(struct keytab *kt, const char *name, size_t len)
+key_add(struct keytab *kt, const char *name, size_t len)
 {
-	size_t i = strmap_get(&kt->map, name);
-
-	if (i != STRMAP_NONE)
-		return i + 3;	/* KEYS[1], KEYS[2]: positions, since */
-	if (kt->n == kt->cap) {
-		kt->names = xgrow(kt->names, &kt->cap, kt->n + 1,
-		    sizeof *kt->names);
-		kt->lens = xrealloc(kt->lens, kt->cap * sizeof *kt->lens);
-		kt->expire = xrealloc(kt->expire, kt->cap * sizeof *kt->expire);
-	}
-	kt->names[kt->n] = xstrndup(name, len);
-	kt->lens[kt->n] = len;
+	kt->expire = xgrow(kt->expire, &kt->cap, kt->n + 1, sizeof *kt->expire);
 	kt->expire[kt->n] = 0;
-	strmap_put(&kt->map, kt->names[kt->n], kt->n);
+	resp_arg2(&kt->keys, name, len, NULL, 0);
 	kt->n++;
-	return kt->n + 2;
+	return kt->n + 2;	/* KEYS[1], KEYS[2]: positions, since */
 }
 
 static size_t
@@ -593,15 +586,32 @@ keyslot_grow(struct keytab *kt)
 static void
 keytab_free(struct keytab *kt)
 {
-	size_t i;
-
-	for (i = 0; i < kt->n; i++)
-		free(kt->names[i]);
-	free(kt->names);
-	free(kt->lens);
+	free(kt->keys.buf);
 	free(kt->expire);
 	free(kt->slots);
-	strmap_free(&kt->map);
+}
+
+/* prefix, then each part joined by ':' (a store_key name, without printf:
+ * KEY_NAMES[kind] is "<letter>:%s…" with the same parts). */
+static size_t
+key_join(const struct store *s, const char *const *part, size_t n, char *buf,
+    size_t sz)
+{
+	size_t len = 0, i, k;
+
+	for (i = 0; i <= n; i++) {
+		const char *p = i == 0 ? s->prefix : part[i - 1];
+
+		k = strlen(p);
+		if (len + k + 2 > sz)
+			return sz;
+		memcpy(buf + len, p, k);
+		len += k;
+		if (i > 0 && i < n)
+			buf[len++] = ':';
+	}
+	buf[len] = '\0';
+	return len;
 }
 
 /* The key index of an entry's key (kind a store_key kind; aux the
@@ -611,8 +621,9 @@ entry_key(struct store *s, struct keytab *kt, enum store_key kind,
     const char *topic, const char *aux, int64_t bucket)
 {
 	struct keyslot want, *ks;
-	char key[512], dname[48];
-	size_t len;
+	char key[512], dname[48] = "";
+	const char *part[4];
+	size_t len, np = 0;
 
 	want.kind = (int)kind;
 	want.topic = topic;
@@ -624,21 +635,24 @@ entry_key(struct store *s, struct keytab *kt, enum store_key kind,
 	ks = keyslot_probe(kt, &want);
 	if (ks->ki != 0)
 		return ks->ki;
-	if (kind == STORE_KEY_SAMPLES)
-		len = store_key(s, kind, topic, NULL, NULL, key, sizeof key);
-	else {
+	part[np++] = kind == STORE_KEY_COUNTS ? "c" : kind ==
+	    STORE_KEY_KEYWORDS ? "k" : kind == STORE_KEY_BREAKDOWN ? "b" : "s";
+	part[np++] = topic;
+	if (kind == STORE_KEY_BREAKDOWN)
+		part[np++] = aux;
+	if (kind != STORE_KEY_SAMPLES) {
 		day_name(bucket, dname, sizeof dname);
-		if (kind == STORE_KEY_BREAKDOWN)
-			len = store_key(s, kind, topic, aux, dname, key,
-			    sizeof key);
-		else
-			len = store_key(s, kind, topic, dname, NULL, key,
-			    sizeof key);
+		part[np++] = dname;
 	}
-	if (len >= sizeof key)
-		len = sizeof key - 1;
+	len = key_join(s, part, np, key, sizeof key);
+	if (len >= sizeof key) {	/* cut, as store_key() would */
+		len = store_key(s, kind, topic, kind == STORE_KEY_BREAKDOWN ?
+		    aux : dname, dname, key, sizeof key);
+		if (len >= sizeof key)
+			len = sizeof key - 1;
+	}
 	*ks = want;
-	ks->ki = key_index(kt, key, len);
+	ks->ki = key_add(kt, key, len);
 	kt->nused++;
 	if (kind != STORE_KEY_SAMPLES)
 		kt->expire[ks->ki - 3] = day_start(bucket) + 86400 +
@@ -705,7 +719,8 @@ flush_args_increments(struct store *s, struct keytab *kt,
 	arg_int(s, (int64_t)nincr);
 	for (i = 0; i < ne; i++) {
 		const char *sub;
-		size_t ki, f;
+		char num[24], *bt;
+		size_t ki;
 
 		if (!is_increment(&e[i]))
 			continue;
@@ -728,9 +743,9 @@ flush_args_increments(struct store *s, struct keytab *kt,
 		}
 		arg_int(s, (int64_t)ki);
 		/* the field: bucket, or bucket:keyword / bucket:value */
-		f = arg_int(s, e[i].bucket);
-		if (sub != NULL)
-			arg_append(s, f, sub);
+		bt = int_text(num + sizeof num, e[i].bucket);
+		resp_arg2(&s->args, bt, (size_t)(num + sizeof num - bt), sub,
+		    sub != NULL ? strlen(sub) : 0);
 		arg_int(s, e[i].count);
 	}
 	for (i = 0; i < kt->n; i++)
@@ -766,44 +781,53 @@ flush_args_samples(struct store *s, struct keytab *kt,
 	arg_fmt(s, "%" PRId64, s->retention_s);
 }
 
-/* EVALSHA sha numkeys <positions> <since> KEYS... ARGV... */
+/* EVALSHA sha numkeys <positions> <since> KEYS... ARGV..., from the
+ * RESP already written: a header, then the keys, then the arguments. */
 static redisReply *
 flush_send(struct store *s, const char *group, const struct keytab *kt,
     struct store_flush_stats *st)
 {
-	size_t n = 5 + kt->n + s->nargs, i, j = 0;
-	const char **argv = xmalloc(n * sizeof *argv);
-	size_t *lens = xmalloc(n * sizeof *lens);
-	char nkeys[32], poskey[512], sincekey[512];
-	redisReply *r;
+	struct resp hdr;
+	char poskey[512], sincekey[512], num[24], *d;
+	redisReply *r = NULL;
+	size_t n = 5 + kt->n + s->args.n;
 
-	snprintf(nkeys, sizeof nkeys, "%zu", kt->n + 2);
-	store_key(s, STORE_KEY_POSITIONS, group, NULL, NULL, poskey,
-	    sizeof poskey);
-	store_key(s, STORE_KEY_SINCE, NULL, NULL, NULL, sincekey,
-	    sizeof sincekey);
-	argv[j] = "EVALSHA"; lens[j++] = 7;
-	argv[j] = s->sha; lens[j++] = 40;
-	argv[j] = nkeys; lens[j] = strlen(nkeys); j++;
-	argv[j] = poskey; lens[j] = strlen(poskey); j++;
-	argv[j] = sincekey; lens[j] = strlen(sincekey); j++;
-	for (i = 0; i < kt->n; i++) {
-		argv[j] = kt->names[i];
-		lens[j++] = kt->lens[i];
-	}
-	for (i = 0; i < s->nargs; i++) {
-		argv[j] = s->numbuf + (uintptr_t)s->argv[i];
-		lens[j++] = s->argvlen[i];
-	}
+	memset(&hdr, 0, sizeof hdr);
+	d = int_text(num + sizeof num, (int64_t)n);
+	hdr.buf = xgrow(hdr.buf, &hdr.cap, 64, 1);
+	hdr.buf[hdr.len++] = '*';
+	memcpy(hdr.buf + hdr.len, d, (size_t)(num + sizeof num - d));
+	hdr.len += (size_t)(num + sizeof num - d);
+	hdr.buf[hdr.len++] = '\r';
+	hdr.buf[hdr.len++] = '\n';
+	resp_arg2(&hdr, "EVALSHA", 7, NULL, 0);
+	resp_arg2(&hdr, s->sha, 40, NULL, 0);
+	d = int_text(num + sizeof num, (int64_t)kt->n + 2);
+	resp_arg2(&hdr, d, (size_t)(num + sizeof num - d), NULL, 0);
+	resp_arg2(&hdr, poskey, store_key(s, STORE_KEY_POSITIONS, group, NULL,
+	    NULL, poskey, sizeof poskey), NULL, 0);
+	resp_arg2(&hdr, sincekey, store_key(s, STORE_KEY_SINCE, NULL, NULL, NULL,
+	    sincekey, sizeof sincekey), NULL, 0);
 	if (st != NULL) {
-		st->bytes_sent = 0;
-		for (i = 0; i < j; i++)
-			st->bytes_sent += lens[i];
+		st->bytes_sent = hdr.len + kt->keys.len + s->args.len;
 		st->round_trips = 1;
 	}
-	r = store_run(s, (int)j, argv, lens);
-	free(argv);
-	free(lens);
+	if (redisAppendFormattedCommand(s->c, hdr.buf, hdr.len) != REDIS_OK ||
+	    (kt->keys.len > 0 && redisAppendFormattedCommand(s->c,
+	    kt->keys.buf, kt->keys.len) != REDIS_OK) ||
+	    redisAppendFormattedCommand(s->c, s->args.buf, s->args.len) !=
+	    REDIS_OK || redisGetReply(s->c, (void **)&r) != REDIS_OK ||
+	    r == NULL) {
+		snprintf(s->err, sizeof s->err, "redis: %s",
+		    s->c->errstr[0] ? s->c->errstr : "connection lost");
+		drop(s);
+		r = NULL;
+	} else if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(s->err, sizeof s->err, "redis: %s", r->str);
+		freeReplyObject(r);
+		r = NULL;
+	}
+	free(hdr.buf);
 	return r;
 }
 
@@ -850,8 +874,8 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 		return -1;
 	e = agg_entries(a, &ne);
 	smp = agg_samples(a, &nsmp);
-	s->nargs = 0;
-	s->numlen = 0;
+	s->args.len = 0;
+	s->args.n = 0;
 	flush_args_positions(s, pos, npos);
 	flush_args_since(s, e, ne);
 	flush_args_increments(s, &kt, e, ne);

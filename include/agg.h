@@ -70,6 +70,12 @@ void agg_free(struct agg *a);
  * floor(t_ms / 1000)), with its match result. */
 void agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
     int64_t t_ms, const struct match_result *res);
+/* The aggregate keeps, per topic index of the rule set agg_add() was last
+ * given, the strings it interned for it; a caller that is about to pass
+ * another rule set (which could sit where a freed one was) says so first.
+ * The strings themselves stay. */
+void agg_forget_rules(struct agg *a);
+
 /* Counts a decoded post under "_all" (every post, matched or not). */
 void agg_add_total(struct agg *a, int64_t t_s);
 

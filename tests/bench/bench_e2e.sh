@@ -24,7 +24,11 @@
 #     only the tail of the backlog, so both ends are whole flush intervals
 #     of steady consumption.  Medians of REPEAT runs; ratio = daemon median
 #     / ceiling median.  CPU per post (whole process, every thread) is
-#     printed too: it depends much less on what else the machine runs.
+#     printed too: it depends much less on what else the machine runs; and
+#     so is the CPU of the consumer threads alone (named tw-consumer-N, read
+#     from /proc) per post, summed over them: consumer_cpu_us_per_post,
+#     whose threads=2 / threads=1 ratio is about 1 when threads share
+#     nothing on the per-post path.
 #  2. Alert latency.  Topic "live1" gets background posts at 20k/s (times =
 #     wall clock), the daemon (threads: 1) runs with the 1,000-keyword rules
 #     plus BURSTS topics burst-NN (threshold 50 in 10 s, cooldown 1h), and
@@ -191,6 +195,18 @@ cpu_s() {
 	fi
 }
 
+# consumer_cpu_s PID: CPU seconds of its consumer threads (named
+# tw-consumer-N), each, comma-separated
+consumer_cpu_s() {
+	for _t in /proc/"$1"/task/*; do
+		case $(cat "$_t/comm" 2>/dev/null) in
+		tw-consumer-*)
+			awk -v hz="$CLK_TCK" '{ sub(/.*\) /, ""); printf "%.3f\n", ($12 + $13) / hz }' \
+			    "$_t/stat" ;;
+		esac
+	done | paste -sd, -
+}
+
 # steady_rate FILE: posts/s between the first and the last full flush (see
 # the header); the position steps of one flush (of every thread) arrive
 # within 300 ms of each other and count as one.
@@ -230,15 +246,20 @@ daemon_run() {
 		die "threads=$1: not every post counted (see $T/$g.log)"
 	fi
 	cpu=$(cpu_s $DPID)
+	tcpu=$(consumer_cpu_s $DPID)
 	sleep 0.1
 	stop $DPID
 	stop $POLL_PID
 	# shellcheck disable=SC2046 # "rate intervals", split on purpose
 	set -- $(steady_rate "$T/$g.poll") "$1"
-	awk -v r="$1" -v n="$2" -v th="$3" -v c="$cpu" -v p="$POSTS" -v l="${label:+ malloc=$label}" 'BEGIN {
-	    printf "  threads=%s%s posts_per_s=%s (over %d flush intervals) cpu_us_per_post=%.2f\n",
-	    th, l, r, n, c * 1e6 / p }'
-	echo "$key $1 $(awk -v c="$cpu" -v p="$POSTS" 'BEGIN { printf "%.3f", c * 1e6 / p }')" >>"$RESULTS"
+	# the consumer threads' CPU per post: summed over the threads, so
+	# it stays flat when threads add nothing but parallelism
+	tus=$(echo "$tcpu" | awk -F, -v p="$POSTS" '{ for (i = 1; i <= NF; i++) s += $i }
+	    END { printf "%.3f", s * 1e6 / p }')
+	awk -v r="$1" -v n="$2" -v th="$3" -v c="$cpu" -v p="$POSTS" -v l="${label:+ malloc=$label}" -v tc="$tcpu" -v tu="$tus" 'BEGIN {
+	    printf "  threads=%s%s posts_per_s=%s (over %d flush intervals) cpu_us_per_post=%.2f consumer_threads_cpu_s=%s consumer_cpu_us_per_post=%s\n",
+	    th, l, r, n, c * 1e6 / p, tc, tu }'
+	echo "$key $1 $(awk -v c="$cpu" -v p="$POSTS" 'BEGIN { printf "%.3f", c * 1e6 / p }') $tus" >>"$RESULTS"
 }
 
 ceiling_run() {
@@ -382,10 +403,17 @@ ceil_cpu=$(awk '$1 == "ceil" { print $3 }' "$RESULTS" | median)
 for th in 1 2; do
 	rate=$(awk -v k="t$th" '$1 == k { print $2 }' "$RESULTS" | median)
 	cpu=$(awk -v k="t$th" '$1 == k { print $3 }' "$RESULTS" | median)
-	awk -v th="$th" -v r="$rate" -v c="$ceil" -v cpu="$cpu" -v cc="$ceil_cpu" 'BEGIN {
-	    printf "bench-e2e threads=%s posts_per_s=%.0f ceiling_posts_per_s=%.0f ratio=%.2f cpu_us_per_post=%s ceiling_cpu_us_per_msg=%s\n",
-	    th, r, c, (c > 0 ? r / c : 0), cpu, cc }'
+	tus=$(awk -v k="t$th" '$1 == k { print $4 }' "$RESULTS" | median)
+	eval "tus$th=\$tus"
+	awk -v th="$th" -v r="$rate" -v c="$ceil" -v cpu="$cpu" -v cc="$ceil_cpu" -v tu="$tus" 'BEGIN {
+	    printf "bench-e2e threads=%s posts_per_s=%.0f ceiling_posts_per_s=%.0f ratio=%.2f cpu_us_per_post=%s consumer_cpu_us_per_post=%s ceiling_cpu_us_per_msg=%s\n",
+	    th, r, c, (c > 0 ? r / c : 0), cpu, tu, cc }'
 done
+# CPU of the consumer threads per post, threads=2 over threads=1: about 1
+# when the threads share nothing on the per-post path
+awk -v a="$tus1" -v b="$tus2" 'BEGIN {
+    printf "bench-e2e consumer_cpu_us_per_post threads1=%s threads2=%s ratio=%.2f\n",
+    a, b, (a > 0 ? b / a : 0) }'
 for key in t1-glibc t1-jemalloc; do
 	grep -q "^$key " "$RESULTS" || continue
 	rate=$(awk -v k="$key" '$1 == k { print $2 }' "$RESULTS" | median)

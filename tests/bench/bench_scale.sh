@@ -28,17 +28,28 @@
 #   tick_ms     median of the detector passes logged once the backlog was
 #               counted (up to 5 of them, within BENCH_SCALE_TICK_WAIT
 #               seconds, default 60);
-#   redis_mb_per_topic_day, latency_p99_ms: NA, with the reason on stderr.
-# flush_ms (median of the daemon's "flushed" lines) and the distinct topics
-# per flush are printed above each line.
+#   latency_p99_ms  after the drain, BENCH_SCALE_BURSTS (8) live bursts of
+#               60 posts by build/bench/bench_latency, each on its own
+#               burst-NN topic (threshold 50 in 10 s): the p99 of the time
+#               from a burst's first post produced to its alert on Pub/Sub
+#               (NA, said on stderr, when a burst had no alert within
+#               BENCH_SCALE_LAT_WAIT s, default 60);
+#   redis_mb_per_topic_day  MEMORY USAGE of every day-shaped key and sample
+#               set over the active topic-days (docs/operations.md, Redis
+#               schema), of the stream as generated (a minute of posts);
+#   flush_script_max_ms  the slowest flush script inside Redis (the slow
+#               log, every EVALSHA over 1 ms), with the calls, mean
+#               (INFO commandstats) and how many took 50 ms or more above.
+# flush_ms (median of the daemon's "flushed" lines) and the entries per
+# flush are printed above each line.
 # Each size is bounded by BENCH_SCALE_TIMEOUT seconds of draining (default
 # 600): past it, posts_per_s is the rate over what was counted, said on
 # stderr.  Everything lives in a temp dir removed on exit; every process
 # is stopped by its PID.
 #
 # Environment: BUILD (build), TIDEWATCH (./tidewatch), BENCH_SCALE_SIZES,
-# BENCH_SCALE_POSTS, BENCH_SCALE_TIMEOUT, BENCH_SCALE_TICK_WAIT, THUOCL,
-# COLD.
+# BENCH_SCALE_POSTS, BENCH_SCALE_TIMEOUT, BENCH_SCALE_TICK_WAIT,
+# BENCH_SCALE_BURSTS, BENCH_SCALE_LAT_WAIT, THUOCL, COLD.
 set -u
 
 BUILD=${BUILD:-build}
@@ -47,6 +58,8 @@ SIZES=${BENCH_SCALE_SIZES:-1000 10000 100000}
 POSTS=${BENCH_SCALE_POSTS:-200000}
 TIMEOUT=${BENCH_SCALE_TIMEOUT:-600}
 TICK_WAIT=${BENCH_SCALE_TICK_WAIT:-60}
+BURSTS=${BENCH_SCALE_BURSTS:-8}
+LAT_WAIT=${BENCH_SCALE_LAT_WAIT:-60}
 THUOCL=${THUOCL:-../shared/data/thuocl-lexicon}
 COLD=${COLD:-../shared/data/cold-chinese-offensive}
 PREFIX=tidewatch:
@@ -103,9 +116,14 @@ retry() {
 	done
 }
 clock() { date +%s.%N; }
+# proc_cpu_s PID: CPU seconds of the process so far (every thread)
+proc_cpu_s() {
+	awk -v hz="$(getconf CLK_TCK)" '{ sub(/.*\) /, ""); printf "%.2f\n", ($12 + $13) / hz }' \
+	    "/proc/$1/stat" 2>/dev/null || echo 0
+}
 
-for tool in kafka-mock kafka-produce freeport; do
-	[ -x "$BUILD/tests/$tool" ] || fail "$BUILD/tests/$tool missing (make bench-scale builds it)"
+for tool in tests/kafka-mock tests/kafka-produce tests/freeport bench/bench_latency; do
+	[ -x "$BUILD/$tool" ] || fail "$BUILD/$tool missing (make bench-scale builds it)"
 done
 [ -x "$TIDEWATCH" ] || fail "$TIDEWATCH missing"
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
@@ -166,6 +184,15 @@ gen_rules() {
 	}' "$T/words"
 }
 
+# gen_burst_rules FILE: BURSTS topics burst-NN for the latency bursts of
+# build/bench/bench_latency (its keyword twburstNN, 60 posts per burst)
+gen_burst_rules() {
+	awk -v n="$BURSTS" 'BEGIN { print "topics:"
+	    for (i = 1; i <= n; i++) {
+	        printf "  - id: burst-%02d\n    match: {any: [twburst%02d]}\n", i, i
+	        print "    alert: {window: 10s, threshold: 50, cooldown: 1h}" } }' >"$1"
+}
+
 # gen_posts N K FILE: POSTS posts, each naming a keyword of a random topic
 gen_posts() {
 	awk -v n="$1" -v k="$2" -v posts="$POSTS" -v now="$(date +%s)" '
@@ -190,7 +217,8 @@ REDIS_PORT=$("$BUILD"/tests/freeport)
 mkdir -p "$T/redis"
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save "" --appendonly no \
     --dir "$T/redis" --daemonize no >"$T/redis.log" 2>&1 &
-PIDS="$PIDS $!"
+REDIS_PID=$!
+PIDS="$PIDS $REDIS_PID"
 rcli() { redis-cli -p "$REDIS_PORT" "$@"; }
 retry 10 rcli ping || fail "redis-server did not start: $(cat "$T/redis.log")"
 
@@ -223,14 +251,57 @@ median_of() { sort -g | awk '{ v[NR] = $1 }
 script_stats() {
 	_cs=$(rcli info commandstats | tr -d '\r' |
 	    sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),usec=[0-9]*,usec_per_call=\([0-9.]*\).*/\1 \2/p')
-	rcli slowlog get 100000 | awk '
+	# p99 over every call: the calls not logged took under 1 ms
+	rcli slowlog get 100000 | awk -v calls="${_cs%% *}" '
 	    /^[0-9]+$/ { v[++n] = $1 } /^EVALSHA$/ { if (n >= 3) d[++m] = v[n] }
 	    { if ($0 !~ /^[0-9]+$/) n = 0 }
 	    END { for (i = 1; i <= m; i++) { if (d[i] > mx) mx = d[i]; if (d[i] >= 50000) o++ }
-	          printf "%d %.1f\n", o, mx / 1000 }' >"$T/slow$1"
-	read -r _over _max <"$T/slow$1"
-	echo "  $1 topics: flush scripts: ${_cs%% *} calls, usec_per_call ${_cs#* }, max ${_max} ms, ${_over} of 50 ms or more"
+	          r = int((calls + 99) / 100)	# the r-th slowest is the p99
+	          for (i = 1; i <= m; i++) print d[i] > "/dev/stderr"
+	          printf "%d %.1f %d\n", o, mx / 1000, r }' >"$T/slow$1" 2>"$T/slowall$1"
+	read -r _over _max _rank <"$T/slow$1"
+	_p99=$(sort -rn "$T/slowall$1" | sed -n "${_rank}p")
+	_p99=$(awk -v u="${_p99:-0}" 'BEGIN { printf "%.1f", u / 1000 }')
+	[ "${_p99}" != 0.0 ] || _p99="<1"
+	echo "  $1 topics: flush scripts: ${_cs%% *} calls, usec_per_call ${_cs#* }, p99 ${_p99} ms, max ${_max} ms, ${_over} of 50 ms or more"
 	SCRIPT_MAX=$_max
+}
+
+# latency N: live bursts after the backlog (the daemon still running):
+# bench_latency produces BURSTS bursts of 60 posts, each naming one
+# burst-NN topic and dated now, and times each from its first post being
+# produced to its alert on <prefix>alerts:*; p99 of those (nearest rank).
+# A burst with no alert within BENCH_SCALE_LAT_WAIT s leaves it NA.
+latency() {
+	"$BUILD"/bench/bench_latency -b "$BROKERS" -t "scale$1" \
+	    -r "127.0.0.1:$REDIS_PORT" -p "$PREFIX" -n "$BURSTS" -k 60 \
+	    -g 1500 -w "$LAT_WAIT" >"$T/latency$1.out" 2>&1
+	_l=$(grep '^bench-latency' "$T/latency$1.out")
+	echo "  $1 topics: ${_l:-bench_latency failed: $(tail -1 "$T/latency$1.out")}"
+	case $_l in
+	*missing=0*)
+		LAT_P99=$(echo "$_l" | sed -n 's/.*p99_ms=\([0-9.]*\).*/\1/p') ;;
+	*)	LAT_P99=NA
+		echo "bench-scale: $1 topics: latency_p99_ms NA: not every burst alerted within ${LAT_WAIT}s" >&2 ;;
+	esac
+}
+
+# memory N: Redis bytes per active topic-day, from MEMORY USAGE of every
+# day-shaped key (<p>c:<topic>:<day>, <p>k:…, <p>b:…) and of the topics'
+# sample sets (<p>s:<topic>), over the (topic, day) pairs that have a
+# counter key (_all excluded from both): the formula of
+# docs/operations.md.  The stream covers a minute, so this is the memory
+# of a minute of such posts per topic-day, not of a full day.
+memory() {
+	rcli --scan --pattern "${PREFIX}[ckbs]:*" >"$T/keys$1"
+	awk '{ print "MEMORY USAGE " $0 }' "$T/keys$1" | rcli >"$T/mem$1"
+	MB_TOPIC_DAY=$(paste -d' ' "$T/keys$1" "$T/mem$1" | awk -v p="$PREFIX" '
+	    { k = substr($1, length(p) + 1); split(k, f, ":") }
+	    f[2] == "_all" { next }
+	    { bytes += $2 }
+	    f[1] == "c" { days++ }
+	    END { if (days) printf "%.4f\n", bytes / days / 1048576; else print "NA" }')
+	echo "  $1 topics: $(wc -l <"$T/keys$1") keys; redis_mb_per_topic_day $MB_TOPIC_DAY (a minute of posts per topic-day)"
 }
 
 # --- one size -------------------------------------------------------------------
@@ -241,6 +312,7 @@ run_size() {
 	if [ "$n" -gt 10000 ]; then k=8; else k=15; fi
 	dir="$T/rules$n"
 	gen_rules "$n" "$k" "$dir"
+	gen_burst_rules "$dir/bursts.yaml"
 	echo "bench-scale: $n topics × $k keywords: $(cat "$dir"/*.yaml | wc -c) bytes of rules; generating $POSTS posts"
 	gen_posts "$n" "$k" "$T/posts$n.jsonl"
 	"$BUILD"/tests/kafka-produce -k -b "$BROKERS" -t "scale$n" \
@@ -272,6 +344,7 @@ EOF
 	dpid=$!
 	PIDS="$PIDS $dpid"
 	echo "$(clock) 0" >"$T/poll$n"	# the daemon's start
+	rcpu0=$(proc_cpu_s "$REDIS_PID")
 	deadline=$(( $(date +%s) + TIMEOUT ))
 	counted=0
 	while [ "$counted" -lt "$POSTS" ] && [ "$(date +%s)" -lt "$deadline" ]; do
@@ -286,6 +359,9 @@ EOF
 		sleep 0.2
 	done
 	drained=$(date +%s)
+	dcpu=$(proc_cpu_s "$dpid")
+	rcpu=$(awk -v a="$rcpu0" -v b="$(proc_cpu_s "$REDIS_PID")" 'BEGIN { printf "%.2f", b - a }')
+	echo "  $n topics: CPU over the drain: daemon ${dcpu} s ($(awk -v c="$dcpu" -v p="$counted" 'BEGIN { printf "%.1f", p ? c * 1e6 / p : 0 }') µs/post), redis-server ${rcpu} s ($(awk -v c="$rcpu" -v p="$counted" 'BEGIN { printf "%.1f", p ? c * 1e6 / p : 0 }') µs/post)"
 	# from the first flush that counted posts; if that one counted them
 	# all, from the daemon's start (its group join included)
 	rate=$(awk 'NR == 1 { s = $1 } $2 > 0 && !t0 { t0 = $1; c0 = $2 }
@@ -312,9 +388,11 @@ EOF
 	    [ "$(passes | wc -l)" -lt 5 ]; do
 		sleep 1
 	done
+	latency "$n"
 	rss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$dpid/status" 2>/dev/null)
 	tick=$(passes | median_of)
 	halt "$dpid"
+	memory "$n"
 	[ "$tick" != NA ] ||
 	    echo "bench-scale: $n topics: no detector pass within ${TICK_WAIT}s of the drain: tick_ms NA" >&2
 	flush=$(sed -n 's/.*msg="flushed".* ms=\([0-9]*\).*/\1/p' \
@@ -323,9 +401,7 @@ EOF
 	    "$T/run$n.log" | median_of)
 	echo "  $n topics: flush_ms median $flush, entries per flush median $entries"
 	script_stats "$n"
-	echo "bench-scale: $n topics: redis_mb_per_topic_day NA: the stream covers a minute, not a day of history" >&2
-	echo "bench-scale: $n topics: latency_p99_ms NA: no burst latency run at this scale yet" >&2
-	echo "bench-scale topics=$n keywords=$((n * k)) compile_s=$compile_s rss_mb=${rss:-NA} posts_per_s=$rate tick_ms=$tick redis_mb_per_topic_day=NA latency_p99_ms=NA flush_script_max_ms=$SCRIPT_MAX" >>"$T/lines"
+	echo "bench-scale topics=$n keywords=$((n * k)) compile_s=$compile_s rss_mb=${rss:-NA} posts_per_s=$rate tick_ms=$tick redis_mb_per_topic_day=$MB_TOPIC_DAY latency_p99_ms=$LAT_P99 flush_script_max_ms=$SCRIPT_MAX" >>"$T/lines"
 	tail -1 "$T/lines"
 }
 
