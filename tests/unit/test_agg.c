@@ -1,6 +1,7 @@
 /*
  * test_agg.c — local pre-aggregation: counts per topic and bucket, keyword
- * hits, count_by values with the _other cap, samples, clear and merge.
+ * hits, count_by values with the _other cap, samples, clear and merge;
+ * the strings cached per rule index follow a change of rule set.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -212,6 +213,58 @@ add_numbered(struct agg *a, int i, int64_t t_ms)
 	agg_add(a, rs, &p, t_ms, &res);
 }
 
+/* A rule set whose topic 0 has another id and keyword spelling: the
+ * aggregate's cache by topic index must not give the old ones. */
+static void
+test_rules_change(void **state)
+{
+	static const char yaml[] =
+	    "topics:\n"
+	    "  - id: renamed\n"
+	    "    match: {any: [\"地沟 油\"]}\n";
+	struct agg *a = agg_new(10, 0);
+	struct ruleset *rs2;
+	struct matcher *m2;
+	struct match_ctx *ctx2;
+	struct match_result res;
+	struct post p;
+	struct diag d;
+	char err[256];
+	int round;
+
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(rules_load_string("t2.yaml", yaml, sizeof yaml - 1,
+	    &rs2, &d), 0);
+	diag_free(&d);
+	m2 = match_compile(rs2, norm, NULL, err, sizeof err);
+	assert_non_null(m2);
+	ctx2 = match_ctx_new(m2);
+	memset(&p, 0, sizeof p);
+	p.text = "地沟油";
+	p.text_len = strlen(p.text);
+	for (round = 0; round < 2; round++) {	/* across a clear too */
+		add(a, "地沟油", NULL, 100);
+		assert_int_equal(match_post(ctx2, &p, &res), 0);
+		assert_int_equal(res.ntopics, 1);
+		assert_int_equal(res.topics[0].topic, 0);
+		agg_forget_rules(a);
+		agg_add(a, rs2, &p, 100000, &res);
+		add(a, "地沟油", NULL, 100);
+		assert_int_equal(get(a, AGG_COUNT, "food", 100, NULL, NULL), 2);
+		assert_int_equal(get(a, AGG_COUNT, "renamed", 100, NULL, NULL), 1);
+		assert_int_equal(get(a, AGG_KEYWORD, "renamed", 100, "地沟 油",
+		    NULL), 1);
+		assert_int_equal(get(a, AGG_KEYWORD, "food", 100, "地沟油",
+		    NULL), 2);
+		agg_clear(a);
+	}
+	match_ctx_free(ctx2);
+	match_free(m2);
+	rules_unref(rs2);
+	agg_free(a);
+}
+
 static int
 cmp_desc(const void *x, const void *y)
 {
@@ -288,6 +341,7 @@ main(void)
 		cmocka_unit_test(test_counts),
 		cmocka_unit_test(test_values_cap),
 		cmocka_unit_test(test_merge),
+		cmocka_unit_test(test_rules_change),
 		cmocka_unit_test(test_samples_newest),
 	};
 
