@@ -196,11 +196,15 @@ cpu_s() {
 }
 
 # consumer_cpu_s PID: CPU seconds of its consumer threads (named
-# tw-consumer-N), each, comma-separated
+# tw-consumer-N), each, comma-separated; for a build older than the names,
+# every unnamed thread but the main one
 consumer_cpu_s() {
+	_pat=tw-consumer-*
+	grep -q '^tw-consumer-' /proc/"$1"/task/*/comm 2>/dev/null || _pat=tidewatch
 	for _t in /proc/"$1"/task/*; do
+		[ "$_pat" = tidewatch ] && [ "${_t##*/}" = "$1" ] && continue
 		case $(cat "$_t/comm" 2>/dev/null) in
-		tw-consumer-*)
+		$_pat)
 			awk -v hz="$CLK_TCK" '{ sub(/.*\) /, ""); printf "%.3f\n", ($12 + $13) / hz }' \
 			    "$_t/stat" ;;
 		esac
