@@ -11,7 +11,11 @@
 #   make bench-scale     the daemon at 1k, 10k and 100k topics (tests/bench/
 #                        bench_scale.sh: compile time, RSS, drain rate,
 #                        detector pass; BENCH_SCALE_SIZES="1000 10000",
-#                        BENCH_SCALE_POSTS, BENCH_SCALE_TIMEOUT per size)
+#                        BENCH_SCALE_POSTS, BENCH_SCALE_TIMEOUT per size),
+#                        then bench-rules
+#   make bench-rules     loading 100k topics of 1M keywords (tests/bench/
+#                        bench_rules.sh: check, load and compile time, the
+#                        daemon's RSS and bytes per keyword)
 #   make fuzz            libFuzzer harnesses (clang), each for FUZZ_SECONDS (60)
 #   make fuzz-regress    the harnesses once over tests/fuzz/{corpus,regress}/
 #   make demo            the whole product on private servers (see README)
@@ -81,7 +85,7 @@ TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all man test check-tests bench bench-match bench-scale demo eval install clean fuzz fuzz-regress
+.PHONY: all man test check-tests bench bench-match bench-scale bench-rules demo eval install clean fuzz fuzz-regress
 # keep objects of tests and tools between runs
 .SECONDARY:
 all: $(BIN) $(if $(SANITIZE),,tidewatch) man
@@ -130,6 +134,10 @@ bench: all $(TOOL_BINS) $(BENCH_BINS) $(BUILD)/bench/tidewatch-glibc
 
 bench-scale: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/kafka-produce $(BUILD)/tests/freeport $(BUILD)/bench/bench_latency
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_scale.sh
+	@$(MAKE) --no-print-directory bench-rules
+
+bench-rules: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/freeport $(BUILD)/bench/bench_rules
+	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_rules.sh
 
 NAB_DATA ?= ../shared/data/nab-realtweets
 eval: $(BIN) $(BUILD)/tests/nabeval $(BUILD)/tests/gapcorpus $(BUILD)/tests/cconv

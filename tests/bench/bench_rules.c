@@ -1,0 +1,114 @@
+/*
+ * bench_rules.c — what loading and compiling a large rule set costs.
+ *
+ * usage: bench_rules PATH...
+ * Loads the rule files (a file or a directory each) with the daemon's
+ * loader, the caps raised to fit any set, compiles them with the daemon's
+ * normaliser and matcher, runs their embedded tests, and prints one line:
+ *
+ *   bench-rules topics=N keywords=K load_s=… compile_s=… tests_s=…
+ *       rss_mb=… rules_bytes_per_keyword=… matcher_bytes_per_keyword=…
+ *
+ * load_s is rules_load(), compile_s match_compile(), rss_mb the process's
+ * resident memory once both are done, and the two bytes_per_keyword the
+ * growth of resident memory across each step over the keywords (the
+ * normaliser is made before the first reading, so neither counts it).
+ * The daemon's own figure (its RSS after load against an empty rule set)
+ * comes from tests/bench/bench_rules.sh.  Single-threaded; a benchmark,
+ * not a test.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "matcher.h"
+#include "normalize.h"
+#include "rules.h"
+#include "ruletest.h"
+
+static double
+seconds_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The process's resident memory (VmRSS), in bytes; 0 if unknown. */
+static size_t
+resident_bytes(void)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	size_t kb = 0;
+
+	if (fp == NULL)
+		return 0;
+	while (fgets(line, sizeof line, fp) != NULL)
+		if (sscanf(line, "VmRSS: %zu kB", &kb) == 1)
+			break;
+	fclose(fp);
+	return kb * 1024;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct norm_opts no;
+	struct normalizer *norm;
+	struct rules_opts ro;
+	struct ruleset *rs;
+	struct matcher *m;
+	struct diag errs;
+	char err[512];
+	double t0, t1, t2, t3;
+	size_t r0, r1, r2, passed, failed, nkw;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench_rules PATH...\n");
+		return 2;
+	}
+	norm_opts_default(&no);
+	if ((norm = norm_new(&no, err, sizeof err)) == NULL) {
+		fprintf(stderr, "bench-rules: normaliser: %s\n", err);
+		return 1;
+	}
+	memset(&ro, 0, sizeof ro);
+	ro.max_items = SIZE_MAX / 4;
+	ro.max_file_bytes = SIZE_MAX / 4;
+	memset(&errs, 0, sizeof errs);
+
+	r0 = resident_bytes();
+	t0 = seconds_now();
+	if (rules_load_opts((const char *const *)argv + 1, (size_t)argc - 1,
+	    &ro, &rs, &errs) == -1) {
+		fprintf(stderr, "bench-rules: %zu errors, the first: %s\n",
+		    errs.n, errs.n > 0 ? errs.msgs[0] : "?");
+		return 1;
+	}
+	t1 = seconds_now();
+	r1 = resident_bytes();
+	m = match_compile(rs, norm, NULL, err, sizeof err);
+	t2 = seconds_now();
+	r2 = resident_bytes();
+	if (m == NULL) {
+		fprintf(stderr, "bench-rules: matcher: %s\n", err);
+		return 1;
+	}
+	failed = ruletest_run(m, &passed, &errs);
+	t3 = seconds_now();
+	nkw = rs->nkeywords ? rs->nkeywords : 1;
+	printf("bench-rules topics=%zu keywords=%zu load_s=%.2f compile_s=%.2f "
+	    "tests_s=%.2f rss_mb=%.0f rules_bytes_per_keyword=%.0f "
+	    "matcher_bytes_per_keyword=%.0f\n", rs->ntopics, rs->nkeywords,
+	    t1 - t0, t2 - t1, t3 - t2, (double)r2 / 1048576.0,
+	    (double)(r1 - r0) / (double)nkw, (double)(r2 - r1) / (double)nkw);
+	rules_unref(rs);
+	match_free(m);
+	norm_free(norm);
+	diag_free(&errs);
+	return failed > 0;
+}
