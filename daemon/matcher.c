@@ -397,7 +397,7 @@ record_outputs(struct match_ctx *ctx, uint32_t s,
 			if (p->raw) {
 				/* Factors: their regexes may run now. */
 				o = &m->occs[p->occ];
-				for (oe = o + p->nocc; o < oe; o++) {
+				for (oe = m->occs + pat_occ_end(p); o < oe; o++) {
 					t = o->topic;
 					if (ctx->ts[t].stamp != ctx->gen)
 						topic_touch(ctx, t);
@@ -410,7 +410,7 @@ record_outputs(struct match_ctx *ctx, uint32_t s,
 			start = ch[j + 1 - p->len].src_start;
 			end = ch[j].src_end;
 			o = &m->occs[p->occ];
-			for (oe = o + p->nocc; o < oe; o++) {
+			for (oe = m->occs + pat_occ_end(p); o < oe; o++) {
 				t = o->topic;
 				if (ctx->ts[t].stamp != ctx->gen)
 					topic_touch(ctx, t);

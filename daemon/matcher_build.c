@@ -18,6 +18,7 @@
  * rule set and borrows the normaliser; it is never written after
  * match_compile(), so threads share it.
  */
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,6 +30,9 @@
 #include "variants.h"
 
 #define PLACE_TRIES	64		/* anchors tried from the lowest free cell */
+
+/* tcmalloc's, when the program is linked with it (the daemon is). */
+void MallocExtension_ReleaseFreeMemory(void) __attribute__((weak));
 
 /* Compile-time state. */
 struct lit {
@@ -464,7 +468,7 @@ trie_add_child(struct build *b, uint32_t parent, uint32_t sym)
 static void
 build_trie(struct matcher *m, struct build *b)
 {
-	uint32_t *path = NULL, node, i, d, lcp;
+	uint32_t *path = NULL, node, i, d, lcp, maxlen = 0;
 	size_t pathcap = 0, k, np = 0;
 	const struct lit *l, *pl = NULL;
 	struct mpat *p = NULL;
@@ -472,9 +476,15 @@ build_trie(struct matcher *m, struct build *b)
 	if (b->nlits > 0)
 		qsort_r(b->lits, b->nlits, sizeof *b->lits, lit_cmp, b);
 
-	m->pats = xcalloc(b->nlits ? b->nlits : 1, sizeof *m->pats);
+	for (k = 0; k < b->nlits; k++)
+		if (b->lits[k].len > maxlen)
+			maxlen = b->lits[k].len;
+	m->pats = xcalloc(b->nlits + 1, sizeof *m->pats);
 	m->occs = xcalloc(b->nlits ? b->nlits : 1, sizeof *m->occs);
-	m->kgaps = xmalloc(b->npool ? b->npool : 1);
+	/* the zeros every literal without separators points to, then the
+	 * gaps of the others */
+	m->kgaps = xcalloc(maxlen + b->npool + 1, 1);
+	m->nkgaps = maxlen;
 	b->nodes = xgrow(b->nodes, &b->nodescap, 1, sizeof *b->nodes);
 	memset(&b->nodes[0], 0, sizeof b->nodes[0]);
 	b->nnodes = 1;
@@ -490,12 +500,9 @@ build_trie(struct matcher *m, struct build *b)
 			    b->syms[l->off + lcp])
 				lcp++;
 		}
-		if (pl != NULL && lcp == l->len && pl->len == l->len &&
-		    pl->raw == l->raw &&
-		    memcmp(b->gaps + pl->off, b->gaps + l->off, l->len) == 0) {
-			/* Same pattern: one more occurrence. */
-			p->nocc++;
-		} else {
+		if (pl == NULL || lcp != l->len || pl->len != l->len ||
+		    pl->raw != l->raw ||
+		    memcmp(b->gaps + pl->off, b->gaps + l->off, l->len) != 0) {
 			/*
 			 * Sorted order: a new string shares path[0..lcp]
 			 * with the previous one and only appends children
@@ -512,11 +519,17 @@ build_trie(struct matcher *m, struct build *b)
 			node = path[l->len];
 			p = &m->pats[np];
 			p->len = l->len;
-			p->gaps = m->nkgaps;
-			memcpy(m->kgaps + m->nkgaps, b->gaps + l->off, l->len);
-			m->nkgaps += l->len;
+			p->gaps = 0;
+			for (i = 1; i < l->len; i++)
+				if (b->gaps[l->off + i] != 0)
+					break;
+			if (i < l->len) {
+				p->gaps = m->nkgaps;
+				memcpy(m->kgaps + m->nkgaps, b->gaps + l->off,
+				    l->len);
+				m->nkgaps += l->len;
+			}
 			p->occ = m->noccs;
-			p->nocc = 0;
 			p->next = 0;
 			p->raw = l->raw;
 			if (b->nodes[node].pat == 0)
@@ -524,7 +537,6 @@ build_trie(struct matcher *m, struct build *b)
 			else	/* same characters, other gaps or kind */
 				m->pats[np - 1].next = np + 1;
 			np++;
-			p->nocc = 1;
 		}
 		m->occs[m->noccs].topic = l->topic;
 		m->occs[m->noccs].kw = l->kw;
@@ -532,6 +544,9 @@ build_trie(struct matcher *m, struct build *b)
 		m->noccs++;
 	}
 	m->npats = np;
+	m->pats = xrealloc(m->pats, (np + 1) * sizeof *m->pats);
+	m->pats[np].occ = m->noccs;	/* the end of the last one's */
+	m->kgaps = xrealloc(m->kgaps, m->nkgaps + 1);
 	free(path);
 }
 
@@ -770,6 +785,21 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 
 /* --- the matcher ------------------------------------------------------ */
 
+/*
+ * A large set's loading and compiling allocate and free several times what
+ * stays (YAML documents, literals, the trie, the placement bitmap): at a
+ * million keywords, more than the rule set and the matcher together.  The
+ * free pages go back to the system, glibc's or tcmalloc's, so that a
+ * daemon's memory is what it holds.
+ */
+static void
+release_free_memory(void)
+{
+	malloc_trim(0);
+	if (MallocExtension_ReleaseFreeMemory != NULL)
+		MallocExtension_ReleaseFreeMemory();
+}
+
 static void
 build_free(struct build *b)
 {
@@ -813,11 +843,12 @@ match_compile(struct ruleset *rs, const struct normalizer *norm,
 	build_trie(m, &b);
 	if (build_da(m, &b, errstr, errstr_size) == -1)
 		goto fail;
-	m->bytes += m->npats * sizeof *m->pats + m->nkgaps +
+	m->bytes += (m->npats + 1) * sizeof *m->pats + m->nkgaps +
 	    m->noccs * sizeof *m->occs;
 
 	norm_buf_free(&nb);
 	build_free(&b);
+	release_free_memory();
 	return m;
 
 fail:

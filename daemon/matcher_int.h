@@ -46,14 +46,16 @@ struct dacell {
 	uint32_t	pat;		/* pattern index + 1, or 0 */
 };
 
-/* A distinct normalised literal (code points and its own gaps). */
+/* A distinct normalised literal (code points and its own gaps).  16 bytes:
+ * a set has a million.  Its occurrences run up to the next pattern's
+ * (pats has a last entry with occ == noccs); a literal written without
+ * separators has gaps 0, the zeros that kgaps starts with. */
 struct mpat {
-	uint32_t	len;		/* characters */
+	uint32_t	len : 31;	/* characters */
+	uint32_t	raw : 1;	/* regex factor: no gap/boundary check */
 	uint32_t	gaps;		/* offset in kgaps: len bytes */
 	uint32_t	occ;		/* first entry in occs */
-	uint32_t	nocc;
 	uint32_t	next;		/* same characters, other gaps: index+1 */
-	uint8_t		raw;		/* regex factor: no gap/boundary check */
 };
 
 /* One (topic, keyword) that a pattern stands for. */
@@ -177,6 +179,13 @@ struct match_ctx {
 };
 
 /* --- shared helpers --------------------------------------------------- */
+
+/* The occurrences of pattern p: occs[p->occ] up to this. */
+static inline uint32_t
+pat_occ_end(const struct mpat *p)
+{
+	return p[1].occ;
+}
 
 /* Bit of the bigram filter for root child p followed by symbol c. */
 static inline uint32_t

@@ -11,7 +11,9 @@
  * ordered so that each topic comes after those that inhibit it.  Every
  * problem is recorded in the loader with its file and position; at the end
  * the errors are sorted by file and position and appended to the caller's
- * diag, and any error throws the whole set away.  Loading touches no global
+ * diag, and any error throws the whole set away.  What a set holds per
+ * topic and per keyword lives in one arena freed with it (a million
+ * keywords are a million small strings).  Loading touches no global
  * state; a loaded set is read-only, shared by a plain reference count from
  * one thread.
  */
@@ -21,6 +23,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +195,80 @@ add_path(struct loader *ld, const char *path)
 		add_file(ld, path);
 }
 
+/* ---- the string arena ------------------------------------------------- */
+
+/*
+ * What a large set holds per topic and per keyword is small and numerous:
+ * a million keyword strings and 100,000 topics' keyword arrays, alert
+ * blocks and ids.  They go into chunks of ARENA_CHUNK bytes (a larger
+ * piece gets a chunk of its own), so each costs its bytes, not an
+ * allocation; nothing in the arena is freed before the set, which frees
+ * it chunk by chunk.
+ */
+#define ARENA_CHUNK	(256 * 1024)
+
+struct rules_strings {
+	struct rules_strings	*next;
+	size_t			 used, size;
+	max_align_t		 data[];
+};
+
+/* n bytes aligned to align (a power of two) in rs's arena. */
+static void *
+arena_take(struct ruleset *rs, size_t n, size_t align)
+{
+	struct rules_strings *c = rs->strings;
+	size_t size, at = 0;
+
+	if (c != NULL)
+		at = (c->used + align - 1) & ~(align - 1);
+	if (c == NULL || at > c->size || c->size - at < n) {
+		size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		c = xmalloc(sizeof *c + size);
+		c->used = 0;
+		c->size = size;
+		at = 0;
+		if (rs->strings != NULL && n > ARENA_CHUNK) {
+			/* a large one: keep filling the current chunk */
+			c->next = rs->strings->next;
+			rs->strings->next = c;
+		} else {
+			c->next = rs->strings;
+			rs->strings = c;
+		}
+	}
+	c->used = at + n;
+	return (char *)c->data + at;
+}
+
+void *
+rules_alloc(struct ruleset *rs, size_t n)
+{
+	return arena_take(rs, n > 0 ? n : 1, sizeof(void *) > 8 ?
+	    sizeof(void *) : 8);
+}
+
+char *
+rules_strndup(struct ruleset *rs, const char *s, size_t n)
+{
+	char *p = arena_take(rs, n + 1, 1);
+
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+static void
+arena_free(struct rules_strings *c)
+{
+	struct rules_strings *next;
+
+	for (; c != NULL; c = next) {
+		next = c->next;
+		free(c);
+	}
+}
+
 /* ---- the whole set ---------------------------------------------------- */
 
 static void
@@ -202,7 +279,8 @@ ruleset_free(struct ruleset *rs)
 	if (rs == NULL)
 		return;
 	for (i = 0; i < rs->ntopics; i++)
-		rtopic_free(&rs->topics[i]);
+		rtopic_free(&rs->topics[i]);	/* reads the arena */
+	arena_free(rs->strings);
 	free(rs->topics);
 	free(rs->order);
 	for (i = 0; i < rs->nfiles; i++)
@@ -467,6 +545,11 @@ build_ruleset(struct loader *ld)
 	}
 	check_ids(ld);
 	check_inhibit(ld);
+	if (rs->ntopics > 0 && rs->ntopics < ld->captopics) {
+		rs->topics = xrealloc(rs->topics, rs->ntopics *
+		    sizeof *rs->topics);
+		ld->captopics = rs->ntopics;
+	}
 
 	for (i = 0; i < rs->ntopics; i++) {
 		rs->nkeywords += rs->topics[i].nkws;

@@ -527,6 +527,21 @@ ralert_parse(struct loader *ld, struct rule_topic *t, size_t *cap,
 	t->alerts[t->nalerts++] = ap.a;
 }
 
+/* t->alerts, read into a buffer of cap, moved to the set's arena: a set
+ * may have 100,000 topics. */
+static void
+alerts_to_arena(struct loader *ld, struct rule_topic *t)
+{
+	struct rule_alert *a = t->alerts;
+
+	t->alerts = NULL;
+	if (t->nalerts > 0) {
+		t->alerts = rules_alloc(ld->rs, t->nalerts * sizeof *a);
+		memcpy(t->alerts, a, t->nalerts * sizeof *a);
+	}
+	free(a);
+}
+
 void
 ralert_parse_list(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 {
@@ -537,6 +552,7 @@ ralert_parse_list(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 
 	if (n->type == YAML_MAPPING_NODE) {
 		ralert_parse(ld, t, &cap, n);
+		alerts_to_arena(ld, t);
 		return;
 	}
 	if (n->type != YAML_SEQUENCE_NODE) {
@@ -553,6 +569,7 @@ ralert_parse_list(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 		if ((item = ryaml_node(ld, it.v[i])) != NULL)
 			ralert_parse(ld, t, &cap, item);
 	}
+	alerts_to_arena(ld, t);
 }
 
 const char *

@@ -70,10 +70,14 @@ struct lfile {
 	yaml_node_t	*topics;	/* `topics`, found in pass 1 */
 };
 
-/* A keyword as parsed, before it is placed in a topic. */
+/* A keyword as parsed, before it is placed in a topic.  text and display
+ * point into the file's document (which outlives the passes), except a
+ * regex's source, cut out of its slashes into owned. */
 struct lkw {
-	char		*text;
-	char		*display;
+	const char	*text;		/* textlen bytes, not NUL-terminated */
+	size_t		 textlen;
+	const char	*display;
+	char		*owned;		/* freed with the keyword */
 	bool		 is_regex;
 	uint32_t	 flags;
 };
@@ -138,6 +142,13 @@ struct items {
 	size_t			 n;
 	yaml_node_item_t	 one;
 };
+
+/* ---- rules.c: the set's arena ---------------------------------------- */
+
+/* A copy of s[0..n) and a NUL in rs's arena, freed with the set. */
+char	*rules_strndup(struct ruleset *rs, const char *s, size_t n);
+/* n bytes in rs's arena, aligned for any of the set's structures. */
+void	*rules_alloc(struct ruleset *rs, size_t n);
 
 /* ---- rules_yaml.c: YAML, errors, scalars ------------------------------ */
 

@@ -111,9 +111,8 @@ is_space(uint32_t c)
 static void
 lkw_free(struct lkw *k)
 {
-	free(k->text);
-	free(k->display);
-	k->text = k->display = NULL;
+	free(k->owned);
+	memset(k, 0, sizeof *k);
 }
 
 /* Compiles a regex; reports errors unless quiet.  NULL on failure. */
@@ -236,9 +235,11 @@ parse_kw(struct loader *ld, yaml_node_t *n, struct lkw *kw, pcre2_code **rep)
 	if (rep != NULL)
 		*rep = NULL;
 	if (s[0] == '/') {
-		if ((kw->text = split_regex(ld, n, s, &kw->flags)) == NULL)
+		if ((kw->owned = split_regex(ld, n, s, &kw->flags)) == NULL)
 			return -1;
-		re = compile_re(ld, n, s, kw->text, kw->flags, false);
+		kw->text = kw->owned;
+		kw->textlen = strlen(kw->owned);
+		re = compile_re(ld, n, s, kw->owned, kw->flags, false);
 		if (re == NULL) {
 			lkw_free(kw);
 			return -1;
@@ -251,7 +252,7 @@ parse_kw(struct loader *ld, yaml_node_t *n, struct lkw *kw, pcre2_code **rep)
 			return -1;
 		}
 		kw->is_regex = true;
-		kw->display = xstrdup(s);
+		kw->display = s;
 		if (rep != NULL)
 			*rep = re;
 		else
@@ -275,8 +276,9 @@ parse_kw(struct loader *ld, yaml_node_t *n, struct lkw *kw, pcre2_code **rep)
 		ryaml_error(ld, n, "keyword has no characters to match");
 		return -1;
 	}
-	kw->text = xstrndup(start, (size_t)(end - start));
-	kw->display = xstrdup(s);
+	kw->text = start;
+	kw->textlen = (size_t)(end - start);
+	kw->display = s;
 	return 0;
 }
 
@@ -286,6 +288,7 @@ add_kw(struct loader *ld, struct kwbuf *b, const struct lkw *k,
     pcre2_code *re, enum kw_role role, unsigned group, yaml_node_t *at)
 {
 	struct rule_kw *kw;
+	size_t len;
 
 	if (!ryaml_budget(ld, at, 1)) {
 		pcre2_code_free(re);
@@ -299,12 +302,16 @@ add_kw(struct loader *ld, struct kwbuf *b, const struct lkw *k,
 	b->v = xgrow(b->v, &b->cap, b->n + 1, sizeof *b->v);
 	kw = &b->v[b->n++];
 	memset(kw, 0, sizeof *kw);
-	kw->text = xstrdup(k->text);
-	kw->display = xstrdup(k->display);
+	len = strlen(k->display);
+	kw->display = rules_strndup(ld->rs, k->display, len);
+	if (k->textlen == len && memcmp(k->text, k->display, len) == 0)
+		kw->text = kw->display;		/* nothing trimmed */
+	else
+		kw->text = rules_strndup(ld->rs, k->text, k->textlen);
 	kw->is_regex = k->is_regex;
 	kw->re_flags = k->flags;
 	kw->re = re;
-	kw->role = role;
+	kw->role = (uint8_t)role;
 	kw->group = (uint16_t)group;
 	kw->line = ryaml_line(&at->start_mark);
 	kw->col = ryaml_col(&at->start_mark);
@@ -725,8 +732,14 @@ rmatch_parse(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 		parse_kwlist(ld, &b, val[MK_NONE], "none", KW_NONE);
 	if (val[MK_WHERE] != NULL && !ryaml_stopped(ld))
 		parse_where(ld, t, val[MK_WHERE]);
-	t->kws = b.v;
+	/* into the set's arena: a set holds a million */
+	t->kws = NULL;
+	if (b.n > 0) {
+		t->kws = rules_alloc(ld->rs, b.n * sizeof *b.v);
+		memcpy(t->kws, b.v, b.n * sizeof *b.v);
+	}
 	t->nkws = b.n;
+	free(b.v);
 
 	if (val[MK_ANY] == NULL && val[MK_ALL] == NULL &&
 	    val[MK_WHERE] == NULL &&

@@ -8,8 +8,9 @@
  * recorded here, with where they are written; rules.c resolves them once
  * every file is read, as it checks ids for duplicates.  Errors go to the
  * loader through rules_yaml.c; strings, tests and topics take items of the
- * budget.  rtopic_free() frees what a topic owns, for the set and for a
- * partial set thrown away.
+ * budget.  The id, the name, the keywords and the alert blocks go into
+ * the set's arena (rules.c); rtopic_free() frees what a topic owns outside
+ * it, for the set and for a partial set thrown away.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -302,7 +303,7 @@ rtopic_parse(struct loader *ld, yaml_node_t *n)
 		    "characters of a-z, 0-9 and '-', not starting with '-'",
 		    ryaml_show(s, s1), RULES_MAX_ID);
 	else {
-		t->id = xstrdup(s);
+		t->id = rules_strndup(ld->rs, s, strlen(s));
 		im->line = ryaml_line(&val[TK_ID]->start_mark);
 		im->col = ryaml_col(&val[TK_ID]->start_mark);
 	}
@@ -312,10 +313,11 @@ rtopic_parse(struct loader *ld, yaml_node_t *n)
 			ryaml_error(ld, val[TK_NAME], "name: expected a "
 			    "string, got %s", ryaml_got(val[TK_NAME], g));
 		else
-			t->name = xstrdup(s);
+			t->name = rules_strndup(ld->rs, s, strlen(s));
 	}
 	if (t->name == NULL)
-		t->name = xstrdup(t->id != NULL ? t->id : "");
+		t->name = t->id != NULL ? t->id :
+		    rules_strndup(ld->rs, "", 0);
 
 	if (val[TK_TAGS] != NULL)
 		t->tags = parse_strings(ld, val[TK_TAGS], "tags", false,
@@ -349,11 +351,10 @@ rtopic_parse(struct loader *ld, yaml_node_t *n)
 
 /* ---- freeing -------------------------------------------------------- */
 
+/* A keyword's text is in the set's arena (rules.c), its regex is not. */
 static void
 kw_free(struct rule_kw *kw)
 {
-	free(kw->text);
-	free(kw->display);
 	pcre2_code_free(kw->re);
 }
 
@@ -372,12 +373,9 @@ rtopic_free(struct rule_topic *t)
 {
 	size_t i, j;
 
-	free(t->id);
-	free(t->name);
 	strings_free(t->tags, t->ntags);
 	for (i = 0; i < t->nkws; i++)
 		kw_free(&t->kws[i]);
-	free(t->kws);
 	for (i = 0; i < t->nwhere; i++) {
 		free(t->where[i].field);
 		strings_free(t->where[i].values, t->where[i].nvalues);
@@ -388,7 +386,6 @@ rtopic_free(struct rule_topic *t)
 	strings_free(t->count_by, t->ncount_by);
 	strings_free(t->inhibit, t->ninhibit);
 	free(t->inhibit_idx);
-	free(t->alerts);
 	for (i = 0; i < t->ntests; i++) {
 		free(t->tests[i].text);
 		for (j = 0; j < t->tests[i].nfields; j++) {

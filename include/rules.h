@@ -29,15 +29,19 @@ enum kw_role {
 	KW_NONE,	/* match.none: any hit vetoes the topic */
 };
 
+struct rules_strings;
+
+/* 40 bytes: a set holds a million of them.  text and display live in the
+ * rule set's arena and may be the same pointer. */
 struct rule_kw {
 	char		*text;		/* literal text, or regex source (no slashes) */
 	char		*display;	/* as written in the file: 地沟油, /毒(奶粉|大米)/i */
-	bool		 is_regex;
-	uint32_t	 re_flags;	/* PCRE2 compile options from /…/flags */
 	pcre2_code	*re;		/* compiled (UTF|UCP|flags), JIT'ed; NULL for literals */
-	enum kw_role	 role;
-	uint16_t	 group;		/* KW_ALL: index of the OR-group; else 0 */
+	uint32_t	 re_flags;	/* PCRE2 compile options from /…/flags */
 	int		 line, col;
+	uint16_t	 group;		/* KW_ALL: index of the OR-group; else 0 */
+	uint8_t		 role;		/* enum kw_role */
+	bool		 is_regex;
 };
 
 /* match.where: field must equal one of values, or match re. */
@@ -122,6 +126,8 @@ struct ruleset {
 	size_t			 ntests;
 	size_t			*order;		/* topic indexes, each topic after
 						 * those that inhibit it */
+	struct rules_strings	*strings;	/* arena: keywords, their text,
+						 * ids, alert blocks */
 	int			 refcnt;
 };
 

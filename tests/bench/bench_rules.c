@@ -18,6 +18,7 @@
  * not a test.
  */
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,15 +38,17 @@ seconds_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The process's resident memory (VmRSS), in bytes; 0 if unknown. */
+/* The process's resident memory (VmRSS), in bytes, once the free memory
+ * went back to the system (so it counts what is held); 0 if unknown. */
 static size_t
 resident_bytes(void)
 {
-	FILE *fp = fopen("/proc/self/status", "r");
+	FILE *fp;
 	char line[256];
 	size_t kb = 0;
 
-	if (fp == NULL)
+	malloc_trim(0);
+	if ((fp = fopen("/proc/self/status", "r")) == NULL)
 		return 0;
 	while (fgets(line, sizeof line, fp) != NULL)
 		if (sscanf(line, "VmRSS: %zu kB", &kb) == 1)

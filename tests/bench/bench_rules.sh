@@ -5,7 +5,7 @@
 # topics with BENCH_RULES_PER_TOPIC distinct keywords each (default 10: a
 # million keywords at 100k topics), written by tests/bench/gen_rules.sh
 # (THUOCL words when present, otherwise synthetic).  Three runs of each
-# step, the median printed:
+# step (BENCH_RULES_RUNS), the median printed:
 #   check_s     wall time of `tidewatch check` on the set (load, compile,
 #               embedded tests, warnings);
 #   load_s, compile_s  rules_load() and match_compile() alone
@@ -20,13 +20,14 @@
 #       rss_mb=… bytes_per_keyword=…
 # Everything lives in a temp dir removed on exit; every process is stopped
 # by its PID.  Environment: BUILD (build), TIDEWATCH (build/tidewatch),
-# BENCH_RULES_SIZES, BENCH_RULES_PER_TOPIC, THUOCL.
+# BENCH_RULES_SIZES, BENCH_RULES_PER_TOPIC, BENCH_RULES_RUNS (3), THUOCL.
 set -u
 
 BUILD=${BUILD:-build}
 TIDEWATCH=${TIDEWATCH:-$BUILD/tidewatch}
 SIZES=${BENCH_RULES_SIZES:-100000}
 PER=${BENCH_RULES_PER_TOPIC:-10}
+RUNS=${BENCH_RULES_RUNS:-3}
 HERE=$(dirname "$0")
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tidewatch-rules.XXXXXX") || exit 1
@@ -91,7 +92,7 @@ daemon_rss() {
 mkdir -p "$T/empty"
 echo "topics: []" >"$T/empty/rules.yaml"
 config "$T/empty" "$T/empty.yaml"
-for i in 1 2 3; do daemon_rss "$T/empty.yaml"; done | median3 >"$T/rss0"
+for i in $(seq "$RUNS"); do daemon_rss "$T/empty.yaml"; done | median3 >"$T/rss0"
 
 for n in $SIZES; do
 	dir="$T/rules$n"
@@ -101,7 +102,7 @@ for n in $SIZES; do
 	: >"$T/check"
 	: >"$T/inproc"
 	: >"$T/rss"
-	for i in 1 2 3; do
+	for i in $(seq "$RUNS"); do
 		t0=$(clock)
 		"$TIDEWATCH" check -c "$T/c$n.yaml" >/dev/null 2>"$T/check.err" ||
 		    fail "tidewatch check failed: $(grep -v warning: "$T/check.err" | head -3)"
