@@ -440,6 +440,130 @@ lit_cmp(const void *a, const void *c, void *arg)
 	return x->kw < y->kw ? -1 : x->kw > y->kw;
 }
 
+/* A literal's first symbols packed into one number that sorts as they do
+ * (a shorter literal's missing symbols are 0, below every symbol). */
+struct litkey {
+	uint64_t	key[2];
+	uint32_t	lit;
+};
+
+static int
+litkey_cmp(const void *a, const void *c, void *arg)
+{
+	const struct litkey *x = a, *y = c;
+	const struct build *b = arg;
+
+	if (x->key[0] != y->key[0])
+		return x->key[0] < y->key[0] ? -1 : 1;
+	if (x->key[1] != y->key[1])
+		return x->key[1] < y->key[1] ? -1 : 1;
+	return lit_cmp(&b->lits[x->lit], &b->lits[y->lit], arg);
+}
+
+/*
+ * Sorts v by key, least significant 16 bits first (stable passes; a pass
+ * whose digit is the same everywhere is skipped).  Returns the array that
+ * holds the result, v or tmp.
+ */
+static struct litkey *
+radix_sort_keys(struct litkey *v, struct litkey *tmp, size_t n)
+{
+	size_t *count, k, sum, c;
+	struct litkey *swap;
+	unsigned w, shift;
+	uint32_t d;
+
+	count = xmalloc(65536 * sizeof *count);
+	for (w = 2; w-- > 0;)
+		for (shift = 0; shift < 64; shift += 16) {
+			memset(count, 0, 65536 * sizeof *count);
+			for (k = 0; k < n; k++)
+				count[(v[k].key[w] >> shift) & 0xffff]++;
+			if (count[(v[0].key[w] >> shift) & 0xffff] == n)
+				continue;
+			for (d = 0, sum = 0; d < 65536; d++) {
+				c = count[d];
+				count[d] = sum;
+				sum += c;
+			}
+			for (k = 0; k < n; k++)
+				tmp[count[(v[k].key[w] >> shift) & 0xffff]++] =
+				    v[k];
+			swap = v;
+			v = tmp;
+			tmp = swap;
+		}
+	free(count);
+	return v;
+}
+
+/*
+ * Sorts the literals (lit_cmp's order) and lays their symbols and gaps out
+ * again in that order, so that building the trie reads memory in sequence.
+ * The sort is a radix sort of packed prefixes; literals with the same
+ * prefix are then compared whole (at a million literals, comparing them in
+ * the pool costs a cache miss each).
+ */
+static void
+sort_literals(struct build *b, uint32_t nsyms)
+{
+	struct litkey *keys, *tmp, *sorted;
+	struct lit *lits;
+	uint32_t *syms, bits = 1, per, i, j;
+	uint8_t *gaps;
+	size_t k, e, off = 0;
+
+	if (b->nlits == 0)
+		return;
+	while (bits < 32 && ((uint64_t)1 << bits) <= nsyms)
+		bits++;
+	per = 64 / bits;
+	keys = xcalloc(b->nlits, sizeof *keys);
+	for (k = 0; k < b->nlits; k++) {
+		const struct lit *l = &b->lits[k];
+
+		for (j = 0; j < 2 * per; j++)
+			keys[k].key[j / per] = keys[k].key[j / per] << bits |
+			    (j < l->len ? b->syms[l->off + j] : 0);
+		keys[k].lit = (uint32_t)k;
+	}
+	tmp = xcalloc(b->nlits, sizeof *tmp);
+	sorted = radix_sort_keys(keys, tmp, b->nlits);
+	/* literals sharing their first 2 * per symbols: whole comparisons */
+	for (k = 0; k < b->nlits; k = e) {
+		for (e = k + 1; e < b->nlits &&
+		    sorted[e].key[0] == sorted[k].key[0] &&
+		    sorted[e].key[1] == sorted[k].key[1]; e++)
+			;
+		if (e - k > 1)
+			qsort_r(sorted + k, e - k, sizeof *sorted, litkey_cmp,
+			    b);
+	}
+
+	lits = xcalloc(b->nlits, sizeof *lits);
+	syms = xcalloc(b->npool ? b->npool : 1, sizeof *syms);
+	gaps = xcalloc(b->npool ? b->npool : 1, 1);
+	for (k = 0; k < b->nlits; k++) {
+		lits[k] = b->lits[sorted[k].lit];
+		for (i = 0; i < lits[k].len; i++) {
+			syms[off + i] = b->syms[lits[k].off + i];
+			gaps[off + i] = b->gaps[lits[k].off + i];
+		}
+		lits[k].off = (uint32_t)off;
+		off += lits[k].len;
+	}
+	free(keys);
+	free(tmp);
+	free(b->lits);
+	free(b->syms);
+	free(b->gaps);
+	b->lits = lits;
+	b->litscap = b->nlits;
+	b->syms = syms;
+	b->gaps = gaps;
+	b->poolcap = b->gapscap = b->npool ? b->npool : 1;
+}
+
 static uint32_t
 trie_add_child(struct build *b, uint32_t parent, uint32_t sym)
 {
@@ -473,8 +597,7 @@ build_trie(struct matcher *m, struct build *b)
 	const struct lit *l, *pl = NULL;
 	struct mpat *p = NULL;
 
-	if (b->nlits > 0)
-		qsort_r(b->lits, b->nlits, sizeof *b->lits, lit_cmp, b);
+	sort_literals(b, m->nsyms);
 
 	for (k = 0; k < b->nlits; k++)
 		if (b->lits[k].len > maxlen)

@@ -269,7 +269,7 @@ parse_kw(struct loader *ld, yaml_node_t *n, struct lkw *kw, pcre2_code **rep)
 		if (start == NULL)
 			start = p;
 		end = p + len;
-		if (is_matchable(c))
+		if (!any && is_matchable(c))
 			any = true;
 	}
 	if (!any) {
