@@ -14,9 +14,10 @@
  * every way out.  A SIGHUP re-reads
  * the config file (only reloadable keys take effect; a changed other key is
  * logged as needing a restart) and then the rules.  A reload builds the new
- * engine completely and swaps one pointer; a rule set with any error or
- * failing test keeps the old one and every error is logged with its
- * path:line:col.  Under systemd (Type=notify) the main loop tells the
+ * engine completely on a thread of its own (rules_build.h: seconds at a
+ * million keywords, while the consumers and this loop go on) and the loop
+ * swaps one pointer once it is done; a rule set with any error or failing
+ * test keeps the old one and every error is logged with its path:line:col.  Under systemd (Type=notify) the main loop tells the
  * manager READY=1 once every consumer joined the group, RELOADING=1 and
  * READY=1 around a reload, STOPPING=1, a STATUS= line with each summary,
  * and WATCHDOG=1 when the unit has WatchdogSec=; outside systemd these are
@@ -43,7 +44,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ops.h"
-#include "ruletest.h"
+#include "rules_build.h"
 #include "stats.h"
 #include "store.h"
 #include "xmalloc.h"
@@ -94,34 +95,31 @@ log_fold_warnings(const struct matcher *m)
 		    "them all", w->n - shown, w->n - shown == 1 ? "" : "s");
 }
 
+/* What building the config's rule set takes (rules_build.h). */
+static void
+build_opts(const struct config *cfg, const struct normalizer *norm,
+    struct rules_build_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->paths = (const char *const *)cfg->rule_paths;
+	o->npaths = cfg->rule_npaths;
+	o->ro.resolution_s = cfg->resolution_s;
+	o->ro.max_items = (size_t)cfg->rules_max_items;
+	o->ro.max_file_bytes = (size_t)cfg->rules_max_file_bytes;
+	o->norm = norm;
+}
+
 /* Builds an engine from the config's rule paths; every error into errs. */
 static struct engine *
 build_engine(const struct config *cfg, const struct normalizer *norm,
     uint64_t version, struct diag *errs)
 {
-	struct rules_opts ro;
-	struct ruleset *rs;
+	struct rules_build_opts o;
 	struct matcher *m;
-	char err[512];
-	size_t passed;
 
-	memset(&ro, 0, sizeof ro);
-	ro.resolution_s = cfg->resolution_s;
-	ro.max_items = (size_t)cfg->rules_max_items;
-	ro.max_file_bytes = (size_t)cfg->rules_max_file_bytes;
-	if (rules_load_opts((const char *const *)cfg->rule_paths,
-	    cfg->rule_npaths, &ro, &rs, errs) == -1)
+	build_opts(cfg, norm, &o);
+	if ((m = rules_build(&o, errs)) == NULL)
 		return NULL;
-	m = match_compile(rs, norm, NULL, err, sizeof err);
-	rules_unref(rs);
-	if (m == NULL) {
-		diag_addf(errs, "matcher: %s", err);
-		return NULL;
-	}
-	if (ruletest_run(m, &passed, errs) > 0) {
-		match_free(m);
-		return NULL;
-	}
 	log_fold_warnings(m);
 	return engine_new(m, version);
 }
@@ -265,6 +263,9 @@ struct daemon {
 	char			*password;
 	struct normalizer	*norm;
 	bool			 engine_installed;
+	struct rules_job	*reload;	/* the next rules, being built */
+	bool			 reload_again;	/* asked for during that build */
+	bool			 reload_ready;	/* READY=1 once it is done */
 	uint64_t		 version;	/* of the rules in force */
 	uint64_t		 fingerprint;	/* of the rule files */
 	struct consumer		**cs;
@@ -298,28 +299,66 @@ monotonic_usec(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Builds the next rule set and swaps it in, or keeps the one in force. */
+/* Starts building the next rule set on a thread of its own (a large set
+ * takes seconds); job_reload swaps it in when it is done.  Asked for during
+ * a build, another one follows it. */
 static void
 reload_rules(struct daemon *d)
 {
+	struct rules_build_opts o;
+
+	if (d->reload != NULL) {
+		d->reload_again = true;
+		return;
+	}
+	build_opts(&d->cfg, d->norm, &o);
+	d->reload = rules_build_start(&o);
+	d->fingerprint = rules_fingerprint(&d->cfg);
+}
+
+static bool
+wake_reload(struct daemon *d)
+{
+	return d->reload != NULL && rules_build_done(d->reload);
+}
+
+/* A built rule set: swapped in, or refused keeping the one in force. */
+static int64_t
+job_reload(struct daemon *d, int64_t now)
+{
+	struct matcher *m;
 	struct engine *ne;
 
+	(void)now;
+	if (!wake_reload(d))
+		return INT64_MAX;
 	diag_free(&d->errs);
-	if ((ne = build_engine(&d->cfg, d->norm, d->version + 1,
-	    &d->errs)) == NULL) {
+	m = rules_build_finish(d->reload, &d->errs);
+	d->reload = NULL;
+	if (m == NULL) {
 		log_diag(&d->errs);
 		STAT_ADD(reloads_failed, 1);
 		log_error("reload failed, keeping the rules in force | "
 		    "errors=%zu version=%" PRIu64, d->errs.n, d->version);
 	} else {
-		d->version++;
+		log_fold_warnings(m);
+		ne = engine_new(m, ++d->version);
 		STAT_ADD(reloads_ok, 1);
 		log_info("rules reloaded | topics=%zu keywords=%zu "
 		    "version=%" PRIu64, ne->rs->ntopics, ne->rs->nkeywords,
 		    d->version);
 		engine_install(ne);
 	}
-	d->fingerprint = rules_fingerprint(&d->cfg);
+	if (d->reload_ready && !d->reload_again) {
+		d->reload_ready = false;
+		sd_notifyf(0, "%sSTATUS=running, rules v%" PRIu64,
+		    d->ready ? "READY=1\n" : "", d->version);
+	}
+	if (d->reload_again) {
+		d->reload_again = false;
+		reload_rules(d);
+	}
+	return INT64_MAX;
 }
 
 /*
@@ -368,8 +407,7 @@ job_sighup(struct daemon *d, int64_t now)
 	    "\nSTATUS=reloading", monotonic_usec());
 	reload_config(d->cfgpath, d->sets, d->nsets, &d->cfg);
 	reload_rules(d);
-	sd_notifyf(0, "%sSTATUS=running, rules v%" PRIu64,
-	    d->ready ? "READY=1\n" : "", d->version);
+	d->reload_ready = true;		/* READY=1 from job_reload */
 	return INT64_MAX;
 }
 
@@ -440,6 +478,7 @@ static const struct daemon_job {
 	{ "watchdog",	job_watchdog,	 NULL,		0 },
 	{ "ready",	job_ready,	 NULL,		0 },
 	{ "sighup",	job_sighup,	 wake_sighup,	INT64_MAX },
+	{ "reload",	job_reload,	 wake_reload,	INT64_MAX },
 	{ "rules-watch", job_rules_watch, NULL,		1000 },
 	{ "detect",	job_detect,	 wake_detect,	-1 },	/* flush interval */
 	{ "ops",	job_ops,	 NULL,		1000 },
@@ -492,6 +531,8 @@ daemon_free(struct daemon *d)
 	detector_free(d->det);
 	ops_free(d->ops);
 	metrics_stop();
+	if (d->reload != NULL)	/* a reload under way: waited for, dropped */
+		match_free(rules_build_finish(d->reload, &d->errs));
 	if (d->engine_installed)
 		engine_install(NULL);
 	norm_free(d->norm);

@@ -109,8 +109,10 @@ main(int argc, char **argv)
 	    "matcher_bytes_per_keyword=%.0f\n", rs->ntopics, rs->nkeywords,
 	    t1 - t0, t2 - t1, t3 - t2, (double)r2 / 1048576.0,
 	    (double)(r1 - r0) / (double)nkw, (double)(r2 - r1) / (double)nkw);
+	t0 = seconds_now();
 	rules_unref(rs);
 	match_free(m);
+	fprintf(stderr, "free_s=%.3f\n", seconds_now() - t0);
 	norm_free(norm);
 	diag_free(&errs);
 	return failed > 0;
