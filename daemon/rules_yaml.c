@@ -1,9 +1,10 @@
 /*
  * rules_yaml.c — the rule loader's YAML layer: documents, nodes, errors.
  *
- * DESIGN: a rule file is checked first with libyaml's event parser (syntax,
- * one document, nesting depth, node count), so that a hostile file is
- * refused before libyaml builds it, and only then loaded as a document.
+ * DESIGN: a rule file is read once with libyaml's event parser, which is
+ * checked (syntax, one document, nesting depth, node count) event by
+ * event, so that a hostile file is refused before it is built, and built
+ * into a libyaml document as yaml_parser_load() would.
  * Everything above works on yaml_node_t through the helpers here: scalar
  * text (null and NUL-holding scalars are not text), "expected X, got Y"
  * descriptions, mappings with a fixed set of keys (unknown keys get the
@@ -643,99 +644,298 @@ open_parser(struct loader *ld, yaml_parser_t *p, const char *buf, size_t len)
 }
 
 /*
- * Reads buf as events, before libyaml builds anything: the syntax, one
- * document, the nesting depth and the node count (aliases count once
- * here; the item budget counts their uses).  Returns 0 or -1.
+ * One pass over buf's events builds its document, as yaml_parser_load()
+ * would (default tags, anchors registered when their node starts, aliases
+ * pointing at the anchored node, the same composer messages), and checks
+ * it on the way: the syntax, one document, the nesting depth and the node
+ * count (aliases count once here; the item budget counts their uses).  A
+ * hostile file is refused before its nodes are built further, and the
+ * file is read once (a million keywords are seconds of libyaml).
  */
-static int
-check_events(struct loader *ld, const char *buf, size_t len)
-{
-	yaml_parser_t p;
-	yaml_event_t ev;
-	size_t depth = 0, nodes = 0, docs = 0;
-	size_t max_nodes = ld->max_items * RULES_NODES_PER_ITEM;
-	int rc = 0;
-	bool done = false;
 
-	if (max_nodes < RULES_MAX_NODES)
-		max_nodes = RULES_MAX_NODES;
-	if (open_parser(ld, &p, buf, len) == -1)
-		return -1;
-	while (!done && rc == 0) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			yaml_error(ld, &p, buf, len);
-			rc = -1;
-			break;
-		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++docs > 1) {
-				ryaml_error_at(ld, ld->cur,
-				    ryaml_line(&ev.start_mark),
-				    ryaml_col(&ev.start_mark), "a rule file "
-				    "holds a single YAML document, this is a "
-				    "second one");
-				rc = -1;
-			}
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (++depth > RULES_MAX_DEPTH) {
-				ryaml_error_at(ld, ld->cur,
-				    ryaml_line(&ev.start_mark),
-				    ryaml_col(&ev.start_mark), "nested deeper "
-				    "than %d levels", RULES_MAX_DEPTH);
-				rc = -1;
-			}
-			/* FALLTHROUGH */
-		case YAML_SCALAR_EVENT:
-		case YAML_ALIAS_EVENT:
-			if (rc == 0 && ++nodes > max_nodes) {
-				ryaml_error_at(ld, ld->cur,
-				    ryaml_line(&ev.start_mark),
-				    ryaml_col(&ev.start_mark), "more than %zu "
-				    "YAML nodes in one file (%d per item of "
-				    "rules.max_items, at least %d)", max_nodes,
-				    RULES_NODES_PER_ITEM, RULES_MAX_NODES);
-				rc = -1;
-			}
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			depth--;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
+/* The state of a pass: the document, its open collections and anchors. */
+struct compose {
+	yaml_document_t	*doc;
+	size_t		 cap;		/* doc->nodes */
+	int		 open[RULES_MAX_DEPTH + 1];
+	int		 key[RULES_MAX_DEPTH + 1];	/* mapping: key, or 0 */
+	size_t		 depth;
+	struct anchor {
+		char		*name;
+		int		 node;
+		yaml_mark_t	 mark;
+	}		*anchors;
+	size_t		 nanchors, capanchors;
+	/* the first composer error, reported unless a syntax error follows */
+	const char	*problem, *context;
+	yaml_mark_t	 problem_mark, context_mark;
+};
+
+static void
+compose_error(struct compose *c, const char *context, yaml_mark_t cmark,
+    const char *problem, yaml_mark_t pmark)
+{
+	if (c->problem != NULL)
+		return;
+	c->problem = problem;
+	c->problem_mark = pmark;
+	c->context = context;
+	c->context_mark = cmark;
+}
+
+/* Appends node id to the open collection, if any. */
+static void
+compose_append(struct compose *c, int id)
+{
+	yaml_node_t *n;
+	size_t d = c->depth;
+
+	if (d == 0)
+		return;
+	n = &c->doc->nodes.start[c->open[d - 1] - 1];
+	if (n->type == YAML_SEQUENCE_NODE) {
+		yaml_node_item_t **st = &n->data.sequence.items.start;
+		size_t len = (size_t)(n->data.sequence.items.top - *st),
+		    cap = (size_t)(n->data.sequence.items.end - *st);
+
+		*st = xgrow(*st, &cap, len + 1, sizeof **st);
+		(*st)[len] = id;
+		n->data.sequence.items.top = *st + len + 1;
+		n->data.sequence.items.end = *st + cap;
+	} else if (c->key[d - 1] == 0)
+		c->key[d - 1] = id;
+	else {
+		yaml_node_pair_t **st = &n->data.mapping.pairs.start;
+		size_t len = (size_t)(n->data.mapping.pairs.top - *st),
+		    cap = (size_t)(n->data.mapping.pairs.end - *st);
+
+		*st = xgrow(*st, &cap, len + 1, sizeof **st);
+		(*st)[len].key = c->key[d - 1];
+		(*st)[len].value = id;
+		n->data.mapping.pairs.top = *st + len + 1;
+		n->data.mapping.pairs.end = *st + cap;
+		c->key[d - 1] = 0;
 	}
-	yaml_parser_delete(&p);
-	return rc;
+}
+
+/* A new node of type (tag and value taken over) with its anchor, if any;
+ * returns its id. */
+static int
+compose_node(struct compose *c, yaml_node_type_t type, yaml_char_t *tag,
+    const char *deftag, char *anchor, const yaml_event_t *ev)
+{
+	yaml_node_t *n;
+	struct anchor *a;
+	size_t len = (size_t)(c->doc->nodes.top - c->doc->nodes.start), i;
+	int id = (int)len + 1;
+
+	if (tag == NULL || strcmp((char *)tag, "!") == 0) {
+		free(tag);
+		tag = (yaml_char_t *)xstrdup(deftag);
+	}
+	c->doc->nodes.start = xgrow(c->doc->nodes.start, &c->cap, len + 1,
+	    sizeof *c->doc->nodes.start);
+	c->doc->nodes.end = c->doc->nodes.start + c->cap;
+	c->doc->nodes.top = c->doc->nodes.start + len + 1;
+	n = &c->doc->nodes.start[len];
+	memset(n, 0, sizeof *n);
+	n->type = type;
+	n->tag = tag;
+	n->start_mark = ev->start_mark;
+	n->end_mark = ev->end_mark;
+	if (anchor == NULL)
+		return id;
+	for (i = 0; i < c->nanchors; i++)
+		if (strcmp(c->anchors[i].name, anchor) == 0) {
+			compose_error(c, "found duplicate anchor; first "
+			    "occurrence", c->anchors[i].mark, "second "
+			    "occurrence", ev->start_mark);
+			free(anchor);
+			return id;
+		}
+	c->anchors = xgrow(c->anchors, &c->capanchors, c->nanchors + 1,
+	    sizeof *c->anchors);
+	a = &c->anchors[c->nanchors++];
+	a->name = anchor;
+	a->node = id;
+	a->mark = ev->start_mark;
+	return id;
+}
+
+/* The node anchored as name, or 0 after a composer error. */
+static int
+compose_alias(struct compose *c, const yaml_event_t *ev)
+{
+	size_t i;
+
+	for (i = 0; i < c->nanchors; i++)
+		if (strcmp(c->anchors[i].name,
+		    (char *)ev->data.alias.anchor) == 0)
+			return c->anchors[i].node;
+	compose_error(c, NULL, ev->start_mark, "found undefined alias",
+	    ev->start_mark);
+	return 0;
+}
+
+/* Builds the document from one event (taking its strings); a composer
+ * error stops the building, not the reading. */
+static void
+compose_event(struct compose *c, yaml_event_t *ev)
+{
+	int id = 0;
+
+	if (c->problem != NULL)
+		return;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+		id = compose_node(c, YAML_SCALAR_NODE, ev->data.scalar.tag,
+		    YAML_DEFAULT_SCALAR_TAG, (char *)ev->data.scalar.anchor,
+		    ev);
+		c->doc->nodes.start[id - 1].data.scalar.value =
+		    ev->data.scalar.value;
+		c->doc->nodes.start[id - 1].data.scalar.length =
+		    ev->data.scalar.length;
+		c->doc->nodes.start[id - 1].data.scalar.style =
+		    ev->data.scalar.style;
+		ev->data.scalar.tag = ev->data.scalar.value = NULL;
+		ev->data.scalar.anchor = NULL;
+		break;
+	case YAML_ALIAS_EVENT:
+		if ((id = compose_alias(c, ev)) == 0)
+			return;
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		id = compose_node(c, YAML_SEQUENCE_NODE,
+		    ev->data.sequence_start.tag, YAML_DEFAULT_SEQUENCE_TAG,
+		    (char *)ev->data.sequence_start.anchor, ev);
+		c->doc->nodes.start[id - 1].data.sequence.style =
+		    ev->data.sequence_start.style;
+		ev->data.sequence_start.tag = NULL;
+		ev->data.sequence_start.anchor = NULL;
+		break;
+	case YAML_MAPPING_START_EVENT:
+		id = compose_node(c, YAML_MAPPING_NODE,
+		    ev->data.mapping_start.tag, YAML_DEFAULT_MAPPING_TAG,
+		    (char *)ev->data.mapping_start.anchor, ev);
+		c->doc->nodes.start[id - 1].data.mapping.style =
+		    ev->data.mapping_start.style;
+		ev->data.mapping_start.tag = NULL;
+		ev->data.mapping_start.anchor = NULL;
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		id = c->open[--c->depth];
+		c->doc->nodes.start[id - 1].end_mark = ev->end_mark;
+		compose_append(c, id);
+		return;
+	default:
+		return;
+	}
+	if (ev->type == YAML_SEQUENCE_START_EVENT ||
+	    ev->type == YAML_MAPPING_START_EVENT) {
+		c->key[c->depth] = 0;
+		c->open[c->depth++] = id;
+	} else
+		compose_append(c, id);
+}
+
+/* The checks of one event, before it is built.  Returns 0 or -1. */
+static int
+check_event(struct loader *ld, const yaml_event_t *ev, size_t *depth,
+    size_t *nodes, size_t *docs, size_t max_nodes)
+{
+	switch (ev->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		if (++*docs > 1) {
+			ryaml_error_at(ld, ld->cur, ryaml_line(&ev->start_mark),
+			    ryaml_col(&ev->start_mark), "a rule file holds a "
+			    "single YAML document, this is a second one");
+			return -1;
+		}
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		if (++*depth > RULES_MAX_DEPTH) {
+			ryaml_error_at(ld, ld->cur, ryaml_line(&ev->start_mark),
+			    ryaml_col(&ev->start_mark), "nested deeper than "
+			    "%d levels", RULES_MAX_DEPTH);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case YAML_SCALAR_EVENT:
+	case YAML_ALIAS_EVENT:
+		if (++*nodes > max_nodes) {
+			ryaml_error_at(ld, ld->cur, ryaml_line(&ev->start_mark),
+			    ryaml_col(&ev->start_mark), "more than %zu YAML "
+			    "nodes in one file (%d per item of "
+			    "rules.max_items, at least %d)", max_nodes,
+			    RULES_NODES_PER_ITEM, RULES_MAX_NODES);
+			return -1;
+		}
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		--*depth;
+		break;
+	default:
+		break;
+	}
+	return 0;
 }
 
 int
 ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
 {
 	struct lfile *f = &ld->files[ld->cur];
+	struct compose c;
 	yaml_parser_t p;
+	yaml_event_t ev;
+	size_t depth = 0, nodes = 0, docs = 0, i;
+	size_t max_nodes = ld->max_items * RULES_NODES_PER_ITEM;
 	int rc = 0;
+	bool done = false;
 
 	if (len > ld->max_file) {
 		ryaml_file_too_large(ld);
 		return -1;
 	}
-	if (check_events(ld, buf, len) == -1 ||
-	    open_parser(ld, &p, buf, len) == -1)
+	if (max_nodes < RULES_MAX_NODES)
+		max_nodes = RULES_MAX_NODES;
+	if (open_parser(ld, &p, buf, len) == -1)
 		return -1;
-	if (!yaml_parser_load(&p, &f->doc)) {
+	memset(&f->doc, 0, sizeof f->doc);
+	memset(&c, 0, sizeof c);
+	c.doc = &f->doc;
+	while (!done && rc == 0) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			yaml_error(ld, &p, buf, len);
+			rc = -1;
+			break;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		if ((rc = check_event(ld, &ev, &depth, &nodes, &docs,
+		    max_nodes)) == 0 && docs == 1)
+			compose_event(&c, &ev);
+		yaml_event_delete(&ev);
+	}
+	if (rc == 0 && c.problem != NULL) {
+		/* as libyaml's loader reports it */
+		p.error = YAML_COMPOSER_ERROR;
+		p.problem = c.problem;
+		p.problem_mark = c.problem_mark;
+		p.context = c.context;
+		p.context_mark = c.context_mark;
 		yaml_error(ld, &p, buf, len);
 		rc = -1;
-	} else
-		f->loaded = true;
+	}
 	yaml_parser_delete(&p);
+	for (i = 0; i < c.nanchors; i++)
+		free(c.anchors[i].name);
+	free(c.anchors);
+	if (rc == -1)
+		yaml_document_delete(&f->doc);
+	else
+		f->loaded = true;
 	return rc;
 }
 
