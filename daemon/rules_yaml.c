@@ -683,37 +683,49 @@ compose_error(struct compose *c, const char *context, yaml_mark_t cmark,
 	c->context_mark = cmark;
 }
 
-/* Appends node id to the open collection, if any. */
+/* v, holding len entries of elem bytes, with room for one more (the
+ * capacity is xgrow()'s for len: 8, then powers of two). */
+static void *
+grow_by_one(void *v, size_t len, size_t elem)
+{
+	size_t cap = len == 0 ? 0 : 8;
+
+	while (cap != 0 && cap < len)
+		cap *= 2;
+	return xgrow(v, &cap, len + 1, elem);
+}
+
+/* Appends node id to the open collection, if any (a mapping takes a key,
+ * then its value). */
 static void
 compose_append(struct compose *c, int id)
 {
 	yaml_node_t *n;
-	size_t d = c->depth;
+	size_t d = c->depth, len;
 
 	if (d == 0)
 		return;
 	n = &c->doc->nodes.start[c->open[d - 1] - 1];
 	if (n->type == YAML_SEQUENCE_NODE) {
-		yaml_node_item_t **st = &n->data.sequence.items.start;
-		size_t len = (size_t)(n->data.sequence.items.top - *st),
-		    cap = (size_t)(n->data.sequence.items.end - *st);
-
-		*st = xgrow(*st, &cap, len + 1, sizeof **st);
-		(*st)[len] = id;
-		n->data.sequence.items.top = *st + len + 1;
-		n->data.sequence.items.end = *st + cap;
+		len = (size_t)(n->data.sequence.items.top -
+		    n->data.sequence.items.start);
+		n->data.sequence.items.start = grow_by_one(
+		    n->data.sequence.items.start, len, sizeof (yaml_node_item_t));
+		n->data.sequence.items.start[len] = id;
+		n->data.sequence.items.top = n->data.sequence.items.end =
+		    n->data.sequence.items.start + len + 1;
 	} else if (c->key[d - 1] == 0)
 		c->key[d - 1] = id;
 	else {
-		yaml_node_pair_t **st = &n->data.mapping.pairs.start;
-		size_t len = (size_t)(n->data.mapping.pairs.top - *st),
-		    cap = (size_t)(n->data.mapping.pairs.end - *st);
+		yaml_node_pair_t pair = { c->key[d - 1], id };
 
-		*st = xgrow(*st, &cap, len + 1, sizeof **st);
-		(*st)[len].key = c->key[d - 1];
-		(*st)[len].value = id;
-		n->data.mapping.pairs.top = *st + len + 1;
-		n->data.mapping.pairs.end = *st + cap;
+		len = (size_t)(n->data.mapping.pairs.top -
+		    n->data.mapping.pairs.start);
+		n->data.mapping.pairs.start = grow_by_one(
+		    n->data.mapping.pairs.start, len, sizeof pair);
+		n->data.mapping.pairs.start[len] = pair;
+		n->data.mapping.pairs.top = n->data.mapping.pairs.end =
+		    n->data.mapping.pairs.start + len + 1;
 		c->key[d - 1] = 0;
 	}
 }
