@@ -30,6 +30,8 @@
 #include "variants.h"
 
 #define PLACE_TRIES	64		/* anchors tried from the lowest free cell */
+#define AHEAD		8		/* prefetch distance of the passes that
+					 * read a million places at random */
 
 /* tcmalloc's, when the program is linked with it (the daemon is). */
 void MallocExtension_ReleaseFreeMemory(void) __attribute__((weak));
@@ -544,6 +546,13 @@ sort_literals(struct build *b, uint32_t nsyms)
 	syms = xcalloc(b->npool ? b->npool : 1, sizeof *syms);
 	gaps = xcalloc(b->npool ? b->npool : 1, 1);
 	for (k = 0; k < b->nlits; k++) {
+		if (k + 2 * AHEAD < b->nlits)
+			__builtin_prefetch(&b->lits[sorted[k + 2 * AHEAD].lit]);
+		if (k + AHEAD < b->nlits) {
+			j = b->lits[sorted[k + AHEAD].lit].off;
+			__builtin_prefetch(&b->syms[j]);
+			__builtin_prefetch(&b->gaps[j]);
+		}
 		lits[k] = b->lits[sorted[k].lit];
 		for (i = 0; i < lits[k].len; i++) {
 			syms[off + i] = b->syms[lits[k].off + i];
@@ -829,6 +838,10 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 	qt = 0;
 	queue[qt++] = 0;
 	while (qh < qt) {
+		if (qh + AHEAD < qt) {
+			__builtin_prefetch(&b->nodes[queue[qh + AHEAD]]);
+			__builtin_prefetch(&cellof[queue[qh + AHEAD]]);
+		}
 		v = queue[qh++];
 		k = 0;
 		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
@@ -875,6 +888,13 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 	m->bytes += n * (sizeof *m->da + sizeof *m->dict);
 
 	for (qh = 0; qh < qt; qh++) {
+		if (qh + 2 * AHEAD < qt)
+			__builtin_prefetch(&b->nodes[queue[qh + 2 * AHEAD]]);
+		if (qh + AHEAD < qt)
+			__builtin_prefetch(&m->da[cellof[queue[qh + AHEAD]]]);
+		if (qh + AHEAD / 2 < qt)	/* where its failure leads */
+			__builtin_prefetch(&m->da[m->da[cellof[queue[qh +
+			    AHEAD / 2]]].fail]);
 		v = queue[qh];
 		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
 			cell = cellof[u];
