@@ -296,7 +296,7 @@ loader_free(struct loader *ld)
 
 	for (i = 0; i < ld->nfiles; i++) {
 		if (ld->files[i].loaded)
-			yaml_document_delete(&ld->files[i].doc);
+			ryaml_document_free(&ld->files[i].doc);
 		free(ld->files[i].path);
 	}
 	free(ld->files);

@@ -152,9 +152,12 @@ void	*rules_alloc(struct ruleset *rs, size_t n);
 
 /* ---- rules_yaml.c: YAML, errors, scalars ------------------------------ */
 
-/* Checks buf (syntax, one document, depth, node count), then loads it as
- * the document of the current file.  Returns 0, or -1 after an error. */
+/* Checks buf (syntax, one document, depth, node count) while it builds
+ * it as the document of the current file.  Returns 0, or -1 after an
+ * error. */
 int	ryaml_load_buffer(struct loader *ld, const char *buf, size_t len);
+/* Frees a document that ryaml_load_buffer() built. */
+void	ryaml_document_free(yaml_document_t *doc);
 
 int	ryaml_line(const yaml_mark_t *m);	/* 1-based */
 int	ryaml_col(const yaml_mark_t *m);	/* 1-based */

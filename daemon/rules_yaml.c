@@ -730,6 +730,37 @@ compose_append(struct compose *c, int id)
 	}
 }
 
+/*
+ * The default tags, which 2.4 million nodes of a large set carry: every
+ * node without a tag of its own points to one of these (libyaml's loader
+ * copies it into each), so the document is freed by ryaml_document_free(),
+ * not yaml_document_delete().
+ */
+static const char tag_scalar[] = YAML_DEFAULT_SCALAR_TAG;
+static const char tag_seq[] = YAML_DEFAULT_SEQUENCE_TAG;
+static const char tag_map[] = YAML_DEFAULT_MAPPING_TAG;
+
+void
+ryaml_document_free(yaml_document_t *doc)
+{
+	yaml_node_t *n;
+
+	for (n = doc->nodes.start; n != NULL && n < doc->nodes.top; n++) {
+		if ((const char *)n->tag != tag_scalar &&
+		    (const char *)n->tag != tag_seq &&
+		    (const char *)n->tag != tag_map)
+			free(n->tag);
+		if (n->type == YAML_SCALAR_NODE)
+			free(n->data.scalar.value);
+		else if (n->type == YAML_SEQUENCE_NODE)
+			free(n->data.sequence.items.start);
+		else if (n->type == YAML_MAPPING_NODE)
+			free(n->data.mapping.pairs.start);
+	}
+	free(doc->nodes.start);
+	memset(doc, 0, sizeof *doc);
+}
+
 /* A new node of type (tag and value taken over) with its anchor, if any;
  * returns its id. */
 static int
@@ -743,7 +774,7 @@ compose_node(struct compose *c, yaml_node_type_t type, yaml_char_t *tag,
 
 	if (tag == NULL || strcmp((char *)tag, "!") == 0) {
 		free(tag);
-		tag = (yaml_char_t *)xstrdup(deftag);
+		tag = (yaml_char_t *)deftag;	/* not copied: see below */
 	}
 	c->doc->nodes.start = xgrow(c->doc->nodes.start, &c->cap, len + 1,
 	    sizeof *c->doc->nodes.start);
@@ -801,7 +832,7 @@ compose_event(struct compose *c, yaml_event_t *ev)
 	switch (ev->type) {
 	case YAML_SCALAR_EVENT:
 		id = compose_node(c, YAML_SCALAR_NODE, ev->data.scalar.tag,
-		    YAML_DEFAULT_SCALAR_TAG, (char *)ev->data.scalar.anchor,
+		    tag_scalar, (char *)ev->data.scalar.anchor,
 		    ev);
 		c->doc->nodes.start[id - 1].data.scalar.value =
 		    ev->data.scalar.value;
@@ -818,7 +849,7 @@ compose_event(struct compose *c, yaml_event_t *ev)
 		break;
 	case YAML_SEQUENCE_START_EVENT:
 		id = compose_node(c, YAML_SEQUENCE_NODE,
-		    ev->data.sequence_start.tag, YAML_DEFAULT_SEQUENCE_TAG,
+		    ev->data.sequence_start.tag, tag_seq,
 		    (char *)ev->data.sequence_start.anchor, ev);
 		c->doc->nodes.start[id - 1].data.sequence.style =
 		    ev->data.sequence_start.style;
@@ -827,7 +858,7 @@ compose_event(struct compose *c, yaml_event_t *ev)
 		break;
 	case YAML_MAPPING_START_EVENT:
 		id = compose_node(c, YAML_MAPPING_NODE,
-		    ev->data.mapping_start.tag, YAML_DEFAULT_MAPPING_TAG,
+		    ev->data.mapping_start.tag, tag_map,
 		    (char *)ev->data.mapping_start.anchor, ev);
 		c->doc->nodes.start[id - 1].data.mapping.style =
 		    ev->data.mapping_start.style;
@@ -945,7 +976,7 @@ ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
 		free(c.anchors[i].name);
 	free(c.anchors);
 	if (rc == -1)
-		yaml_document_delete(&f->doc);
+		ryaml_document_free(&f->doc);
 	else
 		f->loaded = true;
 	return rc;
