@@ -831,7 +831,8 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 
 	queue = xcalloc(b->nnodes, sizeof *queue);
 	cellof = xcalloc(b->nnodes, sizeof *cellof);
-	da_ensure(m, &cap, m->nsyms + 2);
+	/* nearly one cell per state: the placement leaves few holes */
+	da_ensure(m, &cap, b->nnodes + m->nsyms + 2);
 	cell_use(b, 0);
 	m->da[0].check = 0;
 	qh = 0;
@@ -882,7 +883,17 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 			n = m->da[i].base + m->nsyms + 1;
 	da_ensure(m, &cap, n);
 	m->ncells = n;
-	m->da = xrealloc(m->da, n * sizeof *m->da);
+	if (cap - n > n / 8) {
+		/* A new array of the size: realloc() may keep (tcmalloc
+		 * does) a block up to twice as large, every cell of it
+		 * written. */
+		struct dacell *da = xmalloc(n * sizeof *da);
+
+		memcpy(da, m->da, n * sizeof *da);
+		free(m->da);
+		m->da = da;
+	} else
+		m->da = xrealloc(m->da, n * sizeof *m->da);
 	m->dict = xcalloc(n, sizeof *m->dict);
 	m->nstates = b->nnodes;
 	m->bytes += n * (sizeof *m->da + sizeof *m->dict);

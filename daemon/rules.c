@@ -546,8 +546,12 @@ build_ruleset(struct loader *ld)
 	check_ids(ld);
 	check_inhibit(ld);
 	if (rs->ntopics > 0 && rs->ntopics < ld->captopics) {
-		rs->topics = xrealloc(rs->topics, rs->ntopics *
-		    sizeof *rs->topics);
+		/* a new array of the size: realloc() may keep the block */
+		struct rule_topic *v = xmalloc(rs->ntopics * sizeof *v);
+
+		memcpy(v, rs->topics, rs->ntopics * sizeof *v);
+		free(rs->topics);
+		rs->topics = v;
 		ld->captopics = rs->ntopics;
 	}
 
