@@ -28,7 +28,9 @@
  * and is not converted, so a rule set of a million keywords sends only the
  * few per cent holding one of these characters through OpenCC (each
  * distinct text once, all texts in one call per configuration, one per
- * line: no phrase spans a line break).
+ * line: no phrase spans a line break), and a reload only those the
+ * previous compile did not convert (OpenCC's answers are kept until the
+ * next compile).
  *
  * One thread builds a struct variants (the compile's); it is read-only
  * afterwards and owns copies of everything it returns.
@@ -64,6 +66,19 @@ static const char *const variant_configs[] = { "s2hk.json", "s2tw.json" };
  */
 static pthread_mutex_t	 cc_lock = PTHREAD_MUTEX_INITIALIZER;
 static opencc_t		 cc_handles[NCONFIGS];
+
+/*
+ * OpenCC's answers for the candidate texts of the last compile, so that a
+ * reload of much the same rules sends only its new texts through OpenCC.
+ * Each compile with candidates takes the answers it needs and replaces
+ * the rest with its own; under cc_lock.
+ */
+static struct {
+	struct strmap	  map;		/* text → index */
+	char		**text;		/* owned copies: the map's keys */
+	char		**conv;		/* [i * NCONFIGS + c], or NULL */
+	size_t		  n;
+} cc_cache;
 
 /*
  * (folded keyword character, folded variant character) pairs that make a
@@ -124,6 +139,7 @@ struct cand {
 struct vbuild {
 	const char	**utext;	/* borrowed from the rule set */
 	uint8_t		*uvia;		/* configurations each text needs */
+	uint8_t		*uneed;		/* those not answered by the cache */
 	char		**conv;		/* [u * NCONFIGS + c]: OpenCC's output */
 	uint32_t	*ufirst;	/* first variant in variants.texts */
 	uint32_t	*un;
@@ -277,7 +293,7 @@ convert_all(opencc_t cc, struct vbuild *b, size_t c)
 	size_t cap = 0, len = 0, nlines = 0, u, k;
 
 	for (u = 0; u < b->nu; u++) {
-		if (!(b->uvia[u] & (1u << c)) ||
+		if (!(b->uneed[u] & (1u << c)) ||
 		    strchr(b->utext[u], '\n') != NULL)
 			continue;
 		k = strlen(b->utext[u]);
@@ -296,7 +312,7 @@ convert_all(opencc_t cc, struct vbuild *b, size_t c)
 		k++;
 	line = res;
 	for (u = 0; u < b->nu; u++) {
-		if (!(b->uvia[u] & (1u << c)))
+		if (!(b->uneed[u] & (1u << c)))
 			continue;
 		if (k != nlines || strchr(b->utext[u], '\n') != NULL) {
 			if (convert_one(cc, b, u, c) == -1) {
@@ -414,6 +430,56 @@ index_keywords(const struct vbuild *b, struct variants *v)
 	v->st.keywords = v->nkws;
 }
 
+/*
+ * Takes the cached answers for b's texts (b->conv), clears their bits in
+ * b->uneed, and returns how many texts still need OpenCC.  Under cc_lock.
+ */
+static size_t
+cache_take(struct vbuild *b)
+{
+	size_t u, c, i, n = 0;
+	char **slot;
+
+	for (u = 0; u < b->nu; u++) {
+		b->uneed[u] = b->uvia[u];
+		i = strmap_get(&cc_cache.map, b->utext[u]);
+		for (c = 0; c < NCONFIGS && i != STRMAP_NONE; c++) {
+			slot = &cc_cache.conv[i * NCONFIGS + c];
+			if ((b->uneed[u] & (1u << c)) && *slot != NULL) {
+				b->conv[u * NCONFIGS + c] = *slot;
+				*slot = NULL;
+				b->uneed[u] &= (uint8_t)~(1u << c);
+			}
+		}
+		if (b->uneed[u] != 0)
+			n++;
+	}
+	return n;
+}
+
+/* The cache now holds b's texts and answers (b->conv moves there). */
+static void
+cache_replace(struct vbuild *b)
+{
+	size_t i;
+
+	for (i = 0; i < cc_cache.n * NCONFIGS; i++)
+		free(cc_cache.conv[i]);
+	for (i = 0; i < cc_cache.n; i++)
+		free(cc_cache.text[i]);
+	free(cc_cache.conv);
+	free(cc_cache.text);
+	strmap_clear(&cc_cache.map);
+	cc_cache.n = b->nu;
+	cc_cache.text = xcalloc(b->nu, sizeof *cc_cache.text);
+	for (i = 0; i < b->nu; i++) {
+		cc_cache.text[i] = xstrdup(b->utext[i]);
+		strmap_put(&cc_cache.map, cc_cache.text[i], i);
+	}
+	cc_cache.conv = b->conv;
+	b->conv = NULL;
+}
+
 static void
 vbuild_free(struct vbuild *b)
 {
@@ -425,6 +491,7 @@ vbuild_free(struct vbuild *b)
 	free(b->conv);
 	free(b->utext);
 	free(b->uvia);
+	free(b->uneed);
 	free(b->ufirst);
 	free(b->un);
 	free(b->cands);
@@ -445,13 +512,16 @@ variants_build(const struct ruleset *rs, const struct normalizer *norm,
 		return v;
 	collect_candidates(rs, &b);
 	v->st.candidates = b.ncands;
-	v->st.converted = b.nu;
 	if (b.nu == 0) {
 		vbuild_free(&b);
 		return v;
 	}
 	b.conv = xcalloc(b.nu * NCONFIGS, sizeof *b.conv);
+	b.uneed = xcalloc(b.nu, sizeof *b.uneed);
+	b.ufirst = xcalloc(b.nu, sizeof *b.ufirst);
+	b.un = xcalloc(b.nu, sizeof *b.un);
 	pthread_mutex_lock(&cc_lock);
+	v->st.converted = cache_take(&b);
 	for (c = 0; c < NCONFIGS; c++) {
 		if (cc_handles[c] == NULL &&
 		    (cc = opencc_open(variant_configs[c])) != (opencc_t)-1)
@@ -467,13 +537,14 @@ variants_build(const struct ruleset *rs, const struct normalizer *norm,
 			break;
 		}
 	}
+	if (c == NCONFIGS) {
+		keep_variants(norm, &b, v);
+		index_keywords(&b, v);
+		cache_replace(&b);
+	}
 	pthread_mutex_unlock(&cc_lock);
 	if (c < NCONFIGS)
 		goto fail;
-	b.ufirst = xcalloc(b.nu, sizeof *b.ufirst);
-	b.un = xcalloc(b.nu, sizeof *b.un);
-	keep_variants(norm, &b, v);
-	index_keywords(&b, v);
 	vbuild_free(&b);
 	return v;
 

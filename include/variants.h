@@ -27,7 +27,8 @@ struct variants;
 /* Counters of one build, for measurements and tests. */
 struct variants_stats {
 	size_t	candidates;	/* literal keywords that could have a variant */
-	size_t	converted;	/* distinct texts sent through OpenCC */
+	size_t	converted;	/* distinct texts sent through OpenCC (those
+				 * the previous build did not convert) */
 	size_t	keywords;	/* keywords with at least one variant */
 	size_t	variants;	/* variant texts kept (distinct per keyword) */
 };

@@ -1,7 +1,7 @@
 /*
  * test_variants.c — traditional keyword spellings (variants.c): which
  * keywords get one and which do not, that each distinct text goes through
- * OpenCC once, that regex keywords and keywords without a candidate
+ * OpenCC once and a rebuild converts only new texts, that regex keywords and keywords without a candidate
  * character are left alone, and that normalize.t2s off turns it all off.
  *
  * Rule sets are YAML text loaded with rules_load_string(); the normalisers
@@ -112,6 +112,45 @@ test_phrase_spellings(void **state)
 	rules_unref(rs);
 }
 
+/* Builds rs and returns how many texts went through OpenCC. */
+static size_t
+build_count(struct ruleset *rs)
+{
+	struct variants_stats st;
+	struct variants *v;
+	char err[256] = "";
+
+	v = variants_build(rs, norm, err, sizeof err);
+	assert_non_null(v);
+	variants_get_stats(v, &st);
+	if (st.candidates == 4)
+		assert_string_equal(only_variant(v, 1, 0), "牴觸");
+	variants_free(v);
+	return st.converted;
+}
+
+static void
+test_rebuild_converts_new_texts(void **state)
+{
+	static const char other_yaml[] =
+	    "topics:\n  - id: x\n    match: {any: [背包, 一目了然是]}\n";
+	struct ruleset *rs = load(), *other = NULL;
+	struct diag errs;
+
+	(void)state;
+	memset(&errs, 0, sizeof errs);
+	assert_int_equal(rules_load_string("o.yaml", other_yaml,
+	    strlen(other_yaml), &other, &errs), 0);
+	diag_free(&errs);
+	(void)build_count(rs);
+	assert_int_equal(build_count(rs), 0);	/* all from the last build */
+	assert_int_equal(build_count(other), 1);	/* 一目了然是; 背包 known */
+	assert_int_equal(build_count(rs), 2);	/* 一目了然, 抵触 again */
+	assert_int_equal(build_count(rs), 0);
+	rules_unref(other);
+	rules_unref(rs);
+}
+
 static void
 test_t2s_off(void **state)
 {
@@ -138,6 +177,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_phrase_spellings),
+		cmocka_unit_test(test_rebuild_converts_new_texts),
 		cmocka_unit_test(test_t2s_off),
 	};
 
