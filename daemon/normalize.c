@@ -652,9 +652,12 @@ norm_put(struct norm_state st, const struct norm_char *o0, uint32_t c,
 		/*
 		 * Ideographs take no combining marks: one on a Han character
 		 * is decoration (地́沟油), dropped into the span of its base.
+		 * A separator in a Han block (a radical, an unassigned code
+		 * point) is not one: the mark after it is a separator too.
 		 */
 		prev = norm_adjacent(st, o0, full);
-		if (prev != NULL && cp_is_han(prev->cp)) {
+		if (prev != NULL && prev->cls == NC_CJK &&
+		    cp_is_han(prev->cp)) {
 			prev->src_end = end;
 			return st;
 		}
