@@ -103,6 +103,18 @@ sum_window(const struct spike_series *s, int64_t res, int64_t end, int64_t nb)
 	return sum;
 }
 
+/* Welford's running mean and sum of squared deviations, one value more. */
+static void
+welford_add(double c, int *n, double *mean, double *m2)
+{
+	double	d;
+
+	(*n)++;
+	d = c - *mean;
+	*mean += d / *n;
+	*m2 += d * (c - *mean);
+}
+
 /* Baseline window [end - w, end): adds its count if it is kept whole.
  * Returns false when it begins before history_start (or before time). */
 static bool
@@ -110,16 +122,54 @@ add_window(const struct spike_series *s, int64_t res, int64_t end, int64_t nb,
     int64_t w, int *n, double *mean, double *m2)
 {
 	int64_t	start;
-	double	c, d;
 
 	if (!sub_ok(end, w, &start) || start < s->history_start)
 		return false;
-	c = (double)sum_window(s, res, end, nb);
-	(*n)++;
-	d = c - *mean;
-	*mean += d / *n;
-	*m2 += d * (c - *mean);
+	welford_add((double)sum_window(s, res, end, nb), n, mean, m2);
 	return true;
+}
+
+/* The plain baseline window by window: nwin windows ending at T - w,
+ * T - 2w, ..., up to the first that is not kept whole. */
+static void
+add_windows_each(const struct spike_series *s, int64_t res, int64_t T,
+    int64_t nb, int64_t w, int64_t nwin, int *n, double *mean, double *m2)
+{
+	int64_t	end = T, j;
+
+	for (j = 0; j < nwin && *n < INT_MAX; j++)
+		if (!sub_ok(end, w, &end) ||
+		    !add_window(s, res, end, nb, w, n, mean, m2))
+			break;
+}
+
+/* The plain baseline through the series' sums(): the same windows as
+ * add_window() ending at T - w, T - 2w, ... (at most nwin, each kept whole
+ * from history_start on), fetched oldest first in chunks and added most
+ * recent first, in add_window()'s order, so the result is the same to the
+ * bit. */
+static void
+add_windows_batch(const struct spike_series *s, int64_t T, int64_t w,
+    int64_t nwin, int *n, double *mean, double *m2)
+{
+	int64_t		buf[256], m, j0, j1, j, avail;
+
+	if (T < s->history_start)
+		return;
+	avail = (int64_t)(elapsed(T, s->history_start) / (uint64_t)w);
+	m = avail >= 2 ? avail - 1 : 0;
+	if (m > nwin)
+		m = nwin;
+	if (m > INT_MAX)
+		m = INT_MAX;
+	for (j0 = 0; j0 < m; j0 = j1) {
+		j1 = m - j0 > 256 ? j0 + 256 : m;
+		/* window j is [T - (j + 2)w, T - (j + 1)w): the oldest of
+		 * the chunk first */
+		s->sums(s->arg, T - (j1 + 1) * w, w, (size_t)(j1 - j0), buf);
+		for (j = j0; j < j1; j++)
+			welford_add((double)buf[j1 - 1 - j], n, mean, m2);
+	}
 }
 
 /* Window length in buckets (rounded up) and in seconds. */
@@ -333,7 +383,7 @@ void
 spike_evaluate_state(const struct rule_alert *a, const struct spike_series *s,
     const struct spike_state *st, int64_t T, struct spike_eval *out)
 {
-	int64_t	res, nb, w, end, raw, min, k, j, nwin;
+	int64_t	res, nb, w, end, raw, min, k, nwin;
 	int	n = 0;
 	double	mean = 0, m2 = 0, c, sd, den, lambda;
 
@@ -365,11 +415,12 @@ spike_evaluate_state(const struct rule_alert *a, const struct spike_series *s,
 	} else if (a->baseline_s > 0) {
 		nwin = a->baseline_s / w;
 		end = T;
-		for (j = 0; j < nwin && n < INT_MAX; j++) {
-			if (!sub_ok(end, w, &end) ||
-			    !add_window(s, res, end, nb, w, &n, &mean, &m2))
-				break;
-		}
+		if (s->sums != NULL && T > INT64_MIN / 2 && w < INT64_MAX / 4 &&
+		    nwin < (INT64_MAX / 4) / w)
+			add_windows_batch(s, T, w, nwin, &n, &mean, &m2);
+		else
+			add_windows_each(s, res, T, nb, w, nwin, &n, &mean,
+			    &m2);
 	}
 
 	c = (double)out->count;
@@ -512,6 +563,31 @@ spike_reads(const struct rule_alert *a, const struct spike_series *s,
 	return 0;
 }
 
+/* A step that cannot act, done in O(one window sum): a block without an
+ * EWMA baseline (nothing to learn), not firing (nothing to resolve), whose
+ * window counts below min_count (no condition can hold) only records the
+ * step, exactly as spike_step_inhibited() would; the baseline is not
+ * computed.  Returns false when the step must be taken in full. */
+static bool
+step_quiet(const struct rule_alert *a, const struct spike_series *s,
+    struct spike_state *st, int64_t T)
+{
+	int64_t	res, nb, w, min;
+
+	if (a->halflife_s > 0 || st->firing)
+		return false;
+	res = s->resolution_s > 0 ? s->resolution_s : 1;
+	window_len(a, res, &nb, &w);
+	min = a->min_count < 1 ? 1 : a->min_count;
+	if (sum_window(s, res, T, nb) >= min)
+		return false;
+	if (!st->stepped || T >= st->last_step) {
+		st->stepped = true;
+		st->last_step = T;
+	}
+	return true;
+}
+
 int
 spike_run(const struct rule_alert *a, const struct spike_series *s,
     struct spike_state *st, int64_t from, int64_t to, bool inhibited,
@@ -527,6 +603,11 @@ spike_run(const struct rule_alert *a, const struct spike_series *s,
 	from = align_down(from, res);
 	to = align_down(to, res);
 	for (T = from; T <= to; T += res) {
+		if (step_quiet(a, s, st, T)) {
+			if (T > INT64_MAX - res)
+				break;
+			continue;
+		}
 		saved = *st;
 		spike_learn(a, s, st, T);
 		spike_evaluate_state(a, s, st, T, &ev);

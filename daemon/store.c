@@ -17,6 +17,9 @@
  *   <p>dedup:<alert id>              taken once per alert published
  *   <p>held                          alerts held by group_wait
  *   <p>leader                        the detection lease
+ *   <p>dirty                         sorted set: topic → earliest bucket a
+ *                                    flush counted into since the detector
+ *                                    last took it (ZADD LT in FLUSH_LUA)
  *   <p><alerts.stream>               the alert log (a stream)
  *   <p><alerts.channel><topic>       Pub/Sub channel of a topic's alerts
  * KEY_NAMES below is that list as code: store_key() is the one builder.
@@ -63,6 +66,7 @@ static const char *const KEY_NAMES[] = {
 	[STORE_KEY_DEDUP] =	"dedup:%s",
 	[STORE_KEY_HELD] =	"held",
 	[STORE_KEY_LEADER] =	"leader",
+	[STORE_KEY_DIRTY] =	"dirty",
 	[STORE_KEY_ALERT_LOG] =	NULL,	/* the configured stream name */
 	[STORE_KEY_CHANNEL] =	NULL,	/* the configured channel + topic */
 };
@@ -96,13 +100,31 @@ static const char FLUSH_LUA[] =
 "end\n"
 "local ni = tonumber(ARGV[i]); i = i + 1\n"
 "local fresh = {}\n"
+"local cpfx = string.sub(KEYS[2], 1, -6) .. 'c:'\n"
+"local ktopic, dirty = {}, {}\n"
 "for n = 1, ni do\n"
 "  local ki = ARGV[i]\n"
 "  local d = tonumber(ARGV[i + 2])\n"
 "  if redis.call('HINCRBY', KEYS[tonumber(ki)], ARGV[i + 1], d) == d then fresh[ki] = true end\n"
+"  local t = ktopic[ki]\n"
+"  if t == nil then\n"
+"    local k = KEYS[tonumber(ki)]\n"
+"    t = string.sub(k, 1, #cpfx) == cpfx and string.sub(k, #cpfx + 1, -10) or false\n"
+"    ktopic[ki] = t\n"
+"  end\n"
+"  if t then\n"
+"    local b = tonumber(ARGV[i + 1])\n"
+"    if not dirty[t] or b < dirty[t] then dirty[t] = b end\n"
+"  end\n"
 "  i = i + 3\n"
 "end\n"
 "cmds = cmds + ni\n"
+"local dkey, za = string.sub(KEYS[2], 1, -6) .. 'dirty', {}\n"
+"for t, b in pairs(dirty) do\n"
+"  za[#za + 1] = b; za[#za + 1] = t\n"
+"  if #za >= 1000 then redis.call('ZADD', dkey, 'LT', unpack(za)); za = {}; cmds = cmds + 1 end\n"
+"end\n"
+"if #za > 0 then redis.call('ZADD', dkey, 'LT', unpack(za)); cmds = cmds + 1 end\n"
 "local ne = tonumber(ARGV[i]); i = i + 1\n"
 "for n = 1, ne do\n"
 "  if fresh[ARGV[i]] then\n"
@@ -128,6 +150,7 @@ static const char FLUSH_LUA[] =
 "end\n"
 "redis.call('EXPIRE', KEYS[1], tonumber(ARGV[i]))\n"
 "redis.call('EXPIRE', KEYS[2], tonumber(ARGV[i]))\n"
+"if next(dirty) then redis.call('EXPIRE', dkey, tonumber(ARGV[i])) end\n"
 "return {1, cmds + ns + 2}\n";
 
 /* Command arguments written as RESP bulk strings, ready to send: a flush
@@ -313,6 +336,14 @@ store_run(struct store *s, int argc, const char **argv, const size_t *lens)
 }
 
 redisContext *
+store_conn(struct store *s)
+{
+	if (s->c == NULL && store_connect(s) == -1)
+		return NULL;
+	return s->c;
+}
+
+redisContext *
 store_dial(const struct store *s, char *err, size_t errsz)
 {
 	const char *address = s->address, *password = s->password;
@@ -425,6 +456,18 @@ static int64_t
 day_start(int64_t bucket)
 {
 	return (bucket >= 0 ? bucket / 86400 : (bucket - 86399) / 86400) * 86400;
+}
+
+void
+store_day_name(int64_t bucket, char *buf, size_t sz)
+{
+	day_name(bucket, buf, sz);
+}
+
+int64_t
+store_day_start(int64_t bucket)
+{
+	return day_start(bucket);
 }
 
 /* Writes v in decimal ending at end; returns where it starts. */

@@ -198,36 +198,7 @@ int
 store_get_states(struct store *s, const char *topic, size_t n,
     struct spike_state *st, int64_t *last_T, bool *found)
 {
-	const char **argv;
-	char *key, (*fields)[24];
-	redisReply *r;
-	size_t b;
-
-	for (b = 0; b < n; b++)
-		found[b] = false;
-	if (n == 0)
-		return 0;
-	key = detect_key(s, STORE_KEY_STATE, topic, NULL);
-	argv = xcalloc(n + 2, sizeof *argv);
-	fields = xcalloc(n, sizeof *fields);
-	argv[0] = "HMGET";
-	argv[1] = key;
-	for (b = 0; b < n; b++) {
-		snprintf(fields[b], sizeof fields[b], "%zu", b);
-		argv[b + 2] = fields[b];
-	}
-	r = detect_run(s, (int)n + 2, argv);
-	free(argv);
-	free(fields);
-	free(key);
-	if (r == NULL)
-		return -1;
-	for (b = 0; r->type == REDIS_REPLY_ARRAY && b < r->elements && b < n; b++)
-		if (r->element[b]->type == REDIS_REPLY_STRING)
-			found[b] = state_parse(r->element[b]->str, &st[b],
-			    &last_T[b]);
-	freeReplyObject(r);
-	return 0;
+	return store_get_states_multi(s, &topic, &n, 1, st, last_T, found);
 }
 
 int
@@ -263,35 +234,375 @@ int
 store_put_state(struct store *s, const char *topic, size_t b,
     const struct spike_state *st, int64_t last_T, int64_t ttl_s)
 {
-	char *key, field[24], val[320], ttl[32];
-	const char *argv[4];
+	struct store_state_put v;
+
+	v.topic = topic;
+	v.block = b;
+	v.st = *st;
+	v.last_T = last_T;
+	return store_put_states(s, &v, 1, ttl_s);
+}
+
+/* ---- pipelined batches ------------------------------------------------- */
+
+/* Commands sent before their replies are read. */
+#define PIPE_BATCH	1000
+
+/* Queues one command on the connection; -1 (and disconnected) on an
+ * error. */
+static int
+pipe_send(struct store *s, redisContext *c, int argc, const char **argv)
+{
+	if (redisAppendCommandArgv(c, argc, argv, NULL) == REDIS_OK)
+		return 0;
+	store_set_err(s, "redis: %s", c->errstr[0] ? c->errstr : "out of memory");
+	store_disconnect(s);
+	return -1;
+}
+
+/* The next reply of the pipeline; NULL on an I/O error or an error reply
+ * (then the store is disconnected: the replies still due are dropped with
+ * the connection). */
+static redisReply *
+pipe_reply(struct store *s, redisContext *c)
+{
+	void *v = NULL;
 	redisReply *r;
+
+	if (redisGetReply(c, &v) != REDIS_OK || v == NULL) {
+		store_set_err(s, "redis: %s",
+		    c->errstr[0] ? c->errstr : "connection lost");
+		store_disconnect(s);
+		return NULL;
+	}
+	r = v;
+	if (r->type == REDIS_REPLY_ERROR) {
+		store_set_err(s, "redis: %s", r->str);
+		freeReplyObject(r);
+		store_disconnect(s);
+		return NULL;
+	}
+	return r;
+}
+
+int
+store_pop_dirty(struct store *s, char ***topics, int64_t **buckets,
+    size_t *n)
+{
+	const char *argv[3];
+	char *key;
+	redisContext *c;
+	size_t cap = 0, bcap = 0, i, k;
+	bool more = true;
 	int rc = 0;
 
-	key = detect_key(s, STORE_KEY_STATE, topic, NULL);
-	snprintf(field, sizeof field, "%zu", b);
-	snprintf(val, sizeof val, "%d %d %" PRId64 " %" PRId64 " %" PRId64
+	*topics = NULL;
+	*buckets = NULL;
+	*n = 0;
+	key = detect_key(s, STORE_KEY_DIRTY, NULL, NULL);
+	argv[0] = "ZPOPMIN";
+	argv[1] = key;
+	argv[2] = "1000";
+	while (more && rc == 0) {
+		/* four pops a round trip, until one comes back short */
+		if ((c = store_conn(s)) == NULL) {
+			rc = -1;
+			break;
+		}
+		for (k = 0; k < 4 && rc == 0; k++)
+			rc = pipe_send(s, c, 3, argv);
+		for (k = 0; k < 4 && rc == 0; k++) {
+			redisReply *r = pipe_reply(s, c);
+
+			if (r == NULL) {
+				rc = -1;
+				break;
+			}
+			if (r->type != REDIS_REPLY_ARRAY || r->elements < 2000)
+				more = false;
+			for (i = 0; r->type == REDIS_REPLY_ARRAY &&
+			    i + 1 < r->elements; i += 2) {
+				if (r->element[i]->str == NULL ||
+				    r->element[i + 1]->str == NULL)
+					continue;
+				*topics = xgrow(*topics, &cap, *n + 1,
+				    sizeof **topics);
+				*buckets = xgrow(*buckets, &bcap, *n + 1,
+				    sizeof **buckets);
+				(*topics)[*n] = xstrdup(r->element[i]->str);
+				(*buckets)[(*n)++] = (int64_t)strtod(
+				    r->element[i + 1]->str, NULL);
+			}
+			freeReplyObject(r);
+		}
+	}
+	free(key);
+	return rc;
+}
+
+/* One command of a span read: HMGET of nb buckets from lo, or (nb 0)
+ * HGETALL of the day key, keeping [lo, hi). */
+struct span_cmd {
+	size_t	 span;
+	int64_t	 lo, hi;
+	size_t	 nb;
+};
+
+/* Adds the buckets of reply r (to command sc) to the span's points. */
+static void
+span_take(struct store_span *sp, const struct span_cmd *sc, int64_t res,
+    const redisReply *r, size_t *cap)
+{
+	size_t i;
+
+	if (r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (i = 0; i < r->elements; i += sc->nb > 0 ? 1 : 2) {
+		const redisReply *v = sc->nb > 0 ? r->element[i] :
+		    i + 1 < r->elements ? r->element[i + 1] : NULL;
+		int64_t b, cnt;
+
+		if (v == NULL || v->type != REDIS_REPLY_STRING)
+			continue;
+		b = sc->nb > 0 ? sc->lo + (int64_t)i * res :
+		    strtoll(r->element[i]->str, NULL, 10);
+		cnt = strtoll(v->str, NULL, 10);
+		if (cnt <= 0 || b < sc->lo || b >= sc->hi)
+			continue;
+		sp->pts = xgrow(sp->pts, cap, sp->n + 1, sizeof *sp->pts);
+		sp->pts[sp->n].bucket = b;
+		sp->pts[sp->n++].count = cnt;
+	}
+}
+
+/* Queues the read of [lo, hi) (inside one day) of span i. */
+static int
+span_send(struct store *s, redisContext *c, const struct store_span *sp,
+    size_t i, int64_t lo, int64_t hi, int64_t res, struct span_cmd *sc)
+{
+	char key[512], day[48], (*fields)[24];
+	const char **argv;
+	size_t nb = (size_t)((hi - lo + res - 1) / res), k;
+	int rc;
+
+	store_day_name(lo, day, sizeof day);
+	store_key(s, STORE_KEY_COUNTS, sp->topic, day, NULL, key, sizeof key);
+	sc->span = i;
+	sc->lo = lo;
+	sc->hi = hi;
+	if (nb > 512) {		/* much of the day: the whole hash */
+		const char *a[2] = { "HGETALL", key };
+
+		sc->nb = 0;
+		return pipe_send(s, c, 2, a);
+	}
+	sc->nb = nb;
+	argv = xmalloc((nb + 2) * sizeof *argv);
+	fields = xmalloc(nb * sizeof *fields);
+	argv[0] = "HMGET";
+	argv[1] = key;
+	for (k = 0; k < nb; k++) {
+		snprintf(fields[k], sizeof fields[k], "%" PRId64,
+		    lo + (int64_t)k * res);
+		argv[k + 2] = fields[k];
+	}
+	rc = pipe_send(s, c, (int)nb + 2, argv);
+	free(argv);
+	free(fields);
+	return rc;
+}
+
+int
+store_read_spans(struct store *s, int64_t res, struct store_span *v,
+    size_t n)
+{
+	struct span_cmd *cmds = xcalloc(PIPE_BATCH + 64, sizeof *cmds);
+	size_t *caps = xcalloc(n + 1, sizeof *caps);
+	size_t i = 0, k, nc;
+	int64_t lo = 0;
+	redisContext *c;
+	int rc = 0;
+
+	if (res <= 0)
+		res = 1;
+	for (k = 0; k < n; k++) {
+		v[k].pts = NULL;
+		v[k].n = 0;
+	}
+	if (n > 0)
+		lo = v[0].from;
+	while (i < n && rc == 0) {
+		if ((c = store_conn(s)) == NULL) {
+			rc = -1;
+			break;
+		}
+		/* a batch of commands: each span's day keys in turn */
+		for (nc = 0; i < n && nc < PIPE_BATCH && rc == 0; nc++) {
+			int64_t hi = store_day_start(lo) + 86400;
+
+			if (hi > v[i].to)
+				hi = v[i].to;
+			rc = span_send(s, c, &v[i], i, lo, hi, res, &cmds[nc]);
+			lo = hi;
+			if (lo >= v[i].to && ++i < n)
+				lo = v[i].from;
+			while (i < n && v[i].from >= v[i].to && ++i < n)
+				lo = v[i].from;
+		}
+		for (k = 0; k < nc && rc == 0; k++) {
+			redisReply *r = pipe_reply(s, c);
+
+			if (r == NULL) {
+				rc = -1;
+				break;
+			}
+			span_take(&v[cmds[k].span], &cmds[k], res, r,
+			    &caps[cmds[k].span]);
+			freeReplyObject(r);
+		}
+	}
+	free(cmds);
+	free(caps);
+	return rc;
+}
+
+int
+store_get_states_multi(struct store *s, const char *const *topics,
+    const size_t *nblocks, size_t n, struct spike_state *st, int64_t *last_T,
+    bool *found)
+{
+	const char **argv;
+	char *key, (*fields)[24];
+	size_t i = 0, j, k, b, off = 0, maxb = 0, total = 0, sent, at;
+	redisContext *c;
+	int rc = 0;
+
+	for (k = 0; k < n; k++) {
+		total += nblocks[k];
+		if (nblocks[k] > maxb)
+			maxb = nblocks[k];
+	}
+	for (k = 0; k < total; k++)
+		found[k] = false;
+	argv = xcalloc(maxb + 2, sizeof *argv);
+	fields = xcalloc(maxb + 1, sizeof *fields);
+	for (b = 0; b < maxb; b++)
+		snprintf(fields[b], sizeof fields[b], "%zu", b);
+	argv[0] = "HMGET";
+	while (i < n && rc == 0) {
+		if ((c = store_conn(s)) == NULL) {
+			rc = -1;
+			break;
+		}
+		for (j = i, sent = 0; j < n && sent < PIPE_BATCH && rc == 0;
+		    j++) {
+			if (nblocks[j] == 0)
+				continue;
+			key = detect_key(s, STORE_KEY_STATE, topics[j], NULL);
+			argv[1] = key;
+			for (b = 0; b < nblocks[j]; b++)
+				argv[b + 2] = fields[b];
+			rc = pipe_send(s, c, (int)nblocks[j] + 2, argv);
+			free(key);
+			sent++;
+		}
+		for (at = off; i < j && rc == 0; at += nblocks[i], i++) {
+			redisReply *r;
+
+			if (nblocks[i] == 0)
+				continue;
+			if ((r = pipe_reply(s, c)) == NULL) {
+				rc = -1;
+				break;
+			}
+			for (b = 0; r->type == REDIS_REPLY_ARRAY &&
+			    b < r->elements && b < nblocks[i]; b++)
+				if (r->element[b]->type == REDIS_REPLY_STRING)
+					found[at + b] = state_parse(
+					    r->element[b]->str, &st[at + b],
+					    &last_T[at + b]);
+			freeReplyObject(r);
+		}
+		off = at;
+	}
+	free(argv);
+	free(fields);
+	return rc;
+}
+
+/* The text of one block state (see the top of the file). */
+static void
+state_format(const struct spike_state *st, int64_t last_T, char *val,
+    size_t sz)
+{
+	snprintf(val, sz, "%d %d %" PRId64 " %" PRId64 " %" PRId64
 	    " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64 " %" PRId64
 	    " %.17g %.17g", st->firing ? 1 : 0, st->notified ? 1 : 0,
 	    st->since, st->notified_at, st->last_true, last_T,
 	    st->ew_n, st->ew_T, st->ew_span, st->ew_skip, st->ew_mean,
 	    st->ew_var);
-	argv[0] = "HSET";
-	argv[1] = key;
-	argv[2] = field;
-	argv[3] = val;
-	if ((r = detect_run(s, 4, argv)) != NULL)
-		freeReplyObject(r);
-	else
-		rc = -1;
+}
+
+int
+store_put_states(struct store *s, const struct store_state_put *v,
+    size_t n, int64_t ttl_s)
+{
+	const char **argv = NULL;
+	char *key, ttl[32], (*vals)[320] = NULL, (*fields)[24] = NULL;
+	size_t i = 0, j, k, m, cap = 0, sent;
+	redisContext *c;
+	int rc = 0;
+
 	snprintf(ttl, sizeof ttl, "%" PRId64, ttl_s);
-	argv[0] = "EXPIRE";
-	argv[2] = ttl;
-	if ((r = detect_run(s, 3, argv)) != NULL)
-		freeReplyObject(r);
-	else
-		rc = -1;
-	free(key);
+	while (i < n && rc == 0) {
+		if ((c = store_conn(s)) == NULL) {
+			rc = -1;
+			break;
+		}
+		for (sent = 0; i < n && sent < PIPE_BATCH && rc == 0;
+		    i = j, sent += 2) {
+			/* this topic's blocks: one HSET, then EXPIRE */
+			for (j = i; j < n && strcmp(v[j].topic, v[i].topic) == 0;
+			    j++)
+				;
+			m = j - i;
+			if (2 * m + 2 > cap) {
+				cap = 2 * m + 2;
+				argv = xrealloc(argv, cap * sizeof *argv);
+				vals = xrealloc(vals, cap * sizeof *vals);
+				fields = xrealloc(fields, cap * sizeof *fields);
+			}
+			key = detect_key(s, STORE_KEY_STATE, v[i].topic, NULL);
+			argv[0] = "HSET";
+			argv[1] = key;
+			for (k = 0; k < m; k++) {
+				snprintf(fields[k], sizeof fields[k], "%zu",
+				    v[i + k].block);
+				state_format(&v[i + k].st, v[i + k].last_T,
+				    vals[k], sizeof vals[k]);
+				argv[2 + 2 * k] = fields[k];
+				argv[3 + 2 * k] = vals[k];
+			}
+			rc = pipe_send(s, c, (int)(2 * m + 2), argv);
+			if (rc == 0) {
+				argv[0] = "EXPIRE";
+				argv[2] = ttl;
+				rc = pipe_send(s, c, 3, argv);
+			}
+			free(key);
+		}
+		for (k = 0; k < sent && rc == 0; k++) {
+			redisReply *r = pipe_reply(s, c);
+
+			if (r == NULL)
+				rc = -1;
+			else
+				freeReplyObject(r);
+		}
+	}
+	free(argv);
+	free(vals);
+	free(fields);
 	return rc;
 }
 

@@ -37,4 +37,14 @@ int64_t store_timeout_ms(const struct store *s);
 redisReply *store_run(struct store *s, int argc, const char **argv,
     const size_t *lens);
 
+/* The UTC day (yyyymmdd) of a bucket, as in the day keys' names, and the
+ * start of that day in seconds. */
+void store_day_name(int64_t bucket, char *buf, size_t sz);
+int64_t store_day_start(int64_t bucket);
+
+/* The store's connection, made first if need be (NULL: store_errstr says
+ * why); for pipelining (redisAppendCommandArgv, redisGetReply).  After an
+ * I/O error on it, call store_disconnect(). */
+redisContext *store_conn(struct store *s);
+
 #endif

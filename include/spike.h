@@ -12,6 +12,7 @@
 #define TW_SPIKE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "rules.h"
@@ -22,6 +23,12 @@ typedef int64_t (*spike_count_fn)(void *arg, int64_t bucket_start);
  * from >= history_start), negative counts as 0 — the same as adding up
  * count(), in O(1) from prefix sums (backtest evaluates every window). */
 typedef int64_t (*spike_sum_fn)(void *arg, int64_t from, int64_t to);
+/* Optional: out[k] = the sum of the buckets that start in
+ * [from + k * w, from + (k + 1) * w) for k < n (from >= history_start):
+ * n baseline windows back to back in one call (the detector walks its
+ * sparse series once for them). */
+typedef void (*spike_sums_fn)(void *arg, int64_t from, int64_t w, size_t n,
+    int64_t *out);
 
 struct spike_series {
 	int64_t		 resolution_s;
@@ -30,6 +37,7 @@ struct spike_series {
 	spike_count_fn	 count;
 	void		*arg;
 	spike_sum_fn	 sum;		/* NULL: add up count() */
+	spike_sums_fn	 sums;		/* NULL: sum() per baseline window */
 };
 
 enum spike_cond { COND_NONE, COND_THRESHOLD, COND_RATIO, COND_ZSCORE,

@@ -24,6 +24,7 @@
 
 #include "agg.h"
 #include "config.h"
+#include "sparse.h"
 #include "spike.h"
 
 struct store_conf {
@@ -60,6 +61,7 @@ enum store_key {
 	STORE_KEY_DEDUP,	/* dedup:<alert id> */
 	STORE_KEY_HELD,		/* held: alerts held by group_wait */
 	STORE_KEY_LEADER,	/* leader: the detection lease */
+	STORE_KEY_DIRTY,	/* dirty: topics counted into → earliest bucket */
 	STORE_KEY_ALERT_LOG,	/* <alerts.stream> */
 	STORE_KEY_CHANNEL	/* <alerts.channel><topic> (a Pub/Sub channel) */
 };
@@ -229,6 +231,45 @@ int store_get_watermark(struct store *s, const char *group, int64_t *wm_ms);
 
 /* The first bucket ever counted; *since is left as it is when none is. */
 int store_get_since(struct store *s, int64_t *since);
+
+/* The topics counted into since the last call, each with the earliest
+ * bucket counted into (<p>dirty, popped: a flush after this adds them
+ * again).  *topics and each of its strings are the caller's. */
+int store_pop_dirty(struct store *s, char ***topics, int64_t **buckets,
+    size_t *n);
+
+/* One span of a topic's counts to read: buckets [from, to) of resolution
+ * res.  store_read_spans fills pts (n points, malloc'd, the caller frees)
+ * with the buckets that counted, in any order. */
+struct store_span {
+	const char		*topic;
+	int64_t			 from, to;
+	struct sparse_point	*pts;
+	size_t			 n;
+};
+/* Reads every span, pipelined (about a thousand commands a round trip):
+ * HMGET of the buckets of each day key, or HGETALL of a day key when a
+ * span covers much of it. */
+int store_read_spans(struct store *s, int64_t res, struct store_span *v,
+    size_t n);
+
+/* The states of many topics at once (pipelined): topic i's nblocks[i]
+ * blocks are at st + the sum of the nblocks before it (last_T, found
+ * likewise), as store_get_states. */
+int store_get_states_multi(struct store *s, const char *const *topics,
+    const size_t *nblocks, size_t n, struct spike_state *st, int64_t *last_T,
+    bool *found);
+/* Block states to write: those of one topic next to each other go in one
+ * HSET. */
+struct store_state_put {
+	const char		*topic;
+	size_t			 block;
+	struct spike_state	 st;
+	int64_t			 last_T;
+};
+/* Writes them all (pipelined), each topic's key with its TTL ttl_s. */
+int store_put_states(struct store *s, const struct store_state_put *v,
+    size_t n, int64_t ttl_s);
 
 /* Reads the states of blocks 0 .. n-1 of topic: found[b] says whether
  * block b had one (st[b] and last_T[b], its last window end evaluated,
