@@ -404,7 +404,7 @@ frame_end(struct top *tp, int64_t now, int64_t *T)
 {
 	int64_t res = tp->cfg.resolution_s, wm;
 
-	if (store_get_watermark(tp->store, tp->cfg.kafka_group, &wm) == -1 ||
+	if (store_get_watermark(tp->store, tp->cfg.kafka_group, &wm, NULL) == -1 ||
 	    store_get_since(tp->store, &tp->since) == -1)
 		return -1;
 	if (wm >= 0)

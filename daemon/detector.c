@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alert.h"
 #include "detector.h"
@@ -45,6 +46,7 @@
 #include "spike.h"
 #include "stats.h"
 #include "store.h"
+#include "sparse.h"
 #include "strmap.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -52,24 +54,31 @@
 #define MAX_STEPS_PER_TICK	20000
 #define LATE_AFTER_S		120	/* window end this far behind: late */
 #define FIRST_BACKFILL_S	86400	/* history a new block goes through */
-
-struct cache {
-	int64_t		*keys;		/* bucket start; INT64_MIN: empty */
-	int64_t		*vals;
-	size_t		 cap, n;
-};
+#define CHECKPOINT_S		300	/* a block's last window end is stored
+					 * at least this often (posts' time) */
+#define READ_BATCH		2000	/* spans per read_spans call */
 
 struct tstate {
 	char			*topic;		/* topic id */
 	size_t			 nblocks;
 	struct spike_state	*st;
 	int64_t			*last_T;	/* last window end evaluated; 0 none */
-	struct cache		 cache;
-	/* for the tick under way: the series (counts from the cache), and
-	 * per block the first window end to step */
+	struct spike_state	*saved;		/* per block: as stored */
+	int64_t			*saved_T;	/* per block: last_T stored; 0 none */
+	struct sparse		 ser;		/* the counts the blocks can read */
+	int64_t			 have_from;	/* ser is complete from this bucket
+						 * on; INT64_MAX: nothing read */
+	int64_t			 dirty_from;	/* counted into from this bucket on
+						 * since read; INT64_MAX: not */
+	int64_t			 jitter;	/* spreads the checkpoints (s) */
+	bool			 states_loaded;
+	/* for the tick under way: the series (counts from ser), and per
+	 * block the first window end to step */
 	struct watch_topic	 w;
 	const struct rule_alert	*a;		/* the topic's blocks */
 	int			*changed;	/* per block: an action, save */
+	bool			 step;		/* stepped through watch_step */
+	bool			 touched;	/* read or stepped this pass */
 	int			 seen;		/* still in the rule set */
 };
 
@@ -83,82 +92,13 @@ struct detector {
 	struct tstate			*ts;
 	size_t				 nts, tscap;
 	struct strmap			 tsmap;		/* topic id → index in ts */
-	int				 loaded;	/* states read */
+	int				 loaded;	/* histories and states read */
 	int64_t				 history_start;
+	int64_t				 lease_ms;	/* wall ms of the last renewal */
+	struct detector_pass		 pass;
 	struct alert_group		 group;		/* group_wait */
 	volatile sig_atomic_t		*stop;		/* set: end the pass early */
 };
-
-static void
-cache_clear(struct cache *c)
-{
-	free(c->keys);
-	free(c->vals);
-	memset(c, 0, sizeof *c);
-}
-
-static uint64_t
-cache_hash(int64_t k)
-{
-	uint64_t x = (uint64_t)k;
-
-	x ^= x >> 31;
-	x *= UINT64_C(0x9e3779b97f4a7c15);
-	return x ^ (x >> 29);
-}
-
-static int64_t *
-cache_slot(struct cache *c, int64_t key, int create)
-{
-	size_t i, mask;
-
-	if (c->cap == 0 || (create && (c->n + 1) * 2 > c->cap)) {
-		struct cache old = *c;
-		size_t j;
-
-		if (!create && c->cap == 0)
-			return NULL;
-		c->cap = c->cap ? c->cap * 2 : 1024;
-		c->keys = xmalloc(c->cap * sizeof *c->keys);
-		c->vals = xmalloc(c->cap * sizeof *c->vals);
-		c->n = 0;
-		for (i = 0; i < c->cap; i++)
-			c->keys[i] = INT64_MIN;
-		for (j = 0; j < old.cap; j++)
-			if (old.keys[j] != INT64_MIN)
-				*cache_slot(c, old.keys[j], 1) = old.vals[j];
-		free(old.keys);
-		free(old.vals);
-	}
-	mask = c->cap - 1;
-	for (i = cache_hash(key) & mask; c->keys[i] != INT64_MIN; i = (i + 1) & mask)
-		if (c->keys[i] == key)
-			return &c->vals[i];
-	if (!create)
-		return NULL;
-	c->keys[i] = key;
-	c->vals[i] = 0;
-	c->n++;
-	return &c->vals[i];
-}
-
-/* Drops buckets older than keep_from to bound the cache. */
-static void
-cache_trim(struct cache *c, int64_t keep_from)
-{
-	struct cache nc;
-	size_t i;
-
-	if (c->n < 65536)
-		return;
-	memset(&nc, 0, sizeof nc);
-	for (i = 0; i < c->cap; i++)
-		if (c->keys[i] != INT64_MIN && c->keys[i] >= keep_from)
-			*cache_slot(&nc, c->keys[i], 1) = c->vals[i];
-	cache_clear(c);
-	*c = nc;
-}
-
 
 struct detector_redis;
 static struct detector_redis *redis_new(const struct config *cfg,
@@ -197,13 +137,18 @@ tstate_blocks(struct tstate *ts, size_t n)
 {
 	free(ts->st);
 	free(ts->last_T);
+	free(ts->saved);
+	free(ts->saved_T);
 	free(ts->w.from);
 	free(ts->changed);
 	ts->nblocks = n;
 	ts->st = xcalloc(n, sizeof *ts->st);
 	ts->last_T = xcalloc(n, sizeof *ts->last_T);
+	ts->saved = xcalloc(n, sizeof *ts->saved);
+	ts->saved_T = xcalloc(n, sizeof *ts->saved_T);
 	ts->w.from = xcalloc(n, sizeof *ts->w.from);
 	ts->changed = xcalloc(n, sizeof *ts->changed);
+	ts->states_loaded = false;
 }
 
 static void
@@ -212,9 +157,11 @@ tstate_free(struct tstate *t)
 	free(t->topic);
 	free(t->st);
 	free(t->last_T);
+	free(t->saved);
+	free(t->saved_T);
 	free(t->w.from);
 	free(t->changed);
-	cache_clear(&t->cache);
+	sparse_clear(&t->ser);
 }
 
 void
@@ -239,21 +186,57 @@ detector_leading(const struct detector *d)
 	return d->leading;
 }
 
+void
+detector_last_pass(const struct detector *d, struct detector_pass *p)
+{
+	*p = d->pass;
+}
+
+static int64_t
+lease_ttl_ms(const struct detector *d)
+{
+	return d->cfg->flush_interval_ms * 3 + 2000;
+}
+
 static int
-take_lease(struct detector *d)
+take_lease(struct detector *d, int64_t now_ms)
 {
 	int was = d->leading;
 	bool held;
 
-	if (d->ops->lease(d->arg, d->id, d->cfg->flush_interval_ms * 3 + 2000,
-	    &held) == -1)
+	if (d->ops->lease(d->arg, d->id, lease_ttl_ms(d), &held) == -1)
 		return -1;
 	d->leading = held;
+	d->lease_ms = now_ms;
 	if (d->leading && !was) {
 		log_info("detector leads | instance=%s", d->id);
-		d->loaded = 0;	/* read states again: another leader moved them */
+		d->loaded = 0;	/* read everything again: another leader
+				 * moved the states and took the dirty set */
 	} else if (!d->leading && was)
 		log_info("detector follows | instance=%s", d->id);
+	return 0;
+}
+
+static int64_t
+wall_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Renews the lease when a quarter of its TTL has gone by in this pass;
+ * -1 when it cannot, or another daemon holds it now. */
+static int
+keep_lease(struct detector *d)
+{
+	int64_t now = wall_ms();
+
+	if (now - d->lease_ms < lease_ttl_ms(d) / 4)
+		return 0;
+	if (take_lease(d, now) == -1 || !d->leading)
+		return -1;
 	return 0;
 }
 
@@ -276,6 +259,9 @@ tstate_get(struct detector *d, const struct rule_topic *t)
 	ts = &d->ts[d->nts];
 	memset(ts, 0, sizeof *ts);
 	ts->topic = xstrdup(t->id);
+	ts->have_from = ts->dirty_from = INT64_MAX;
+	ts->jitter = (int64_t)(strmap_hash(t->id, strlen(t->id)) %
+	    CHECKPOINT_S);
 	strmap_put(&d->tsmap, ts->topic, d->nts);
 	d->nts++;
 	tstate_blocks(ts, t->nalerts);
@@ -283,80 +269,22 @@ tstate_get(struct detector *d, const struct rule_topic *t)
 	return ts;
 }
 
-/* The stored states replace those in memory (a read error keeps them). */
-static void
-load_states(struct detector *d, struct tstate *ts)
+static int64_t
+sum_cb(void *arg, int64_t from, int64_t to)
 {
-	struct spike_state *st = xcalloc(ts->nblocks + 1, sizeof *st);
-	int64_t *last_T = xcalloc(ts->nblocks + 1, sizeof *last_T);
-	bool *found = xcalloc(ts->nblocks + 1, sizeof *found);
-	size_t b;
-
-	if (d->ops->load_states(d->arg, ts->topic, ts->nblocks, st, last_T,
-	    found) == 0)
-		for (b = 0; b < ts->nblocks; b++)
-			if (found[b]) {
-				ts->st[b] = st[b];
-				ts->last_T[b] = last_T[b];
-			}
-	free(st);
-	free(last_T);
-	free(found);
-}
-
-static void
-save_state(struct detector *d, struct tstate *ts, size_t b)
-{
-	(void)d->ops->save_state(d->arg, ts->topic, b, &ts->st[b],
-	    ts->last_T[b]);
-}
-
-/* What fetch_range needs besides the range. */
-struct fetch_ctx {
-	struct detector	*d;
-	struct tstate	*ts;
-};
-
-/* Makes sure buckets [from, to) are cached; those at or after fresh_from
- * are read again. */
-static int
-fetch_range(void *arg, int64_t from, int64_t to, int64_t fresh_from)
-{
-	struct fetch_ctx *c = arg;
-	struct detector *d = c->d;
-	int64_t res = d->cfg->resolution_s, b, *vals;
-	size_t n, i;
-
-	if (from < d->history_start)
-		from = d->history_start - d->history_start % res;
-	if (to <= from)
-		return 0;
-	/* find the first bucket not cached (or fresh) and read from there:
-	 * old buckets are read once */
-	for (b = from; b < to; b += res)
-		if (b >= fresh_from || cache_slot(&c->ts->cache, b, 0) == NULL)
-			break;
-	if (b >= to)
-		return 0;
-	n = (size_t)((to - b) / res);
-	vals = xmalloc(n * sizeof *vals);
-	if (d->ops->counts(d->arg, c->ts->topic, b, res, n, vals) == -1) {
-		free(vals);
-		return -1;
-	}
-	for (i = 0; i < n; i++)
-		*cache_slot(&c->ts->cache, b + (int64_t)i * res, 1) = vals[i];
-	free(vals);
-	return 0;
+	return sparse_sum(arg, from, to);
 }
 
 static int64_t
 count_cb(void *arg, int64_t bucket)
 {
-	struct tstate *ts = arg;
-	int64_t *v = cache_slot(&ts->cache, bucket, 0);
+	return sparse_count(arg, bucket);
+}
 
-	return v ? *v : 0;
+static void
+sums_cb(void *arg, int64_t from, int64_t w, size_t n, int64_t *out)
+{
+	sparse_sums(arg, from, w, n, out);
 }
 
 static void
@@ -501,72 +429,301 @@ first_window_end(const struct detector *d, const struct tstate *ts, size_t b,
 	return T0;
 }
 
-/* Readies topic t for stepping to Tcur: its states, series, first window
- * ends and counts.  Lowers *Tmin to its earliest window end.  Returns the
- * topic's state, or NULL on an error. */
-static struct tstate *
-prepare_topic(struct detector *d, const struct rule_topic *t, int64_t Tcur,
-    int64_t *Tmin)
+/* spike_reads() callback: the lowest bucket read. */
+static int
+lowest_read(void *arg, int64_t from, int64_t to, int64_t fresh_from)
 {
-	struct tstate *ts = tstate_get(d, t);
-	struct fetch_ctx fc;
+	int64_t *lo = arg;
+
+	(void)fresh_from;
+	if (to > from && from < *lo)
+		*lo = from;
+	return 0;
+}
+
+/* The first bucket the blocks of ts read to step from their w.from[] (or,
+ * next true, from Tcur) up to Tcur; INT64_MAX when none. */
+static int64_t
+reads_from(const struct detector *d, struct tstate *ts, int64_t Tcur,
+    bool next)
+{
+	int64_t lo = INT64_MAX, res = d->cfg->resolution_s;
 	size_t b;
 
-	if (!d->loaded)
-		load_states(d, ts);
+	for (b = 0; b < ts->nblocks; b++)
+		(void)spike_reads(&ts->a[b], &ts->w.ser, &ts->st[b],
+		    next ? Tcur : ts->w.from[b], Tcur, lowest_read, &lo);
+	if (lo != INT64_MAX && d->history_start != INT64_MAX &&
+	    lo < d->history_start)
+		lo = d->history_start - d->history_start % res;
+	return lo;
+}
+
+/* Readies topic t for stepping to Tcur (series, first window ends) and
+ * says which span of its counts to read, if any: [*from, read_to). */
+static bool
+prepare_topic(struct detector *d, struct tstate *ts,
+    const struct rule_topic *t, int64_t Tcur, int64_t read_to, int64_t *from)
+{
+	int64_t need;
+	size_t b;
+
 	ts->a = t->alerts;
 	ts->w.ser.resolution_s = d->cfg->resolution_s;
 	ts->w.ser.history_start = d->history_start;
 	ts->w.ser.count = count_cb;
-	ts->w.ser.arg = ts;
+	ts->w.ser.sum = sum_cb;
+	ts->w.ser.sums = sums_cb;
+	ts->w.ser.arg = &ts->ser;
 	ts->w.nblocks = ts->nblocks;
 	ts->w.st = ts->st;
-	fc.d = d;
-	fc.ts = ts;
+	ts->step = ts->touched = false;
 	for (b = 0; b < t->nalerts; b++) {
-		int64_t T0 = first_window_end(d, ts, b, Tcur);
-
-		ts->w.from[b] = T0;
+		ts->w.from[b] = first_window_end(d, ts, b, Tcur);
 		ts->changed[b] = 0;
-		if (T0 < *Tmin)
-			*Tmin = T0;
-		if (spike_reads(&ts->a[b], &ts->w.ser, &ts->st[b], T0, Tcur,
-		    fetch_range, &fc) == -1)
-			return NULL;
 	}
-	return ts;
+	need = reads_from(d, ts, Tcur, false);
+	if (need == INT64_MAX || need >= read_to)
+		return false;
+	if (ts->have_from == INT64_MAX || need < ts->have_from) {
+		/* nothing read yet, or blocks reaching further back */
+		*from = need;
+		ts->have_from = need;
+	} else if (ts->dirty_from < read_to)
+		*from = ts->dirty_from > ts->have_from ? ts->dirty_from :
+		    ts->have_from;
+	else
+		return false;
+	if (ts->dirty_from < read_to)
+		ts->dirty_from = INT64_MAX;
+	return true;
 }
 
-/* After the steps: each block's last window end and state stored.  rc -1:
- * the pass failed or was stopped; each block goes on from where it got
- * to, saved now only when stopping (for whoever leads next). */
+/* Takes the dirty set: each topic's earliest bucket counted into.  With
+ * `discard` (before reading everything) it is only emptied. */
+static int
+take_dirty(struct detector *d, bool discard)
+{
+	char **topics;
+	int64_t *buckets;
+	size_t n, i, k;
+
+	if (d->ops->dirty(d->arg, &topics, &buckets, &n) == -1)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!discard &&
+		    (k = strmap_get(&d->tsmap, topics[i])) != STRMAP_NONE &&
+		    buckets[i] < d->ts[k].dirty_from)
+			d->ts[k].dirty_from = buckets[i];
+		free(topics[i]);
+	}
+	free(topics);
+	free(buckets);
+	return 0;
+}
+
+/* Reads the stored states of the topics that have none in memory. */
+static int
+load_states(struct detector *d, struct tstate **tsv, size_t nt)
+{
+	const char **topics = xcalloc(nt + 1, sizeof *topics);
+	size_t *nb = xcalloc(nt + 1, sizeof *nb), n = 0, total = 0, i, b, at;
+	struct tstate **which = xcalloc(nt + 1, sizeof *which);
+	struct spike_state *st;
+	int64_t *last_T;
+	bool *found;
+	int rc = 0;
+
+	for (i = 0; i < nt; i++)
+		if (tsv[i] != NULL && !tsv[i]->states_loaded) {
+			which[n] = tsv[i];
+			topics[n] = tsv[i]->topic;
+			nb[n] = tsv[i]->nblocks;
+			total += nb[n++];
+		}
+	st = xcalloc(total + 1, sizeof *st);
+	last_T = xcalloc(total + 1, sizeof *last_T);
+	found = xcalloc(total + 1, sizeof *found);
+	if (n > 0 && d->ops->load_states(d->arg, topics, nb, n, st, last_T,
+	    found) == -1)
+		rc = -1;
+	for (i = at = 0; rc == 0 && i < n; at += nb[i], i++) {
+		struct tstate *ts = which[i];
+
+		for (b = 0; b < ts->nblocks; b++) {
+			memset(&ts->st[b], 0, sizeof ts->st[b]);
+			ts->last_T[b] = ts->saved_T[b] = 0;
+			if (found[at + b]) {
+				ts->st[b] = st[at + b];
+				ts->last_T[b] = ts->saved_T[b] = last_T[at + b];
+			}
+			ts->saved[b] = ts->st[b];
+		}
+		ts->states_loaded = true;
+	}
+	free(topics);
+	free(nb);
+	free(which);
+	free(st);
+	free(last_T);
+	free(found);
+	return rc;
+}
+
+/* Reads the spans (of tsv's topics, spans[k] for topic at[k]) in batches,
+ * renewing the lease between them.  -1: an error, the lease lost, or
+ * stopped. */
+static int
+read_counts(struct detector *d, struct tstate **which, struct store_span *v,
+    size_t n)
+{
+	size_t i, k, m;
+
+	for (i = 0; i < n; i += m) {
+		m = n - i < READ_BATCH ? n - i : READ_BATCH;
+		if (stopping(d) || keep_lease(d) == -1)
+			return -1;
+		if (d->ops->read_spans(d->arg, d->cfg->resolution_s, v + i,
+		    m) == -1) {
+			log_warn("detector cannot read counts | error=\"%s\"",
+			    d->ops->errstr(d->arg));
+			return -1;
+		}
+		for (k = i; k < i + m; k++) {
+			sparse_replace(&which[k]->ser, v[k].from, v[k].to,
+			    v[k].pts, v[k].n);
+			free(v[k].pts);
+			v[k].pts = NULL;
+			which[k]->touched = true;
+		}
+	}
+	return 0;
+}
+
+/* Window length of block a in seconds, as spike.c rounds it. */
+static int64_t
+window_seconds(const struct rule_alert *a, int64_t res)
+{
+	int64_t nb = a->window_s > 0 ? (a->window_s + res - 1) / res : 1;
+
+	return nb * res;
+}
+
+/* Whether topic i needs stepping, and its blocks that cannot act step at
+ * once: a block without an EWMA baseline, not firing, with no count in any
+ * window it goes through, only records its last step (as spike_run would,
+ * one window end at a time).  Lowers *Tmin to the first window end of a
+ * block left to step. */
+static bool
+plan_topic(const struct detector *d, const struct ruleset *rs,
+    struct tstate **tsv, size_t i, int64_t Tcur, int64_t *Tmin)
+{
+	const struct rule_topic *t = &rs->topics[i];
+	struct tstate *ts = tsv[i];
+	int64_t res = d->cfg->resolution_s;
+	size_t b, k;
+	bool need = ts->touched, any = false;
+
+	for (b = 0; b < ts->nblocks; b++)
+		if (ts->last_T[b] != Tcur)
+			need = true;
+	for (k = 0; !need && k < t->ninhibit; k++)
+		if (t->inhibit_idx != NULL && tsv[t->inhibit_idx[k]] != NULL &&
+		    tsv[t->inhibit_idx[k]]->step)
+			need = true;
+	for (b = 0; b < ts->nblocks; b++) {
+		const struct rule_alert *a = &ts->a[b];
+		struct spike_state *st = &ts->st[b];
+		int64_t T0 = ts->w.from[b];
+
+		if (need && (a->halflife_s > 0 || st->firing ||
+		    !sparse_quiet(&ts->ser, T0 - window_seconds(a, res),
+		    Tcur))) {
+			any = true;
+			if (T0 < *Tmin)
+				*Tmin = T0;
+			continue;
+		}
+		if (need && (!st->stepped || Tcur >= st->last_step)) {
+			st->stepped = true;
+			st->last_step = Tcur;
+		}
+		ts->last_T[b] = Tcur;
+		ts->w.from[b] = INT64_MAX;	/* not stepped */
+	}
+	ts->step = any;
+	return any;
+}
+
+/* A block's state differs from the one stored in what an alert needs. */
+static bool
+state_moved(const struct spike_state *a, const struct spike_state *b)
+{
+	return a->firing != b->firing || a->notified != b->notified ||
+	    a->since != b->since || a->notified_at != b->notified_at ||
+	    a->last_true != b->last_true;
+}
+
+/* Queues block b of ts to be stored when its state moved, an action was
+ * taken, or its checkpoint is due. */
+static void
+queue_save(struct tstate *ts, size_t b, bool force,
+    struct store_state_put **v, size_t *n, size_t *cap)
+{
+	if (!force && !ts->changed[b] && ts->saved_T[b] != 0 &&
+	    !state_moved(&ts->st[b], &ts->saved[b]) &&
+	    ts->last_T[b] - ts->saved_T[b] < CHECKPOINT_S + ts->jitter)
+		return;
+	*v = xgrow(*v, cap, *n + 1, sizeof **v);
+	(*v)[*n].topic = ts->topic;
+	(*v)[*n].block = b;
+	(*v)[*n].st = ts->st[b];
+	(*v)[*n].last_T = ts->last_T[b];
+	(*n)++;
+}
+
+/* After the steps: each block's last window end, the states to store (one
+ * batch), and each series trimmed to what the blocks can still read.
+ * rc -1: the pass failed or was stopped; each block goes on from where it
+ * got to, saved now only when stopping (for whoever leads next). */
 static void
 finish_topics(struct detector *d, const struct ruleset *rs,
     struct tstate **tsv, int64_t Tcur, int rc)
 {
-	int64_t res = d->cfg->resolution_s;
-	size_t i, b;
+	struct store_state_put *v = NULL;
+	size_t i, b, n = 0, cap = 0;
 
 	for (i = 0; i < rs->ntopics; i++) {
 		struct tstate *ts = tsv[i];
+		int64_t keep;
 
 		for (b = 0; ts != NULL && b < ts->nblocks; b++) {
-			const struct rule_alert *a = &ts->a[b];
-
-			if (rc == -1) {
-				ts->last_T[b] = ts->w.from[b];
-				if (stopping(d) && ts->changed[b])
-					save_state(d, ts, b);
-				continue;
-			}
-			if (ts->last_T[b] != Tcur || ts->changed[b]) {
-				ts->last_T[b] = Tcur;
-				save_state(d, ts, b);
-			}
-			cache_trim(&ts->cache, Tcur - 2 * a->window_s -
-			    a->baseline_s - a->period_s * a->lookback - res);
+			if (ts->w.from[b] != INT64_MAX)
+				ts->last_T[b] = rc == -1 ? ts->w.from[b] : Tcur;
+			if (rc != -1 || stopping(d))
+				queue_save(ts, b, false, &v, &n, &cap);
 		}
+		if (ts == NULL || rc == -1)
+			continue;
+		keep = reads_from(d, ts, Tcur, true);
+		sparse_trim(&ts->ser, keep);
+		if (ts->have_from != INT64_MAX && keep != INT64_MAX &&
+		    keep > ts->have_from)
+			ts->have_from = keep;
 	}
+	if (n > 0 && d->ops->save_states(d->arg, v, n) == -1)
+		log_warn("detector cannot store block states | error=\"%s\"",
+		    d->ops->errstr(d->arg));
+	else
+		for (i = 0; i < n; i++) {
+			struct tstate *ts = &d->ts[strmap_get(&d->tsmap,
+			    v[i].topic)];
+
+			ts->saved[v[i].block] = v[i].st;
+			ts->saved_T[v[i].block] = v[i].last_T;
+		}
+	d->pass.saved = n;
+	free(v);
 }
 
 /* Forgets topics that left the rule set. */
@@ -591,17 +748,59 @@ forget_unseen(struct detector *d)
 	}
 }
 
+/* The topics' states and the counts they need, read: everything when
+ * the detector has not (a new leader, after an error), else only what
+ * flushes counted into since the last pass.  -1 on an error. */
+static int
+read_topics(struct detector *d, const struct ruleset *rs,
+    struct tstate **tsv, int64_t Tcur, int64_t read_to)
+{
+	struct store_span *v = xcalloc(rs->ntopics + 1, sizeof *v);
+	struct tstate **which = xcalloc(rs->ntopics + 1, sizeof *which);
+	size_t i, n = 0;
+	int64_t from;
+	int rc = 0;
+
+	d->pass.full = !d->loaded;
+	if (!d->loaded)
+		for (i = 0; i < d->nts; i++) {
+			d->ts[i].states_loaded = false;
+			d->ts[i].have_from = d->ts[i].dirty_from = INT64_MAX;
+			sparse_clear(&d->ts[i].ser);
+		}
+	/* the dirty set first: what is counted after this is in it again */
+	if (take_dirty(d, !d->loaded) == -1 ||
+	    load_states(d, tsv, rs->ntopics) == -1) {
+		free(v);
+		free(which);
+		return -1;
+	}
+	for (i = 0; i < rs->ntopics; i++)
+		if (tsv[i] != NULL && prepare_topic(d, tsv[i], &rs->topics[i],
+		    Tcur, read_to, &from)) {
+			v[n].topic = tsv[i]->topic;
+			v[n].from = from;
+			v[n].to = read_to;
+			which[n++] = tsv[i];
+		}
+	d->pass.read = n;
+	rc = read_counts(d, which, v, n);
+	free(v);
+	free(which);
+	return rc;
+}
+
 /* Steps every block of rs up to Tcur; returns the alerts published, -1
  * (an error, or stopped while stepping), or -2 (stopped before). */
 static int
 step_all(struct detector *d, const struct ruleset *rs, int64_t Tcur,
-    int64_t now_ms)
+    int64_t read_to, int64_t now_ms)
 {
 	struct tstate **tsv;
 	struct watch_topic **wtv;
 	struct emit_ctx ec;
-	int64_t Tmin = Tcur;
-	size_t i;
+	int64_t Tmin = INT64_MAX, res = d->cfg->resolution_s;
+	size_t i, k, *act, nact = 0;
 	int rc = 0;
 
 	for (i = 0; i < rs->ntopics; i++)	/* may move d->ts: first */
@@ -609,55 +808,87 @@ step_all(struct detector *d, const struct ruleset *rs, int64_t Tcur,
 			(void)tstate_get(d, &rs->topics[i]);
 	tsv = xcalloc(rs->ntopics + 1, sizeof *tsv);
 	wtv = xcalloc(rs->ntopics + 1, sizeof *wtv);
-	for (i = 0; i < rs->ntopics && rc == 0; i++) {
-		if (rs->topics[i].nalerts == 0)
-			continue;
-		if (stopping(d))
-			rc = -2;
-		else if ((tsv[i] = prepare_topic(d, &rs->topics[i], Tcur,
-		    &Tmin)) == NULL)
-			rc = -1;
-		else
+	act = xcalloc(rs->ntopics + 1, sizeof *act);
+	for (i = 0; i < rs->ntopics; i++)
+		if (rs->topics[i].nalerts > 0) {
+			tsv[i] = &d->ts[strmap_get(&d->tsmap,
+			    rs->topics[i].id)];
 			wtv[i] = &tsv[i]->w;
+			d->pass.topics++;
+		}
+	if (read_topics(d, rs, tsv, Tcur, read_to) == -1) {
+		d->loaded = 0;	/* the dirty set was taken: read it all */
+		rc = stopping(d) ? -2 : -1;
+		goto out;
 	}
-	if (rc != 0) {
-		free(tsv);
-		free(wtv);
-		return rc;
+	for (k = 0; k < rs->ntopics; k++) {
+		i = rs->order != NULL ? rs->order[k] : k;
+		if (tsv[i] != NULL && plan_topic(d, rs, tsv, i, Tcur, &Tmin))
+			act[nact++] = i;
 	}
+	d->pass.stepped = nact;
 
-	/* all blocks in step through the window ends (watch.c) */
+	/* the topics with something to step, in step through the window
+	 * ends (watch.c); a digest due before the first is sent first */
 	memset(&ec, 0, sizeof ec);
 	ec.d = d;
 	ec.rs = rs;
 	ec.tsv = tsv;
 	ec.now_ms = now_ms;
-	rc = watch_step(rs, wtv, Tmin, Tcur, d->cfg->resolution_s, emit_action,
-	    after_window_end, &ec);
+	if (Tmin == INT64_MAX)
+		Tmin = Tcur;
+	rc = after_window_end(&ec, Tmin - res);
+	if (rc == 0)
+		rc = watch_step_order(rs, wtv, act, nact, Tmin, Tcur, res,
+		    emit_action, after_window_end, &ec);
 	finish_topics(d, rs, tsv, Tcur, rc);
+	if (rc == 0)
+		rc = ec.published;
+out:
+	free(act);
 	free(wtv);
 	free(tsv);
-	return rc == -1 ? -1 : ec.published;
+	return rc;
+}
+
+/* Counts the series' memory for the pass report. */
+static void
+count_series(struct detector *d)
+{
+	size_t i;
+
+	d->pass.points = d->pass.bytes = 0;
+	for (i = 0; i < d->nts; i++) {
+		d->pass.points += sparse_len(&d->ts[i].ser);
+		d->pass.bytes += sparse_bytes(&d->ts[i].ser);
+	}
 }
 
 int
 detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 {
-	int64_t res = d->cfg->resolution_s, wm, Tcur;
+	int64_t res = d->cfg->resolution_s, wm, newest, Tcur, read_to;
 	int published = 0;
 	size_t i;
 
-	if (take_lease(d) == -1 || !d->leading)
+	memset(&d->pass, 0, sizeof d->pass);
+	if (take_lease(d, wall_ms()) == -1 || !d->leading)
 		return d->leading ? -1 : 0;
-	if (d->ops->watermark(d->arg, &wm) == -1 ||
+	if (d->ops->watermark(d->arg, &wm, &newest) == -1 ||
 	    d->ops->since(d->arg, &d->history_start) == -1)
 		return -1;
 	if (wm < 0)
 		return 0;
 	Tcur = (wm / 1000) / res * res + res;
+	/* no count is in a bucket after the newest post's */
+	read_to = (newest / 1000) / res * res + res;
+	if (read_to < Tcur)
+		read_to = Tcur;
 	for (i = 0; i < d->nts; i++)
 		d->ts[i].seen = 0;
-	if ((published = step_all(d, rs, Tcur, now_ms)) < 0)
+	published = step_all(d, rs, Tcur, read_to, now_ms);
+	count_series(d);
+	if (published < 0)
 		return published == -2 ? 0 : -1;
 	/* group_wait: what is held (also by an earlier leader), once due by
 	 * the posts' time or the wall clock */
@@ -710,11 +941,12 @@ redis_lease(void *arg, const char *holder, int64_t ttl_ms, bool *held)
 }
 
 static int
-redis_watermark(void *arg, int64_t *wm_ms)
+redis_watermark(void *arg, int64_t *wm_ms, int64_t *newest_ms)
 {
 	struct detector_redis *r = arg;
 
-	return store_get_watermark(r->store, r->cfg->kafka_group, wm_ms);
+	return store_get_watermark(r->store, r->cfg->kafka_group, wm_ms,
+	    newest_ms);
 }
 
 static int
@@ -724,29 +956,33 @@ redis_since(void *arg, int64_t *since)
 }
 
 static int
-redis_load_states(void *arg, const char *topic, size_t n,
-    struct spike_state *st, int64_t *last_T, bool *found)
+redis_dirty(void *arg, char ***topics, int64_t **buckets, size_t *n)
 {
-	return store_get_states(((struct detector_redis *)arg)->store, topic, n,
-	    st, last_T, found);
+	return store_pop_dirty(((struct detector_redis *)arg)->store, topics,
+	    buckets, n);
 }
 
 static int
-redis_save_state(void *arg, const char *topic, size_t b,
-    const struct spike_state *st, int64_t last_T)
+redis_load_states(void *arg, const char *const *topics, const size_t *nblocks,
+    size_t n, struct spike_state *st, int64_t *last_T, bool *found)
+{
+	return store_get_states_multi(((struct detector_redis *)arg)->store,
+	    topics, nblocks, n, st, last_T, found);
+}
+
+static int
+redis_save_states(void *arg, const struct store_state_put *v, size_t n)
 {
 	struct detector_redis *r = arg;
 
-	return store_put_state(r->store, topic, b, st, last_T,
-	    r->cfg->retention_s);
+	return store_put_states(r->store, v, n, r->cfg->retention_s);
 }
 
 static int
-redis_counts(void *arg, const char *topic, int64_t from, int64_t res,
-    size_t n, int64_t *out)
+redis_read_spans(void *arg, int64_t res, struct store_span *v, size_t n)
 {
-	return store_get_counts(((struct detector_redis *)arg)->store, topic,
-	    from, res, n, out);
+	return store_read_spans(((struct detector_redis *)arg)->store, res, v,
+	    n);
 }
 
 static int
@@ -831,9 +1067,10 @@ static const struct detector_ops redis_ops = {
 	.lease = redis_lease,
 	.watermark = redis_watermark,
 	.since = redis_since,
+	.dirty = redis_dirty,
 	.load_states = redis_load_states,
-	.save_state = redis_save_state,
-	.counts = redis_counts,
+	.save_states = redis_save_states,
+	.read_spans = redis_read_spans,
 	.publish = redis_publish,
 	.errstr = redis_errstr,
 	.evidence = { .top = redis_top, .samples = redis_samples },

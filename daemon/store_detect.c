@@ -104,7 +104,8 @@ partition_behind(const redisReply *r, const char *f)
 }
 
 int
-store_get_watermark(struct store *s, const char *group, int64_t *wm_ms)
+store_get_watermark(struct store *s, const char *group, int64_t *wm_ms,
+    int64_t *newest_ms)
 {
 	char *key;
 	const char *argv[2];
@@ -133,6 +134,8 @@ store_get_watermark(struct store *s, const char *group, int64_t *wm_ms)
 	}
 	freeReplyObject(r);
 	*wm_ms = minlag != INT64_MAX ? minlag : maxt;
+	if (newest_ms != NULL)
+		*newest_ms = maxt;
 	return 0;
 }
 

@@ -10,7 +10,9 @@
  * of that moment.  A failed emit stops everything at once: spike_run() has
  * put that block back, and every block's from[] says where it got to, so
  * the caller can go on from there later.  Used by the detector (main
- * thread) and by backtest.
+ * thread) and by backtest.  watch_step_order() steps only the topics of a
+ * list (the detector's: those with something to step), while the others'
+ * states still answer for inhibition.
  */
 #include <stdbool.h>
 
@@ -53,6 +55,15 @@ watch_step(const struct ruleset *rs, struct watch_topic **wt, int64_t from,
     int64_t to, int64_t res, watch_emit_fn emit, watch_tick_fn tick,
     void *arg)
 {
+	return watch_step_order(rs, wt, NULL, rs->ntopics, from, to, res,
+	    emit, tick, arg);
+}
+
+int
+watch_step_order(const struct ruleset *rs, struct watch_topic **wt,
+    const size_t *order, size_t norder, int64_t from, int64_t to, int64_t res,
+    watch_emit_fn emit, watch_tick_fn tick, void *arg)
+{
 	struct hop h;
 	int64_t T, stopped;
 	size_t k, i, b;
@@ -63,10 +74,11 @@ watch_step(const struct ruleset *rs, struct watch_topic **wt, int64_t from,
 	h.emit = emit;
 	h.arg = arg;
 	for (T = from; T <= to; T += res) {
-		for (k = 0; k < rs->ntopics; k++) {
+		for (k = 0; k < norder; k++) {
 			struct watch_topic *w;
 
-			i = rs->order != NULL ? rs->order[k] : k;
+			i = order != NULL ? order[k] : rs->order != NULL ?
+			    rs->order[k] : k;
 			if ((w = wt[i]) == NULL)
 				continue;
 			inh = watch_inhibited(rs, wt, i);

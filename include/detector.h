@@ -26,6 +26,7 @@
 #include "config.h"
 #include "rules.h"
 #include "spike.h"
+#include "store.h"
 
 struct detector;
 
@@ -34,12 +35,16 @@ struct detector;
  * an error (errstr then says why).  All take the arg given with them.
  *   lease        takes or renews the lease for holder for ttl_ms; *held
  *                says whether holder has it
- *   watermark    the stream's watermark in ms (-1: nothing counted yet)
+ *   watermark    the stream's watermark in ms (-1: nothing counted yet),
+ *                and the newest post time counted by any partition (no
+ *                count is in a later bucket)
  *   since        the first bucket counted; *since untouched when none
- *   load_states  the stored states of blocks 0 .. n-1 of topic (found[b]:
- *                block b had one, in st[b] and last_T[b])
- *   save_state   stores block b's state and last window end evaluated
- *   counts       out[i] = posts of topic in bucket from + i * res, i < n
+ *   dirty        takes the topics counted into since the last call, each
+ *                with the earliest bucket counted into (arrays and strings
+ *                the caller's)
+ *   load_states  the stored states of many topics (store_get_states_multi)
+ *   save_states  stores block states with their last window end evaluated
+ *   read_spans   the counts of spans of topics (store_read_spans)
  *   publish      sends an alert now: 1 sent, 0 a duplicate (sent by
  *                someone before), -1 error
  *   evidence     top keywords, count_by values and samples (alert.h)
@@ -48,19 +53,34 @@ struct detector;
 struct detector_ops {
 	int		(*lease)(void *arg, const char *holder, int64_t ttl_ms,
 			    bool *held);
-	int		(*watermark)(void *arg, int64_t *wm_ms);
+	int		(*watermark)(void *arg, int64_t *wm_ms,
+			    int64_t *newest_ms);
 	int		(*since)(void *arg, int64_t *since);
-	int		(*load_states)(void *arg, const char *topic, size_t n,
+	int		(*dirty)(void *arg, char ***topics, int64_t **buckets,
+			    size_t *n);
+	int		(*load_states)(void *arg, const char *const *topics,
+			    const size_t *nblocks, size_t n,
 			    struct spike_state *st, int64_t *last_T, bool *found);
-	int		(*save_state)(void *arg, const char *topic, size_t b,
-			    const struct spike_state *st, int64_t last_T);
-	int		(*counts)(void *arg, const char *topic, int64_t from,
-			    int64_t res, size_t n, int64_t *out);
+	int		(*save_states)(void *arg,
+			    const struct store_state_put *v, size_t n);
+	int		(*read_spans)(void *arg, int64_t res,
+			    struct store_span *v, size_t n);
 	int		(*publish)(void *arg, const struct alert *al,
 			    const char *json);
 	const char	*(*errstr)(void *arg);
 	struct alert_evidence	evidence;
 	struct alert_held_ops	held;
+};
+
+/* What the last pass did (for the debug log and tests). */
+struct detector_pass {
+	size_t	topics;		/* topics with alert blocks */
+	size_t	read;		/* spans of counts read */
+	size_t	stepped;	/* topics stepped through watch_step */
+	size_t	saved;		/* block states written */
+	size_t	points;		/* buckets held in every topic's series */
+	size_t	bytes;		/* memory of those series */
+	bool	full;		/* every topic's history read (new leader) */
 };
 
 /* A detector over Redis (the daemon's). */
@@ -83,5 +103,8 @@ void detector_set_stop(struct detector *d, volatile sig_atomic_t *stop);
 
 /* True if this detector held the lease at its last tick. */
 int detector_leading(const struct detector *d);
+
+/* What the last pass did. */
+void detector_last_pass(const struct detector *d, struct detector_pass *p);
 
 #endif

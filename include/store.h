@@ -226,8 +226,10 @@ int store_take_lease(struct store *s, const char *holder, int64_t ttl_ms,
 
 /* The stream's watermark in ms: the newest post time counted of every
  * partition of group, or the oldest of those still behind their end;
- * -1 when nothing was counted yet. */
-int store_get_watermark(struct store *s, const char *group, int64_t *wm_ms);
+ * -1 when nothing was counted yet.  newest_ms (may be NULL): the newest
+ * post time counted by any partition. */
+int store_get_watermark(struct store *s, const char *group, int64_t *wm_ms,
+    int64_t *newest_ms);
 
 /* The first bucket ever counted; *since is left as it is when none is. */
 int store_get_since(struct store *s, int64_t *since);

@@ -47,6 +47,13 @@ int watch_step(const struct ruleset *rs, struct watch_topic **wt,
     int64_t from, int64_t to, int64_t resolution_s, watch_emit_fn emit,
     watch_tick_fn tick, void *arg);
 
+/* The same for the topics order[0 .. norder - 1] only, a subsequence of
+ * ruleset->order (order NULL: that order, norder topics); wt[] of the
+ * others still says whether they fire, for inhibition. */
+int watch_step_order(const struct ruleset *rs, struct watch_topic **wt,
+    const size_t *order, size_t norder, int64_t from, int64_t to,
+    int64_t resolution_s, watch_emit_fn emit, watch_tick_fn tick, void *arg);
+
 /* True while a topic that inhibits topic i fires. */
 int watch_inhibited(const struct ruleset *rs, struct watch_topic **wt,
     size_t i);

@@ -35,6 +35,7 @@
 struct fake_topic {
 	char	id[32];
 	int64_t	v[NB];		/* bucket S + i * RES */
+	int64_t	dirty;		/* earliest bucket counted into; 0: none */
 };
 
 struct fake_state {
@@ -69,6 +70,8 @@ struct fake {
 	int64_t			held_since, held_wall, held_wait;
 	char			*digests[8];
 	size_t			ndigests;
+	size_t			saves;		/* block states written */
+	size_t			spans;		/* spans of counts read */
 };
 
 static bool
@@ -96,9 +99,9 @@ fake_lease(void *arg, const char *holder, int64_t ttl_ms, bool *held)
 }
 
 static int
-fake_watermark(void *arg, int64_t *wm_ms)
+fake_watermark(void *arg, int64_t *wm_ms, int64_t *newest_ms)
 {
-	*wm_ms = ((struct fake *)arg)->wm_ms;
+	*wm_ms = *newest_ms = ((struct fake *)arg)->wm_ms;
 	return 0;
 }
 
@@ -128,49 +131,82 @@ fake_state(struct fake *f, const char *topic, size_t b, bool create)
 }
 
 static int
-fake_load_states(void *arg, const char *topic, size_t n,
-    struct spike_state *st, int64_t *last_T, bool *found)
+fake_load_states(void *arg, const char *const *topics, const size_t *nblocks,
+    size_t n, struct spike_state *st, int64_t *last_T, bool *found)
 {
 	struct fake_state *s;
-	size_t b;
+	size_t i, b, at = 0;
 
-	for (b = 0; b < n; b++) {
-		s = fake_state(arg, topic, b, false);
-		found[b] = s != NULL;
-		if (s != NULL) {
-			st[b] = s->st;
-			last_T[b] = s->last_T;
+	for (i = 0; i < n; at += nblocks[i], i++)
+		for (b = 0; b < nblocks[i]; b++) {
+			s = fake_state(arg, topics[i], b, false);
+			found[at + b] = s != NULL;
+			if (s != NULL) {
+				st[at + b] = s->st;
+				last_T[at + b] = s->last_T;
+			}
 		}
+	return 0;
+}
+
+static int
+fake_save_states(void *arg, const struct store_state_put *v, size_t n)
+{
+	struct fake *f = arg;
+	size_t i;
+
+	f->saves += n;
+	for (i = 0; i < n; i++) {
+		struct fake_state *s = fake_state(f, v[i].topic, v[i].block,
+		    true);
+
+		s->st = v[i].st;
+		s->last_T = v[i].last_T;
 	}
 	return 0;
 }
 
 static int
-fake_save_state(void *arg, const char *topic, size_t b,
-    const struct spike_state *st, int64_t last_T)
+fake_dirty(void *arg, char ***topics, int64_t **buckets, size_t *n)
 {
-	struct fake_state *s = fake_state(arg, topic, b, true);
+	struct fake *f = arg;
+	size_t i;
 
-	s->st = *st;
-	s->last_T = last_T;
+	*topics = xcalloc(MAX_TOPICS + 1, sizeof **topics);
+	*buckets = xcalloc(MAX_TOPICS + 1, sizeof **buckets);
+	*n = 0;
+	for (i = 0; i < f->ntopics; i++)
+		if (f->topics[i].dirty != 0) {
+			(*topics)[*n] = xstrdup(f->topics[i].id);
+			(*buckets)[(*n)++] = f->topics[i].dirty;
+			f->topics[i].dirty = 0;
+		}
 	return 0;
 }
 
 static int
-fake_counts(void *arg, const char *topic, int64_t from, int64_t res,
-    size_t n, int64_t *out)
+fake_read_spans(void *arg, int64_t res, struct store_span *v, size_t n)
 {
 	struct fake *f = arg;
-	const struct fake_topic *t = NULL;
-	size_t i;
-	int64_t k;
+	const struct fake_topic *t;
+	size_t i, j;
+	int64_t b, k;
 
-	for (i = 0; i < f->ntopics; i++)
-		if (strcmp(f->topics[i].id, topic) == 0)
-			t = &f->topics[i];
+	f->spans += n;
 	for (i = 0; i < n; i++) {
-		k = (from + (int64_t)i * res - S) / RES;
-		out[i] = t != NULL && k >= 0 && k < NB ? t->v[k] : 0;
+		v[i].pts = xcalloc((size_t)((v[i].to - v[i].from) / res) + 1,
+		    sizeof *v[i].pts);
+		v[i].n = 0;
+		for (t = NULL, j = 0; j < f->ntopics; j++)
+			if (strcmp(f->topics[j].id, v[i].topic) == 0)
+				t = &f->topics[j];
+		for (b = v[i].from; t != NULL && b < v[i].to; b += res) {
+			k = (b - S) / RES;
+			if (k >= 0 && k < NB && t->v[k] != 0) {
+				v[i].pts[v[i].n].bucket = b;
+				v[i].pts[v[i].n++].count = t->v[k];
+			}
+		}
 	}
 	return 0;
 }
@@ -281,9 +317,10 @@ static const struct detector_ops fake_ops = {
 	.lease = fake_lease,
 	.watermark = fake_watermark,
 	.since = fake_since,
+	.dirty = fake_dirty,
 	.load_states = fake_load_states,
-	.save_state = fake_save_state,
-	.counts = fake_counts,
+	.save_states = fake_save_states,
+	.read_spans = fake_read_spans,
 	.publish = fake_publish,
 	.errstr = fake_errstr,
 	.evidence = { .top = fake_top, .samples = fake_samples },
@@ -319,12 +356,21 @@ fake_counts_set(struct fake *f, const char *topic, size_t from, size_t n,
 	snprintf(t->id, sizeof t->id, "%s", topic);
 	for (i = 0; i < NB; i++)
 		t->v[i] = 1 + (i >= from && i < from + n ? burst : 0);
+	t->dirty = S;
 }
 
-/* The stream has reached the end of bucket i (its last post in it). */
+/* The stream has reached the end of bucket i (its last post in it): the
+ * buckets from the old watermark's on were counted into (flushes mark
+ * them dirty). */
 static void
 fake_reach(struct fake *f, size_t i)
 {
+	int64_t from = f->wm_ms > 0 ? f->wm_ms / 1000 / RES * RES : S;
+	size_t k;
+
+	for (k = 0; k < f->ntopics; k++)
+		if (f->topics[k].dirty == 0 || from < f->topics[k].dirty)
+			f->topics[k].dirty = from;
 	f->wm_ms = (S + (int64_t)i * RES + RES - 1) * 1000;
 }
 
