@@ -7,9 +7,11 @@
  * consume, match and flush on their own, while the main thread ticks every
  * 20 ms through a table of periodic jobs (daemon_jobs): it acts on the
  * flags the signal handlers set (SIGHUP: reload; SIGTERM/SIGINT: stop, a
- * second one: exit at once), watches the rule files in `reload: auto`, runs
- * the detector after every flush and at least once per flush interval, the
- * stall check once a second, and logs a summary every 10 s.  Everything
+ * second one: exit at once), watches the rule files in `reload: auto`, pokes
+ * the detector's thread (detect_loop.c) after every flush, which also runs
+ * a pass at least once per flush interval, runs the stall check once a
+ * second, and logs a summary every 10 s; a detector pass never holds the
+ * main loop.  Everything
  * start-up made is held in one struct daemon, released by daemon_free() on
  * every way out.  A SIGHUP re-reads
  * the config file (only reloadable keys take effect; a changed other key is
@@ -39,6 +41,7 @@
 
 #include "commands.h"
 #include "consumer.h"
+#include "detect_loop.h"
 #include "detector.h"
 #include "engine.h"
 #include "log.h"
@@ -271,6 +274,7 @@ struct daemon {
 	struct consumer		**cs;
 	size_t			 ncs;		/* consumers created */
 	struct detector		*det;
+	struct detect_loop	*dl;		/* the detector's thread */
 	struct ops		*ops;
 	char			 instance[300];
 	bool			 ready;
@@ -428,9 +432,9 @@ job_rules_watch(struct daemon *d, int64_t now)
 	return now + 1000;
 }
 
-/* The detector runs after every flush that wrote counts (so an alert
- * follows its burst within one flush), and at least once per flush
- * interval. */
+/* The detector's thread runs a pass after every flush that wrote counts
+ * (so an alert follows its burst within one flush) and at least once per
+ * flush interval on its own; this only pokes it. */
 static bool
 wake_detect(struct daemon *d)
 {
@@ -440,24 +444,16 @@ wake_detect(struct daemon *d)
 static int64_t
 job_detect(struct daemon *d, int64_t now)
 {
-	struct engine *cur = engine_current();
-	int64_t took;
-
+	(void)now;
 	d->seen_flush = STAT_GET(flush_seq);
-	detector_tick(d->det, cur->rs, now);
-	if ((took = now_ms() - now) > 2000)
-		log_warn("detector pass took %" PRId64 " ms", took);
-	else
-		log_debug("detector pass | ms=%" PRId64, took);
-	STAT_SET(leading, detector_leading(d->det) ? 1 : 0);
-	engine_unref(cur);
-	return now + d->cfg.flush_interval_ms;
+	detect_loop_poke(d->dl);
+	return INT64_MAX;
 }
 
 static int64_t
 job_ops(struct daemon *d, int64_t now)
 {
-	if (ops_tick(d->ops, detector_leading(d->det), now) == 0)
+	if (ops_tick(d->ops, STAT_GET(leading) != 0, now) == 0)
 		STAT_SET(redis_ok_ms, now);
 	return now + 1000;
 }
@@ -480,7 +476,7 @@ static const struct daemon_job {
 	{ "sighup",	job_sighup,	 wake_sighup,	INT64_MAX },
 	{ "reload",	job_reload,	 wake_reload,	INT64_MAX },
 	{ "rules-watch", job_rules_watch, NULL,		1000 },
-	{ "detect",	job_detect,	 wake_detect,	-1 },	/* flush interval */
+	{ "detect",	job_detect,	 wake_detect,	INT64_MAX },
 	{ "ops",	job_ops,	 NULL,		1000 },
 	{ "summary",	job_summary,	 NULL,		10000 },
 };
@@ -521,10 +517,12 @@ daemon_free(struct daemon *d)
 {
 	size_t i;
 
+	/* the pass under way ends at its next window end or read batch and
+	 * stores what it stepped; no last pass: the shutdown must stay within
+	 * seconds, and the next leader goes on from the states in Redis */
+	detect_loop_stop(d->dl);
 	for (i = 0; i < d->ncs; i++)
 		consumer_stop(d->cs[i]);
-	/* no last detector pass: the shutdown must stay within seconds, and
-	 * the next leader goes on from the states stored in Redis */
 	for (i = 0; i < d->ncs; i++)
 		consumer_free(d->cs[i]);
 	free(d->cs);
@@ -624,7 +622,7 @@ static void
 daemon_start(struct daemon *d)
 {
 	struct ops_io ops_io;
-	char host[256];
+	char host[256], err[256];
 	size_t i;
 
 	for (i = 0; i < d->ncs; i++)
@@ -634,7 +632,11 @@ daemon_start(struct daemon *d)
 	snprintf(d->instance, sizeof d->instance, "%s:%ld:%" PRId64, host,
 	    (long)getpid(), now_ms());
 	d->det = detector_new(&d->cfg, d->password, d->instance);
-	detector_set_stop(d->det, &got_stop);
+	if ((d->dl = detect_loop_start(d->det, d->cfg.flush_interval_ms, err,
+	    sizeof err)) == NULL) {
+		log_error("%s", err);
+		got_stop = 1;		/* no detection: stop at once */
+	}
 	store_ops_io(&d->cfg, d->password, &ops_io);
 	d->ops = ops_new(&d->cfg, &ops_io, d->instance);
 	log_info("started | instance=%s threads=%" PRId64 " brokers=%s redis=%s",

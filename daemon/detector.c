@@ -97,7 +97,7 @@ struct detector {
 	int64_t				 lease_ms;	/* wall ms of the last renewal */
 	struct detector_pass		 pass;
 	struct alert_group		 group;		/* group_wait */
-	volatile sig_atomic_t		*stop;		/* set: end the pass early */
+	const atomic_int		*stop;		/* set: end the pass early */
 };
 
 struct detector_redis;
@@ -385,11 +385,11 @@ digest_sent(struct detector *d, int n, int *published)
 static int
 stopping(const struct detector *d)
 {
-	return d->stop != NULL && *d->stop;
+	return d->stop != NULL && atomic_load(d->stop);
 }
 
 void
-detector_set_stop(struct detector *d, volatile sig_atomic_t *stop)
+detector_set_stop(struct detector *d, const atomic_int *stop)
 {
 	d->stop = stop;
 }

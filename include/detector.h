@@ -12,12 +12,13 @@
  * The per-block alert state lives in Redis too, so a new leader goes on
  * where the old one stopped.  Everything the detector reads or writes goes
  * through a struct detector_ops: detector_new() uses Redis (store), and a
- * test can give its own in memory.  Runs on the main thread.
+ * test can give its own in memory.  One thread at a time uses a detector:
+ * the daemon's runs in a thread of its own (detect_loop.h).
  */
 #ifndef TW_DETECTOR_H
 #define TW_DETECTOR_H
 
-#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -96,10 +97,11 @@ void detector_free(struct detector *d);
  * the store could not be used this time. */
 int detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms);
 
-/* A flag the signal handler sets: a pass under way stops at the next
- * window end or topic once it is set, so a shutdown is not held by a long
- * backfill.  The blocks go on from their stored states next time. */
-void detector_set_stop(struct detector *d, volatile sig_atomic_t *stop);
+/* A flag another thread sets (NULL: none): a pass under way stops at the
+ * next window end or read batch once it is set, so a shutdown is not held
+ * by a long backfill; the states stepped so far are stored, and the blocks
+ * go on from them next time. */
+void detector_set_stop(struct detector *d, const atomic_int *stop);
 
 /* True if this detector held the lease at its last tick. */
 int detector_leading(const struct detector *d);

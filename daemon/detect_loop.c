@@ -1,0 +1,163 @@
+/*
+ * detect_loop.c — the detector's thread.
+ *
+ * DESIGN: one thread per daemon runs detector_tick() in a loop: it waits
+ * on a condition variable until the main loop pokes it (a flush counted)
+ * or the interval has passed since the last pass began, then takes a
+ * reference on the current engine, runs one pass over its rule set, logs
+ * the pass (debug; a warning past 2 s) and sets the `leading` stat (read
+ * by the main loop's ops job and the metrics).  Stopping sets an atomic
+ * flag the detector checks at every window end and read batch, so a pass
+ * ends within one of them and stores what it stepped; then the thread is
+ * joined.  Only this thread touches the detector between start and stop.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "detect_loop.h"
+#include "engine.h"
+#include "log.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+struct detect_loop {
+	struct detector	*det;
+	int64_t		 interval_ms;
+	pthread_t	 tid;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;		/* CLOCK_MONOTONIC */
+	bool		 poked;		/* under mu */
+	atomic_int	 stop;
+};
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t
+real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Waits until poked, stopped or the monotonic time due_ms. */
+static void
+wait_for_work(struct detect_loop *l, int64_t due_ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)(due_ms / 1000);
+	ts.tv_nsec = (long)(due_ms % 1000) * 1000000;
+	pthread_mutex_lock(&l->mu);
+	while (!l->poked && !atomic_load(&l->stop) && mono_ms() < due_ms)
+		if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT)
+			break;
+	l->poked = false;
+	pthread_mutex_unlock(&l->mu);
+}
+
+/* One pass over the rules in force, logged. */
+static void
+run_pass(struct detect_loop *l)
+{
+	struct engine *cur = engine_current();
+	struct detector_pass p;
+	int64_t t0 = mono_ms(), took;
+	int rc;
+
+	rc = detector_tick(l->det, cur->rs, real_ms());
+	took = mono_ms() - t0;
+	engine_unref(cur);
+	STAT_SET(leading, detector_leading(l->det) ? 1 : 0);
+	detector_last_pass(l->det, &p);
+	if (took > 2000)
+		log_warn("detector pass took %" PRId64 " ms", took);
+	else
+		log_debug("detector pass | ms=%" PRId64 " rc=%d topics=%zu "
+		    "read=%zu stepped=%zu saved=%zu points=%zu series_kb=%zu "
+		    "full=%d", took, rc, p.topics, p.read, p.stepped, p.saved,
+		    p.points, p.bytes / 1024, p.full ? 1 : 0);
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct detect_loop *l = arg;
+	int64_t next = mono_ms() + l->interval_ms;
+
+	while (!atomic_load(&l->stop)) {
+		wait_for_work(l, next);
+		if (atomic_load(&l->stop))
+			break;
+		next = mono_ms() + l->interval_ms;
+		run_pass(l);
+	}
+	return NULL;
+}
+
+struct detect_loop *
+detect_loop_start(struct detector *det, int64_t interval_ms, char *err,
+    size_t errsz)
+{
+	struct detect_loop *l = xcalloc(1, sizeof *l);
+	pthread_condattr_t ca;
+	int e;
+
+	l->det = det;
+	l->interval_ms = interval_ms > 0 ? interval_ms : 1000;
+	atomic_init(&l->stop, 0);
+	detector_set_stop(det, &l->stop);
+	pthread_mutex_init(&l->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&l->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if ((e = pthread_create(&l->tid, NULL, loop_main, l)) != 0) {
+		snprintf(err, errsz, "detector thread: %s", strerror(e));
+		pthread_cond_destroy(&l->cv);
+		pthread_mutex_destroy(&l->mu);
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void
+detect_loop_poke(struct detect_loop *l)
+{
+	pthread_mutex_lock(&l->mu);
+	l->poked = true;
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+}
+
+void
+detect_loop_stop(struct detect_loop *l)
+{
+	if (l == NULL)
+		return;
+	pthread_mutex_lock(&l->mu);
+	atomic_store(&l->stop, 1);
+	pthread_cond_signal(&l->cv);
+	pthread_mutex_unlock(&l->mu);
+	pthread_join(l->tid, NULL);
+	detector_set_stop(l->det, NULL);
+	pthread_cond_destroy(&l->cv);
+	pthread_mutex_destroy(&l->mu);
+	free(l);
+}
