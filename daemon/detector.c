@@ -1,37 +1,47 @@
 /*
  * detector.c — evaluates alert blocks against the counters in Redis.
  *
- * DESIGN: each tick (main thread, every flush interval) the detector
+ * DESIGN: each pass (in the detector's thread, detect_loop.c: after every
+ * flush and at least once per flush interval) the detector
  *   1. takes or renews the lease <p>leader (SET NX PX; renewed only by its
- *      holder), and does nothing more unless it holds it;
+ *      holder), and does nothing more unless it holds it; a long pass
+ *      renews it again between read batches and window ends;
  *   2. reads the stream's watermark from <p>pos:<group>: the newest post
  *      time of every partition ("t:" fields); if some partitions are behind
  *      their end ("l:" lag > 0), the oldest of those bounds the watermark,
  *      so a backlog is judged in its own time and partitions read at
  *      different speeds do not make false spikes;
- *   3. for every topic and alert block, steps the window end T through each
+ *   3. reads what changed: it pops the dirty set (each topic a flush
+ *      counted into, with the earliest bucket) and reads those topics'
+ *      counts from there on into their sparse series (sparse.c), in
+ *      pipelined batches; a new leader, or one after a read error, reads
+ *      every topic's history instead (the states too), once;
+ *   4. for every topic and alert block, steps the window end T through each
  *      bucket boundary after the last one it evaluated, up to the end of the
  *      bucket holding the watermark (that last, partial window is evaluated
- *      again every tick, so a burst alerts within one flush); a block never
- *      evaluated before starts at the beginning of the counted history
+ *      again while it fills, so a burst alerts within one flush); a block
+ *      never evaluated before starts at the beginning of the counted history
  *      (<p>since, at most a day back), so the first backlog is judged too;
- *      — all blocks of all topics in step through watch_step() (watch.c),
- *      which runs spike_run() (spike.c) per block, the loop backtest runs
- *      too, with each topic after those that `inhibit` it;
- *   4. on a firing, repeat or resolve, gathers the evidence (top keywords,
+ *      — the topics with something to step go through watch_step_order()
+ *      (watch.c), which runs spike_run() (spike.c) per block, the loop
+ *      backtest runs too, with each topic after those that `inhibit` it; a
+ *      block whose span holds no count and that is not firing (nor learning
+ *      an EWMA) is stepped at once, and a topic with nothing new whose
+ *      blocks already stand at T is not stepped;
+ *   5. on a firing, repeat or resolve, gathers the evidence (top keywords,
  *      count_by values, samples: alert_make) and publishes it through
  *      alert_publish(), whose dedup key makes the notification unique
  *      across daemons; a new alert of a topic with group_wait is held in
  *      Redis instead (alert_group_hold) and sent as part of a digest once
  *      due (alert_group_tick after each window end, alert_group_flush at
- *      the end of every tick).
- * Counts come from a per-topic cache of buckets; buckets inside the windows
- * being evaluated are read again each tick (another daemon may still add to
- * them), older ones once; which buckets a step needs, spike_reads() says.
- * Block states, with the EWMA baseline's learned mean and variance, are
- * stored after each change.  Every read and write goes through a struct
- * detector_ops: the Redis one at the end of this file (the store_* calls
- * of store_detect.c, and alert_publish), or a test's in memory.
+ *      the end of every pass);
+ *   6. stores, in one batch, the states of the blocks that acted or whose
+ *      alert fields moved, and a checkpoint of the others every
+ *      CHECKPOINT_S of stream time (spread by topic); then trims each series
+ *      to what its blocks can still read.
+ * Every read and write goes through a struct detector_ops: the Redis one
+ * at the end of this file (the store_* calls of store_detect.c, and
+ * alert_publish), or a test's in memory.  One thread uses a detector.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -287,6 +297,12 @@ sums_cb(void *arg, int64_t from, int64_t w, size_t n, int64_t *out)
 	sparse_sums(arg, from, w, n, out);
 }
 
+static int64_t
+next_cb(void *arg, int64_t from)
+{
+	return sparse_next(arg, from);
+}
+
 static void
 log_published(const struct rule_topic *t, size_t b, const struct alert *al)
 {
@@ -395,13 +411,14 @@ detector_set_stop(struct detector *d, const atomic_int *stop)
 }
 
 /* After each window end: a digest due in the posts' time goes out in its
- * place in the timeline (before later alerts of a backlog). */
+ * place in the timeline (before later alerts of a backlog).  A long pass
+ * renews the lease here, and ends if it lost it or is asked to stop. */
 static int
 after_window_end(void *arg, int64_t T)
 {
 	struct emit_ctx *c = arg;
 
-	if (stopping(c->d))
+	if (stopping(c->d) || keep_lease(c->d) == -1)
 		return -1;
 	return digest_sent(c->d, alert_group_tick(&c->d->group, T, c->now_ms),
 	    &c->published);
@@ -474,6 +491,7 @@ prepare_topic(struct detector *d, struct tstate *ts,
 	ts->w.ser.count = count_cb;
 	ts->w.ser.sum = sum_cb;
 	ts->w.ser.sums = sums_cb;
+	ts->w.ser.next = next_cb;
 	ts->w.ser.arg = &ts->ser;
 	ts->w.nblocks = ts->nblocks;
 	ts->w.st = ts->st;

@@ -196,6 +196,14 @@ sparse_sums(const struct sparse *s, int64_t from, int64_t w, size_t n,
 	}
 }
 
+int64_t
+sparse_next(const struct sparse *s, int64_t from)
+{
+	size_t i = lower_bound(s, from);
+
+	return i < s->n ? s->bucket[i] : INT64_MAX;
+}
+
 bool
 sparse_quiet(const struct sparse *s, int64_t from, int64_t to)
 {

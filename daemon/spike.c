@@ -581,11 +581,36 @@ step_quiet(const struct rule_alert *a, const struct spike_series *s,
 	min = a->min_count < 1 ? 1 : a->min_count;
 	if (sum_window(s, res, T, nb) >= min)
 		return false;
-	if (!st->stepped || T >= st->last_step) {
-		st->stepped = true;
-		st->last_step = T;
-	}
+	spike_skip_quiet(st, T);
 	return true;
+}
+
+int64_t
+spike_quiet_until(const struct rule_alert *a, const struct spike_series *s,
+    const struct spike_state *st, int64_t T, int64_t to)
+{
+	int64_t	res, nb, w, start, first;
+
+	if (s->next == NULL || a->halflife_s > 0 || st->firing || T > to)
+		return INT64_MIN;
+	res = s->resolution_s > 0 ? s->resolution_s : 1;
+	window_len(a, res, &nb, &w);
+	if (!sub_ok(align_down(T, res), w, &start))
+		return INT64_MIN;
+	/* a window [t - w, t) with t <= first holds no count */
+	first = s->next(s->arg, start);
+	if (first < T)
+		return INT64_MIN;
+	return first < to ? align_down(first, res) : align_down(to, res);
+}
+
+void
+spike_skip_quiet(struct spike_state *st, int64_t Tq)
+{
+	if (!st->stepped || Tq >= st->last_step) {
+		st->stepped = true;
+		st->last_step = Tq;
+	}
 }
 
 int

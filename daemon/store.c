@@ -968,56 +968,6 @@ store_get_positions(struct store *s, const char *group,
 	return 0;
 }
 
-int
-store_get_counts(struct store *s, const char *topic, int64_t from,
-    int64_t res, size_t n, int64_t *out)
-{
-	size_t i = 0;
-
-	/* one HMGET per day key covered */
-	while (i < n) {
-		int64_t b = from + (int64_t)i * res, ds = day_start(b);
-		size_t j, cnt = 0, k;
-		char key[512], day[48];
-		const char **argv;
-		char (*fields)[24];
-		redisReply *r;
-
-		day_name(b, day, sizeof day);
-		store_key(s, STORE_KEY_COUNTS, topic, day, NULL, key, sizeof key);
-		for (j = i; j < n && day_start(from + (int64_t)j * res) == ds; j++)
-			cnt++;
-		argv = xmalloc((cnt + 2) * sizeof *argv);
-		fields = xmalloc(cnt * sizeof *fields);
-		argv[0] = "HMGET";
-		argv[1] = key;
-		for (k = 0; k < cnt; k++) {
-			snprintf(fields[k], sizeof fields[k], "%" PRId64,
-			    from + (int64_t)(i + k) * res);
-			argv[k + 2] = fields[k];
-		}
-		r = store_run(s, (int)cnt + 2, argv, NULL);
-		free(argv);
-		free(fields);
-		if (r == NULL)
-			return -1;
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != cnt) {
-			snprintf(s->err, sizeof s->err,
-			    "redis: unexpected HMGET reply");
-			freeReplyObject(r);
-			return -1;
-		}
-		for (k = 0; k < cnt; k++) {
-			redisReply *el = r->element[k];
-
-			out[i + k] = el->type == REDIS_REPLY_STRING ?
-			    strtoll(el->str, NULL, 10) : 0;
-		}
-		freeReplyObject(r);
-		i += cnt;
-	}
-	return 0;
-}
 
 struct topc {
 	char	*name;

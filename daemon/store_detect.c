@@ -14,11 +14,16 @@
  *                      _since, _wall, _wait (first window end and wall ms
  *                      held, shortest wait); taken with the dedup key
  *                      <p>dedup:<alert id> as a publish is
- *   <p>c:*:<day>       scanned for the topics counted today
+ *   <p>c:*:<day>       scanned for the topics counted today; read in
+ *                      spans for the detector (HMGET or HGETALL per day)
+ *   <p>dirty           popped (ZPOPMIN): the topics flushes counted into,
+ *                      with the earliest bucket (written by FLUSH_LUA)
  * A block state is "firing notified since notified_at last_true last_T"
  * then the EWMA baseline "ew_n ew_T ew_span ew_skip ew_mean ew_var" (a state
  * written before the EWMA existed has only the first six), so a new leader,
  * a restarted daemon and `top` all read what the last leader stepped.
+ * The detector's batches (dirty set, spans of counts, states) are
+ * pipelined: about PIPE_BATCH commands are sent, then their replies read.
  * Alert text is opaque here: callers give JSON strings.  Same thread rules
  * as store.c: one store per thread.
  */
@@ -467,6 +472,27 @@ store_read_spans(struct store *s, int64_t res, struct store_span *v,
 	free(cmds);
 	free(caps);
 	return rc;
+}
+
+int
+store_get_counts(struct store *s, const char *topic, int64_t from,
+    int64_t res, size_t n, int64_t *out)
+{
+	struct store_span sp;
+	size_t i;
+
+	memset(out, 0, n * sizeof *out);
+	if (n == 0)
+		return 0;
+	sp.topic = topic;
+	sp.from = from;
+	sp.to = from + (int64_t)n * res;
+	if (store_read_spans(s, res, &sp, 1) == -1)
+		return -1;
+	for (i = 0; i < sp.n; i++)
+		out[(sp.pts[i].bucket - from) / res] = sp.pts[i].count;
+	free(sp.pts);
+	return 0;
 }
 
 int

@@ -7,7 +7,8 @@
  * the topics in ruleset->order (each after those that inhibit it), then
  * their blocks; a block is stepped one window end at a time by spike_run(),
  * the per-block loop the daemon and backtest share, with the inhibition
- * of that moment.  A failed emit stops everything at once: spike_run() has
+ * of that moment; a quiet stretch after a step (a series with next())
+ * is stepped at once and the block waits for its end.  A failed emit stops everything at once: spike_run() has
  * put that block back, and every block's from[] says where it got to, so
  * the caller can go on from there later.  Used by the detector (main
  * thread) and by backtest.  watch_step_order() steps only the topics of a
@@ -48,6 +49,25 @@ hop_emit(void *arg, enum spike_action act, const struct spike_eval *ev)
 	struct hop *h = arg;
 
 	return h->emit != NULL ? h->emit(h->arg, h->i, h->b, act, ev) : 0;
+}
+
+/* After block b stepped T: a quiet stretch after it (spike_quiet_until)
+ * is stepped at once, and the block waits for its last window end, which
+ * is stepped again (quiet: the same state).  Returns the last window end
+ * stepped. */
+static int64_t
+skip_quiet(const struct rule_alert *a, struct watch_topic *w, size_t b,
+    int64_t T, int64_t to, int64_t res)
+{
+	int64_t Tq;
+
+	if (T > INT64_MAX - res)
+		return T;
+	Tq = spike_quiet_until(a, &w->ser, &w->st[b], T + res, to);
+	if (Tq == INT64_MIN)
+		return T;
+	spike_skip_quiet(&w->st[b], Tq);
+	return Tq;
 }
 
 int
@@ -91,7 +111,8 @@ watch_step_order(const struct ruleset *rs, struct watch_topic **wt,
 				    &w->st[b], T, T, inh, hop_emit, &h,
 				    &stopped) == -1)
 					return -1;
-				w->from[b] = T;
+				w->from[b] = skip_quiet(&rs->topics[i].alerts[b],
+				    w, b, T, to, res);
 			}
 		}
 		if (tick != NULL && tick(arg, T) == -1)

@@ -55,6 +55,8 @@ int64_t sparse_sum(const struct sparse *s, int64_t from, int64_t to);
  * walk: n consecutive windows of w seconds. */
 void sparse_sums(const struct sparse *s, int64_t from, int64_t w, size_t n,
     int64_t *out);
+/* The first bucket at or after from that counted (INT64_MAX: none). */
+int64_t sparse_next(const struct sparse *s, int64_t from);
 /* True when no bucket in [from, to) counted anything. */
 bool sparse_quiet(const struct sparse *s, int64_t from, int64_t to);
 /* Buckets held, and the bytes allocated for them. */

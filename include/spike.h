@@ -30,6 +30,10 @@ typedef int64_t (*spike_sum_fn)(void *arg, int64_t from, int64_t to);
 typedef void (*spike_sums_fn)(void *arg, int64_t from, int64_t w, size_t n,
     int64_t *out);
 
+/* Optional: the first bucket at or after from that counted a post
+ * (INT64_MAX: none); lets a quiet stretch be stepped at once. */
+typedef int64_t (*spike_next_fn)(void *arg, int64_t from);
+
 struct spike_series {
 	int64_t		 resolution_s;
 	int64_t		 history_start;	/* first bucket with data kept; baseline
@@ -38,6 +42,7 @@ struct spike_series {
 	void		*arg;
 	spike_sum_fn	 sum;		/* NULL: add up count() */
 	spike_sums_fn	 sums;		/* NULL: sum() per baseline window */
+	spike_next_fn	 next;		/* NULL: no quiet stretches skipped */
 };
 
 enum spike_cond { COND_NONE, COND_THRESHOLD, COND_RATIO, COND_ZSCORE,
@@ -138,6 +143,19 @@ typedef int (*spike_range_fn)(void *arg, int64_t from, int64_t to,
 int spike_reads(const struct rule_alert *a, const struct spike_series *s,
     const struct spike_state *st, int64_t T0, int64_t T1, spike_range_fn fn,
     void *arg);
+
+/*
+ * Where a quiet stretch from window end T ends: the last window end T' in
+ * [T, to] such that block a cannot act at any of T .. T' (no EWMA
+ * baseline, not firing, and every window ending there empty, found with
+ * the series' next()); INT64_MIN when T is not known to be quiet so.
+ * spike_skip_quiet() then steps the block through T .. T' at once, with
+ * the same state as stepping them one by one.
+ */
+int64_t spike_quiet_until(const struct rule_alert *a,
+    const struct spike_series *s, const struct spike_state *st, int64_t T,
+    int64_t to);
+void spike_skip_quiet(struct spike_state *st, int64_t Tq);
 
 /*
  * The stepping loop the daemon and backtest share: for every window end T

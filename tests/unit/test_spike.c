@@ -1491,7 +1491,7 @@ static void
 test_reads(void **state)
 {
 	struct rule_alert	a;
-	struct spike_series	s = { RES, 0, arr_count, &A, NULL, NULL };
+	struct spike_series	s = { RES, 0, arr_count, &A, NULL, NULL, NULL };
 	struct spike_state	st;
 	struct ranges		g;
 	int64_t			T0 = 100 * RES, T1 = 110 * RES, w = 5 * RES;
