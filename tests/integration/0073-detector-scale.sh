@@ -6,7 +6,8 @@
 # thread:
 #  - the lease never falls below half its TTL (PTTL of <p>leader, polled);
 #  - no flush waits on it (while the third day streams, the consumer's
-#    "flushed" lines come every second, each fast);
+#    "flushed" lines keep coming about every second, none of them taking
+#    half the lease's TTL, which a flush behind a long pass would);
 #  - an idle pass (nothing new) takes well under 100 ms;
 #  - its memory does not grow with history: after the third day, the
 #    buckets its series hold (the pass log's points=) and the daemon's RSS
@@ -118,10 +119,10 @@ slow=$(sed -n 's/.*msg="flushed".* ms=\([0-9]*\).*/\1/p' "$T/flushes" | sort -n 
 gap=$(sed -n 's/^ts=[^T]*T\([0-9:.]*\)Z.*/\1/p' "$T/flushes" |
     awk -F: '{ t = ($1 * 3600 + $2 * 60 + $3) * 1000; if (NR > 1 && t - p > g) g = t - p; p = t }
     END { printf "%d\n", g }')
-check "$flushes flushes while streaming, the slowest took ${slow} ms (< 1000)" \
-    test "${slow:-99999}" -lt 1000 -a "$flushes" -ge 5
-check "flushes at most 2.5 s apart while streaming (largest gap ${gap} ms)" \
-    test "${gap:-99999}" -le 2500
+check "$flushes flushes while streaming, the slowest took ${slow} ms (< $((ttl_ms / 2)))" \
+    test "${slow:-99999}" -lt $((ttl_ms / 2)) -a "$flushes" -ge 5
+check "flushes at most 3 s apart while streaming (largest gap ${gap} ms)" \
+    test "${gap:-99999}" -le 3000
 # detection still works: the burst of s1 fired once
 wait_for 20 sh -c "redis-cli -p $REDIS_PORT xrange tidewatch:alert-log - + | grep -q '\"topic\":\"s1\"'"
 fired=$(rcli xrange tidewatch:alert-log - + | grep '"topic":"s1"' | grep -c '"state":"firing"')
