@@ -86,7 +86,8 @@ sparse_replace(struct sparse *s, int64_t from, int64_t to,
 
 	if (to <= from)
 		return;
-	qsort(pts, n, sizeof *pts, point_cmp);
+	if (n > 1)
+		qsort(pts, n, sizeof *pts, point_cmp);
 	for (i = 0; i < n; i++)
 		if (pts[i].count > 0 && pts[i].bucket >= from &&
 		    pts[i].bucket < to)

@@ -481,9 +481,9 @@ store_get_counts(struct store *s, const char *topic, int64_t from,
 	struct store_span sp;
 	size_t i;
 
-	memset(out, 0, n * sizeof *out);
 	if (n == 0)
 		return 0;
+	memset(out, 0, n * sizeof *out);
 	sp.topic = topic;
 	sp.from = from;
 	sp.to = from + (int64_t)n * res;
