@@ -378,7 +378,8 @@ literal_hit_ok(const struct matcher *m, const struct mpat *p,
 
 /*
  * The automaton reached output state s at character j: every pattern of s
- * and of the states its dictionary links lead to ends there.  A regex factor
+ * and of the states its dictionary links lead to ends there, one list from
+ * s (matcher_build.c links them).  A regex factor
  * only marks its regex runnable; a literal that passes literal_hit_ok()
  * vetoes its topics (none) or satisfies a group and records the hit.
  */
@@ -391,39 +392,36 @@ record_outputs(struct match_ctx *ctx, uint32_t s,
 	const struct mocc *o, *oe;
 	uint32_t pi, t, start, end;
 
-	do {
-		for (pi = m->da[s].pat; pi != 0; pi = p->next) {
-			p = &m->pats[pi - 1];
-			if (p->raw) {
-				/* Factors: their regexes may run now. */
-				o = &m->occs[p->occ];
-				for (oe = m->occs + pat_occ_end(p); o < oe; o++) {
-					t = o->topic;
-					if (ctx->ts[t].stamp != ctx->gen)
-						topic_touch(ctx, t);
-					ctx->restamp[o->kw] = ctx->gen;
-				}
-				continue;
-			}
-			if (!literal_hit_ok(m, p, ch, n, j, ctx->p->text))
-				continue;
-			start = ch[j + 1 - p->len].src_start;
-			end = ch[j].src_end;
+	for (pi = m->da[s].pat; pi != 0; pi = p->next) {
+		p = &m->pats[pi - 1];
+		if (p->raw) {
+			/* Factors: their regexes may run now. */
 			o = &m->occs[p->occ];
 			for (oe = m->occs + pat_occ_end(p); o < oe; o++) {
 				t = o->topic;
 				if (ctx->ts[t].stamp != ctx->gen)
 					topic_touch(ctx, t);
-				if (o->group == GROUP_NONE) {
-					ctx->ts[t].veto = 1;
-					continue;
-				}
-				group_set(ctx, t, o->group);
-				raw_hit_add(ctx, t, o->kw, start, end);
+				ctx->restamp[o->kw] = ctx->gen;
 			}
+			continue;
 		}
-		s = m->dict[s];
-	} while (s != 0);
+		if (!literal_hit_ok(m, p, ch, n, j, ctx->p->text))
+			continue;
+		start = ch[j + 1 - p->len].src_start;
+		end = ch[j].src_end;
+		o = &m->occs[p->occ];
+		for (oe = m->occs + pat_occ_end(p); o < oe; o++) {
+			t = o->topic;
+			if (ctx->ts[t].stamp != ctx->gen)
+				topic_touch(ctx, t);
+			if (o->group == GROUP_NONE) {
+				ctx->ts[t].veto = 1;
+				continue;
+			}
+			group_set(ctx, t, o->group);
+			raw_hit_add(ctx, t, o->kw, start, end);
+		}
+	}
 }
 
 /*

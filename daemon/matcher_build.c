@@ -819,6 +819,35 @@ build_root(struct matcher *m, const struct build *b, const uint32_t *cellof)
 }
 
 /*
+ * Every pattern that ends where state s is reached, in one list from
+ * m->da[s].pat: s's own patterns (same characters, other gaps), then those
+ * of dict[s], the nearest state on s's failure path that has patterns of
+ * its own, and so on.  The last own pattern of a state goes on to its
+ * dictionary state's first; a state with none of its own starts at its
+ * dictionary state's.  A state's own chain is only ever changed by this
+ * state, so each walk to its end sees its own patterns only.
+ */
+static void
+link_outputs(struct matcher *m, const uint32_t *dict)
+{
+	uint32_t pi, d;
+	size_t i;
+
+	for (i = 1; i < m->ncells; i++) {
+		if (m->da[i].check == CELL_EMPTY)
+			continue;
+		d = dict[i];
+		if (m->da[i].pat != 0) {
+			for (pi = m->da[i].pat; m->pats[pi - 1].next != 0;
+			    pi = m->pats[pi - 1].next)
+				;
+			m->pats[pi - 1].next = d != 0 ? m->da[d].pat : 0;
+		} else if (d != 0)
+			m->da[i].pat = m->da[d].pat;
+	}
+}
+
+/*
  * Places the trie in base/check cells in breadth-first order (children of a
  * node at base + symbol), then computes failure and dictionary links in the
  * same order.  Root is cell 0; every symbol is >= 1 so no child lands there.
@@ -826,7 +855,7 @@ build_root(struct matcher *m, const struct build *b, const uint32_t *cellof)
 static int
 build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 {
-	uint32_t *queue, *cellof, *kids = NULL, v, u, c, f, t, cell;
+	uint32_t *queue, *cellof, *kids = NULL, *dict, v, u, c, f, t, cell;
 	size_t qh, qt, k, kidscap = 0, cap = 0, base, i, n;
 
 	queue = xcalloc(b->nnodes, sizeof *queue);
@@ -894,9 +923,9 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 		m->da = da;
 	} else
 		m->da = xrealloc(m->da, n * sizeof *m->da);
-	m->dict = xcalloc(n, sizeof *m->dict);
+	dict = xcalloc(n, sizeof *dict);
 	m->nstates = b->nnodes;
-	m->bytes += n * (sizeof *m->da + sizeof *m->dict);
+	m->bytes += n * sizeof *m->da;
 
 	for (qh = 0; qh < qt; qh++) {
 		if (qh + 2 * AHEAD < qt)
@@ -926,11 +955,13 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 				}
 			}
 			m->da[cell].fail = f;
-			m->dict[cell] = m->da[f].pat != 0 ? f : m->dict[f];
-			if (m->da[cell].pat != 0 || m->dict[cell] != 0)
+			dict[cell] = m->da[f].pat != 0 ? f : dict[f];
+			if (m->da[cell].pat != 0 || dict[cell] != 0)
 				m->da[cell].base |= OUT_FLAG;
 		}
 	}
+	link_outputs(m, dict);
+	free(dict);
 	build_root(m, b, cellof);
 	free(queue);
 	free(cellof);
@@ -1020,7 +1051,6 @@ match_free(struct matcher *m)
 	free(m->sym_l1);
 	free(m->sym_pages);
 	free(m->da);
-	free(m->dict);
 	free(m->root);
 	free(m->bigram);
 	free(m->pats);

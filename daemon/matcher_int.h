@@ -43,7 +43,9 @@ struct dacell {
 	uint32_t	base;		/* OUT_FLAG | base of the children */
 	uint32_t	check;		/* parent cell, CELL_EMPTY if free */
 	uint32_t	fail;		/* failure link */
-	uint32_t	pat;		/* pattern index + 1, or 0 */
+	uint32_t	pat;		/* index + 1 of the first pattern
+					 * ending here (its own, or its
+					 * dictionary links'), or 0 */
 };
 
 /* A distinct normalised literal (code points and its own gaps).  16 bytes:
@@ -55,7 +57,10 @@ struct mpat {
 	uint32_t	raw : 1;	/* regex factor: no gap/boundary check */
 	uint32_t	gaps;		/* offset in kgaps: len bytes */
 	uint32_t	occ;		/* first entry in occs */
-	uint32_t	next;		/* same characters, other gaps: index+1 */
+	uint32_t	next;		/* index+1 of the next pattern that
+					 * ends at the same place: same
+					 * characters and other gaps, then
+					 * a shorter suffix's (link_outputs) */
 };
 
 /* One (topic, keyword) that a pattern stands for. */
@@ -97,7 +102,6 @@ struct matcher {
 	uint32_t		 nsyms;
 
 	struct dacell		*da;
-	uint32_t		*dict;		/* next state with a pattern */
 	size_t			 ncells;	/* with padding */
 	size_t			 nstates;
 	/* Root steps without the array: root[c] is the root's child on
