@@ -35,7 +35,7 @@ PIDS=""
 cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	rm -rf "$T"
+	[ -n "${KEEP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
@@ -74,12 +74,14 @@ CFG
 
 # daemon_rss CONFIG: the ready daemon's VmRSS in kB
 daemon_rss() {
-	"$TIDEWATCH" run -c "$1" >"$T/run.log" 2>&1 &
+	_log="$T/run.log"
+	rm -f "$_log"	# the background redirection may create it late
+	"$TIDEWATCH" run -c "$1" >"$_log" 2>&1 &
 	_pid=$!
 	PIDS="$PIDS $_pid"
 	_n=1500
-	until grep -q 'msg="ready' "$T/run.log"; do
-		kill -0 "$_pid" 2>/dev/null || fail "the daemon exited: $(tail -3 "$T/run.log")"
+	until grep -q 'msg="ready' "$_log" 2>/dev/null; do
+		kill -0 "$_pid" 2>/dev/null || fail "the daemon exited: $(tail -3 "$_log")"
 		_n=$((_n - 1))
 		[ $_n -gt 0 ] || fail "the daemon was not ready in 300 s"
 		sleep 0.2
