@@ -49,7 +49,8 @@
 #
 # Environment: BUILD (build), TIDEWATCH (./tidewatch), BENCH_SCALE_SIZES,
 # BENCH_SCALE_POSTS, BENCH_SCALE_TIMEOUT, BENCH_SCALE_TICK_WAIT,
-# BENCH_SCALE_BURSTS, BENCH_SCALE_LAT_WAIT, THUOCL, COLD.
+# BENCH_SCALE_BURSTS, BENCH_SCALE_LAT_WAIT, BENCH_SCALE_FLUSH_MAX (the
+# daemon's redis.flush_max_entries; default its own), THUOCL, COLD.
 set -u
 
 BUILD=${BUILD:-build}
@@ -59,6 +60,7 @@ POSTS=${BENCH_SCALE_POSTS:-200000}
 TIMEOUT=${BENCH_SCALE_TIMEOUT:-600}
 TICK_WAIT=${BENCH_SCALE_TICK_WAIT:-60}
 BURSTS=${BENCH_SCALE_BURSTS:-8}
+FLUSH_MAX=${BENCH_SCALE_FLUSH_MAX:-}	# redis.flush_max_entries; empty: default
 LAT_WAIT=${BENCH_SCALE_LAT_WAIT:-60}
 THUOCL=${THUOCL:-../shared/data/thuocl-lexicon}
 COLD=${COLD:-../shared/data/cold-chinese-offensive}
@@ -323,7 +325,7 @@ run_size() {
 	cfg="$T/scale$n.yaml"
 	cat >"$cfg" <<EOF
 kafka: {brokers: "$BROKERS", topics: [scale$n], group: g$n}
-redis: {address: "127.0.0.1:$REDIS_PORT", flush_interval: 1s}
+redis: {address: "127.0.0.1:$REDIS_PORT", flush_interval: 1s${FLUSH_MAX:+, flush_max_entries: $FLUSH_MAX}}
 rules: {paths: ["$dir"], max_items: 2000000, max_file_bytes: 64MiB}
 metrics: {listen: ""}
 log: {level: debug}
