@@ -16,8 +16,10 @@
  *                             are folded with the default normaliser; where
  *                             the folds have the same length and differ at a
  *                             character that is outside GB 2312, prints
- *                             "FROM TO CONFIG TEXT" (code points in hex):
- *                             the variant pairs of daemon/variants.c.
+ *                             "FROM TO CONFIG OFF AT TEXT" (code points in
+ *                             hex; AT is the character of TEXT that became
+ *                             TO, OFF its byte offset): the variant pairs
+ *                             of daemon/variants.c and their triggers.
  *
  * Lines are converted in blocks of about 1 MiB through one
  * opencc_convert_utf8() call each (a newline ends every phrase OpenCC
@@ -171,6 +173,22 @@ cp_in_gb2312(iconv_t ic, uint32_t cp)
 	return iconv(ic, &ip, &il, &op, &ol) != (size_t)-1;
 }
 
+/* The code point of the UTF-8 sequence at s (valid: OpenCC's keys). */
+static unsigned
+cp_at(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t k = utf8_seq_len(u, 4), i;
+	unsigned cp;
+
+	if (k == 0)
+		return u[0];
+	cp = u[0] & (0x7f >> k);
+	for (i = 1; i < k; i++)
+		cp = cp << 6 | (u[i] & 0x3f);
+	return cp;
+}
+
 /* The --pairs mode: see the top of the file. */
 static int
 print_variant_pairs(char **configs, int nconfigs)
@@ -221,9 +239,11 @@ print_variant_pairs(char **configs, int nconfigs)
 				for (i = 0; i < a.n; i++)
 					if (a.v[i].cp != b.v[i].cp &&
 					    !cp_in_gb2312(ic, b.v[i].cp))
-						printf("%04X %04X %s %.*s\n",
+						printf("%04X %04X %s %u %X %.*s\n",
 						    a.v[i].cp, b.v[i].cp,
-						    configs[c], (int)(nl - t), t);
+						    configs[c], a.v[i].src_start,
+						    cp_at(t + a.v[i].src_start),
+						    (int)(nl - t), t);
 			r = rn + 1;
 		}
 		opencc_convert_utf8_free(res);
