@@ -12,7 +12,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "diag.h"
+#include "rules.h"
 #include "sparse.h"
+#include "spike.h"
+#include "watch.h"
 
 #define RES	10
 #define NB	2000		/* buckets of the model */
@@ -195,6 +199,168 @@ test_memory_bounded_over_days(void **state)
 	sparse_clear(&s);
 }
 
+/* ---- stepping over the sparse series is stepping over the counts ---- */
+
+static const char STEP_RULES[] =
+"topics:\n"
+"  - id: ratio\n"
+"    match: {any: [a]}\n"
+"    alert: {window: 1m, baseline: 30m, ratio: 3, min_count: 5}\n"
+"  - id: z\n"
+"    match: {any: [b]}\n"
+"    alert: {window: 30s, baseline: 20m, zscore: 3, min_count: 3, cooldown: 2m}\n"
+"  - id: thr\n"
+"    match: {any: [c]}\n"
+"    inhibit: [ratio]\n"
+"    alert:\n"
+"      - {window: 20s, threshold: 8, resolve_after: 1m}\n"
+"      - {window: 1m, baseline: {halflife: 10m}, zscore: 2, min_count: 4}\n"
+"      - {window: 40s, baseline: {period: 10m, lookback: 3}, ratio: 2, min_count: 4}\n"
+"      - {window: 30s, baseline: 10m, poisson: {p: 0.001}, min_count: 3}\n";
+
+/* One action reported, as a comparable record. */
+struct step_rec {
+	size_t			i, b;
+	enum spike_action	act;
+	struct spike_eval	ev;
+};
+
+struct step_log {
+	struct step_rec	r[4096];
+	size_t		n;
+};
+
+static int
+log_step(void *arg, size_t i, size_t b, enum spike_action act,
+    const struct spike_eval *ev)
+{
+	struct step_log *l = arg;
+
+	assert_true(l->n < 4096);
+	memset(&l->r[l->n], 0, sizeof l->r[l->n]);
+	l->r[l->n].i = i;
+	l->r[l->n].b = b;
+	l->r[l->n].act = act;
+	l->r[l->n++].ev = *ev;
+	return 0;
+}
+
+static int64_t
+dense_count(void *arg, int64_t b)
+{
+	const int64_t *v = arg;
+
+	return b >= 0 && b / RES < NB ? v[b / RES] : 0;
+}
+
+static int64_t
+sp_sum(void *arg, int64_t from, int64_t to)
+{
+	return sparse_sum(arg, from, to);
+}
+
+static void
+sp_sums(void *arg, int64_t from, int64_t w, size_t n, int64_t *out)
+{
+	sparse_sums(arg, from, w, n, out);
+}
+
+static int64_t
+sp_next(void *arg, int64_t from)
+{
+	return sparse_next(arg, from);
+}
+
+static void
+test_stepping_matches_dense(void **state)
+{
+	struct ruleset *rs = NULL;
+	struct rules_opts ro;
+	struct diag errs;
+	int64_t (*v)[NB] = calloc(3, sizeof *v);
+	struct sparse sp[3];
+	struct watch_topic wd[3], ws[3], *pd[3], *ps[3];
+	struct step_log *ld = calloc(1, sizeof *ld), *ls = calloc(1, sizeof *ls);
+	struct sparse_point *pts = calloc(NB, sizeof *pts);
+	size_t i, b, n, k;
+	int64_t t;
+
+	(void)state;
+	memset(&ro, 0, sizeof ro);
+	ro.resolution_s = RES;
+	diag_init(&errs);
+	if (rules_load_string_opts("s.yaml", STEP_RULES, strlen(STEP_RULES),
+	    &ro, &rs, &errs) == -1)
+		fail_msg("%s", errs.n > 0 ? errs.msgs[0] : "rules");
+	diag_free(&errs);
+	for (i = 0; i < 3; i++) {
+		/* a quiet trickle with bursts, and long empty stretches */
+		for (t = 0; t < NB; t++) {
+			int64_t r = (int64_t)(next_rand() % 100);
+
+			if ((t / 150) % 3 == 2)
+				v[i][t] = 0;
+			else
+				v[i][t] = r < 70 ? 0 : r < 95 ? 1 : r % 4;
+			if (t % 400 >= 300 && t % 400 < 306)
+				v[i][t] += 12 + (int64_t)i;
+		}
+		sparse_init(&sp[i]);
+		for (n = 0, t = 0; t < NB; t++) {
+			pts[n].bucket = t * RES;
+			pts[n++].count = v[i][t];
+		}
+		sparse_replace(&sp[i], 0, NB * RES, pts, n);
+		for (k = 0; k < 2; k++) {
+			struct watch_topic *w = k == 0 ? &wd[i] : &ws[i];
+
+			memset(w, 0, sizeof *w);
+			w->ser.resolution_s = RES;
+			w->ser.history_start = 0;
+			w->nblocks = rs->topics[i].nalerts;
+			w->st = calloc(w->nblocks, sizeof *w->st);
+			w->from = calloc(w->nblocks, sizeof *w->from);
+			for (b = 0; b < w->nblocks; b++)
+				w->from[b] = RES;
+			if (k == 0) {
+				w->ser.count = dense_count;
+				w->ser.arg = v[i];
+			} else {
+				w->ser.count = NULL;
+				w->ser.sum = sp_sum;
+				w->ser.sums = sp_sums;
+				w->ser.next = sp_next;
+				w->ser.arg = &sp[i];
+			}
+		}
+		pd[i] = &wd[i];
+		ps[i] = &ws[i];
+	}
+	assert_int_equal(watch_step(rs, pd, RES, NB * RES, RES, log_step, NULL,
+	    ld), 0);
+	assert_int_equal(watch_step(rs, ps, RES, NB * RES, RES, log_step, NULL,
+	    ls), 0);
+	assert_true(ld->n > 10);
+	assert_int_equal(ld->n, ls->n);
+	for (k = 0; k < ld->n; k++)
+		assert_memory_equal(&ld->r[k], &ls->r[k], sizeof ld->r[k]);
+	for (i = 0; i < 3; i++) {
+		for (b = 0; b < wd[i].nblocks; b++)
+			assert_memory_equal(&wd[i].st[b], &ws[i].st[b],
+			    sizeof wd[i].st[b]);
+		free(wd[i].st);
+		free(wd[i].from);
+		free(ws[i].st);
+		free(ws[i].from);
+		sparse_clear(&sp[i]);
+	}
+	rules_unref(rs);
+	free(v);
+	free(ld);
+	free(ls);
+	free(pts);
+}
+
 int
 main(void)
 {
@@ -202,6 +368,7 @@ main(void)
 		cmocka_unit_test(test_matches_dense_model),
 		cmocka_unit_test(test_empty_holds_nothing),
 		cmocka_unit_test(test_memory_bounded_over_days),
+		cmocka_unit_test(test_stepping_matches_dense),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
