@@ -81,6 +81,9 @@ struct tstate {
 	int64_t			 dirty_from;	/* counted into from this bucket on
 						 * since read; INT64_MAX: not */
 	int64_t			 jitter;	/* spreads the checkpoints (s) */
+	int64_t			 settled_T;	/* every block stood at this window
+						 * end after the last pass, with
+						 * its series trimmed for it */
 	bool			 states_loaded;
 	/* for the tick under way: the series (counts from ser), and per
 	 * block the first window end to step */
@@ -104,6 +107,8 @@ struct detector {
 	struct strmap			 tsmap;		/* topic id → index in ts */
 	int				 loaded;	/* histories and states read */
 	int64_t				 history_start;
+	int64_t				 settled_hs;	/* history_start of the last
+							 * pass */
 	int64_t				 lease_ms;	/* wall ms of the last renewal */
 	struct detector_pass		 pass;
 	struct alert_group		 group;		/* group_wait */
@@ -152,6 +157,7 @@ tstate_blocks(struct tstate *ts, size_t n)
 	free(ts->w.from);
 	free(ts->changed);
 	ts->nblocks = n;
+	ts->settled_T = 0;
 	ts->st = xcalloc(n, sizeof *ts->st);
 	ts->last_T = xcalloc(n, sizeof *ts->last_T);
 	ts->saved = xcalloc(n, sizeof *ts->saved);
@@ -500,6 +506,11 @@ prepare_topic(struct detector *d, struct tstate *ts,
 		ts->w.from[b] = first_window_end(d, ts, b, Tcur);
 		ts->changed[b] = 0;
 	}
+	/* nothing counted and every block already at Tcur: what it reads is
+	 * what it read last time */
+	if (ts->settled_T == Tcur && d->settled_hs == d->history_start &&
+	    ts->have_from != INT64_MAX && ts->dirty_from >= read_to)
+		return false;
 	need = reads_from(d, ts, Tcur, false);
 	if (need == INT64_MAX || need >= read_to)
 		return false;
@@ -723,12 +734,21 @@ finish_topics(struct detector *d, const struct ruleset *rs,
 		}
 		if (ts == NULL || rc == -1)
 			continue;
+		if (ts->settled_T == Tcur && !ts->touched && !ts->step &&
+		    d->settled_hs == d->history_start)
+			continue;	/* trimmed for Tcur already */
 		keep = reads_from(d, ts, Tcur, true);
 		sparse_trim(&ts->ser, keep);
 		if (ts->have_from != INT64_MAX && keep != INT64_MAX &&
 		    keep > ts->have_from)
 			ts->have_from = keep;
+		ts->settled_T = Tcur;
+		for (b = 0; b < ts->nblocks; b++)
+			if (ts->last_T[b] != Tcur)
+				ts->settled_T = 0;
 	}
+	if (rc != -1)
+		d->settled_hs = d->history_start;
 	if (n > 0 && d->ops->save_states(d->arg, v, n) == -1)
 		log_warn("detector cannot store block states | error=\"%s\"",
 		    d->ops->errstr(d->arg));
@@ -783,6 +803,7 @@ read_topics(struct detector *d, const struct ruleset *rs,
 	if (!d->loaded)
 		for (i = 0; i < d->nts; i++) {
 			d->ts[i].states_loaded = false;
+			d->ts[i].settled_T = 0;
 			d->ts[i].have_from = d->ts[i].dirty_from = INT64_MAX;
 			sparse_clear(&d->ts[i].ser);
 		}
@@ -821,16 +842,17 @@ step_all(struct detector *d, const struct ruleset *rs, int64_t Tcur,
 	size_t i, k, *act, nact = 0;
 	int rc = 0;
 
-	for (i = 0; i < rs->ntopics; i++)	/* may move d->ts: first */
-		if (rs->topics[i].nalerts > 0)
-			(void)tstate_get(d, &rs->topics[i]);
-	tsv = xcalloc(rs->ntopics + 1, sizeof *tsv);
-	wtv = xcalloc(rs->ntopics + 1, sizeof *wtv);
+	/* act holds each topic's index in d->ts first: tstate_get may move
+	 * d->ts, so the pointers are taken after */
 	act = xcalloc(rs->ntopics + 1, sizeof *act);
 	for (i = 0; i < rs->ntopics; i++)
+		if (rs->topics[i].nalerts > 0)
+			act[i] = (size_t)(tstate_get(d, &rs->topics[i]) - d->ts);
+	tsv = xcalloc(rs->ntopics + 1, sizeof *tsv);
+	wtv = xcalloc(rs->ntopics + 1, sizeof *wtv);
+	for (i = 0; i < rs->ntopics; i++)
 		if (rs->topics[i].nalerts > 0) {
-			tsv[i] = &d->ts[strmap_get(&d->tsmap,
-			    rs->topics[i].id)];
+			tsv[i] = &d->ts[act[i]];
 			wtv[i] = &tsv[i]->w;
 			d->pass.topics++;
 		}
