@@ -537,8 +537,11 @@ take_dirty(struct detector *d, bool discard)
 	int64_t *buckets;
 	size_t n, i, k;
 
-	if (d->ops->dirty(d->arg, &topics, &buckets, &n) == -1)
+	if (d->ops->dirty(d->arg, d->id, &topics, &buckets, &n) == -1) {
+		log_warn("detector cannot take the dirty set | error=\"%s\"",
+		    d->ops->errstr(d->arg));
 		return -1;
+	}
 	for (i = 0; i < n; i++) {
 		if (!discard &&
 		    (k = strmap_get(&d->tsmap, topics[i])) != STRMAP_NONE &&
@@ -996,10 +999,11 @@ redis_since(void *arg, int64_t *since)
 }
 
 static int
-redis_dirty(void *arg, char ***topics, int64_t **buckets, size_t *n)
+redis_dirty(void *arg, const char *holder, char ***topics, int64_t **buckets,
+    size_t *n)
 {
-	return store_pop_dirty(((struct detector_redis *)arg)->store, topics,
-	    buckets, n);
+	return store_pop_dirty(((struct detector_redis *)arg)->store, holder,
+	    topics, buckets, n);
 }
 
 static int

@@ -293,24 +293,57 @@ pipe_reply(struct store *s, redisContext *c)
 	return r;
 }
 
-int
-store_pop_dirty(struct store *s, char ***topics, int64_t **buckets,
-    size_t *n)
+/* Pops up to ARGV[2] members of the dirty set only while ARGV[1] holds
+ * the lease: a daemon that lost it takes nothing from the next leader. */
+static const char POP_DIRTY_LUA[] =
+    "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return false end "
+    "return redis.call('ZPOPMIN', KEYS[2], ARGV[2])";
+
+/* Adds the (member, score) pairs of one pop to the arrays; false when the
+ * set is empty now (fewer than asked for came back). */
+static bool
+dirty_take(const redisReply *r, char ***topics, int64_t **buckets, size_t *n,
+    size_t *cap, size_t *bcap)
 {
-	const char *argv[3];
-	char *key;
+	size_t i;
+
+	if (r->type != REDIS_REPLY_ARRAY)
+		return false;
+	for (i = 0; i + 1 < r->elements; i += 2) {
+		if (r->element[i]->str == NULL || r->element[i + 1]->str == NULL)
+			continue;
+		*topics = xgrow(*topics, cap, *n + 1, sizeof **topics);
+		*buckets = xgrow(*buckets, bcap, *n + 1, sizeof **buckets);
+		(*topics)[*n] = xstrdup(r->element[i]->str);
+		(*buckets)[(*n)++] = (int64_t)strtod(r->element[i + 1]->str,
+		    NULL);
+	}
+	return r->elements >= 2000;
+}
+
+int
+store_pop_dirty(struct store *s, const char *holder, char ***topics,
+    int64_t **buckets, size_t *n)
+{
+	const char *argv[7];
+	char *lease, *key;
 	redisContext *c;
-	size_t cap = 0, bcap = 0, i, k;
-	bool more = true;
+	size_t cap = 0, bcap = 0, k;
+	bool more = true, lost = false;
 	int rc = 0;
 
 	*topics = NULL;
 	*buckets = NULL;
 	*n = 0;
+	lease = detect_key(s, STORE_KEY_LEADER, NULL, NULL);
 	key = detect_key(s, STORE_KEY_DIRTY, NULL, NULL);
-	argv[0] = "ZPOPMIN";
-	argv[1] = key;
-	argv[2] = "1000";
+	argv[0] = "EVAL";
+	argv[1] = POP_DIRTY_LUA;
+	argv[2] = "2";
+	argv[3] = lease;
+	argv[4] = key;
+	argv[5] = holder;
+	argv[6] = "1000";
 	while (more && rc == 0) {
 		/* four pops a round trip, until one comes back short */
 		if ((c = store_conn(s)) == NULL) {
@@ -318,7 +351,7 @@ store_pop_dirty(struct store *s, char ***topics, int64_t **buckets,
 			break;
 		}
 		for (k = 0; k < 4 && rc == 0; k++)
-			rc = pipe_send(s, c, 3, argv);
+			rc = pipe_send(s, c, 7, argv);
 		for (k = 0; k < 4 && rc == 0; k++) {
 			redisReply *r = pipe_reply(s, c);
 
@@ -326,24 +359,26 @@ store_pop_dirty(struct store *s, char ***topics, int64_t **buckets,
 				rc = -1;
 				break;
 			}
-			if (r->type != REDIS_REPLY_ARRAY || r->elements < 2000)
+			if (r->type == REDIS_REPLY_NIL) {
+				store_set_err(s, "the detection lease is "
+				    "held by another daemon");
+				rc = -1;
+				lost = true;
+			} else if (!dirty_take(r, topics, buckets, n, &cap,
+			    &bcap))
 				more = false;
-			for (i = 0; r->type == REDIS_REPLY_ARRAY &&
-			    i + 1 < r->elements; i += 2) {
-				if (r->element[i]->str == NULL ||
-				    r->element[i + 1]->str == NULL)
-					continue;
-				*topics = xgrow(*topics, &cap, *n + 1,
-				    sizeof **topics);
-				*buckets = xgrow(*buckets, &bcap, *n + 1,
-				    sizeof **buckets);
-				(*topics)[*n] = xstrdup(r->element[i]->str);
-				(*buckets)[(*n)++] = (int64_t)strtod(
-				    r->element[i + 1]->str, NULL);
-			}
 			freeReplyObject(r);
 		}
+		while (lost && k < 4) {	/* the replies still due */
+			redisReply *r = pipe_reply(s, c);
+
+			if (r == NULL)
+				break;
+			freeReplyObject(r);
+			k++;
+		}
 	}
+	free(lease);
 	free(key);
 	return rc;
 }

@@ -42,7 +42,7 @@ struct detector;
  *   since        the first bucket counted; *since untouched when none
  *   dirty        takes the topics counted into since the last call, each
  *                with the earliest bucket counted into (arrays and strings
- *                the caller's)
+ *                the caller's), only while holder holds the lease
  *   load_states  the stored states of many topics (store_get_states_multi)
  *   save_states  stores block states with their last window end evaluated
  *   read_spans   the counts of spans of topics (store_read_spans)
@@ -57,8 +57,8 @@ struct detector_ops {
 	int		(*watermark)(void *arg, int64_t *wm_ms,
 			    int64_t *newest_ms);
 	int		(*since)(void *arg, int64_t *since);
-	int		(*dirty)(void *arg, char ***topics, int64_t **buckets,
-			    size_t *n);
+	int		(*dirty)(void *arg, const char *holder,
+			    char ***topics, int64_t **buckets, size_t *n);
 	int		(*load_states)(void *arg, const char *const *topics,
 			    const size_t *nblocks, size_t n,
 			    struct spike_state *st, int64_t *last_T, bool *found);

@@ -236,9 +236,10 @@ int store_get_since(struct store *s, int64_t *since);
 
 /* The topics counted into since the last call, each with the earliest
  * bucket counted into (<p>dirty, popped: a flush after this adds them
- * again).  *topics and each of its strings are the caller's. */
-int store_pop_dirty(struct store *s, char ***topics, int64_t **buckets,
-    size_t *n);
+ * again), taken only while holder holds the lease (-1 otherwise).
+ * *topics and each of its strings are the caller's. */
+int store_pop_dirty(struct store *s, const char *holder, char ***topics,
+    int64_t **buckets, size_t *n);
 
 /* One span of a topic's counts to read: buckets [from, to) of resolution
  * res.  store_read_spans fills pts (n points, malloc'd, the caller frees)

@@ -168,11 +168,14 @@ fake_save_states(void *arg, const struct store_state_put *v, size_t n)
 }
 
 static int
-fake_dirty(void *arg, char ***topics, int64_t **buckets, size_t *n)
+fake_dirty(void *arg, const char *holder, char ***topics, int64_t **buckets,
+    size_t *n)
 {
 	struct fake *f = arg;
 	size_t i;
 
+	if (strcmp(f->holder, holder) != 0)
+		return -1;		/* the lease is another's */
 	*topics = xcalloc(MAX_TOPICS + 1, sizeof **topics);
 	*buckets = xcalloc(MAX_TOPICS + 1, sizeof **buckets);
 	*n = 0;
