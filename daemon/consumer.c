@@ -491,6 +491,7 @@ use_engine(struct consumer *c)
 	struct pipeline_opts po;
 
 	pipeline_free(c->pl);
+	agg_forget_rules(c->agg);	/* it points into the old rules */
 	engine_unref(c->eng);
 	c->eng = engine_current();
 	memset(&po, 0, sizeof po);
@@ -766,8 +767,8 @@ consumer_free(struct consumer *c)
 		rd_kafka_destroy_flags(c->rk, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
 	positions_free(&c->pos);
 	pipeline_free(c->pl);
+	agg_free(c->agg);	/* before the rules its cache points into */
 	engine_unref(c->eng);
-	agg_free(c->agg);
 	store_free(c->store);
 	flusher_free(&c->fl);
 	free(c);

@@ -67,6 +67,8 @@
 #define CHECKPOINT_S		300	/* a block's last window end is stored
 					 * at least this often (posts' time) */
 #define READ_BATCH		2000	/* spans per read_spans call */
+#define STATE_BATCH		4096	/* topics (or blocks) per load_states
+					 * (save_states) call */
 
 struct tstate {
 	char			*topic;		/* topic id */
@@ -242,18 +244,27 @@ wall_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Renews the lease when a quarter of its TTL has gone by in this pass;
- * -1 when it cannot, or another daemon holds it now. */
+/* Renews the lease when an eighth of its TTL has gone by since it was
+ * last renewed (so a pass, and the wait after it, never leave it below
+ * half); -1 when it cannot, or another daemon holds it now.  Called
+ * between read and write batches, window ends and every 1024 topics. */
 static int
 keep_lease(struct detector *d)
 {
 	int64_t now = wall_ms();
 
-	if (now - d->lease_ms < lease_ttl_ms(d) / 4)
+	if (now - d->lease_ms < lease_ttl_ms(d) / 8)
 		return 0;
 	if (take_lease(d, now) == -1 || !d->leading)
 		return -1;
 	return 0;
+}
+
+/* keep_lease() at every 1024th topic of a loop over them. */
+static int
+keep_lease_every(struct detector *d, size_t i)
+{
+	return (i & 1023) == 1023 ? keep_lease(d) : 0;
 }
 
 static struct tstate *
@@ -559,7 +570,7 @@ static int
 load_states(struct detector *d, struct tstate **tsv, size_t nt)
 {
 	const char **topics = xcalloc(nt + 1, sizeof *topics);
-	size_t *nb = xcalloc(nt + 1, sizeof *nb), n = 0, total = 0, i, b, at;
+	size_t *nb = xcalloc(nt + 1, sizeof *nb), n = 0, total = 0, i, b, at, k;
 	struct tstate **which = xcalloc(nt + 1, sizeof *which);
 	struct spike_state *st;
 	int64_t *last_T;
@@ -576,9 +587,16 @@ load_states(struct detector *d, struct tstate **tsv, size_t nt)
 	st = xcalloc(total + 1, sizeof *st);
 	last_T = xcalloc(total + 1, sizeof *last_T);
 	found = xcalloc(total + 1, sizeof *found);
-	if (n > 0 && d->ops->load_states(d->arg, topics, nb, n, st, last_T,
-	    found) == -1)
-		rc = -1;
+	/* in batches, the lease renewed between them */
+	for (i = at = 0; rc == 0 && i < n; i += k) {
+		k = n - i < STATE_BATCH ? n - i : STATE_BATCH;
+		if (keep_lease(d) == -1 || d->ops->load_states(d->arg,
+		    topics + i, nb + i, k, st + at, last_T + at,
+		    found + at) == -1)
+			rc = -1;
+		for (b = i; b < i + k; b++)
+			at += nb[b];
+	}
 	for (i = at = 0; rc == 0 && i < n; at += nb[i], i++) {
 		struct tstate *ts = which[i];
 
@@ -714,8 +732,38 @@ queue_save(struct tstate *ts, size_t b, bool force,
 	(*n)++;
 }
 
-/* After the steps: each block's last window end, the states to store (one
- * batch), and each series trimmed to what the blocks can still read.
+/* Stores the queued states in batches, renewing the lease between them
+ * (a daemon that lost it stops writing); each stored one is what is
+ * stored now.  Returns how many were stored. */
+static size_t
+save_states(struct detector *d, const struct store_state_put *v, size_t n)
+{
+	size_t i, k, m;
+
+	for (i = 0; i < n; i += m) {
+		m = n - i < STATE_BATCH ? n - i : STATE_BATCH;
+		while (i + m < n && strcmp(v[i + m].topic,
+		    v[i + m - 1].topic) == 0)
+			m++;	/* a topic's blocks in one batch */
+		if (keep_lease(d) == -1 ||
+		    d->ops->save_states(d->arg, v + i, m) == -1) {
+			log_warn("detector cannot store block states | "
+			    "error=\"%s\"", d->ops->errstr(d->arg));
+			break;
+		}
+		for (k = i; k < i + m; k++) {
+			struct tstate *ts = &d->ts[strmap_get(&d->tsmap,
+			    v[k].topic)];
+
+			ts->saved[v[k].block] = v[k].st;
+			ts->saved_T[v[k].block] = v[k].last_T;
+		}
+	}
+	return i < n ? i : n;
+}
+
+/* After the steps: each block's last window end, the states to store (in
+ * batches), and each series trimmed to what the blocks can still read.
  * rc -1: the pass failed or was stopped; each block goes on from where it
  * got to, saved now only when stopping (for whoever leads next). */
 static void
@@ -729,6 +777,7 @@ finish_topics(struct detector *d, const struct ruleset *rs,
 		struct tstate *ts = tsv[i];
 		int64_t keep;
 
+		(void)keep_lease_every(d, i);	/* the saves check it again */
 		for (b = 0; ts != NULL && b < ts->nblocks; b++) {
 			if (ts->w.from[b] != INT64_MAX)
 				ts->last_T[b] = rc == -1 ? ts->w.from[b] : Tcur;
@@ -752,18 +801,7 @@ finish_topics(struct detector *d, const struct ruleset *rs,
 	}
 	if (rc != -1)
 		d->settled_hs = d->history_start;
-	if (n > 0 && d->ops->save_states(d->arg, v, n) == -1)
-		log_warn("detector cannot store block states | error=\"%s\"",
-		    d->ops->errstr(d->arg));
-	else
-		for (i = 0; i < n; i++) {
-			struct tstate *ts = &d->ts[strmap_get(&d->tsmap,
-			    v[i].topic)];
-
-			ts->saved[v[i].block] = v[i].st;
-			ts->saved_T[v[i].block] = v[i].last_T;
-		}
-	d->pass.saved = n;
+	d->pass.saved = save_states(d, v, n);
 	free(v);
 }
 
@@ -817,16 +855,19 @@ read_topics(struct detector *d, const struct ruleset *rs,
 		free(which);
 		return -1;
 	}
-	for (i = 0; i < rs->ntopics; i++)
-		if (tsv[i] != NULL && prepare_topic(d, tsv[i], &rs->topics[i],
-		    Tcur, read_to, &from)) {
+	for (i = 0; i < rs->ntopics && rc == 0; i++) {
+		rc = keep_lease_every(d, i);
+		if (rc == 0 && tsv[i] != NULL && prepare_topic(d, tsv[i],
+		    &rs->topics[i], Tcur, read_to, &from)) {
 			v[n].topic = tsv[i]->topic;
 			v[n].from = from;
 			v[n].to = read_to;
 			which[n++] = tsv[i];
 		}
+	}
 	d->pass.read = n;
-	rc = read_counts(d, which, v, n);
+	if (rc == 0)
+		rc = read_counts(d, which, v, n);
 	free(v);
 	free(which);
 	return rc;
@@ -866,6 +907,11 @@ step_all(struct detector *d, const struct ruleset *rs, int64_t Tcur,
 	}
 	for (k = 0; k < rs->ntopics; k++) {
 		i = rs->order != NULL ? rs->order[k] : k;
+		if (keep_lease_every(d, k) == -1) {
+			rc = -1;	/* nothing stepped: as a failed read */
+			d->loaded = 0;
+			goto out;
+		}
 		if (tsv[i] != NULL && plan_topic(d, rs, tsv, i, Tcur, &Tmin))
 			act[nact++] = i;
 	}
