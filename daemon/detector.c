@@ -296,30 +296,6 @@ tstate_get(struct detector *d, const struct rule_topic *t)
 	return ts;
 }
 
-static int64_t
-sum_cb(void *arg, int64_t from, int64_t to)
-{
-	return sparse_sum(arg, from, to);
-}
-
-static int64_t
-count_cb(void *arg, int64_t bucket)
-{
-	return sparse_count(arg, bucket);
-}
-
-static void
-sums_cb(void *arg, int64_t from, int64_t w, size_t n, int64_t *out)
-{
-	sparse_sums(arg, from, w, n, out);
-}
-
-static int64_t
-next_cb(void *arg, int64_t from)
-{
-	return sparse_next(arg, from);
-}
-
 static void
 log_published(const struct rule_topic *t, size_t b, const struct alert *al)
 {
@@ -505,11 +481,7 @@ prepare_topic(struct detector *d, struct tstate *ts,
 	ts->a = t->alerts;
 	ts->w.ser.resolution_s = d->cfg->resolution_s;
 	ts->w.ser.history_start = d->history_start;
-	ts->w.ser.count = count_cb;
-	ts->w.ser.sum = sum_cb;
-	ts->w.ser.sums = sums_cb;
-	ts->w.ser.next = next_cb;
-	ts->w.ser.arg = &ts->ser;
+	sparse_series(&ts->ser, &ts->w.ser);
 	ts->w.nblocks = ts->nblocks;
 	ts->w.st = ts->st;
 	ts->step = ts->touched = false;

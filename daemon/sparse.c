@@ -216,6 +216,40 @@ sparse_quiet(const struct sparse *s, int64_t from, int64_t to)
 	return i >= s->n || s->bucket[i] >= to;
 }
 
+static int64_t
+count_cb(void *arg, int64_t b)
+{
+	return sparse_count(arg, b);
+}
+
+static int64_t
+sum_cb(void *arg, int64_t from, int64_t to)
+{
+	return sparse_sum(arg, from, to);
+}
+
+static void
+sums_cb(void *arg, int64_t from, int64_t w, size_t n, int64_t *out)
+{
+	sparse_sums(arg, from, w, n, out);
+}
+
+static int64_t
+next_cb(void *arg, int64_t from)
+{
+	return sparse_next(arg, from);
+}
+
+void
+sparse_series(struct sparse *s, struct spike_series *ser)
+{
+	ser->count = count_cb;
+	ser->sum = sum_cb;
+	ser->sums = sums_cb;
+	ser->next = next_cb;
+	ser->arg = s;
+}
+
 size_t
 sparse_len(const struct sparse *s)
 {

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "spike.h"
+
 /* One bucket's count, as read from the store. */
 struct sparse_point {
 	int64_t	bucket;		/* bucket start, seconds */
@@ -59,6 +61,9 @@ void sparse_sums(const struct sparse *s, int64_t from, int64_t w, size_t n,
 int64_t sparse_next(const struct sparse *s, int64_t from);
 /* True when no bucket in [from, to) counted anything. */
 bool sparse_quiet(const struct sparse *s, int64_t from, int64_t to);
+/* Points ser's count, sum, sums and next at s (resolution and history
+ * start are the caller's to set). */
+void sparse_series(struct sparse *s, struct spike_series *ser);
 /* Buckets held, and the bytes allocated for them. */
 size_t sparse_len(const struct sparse *s);
 size_t sparse_bytes(const struct sparse *s);

@@ -253,24 +253,6 @@ dense_count(void *arg, int64_t b)
 	return b >= 0 && b / RES < NB ? v[b / RES] : 0;
 }
 
-static int64_t
-sp_sum(void *arg, int64_t from, int64_t to)
-{
-	return sparse_sum(arg, from, to);
-}
-
-static void
-sp_sums(void *arg, int64_t from, int64_t w, size_t n, int64_t *out)
-{
-	sparse_sums(arg, from, w, n, out);
-}
-
-static int64_t
-sp_next(void *arg, int64_t from)
-{
-	return sparse_next(arg, from);
-}
-
 static void
 test_stepping_matches_dense(void **state)
 {
@@ -326,11 +308,7 @@ test_stepping_matches_dense(void **state)
 				w->ser.count = dense_count;
 				w->ser.arg = v[i];
 			} else {
-				w->ser.count = NULL;
-				w->ser.sum = sp_sum;
-				w->ser.sums = sp_sums;
-				w->ser.next = sp_next;
-				w->ser.arg = &sp[i];
+				sparse_series(&sp[i], &w->ser);
 			}
 		}
 		pd[i] = &wd[i];
