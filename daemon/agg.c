@@ -61,8 +61,10 @@ struct agg {
 	size_t			 nsamples, samples_cap;
 	struct jsonw		 scratch;	/* a candidate sample's JSON */
 
-	const struct ruleset	*crs;		/* the rule set tc is of */
-	struct tcache		*tc;		/* crs->ntopics entries */
+	const struct ruleset	*crs;		/* the rule set tc is of: only
+						 * compared, it may be freed */
+	struct tcache		*tc;
+	size_t			 ntc;		/* entries of tc */
 
 	size_t			 posts;
 	const char		*all;		/* interned "_all", or NULL */
@@ -234,11 +236,11 @@ tcache_drop(struct agg *a)
 {
 	size_t i;
 
-	if (a->tc != NULL && a->crs != NULL)
-		for (i = 0; i < a->crs->ntopics; i++)
-			free(a->tc[i].kws);
+	for (i = 0; i < a->ntc; i++)
+		free(a->tc[i].kws);
 	free(a->tc);
 	a->tc = NULL;
+	a->ntc = 0;
 	a->crs = NULL;
 }
 
@@ -448,7 +450,8 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 	if (rs != a->crs) {
 		tcache_drop(a);
 		a->crs = rs;
-		a->tc = xcalloc(rs->ntopics + 1, sizeof *a->tc);
+		a->ntc = rs->ntopics;
+		a->tc = xcalloc(a->ntc + 1, sizeof *a->tc);
 	}
 	for (i = 0; i < res->ntopics; i++) {
 		const struct rule_topic *t = &rs->topics[res->topics[i].topic];

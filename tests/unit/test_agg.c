@@ -259,9 +259,13 @@ test_rules_change(void **state)
 		    NULL), 2);
 		agg_clear(a);
 	}
+	/* the rule set in use is freed (a reload) before the aggregate
+	 * forgets it, and before the aggregate is freed */
+	agg_add(a, rs2, &p, 100000, &res);
 	match_ctx_free(ctx2);
 	match_free(m2);
 	rules_unref(rs2);
+	agg_forget_rules(a);
 	agg_free(a);
 }
 
