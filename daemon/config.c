@@ -97,7 +97,7 @@ static const struct copt config_table[] = {
 	  10, 600000, NULL, 0, "connect and command timeout" },
 	{ "redis.flush_interval", CT_DUR_MS, O(flush_interval_ms), 0, "1s",
 	  10, 60000, NULL, 0, "how often local counts are written to Redis" },
-	{ "redis.flush_max_entries", CT_INT, O(flush_max_entries), 0, "1024",
+	{ "redis.flush_max_entries", CT_INT, O(flush_max_entries), 0, "4096",
 	  64, INT64_C(1) << 24, NULL, 0, "a consumer flushes early, after the post that brings its local counts to this many entries (counts, keyword hits, breakdowns, samples), so each flush script stays short inside Redis" },
 
 	{ "rules.paths", CT_LIST, O(rule_paths), O(rule_npaths), "/etc/tidewatch/rules.d",

@@ -119,6 +119,7 @@ flusher_flush(struct flusher *f)
 		free(pos);
 		return 0;
 	}
+	np += positions_marks(f->pos, pos + np, f->io->lag, f->arg);
 	t0 = now_ms();
 	ft = metrics_clock();
 	rc = f->io->flush(f->arg, f->agg, pos, np, &st);

@@ -164,6 +164,32 @@ positions_moves(const struct positions *ps, struct store_pos *out,
 	return n;
 }
 
+size_t
+positions_marks(const struct positions *ps, struct store_pos *out,
+    positions_lag_fn *lag, void *arg)
+{
+	size_t i, n = 0;
+	int64_t l;
+
+	if (lag == NULL)
+		return 0;
+	for (i = 0; i < ps->n; i++) {
+		const struct position *p = &ps->v[i];
+
+		if (p->need_pos || (p->next >= 0 && p->next != p->from))
+			continue;	/* waiting, or a move */
+		if ((l = lag(arg, p)) < 0)
+			continue;
+		positions_field(p, out[n].field, sizeof out[n].field);
+		out[n].from = p->from;
+		out[n].to = STORE_POS_MARK;
+		out[n].time_ms = p->wm_ms;
+		out[n].lag = l;
+		n++;
+	}
+	return n;
+}
+
 void
 positions_flushed(struct positions *ps, int rc, positions_read_fn *read,
     void *arg)

@@ -84,10 +84,10 @@ static const char FLUSH_LUA[] =
 "local cmds = 0\n"
 "i = 2\n"
 "for n = 1, np do\n"
-"  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])\n"
+"  if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2]) end\n"
 "  local tf = 't:' .. ARGV[i]\n"
-"  local t = tonumber(redis.call('HGET', KEYS[1], tf) or '-1')\n"
-"  if tonumber(ARGV[i + 3]) > t then redis.call('HSET', KEYS[1], tf, ARGV[i + 3]) end\n"
+"  local t = redis.call('HGET', KEYS[1], tf)\n"
+"  if not t or tonumber(ARGV[i + 3]) > tonumber(t) then redis.call('HSET', KEYS[1], tf, ARGV[i + 3]) end\n"
 "  redis.call('HSET', KEYS[1], 'l:' .. ARGV[i], ARGV[i + 4])\n"
 "  cmds = cmds + 3\n"
 "  i = i + 5\n"
@@ -714,11 +714,16 @@ flush_args_positions(struct store *s, const struct store_pos *pos,
 	arg_fmt(s, "%zu", npos);
 	for (i = 0; i < npos; i++) {
 		arg_add(s, pos[i].field, strlen(pos[i].field));
-		if (pos[i].from < 0)
-			arg_add(s, "-1", 2);
-		else
-			arg_fmt(s, "%" PRId64, pos[i].from);
-		arg_fmt(s, "%" PRId64, pos[i].to);
+		if (pos[i].to == STORE_POS_MARK) {	/* not checked, not moved */
+			arg_add(s, "*", 1);
+			arg_add(s, "", 0);
+		} else {
+			if (pos[i].from < 0)
+				arg_add(s, "-1", 2);
+			else
+				arg_int(s, pos[i].from);
+			arg_int(s, pos[i].to);
+		}
 		arg_fmt(s, "%" PRId64, pos[i].time_ms);
 		arg_fmt(s, "%" PRId64, pos[i].lag);
 	}

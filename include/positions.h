@@ -74,6 +74,15 @@ typedef int64_t positions_lag_fn(void *arg, const struct position *p);
 size_t positions_moves(const struct positions *ps, struct store_pos *out,
     positions_lag_fn *lag, void *arg);
 
+/* The partitions a flush does not move whose lag is known, as marks
+ * (to = STORE_POS_MARK) with their newest post time and lag, so the
+ * stored lag of every partition is that of the last flush: a partition
+ * behind its end then bounds the stream's watermark even when nothing of
+ * it was counted since (an early flush cut before its messages); out has
+ * room for the partitions positions_moves() did not return. */
+size_t positions_marks(const struct positions *ps, struct store_pos *out,
+    positions_lag_fn *lag, void *arg);
+
 /* What a flush returned: 0 — the moves are stored (from = next); -2 —
  * another consumer stored a partition first: every partition goes back to
  * its stored position, read through read, or waits for it when that fails

@@ -74,11 +74,15 @@ size_t store_key(const struct store *s, enum store_key kind, const char *a,
 struct store_pos {
 	char		 field[192];	/* "<kafka topic>/<partition>" */
 	int64_t		 from;
-	int64_t		 to;
+	int64_t		 to;		/* STORE_POS_MARK: no move, only the
+					 * newest post time and the lag are
+					 * stored (from is not checked) */
 	int64_t		 time_ms;
 	int64_t		 lag;		/* messages behind the partition's end;
 					 * -1 unknown */
 };
+
+#define STORE_POS_MARK	(-2)
 
 struct store_flush_stats {
 	size_t	commands;	/* Redis commands the script ran */
