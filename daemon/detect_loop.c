@@ -2,8 +2,10 @@
  * detect_loop.c — the detector's thread.
  *
  * DESIGN: one thread per daemon runs detector_tick() in a loop: it waits
- * on a condition variable until the main loop pokes it (a flush counted)
- * or the interval has passed since the last pass began, then takes a
+ * on a condition variable until the main loop pokes it (a flush counted;
+ * at least a quarter interval after the last pass began, so a backlog's
+ * back-to-back flushes are read together) or the interval has passed
+ * since the last pass began, then takes a
  * reference on the current engine, runs one pass over its rule set, logs
  * the pass (debug; a warning past 2 s) and sets the `leading` stat (read
  * by the main loop's ops job and the metrics).  Stopping sets an atomic
@@ -11,7 +13,6 @@
  * ends within one of them and stores what it stepped; then the thread is
  * joined.  Only this thread touches the detector between start and stop.
  */
-#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -55,18 +56,25 @@ real_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Waits until poked, stopped or the monotonic time due_ms. */
+/* Waits until poked (but not before the monotonic time earliest_ms),
+ * stopped, or the monotonic time due_ms. */
 static void
-wait_for_work(struct detect_loop *l, int64_t due_ms)
+wait_for_work(struct detect_loop *l, int64_t earliest_ms, int64_t due_ms)
 {
 	struct timespec ts;
+	int64_t now, until;
 
-	ts.tv_sec = (time_t)(due_ms / 1000);
-	ts.tv_nsec = (long)(due_ms % 1000) * 1000000;
 	pthread_mutex_lock(&l->mu);
-	while (!l->poked && !atomic_load(&l->stop) && mono_ms() < due_ms)
-		if (pthread_cond_timedwait(&l->cv, &l->mu, &ts) == ETIMEDOUT)
+	for (;;) {
+		now = mono_ms();
+		if (atomic_load(&l->stop) || now >= due_ms ||
+		    (l->poked && now >= earliest_ms))
 			break;
+		until = l->poked && earliest_ms < due_ms ? earliest_ms : due_ms;
+		ts.tv_sec = (time_t)(until / 1000);
+		ts.tv_nsec = (long)(until % 1000) * 1000000;
+		(void)pthread_cond_timedwait(&l->cv, &l->mu, &ts);
+	}
 	l->poked = false;
 	pthread_mutex_unlock(&l->mu);
 }
@@ -98,13 +106,17 @@ static void *
 loop_main(void *arg)
 {
 	struct detect_loop *l = arg;
-	int64_t next = mono_ms() + l->interval_ms;
+	int64_t start = mono_ms(), next = start + l->interval_ms;
 
 	while (!atomic_load(&l->stop)) {
-		wait_for_work(l, next);
+		/* passes a quarter interval apart at most: while flushes come
+		 * back to back (a backlog), one pass takes what several
+		 * counted, each topic read once */
+		wait_for_work(l, start + l->interval_ms / 4, next);
 		if (atomic_load(&l->stop))
 			break;
-		next = mono_ms() + l->interval_ms;
+		start = mono_ms();
+		next = start + l->interval_ms;
 		run_pass(l);
 	}
 	return NULL;
