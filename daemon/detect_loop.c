@@ -10,8 +10,8 @@
  * the pass (debug; a warning past 2 s) and sets the `leading` stat (read
  * by the main loop's ops job and the metrics).  Stopping sets an atomic
  * flag the detector checks at every window end and read batch, so a pass
- * ends within one of them and stores what it stepped; then the thread is
- * joined.  Only this thread touches the detector between start and stop.
+ * ends within one of them; then the thread is joined and every state
+ * stepped since its last checkpoint is stored.  Only this thread touches the detector between start and stop.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -169,6 +169,7 @@ detect_loop_stop(struct detect_loop *l)
 	pthread_mutex_unlock(&l->mu);
 	pthread_join(l->tid, NULL);
 	detector_set_stop(l->det, NULL);
+	detector_checkpoint(l->det);
 	pthread_cond_destroy(&l->cv);
 	pthread_mutex_destroy(&l->mu);
 	free(l);

@@ -777,6 +777,29 @@ finish_topics(struct detector *d, const struct ruleset *rs,
 	free(v);
 }
 
+void
+detector_checkpoint(struct detector *d)
+{
+	struct store_state_put *v = NULL;
+	size_t i, b, n = 0, cap = 0;
+
+	if (!d->leading)
+		return;
+	for (i = 0; i < d->nts; i++) {
+		struct tstate *ts = &d->ts[i];
+
+		for (b = 0; ts->states_loaded && b < ts->nblocks; b++)
+			if (ts->last_T[b] != ts->saved_T[b] ||
+			    memcmp(&ts->st[b], &ts->saved[b],
+			    sizeof ts->st[b]) != 0)
+				queue_save(ts, b, true, &v, &n, &cap);
+	}
+	if (n > 0)
+		log_info("detector stores its states | blocks=%zu", n);
+	(void)save_states(d, v, n);
+	free(v);
+}
+
 /* Forgets topics that left the rule set. */
 static void
 forget_unseen(struct detector *d)

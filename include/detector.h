@@ -103,6 +103,11 @@ int detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms);
  * go on from them next time. */
 void detector_set_stop(struct detector *d, const atomic_int *stop);
 
+/* Stores every block state stepped since it was last stored (the
+ * checkpoints between): a clean stop leaves the next leader nothing to
+ * step again.  Only while leading. */
+void detector_checkpoint(struct detector *d);
+
 /* True if this detector held the lease at its last tick. */
 int detector_leading(const struct detector *d);
 
