@@ -11,7 +11,8 @@
  * by the main loop's ops job and the metrics).  Stopping sets an atomic
  * flag the detector checks at every window end and read batch, so a pass
  * ends within one of them; then the thread is joined and every state
- * stepped since its last checkpoint is stored.  Only this thread touches the detector between start and stop.
+ * stepped since its last checkpoint is stored.  Only this thread touches
+ * the detector between start and stop.
  */
 #include <inttypes.h>
 #include <pthread.h>
