@@ -158,8 +158,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /*
  * A character's span is one code point plus whatever joined it: a
- * combining mark (dropped on an ideograph), a conjoining jamo that
- * composed into a syllable, or a character removed without a trace.
+ * combining mark or a character that folds to marks (dropped on an
+ * ideograph), a conjoining jamo that composed into a syllable, or a
+ * character removed without a trace.
  * Checks each code point of s[a..b) after the first is one of those.
  */
 static void
@@ -170,7 +171,7 @@ check_span_tail(const struct normalizer *n, const char *s, size_t a,
 	const utf8proc_property_t *pr;
 	utf8proc_int32_t cp;
 	utf8proc_ssize_t l;
-	size_t off;
+	size_t off, k;
 	int first = 1;
 
 	for (off = a; off < b; off += (size_t)l, first = 0) {
@@ -183,9 +184,16 @@ check_span_tail(const struct normalizer *n, const char *s, size_t a,
 		if (pr->category == UTF8PROC_CATEGORY_MN ||
 		    pr->category == UTF8PROC_CATEGORY_MC)
 			continue;
+		/* alone, it folds to nothing, to marks (ﾟ → U+309A) or to
+		 * a conjoining jamo (ㅏ → U+1161) */
 		CHECK(norm_text_full(n, s + off, (size_t)l, &one) == 0);
-		CHECK(one.n == 0 || (one.n == 1 && one.v[0].cp >= 0x1160 &&
-		    one.v[0].cp <= 0x11ff));
+		for (k = 0; k < one.n; k++) {
+			pr = utf8proc_get_property((utf8proc_int32_t)
+			    one.v[k].cp);
+			CHECK(pr->category == UTF8PROC_CATEGORY_MN ||
+			    pr->category == UTF8PROC_CATEGORY_MC ||
+			    (one.v[k].cp >= 0x1160 && one.v[k].cp <= 0x11ff));
+		}
 	}
 }
 
