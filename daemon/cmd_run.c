@@ -39,6 +39,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "clock.h"
 #include "commands.h"
 #include "consumer.h"
 #include "detect_loop.h"
@@ -64,15 +65,6 @@ on_signal(int sig)
 			_exit(1);	/* second request: at once */
 		got_stop = 1;
 	}
-}
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -486,7 +478,7 @@ static const struct daemon_job {
 static void
 daemon_loop(struct daemon *d)
 {
-	int64_t next[NJOBS], start = now_ms();
+	int64_t next[NJOBS], start = clock_wall_ms();
 	size_t j;
 
 	for (j = 0; j < NJOBS; j++) {
@@ -500,7 +492,7 @@ daemon_loop(struct daemon *d)
 		int64_t now;
 
 		usleep(20000);
-		now = now_ms();
+		now = clock_wall_ms();
 		for (j = 0; j < NJOBS; j++) {
 			const struct daemon_job *job = &daemon_jobs[j];
 
@@ -630,7 +622,7 @@ daemon_start(struct daemon *d)
 	gethostname(host, sizeof host);
 	host[sizeof host - 1] = '\0';
 	snprintf(d->instance, sizeof d->instance, "%s:%ld:%" PRId64, host,
-	    (long)getpid(), now_ms());
+	    (long)getpid(), clock_wall_ms());
 	d->det = detector_new(&d->cfg, d->password, d->instance);
 	if ((d->dl = detect_loop_start(d->det, d->cfg.flush_interval_ms, err,
 	    sizeof err)) == NULL) {
@@ -646,7 +638,7 @@ daemon_start(struct daemon *d)
 	if (sd_watchdog_enabled(0, &d->wd_usec) <= 0)
 		d->wd_usec = 0;
 	d->fingerprint = rules_fingerprint(&d->cfg);
-	d->prev.t_ms = now_ms();
+	d->prev.t_ms = clock_wall_ms();
 }
 
 int

@@ -35,6 +35,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "clock.h"
 #include "agg.h"
 #include "consumer.h"
 #include "engine.h"
@@ -85,15 +86,6 @@ struct consumer {
 		int64_t		 last_post_ms;
 	}			 pend;
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* positions_read_fn over the consumer's Redis connection. */
 static int
@@ -292,7 +284,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			log_warn("cannot read positions from redis; partitions "
 			    "wait | consumer=%d error=\"%s\"", c->id,
 			    store_errstr(c->store));
-			c->next_pos_try_ms = now_ms() + 500;
+			c->next_pos_try_ms = clock_wall_ms() + 500;
 		}
 		assign_all(c);
 		log_info("partitions assigned | consumer=%d count=%d", c->id,
@@ -598,9 +590,9 @@ flush_if_full(struct consumer *c)
 static void
 flush_before_exit(struct consumer *c)
 {
-	int64_t deadline = now_ms() + 2500;
+	int64_t deadline = clock_wall_ms() + 2500;
 
-	while (flush(c) == -1 && now_ms() < deadline)
+	while (flush(c) == -1 && clock_wall_ms() < deadline)
 		usleep(100000);
 	if (agg_size(c->agg) > 0)
 		log_error("exiting with counts not written to redis; they "
@@ -616,7 +608,7 @@ leave_group(struct consumer *c)
 {
 	rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
 	rd_kafka_error_t *err = rd_kafka_consumer_close_queue(c->rk, q);
-	int64_t deadline = now_ms() + 1000;
+	int64_t deadline = clock_wall_ms() + 1000;
 
 	if (err != NULL) {
 		log_warn("kafka: leaving the group: %s | consumer=%d",
@@ -628,7 +620,7 @@ leave_group(struct consumer *c)
 	/* serve the queue as events: messages still arriving are dropped
 	 * (they are not counted, and their positions were not stored), a
 	 * revocation goes through our handler */
-	while (!rd_kafka_consumer_closed(c->rk) && now_ms() < deadline) {
+	while (!rd_kafka_consumer_closed(c->rk) && clock_wall_ms() < deadline) {
 		rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
 
 		if (ev == NULL)
@@ -670,9 +662,9 @@ consumer_thread(void *arg)
 	/* named, so top -H and make bench tell its CPU from librdkafka's */
 	snprintf(name, sizeof name, "tw-consumer-%u", (unsigned)c->id % 100u);
 	pthread_setname_np(pthread_self(), name);
-	c->next_flush_ms = now_ms() + interval;
+	c->next_flush_ms = clock_wall_ms() + interval;
 	while (!atomic_load(&c->stop)) {
-		int64_t now = now_ms(), wait = c->next_flush_ms - now;
+		int64_t now = clock_wall_ms(), wait = c->next_flush_ms - now;
 		rd_kafka_message_t *m;
 		int n;
 
@@ -685,7 +677,7 @@ consumer_thread(void *arg)
 		 * flush; the clock is read every CLOCK_EVERY messages */
 		n = 0;
 		if ((m = rd_kafka_consumer_poll(c->rk, (int)wait)) != NULL) {
-			now = now_ms();
+			now = clock_wall_ms();
 			consume_message(c, m, now);
 			rd_kafka_message_destroy(m);
 			flush_if_full(c);
@@ -701,17 +693,17 @@ consumer_thread(void *arg)
 				break;
 			for (k = 0; k < got; k++) {
 				if (k % CLOCK_EVERY == 0)
-					now = now_ms();
+					now = clock_wall_ms();
 				consume_message(c, c->batch[k], now);
 				rd_kafka_message_destroy(c->batch[k]);
 				flush_if_full(c);
 			}
 			n += (int)got;
-			now = now_ms();
+			now = clock_wall_ms();
 			publish_stats(c);
 		}
 		publish_stats(c);
-		now = now_ms();
+		now = clock_wall_ms();
 		if (now >= c->next_pos_try_ms)
 			retry_positions(c, now);
 		if (now >= c->next_flush_ms) {

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "detect_loop.h"
 #include "engine.h"
 #include "log.h"
@@ -39,24 +40,6 @@ struct detect_loop {
 	atomic_int	 stop;
 };
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t
-real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until poked (but not before the monotonic time earliest_ms),
  * stopped, or the monotonic time due_ms. */
 static void
@@ -67,7 +50,7 @@ wait_for_work(struct detect_loop *l, int64_t earliest_ms, int64_t due_ms)
 
 	pthread_mutex_lock(&l->mu);
 	for (;;) {
-		now = mono_ms();
+		now = clock_mono_ms();
 		if (atomic_load(&l->stop) || now >= due_ms ||
 		    (l->poked && now >= earliest_ms))
 			break;
@@ -86,11 +69,11 @@ run_pass(struct detect_loop *l)
 {
 	struct engine *cur = engine_current();
 	struct detector_pass p;
-	int64_t t0 = mono_ms(), took;
+	int64_t t0 = clock_mono_ms(), took;
 	int rc;
 
-	rc = detector_tick(l->det, cur->rs, real_ms());
-	took = mono_ms() - t0;
+	rc = detector_tick(l->det, cur->rs, clock_wall_ms());
+	took = clock_mono_ms() - t0;
 	engine_unref(cur);
 	STAT_SET(leading, detector_leading(l->det) ? 1 : 0);
 	detector_last_pass(l->det, &p);
@@ -107,7 +90,7 @@ static void *
 loop_main(void *arg)
 {
 	struct detect_loop *l = arg;
-	int64_t start = mono_ms(), next = start + l->interval_ms;
+	int64_t start = clock_mono_ms(), next = start + l->interval_ms;
 
 	while (!atomic_load(&l->stop)) {
 		/* passes a quarter interval apart at most: while flushes come
@@ -116,7 +99,7 @@ loop_main(void *arg)
 		wait_for_work(l, start + l->interval_ms / 4, next);
 		if (atomic_load(&l->stop))
 			break;
-		start = mono_ms();
+		start = clock_mono_ms();
 		next = start + l->interval_ms;
 		run_pass(l);
 	}

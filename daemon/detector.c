@@ -48,8 +48,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "alert.h"
 #include "detector.h"
 #include "log.h"
@@ -235,15 +235,6 @@ take_lease(struct detector *d, int64_t now_ms)
 	return 0;
 }
 
-static int64_t
-wall_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* Renews the lease when an eighth of its TTL has gone by since it was
  * last renewed (so a pass, and the wait after it, never leave it below
  * half); -1 when it cannot, or another daemon holds it now.  Called
@@ -251,7 +242,7 @@ wall_ms(void)
 static int
 keep_lease(struct detector *d)
 {
-	int64_t now = wall_ms();
+	int64_t now = clock_wall_ms();
 
 	if (now - d->lease_ms < lease_ttl_ms(d) / 8)
 		return 0;
@@ -956,7 +947,7 @@ detector_tick(struct detector *d, const struct ruleset *rs, int64_t now_ms)
 	size_t i;
 
 	memset(&d->pass, 0, sizeof d->pass);
-	if (take_lease(d, wall_ms()) == -1 || !d->leading)
+	if (take_lease(d, clock_wall_ms()) == -1 || !d->leading)
 		return d->leading ? -1 : 0;
 	if (d->ops->watermark(d->arg, &wm, &newest) == -1 ||
 	    d->ops->since(d->arg, &d->history_start) == -1)

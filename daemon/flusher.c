@@ -16,22 +16,13 @@
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "clock.h"
 #include "flusher.h"
 #include "log.h"
 #include "metrics.h"
 #include "stats.h"
 #include "xmalloc.h"
-
-static int64_t
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 count_flush_time(int64_t dt)
@@ -120,11 +111,11 @@ flusher_flush(struct flusher *f)
 		return 0;
 	}
 	np += positions_marks(f->pos, pos + np, f->io->lag, f->arg);
-	t0 = now_ms();
+	t0 = clock_wall_ms();
 	ft = metrics_clock();
 	rc = f->io->flush(f->arg, f->agg, pos, np, &st);
 	metrics_flush_observe(metrics_clock() - ft);
-	dt = now_ms() - t0;
+	dt = clock_wall_ms() - t0;
 	free(pos);
 	if (rc == 0) {
 		finish_stored(f, &st, dt);

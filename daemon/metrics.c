@@ -30,6 +30,7 @@
 #include <librdkafka/rdkafka.h>
 #include <microhttpd.h>
 
+#include "clock.h"
 #include "agg.h"
 #include "engine.h"
 #include "log.h"
@@ -70,15 +71,6 @@ static _Atomic int64_t		 unhealthy_after_ms = 30000;
 static struct MHD_Daemon	*httpd;
 static int			 http_port;
 static int64_t			 start_ms;
-
-static int64_t
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void
 metrics_flush_totals(uint64_t *count, double *seconds)
@@ -138,7 +130,7 @@ metrics_flushed(const struct agg *a)
 	const struct agg_entry *e;
 	size_t n, i;
 
-	STAT_SET(redis_ok_ms, wall_ms());
+	STAT_SET(redis_ok_ms, clock_wall_ms());
 	e = agg_entries(a, &n);
 	for (i = 0; i < n; i++)
 		if (e[i].kind == AGG_COUNT && strcmp(e[i].topic, "_all") != 0 &&
@@ -235,7 +227,7 @@ metrics_kafka_stats(int consumer, const char *json, size_t len)
 	}
 	cJSON_Delete(root);
 	if (up)
-		STAT_SET(kafka_ok_ms, wall_ms());
+		STAT_SET(kafka_ok_ms, clock_wall_ms());
 
 	pthread_mutex_lock(&mu);
 	for (i = j = 0; i < nlags; i++) {
@@ -461,7 +453,7 @@ metrics_render(void)
 {
 	struct buf b = { NULL, 0, 0 };
 	char reason[128];
-	int64_t now = wall_ms();
+	int64_t now = clock_wall_ms();
 	size_t i;
 
 	b.cap = 16384;
@@ -602,7 +594,7 @@ serve_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return reply(conn, MHD_HTTP_OK,
 		    "text/plain; version=0.0.4; charset=utf-8", metrics_render());
 	if (strcmp(url, "/healthz") == 0) {
-		int ok = metrics_health(wall_ms(), reason, sizeof reason) == 0;
+		int ok = metrics_health(clock_wall_ms(), reason, sizeof reason) == 0;
 
 		body = xmalloc(strlen(reason) + 2);
 		snprintf(body, strlen(reason) + 2, "%s\n", reason);
@@ -643,7 +635,7 @@ metrics_start(const char *listen, char *err, size_t errsz)
 	const union MHD_DaemonInfo *info;
 
 	if (start_ms == 0)
-		start_ms = wall_ms();
+		start_ms = clock_wall_ms();
 	if (listen == NULL || listen[0] == '\0')
 		return 0;
 	colon = strrchr(listen, ':');
