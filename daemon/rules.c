@@ -38,6 +38,13 @@
 
 static const char *const top_keys[] = { "lists", "topics" };
 enum { TOP_LISTS, TOP_TOPICS, TOP__N };
+static const char *const top_help[TOP__N] = {
+	[TOP_LISTS] = "named keyword lists, name: [keywords], used in any "
+	    "rule file as $name",
+	[TOP_TOPICS] = "the topics: each an id, a match expression and "
+	    "optional alert blocks",
+};
+const struct rkeys rules_file_keys = { top_keys, top_help, TOP__N };
 
 /* ---- files ------------------------------------------------------------ */
 

@@ -26,36 +26,7 @@
 #include "rules_int.h"
 #include "xmalloc.h"
 
-#define RULES_MAX_POISSON_P	0.5
-
 static const char *const severity_names[] = { "info", "warning", "critical" };
-
-/* How a value is written and where it goes. */
-enum akey_type {
-	AT_DURATION,	/* int64_t seconds: 30s, 5m, 2h, 1d; > 0, <= 3650d */
-	AT_WHOLE64,	/* int64_t: a whole number from min (to max if > 0) */
-	AT_WHOLE,	/* int: the same */
-	AT_POSITIVE,	/* double > 0 */
-	AT_PROBABILITY,	/* double, 0 < p < RULES_MAX_POISSON_P */
-	AT_SEVERITY,	/* enum severity, by name */
-	AT_BLOCK,	/* read by the row's own parser */
-};
-
-#define AF_REQUIRED	0x1	/* the block needs it */
-#define AF_CONDITION	0x2	/* the block needs one of them */
-#define AF_BASELINE	0x4	/* compares with the baseline: needs one */
-
-struct aparse;
-
-struct akey {
-	const char	*name;
-	enum akey_type	 type;
-	size_t		 off;		/* the field of struct rule_alert */
-	int64_t		 min, max;	/* AT_WHOLE*: max 0 is no maximum */
-	int		(*parse)(struct aparse *, yaml_node_t *); /* AT_BLOCK */
-	unsigned	 flags;		/* AF_* */
-	const char	*help;
-};
 
 /* The keys of an alert block, in the order of "expected ..." messages;
  * values are read in this order. */
@@ -134,6 +105,10 @@ static const struct akey poisson_table[PK__N] = {
 	[PK_FACTOR] = { "factor", AT_POSITIVE, A(poisson_factor), 0, 0, NULL,
 	    0, "how far above the bound the count must be (default 1)" },
 };
+
+const struct akeys ralert_keys = { alert_table, AK__N };
+const struct akeys ralert_baseline_keys = { baseline_table, BK__N };
+const struct akeys ralert_poisson_keys = { poisson_table, PK__N };
 
 /* ---- reading values --------------------------------------------------- */
 

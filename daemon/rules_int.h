@@ -13,11 +13,13 @@
  *   rules_topic.c  one topic: its keys, count_by, tags, inhibit, tests;
  *   rules_alert.c  alert blocks, driven by the key tables of the alert, its
  *                  baseline and its poisson condition.
- * The rule keys, each a table next to its parser: top_keys[] (rules.c),
- * topic_keys[] and tests_keys[] (rules_topic.c), match_keys[]
- * (rules_match.c), alert_table[], baseline_table[] and poisson_table[]
- * (rules_alert.c, with a line of help each); the fields of `where`,
- * `count_by` and test posts are free names.
+ * The rule keys, each a table next to its parser with a line of help per
+ * key: top_keys[] (rules.c), topic_keys[] and tests_keys[]
+ * (rules_topic.c), match_keys[] (rules_match.c), alert_table[],
+ * baseline_table[] and poisson_table[] (rules_alert.c); the fields of
+ * `where`, `count_by` and test posts are free names.  The tables are
+ * exported (struct rkeys, struct akeys) for the JSON Schema of rule files
+ * (schema.c), which reads the same rows the loader checks keys against.
  * Each file exports its names with its own prefix (ryaml_, rmatch_,
  * rtopic_, ralert_).  All of them run in the thread that calls rules_load()
  * and touch nothing but the struct loader they are given.
@@ -50,6 +52,7 @@
 #define RULES_DEFAULT_LOOKBACK	7
 #define RULES_MAX_GROUP_WAIT	3600
 #define RULES_MAX_INHIBIT	16
+#define RULES_MAX_POISSON_P	0.5
 
 #define SHOWSZ	256		/* ryaml_show() and ryaml_got() buffers */
 
@@ -247,5 +250,58 @@ void	ralert_parse(struct loader *ld, struct rule_topic *t, size_t *cap,
 /* A topic's `alert`: one block or a list of them. */
 void	ralert_parse_list(struct loader *ld, struct rule_topic *t,
 	    yaml_node_t *n);
+
+/* ---- the key tables, for the schema (schema.c) ----------------------- */
+
+/* The keys of one mapping of the rule format, as the loader checks them,
+ * with a line of help each (help[i] goes with names[i]). */
+struct rkeys {
+	const char *const	*names;
+	const char *const	*help;
+	size_t			 n;
+};
+
+extern const struct rkeys rules_file_keys;	/* rules.c: lists, topics */
+extern const struct rkeys rtopic_keys;		/* a topic */
+extern const struct rkeys rtopic_tests_keys;	/* a topic's tests */
+extern const struct rkeys rmatch_keys;		/* a topic's match */
+
+/* How the value of an alert key is written and where it goes. */
+enum akey_type {
+	AT_DURATION,	/* int64_t seconds: 30s, 5m, 2h, 1d; > 0, <= 3650d */
+	AT_WHOLE64,	/* int64_t: a whole number from min (to max if > 0) */
+	AT_WHOLE,	/* int: the same */
+	AT_POSITIVE,	/* double > 0 */
+	AT_PROBABILITY,	/* double, 0 < p < RULES_MAX_POISSON_P */
+	AT_SEVERITY,	/* enum severity, by name */
+	AT_BLOCK,	/* read by the row's own parser */
+};
+
+#define AF_REQUIRED	0x1	/* the block needs it */
+#define AF_CONDITION	0x2	/* the block needs one of them */
+#define AF_BASELINE	0x4	/* compares with the baseline: needs one */
+
+struct aparse;
+
+/* A key of an alert block, of its baseline or of its poisson mapping. */
+struct akey {
+	const char	*name;
+	enum akey_type	 type;
+	size_t		 off;		/* the field of struct rule_alert */
+	int64_t		 min, max;	/* AT_WHOLE*: max 0 is no maximum */
+	int		(*parse)(struct aparse *, yaml_node_t *); /* AT_BLOCK */
+	unsigned	 flags;		/* AF_* */
+	const char	*help;
+};
+
+/* The rows of one alert table. */
+struct akeys {
+	const struct akey	*rows;
+	size_t			 n;
+};
+
+extern const struct akeys ralert_keys;		/* an alert block */
+extern const struct akeys ralert_baseline_keys;	/* baseline: {...} */
+extern const struct akeys ralert_poisson_keys;	/* poisson: {...} */
 
 #endif

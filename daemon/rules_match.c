@@ -24,6 +24,16 @@
 
 static const char *const match_keys[] = { "any", "all", "none", "where" };
 enum { MK_ANY, MK_ALL, MK_NONE, MK_WHERE, MK__N };
+static const char *const match_help[MK__N] = {
+	[MK_ANY] = "a post matches when it holds at least one of these "
+	    "keywords, /regexes/flags or $lists",
+	[MK_ALL] = "a post matches when it holds every item; an item that "
+	    "is a list (or a $list) is an OR-group",
+	[MK_NONE] = "a post holding any of these never matches",
+	[MK_WHERE] = "post fields and the values they must have: field: "
+	    "value, [values], $list or /regex/",
+};
+const struct rkeys rmatch_keys = { match_keys, match_help, MK__N };
 
 /* The keywords of the topic being read, in the order of its match. */
 struct kwbuf {

@@ -28,8 +28,33 @@ static const char *const topic_keys[] = {
 enum { TK_ID, TK_NAME, TK_TAGS, TK_MATCH, TK_COUNT_BY, TK_ALERT, TK_TESTS,
 	TK_GROUP_WAIT, TK_INHIBIT, TK__N };
 
+static const char *const topic_help[TK__N] = {
+	[TK_ID] = "the topic's id: 1 to 64 characters of a-z, 0-9 and '-', "
+	    "not starting with '-', unique across the rule files",
+	[TK_NAME] = "a display name (default: the id)",
+	[TK_TAGS] = "labels for the topic, e.g. [food, health]",
+	[TK_MATCH] = "which posts belong to the topic: any, all, none and "
+	    "where",
+	[TK_COUNT_BY] = "post fields whose top values are counted and shown "
+	    "in alerts; at most 16 names of at most 128 bytes",
+	[TK_ALERT] = "when to alert: one alert block or a list of them",
+	[TK_TESTS] = "posts that must match (match) and must not (no_match), "
+	    "run by tidewatch check",
+	[TK_GROUP_WAIT] = "hold a new alert this long (at most 1h) so that "
+	    "topics firing together go out as one digest",
+	[TK_INHIBIT] = "topic ids (this topic's parents, at most 16): while "
+	    "one of them is firing, this topic does not alert",
+};
+const struct rkeys rtopic_keys = { topic_keys, topic_help, TK__N };
+
 static const char *const tests_keys[] = { "match", "no_match" };
 enum { XK_MATCH, XK_NO_MATCH, XK__N };
+static const char *const tests_help[XK__N] = {
+	[XK_MATCH] = "texts or posts ({text, field: value}) the topic must "
+	    "match",
+	[XK_NO_MATCH] = "texts or posts the topic must not match",
+};
+const struct rkeys rtopic_tests_keys = { tests_keys, tests_help, XK__N };
 
 /* ---- names ------------------------------------------------------------ */
 
