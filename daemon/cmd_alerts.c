@@ -12,6 +12,8 @@
  * remembered (a ring of SEEN_MAX) and a second copy is skipped.  Lost
  * connections are retried with a backoff up to 5 s, logging one line per
  * state change.  SIGINT and SIGTERM set a flag; the loop exits with 0.
+ * Every string of an alert is printed through termsafe (JSON escapes for
+ * --json), since it comes from posts and from Redis.
  * Single-threaded; all state lives in one struct sub on the stack.
  */
 #include <errno.h>
@@ -31,6 +33,7 @@
 #include "commands.h"
 #include "log.h"
 #include "store.h"
+#include "termsafe.h"
 #include "xmalloc.h"
 
 #define BACKOFF_MIN_MS	100
@@ -137,111 +140,150 @@ fmt_num(char *buf, size_t sz, double v, int decimals)
 }
 
 /* Writes the first sample's text, one line, at most SAMPLE_CHARS
- * characters, quoted. */
+ * characters (before escaping), quoted and made safe for a terminal. */
 static void
 put_sample(FILE *fp, const cJSON *root)
 {
 	const cJSON *samples = cJSON_GetObjectItemCaseSensitive(root, "samples");
 	const char *text, *p;
+	char *cut;
 	int chars = 0;
 
 	if (!cJSON_IsArray(samples) || cJSON_GetArraySize(samples) == 0)
 		return;
 	if ((text = jstr(cJSON_GetArrayItem(samples, 0), "text")) == NULL)
 		return;
-	fputs("  \"", fp);
-	for (p = text; *p != '\0'; p++) {
-		unsigned char ch = (unsigned char)*p;
-
-		if ((ch & 0xc0) != 0x80 && chars++ == SAMPLE_CHARS) {
-			fputs("…", fp);
+	for (p = text; *p != '\0'; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80 && chars++ == SAMPLE_CHARS)
 			break;
-		}
-		putc(ch < 0x20 ? ' ' : ch, fp);
-	}
+	cut = xstrndup(text, (size_t)(p - text));
+	fputs("  \"", fp);
+	termsafe_fputs(cut, fp);
+	if (*p != '\0')
+		fputs("…", fp);
 	putc('"', fp);
+	free(cut);
 }
 
-/* 2026-11-26 05:05:00Z  WARNING  食品安全 (food-safety)  count 184 vs
- * baseline 23.5 (×7.8)  top 食物中毒  "sample…" */
-static void
-put_line(FILE *fp, const cJSON *root)
+/* The string at key, made safe for a terminal, or dflt when there is
+ * none; the caller frees it. */
+static char *
+jsafe(const cJSON *o, const char *key, const char *dflt)
 {
-	const char *when, *state, *sev, *topic, *name, *cond;
-	const cJSON *v, *top;
-	char num[64], word[32];
-	size_t i;
+	const char *v = jstr(o, key);
 
-	if ((when = jstr(root, "window_end")) == NULL &&
-	    (when = jstr(root, "detected_at")) == NULL)
-		when = "?";
-	for (i = 0; when[i] != '\0'; i++)
-		putc(when[i] == 'T' ? ' ' : when[i], fp);
+	return termsafe_dup(v != NULL ? v : dflt);
+}
 
-	state = jstr(root, "state");
-	sev = jstr(root, "severity");
-	if (state != NULL && strcmp(state, "firing") != 0)
-		snprintf(word, sizeof word, "%s", state);
+/* The stall ops alert: no post reached the group for a while. */
+static void
+put_stall(FILE *fp, const cJSON *root, const char *state)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "silent_s");
+	char *group = jsafe(root, "group", "?");
+	char *since = jsafe(root, "last_post_at", "?");
+	char num[64];
+
+	fmt_num(num, sizeof num, cJSON_IsNumber(v) ? v->valuedouble : 0, 0);
+	if (state != NULL && strcmp(state, "resolved") == 0)
+		fprintf(fp, "input stall over (%s): posts again after %ss "
+		    "without\n", group, num);
 	else
-		snprintf(word, sizeof word, "%s", sev != NULL ? sev : "firing");
-	for (i = 0; word[i] != '\0'; i++)
-		if (word[i] >= 'a' && word[i] <= 'z')
-			word[i] = (char)(word[i] - 'a' + 'A');
-	fprintf(fp, "  %s  ", word);
+		fprintf(fp, "input stall (%s): no post since %s (%ss)\n", group,
+		    since, num);
+	free(group);
+	free(since);
+}
 
-	if ((v = cJSON_GetObjectItemCaseSensitive(root, "type")) != NULL &&
-	    cJSON_IsString(v) && strcmp(v->valuestring, "stall") == 0) {
-		/* an ops alert: no post reached the group for a while */
-		const char *since = jstr(root, "last_post_at");
+/* count 184 vs baseline 23.5 (×7.8); a threshold block without a
+ * baseline says so instead of "vs baseline 0": count 60 (threshold). */
+static void
+put_numbers(FILE *fp, const cJSON *root)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "count");
+	const char *cond = jstr(root, "condition");
+	bool threshold = cond != NULL && strcmp(cond, "threshold") == 0;
+	const char *sep = " (";
+	char num[64];
 
-		v = cJSON_GetObjectItemCaseSensitive(root, "silent_s");
-		fmt_num(num, sizeof num, cJSON_IsNumber(v) ? v->valuedouble : 0, 0);
-		if (state != NULL && strcmp(state, "resolved") == 0)
-			fprintf(fp, "input stall over (%s): posts again after %ss "
-			    "without\n", jstr(root, "group") ? jstr(root, "group") :
-			    "?", num);
-		else
-			fprintf(fp, "input stall (%s): no post since %s (%ss)\n",
-			    jstr(root, "group") ? jstr(root, "group") : "?",
-			    since ? since : "?", num);
+	if (!cJSON_IsNumber(v))
 		return;
-	}
-	topic = jstr(root, "topic");
-	name = jstr(root, "name");
-	if (topic == NULL)
-		topic = "?";
-	if (name != NULL && strcmp(name, topic) != 0)
-		fprintf(fp, "%s (%s)", name, topic);
-	else
-		fputs(topic, fp);
-
-	v = cJSON_GetObjectItemCaseSensitive(root, "count");
-	if (cJSON_IsNumber(v)) {
-		fmt_num(num, sizeof num, v->valuedouble, 0);
-		fprintf(fp, "  count %s", num);
-		v = cJSON_GetObjectItemCaseSensitive(root, "baseline_rate");
-		if (cJSON_IsNumber(v)) {
-			fmt_num(num, sizeof num, v->valuedouble, 2);
-			fprintf(fp, " vs baseline %s", num);
-		}
+	fmt_num(num, sizeof num, v->valuedouble, 0);
+	fprintf(fp, "  count %s", num);
+	v = cJSON_GetObjectItemCaseSensitive(root, "baseline_rate");
+	if (cJSON_IsNumber(v) && !(threshold && v->valuedouble == 0)) {
+		fmt_num(num, sizeof num, v->valuedouble, 2);
+		fprintf(fp, " vs baseline %s", num);
 		v = cJSON_GetObjectItemCaseSensitive(root, "ratio");
 		if (cJSON_IsNumber(v)) {
 			fmt_num(num, sizeof num, v->valuedouble, 1);
-			fprintf(fp, " (×%s)", num);
+			fprintf(fp, "%s×%s", sep, num);
+			sep = ", ";
 		}
 	}
-	cond = jstr(root, "condition");
+	if (threshold)
+		fprintf(fp, "%sthreshold", sep);
+	if (threshold || strcmp(sep, ", ") == 0)
+		putc(')', fp);
 	v = cJSON_GetObjectItemCaseSensitive(root, "zscore");
 	if (cond != NULL && strcmp(cond, "zscore") == 0 && cJSON_IsNumber(v)) {
 		fmt_num(num, sizeof num, v->valuedouble, 1);
 		fprintf(fp, " z %s", num);
 	}
+}
 
+/* 2026-11-26 05:05:00Z  WARNING  食品安全 (food-safety)  count 184 vs
+ * baseline 23.5 (×7.8)  top 食物中毒  "sample…"; every string of the
+ * alert goes through termsafe. */
+static void
+put_line(FILE *fp, const cJSON *root)
+{
+	const char *state, *sev, *type;
+	const cJSON *v, *top;
+	char word[32], *when, *topic, *name, *kw;
+	size_t i;
+
+	when = jsafe(root, jstr(root, "window_end") != NULL ? "window_end" :
+	    "detected_at", "?");
+	for (i = 0; when[i] != '\0'; i++)
+		putc(when[i] == 'T' ? ' ' : when[i], fp);
+	free(when);
+
+	state = jstr(root, "state");
+	sev = jstr(root, "severity");
+	if (state != NULL && strcmp(state, "firing") != 0)
+		termsafe(word, sizeof word, state, strlen(state), 0);
+	else if (sev != NULL)
+		termsafe(word, sizeof word, sev, strlen(sev), 0);
+	else
+		snprintf(word, sizeof word, "firing");
+	for (i = 0; word[i] != '\0'; i++)
+		if (word[i] >= 'a' && word[i] <= 'z')
+			word[i] = (char)(word[i] - 'a' + 'A');
+	fprintf(fp, "  %s  ", word);
+
+	if ((type = jstr(root, "type")) != NULL && strcmp(type, "stall") == 0) {
+		put_stall(fp, root, state);
+		return;
+	}
+	topic = jsafe(root, "topic", "?");
+	name = jstr(root, "name") != NULL ? jsafe(root, "name", "") : NULL;
+	if (name != NULL && strcmp(name, topic) != 0)
+		fprintf(fp, "%s (%s)", name, topic);
+	else
+		fputs(topic, fp);
+	free(topic);
+	free(name);
+
+	put_numbers(fp, root);
 	top = cJSON_GetObjectItemCaseSensitive(root, "top_keywords");
 	if (cJSON_IsArray(top) && cJSON_GetArraySize(top) > 0) {
 		v = cJSON_GetArrayItem(cJSON_GetArrayItem(top, 0), 0);
-		if (cJSON_IsString(v))
-			fprintf(fp, "  top %s", v->valuestring);
+		if (cJSON_IsString(v)) {
+			kw = termsafe_dup(v->valuestring);
+			fprintf(fp, "  top %s", kw);
+			free(kw);
+		}
 	}
 	put_sample(fp, root);
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "repeat")))
@@ -249,6 +291,21 @@ put_line(FILE *fp, const cJSON *root)
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "late")))
 		fputs("  (late)", fp);
 	putc('\n', fp);
+}
+
+/* Writes an alert's text as it was published (--json, or text that is
+ * not JSON), made safe for a terminal: JSON escapes keep the JSON's
+ * meaning. */
+static void
+put_raw(FILE *fp, const char *msg, size_t len, bool json)
+{
+	size_t cap = 6 * len + 1;	/* a byte can become \ufffd */
+	char *safe = xmalloc(cap);
+	size_t n = termsafe(safe, cap, msg, len, json ? TERMSAFE_JSON : 0);
+
+	fwrite(safe, 1, n, fp);
+	putc('\n', fp);
+	free(safe);
 }
 
 /* Prints one alert (unless a copy was printed already, or --topic
@@ -265,8 +322,7 @@ show(struct sub *sb, const char *msg, size_t len, const char *where,
 	if (!cJSON_IsObject(root)) {
 		log_warn("alert is not valid JSON, printed as it is | from=%s",
 		    where);
-		fwrite(msg, 1, len, stdout);
-		putc('\n', stdout);
+		put_raw(stdout, msg, len, false);
 	} else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root,
 	    "digest"))) {
 		/* a group_wait digest: its alerts, one by one */
@@ -288,10 +344,9 @@ show(struct sub *sb, const char *msg, size_t len, const char *where,
 			goto out;
 		if ((id = jstr(root, "id")) != NULL && seen_add(sb, id))
 			goto out;
-		if (sb->json) {
-			fwrite(msg, 1, len, stdout);
-			putc('\n', stdout);
-		} else
+		if (sb->json)
+			put_raw(stdout, msg, len, true);
+		else
 			put_line(stdout, root);
 	}
 	if (fflush(stdout) == EOF || ferror(stdout)) {

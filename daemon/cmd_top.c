@@ -15,9 +15,12 @@
  * baseline and ratio are what the detector computes for that window, for
  * every kind of baseline; every few seconds it also reads the top count_by
  * values of the window.  One frame: topics sorted by ratio, with a
- * sparkline of the last hour.  The terminal is driven with plain ANSI
- * escapes in the alternate screen; `q` (or Ctrl-C) quits and restores it.
- * `--once` prints one frame without escapes, for scripts.
+ * sparkline of the last hour; the columns that fit the terminal, STATE
+ * always among them (plan_layout).  Every string drawn goes through
+ * termsafe in out_field: ids, count_by values and errors come from Redis
+ * and from posts.  The terminal is driven with plain ANSI escapes in the
+ * alternate screen; `q` (or Ctrl-C) quits and restores it.  `--once`
+ * prints one frame without escapes, for scripts.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -43,6 +46,7 @@
 #include "rules.h"
 #include "spike.h"
 #include "store.h"
+#include "termsafe.h"
 #include "xmalloc.h"
 
 #define HOUR_S		3600
@@ -64,7 +68,7 @@ struct ttopic {
 	double	 ratio;		/* count / baseline; NAN without one */
 	int64_t	 spark[SPARK_BINS];
 	char	 state[16];
-	char	 top[160];
+	char	 top[512];
 	int64_t	 top_at;	/* when top was read */
 };
 
@@ -489,19 +493,24 @@ text_width(const char *s, size_t n)
 }
 
 /* Writes s in a field of `field` columns (0: as it is), left aligned or
- * right aligned, cut with "…" when longer; clips at the line's width. */
+ * right aligned, cut with "…" when longer; clips at the line's width.
+ * Every string is made safe for the terminal here (termsafe): topic ids,
+ * count_by values and errors come from Redis and from posts. */
 static void
-out_field(struct out *o, const char *s, int field, bool right)
+out_field(struct out *o, const char *raw, int field, bool right)
 {
 	utf8proc_int32_t cp;
 	utf8proc_ssize_t k;
+	char *s = termsafe_dup(raw);
 	size_t i = 0, n = strlen(s);
 	int w = text_width(s, n), pad, limit = field > 0 ? field : INT_MAX, cw;
 
 	if (o->width > 0 && limit > o->width - o->col)
 		limit = o->width - o->col;
-	if (limit <= 0)
+	if (limit <= 0) {
+		free(s);
 		return;
+	}
 	if (w <= limit) {
 		pad = field > 0 ? (field < limit ? field : limit) - w : 0;
 		if (right)
@@ -516,6 +525,7 @@ out_field(struct out *o, const char *s, int field, bool right)
 				out_bytes(o, " ", 1);
 				o->col++;
 			}
+		free(s);
 		return;
 	}
 	w = 0;
@@ -538,6 +548,7 @@ out_field(struct out *o, const char *s, int field, bool right)
 		w++;
 	}
 	o->col += w;
+	free(s);
 }
 
 static void
@@ -584,15 +595,47 @@ fmt_dur(int64_t s, char *buf, size_t sz)
 		snprintf(buf, sz, "%" PRId64 "s", s);
 }
 
-/* Draws one frame into o, at most `rows` lines (0: no limit). */
+/* The columns of a frame.  TOPIC, COUNT, BASELINE, RATIO, STATE and TOP
+ * are always shown, so a firing topic says so on any terminal; the last
+ * hour's sparkline, then WINDOW, then NAME are added while TOP keeps
+ * TOP_MIN columns, and TOPIC narrows to TOPIC_MIN on a narrow terminal.
+ * Without a width (--once into a pipe), every column. */
+#define TOPIC_W		24
+#define TOPIC_MIN	12
+#define TOP_MIN		20
+#define FIXED_W		(8 + 10 + 8 + 9)	/* COUNT BASELINE RATIO STATE */
+
+struct layout {
+	int	 topic;
+	bool	 name, window, spark;
+};
+
 static void
-draw(struct top *tp, struct out *o, int rows)
+plan_layout(int width, struct layout *l)
 {
-	char line[512], when[32], spark[SPARK_BINS * 4 + 1], num[32];
+	int used = TOPIC_W + FIXED_W;
+
+	l->topic = TOPIC_W;
+	l->name = l->window = l->spark = true;
+	if (width <= 0)
+		return;
+	if ((l->spark = used + 2 + SPARK_BINS + TOP_MIN <= width))
+		used += 2 + SPARK_BINS;
+	if ((l->window = used + 7 + TOP_MIN <= width))
+		used += 7;
+	if ((l->name = used + 13 + TOP_MIN <= width))
+		used += 13;
+	if (used + TOP_MIN > width)
+		l->topic = TOPIC_W - (used + TOP_MIN - width) > TOPIC_MIN ?
+		    TOPIC_W - (used + TOP_MIN - width) : TOPIC_MIN;
+}
+
+static void
+draw_header(struct top *tp, struct out *o)
+{
+	char line[512], when[32], num[32];
 	time_t now = time(NULL);
 	struct tm tm;
-	size_t i;
-	int row = 0;
 
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%SZ", &tm);
@@ -609,63 +652,95 @@ draw(struct top *tp, struct out *o, int rows)
 	if (o->ansi)
 		out_bytes(o, "\033[0m", 4);
 	out_endline(o);
+}
+
+static void
+draw_titles(struct out *o, const struct layout *l)
+{
+	if (o->ansi)
+		out_bytes(o, "\033[7m", 4);
+	out_field(o, "TOPIC", l->topic, false);
+	if (l->name)
+		out_field(o, " NAME", 13, false);
+	if (l->window)
+		out_field(o, "WINDOW", 7, true);
+	out_field(o, "COUNT", 8, true);
+	out_field(o, "BASELINE", 10, true);
+	out_field(o, "RATIO", 8, true);
+	if (l->spark)
+		out_field(o, "  LAST HOUR", 2 + SPARK_BINS, false);
+	out_field(o, "  STATE ", 9, false);
+	out_field(o, " TOP", o->width > 0 ? o->width - o->col : 0, false);
+	if (o->ansi)
+		out_bytes(o, "\033[0m", 4);
+	out_endline(o);
+}
+
+static void
+draw_topic(struct out *o, const struct layout *l, const struct ttopic *t)
+{
+	char spark[SPARK_BINS * 4 + 1], num[32];
+	bool hot = strcmp(t->state, "FIRING") == 0;
+
+	if (hot && o->ansi)
+		out_bytes(o, "\033[1;31m", 7);
+	out_field(o, t->id, l->topic, false);
+	if (l->name) {
+		out_field(o, " ", 1, false);
+		out_field(o, t->name, 12, false);
+	}
+	if (l->window) {
+		fmt_dur(t->a.window_s, num, sizeof num);
+		out_field(o, num, 7, true);
+	}
+	snprintf(num, sizeof num, "%" PRId64, t->count);
+	out_field(o, num, 8, true);
+	if (t->baseline >= 0)
+		snprintf(num, sizeof num, "%.1f", t->baseline);
+	else
+		snprintf(num, sizeof num, "-");
+	out_field(o, num, 10, true);
+	if (isnan(t->ratio))
+		snprintf(num, sizeof num, "-");
+	else if (isinf(t->ratio))
+		snprintf(num, sizeof num, "×∞");
+	else
+		snprintf(num, sizeof num, "×%.1f", t->ratio);
+	out_field(o, num, 8, true);
+	if (l->spark) {
+		out_field(o, "  ", 2, false);
+		sparkline(t->spark, spark, sizeof spark);
+		out_field(o, spark, SPARK_BINS, false);
+	}
+	out_field(o, "  ", 2, false);
+	out_field(o, t->state, 7, false);
+	out_field(o, "  ", 2, false);
+	out_field(o, t->top, 0, false);
+	if (hot && o->ansi)
+		out_bytes(o, "\033[0m", 4);
+	out_endline(o);
+}
+
+/* Draws one frame into o, at most `rows` lines (0: no limit). */
+static void
+draw(struct top *tp, struct out *o, int rows)
+{
+	struct layout l;
+	size_t i;
+	int row = 0;
+
+	plan_layout(o->width, &l);
+	draw_header(tp, o);
 	row++;
 	if (tp->err[0] != '\0' || tp->note[0] != '\0') {
 		out_field(o, tp->err[0] ? tp->err : tp->note, 0, false);
 		out_endline(o);
 		row++;
 	}
-	if (o->ansi)
-		out_bytes(o, "\033[7m", 4);
-	out_field(o, "TOPIC", 24, false);
-	out_field(o, " NAME", 13, false);
-	out_field(o, "WINDOW", 7, true);
-	out_field(o, "COUNT", 8, true);
-	out_field(o, "BASELINE", 10, true);
-	out_field(o, "RATIO", 8, true);
-	out_field(o, "  LAST HOUR", 2 + SPARK_BINS, false);
-	out_field(o, "  STATE ", 9, false);
-	out_field(o, " TOP", o->width > 0 ? o->width - o->col : 0, false);
-	if (o->ansi)
-		out_bytes(o, "\033[0m", 4);
-	out_endline(o);
+	draw_titles(o, &l);
 	row++;
-	for (i = 0; i < tp->n && (rows == 0 || row < rows); i++, row++) {
-		const struct ttopic *t = &tp->t[i];
-		bool hot = strcmp(t->state, "FIRING") == 0;
-
-		if (hot && o->ansi)
-			out_bytes(o, "\033[1;31m", 7);
-		out_field(o, t->id, 24, false);
-		out_field(o, " ", 1, false);
-		out_field(o, t->name, 12, false);
-		fmt_dur(t->a.window_s, num, sizeof num);
-		out_field(o, num, 7, true);
-		snprintf(num, sizeof num, "%" PRId64, t->count);
-		out_field(o, num, 8, true);
-		if (t->baseline >= 0)
-			snprintf(num, sizeof num, "%.1f", t->baseline);
-		else
-			snprintf(num, sizeof num, "-");
-		out_field(o, num, 10, true);
-		if (isnan(t->ratio))
-			snprintf(num, sizeof num, "-");
-		else if (isinf(t->ratio))
-			snprintf(num, sizeof num, "×∞");
-		else
-			snprintf(num, sizeof num, "×%.1f", t->ratio);
-		out_field(o, num, 8, true);
-		out_field(o, "  ", 2, false);
-		sparkline(t->spark, spark, sizeof spark);
-		out_field(o, spark, SPARK_BINS, false);
-		out_field(o, "  ", 2, false);
-		out_field(o, t->state, 7, false);
-		out_field(o, "  ", 2, false);
-		out_field(o, t->top, 0, false);
-		if (hot && o->ansi)
-			out_bytes(o, "\033[0m", 4);
-		out_endline(o);
-	}
+	for (i = 0; i < tp->n && (rows == 0 || row < rows); i++, row++)
+		draw_topic(o, &l, &tp->t[i]);
 	if (tp->n == 0) {
 		out_field(o, "(no topics: no rules and no counters today)", 0,
 		    false);
@@ -716,8 +791,11 @@ run_once(struct top *tp)
 	draw(tp, &o, 0);
 	write_all(o.buf, o.len);
 	free(o.buf);
-	if (rc == -1)
-		fprintf(stderr, "tidewatch top: %s\n", tp->err);
+	if (rc == -1) {
+		fputs("tidewatch top: ", stderr);
+		termsafe_fputs(tp->err, stderr);
+		putc('\n', stderr);
+	}
 	return rc == -1 ? 1 : 0;
 }
 
