@@ -84,6 +84,10 @@ static const struct copt config_table[] = {
 	  64, INT64_C(1) << 30, NULL, 0, "larger messages are rejected (too_large)" },
 	{ "input.max_future", CT_DUR_S, O(max_future_s), 0, "1h",
 	  0, INT64_C(1) << 32, NULL, 0, "posts timed further ahead than this are rejected" },
+	{ "input.dead_letter_bytes", CT_SIZE, O(dead_letter_bytes), 0, "1MiB",
+	  0, INT64_C(1) << 30, NULL, 0, "rejected messages each consumer thread keeps per flush in the dead-letter stream, counting each one's payload, detail and source plus 64 bytes; the rest are only counted (0: none kept)" },
+	{ "input.dead_letter_maxlen", CT_INT, O(dead_letter_maxlen), 0, "10000",
+	  10, 100000000, NULL, 0, "approximate length the dead-letter stream <prefix>rejected is trimmed to" },
 
 	{ "redis.address", CT_STR, O(redis_address), 0, "127.0.0.1:6379",
 	  0, 0, NULL, 0, "host:port, or unix:/path/to/socket" },

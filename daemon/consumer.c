@@ -6,7 +6,7 @@
  * pipeline, aggregate, Redis connection, partition positions), so the hot
  * path takes no lock.  Each message goes through pipeline.c, the path
  * `backtest` and `match` share; this file counts the outcome in the stats
- * and keeps a sample of rejects for the dead-letter stream.  positions.c
+ * and hands rejects to the flusher's list (rejects.c).  positions.c
  * knows, for each assigned partition, the next offset stored in Redis and
  * the next one to consume; flusher.c decides what each flush's outcome
  * does, through a flusher_io this file builds over Redis and Kafka.  A
@@ -75,7 +75,7 @@ struct consumer {
 
 	int64_t			 next_flush_ms;
 	struct flusher		 fl;		/* the flush outcome; backoff,
-						 * outage, dead-letter sample */
+						 * outage, rejects */
 	int64_t			 next_pos_try_ms;
 	enum time_source	 time_source;
 
@@ -206,19 +206,11 @@ consumer_lag(const struct consumer *c)
 /* flusher_io over the consumer's Redis connection and Kafka handle. */
 static int
 io_flush(void *arg, const struct agg *a, const struct store_pos *moves,
-    size_t n, struct store_flush_stats *st)
+    size_t n, const struct store_rejects *rj, struct store_flush_stats *st)
 {
 	struct consumer *c = arg;
 
-	return store_flush(c->store, c->cfg->kafka_group, a, moves, n, st);
-}
-
-static int
-io_add_rejects(void *arg, const struct store_reject *r, size_t n)
-{
-	struct consumer *c = arg;
-
-	return store_add_rejects(c->store, r, n, c->cfg->alert_stream_maxlen);
+	return store_flush(c->store, c->cfg->kafka_group, a, moves, n, rj, st);
 }
 
 static const char *
@@ -249,7 +241,6 @@ io_reassign(void *arg)
 
 static const struct flusher_io consumer_flusher_io = {
 	.flush = io_flush,
-	.add_rejects = io_add_rejects,
 	.errstr = io_errstr,
 	.read = read_stored,
 	.lag = part_lag,
@@ -296,11 +287,13 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 		for (tries = 0; tries < 3; tries++)
 			if (flush(c) == 0)
 				break;
-		if (tries == 3 && agg_size(c->agg) > 0) {
-			log_warn("cannot flush before giving partitions up; the "
-			    "next owner recounts them | consumer=%d posts=%zu",
-			    c->id, agg_posts(c->agg));
-			agg_clear(c->agg);
+		if (tries == 3) {
+			if (agg_size(c->agg) > 0)
+				log_warn("cannot flush before giving partitions "
+				    "up; the next owner recounts them | "
+				    "consumer=%d posts=%zu", c->id,
+				    agg_posts(c->agg));
+			flusher_drop(&c->fl);
 		}
 		positions_clear(&c->pos);
 		c->paused = 0;
@@ -438,6 +431,8 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	c->fl.pos = &c->pos;
 	c->fl.agg = c->agg;
 	c->fl.pause_at = AGG_PAUSE_AT;
+	c->fl.rj.budget = (size_t)cfg->dead_letter_bytes;
+	c->fl.rj.maxlen = cfg->dead_letter_maxlen;
 	return c;
 
 fail_conf:
@@ -450,29 +445,18 @@ fail:
 	return NULL;
 }
 
-/* Counts a refused message by reason and keeps a bounded sample of them
- * for the dead-letter stream. */
+/* Counts a refused message by reason and hands it to the flusher, which
+ * writes it (count, dead letter) with the flush that moves past it. */
 static void
 reject(struct consumer *c, int reason, const char *detail,
     const rd_kafka_message_t *m)
 {
-	struct store_reject *r;
+	char where[224];
 
 	STAT_ADD(rejected[reason], 1);
-	if (c->fl.rejects == NULL)
-		c->fl.rejects = xcalloc(FLUSHER_REJECTS_MAX,
-		    sizeof *c->fl.rejects);
-	if (c->fl.nrejects >= FLUSHER_REJECTS_MAX)
-		return;
-	r = &c->fl.rejects[c->fl.nrejects++];
-	r->reason = stats_reject_name(reason);
-	snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
-	snprintf(r->where, sizeof r->where, "%s/%" PRId32 "@%" PRId64,
+	snprintf(where, sizeof where, "%s/%" PRId32 "@%" PRId64,
 	    rd_kafka_topic_name(m->rkt), m->partition, m->offset);
-	r->len = m->len < sizeof r->payload ? m->len : sizeof r->payload;
-	if (m->payload != NULL)
-		memcpy(r->payload, m->payload, r->len);
-	r->size = m->len;
+	rejects_add(&c->fl.rj, reason, detail, where, m->payload, m->len);
 }
 
 /* Takes the current engine, with a pipeline that decodes the fields its
@@ -598,7 +582,7 @@ flush_before_exit(struct consumer *c)
 		log_error("exiting with counts not written to redis; they "
 		    "will be recounted from the stored positions | "
 		    "consumer=%d posts=%zu", c->id, agg_posts(c->agg));
-	agg_clear(c->agg);
+	flusher_drop(&c->fl);
 }
 
 /* Leaves the group, bounded: a broker that is away must not hold the

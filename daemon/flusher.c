@@ -3,14 +3,16 @@
  * committed, retried, paused or recounted.
  *
  * DESIGN: a flush sends the aggregate together with every partition move
- * (positions.c) in one atomic store step, through struct flusher_io.  Only
- * when it is stored are the dead-letter sample written, the aggregate
- * cleared and the Kafka offsets committed, so a post is counted once.  On
+ * (positions.c) and the messages refused meanwhile (rejects.c) in one
+ * atomic store step, through struct flusher_io.  Only when it is stored
+ * are the aggregate and the rejects cleared and the Kafka offsets
+ * committed, so a post is counted, and a reject recorded, once.  On
  * a store error nothing is lost: counts, moves and rejects stay for the
  * next try, which waits a doubling backoff, and consumption pauses when
  * the aggregate grows too big; the outage is logged once.  On a conflict
  * another consumer owns a partition now: the aggregate is dropped and
- * every partition goes back to its stored position.  Runs on the consumer
+ * every partition goes back to its stored position (the rejects too: their
+ * messages are read again).  Runs on the consumer
  * thread that owns the flusher; no Kafka, no Redis here.
  */
 #include <inttypes.h>
@@ -32,7 +34,7 @@ count_flush_time(int64_t dt)
 	atomic_store(&stats.flush_us_last, (uint64_t)dt * 1000);
 }
 
-/* Everything is stored: write the rejects, clear, commit, resume. */
+/* Everything is stored: clear, commit, resume. */
 static void
 finish_stored(struct flusher *f, const struct store_flush_stats *st,
     int64_t dt)
@@ -42,13 +44,7 @@ finish_stored(struct flusher *f, const struct store_flush_stats *st,
 	log_debug("flushed | consumer=%d posts=%zu entries=%zu "
 	    "commands=%zu bytes=%zu ms=%" PRId64, f->id, agg_posts(f->agg),
 	    agg_size(f->agg), st->commands, st->bytes_sent, dt);
-	if (f->nrejects > 0) {
-		if (f->io->add_rejects(f->arg, f->rejects, f->nrejects) == -1)
-			log_warn("cannot write the dead-letter stream | "
-			    "consumer=%d error=\"%s\"", f->id,
-			    f->io->errstr(f->arg));
-		f->nrejects = 0;
-	}
+	rejects_clear(&f->rj);
 	if (agg_size(f->agg) > 0)
 		STAT_ADD(flush_seq, 1);
 	metrics_flushed(f->agg);
@@ -71,7 +67,7 @@ recount_from_stored(struct flusher *f)
 	log_warn("partition moved to another consumer; recounting from the "
 	    "stored positions | consumer=%d reason=\"%s\"", f->id,
 	    f->io->errstr(f->arg));
-	agg_clear(f->agg);
+	flusher_drop(f);
 	positions_flushed(f->pos, -2, f->io->read, f->arg);
 	f->io->reassign(f->arg);
 }
@@ -99,6 +95,7 @@ flusher_flush(struct flusher *f)
 {
 	struct store_pos *pos;
 	struct store_flush_stats st;
+	struct store_rejects rv;
 	size_t np;
 	int64_t t0, dt;
 	double ft;
@@ -106,14 +103,15 @@ flusher_flush(struct flusher *f)
 
 	pos = xcalloc(f->pos->n + 1, sizeof *pos);
 	np = positions_moves(f->pos, pos, f->io->lag, f->arg);
-	if (np == 0 && agg_size(f->agg) == 0 && f->nrejects == 0) {
+	if (np == 0 && agg_size(f->agg) == 0 && rejects_pending(&f->rj) == 0) {
 		free(pos);
 		return 0;
 	}
 	np += positions_marks(f->pos, pos + np, f->io->lag, f->arg);
 	t0 = clock_wall_ms();
 	ft = metrics_clock();
-	rc = f->io->flush(f->arg, f->agg, pos, np, &st);
+	rejects_view(&f->rj, &rv);
+	rc = f->io->flush(f->arg, f->agg, pos, np, &rv, &st);
 	metrics_flush_observe(metrics_clock() - ft);
 	dt = clock_wall_ms() - t0;
 	free(pos);
@@ -129,9 +127,14 @@ flusher_flush(struct flusher *f)
 }
 
 void
+flusher_drop(struct flusher *f)
+{
+	agg_clear(f->agg);
+	rejects_clear(&f->rj);
+}
+
+void
 flusher_free(struct flusher *f)
 {
-	free(f->rejects);
-	f->rejects = NULL;
-	f->nrejects = 0;
+	rejects_free(&f->rj);
 }

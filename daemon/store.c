@@ -12,7 +12,9 @@
  *                                    "t:<kafka topic>/<partition>" → newest post ms
  *                                    "l:<kafka topic>/<partition>" → lag at flush
  *   <p>since                         first bucket ever counted (history start)
- *   <p>rejected                      stream: a sample of refused messages
+ *   <p>rejected                      stream: refused messages (dead letters)
+ *   <p>rejected-total                reason → refused messages, "_not_kept"
+ *                                    → those over the dead-letter budget
  *   <p>state:<topic>                 alert state per block (the detector's)
  *   <p>dedup:<alert id>              taken once per alert published
  *   <p>held                          alerts held by group_wait
@@ -26,7 +28,9 @@
  * A flush is one EVALSHA of FLUSH_LUA: it first checks every partition's
  * stored offset against what this consumer expects (so a consumer that lost
  * a partition cannot write for it), then applies every increment and moves
- * the positions, all in one atomic script.  Day keys get EXPIREAT at the end
+ * the positions, and adds the rejects met since the last flush (counts by
+ * reason, dead letters), all in one atomic script: a message is counted,
+ * or dead-lettered, exactly once however often it is re-read.  Day keys get EXPIREAT at the end
  * of their day plus the retention, set by the flush whose increment
  * created a field (so a key never lives without one, and a key already
  * holding the field costs no second call); a sample set is trimmed only
@@ -62,6 +66,7 @@ static const char *const KEY_NAMES[] = {
 	[STORE_KEY_POSITIONS] =	"pos:%s",
 	[STORE_KEY_SINCE] =	"since",
 	[STORE_KEY_REJECTED] =	"rejected",
+	[STORE_KEY_REJECTED_TOTAL] = "rejected-total",
 	[STORE_KEY_STATE] =	"state:%s",
 	[STORE_KEY_DEDUP] =	"dedup:%s",
 	[STORE_KEY_HELD] =	"held",
@@ -151,6 +156,21 @@ static const char FLUSH_LUA[] =
 "redis.call('EXPIRE', KEYS[1], tonumber(ARGV[i]))\n"
 "redis.call('EXPIRE', KEYS[2], tonumber(ARGV[i]))\n"
 "if next(dirty) then redis.call('EXPIRE', dkey, tonumber(ARGV[i])) end\n"
+"i = i + 1\n"
+"local nr = tonumber(ARGV[i]); i = i + 1\n"
+"if nr > 0 then\n"
+"  local tkey = ARGV[i]; i = i + 1\n"
+"  for n = 1, nr do\n"
+"    redis.call('HINCRBY', tkey, ARGV[i], ARGV[i + 1])\n"
+"    i = i + 2\n"
+"  end\n"
+"  local rkey, ml, nk = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]); i = i + 3\n"
+"  for n = 1, nk do\n"
+"    redis.call('XADD', rkey, 'MAXLEN', '~', ml, '*', 'reason', ARGV[i], 'detail', ARGV[i + 1], 'message', ARGV[i + 2], 'size', ARGV[i + 3], 'payload', ARGV[i + 4])\n"
+"    i = i + 5\n"
+"  end\n"
+"  cmds = cmds + nr + nk\n"
+"end\n"
 "return {1, cmds + ns + 2}\n";
 
 /* Command arguments written as RESP bulk strings, ready to send: a flush
@@ -829,6 +849,45 @@ flush_args_samples(struct store *s, struct keytab *kt,
 	arg_fmt(s, "%" PRId64, s->retention_s);
 }
 
+/* Rejects: the count of reasons, the rejected-total key, then reason and
+ * increment of each, the stream key, its MAXLEN, the count of dead letters
+ * and reason, detail, where, size and payload of each.  Just "0" when
+ * nothing was refused. */
+static void
+flush_args_rejects(struct store *s, const struct store_rejects *rj)
+{
+	char key[512];
+	size_t i, n = 0;
+
+	for (i = 0; rj != NULL && i < rj->nreasons; i++)
+		if (rj->counts[i] > 0)
+			n++;
+	arg_int(s, (int64_t)n);
+	if (n == 0)
+		return;
+	arg_add(s, key, store_key(s, STORE_KEY_REJECTED_TOTAL, NULL, NULL,
+	    NULL, key, sizeof key));
+	for (i = 0; i < rj->nreasons; i++) {
+		if (rj->counts[i] <= 0)
+			continue;
+		arg_add(s, rj->reasons[i], strlen(rj->reasons[i]));
+		arg_int(s, rj->counts[i]);
+	}
+	arg_add(s, key, store_key(s, STORE_KEY_REJECTED, NULL, NULL, NULL,
+	    key, sizeof key));
+	arg_int(s, rj->maxlen);
+	arg_int(s, (int64_t)rj->nkept);
+	for (i = 0; i < rj->nkept; i++) {
+		const struct store_reject *r = &rj->kept[i];
+
+		arg_add(s, r->reason, strlen(r->reason));
+		arg_add(s, r->detail, strlen(r->detail));
+		arg_add(s, r->where, strlen(r->where));
+		arg_int(s, (int64_t)r->size);
+		arg_add(s, r->payload, r->len);
+	}
+}
+
 /* EVALSHA sha numkeys <positions> <since> KEYS... ARGV..., from the
  * RESP already written: a header, then the keys, then the arguments. */
 static redisReply *
@@ -904,7 +963,8 @@ flush_result(struct store *s, redisReply *r, struct store_flush_stats *st)
 
 int
 store_flush(struct store *s, const char *group, const struct agg *a,
-    const struct store_pos *pos, size_t npos, struct store_flush_stats *st)
+    const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
+    struct store_flush_stats *st)
 {
 	const struct agg_entry *e;
 	const struct agg_sample *smp;
@@ -928,6 +988,7 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 	flush_args_since(s, e, ne);
 	flush_args_increments(s, &kt, e, ne);
 	flush_args_samples(s, &kt, smp, nsmp);
+	flush_args_rejects(s, rj);
 	r = flush_send(s, group, &kt, st);
 	keytab_free(&kt);
 	if (r != NULL)
@@ -935,7 +996,7 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 	else if (strstr(s->err, "NOSCRIPT") != NULL) {
 		/* the server restarted without our script: load and retry once */
 		if (store_connect(s) == 0 && load_flush_script(s) == 0)
-			rc = store_flush(s, group, a, pos, npos, st);
+			rc = store_flush(s, group, a, pos, npos, rj, st);
 	}
 	return rc;
 }
@@ -1155,61 +1216,4 @@ store_ping(struct store *s)
 		return -1;
 	freeReplyObject(r);
 	return 0;
-}
-
-int
-store_add_rejects(struct store *s, const struct store_reject *r, size_t n,
-    int64_t maxlen)
-{
-	char key[512], ml[32], size[32];
-	const char *argv[16];
-	size_t lens[16], i, sent = 0;
-	redisReply *reply;
-	int rc = 0;
-
-	if (n == 0)
-		return 0;
-	if (s->c == NULL && store_connect(s) == -1)
-		return -1;
-	store_key(s, STORE_KEY_REJECTED, NULL, NULL, NULL, key, sizeof key);
-	snprintf(ml, sizeof ml, "%" PRId64, maxlen);
-	for (i = 0; i < n; i++) {
-		int k = 0;
-
-		snprintf(size, sizeof size, "%zu", r[i].size);
-#define ARG(str, l)	do { argv[k] = (str); lens[k] = (l); k++; } while (0)
-		ARG("XADD", 4);
-		ARG(key, strlen(key));
-		ARG("MAXLEN", 6);
-		ARG("~", 1);
-		ARG(ml, strlen(ml));
-		ARG("*", 1);
-		ARG("reason", 6);
-		ARG(r[i].reason, strlen(r[i].reason));
-		ARG("detail", 6);
-		ARG(r[i].detail, strlen(r[i].detail));
-		ARG("message", 7);
-		ARG(r[i].where, strlen(r[i].where));
-		ARG("size", 4);
-		ARG(size, strlen(size));
-		ARG("payload", 7);
-		ARG(r[i].payload, r[i].len);
-#undef ARG
-		if (redisAppendCommandArgv(s->c, k, argv, lens) != REDIS_OK)
-			break;
-		sent++;
-	}
-	for (i = 0; i < sent; i++) {
-		if (redisGetReply(s->c, (void **)&reply) != REDIS_OK) {
-			snprintf(s->err, sizeof s->err, "redis: %s", s->c->errstr);
-			drop(s);
-			return -1;
-		}
-		if (reply->type == REDIS_REPLY_ERROR) {
-			snprintf(s->err, sizeof s->err, "redis: %s", reply->str);
-			rc = -1;
-		}
-		freeReplyObject(reply);
-	}
-	return rc;
 }

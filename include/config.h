@@ -50,6 +50,8 @@ struct config {
 	enum time_source time_source;
 	int64_t		 max_post_bytes;
 	int64_t		 max_future_s;		/* posts further ahead are rejected */
+	int64_t		 dead_letter_bytes;	/* dead letters kept per flush */
+	int64_t		 dead_letter_maxlen;	/* <prefix>rejected MAXLEN ~ */
 
 	/* redis */
 	char		*redis_address;		/* host:port or unix:/path */

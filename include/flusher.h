@@ -1,6 +1,6 @@
 /*
  * flusher.h — what a consumer thread does with each flush's outcome: the
- * aggregate, the partition moves and the dead-letter sample go to the store
+ * aggregate, the partition moves and the rejects go to the store
  * through a narrow interface, and the result decides what is cleared,
  * committed, paused and retried.
  *
@@ -16,22 +16,21 @@
 
 #include "agg.h"
 #include "positions.h"
+#include "rejects.h"
 #include "store.h"
 
 #define FLUSHER_BACKOFF_FIRST_MS	250
 #define FLUSHER_BACKOFF_MAX_MS		5000
-#define FLUSHER_REJECTS_MAX		100	/* dead-letter records per flush */
 
 /* The world a flush touches; every function gets the flusher's arg. */
 struct flusher_io {
-	/* Stores the aggregate with every move in one atomic step: 0 stored,
-	 * -1 store error, -2 a move's from was not the stored position. */
+	/* Stores the aggregate with every move and the rejects in one atomic
+	 * step: 0 stored, -1 store error, -2 a move's from was not the stored
+	 * position. */
 	int		(*flush)(void *arg, const struct agg *a,
 			    const struct store_pos *moves, size_t n,
+			    const struct store_rejects *rj,
 			    struct store_flush_stats *st);
-	/* Writes the dead-letter sample: 0 or -1. */
-	int		(*add_rejects)(void *arg, const struct store_reject *r,
-			    size_t n);
 	const char	*(*errstr)(void *arg);	/* the store's last error */
 	positions_read_fn *read;		/* stored positions */
 	positions_lag_fn  *lag;			/* each move's lag; may be NULL */
@@ -50,20 +49,23 @@ struct flusher {
 
 	int64_t			 backoff_ms;	/* 0 after a stored flush */
 	int			 redis_down;	/* since the first failed flush */
-	struct store_reject	*rejects;	/* dead-letter sample; the owner
-						 * fills up to REJECTS_MAX */
-	size_t			 nrejects;
+	struct rejects		 rj;		/* refused since the last flush;
+						 * the owner adds to it */
 };
 
-/* Flushes the aggregate, positions and rejects.  Stored: rejects written,
+/* Flushes the aggregate, positions and rejects.  Stored: rejects and
  * aggregate cleared, offsets committed, backoff reset, consumption resumed.
  * Store error: everything kept, backoff doubled up to the maximum,
  * consumption paused once the aggregate reaches pause_at.  Conflict: the
- * aggregate dropped, positions re-read, partitions reassigned.  Returns 0
+ * aggregate and rejects dropped (their messages are read again), positions re-read, partitions reassigned.  Returns 0
  * when everything is stored (or nothing was pending), -1 otherwise. */
 int flusher_flush(struct flusher *f);
 
-/* Frees the rejects sample. */
+/* Forgets the aggregate and the rejects: their messages will be read
+ * again by whoever owns the partitions next. */
+void flusher_drop(struct flusher *f);
+
+/* Frees the rejects. */
 void flusher_free(struct flusher *f);
 
 #endif

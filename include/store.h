@@ -57,6 +57,7 @@ enum store_key {
 	STORE_KEY_POSITIONS,	/* pos:<group>: Kafka positions */
 	STORE_KEY_SINCE,	/* since: the first bucket counted */
 	STORE_KEY_REJECTED,	/* rejected: dead-letter stream */
+	STORE_KEY_REJECTED_TOTAL, /* rejected-total: reason → messages */
 	STORE_KEY_STATE,	/* state:<topic>: alert state */
 	STORE_KEY_DEDUP,	/* dedup:<alert id> */
 	STORE_KEY_HELD,		/* held: alerts held by group_wait */
@@ -101,13 +102,16 @@ int store_connect(struct store *s);
 /* Closes the connection (the next call makes a new one). */
 void store_disconnect(struct store *s);
 
-/* Writes a whole aggregate and the positions it covers, atomically.
- * Returns 0; -1 on a Redis error (nothing was written; try again later);
- * -2 if a position did not match (another consumer owns the partition now:
- * nothing was written; the caller drops the aggregate and re-reads its
- * positions). */
+struct store_rejects;
+
+/* Writes a whole aggregate, the positions it covers and the rejects met
+ * on the way (rj; NULL: none), atomically.  Returns 0; -1 on a Redis
+ * error (nothing was written; try again later); -2 if a position did not
+ * match (another consumer owns the partition now: nothing was written;
+ * the caller drops the aggregate and re-reads its positions). */
 int store_flush(struct store *s, const char *group, const struct agg *a,
-    const struct store_pos *pos, size_t npos, struct store_flush_stats *st);
+    const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
+    struct store_flush_stats *st);
 
 /* Reads the stored next offset of each field (-1 when none). */
 int store_get_positions(struct store *s, const char *group,
@@ -132,20 +136,29 @@ int store_get_top(struct store *s, char kind, const char *topic,
 int store_get_samples(struct store *s, const char *topic, int64_t from,
     int64_t to, size_t max, char ***json, size_t *n);
 
-/* A message refused by the decoder, for the dead-letter stream. */
+/* A refused message kept for the dead-letter stream.  detail, where and
+ * payload belong to whoever filled the record (rejects.c). */
 struct store_reject {
 	const char	*reason;	/* "not_json", … (static) */
-	char		 detail[160];
-	char		 where[224];	/* "<kafka topic>/<partition>@<offset>" */
-	char		 payload[1024];	/* the first bytes, as they came */
+	const char	*detail;
+	const char	*where;		/* "<kafka topic>/<partition>@<offset>" */
+	const char	*payload;	/* the first bytes, as they came */
 	size_t		 len;
 	size_t		 size;		/* the message's whole size */
 };
 
-/* Appends the records to <prefix>rejected (XADD MAXLEN ~ maxlen), in one
- * round trip. */
-int store_add_rejects(struct store *s, const struct store_reject *r, size_t n,
-    int64_t maxlen);
+/* The messages refused since the last flush, written by the flush that
+ * moves their positions (so each is written once): every one added to
+ * <prefix>rejected-total by reason, the kept ones appended to
+ * <prefix>rejected (XADD MAXLEN ~ maxlen). */
+struct store_rejects {
+	const struct store_reject *kept;
+	size_t		 nkept;
+	const char *const *reasons;	/* rejected-total fields … */
+	const int64_t	*counts;	/* … and what each gains */
+	size_t		 nreasons;
+	int64_t		 maxlen;
+};
 
 /* An alert to publish once: on <p><channel><topic> and in the alert log,
  * unless <p>dedup:<id> is taken.  With state_topic, the field state_field of

@@ -1,7 +1,7 @@
 #!/bin/sh
 # A stream mixing good posts with every kind of bad input: the good posts
-# are counted exactly, the bad ones are counted by reason and sampled into
-# the dead-letter stream, posts older than the retention count as late,
+# are counted exactly, the bad ones are counted by reason in
+# <prefix>rejected-total and each kept in the dead-letter stream, posts older than the retention count as late,
 # and the stream never stops.
 SCRIPT=0065-fault-bad-input
 . tests/integration/helpers.sh
@@ -18,6 +18,7 @@ now=$(date +%s)
 # bad lines, each kind twice, spread among the good ones
 {
 	echo 'this is not json'
+	echo '["an array"]'
 	printf '{"text":"\377\376 bad bytes"}\n'
 	printf '{"text":"NUL \000 inside"}\n'
 	# 1.5 MB: larger than max_post_bytes; the mock broker keeps only
@@ -52,8 +53,8 @@ check "producer delivered all $n messages (1.5 MB ones among them)" \
 check "every message consumed, bad ones included" all_consumed "$n"
 check "good posts counted exactly" counts_match "$T/good.jsonl" "$TOP/rules"
 rcli XRANGE tidewatch:rejected - + >"$T/rejected"
-for reason in not_json not_utf8 nul_byte too_large too_deep no_text \
-    bad_time future; do
+for reason in not_json not_object not_utf8 nul_byte too_large too_deep \
+    no_text bad_time future; do
 	check "dead-letter stream holds the 2 '$reason' records" \
 	    test "$(grep -cx "$reason" "$T/rejected")" -eq 2
 done
@@ -66,7 +67,14 @@ check "dead-letter payloads are cut (the 1.5 MB ones kept short)" \
 check "posts older than the retention counted as late" \
     wait_for 15 grep -q 'late=2 ' "$T/tw.log"
 check "rejects counted in the summary" \
-    wait_for 15 grep -q 'rejected=20 ' "$T/tw.log"
+    wait_for 15 grep -q 'rejected=22 ' "$T/tw.log"
+rcli HGETALL tidewatch:rejected-total | paste - - -d ' ' | sort >"$T/total"
+printf '%s 2\n' bad_time future no_text not_json not_object not_utf8 \
+    nul_byte too_deep too_large >"$T/total.want"
+echo 'text_type 4' >>"$T/total.want"
+sort -o "$T/total.want" "$T/total.want"
+check "rejected-total counts every reject by reason, none over the budget" \
+    same "$T/total.want" "$T/total"
 kill -TERM "$tw_PID"
 wait "$tw_PID"
 check "exit 0 on SIGTERM" test $? -eq 0

@@ -292,15 +292,15 @@ struct fake_io {
 	struct fake_store fs;
 	int	 conflict;	/* the next flush finds another owner's move */
 	int	 flushes, commits, reassigns, pause_calls, paused;
-	int	 rejects_fail;	/* writing the dead-letter stream fails */
-	size_t	 rejects_written, reject_writes;
+	int64_t	 rejects_written;	/* rejects counted by stored flushes */
+	size_t	 letters_written;	/* dead letters they kept */
 	char	 first_where[224];
 	size_t	 entries_sent;	/* aggregate size at the last flush */
 };
 
 static int
 io_flush(void *arg, const struct agg *a, const struct store_pos *moves,
-    size_t n, struct store_flush_stats *st)
+    size_t n, const struct store_rejects *rj, struct store_flush_stats *st)
 {
 	struct fake_io *io = arg;
 	size_t i;
@@ -321,21 +321,14 @@ io_flush(void *arg, const struct agg *a, const struct store_pos *moves,
 			return -2;
 	for (i = 0; i < n; i++)
 		fake_put(&io->fs, moves[i].field, moves[i].to);
-	return 0;
-}
-
-static int
-io_add_rejects(void *arg, const struct store_reject *r, size_t n)
-{
-	struct fake_io *io = arg;
-
-	io->reject_writes++;
-	if (io->rejects_fail)
-		return -1;
-	if (io->rejects_written == 0 && n > 0)
+	/* the rejects are stored with the moves, in the same step */
+	for (i = 0; i < rj->nreasons; i++)
+		if (strcmp(rj->reasons[i], REJECTS_NOT_KEPT) != 0)
+			io->rejects_written += rj->counts[i];
+	if (io->letters_written == 0 && rj->nkept > 0)
 		snprintf(io->first_where, sizeof io->first_where, "%s",
-		    r[0].where);
-	io->rejects_written += n;
+		    rj->kept[0].where);
+	io->letters_written += rj->nkept;
 	return 0;
 }
 
@@ -374,7 +367,7 @@ io_reassign(void *arg)
 }
 
 static const struct flusher_io fake_flusher_io = {
-	.flush = io_flush, .add_rejects = io_add_rejects, .errstr = io_errstr,
+	.flush = io_flush, .errstr = io_errstr,
 	.read = io_read, .lag = NULL, .commit = io_commit, .pause = io_pause,
 	.reassign = io_reassign,
 };
@@ -400,10 +393,8 @@ flusher_setup(struct flusher *f, struct fake_io *io, struct positions *ps)
 	agg_add_total(f->agg, 0);
 	agg_add_total(f->agg, 60);
 	agg_add_total(f->agg, 120);
-	f->rejects = calloc(FLUSHER_REJECTS_MAX, sizeof *f->rejects);
-	snprintf(f->rejects[0].where, sizeof f->rejects[0].where,
-	    "posts/0@11");
-	f->nrejects = 1;
+	f->rj.budget = 4096;
+	rejects_add(&f->rj, DEC_NOT_JSON, "x", "posts/0@11", "nope", 4);
 }
 
 static void
@@ -431,10 +422,10 @@ test_flush_stored(void **state)
 	assert_int_equal(fake_get(&io.fs, "posts/0"), 12);
 	assert_int_equal(ps.v[0].from, 12);
 	assert_int_equal(agg_size(f.agg), 0);
-	assert_int_equal(io.reject_writes, 1);
 	assert_int_equal(io.rejects_written, 1);
+	assert_int_equal(io.letters_written, 1);
 	assert_string_equal(io.first_where, "posts/0@11");
-	assert_int_equal(f.nrejects, 0);
+	assert_int_equal(rejects_pending(&f.rj), 0);
 	assert_int_equal(io.commits, 1);
 	assert_int_equal(f.backoff_ms, 0);
 	assert_false(f.redis_down);
@@ -442,7 +433,7 @@ test_flush_stored(void **state)
 	/* nothing pending: no flush at all, rejects not written again */
 	assert_int_equal(flusher_flush(&f), 0);
 	assert_int_equal(io.flushes, 1);
-	assert_int_equal(io.reject_writes, 1);
+	assert_int_equal(io.rejects_written, 1);
 	flusher_teardown(&f, &ps);
 }
 
@@ -468,9 +459,9 @@ test_flush_redis_down(void **state)
 		assert_int_equal(agg_size(f.agg), 3);
 		assert_int_equal(ps.v[0].from, 10);
 		assert_int_equal(ps.v[0].next, 12);
-		assert_int_equal(f.nrejects, 1);
+		assert_int_equal(rejects_pending(&f.rj), 1);
 	}
-	assert_int_equal(io.reject_writes, 0);
+	assert_int_equal(io.rejects_written, 0);
 	assert_int_equal(io.commits, 0);
 	assert_int_equal(io.reassigns, 0);
 	/* below the threshold consumption goes on */
@@ -521,34 +512,58 @@ test_flush_conflict(void **state)
 	assert_int_equal(io.reassigns, 1);
 	assert_int_equal(io.commits, 0);
 	assert_int_equal(fake_get(&io.fs, "posts/0"), 17);
-	/* the counts are dropped, not the dead-letter sample */
-	assert_int_equal(f.nrejects, 1);
+	/* the counts and the rejects are dropped: whoever stored posts/0
+	 * counted (and dead-lettered) message 11 */
+	assert_int_equal(rejects_pending(&f.rj), 0);
+	assert_int_equal(f.rj.nkept, 0);
 	assert_int_equal(f.backoff_ms, 0);
 	/* what comes next counts from the stored position */
 	assert_false(taken(&ps, "posts", 0, 12));
 	assert_true(taken(&ps, "posts", 0, 17));
 	assert_int_equal(flusher_flush(&f), 0);
 	assert_int_equal(fake_get(&io.fs, "posts/0"), 18);
-	assert_int_equal(io.rejects_written, 1);
+	assert_int_equal(io.rejects_written, 0);
+	assert_int_equal(io.letters_written, 0);
 	flusher_teardown(&f, &ps);
 }
 
+/* Every reject is counted; those over the byte budget are counted as not
+ * kept too, and the budget starts again after a stored flush. */
 static void
-test_flush_rejects_unwritable(void **state)
+test_flush_rejects_budget(void **state)
 {
 	struct fake_io io;
 	struct positions ps;
 	struct flusher f;
+	char payload[2048];
 
 	(void)state;
-	flusher_setup(&f, &io, &ps);
-	io.rejects_fail = 1;
-	/* the sample is best effort: the counts are stored, the sample goes */
+	flusher_setup(&f, &io, &ps);	/* one kept: 4 + 1 + 10 + 64 bytes */
+	memset(payload, '{', sizeof payload);
+	f.rj.budget = 79 + 2 * (300 + 10 + 64) + 100;
+	assert_true(taken(&ps, "posts", 0, 12));
+	assert_true(taken(&ps, "posts", 0, 13));
+	assert_true(taken(&ps, "posts", 0, 14));
+	assert_true(taken(&ps, "posts", 0, 15));
+	rejects_add(&f.rj, DEC_NOT_JSON, "", "posts/0@12", payload, 300);
+	rejects_add(&f.rj, DEC_TOO_DEEP, "", "posts/0@13", payload, 300);
+	rejects_add(&f.rj, DEC_TOO_DEEP, "", "posts/0@14", payload, 300);
+	rejects_add(&f.rj, REJ_FUTURE, "", "posts/0@15", "{}", 2);
+	assert_int_equal(rejects_pending(&f.rj), 5);
+	assert_int_equal(f.rj.nkept, 4);	/* the third 300-byte one is out */
+	assert_int_equal(f.rj.count[DEC_TOO_DEEP], 2);
+	assert_int_equal(f.rj.count[REJ__COUNT], 1);
 	assert_int_equal(flusher_flush(&f), 0);
-	assert_int_equal(io.reject_writes, 1);
-	assert_int_equal(f.nrejects, 0);
-	assert_int_equal(agg_size(f.agg), 0);
-	assert_int_equal(io.commits, 1);
+	assert_int_equal(io.rejects_written, 5);
+	assert_int_equal(io.letters_written, 4);
+	/* a payload is cut at REJECTS_PAYLOAD_MAX, its size kept */
+	f.rj.budget = 2 * REJECTS_PAYLOAD_MAX;
+	assert_true(taken(&ps, "posts", 0, 16));
+	rejects_add(&f.rj, DEC_TOO_LARGE, "", "posts/0@16", payload, 1 << 20);
+	assert_int_equal(f.rj.nkept, 1);
+	assert_int_equal(f.rj.kept[0].len, REJECTS_PAYLOAD_MAX);
+	assert_int_equal(f.rj.kept[0].size, 1 << 20);
+	assert_string_equal(f.rj.kept[0].reason, "too_large");
 	flusher_teardown(&f, &ps);
 }
 
@@ -565,7 +580,7 @@ main(void)
 		cmocka_unit_test(test_flush_stored),
 		cmocka_unit_test(test_flush_redis_down),
 		cmocka_unit_test(test_flush_conflict),
-		cmocka_unit_test(test_flush_rejects_unwritable),
+		cmocka_unit_test(test_flush_rejects_budget),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,7 +5,7 @@
  * 0004-store-redis.sh starts one), the commands against it: publish once
  * with the dedup key given back when the log refuses the alert, the stall
  * state, reading the log by pages, a subscriber, a flush and its
- * positions; and, on TW_REDIS_AUTH_PORT (a server with the password
+ * positions, the rejects it stores; and, on TW_REDIS_AUTH_PORT (a server with the password
  * "s3cret"), that every connection authenticates.  Without TW_REDIS_PORT only the first group runs (that
  * script fails unless the second one ran and passed too).
  */
@@ -92,6 +92,8 @@ test_key_names(void **state)
 	KEY(STORE_KEY_POSITIONS, "tw", NULL, NULL, "tidewatch:pos:tw");
 	KEY(STORE_KEY_SINCE, NULL, NULL, NULL, "tidewatch:since");
 	KEY(STORE_KEY_REJECTED, NULL, NULL, NULL, "tidewatch:rejected");
+	KEY(STORE_KEY_REJECTED_TOTAL, NULL, NULL, NULL,
+	    "tidewatch:rejected-total");
 	KEY(STORE_KEY_STATE, "_ops", NULL, NULL, "tidewatch:state:_ops");
 	KEY(STORE_KEY_DEDUP, "quake:0:1795669500:firing", NULL, NULL,
 	    "tidewatch:dedup:quake:0:1795669500:firing");
@@ -325,7 +327,7 @@ test_flush_and_positions(void **state)
 	agg_add_total(a, 1795669500);
 	agg_add_total(a, 1795669501);
 	agg_add_total(a, 1795669520);
-	assert_int_equal(store_flush(s, "tw", a, &pos, 1, NULL), 0);
+	assert_int_equal(store_flush(s, "tw", a, &pos, 1, NULL, NULL), 0);
 	assert_int_equal(store_get_positions(s, "tw", fields, 2, offs), 0);
 	assert_int_equal(offs[0], 5);
 	assert_int_equal(offs[1], -1);
@@ -338,12 +340,105 @@ test_flush_and_positions(void **state)
 	/* a consumer that expects another position writes nothing */
 	pos.from = 3;
 	pos.to = 9;
-	assert_int_equal(store_flush(s, "tw", a, &pos, 1, NULL), -2);
+	assert_int_equal(store_flush(s, "tw", a, &pos, 1, NULL, NULL), -2);
 	assert_int_equal(store_get_counts(s, "_all", 1795669500, 10, 1, counts), 0);
 	assert_int_equal(counts[0], 2);
 	assert_int_equal(store_state_get(s, "quake", "0", buf, sizeof buf), 0);
 	assert_string_equal(buf, "");
 	assert_int_equal(store_ping(s), 0);
+	agg_free(a);
+	server_done(s);
+}
+
+/* A field of rejected-total, -1 when absent. */
+static long long
+rejected_total(const char *reason)
+{
+	redisReply *r = redisCommand(rc, "HGET tidewatch:rejected-total %s",
+	    reason);
+	long long v;
+
+	assert_non_null(r);
+	v = r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+	freeReplyObject(r);
+	return v;
+}
+
+static long long
+rejected_len(void)
+{
+	redisReply *r = redisCommand(rc, "XLEN tidewatch:rejected");
+	long long v;
+
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+/* Element i of a stream entry's field list is want (n bytes). */
+static void
+entry_field(const redisReply *fields, size_t i, const char *want, size_t n)
+{
+	assert_true(i < fields->elements);
+	assert_int_equal(fields->element[i]->len, n);
+	assert_memory_equal(fields->element[i]->str, want, n);
+}
+
+/* The rejects go with the flush that moves past them: counted by reason
+ * and dead-lettered when the positions move, not at all when they do not. */
+static void
+test_flush_rejects(void **state)
+{
+	struct store *s = server_store();
+	struct agg *a = agg_new(10, 0);
+	struct store_pos pos = { "posts/0", -1, 5, 1795669500000, 0 };
+	static const char *const reasons[] = { "not_json", "too_deep",
+	    "no_text", "_not_kept" };
+	int64_t counts[] = { 2, 1, 0, 1 };
+	struct store_reject kept[2] = {
+		{ "not_json", "at byte 0", "posts/0@1", "oops\0x", 6, 6 },
+		{ "too_deep", "", "posts/0@3", "[[[[", 4, 9000 },
+	};
+	struct store_rejects rj = { kept, 2, reasons, counts, 4, 100 };
+	redisReply *r;
+
+	(void)state;
+	assert_int_equal(store_flush(s, "tw", a, &pos, 1, &rj, NULL), 0);
+	assert_int_equal(rejected_total("not_json"), 2);
+	assert_int_equal(rejected_total("too_deep"), 1);
+	assert_int_equal(rejected_total("no_text"), -1);
+	assert_int_equal(rejected_total("_not_kept"), 1);
+	assert_int_equal(rejected_len(), 2);
+	r = redisCommand(rc, "XRANGE tidewatch:rejected - + COUNT 1");
+	assert_non_null(r);
+	assert_int_equal(r->elements, 1);
+	assert_int_equal(r->element[0]->element[1]->elements, 10);
+	entry_field(r->element[0]->element[1], 0, "reason", 6);
+	entry_field(r->element[0]->element[1], 1, "not_json", 8);
+	entry_field(r->element[0]->element[1], 3, "at byte 0", 9);
+	entry_field(r->element[0]->element[1], 5, "posts/0@1", 9);
+	entry_field(r->element[0]->element[1], 7, "6", 1);
+	entry_field(r->element[0]->element[1], 9, "oops\0x", 6);
+	freeReplyObject(r);
+	/* a consumer whose position is stale writes none of it */
+	assert_int_equal(store_flush(s, "tw", a, &pos, 1, &rj, NULL), -2);
+	assert_int_equal(rejected_total("not_json"), 2);
+	assert_int_equal(rejected_len(), 2);
+	/* the next flush adds to the totals */
+	pos.from = 5;
+	pos.to = 8;
+	counts[0] = 0;
+	counts[2] = 3;
+	counts[3] = 0;
+	rj.nkept = 0;
+	assert_int_equal(store_flush(s, "tw", a, &pos, 1, &rj, NULL), 0);
+	assert_int_equal(rejected_total("not_json"), 2);
+	assert_int_equal(rejected_total("too_deep"), 2);
+	assert_int_equal(rejected_total("no_text"), 3);
+	assert_int_equal(rejected_total("_not_kept"), 1);
+	assert_int_equal(rejected_len(), 2);
 	agg_free(a);
 	server_done(s);
 }
@@ -402,6 +497,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_subscriber, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flush_and_positions, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_flush_rejects, setup,
 		    teardown),
 	};
 	const struct CMUnitTest auth_tests[] = {
