@@ -3,14 +3,18 @@
  *
  * DESIGN: start-up does everything that can fail fatally (config, password,
  * normaliser, rules and their embedded tests, the metrics listener, Kafka
- * handles) before any thread starts.  Then `threads` consumer threads
+ * handles) before any thread starts, then waits for Redis (wait_for_store:
+ * a refused password, an ACL denial or a missing database end the start
+ * with status 1; a Redis not answering yet is retried with backoff, each
+ * attempt logged).  Then `threads` consumer threads
  * consume, match and flush on their own, while the main thread ticks every
  * 20 ms through a table of periodic jobs (daemon_jobs): it acts on the
  * flags the signal handlers set (SIGHUP: reload; SIGTERM/SIGINT: stop, a
  * second one: exit at once), watches the rule files in `reload: auto`, pokes
  * the detector's thread (detect_loop.c) after every flush, which also runs
- * a pass at least once per flush interval, runs the stall check once a
- * second, and logs a summary every 10 s; a detector pass never holds the
+ * a pass at least once per flush interval, runs the stall check (or a
+ * PING) once a second, logging a Redis outage as it begins and ends, and
+ * logs a summary every 10 s; a detector pass never holds the
  * main loop.  Everything
  * start-up made is held in one struct daemon, released by daemon_free() on
  * every way out.  A SIGHUP re-reads
@@ -20,7 +24,8 @@
  * million keywords, while the consumers and this loop go on) and the loop
  * swaps one pointer once it is done; a rule set with any error or failing
  * test keeps the old one and every error is logged with its path:line:col.  Under systemd (Type=notify) the main loop tells the
- * manager READY=1 once every consumer joined the group, RELOADING=1 and
+ * manager READY=1 once every consumer joined the group and read its
+ * positions from Redis, RELOADING=1 and
  * READY=1 around a reload, STOPPING=1, a STATUS= line with each summary,
  * and WATCHDOG=1 when the unit has WatchdogSec=; outside systemd these are
  * no-ops.
@@ -270,18 +275,20 @@ struct daemon {
 	struct ops		*ops;
 	char			 instance[300];
 	bool			 ready;
+	bool			 redis_down;	/* the ops tick failed */
 	uint64_t		 seen_flush;	/* flush_seq the detector saw */
 	uint64_t		 wd_usec;	/* systemd watchdog; 0: off */
 	struct summary_prev	 prev;
 };
 
+/* Every consumer joined the group and read its positions from Redis. */
 static bool
-all_joined(const struct daemon *d)
+all_counting(const struct daemon *d)
 {
 	size_t i;
 
 	for (i = 0; i < d->ncs; i++)
-		if (!consumer_joined(d->cs[i]))
+		if (!consumer_counting(d->cs[i]))
 			return false;
 	return true;
 }
@@ -373,14 +380,16 @@ job_watchdog(struct daemon *d, int64_t now)
 	return now + (int64_t)(d->wd_usec / 2000);
 }
 
-/* READY=1 once every consumer joined the group. */
+/* READY=1 once every consumer joined the group and read its positions:
+ * not while Redis cannot be read (the daemon could not count). */
 static int64_t
 job_ready(struct daemon *d, int64_t now)
 {
-	if (!all_joined(d))
+	if (!all_counting(d))
 		return now;
 	d->ready = true;
-	log_info("ready: rules loaded and the consumer group joined");
+	log_info("ready: rules loaded, the consumer group joined and the "
+	    "positions read");
 	sd_notifyf(0, "READY=1\nSTATUS=running, rules v%" PRIu64, d->version);
 	return INT64_MAX;
 }
@@ -442,11 +451,26 @@ job_detect(struct daemon *d, int64_t now)
 	return INT64_MAX;
 }
 
+/* Once a second: the stall check (leader) or a PING; so an outage is
+ * logged within a second, whether or not a flush is due. */
 static int64_t
 job_ops(struct daemon *d, int64_t now)
 {
-	if (ops_tick(d->ops, STAT_GET(leading) != 0, now) == 0)
+	if (ops_tick(d->ops, STAT_GET(leading) != 0, now) == 0) {
 		STAT_SET(redis_ok_ms, now);
+		if (d->redis_down)
+			log_info("redis answers again | address=%s",
+			    d->cfg.redis_address);
+		d->redis_down = false;
+	} else {
+		STAT_ADD(redis_errors, 1);
+		if (!d->redis_down)
+			log_error("redis %s | address=%s error=\"%s\"",
+			    store_fault_name((enum store_fault)
+			    STAT_GET(redis_fault)), d->cfg.redis_address,
+			    ops_errstr(d->ops));
+		d->redis_down = true;
+	}
 	return now + 1000;
 }
 
@@ -609,6 +633,69 @@ daemon_prepare(struct daemon *d)
 	return 0;
 }
 
+/* Sleeps ms unless a stop is asked for; tells the watchdog meanwhile. */
+static void
+sleep_unless_stopped(struct daemon *d, int64_t ms)
+{
+	int64_t end = clock_mono_ms() + ms;
+
+	while (!got_stop && clock_mono_ms() < end) {
+		if (d->wd_usec != 0)
+			sd_notify(0, "WATCHDOG=1");
+		usleep(20000);
+	}
+}
+
+/*
+ * Before anything is consumed, Redis must answer, take the credentials
+ * and the database, and let the daemon read its positions and load the
+ * flush script.  A permanent failure (password, ACL, database) stops the
+ * start; a transient one (refused, timeout, loading) is retried with
+ * backoff and logged each time, and READY=1 waits.  Returns 0 when Redis
+ * is usable, -1 on a permanent failure (logged), 1 when stopped meanwhile.
+ */
+static int
+wait_for_store(struct daemon *d)
+{
+	struct store *s = store_open(&d->cfg, d->password);
+	int64_t backoff = 250;
+	unsigned attempt = 0;
+	int rc = 1;
+
+	while (!got_stop) {
+		enum store_fault f;
+
+		if (store_check(s, d->cfg.kafka_group) == 0) {
+			STAT_SET(redis_ok_ms, clock_wall_ms());
+			if (attempt > 0)
+				log_info("redis answers | address=%s attempts=%u",
+				    d->cfg.redis_address, attempt + 1);
+			rc = 0;
+			break;
+		}
+		f = store_fault(s);
+		attempt++;
+		STAT_ADD(redis_errors, 1);
+		if (store_fault_permanent(f)) {
+			log_error("redis: %s, not starting | address=%s "
+			    "error=\"%s\"", store_fault_name(f),
+			    d->cfg.redis_address, store_errstr(s));
+			rc = -1;
+			break;
+		}
+		log_warn("redis %s at start-up, retrying | address=%s "
+		    "attempt=%u retry_in_ms=%" PRId64 " error=\"%s\"",
+		    store_fault_name(f), d->cfg.redis_address, attempt, backoff,
+		    store_errstr(s));
+		sd_notifyf(0, "STATUS=waiting for redis (%s)",
+		    store_fault_name(f));
+		sleep_unless_stopped(d, backoff);
+		backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
+	}
+	store_free(s);
+	return rc;
+}
+
 /* The consumer threads, the detector and ops. */
 static void
 daemon_start(struct daemon *d)
@@ -635,8 +722,6 @@ daemon_start(struct daemon *d)
 	    d->instance, d->cfg.threads, d->cfg.kafka_brokers,
 	    d->cfg.redis_address);
 	sd_notify(0, "STATUS=joining the consumer group");
-	if (sd_watchdog_enabled(0, &d->wd_usec) <= 0)
-		d->wd_usec = 0;
 	d->fingerprint = rules_fingerprint(&d->cfg);
 	d->prev.t_ms = clock_wall_ms();
 }
@@ -679,14 +764,19 @@ cmd_run(int argc, char **argv)
 			return 2;
 		}
 	}
-	rc = 1;
-	if (daemon_prepare(&d) == 0) {
+	if (sd_watchdog_enabled(0, &d.wd_usec) <= 0)
+		d.wd_usec = 0;
+	rc = daemon_prepare(&d) == 0 ? wait_for_store(&d) : -1;
+	if (rc == 0) {
 		daemon_start(&d);
 		daemon_loop(&d);
 		sd_notify(0, "STOPPING=1\nSTATUS=stopping: flushing counts");
 		log_info("stopping: flushing counts and leaving the group");
+	} else if (rc == 1) {
+		log_info("stop requested while waiting for redis");
 		rc = 0;
-	}
+	} else
+		rc = 1;
 	daemon_free(&d);
 	if (rc == 0)
 		log_info("stopped");

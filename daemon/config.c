@@ -91,6 +91,12 @@ static const struct copt config_table[] = {
 
 	{ "redis.address", CT_STR, O(redis_address), 0, "127.0.0.1:6379",
 	  0, 0, NULL, 0, "host:port, or unix:/path/to/socket" },
+	{ "redis.username", CT_STR, O(redis_username), 0, "",
+	  0, 0, NULL, 0, "ACL user to authenticate as (AUTH user password); empty: the default user" },
+	{ "redis.password", CT_STR, O(redis_password), 0, "",
+	  0, 0, NULL, 0, "the password itself, e.g. given with -s redis.password=…; takes precedence over password_env and password_file, which keep it out of the config file" },
+	{ "redis.database", CT_INT, O(redis_database), 0, "0",
+	  0, 1000000, NULL, 0, "database number SELECTed after connecting" },
 	{ "redis.password_env", CT_STR, O(redis_password_env), 0, "",
 	  0, 0, NULL, 0, "environment variable holding the password" },
 	{ "redis.password_file", CT_STR, O(redis_password_file), 0, "",
@@ -893,8 +899,9 @@ config_key_doc(size_t i, struct config_keydoc *doc)
 	return 0;
 }
 
-/* The password from redis.password_env or redis.password_file (first
- * line).  Returns 0 with *out (NULL: none; caller frees), or -1. */
+/* The password from redis.password, else redis.password_env, else
+ * redis.password_file (first line).  Returns 0 with *out (NULL: none;
+ * caller frees), or -1. */
 int
 config_redis_password(const struct config *cfg, char **out, char *err,
     size_t errsz)
@@ -906,6 +913,10 @@ config_redis_password(const struct config *cfg, char **out, char *err,
 	size_t n;
 
 	*out = NULL;
+	if (cfg->redis_password != NULL && cfg->redis_password[0] != '\0') {
+		*out = xstrdup(cfg->redis_password);
+		return 0;
+	}
 	if (env != NULL && env[0] != '\0') {
 		const char *v = getenv(env);
 

@@ -59,6 +59,7 @@ struct consumer {
 	int			 started;
 	atomic_int		 stop;
 	atomic_int		 joined;
+	atomic_int		 pos_waiting;	/* positions not read yet */
 	_Atomic int64_t		 lag;
 
 	rd_kafka_t		*rk;
@@ -272,11 +273,13 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			positions_add(&c->pos, parts->elems[i].topic,
 			    parts->elems[i].partition);
 		if (positions_load(&c->pos, first, read_stored, c) == -1) {
+			STAT_ADD(redis_errors, 1);
 			log_warn("cannot read positions from redis; partitions "
 			    "wait | consumer=%d error=\"%s\"", c->id,
 			    store_errstr(c->store));
 			c->next_pos_try_ms = clock_wall_ms() + 500;
 		}
+		atomic_store(&c->pos_waiting, positions_waiting(&c->pos));
 		assign_all(c);
 		log_info("partitions assigned | consumer=%d count=%d", c->id,
 		    parts->cnt);
@@ -296,6 +299,7 @@ rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 			flusher_drop(&c->fl);
 		}
 		positions_clear(&c->pos);
+		atomic_store(&c->pos_waiting, 0);
 		c->paused = 0;
 		rd_kafka_assign(rk, NULL);
 		log_info("partitions revoked | consumer=%d count=%d", c->id,
@@ -630,9 +634,12 @@ retry_positions(struct consumer *c, int64_t now)
 	if (positions_load(&c->pos, 0, read_stored, c) == 0) {
 		log_info("positions read; partitions resume | consumer=%d",
 		    c->id);
+		atomic_store(&c->pos_waiting, 0);
 		assign_all(c);
-	} else
+	} else {
+		STAT_ADD(redis_errors, 1);
 		c->next_pos_try_ms = now + 1000;
+	}
 }
 
 /* The thread: poll, consume, flush on time; then the shutdown. */
@@ -729,6 +736,14 @@ bool
 consumer_joined(const struct consumer *c)
 {
 	return atomic_load(&((struct consumer *)(uintptr_t)c)->joined) != 0;
+}
+
+bool
+consumer_counting(const struct consumer *c)
+{
+	struct consumer *m = (struct consumer *)(uintptr_t)c;
+
+	return atomic_load(&m->joined) != 0 && atomic_load(&m->pos_waiting) == 0;
 }
 
 void

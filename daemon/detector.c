@@ -222,8 +222,16 @@ take_lease(struct detector *d, int64_t now_ms)
 	int was = d->leading;
 	bool held;
 
-	if (d->ops->lease(d->arg, d->id, lease_ttl_ms(d), &held) == -1)
+	if (d->ops->lease(d->arg, d->id, lease_ttl_ms(d), &held) == -1) {
+		/* not renewed: another daemon may take it once it expires,
+		 * so this one no longer leads (and reads everything again
+		 * when it takes the lease back) */
+		if (was)
+			log_warn("detector cannot renew its lease, follows | "
+			    "instance=%s", d->id);
+		d->leading = 0;
 		return -1;
+	}
 	d->leading = held;
 	d->lease_ms = now_ms;
 	if (d->leading && !was) {

@@ -295,6 +295,26 @@ metrics_set_unhealthy_after(int64_t ms)
 	atomic_store(&unhealthy_after_ms, ms);
 }
 
+/* What /healthz says Redis is: "redis unreachable", or the kind of the
+ * last failure when it was not the connection ("redis: authentication
+ * failed"). */
+static const char *
+redis_cause(void)
+{
+	static const char *const causes[] = {
+		[STORE_FAULT_UNAVAILABLE] = "redis: not serving",
+		[STORE_FAULT_AUTH] = "redis: authentication failed",
+		[STORE_FAULT_NOPERM] = "redis: permission denied",
+		[STORE_FAULT_DATABASE] = "redis: no such database",
+		[STORE_FAULT_ERROR] = "redis: error",
+	};
+	int f = STAT_GET(redis_fault);
+
+	if (f <= STORE_FAULT_UNREACHABLE || f > STORE_FAULT_ERROR)
+		return "redis unreachable";
+	return causes[f];
+}
+
 int
 metrics_health(int64_t now_ms, char *reason, size_t sz)
 {
@@ -310,11 +330,11 @@ metrics_health(int64_t now_ms, char *reason, size_t sz)
 	if (k < since)
 		k = since;
 	if (now_ms - r > limit && now_ms - k > limit)
-		snprintf(reason, sz, "redis unreachable for %" PRId64 "s, kafka "
-		    "unreachable for %" PRId64 "s", (now_ms - r) / 1000,
+		snprintf(reason, sz, "%s for %" PRId64 "s, kafka "
+		    "unreachable for %" PRId64 "s", redis_cause(), (now_ms - r) / 1000,
 		    (now_ms - k) / 1000);
 	else if (now_ms - r > limit)
-		snprintf(reason, sz, "redis unreachable for %" PRId64 "s",
+		snprintf(reason, sz, "%s for %" PRId64 "s", redis_cause(),
 		    (now_ms - r) / 1000);
 	else if (now_ms - k > limit)
 		snprintf(reason, sz, "kafka unreachable for %" PRId64 "s",

@@ -220,3 +220,9 @@ ops_tick(struct ops *o, bool leading, int64_t now)
 	STAT_SET(stalled, o->firing ? 1 : 0);
 	return 0;
 }
+
+const char *
+ops_errstr(const struct ops *o)
+{
+	return o->io.errstr(o->io.ctx);
+}

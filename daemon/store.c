@@ -38,7 +38,8 @@
  * reaches redis.flush_max_entries, which keeps one script short.  The connection is one hiredis context;
  * on any I/O error it is dropped and remade by the next call.  Every
  * connection tidewatch makes (these, and the subscriber of store_alerts.c) is
- * made by store_dial(), which also authenticates.  FLUSH_LUA is loaded on
+ * made by store_dial() (store_conn.c), which also authenticates and
+ * selects the database; every error is sorted into a store_fault.  FLUSH_LUA is loaded on
  * the first flush, so a store that only reads needs no SCRIPT rights.
  */
 #include <inttypes.h>
@@ -51,6 +52,7 @@
 
 #include "alert.h"
 #include "jsonw.h"
+#include "stats.h"
 #include "store.h"
 #include "store_int.h"
 #include "xmalloc.h"
@@ -185,7 +187,10 @@ struct resp {
 struct store {
 	redisContext	*c;
 	char		*address;
+	char		*username;
 	char		*password;
+	int64_t		 database;
+	enum store_fault fault;		/* of the last error */
 	char		*prefix;
 	char		*channel;
 	char		*stream;
@@ -204,7 +209,9 @@ store_conf_from_config(const struct config *cfg, const char *password,
 {
 	memset(sc, 0, sizeof *sc);
 	sc->address = cfg->redis_address;
+	sc->username = cfg->redis_username;
 	sc->password = password;
+	sc->database = cfg->redis_database;
 	sc->prefix = cfg->redis_prefix;
 	sc->channel = cfg->alert_channel;
 	sc->stream = cfg->alert_stream;
@@ -228,7 +235,9 @@ store_new(const struct store_conf *conf)
 	struct store *s = xcalloc(1, sizeof *s);
 
 	s->address = xstrdup(conf->address);
+	s->username = conf->username ? xstrdup(conf->username) : NULL;
 	s->password = conf->password ? xstrdup(conf->password) : NULL;
+	s->database = conf->database;
 	s->prefix = xstrdup(conf->prefix);
 	s->channel = xstrdup(conf->channel != NULL ? conf->channel : "");
 	s->stream = xstrdup(conf->stream != NULL ? conf->stream : "");
@@ -256,6 +265,7 @@ store_free(struct store *s)
 	drop(s);
 	free(s->args.buf);
 	free(s->address);
+	free(s->username);
 	free(s->password);
 	free(s->prefix);
 	free(s->channel);
@@ -267,6 +277,20 @@ const char *
 store_errstr(const struct store *s)
 {
 	return s->err;
+}
+
+/* Records the kind of an error, here and for /healthz (stats). */
+static void
+note_fault(struct store *s, enum store_fault f)
+{
+	s->fault = f;
+	STAT_SET(redis_fault, (int)f);
+}
+
+enum store_fault
+store_fault(const struct store *s)
+{
+	return s->fault;
 }
 
 bool
@@ -344,11 +368,13 @@ store_run(struct store *s, int argc, const char **argv, const size_t *lens)
 	if (r == NULL) {
 		snprintf(s->err, sizeof s->err, "redis: %s",
 		    s->c->errstr[0] ? s->c->errstr : "connection lost");
+		note_fault(s, STORE_FAULT_UNREACHABLE);
 		drop(s);
 		return NULL;
 	}
 	if (r->type == REDIS_REPLY_ERROR) {
 		snprintf(s->err, sizeof s->err, "redis: %s", r->str);
+		note_fault(s, store_fault_of_reply(r->str));
 		freeReplyObject(r);
 		return NULL;
 	}
@@ -363,72 +389,40 @@ store_conn(struct store *s)
 	return s->c;
 }
 
+/* store_conn_dial() with the store's settings. */
+static redisContext *
+dial(const struct store *s, enum store_fault *fault, char *err, size_t errsz)
+{
+	struct store_dial_conf dc = {
+		.address = s->address,
+		.username = s->username,
+		.password = s->password,
+		.database = s->database,
+		.timeout_ms = s->timeout_ms,
+	};
+
+	return store_conn_dial(&dc, fault, err, errsz);
+}
+
 redisContext *
 store_dial(const struct store *s, char *err, size_t errsz)
 {
-	const char *address = s->address, *password = s->password;
-	int64_t timeout_ms = s->timeout_ms;
-	struct timeval tv;
-	redisContext *c;
-	redisReply *r;
-	const char *argv[2];
+	enum store_fault f;
 
-	if (timeout_ms <= 0)
-		timeout_ms = STORE_TIMEOUT_MS;
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	if (strncmp(address, "unix:", 5) == 0)
-		c = redisConnectUnixWithTimeout(address + 5, tv);
-	else {
-		char host[256];
-		const char *colon = strrchr(address, ':');
-		int port = 6379;
-		size_t n;
-
-		if (colon != NULL) {
-			snprintf(host, sizeof host, "%.*s",
-			    (int)(colon - address), address);
-			port = atoi(colon + 1);
-		} else
-			snprintf(host, sizeof host, "%s", address);
-		n = strlen(host);	/* [::1]:6379 */
-		if (n >= 2 && host[0] == '[' && host[n - 1] == ']') {
-			memmove(host, host + 1, n - 2);
-			host[n - 2] = '\0';
-		}
-		c = redisConnectWithTimeout(host, port, tv);
-	}
-	if (c == NULL || c->err) {
-		snprintf(err, errsz, "redis %s: %s", address,
-		    c != NULL ? c->errstr : "cannot allocate a context");
-		if (c != NULL)
-			redisFree(c);
-		return NULL;
-	}
-	redisSetTimeout(c, tv);
-	if (password != NULL && password[0] != '\0') {
-		argv[0] = "AUTH";
-		argv[1] = password;
-		r = redisCommandArgv(c, 2, argv, NULL);
-		if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-			snprintf(err, errsz, "redis %s: AUTH: %s", address,
-			    r != NULL ? r->str : c->errstr);
-			if (r != NULL)
-				freeReplyObject(r);
-			redisFree(c);
-			return NULL;
-		}
-		freeReplyObject(r);
-	}
-	return c;
+	return dial(s, &f, err, errsz);
 }
 
 int
 store_connect(struct store *s)
 {
+	enum store_fault f;
+
 	drop(s);
-	s->c = store_dial(s, s->err, sizeof s->err);
-	return s->c != NULL ? 0 : -1;
+	if ((s->c = dial(s, &f, s->err, sizeof s->err)) == NULL) {
+		note_fault(s, f);
+		return -1;
+	}
+	return 0;
 }
 
 /* Loads FLUSH_LUA (once per server: a restart without it is seen as
@@ -444,6 +438,7 @@ load_flush_script(struct store *s)
 	if (r->type != REDIS_REPLY_STRING || r->len != 40) {
 		snprintf(s->err, sizeof s->err, "redis %s: SCRIPT LOAD: %s",
 		    s->address, r->str != NULL ? r->str : "unexpected reply");
+		note_fault(s, STORE_FAULT_ERROR);
 		freeReplyObject(r);
 		return -1;
 	}
@@ -451,6 +446,24 @@ load_flush_script(struct store *s)
 	s->sha[40] = '\0';
 	freeReplyObject(r);
 	return 0;
+}
+
+int
+store_check(struct store *s, const char *group)
+{
+	char key[512];
+	const char *argv[2];
+	redisReply *r;
+
+	if (store_connect(s) == -1)
+		return -1;
+	store_key(s, STORE_KEY_POSITIONS, group, NULL, NULL, key, sizeof key);
+	argv[0] = "HLEN";
+	argv[1] = key;
+	if ((r = store_run(s, 2, argv, NULL)) == NULL)
+		return -1;
+	freeReplyObject(r);
+	return load_flush_script(s);
 }
 
 /* Civil date (UTC) of day number d since the epoch, as yyyymmdd. */
@@ -927,10 +940,12 @@ flush_send(struct store *s, const char *group, const struct keytab *kt,
 	    r == NULL) {
 		snprintf(s->err, sizeof s->err, "redis: %s",
 		    s->c->errstr[0] ? s->c->errstr : "connection lost");
+		note_fault(s, STORE_FAULT_UNREACHABLE);
 		drop(s);
 		r = NULL;
 	} else if (r->type == REDIS_REPLY_ERROR) {
 		snprintf(s->err, sizeof s->err, "redis: %s", r->str);
+		note_fault(s, store_fault_of_reply(r->str));
 		freeReplyObject(r);
 		r = NULL;
 	}

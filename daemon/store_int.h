@@ -16,11 +16,23 @@
 /* The timeout when the config gives none. */
 #define STORE_TIMEOUT_MS	2000
 
-/* Connects to the store's address (host:port, [v6]:port, host, or
- * unix:/path) with its timeout for connecting and for every reply, and
- * sends AUTH when it has a password.  Returns a new context (redisFree)
- * or NULL with the reason in err.  store_connect() uses it for the store's
- * own connection; store_alerts.c for a subscriber's. */
+/* What a connection is made with (store_conn.c). */
+struct store_dial_conf {
+	const char	*address;	/* host:port, [v6]:port, host, unix:/path */
+	const char	*username;	/* ACL user; NULL or "": default */
+	const char	*password;	/* NULL or "": no AUTH (unless a user) */
+	int64_t		 database;	/* SELECT when not 0 */
+	int64_t		 timeout_ms;	/* connect and every reply */
+};
+
+/* Connects, authenticates (AUTH [user] password) and selects the
+ * database.  Returns a new context (redisFree) or NULL with the reason in
+ * err and its kind in *fault. */
+redisContext *store_conn_dial(const struct store_dial_conf *dc,
+    enum store_fault *fault, char *err, size_t errsz);
+
+/* store_conn_dial() with the store's settings, for a connection of the
+ * caller's own (store_alerts.c: a subscriber's). */
 redisContext *store_dial(const struct store *s, char *err, size_t errsz);
 
 /* Sets what store_errstr() says. */

@@ -68,7 +68,7 @@ ops_ping(void *ctx)
 }
 
 static const char *
-ops_errstr(void *ctx)
+ops_store_errstr(void *ctx)
 {
 	struct ops_store *os = ctx;
 
@@ -101,6 +101,6 @@ store_ops_io(const struct config *cfg, const char *password,
 	io->stall_state = ops_stall_state;
 	io->publish = ops_publish;
 	io->ping = ops_ping;
-	io->errstr = ops_errstr;
+	io->errstr = ops_store_errstr;
 	io->free = ops_store_free;
 }

@@ -55,10 +55,13 @@ struct config {
 
 	/* redis */
 	char		*redis_address;		/* host:port or unix:/path */
+	char		*redis_username;	/* ACL user; "": default */
+	char		*redis_password;	/* inline (-s); "": none */
 	char		*redis_password_env;
 	char		*redis_password_file;
 	char		*redis_prefix;
 	int64_t		 redis_timeout_ms;
+	int64_t		 redis_database;	/* SELECT'ed */
 	int64_t		 flush_interval_ms;
 	int64_t		 flush_max_entries;	/* flush early past this many
 						 * aggregate entries */
@@ -106,8 +109,9 @@ void config_free(struct config *c);
  * it in applied; names every other key that differs in needs_restart. */
 void config_update(struct config *cur, struct config *next,
     struct diag *applied, struct diag *needs_restart);
-/* The Redis password from redis.password_env (if set in the environment)
- * or else redis.password_file (its first line).  Returns 0 with *out
+/* The Redis password from redis.password (inline, or -s), else
+ * redis.password_env (if set in the environment), else
+ * redis.password_file (its first line).  Returns 0 with *out
  * (NULL: no password; caller frees), or -1 with the reason in err. */
 int config_redis_password(const struct config *c, char **out, char *err,
     size_t errsz);

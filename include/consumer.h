@@ -29,6 +29,9 @@ void consumer_free(struct consumer *c);
 
 /* True once the consumer has received its first assignment. */
 bool consumer_joined(const struct consumer *c);
+/* True once it has joined and read the stored position of every
+ * partition assigned (it can count). */
+bool consumer_counting(const struct consumer *c);
 
 /* Messages behind the end of the assigned partitions, as of the last
  * flush. */

@@ -51,5 +51,7 @@ void ops_free(struct ops *o);
  * (only the leader judges and publishes; the others only PING).  Returns 0
  * when Redis answered, -1 when it could not be reached. */
 int ops_tick(struct ops *o, bool leading, int64_t now_ms);
+/* Why the last ops_tick() returned -1. */
+const char *ops_errstr(const struct ops *o);
 
 #endif

@@ -46,6 +46,8 @@ struct stats {
 	_Atomic int64_t		redis_ok_ms;	/* wall clock of the last Redis
 						 * success (a flush, a detector
 						 * tick) */
+	_Atomic int		redis_fault;	/* enum store_fault of the last
+						 * Redis failure (/healthz) */
 	_Atomic int64_t		kafka_ok_ms;	/* the last sign of a broker: a
 						 * message, or one UP in the
 						 * librdkafka statistics */

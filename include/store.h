@@ -29,7 +29,9 @@
 
 struct store_conf {
 	const char	*address;	/* host:port or unix:/path */
+	const char	*username;	/* ACL user; NULL or "": default */
 	const char	*password;	/* NULL: none */
+	int64_t		 database;	/* SELECT'ed when not 0 */
 	const char	*prefix;	/* e.g. "tidewatch:" */
 	const char	*channel;	/* alert channels: <prefix><channel><topic> */
 	const char	*stream;	/* the alert log: <prefix><stream> */
@@ -99,6 +101,31 @@ const char *store_errstr(const struct store *s);
 bool store_connected(const struct store *s);
 /* Connects (or reconnects) and authenticates. */
 int store_connect(struct store *s);
+
+/* What kind of failure the last error of a store was (store_conn.c).
+ * Transient ones go away by themselves (retry); permanent ones need the
+ * operator (a password, an ACL rule, the database number). */
+enum store_fault {
+	STORE_FAULT_NONE,
+	STORE_FAULT_UNREACHABLE,	/* refused, timed out, connection lost */
+	STORE_FAULT_UNAVAILABLE,	/* LOADING, MASTERDOWN, READONLY, OOM… */
+	STORE_FAULT_AUTH,		/* NOAUTH, WRONGPASS, AUTH refused */
+	STORE_FAULT_NOPERM,		/* an ACL denies a command or key */
+	STORE_FAULT_DATABASE,		/* SELECT of a database that is not */
+	STORE_FAULT_ERROR		/* any other error reply */
+};
+enum store_fault store_fault(const struct store *s);
+/* "unreachable", "authentication failed", … (static). */
+const char *store_fault_name(enum store_fault f);
+bool store_fault_permanent(enum store_fault f);
+/* The fault an error reply ("NOAUTH …", "WRONGPASS …") stands for. */
+enum store_fault store_fault_of_reply(const char *reply);
+
+/* What the daemon needs before it counts: connects, authenticates,
+ * selects, reads the group's positions and loads the flush script (so a
+ * missing ACL right shows now, not at the first flush).  0, or -1 with
+ * store_errstr() and store_fault() saying why. */
+int store_check(struct store *s, const char *group);
 /* Closes the connection (the next call makes a new one). */
 void store_disconnect(struct store *s);
 

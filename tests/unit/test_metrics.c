@@ -13,6 +13,7 @@
 
 #include "metrics.h"
 #include "stats.h"
+#include "store.h"
 
 static int
 has_line(const char *text, const char *line)
@@ -124,6 +125,17 @@ test_health(void **state)
 	STAT_SET(last_post_ms, now - 10);	/* a message is a sign of Kafka */
 	assert_int_equal(metrics_health(now, why, sizeof why), -1);
 	assert_string_equal(why, "redis unreachable for 45s");
+	/* Redis answers but refuses: the kind of refusal, not "unreachable" */
+	STAT_SET(redis_fault, STORE_FAULT_AUTH);
+	assert_int_equal(metrics_health(now, why, sizeof why), -1);
+	assert_string_equal(why, "redis: authentication failed for 45s");
+	STAT_SET(redis_fault, STORE_FAULT_NOPERM);
+	assert_int_equal(metrics_health(now, why, sizeof why), -1);
+	assert_string_equal(why, "redis: permission denied for 45s");
+	STAT_SET(redis_fault, STORE_FAULT_UNREACHABLE);
+	assert_int_equal(metrics_health(now, why, sizeof why), -1);
+	assert_string_equal(why, "redis unreachable for 45s");
+	STAT_SET(redis_fault, STORE_FAULT_NONE);
 }
 
 int

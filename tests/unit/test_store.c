@@ -139,6 +139,7 @@ test_unreachable(void **state)
 	assert_int_equal(store_connect(s), -1);
 	assert_false(store_connected(s));
 	assert_non_null(strstr(store_errstr(s), "redis 127.0.0.1:1: "));
+	assert_int_equal(store_fault(s), STORE_FAULT_UNREACHABLE);
 	assert_int_equal(store_publish(s, &a), -1);
 	assert_int_equal(store_ping(s), -1);
 	assert_int_equal(store_positions_sum(s, "tw", &sum), -1);
@@ -477,6 +478,46 @@ test_auth(void **state)
 	store_free(s);
 }
 
+/* Error replies sorted into what the daemon does about them. */
+static void
+test_faults(void **state)
+{
+	static const struct {
+		const char		*reply;
+		enum store_fault	 fault;
+		bool			 permanent;
+	} cases[] = {
+		{ "NOAUTH Authentication required.", STORE_FAULT_AUTH, true },
+		{ "WRONGPASS invalid username-password pair or user is "
+		  "disabled.", STORE_FAULT_AUTH, true },
+		{ "ERR invalid password", STORE_FAULT_AUTH, true },
+		{ "ERR AUTH <password> called without any password configured "
+		  "for the default user.", STORE_FAULT_AUTH, true },
+		{ "NOPERM this user has no permissions to run the 'script|load' "
+		  "command", STORE_FAULT_NOPERM, true },
+		{ "ERR DB index is out of range", STORE_FAULT_DATABASE, true },
+		{ "LOADING Redis is loading the dataset in memory",
+		  STORE_FAULT_UNAVAILABLE, false },
+		{ "MASTERDOWN Link with MASTER is down",
+		  STORE_FAULT_UNAVAILABLE, false },
+		{ "READONLY You can't write against a read only replica.",
+		  STORE_FAULT_UNAVAILABLE, false },
+		{ "ERR wrong number of arguments", STORE_FAULT_ERROR, false },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		enum store_fault f = store_fault_of_reply(cases[i].reply);
+
+		assert_int_equal(f, cases[i].fault);
+		assert_int_equal(store_fault_permanent(f), cases[i].permanent);
+	}
+	assert_false(store_fault_permanent(STORE_FAULT_UNREACHABLE));
+	assert_string_equal(store_fault_name(STORE_FAULT_AUTH),
+	    "authentication failed");
+}
+
 int
 main(void)
 {
@@ -484,6 +525,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_conf_from_config, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_key_names, setup, teardown),
+		cmocka_unit_test(test_faults),
 		cmocka_unit_test_setup_teardown(test_unreachable, setup,
 		    teardown),
 	};
