@@ -673,6 +673,7 @@ config_load_string(const char *name, const char *yaml, size_t len,
 int
 config_load(const char *path, struct config *c, struct diag *errs)
 {
+	const char *why = NULL;
 	FILE *fp;
 	struct stat st;
 	char *buf;
@@ -680,18 +681,35 @@ config_load(const char *path, struct config *c, struct diag *errs)
 	int rc;
 
 	if ((fp = fopen(path, "rb")) == NULL) {
+		int e = errno;	/* config_defaults may change errno */
+
 		config_defaults(c);
-		diag_add(errs, path, 0, 0, "cannot open: %s", strerror(errno));
+		diag_add(errs, path, 0, 0, "cannot open: %s", strerror(e));
 		return -1;
 	}
-	if (fstat(fileno(fp), &st) == -1 || st.st_size > 16 * 1024 * 1024) {
+	if (fstat(fileno(fp), &st) == -1)
+		why = "cannot read its status";
+	else if (S_ISDIR(st.st_mode))
+		why = "is a directory, not a config file";
+	else if (!S_ISREG(st.st_mode) || st.st_size > 16 * 1024 * 1024)
+		why = "not a regular file of at most 16 MiB";
+	if (why != NULL) {
 		config_defaults(c);
-		diag_add(errs, path, 0, 0, "not a regular file of at most 16 MiB");
+		diag_add(errs, path, 0, 0, "%s", why);
 		fclose(fp);
 		return -1;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);
 	n = fread(buf, 1, (size_t)st.st_size, fp);
+	if (ferror(fp)) {
+		int e = errno;
+
+		free(buf);
+		fclose(fp);
+		config_defaults(c);
+		diag_add(errs, path, 0, 0, "cannot read: %s", strerror(e));
+		return -1;
+	}
 	fclose(fp);
 	buf[n] = '\0';
 	rc = config_load_string(path, buf, n, c, errs);

@@ -43,6 +43,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pipeline.h"
+#include "rules.h"
 #include "positions.h"
 #include "stats.h"
 #include "store.h"
@@ -336,11 +337,16 @@ stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
 	return 0;	/* librdkafka frees json */
 }
 
+/* librdkafka's own log lines.  A broker failure ("FAIL": connection
+ * refused, authentication failed, …) also reaches error_cb, which logs
+ * and counts it: here it is a debug line, so it is logged once. */
 static void
 log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	(void)rk;
-	if (level <= 3)
+	if (strcmp(fac, "FAIL") == 0)
+		log_debug("librdkafka %s: %s", fac, buf);
+	else if (level <= 3)
 		log_error("librdkafka %s: %s", fac, buf);
 	else if (level <= 4)
 		log_warn("librdkafka %s: %s", fac, buf);
@@ -493,6 +499,34 @@ kafka_time(const rd_kafka_message_t *m)
 	return tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && kts >= 0 ? kts : -1;
 }
 
+/* Regexes that PCRE2 cut off (match or depth limit) count as no match and
+ * in tidewatch_regex_errors_total; a warning names the first of a post,
+ * at most once a minute over all consumers, with how many were held. */
+#define REGEX_LOG_INTERVAL_MS	60000
+
+static struct log_limit regex_log_limit = LOG_LIMIT_INIT;
+
+static void
+log_regex_errors(const struct consumer *c, const struct match_result *mr,
+    const rd_kafka_message_t *m)
+{
+	const struct match_error *e = &mr->errors[0];
+	const struct rule_topic *t = &c->eng->rs->topics[e->topic];
+	PCRE2_UCHAR why[160];
+	uint64_t held;
+
+	if (!log_limit_allow(&regex_log_limit, REGEX_LOG_INTERVAL_MS, &held))
+		return;
+	if (pcre2_get_error_message(e->pcre2_rc, why, sizeof why) < 0)
+		snprintf((char *)why, sizeof why, "PCRE2 error %d", e->pcre2_rc);
+	log_warn("regex cut off, counted as no match | topic=%s keyword=%s "
+	    "error=\"%s\" partition=%s/%" PRId32 " offset=%" PRId64
+	    " in_post=%zu held_back=%" PRIu64, t->id, e->kw < t->nkws ?
+	    t->kws[e->kw].display : "(where)", (const char *)why,
+	    rd_kafka_topic_name(m->rkt), m->partition, m->offset, mr->nerrors,
+	    held);
+}
+
 /* One message: positions, then the pipeline, then what it says is counted
  * in the stats or dead-lettered.  now is the wall clock read by the poll
  * loop. */
@@ -523,8 +557,10 @@ consume_message(struct consumer *c, rd_kafka_message_t *m, int64_t now)
 	    c->time_source == TIME_ARRIVAL ? -1 : kafka_time(m), now, &r)) {
 	case PIPELINE_OK:
 		c->pend.decoded++;
-		if (r.match.nerrors > 0)
+		if (r.match.nerrors > 0) {
 			STAT_ADD(regex_errors, r.match.nerrors);
+			log_regex_errors(c, &r.match, m);
+		}
 		if (r.time_ms > pt->wm_ms)
 			pt->wm_ms = r.time_ms;
 		if (r.match.ntopics > 0)

@@ -12,8 +12,10 @@
  * histogram is a row of atomics.  libmicrohttpd serves GET /metrics (text
  * format 0.0.4) and /healthz on its own thread; /healthz answers 503 with
  * the reason when Redis or Kafka has not succeeded for
- * metrics.unhealthy_after.  Everything but metrics_start/stop may be
- * called from any thread.
+ * metrics.unhealthy_after.  Every topic of the rule set in force has its
+ * matched series from the start (0), and the process_* metrics of the
+ * Prometheus client conventions are read from the kernel at each scrape.
+ * Everything but metrics_start/stop may be called from any thread.
  */
 #include <inttypes.h>
 #include <netdb.h>
@@ -23,8 +25,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 #include <librdkafka/rdkafka.h>
@@ -417,11 +422,31 @@ gauge(struct buf *b, const char *name, const char *help, double v)
 		bprintf(b, "%s %.3f\n", name, v);
 }
 
+/* Every topic of the rule set in force gets its matched-posts series,
+ * at 0 until a flush counts one, so each topic is there from the start
+ * (and from the reload that added it); done once per rule set version. */
+static void
+declare_rule_topics(void)
+{
+	static _Atomic uint64_t declared;	/* rule set version */
+	struct engine *e = engine_current();
+	size_t i;
+
+	if (e == NULL)
+		return;
+	if (atomic_exchange(&declared, e->version) != e->version &&
+	    e->rs != NULL)
+		for (i = 0; i < e->rs->ntopics; i++)
+			metrics_topic_add(e->rs->topics[i].id, 0);
+	engine_unref(e);
+}
+
 static void
 render_tables(struct buf *b)
 {
 	size_t i;
 
+	declare_rule_topics();
 	pthread_mutex_lock(&mu);
 	family(b, "tidewatch_posts_matched_total", "counter",
 	    "Posts matched per topic, counted when written to Redis.");
@@ -468,6 +493,56 @@ render_histogram(struct buf *b)
 	bprintf(b, "tidewatch_flush_duration_seconds_count %" PRIu64 "\n", count);
 }
 
+/* The process_* metrics of the Prometheus client libraries, from
+ * getrusage, getrlimit and /proc/self (statm, fd); a value that cannot
+ * be read is left out. */
+static void
+render_process(struct buf *b)
+{
+	struct rusage ru;
+	struct rlimit rl;
+	unsigned long long vsz, rss;
+	long page = sysconf(_SC_PAGESIZE);
+	FILE *fp;
+	DIR *d;
+	struct dirent *de;
+	int fds = 0;
+
+	if (getrusage(RUSAGE_SELF, &ru) == 0) {
+		family(b, "process_cpu_seconds_total", "counter",
+		    "Total user and system CPU time spent in seconds.");
+		bprintf(b, "process_cpu_seconds_total %.6f\n",
+		    (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	}
+	if ((fp = fopen("/proc/self/statm", "r")) != NULL) {
+		if (fscanf(fp, "%llu %llu", &vsz, &rss) == 2 && page > 0) {
+			gauge(b, "process_resident_memory_bytes",
+			    "Resident memory size in bytes.",
+			    (double)(rss * (unsigned long long)page));
+			gauge(b, "process_virtual_memory_bytes",
+			    "Virtual memory size in bytes.",
+			    (double)(vsz * (unsigned long long)page));
+		}
+		fclose(fp);
+	}
+	if ((d = opendir("/proc/self/fd")) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				fds++;
+		closedir(d);
+		gauge(b, "process_open_fds", "Number of open file descriptors.",
+		    fds - 1);	/* not the directory's own */
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		gauge(b, "process_max_fds",
+		    "Maximum number of open file descriptors.",
+		    (double)rl.rlim_cur);
+	gauge(b, "process_start_time_seconds",
+	    "Start time of the process since unix epoch in seconds.",
+	    (double)start_ms / 1000.0);
+}
+
 char *
 metrics_render(void)
 {
@@ -489,9 +564,7 @@ metrics_render(void)
 	bprintf(&b, "\",hiredis=\"");
 	blabel(&b, store_client_version());
 	bprintf(&b, "\"} 1\n");
-	gauge(&b, "process_start_time_seconds",
-	    "Start time of the process since the epoch, in seconds.",
-	    (double)start_ms / 1000.0);
+	render_process(&b);
 	gauge(&b, "tidewatch_up", "1 while /healthz reports healthy, else 0.",
 	    metrics_health(now, reason, sizeof reason) == 0 ? 1 : 0);
 

@@ -1,6 +1,7 @@
 /*
  * test_metrics.c — the exposition text (escaping, histogram, per-topic and
- * lag tables), librdkafka statistics parsing, /healthz reasons.
+ * lag tables), the process_* metrics, librdkafka statistics parsing,
+ * /healthz reasons.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -43,6 +44,46 @@ test_topics_escaped(void **state)
 	assert_true(has_line(m, "tidewatch_posts_matched_total{topic=\"food-safety\"} 5"));
 	assert_true(has_line(m, "tidewatch_posts_matched_total{topic=\"a\\\"b\\\\c\\nd\"} 1"));
 	assert_true(has_line(m, "# TYPE tidewatch_posts_matched_total counter"));
+	free(m);
+}
+
+/* The value of the sample `name` (a line "name value"), or -1. */
+static double
+sample(const char *text, const char *name)
+{
+	const char *p = text;
+	size_t n = strlen(name);
+
+	while ((p = strstr(p, name)) != NULL) {
+		if ((p == text || p[-1] == '\n') && p[n] == ' ')
+			return strtod(p + n + 1, NULL);
+		p += n;
+	}
+	return -1;
+}
+
+/* process_* as the Prometheus client libraries name them. */
+static void
+test_process(void **state)
+{
+	volatile double x = 0;
+	char *m;
+	long i;
+
+	(void)state;
+	for (i = 0; i < 20000000; i++)	/* some CPU time */
+		x += (double)i;
+	m = metrics_render();
+	assert_true(has_line(m, "# TYPE process_cpu_seconds_total counter"));
+	assert_true(sample(m, "process_cpu_seconds_total") > 0);
+	assert_true(has_line(m, "# TYPE process_resident_memory_bytes gauge"));
+	assert_true(sample(m, "process_resident_memory_bytes") > 1 << 20);
+	assert_true(sample(m, "process_virtual_memory_bytes") >=
+	    sample(m, "process_resident_memory_bytes"));
+	/* stdin, stdout, stderr at least */
+	assert_true(sample(m, "process_open_fds") >= 3);
+	assert_true(sample(m, "process_max_fds") >= 3);
+	assert_true(sample(m, "process_start_time_seconds") >= 0);
 	free(m);
 }
 
@@ -144,6 +185,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_topics_escaped),
 		cmocka_unit_test(test_histogram),
+		cmocka_unit_test(test_process),
 		cmocka_unit_test(test_kafka_stats),
 		cmocka_unit_test(test_health),
 	};
