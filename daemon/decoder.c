@@ -21,8 +21,9 @@
  * it: a post costs no malloc/free per JSON node, which was a third of the
  * decoding time.  Outside a decoder's parse the hooks are plain malloc and
  * free, so other users of cJSON are unaffected.  The checks before the
- * cJSON parse (NUL bytes, nesting depth, \u0000 escapes) are one pass over
- * the bytes.
+ * cJSON parse (NUL bytes, nesting depth, \u0000 escapes, and what cJSON
+ * takes but JSON forbids: control bytes, numbers such as 0123) are one
+ * pass over the bytes.
  */
 #include <ctype.h>
 #include <endian.h>
@@ -182,6 +183,7 @@ static const char *const result_names[DEC__COUNT] = {
 	[DEC_TEXT_TYPE] = "text_type",
 	[DEC_NUL] = "nul_byte",
 	[DEC_BAD_TIME] = "bad_time",
+	[DEC_NUL_ESCAPE] = "nul_escape",
 };
 
 const char *
@@ -471,12 +473,13 @@ scan_string(const unsigned char *s, size_t len, size_t *ip, int *escaped,
 	}
 }
 
-/* A JSON number at s[*ip]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?,
- * at most FAST_MAX_NUM bytes.  Moves *ip past it; 0 if there is none. */
-static int
-scan_number(const unsigned char *s, size_t len, size_t *ip)
+/* The end of the JSON number at s[i],
+ * -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?, or 0 if none starts
+ * there.  Whatever follows it is the caller's to judge. */
+static size_t
+number_end(const unsigned char *s, size_t len, size_t i)
 {
-	size_t i = *ip, k;
+	size_t k;
 
 	if (i < len && s[i] == '-')
 		i++;
@@ -502,9 +505,19 @@ scan_number(const unsigned char *s, size_t len, size_t *ip)
 		if (i == k)
 			return 0;
 	}
-	if (i - *ip > FAST_MAX_NUM)
+	return i;
+}
+
+/* A JSON number at s[*ip] of at most FAST_MAX_NUM bytes.  Moves *ip past
+ * it; 0 if there is none. */
+static int
+scan_number(const unsigned char *s, size_t len, size_t *ip)
+{
+	size_t e = number_end(s, len, *ip);
+
+	if (e == 0 || e - *ip > FAST_MAX_NUM)
 		return 0;
-	*ip = i;
+	*ip = e;
 	return 1;
 }
 
@@ -845,18 +858,20 @@ fill_post(struct decoder *d, lookup_fn get, int nul_escape, struct post *out,
 	size_t i, vlen;
 
 	get(d, d->text_field, &v);
-	if (v.kind == JV_ABSENT || v.kind == JV_NULL) {
+	if (v.kind == JV_ABSENT) {
 		set_detail(detail, dsz, "no text field '%s'", d->text_field);
 		return DEC_NO_TEXT;
 	}
 	if (v.kind != JV_STRING) {
-		set_detail(detail, dsz, "text field '%s' is not a string",
+		set_detail(detail, dsz, v.kind == JV_NULL ? "text field '%s' "
+		    "is null, not a string" : "text field '%s' is not a string",
 		    d->text_field);
 		return DEC_TEXT_TYPE;
 	}
 	if (nul_escape) {
-		set_detail(detail, dsz, "%s", "text holds a NUL character");
-		return DEC_NUL;
+		set_detail(detail, dsz, "%s", "a string holds \\u0000 (a NUL "
+		    "character)");
+		return DEC_NUL_ESCAPE;
 	}
 	out->text = v.str;
 	out->text_len = v.len;
@@ -901,55 +916,89 @@ fill_post(struct decoder *d, lookup_fn get, int nul_escape, struct post *out,
 	return DEC_OK;
 }
 
+/* A byte of a JSON number, for the check that one ended where it must. */
+static int
+in_number(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '+' ||
+	    c == 'e' || c == 'E';
+}
+
+/* DEC_NOT_JSON with what was wrong and where. */
+static enum dec_result
+not_json_at(char *detail, size_t dsz, const char *what, size_t at)
+{
+	char where[96];
+
+	snprintf(where, sizeof where, "%s at byte %zu", what, at);
+	set_detail(detail, dsz, "not valid JSON (%s)", where);
+	return DEC_NOT_JSON;
+}
+
 /*
  * One pass before parsing: a raw NUL byte (DEC_NUL: cJSON would stop at
- * it), nesting deeper than max (DEC_TOO_DEEP, so cJSON's recursion stays
- * bounded), and whether a string holds a \u0000 escape (cJSON's strings
+ * it); what cJSON lets through but RFC 8259 forbids (DEC_NOT_JSON): a
+ * control byte in a string, one outside a string other than tab, LF and
+ * CR, and a number not spelt as JSON spells them (0123, 1., -.5);
+ * nesting deeper than max (DEC_TOO_DEEP, so cJSON's recursion stays
+ * bounded); and whether a string holds a \u0000 escape (cJSON's strings
  * are NUL-terminated, so it would cut the text short without a trace; the
- * caller refuses it once the text field is known to be a string).
+ * caller refuses it once the text field is known to be a string).  Where
+ * the message is JSON at all, strings and numbers lie where this pass
+ * sees them; where it is not, cJSON refuses it anyway.
  */
 static enum dec_result
-json_prescan(const char *s, size_t len, int max, int *nul_escape)
+json_prescan(const char *buf, size_t len, int max, int *nul_escape,
+    char *detail, size_t dsz)
 {
-	const char *p = s, *end = s + len, *q, *bs;
+	const unsigned char *s = (const unsigned char *)buf;
+	size_t i = 0, e;
 	int depth = 0, deep = 0;
 
 	*nul_escape = 0;
-	if (memchr(s, '\0', len) != NULL)
+	if (memchr(buf, '\0', len) != NULL) {
+		set_detail(detail, dsz, "%s", "NUL byte in the message");
 		return DEC_NUL;		/* before depth, as it always was */
-	while (p < end) {
-		switch (*p++) {
-		case '"':
+	}
+	while (i < len) {
+		unsigned char c = s[i];
+
+		if (c == '"') {
 			/* a string: to its closing quote, escapes skipped */
-			for (;;) {
-				if ((q = memchr(p, '"', (size_t)(end - p))) == NULL) {
-					p = end;
-					break;
-				}
-				if ((bs = memchr(p, '\\', (size_t)(q - p))) == NULL) {
-					p = q + 1;
-					break;
-				}
-				if (end - bs > 5 && bs[1] == 'u' &&
-				    memcmp(bs + 2, "0000", 4) == 0)
+			for (i++; i < len && s[i] != '"'; i++) {
+				if (s[i] < 0x20)
+					return not_json_at(detail, dsz,
+					    "control byte in a string", i);
+				if (s[i] != '\\')
+					continue;
+				if (len - i > 5 && s[i + 1] == 'u' &&
+				    memcmp(s + i + 2, "0000", 4) == 0)
 					*nul_escape = 1;
-				p = bs + 2 < end ? bs + 2 : end;
+				i++;
 			}
-			break;
-		case '{':
-		case '[':
-			if (++depth > max)
+			i++;
+		} else if (c == '-' || (c >= '0' && c <= '9')) {
+			e = number_end(s, len, i);
+			if (e == 0 || (e < len && in_number(s[e])))
+				return not_json_at(detail, dsz,
+				    "malformed number", i);
+			i = e;
+		} else if (c < 0x20 && !is_ws(c)) {
+			return not_json_at(detail, dsz,
+			    "control byte outside a string", i);
+		} else {
+			if ((c == '{' || c == '[') && ++depth > max)
 				deep = 1;
-			break;
-		case '}':
-		case ']':
-			depth--;
-			break;
-		default:
-			break;
+			else if (c == '}' || c == ']')
+				depth--;
+			i++;
 		}
 	}
-	return deep ? DEC_TOO_DEEP : DEC_OK;
+	if (deep) {
+		set_detail(detail, dsz, "%s", "JSON nested too deeply");
+		return DEC_TOO_DEEP;
+	}
+	return DEC_OK;
 }
 
 enum dec_result
@@ -1000,15 +1049,9 @@ decoder_decode(struct decoder *d, const char *buf, size_t len, struct post *out,
 		return DEC_NOT_UTF8;
 	}
 
-	if ((pre = json_prescan(buf, len, d->max_depth, &nul_escape)) ==
-	    DEC_NUL) {
-		set_detail(detail, dsz, "%s", "NUL byte in the message");
-		return DEC_NUL;
-	}
-	if (pre == DEC_TOO_DEEP) {
-		set_detail(detail, dsz, "%s", "JSON nested too deeply");
-		return DEC_TOO_DEEP;
-	}
+	if ((pre = json_prescan(buf, len, d->max_depth, &nul_escape, detail,
+	    dsz)) != DEC_OK)
+		return pre;
 	tl_arena = &d->arena;
 	d->root = cJSON_ParseWithLengthOpts(buf, len, &endp, 0);
 	tl_arena = NULL;
@@ -1053,6 +1096,30 @@ digits(const char *s, size_t n, int *out)
 	return 0;
 }
 
+/* s is digits, or digits '.' digits. */
+static int
+is_decimal(const char *s, size_t len)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (n == len)
+		return n > 0;
+	return n > 0 && s[n] == '.' && n + 1 < len &&
+	    strspn(s + n + 1, "0123456789") == len - n - 1;
+}
+
+/* Days in month m (1-12) of year y. */
+static int
+month_days(int y, int m)
+{
+	static const int days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31,
+	    30, 31 };
+
+	if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		return 29;
+	return days[m - 1];
+}
+
 /* Days since 1970-01-01 of a proleptic Gregorian date. */
 static int64_t
 days_from_civil(int y, int m, int d)
@@ -1074,7 +1141,7 @@ decoder_parse_time(const char *s, size_t len, int64_t *ms)
 	size_t i = 19;
 	char *end;
 
-	/* a number in a string */
+	/* a decimal number in a string: digits, then maybe a fraction */
 	if (len > 0 && len < 32 && isdigit((unsigned char)s[0]) &&
 	    memchr(s, '-', len) == NULL) {
 		char tmp[32];
@@ -1082,6 +1149,8 @@ decoder_parse_time(const char *s, size_t len, int64_t *ms)
 
 		memcpy(tmp, s, len);
 		tmp[len] = '\0';
+		if (!is_decimal(tmp, len))
+			return -1;	/* no exponent, hex or sign */
 		t = strtod(tmp, &end);
 		if (*end != '\0' || !isfinite(t) || t < 0 || t > 1e14)
 			return -1;
@@ -1091,7 +1160,7 @@ decoder_parse_time(const char *s, size_t len, int64_t *ms)
 	if (len < 10 || digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) ||
 	    s[7] != '-' || digits(s + 8, 2, &D))
 		return -1;
-	if (M < 1 || M > 12 || D < 1 || D > 31)
+	if (M < 1 || M > 12 || D < 1 || D > month_days(Y, M))
 		return -1;
 	if (len == 10) {
 		*ms = days_from_civil(Y, M, D) * 86400000;
@@ -1125,6 +1194,8 @@ decoder_parse_time(const char *s, size_t len, int64_t *ms)
 	    digits(s + i + 1, 2, &oh) == 0 && digits(s + i + 3, 2, &om) == 0)
 		sign = s[i] == '+' ? 1 : -1;
 	else
+		return -1;
+	if (oh > 23 || om > 59)
 		return -1;
 	*ms = ((days_from_civil(Y, M, D) * 86400 + h * 3600 + m * 60 + sec) -
 	    sign * (oh * 3600 + om * 60)) * 1000 + frac_ms;

@@ -21,13 +21,15 @@ enum dec_result {
 	DEC_OK = 0,
 	DEC_TOO_LARGE,		/* longer than max_bytes */
 	DEC_NOT_UTF8,
-	DEC_NOT_JSON,
+	DEC_NOT_JSON,		/* not RFC 8259 JSON: also a raw control
+				 * byte in a string, a number such as 0123 */
 	DEC_NOT_OBJECT,		/* valid JSON but not an object */
 	DEC_TOO_DEEP,		/* nesting beyond max_depth */
 	DEC_NO_TEXT,		/* the text field is missing */
-	DEC_TEXT_TYPE,		/* the text field is not a string */
-	DEC_NUL,		/* the text holds a NUL character */
+	DEC_TEXT_TYPE,		/* the text field is not a string (null too) */
+	DEC_NUL,		/* the message holds a NUL byte */
 	DEC_BAD_TIME,		/* the time field cannot be read */
+	DEC_NUL_ESCAPE,		/* a string holds the escape \u0000 */
 	DEC__COUNT
 };
 
@@ -58,13 +60,16 @@ void decoder_free(struct decoder *d);
 enum dec_result decoder_decode(struct decoder *d, const char *buf, size_t len,
     struct post *out, char *detail, size_t detail_size);
 
-/* "not_json", "not_utf8", … (stable names for metrics and logs). */
+/* "not_json", "not_utf8", … (stable names for metrics, logs and the
+ * rejected-total hash in Redis). */
 const char *decoder_result_name(enum dec_result r);
 
-/* Parses a time: a JSON number of seconds or milliseconds since the epoch
- * (values above 1e11 are milliseconds), or RFC 3339 text
- * ("2026-11-26T05:00:00Z", "+08:00" offsets, optional fraction; a space
- * instead of T is accepted).  Returns 0 and *ms, or -1. */
+/* Parses a time held in a JSON string: a decimal number of seconds or
+ * milliseconds since the epoch (values above 1e11 are milliseconds, as
+ * for a JSON number), a date ("2026-11-26", midnight UTC), or an RFC 3339
+ * date and time ("2026-11-26T05:00:00Z"; T, t or a space between them; a
+ * fraction after '.' or ',' read to the millisecond; Z, z, +08:00, +0800,
+ * or no zone for UTC).  Returns 0 and *ms, or -1. */
 int decoder_parse_time(const char *s, size_t len, int64_t *ms);
 
 /* The post fields a rule set reads (where conditions, count_by) plus those

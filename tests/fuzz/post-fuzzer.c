@@ -7,7 +7,10 @@
  * plain-text message.  A decoded post is matched against a fixed rule set
  * (literals, regexes including a catastrophic one, all/none/where, a named
  * list), compiled once in LLVMFuzzerInitialize() from the YAML below.
- * Checked on every input: the decoded text is valid UTF-8; norm_text() and
+ * Checked on every input: a message decoded as JSON holds no control byte
+ * in a string, none but tab, LF and CR outside one, and no number with a
+ * leading zero (JSON forbids them; cJSON alone would take them); the
+ * decoded text is valid UTF-8; norm_text() and
  * norm_text_full() agree with each other and with utf8_valid(), their spans
  * lie on UTF-8 boundaries inside the text; every hit is inside the text, on
  * UTF-8 boundaries, of a positive keyword of a matched topic; a matched
@@ -386,6 +389,44 @@ match_one(const struct post *p)
 	}
 }
 
+/* What the decoder refuses although cJSON parses it: a control byte in
+ * a string or (but tab, LF, CR) outside, an integer part such as 0123.
+ * Read here without the decoder's code. */
+static bool
+strict_json(const char *buf, size_t size)
+{
+	static const char numchars[] = "0123456789.eE+-";
+	const unsigned char *s = (const unsigned char *)buf;
+	bool in_str = false;
+	size_t i, k;
+
+	for (i = 0; i < size; i++) {
+		unsigned char c = s[i];
+
+		if (in_str) {
+			if (c < 0x20)
+				return false;
+			if (c == '\\')
+				i++;
+			else if (c == '"')
+				in_str = false;
+			continue;
+		}
+		if (c == '"')
+			in_str = true;
+		else if (c < 0x20 && c != '\t' && c != '\n' && c != '\r')
+			return false;
+		else if ((c == '-' || (c >= '0' && c <= '9')) && (i == 0 ||
+		    memchr(numchars, s[i - 1], sizeof numchars - 1) == NULL)) {
+			k = i + (c == '-');
+			if (k + 1 < size && s[k] == '0' && s[k + 1] >= '0' &&
+			    s[k + 1] <= '9')
+				return false;
+		}
+	}
+	return true;
+}
+
 /* The fast path must answer exactly as the full cJSON parse: the same
  * result, the same detail, the same members. */
 static void
@@ -420,6 +461,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK((unsigned)r < DEC__COUNT);
 	same_as_full_parse(buf, size, r, &p, detail);
 	if (r == DEC_OK) {
+		CHECK(strict_json(buf, size));
 		CHECK(p.time_ms >= -1);
 		match_one(&p);
 		return 0;

@@ -23,10 +23,13 @@ printf '%s\n' \
   '{"id":7,"text":"地*沟*油"}' >"$T/in.jsonl"
 printf '{"id":"bad","text":"\377\376"}\n' >>"$T/in.jsonl"
 printf '{"id":"a10","text":"earthquake"}\n' >>"$T/in.jsonl"
+printf '{"id":"a11","text":"tab\there"}\n' >>"$T/in.jsonl"
+printf '{"id":"a12","text":null}\n' >>"$T/in.jsonl"
+printf '{"id":"a13","text":"a\\u0000"}\n' >>"$T/in.jsonl"
 
 "$TIDEWATCH" match -r "$T/rules.yaml" "$T/in.jsonl" >"$T/out" 2>"$T/err"
 check "exit status 0" test $? -eq 0
-check "one output line per input line" test "$(wc -l <"$T/out")" -eq 10
+check "one output line per input line" test "$(wc -l <"$T/out")" -eq 13
 
 cat >"$T/want" <<'OUT'
 {"line":1,"id":"a1","topics":[{"id":"food-safety","keywords":["地沟油"]}]}
@@ -39,6 +42,9 @@ cat >"$T/want" <<'OUT'
 {"line":8,"id":"7","topics":[{"id":"food-safety","keywords":["地沟油"]}]}
 {"line":9,"error":"invalid UTF-8","reason":"not_utf8"}
 {"line":10,"id":"a10","topics":[{"id":"quake","keywords":["earthquake"]}]}
+{"line":11,"error":"not valid JSON (control byte in a string at byte 23)","reason":"not_json"}
+{"line":12,"error":"text field 'text' is null, not a string","reason":"text_type"}
+{"line":13,"error":"a string holds \\u0000 (a NUL character)","reason":"nul_escape"}
 OUT
 check "output lines as expected" same "$T/want" "$T/out"
 

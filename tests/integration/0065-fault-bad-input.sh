@@ -19,6 +19,9 @@ now=$(date +%s)
 {
 	echo 'this is not json'
 	echo '["an array"]'
+	printf '{"text":"a tab\there"}\n'
+	echo '{"id":"null","text":null}'
+	printf '%s\n' '{"id":"esc","text":"a\u0000b"}'
 	printf '{"text":"\377\376 bad bytes"}\n'
 	printf '{"text":"NUL \000 inside"}\n'
 	# 1.5 MB: larger than max_post_bytes; the mock broker keeps only
@@ -53,13 +56,15 @@ check "producer delivered all $n messages (1.5 MB ones among them)" \
 check "every message consumed, bad ones included" all_consumed "$n"
 check "good posts counted exactly" counts_match "$T/good.jsonl" "$TOP/rules"
 rcli XRANGE tidewatch:rejected - + >"$T/rejected"
-for reason in not_json not_object not_utf8 nul_byte too_large too_deep \
+for reason in not_object not_utf8 nul_byte nul_escape too_large too_deep \
     no_text bad_time future; do
 	check "dead-letter stream holds the 2 '$reason' records" \
 	    test "$(grep -cx "$reason" "$T/rejected")" -eq 2
 done
-check "dead-letter stream holds the 4 'text_type' records" \
-    test "$(grep -cx text_type "$T/rejected")" -eq 4
+check "dead-letter stream holds the 4 'not_json' records (a tab among them)" \
+    test "$(grep -cx not_json "$T/rejected")" -eq 4
+check "dead-letter stream holds the 6 'text_type' records (null among them)" \
+    test "$(grep -cx text_type "$T/rejected")" -eq 6
 check "dead-letter records say where the message was" \
     grep -q '^posts/[01]@[0-9]*$' "$T/rejected"
 check "dead-letter payloads are cut (the 1.5 MB ones kept short)" \
@@ -67,11 +72,11 @@ check "dead-letter payloads are cut (the 1.5 MB ones kept short)" \
 check "posts older than the retention counted as late" \
     wait_for 15 grep -q 'late=2 ' "$T/tw.log"
 check "rejects counted in the summary" \
-    wait_for 15 grep -q 'rejected=22 ' "$T/tw.log"
+    wait_for 15 grep -q 'rejected=28 ' "$T/tw.log"
 rcli HGETALL tidewatch:rejected-total | paste - - -d ' ' | sort >"$T/total"
-printf '%s 2\n' bad_time future no_text not_json not_object not_utf8 \
-    nul_byte too_deep too_large >"$T/total.want"
-echo 'text_type 4' >>"$T/total.want"
+printf '%s 2\n' bad_time future no_text not_object not_utf8 nul_byte \
+    nul_escape too_deep too_large >"$T/total.want"
+printf 'not_json 4\ntext_type 6\n' >>"$T/total.want"
 sort -o "$T/total.want" "$T/total.want"
 check "rejected-total counts every reject by reason, none over the budget" \
     same "$T/total.want" "$T/total"

@@ -87,10 +87,11 @@ test_rejects(void **state)
 	assert_int_equal(dec(d, "[1]", &p), DEC_NOT_OBJECT);
 	assert_int_equal(dec(d, "\"str\"", &p), DEC_NOT_OBJECT);
 	assert_int_equal(dec(d, "{\"id\":1}", &p), DEC_NO_TEXT);
-	assert_int_equal(dec(d, "{\"text\":null}", &p), DEC_NO_TEXT);
+	assert_int_equal(dec(d, "{\"text\":null}", &p), DEC_TEXT_TYPE);
 	assert_int_equal(dec(d, "{\"text\":1}", &p), DEC_TEXT_TYPE);
 	assert_int_equal(dec(d, "{\"text\":[\"a\"]}", &p), DEC_TEXT_TYPE);
-	assert_int_equal(dec(d, "{\"text\":\"a\\u0000b\"}", &p), DEC_NUL);
+	assert_int_equal(dec(d, "{\"text\":\"a\\u0000b\"}", &p),
+	    DEC_NUL_ESCAPE);
 	assert_int_equal(decoder_decode(d, "{\"text\":\"a\0b\"}", 13, &p, NULL,
 	    0), DEC_NUL);
 	assert_int_equal(dec(d, "{\"text\":\"\xff\"}", &p), DEC_NOT_UTF8);
@@ -106,7 +107,89 @@ test_rejects(void **state)
 	/* the decoder goes on after every reject */
 	assert_int_equal(dec(d, "{\"text\":\"ok\"}", &p), DEC_OK);
 	assert_string_equal(decoder_result_name(DEC_NOT_UTF8), "not_utf8");
+	assert_string_equal(decoder_result_name(DEC_NUL_ESCAPE), "nul_escape");
 	decoder_free(d);
+}
+
+/* What cJSON lets through but JSON (RFC 8259) forbids is refused as
+ * not_json on both paths, with what and where in the detail; what JSON
+ * allows around it still decodes. */
+static void
+test_strict_json(void **state)
+{
+	static const struct {
+		const char *msg, *detail;
+	} bad[] = {
+		{ "{\"text\":\"a\x01b\"}",
+		    "not valid JSON (control byte in a string at byte 10)" },
+		{ "{\"text\":\"a\tb\"}",
+		    "not valid JSON (control byte in a string at byte 10)" },
+		{ "{\"text\":\"a\nb\"}",
+		    "not valid JSON (control byte in a string at byte 10)" },
+		{ "{\"te\x1fxt\":\"a\"}",
+		    "not valid JSON (control byte in a string at byte 4)" },
+		{ "{\"text\":\"a\",\"n\":0123}",
+		    "not valid JSON (malformed number at byte 16)" },
+		{ "{\"text\":\"a\",\"n\":-007}",
+		    "not valid JSON (malformed number at byte 16)" },
+		{ "{\"text\":\"a\",\"n\":1.}",
+		    "not valid JSON (malformed number at byte 16)" },
+		{ "{\"text\":\"a\",\"n\":-.5}",
+		    "not valid JSON (malformed number at byte 16)" },
+		{ "{\"text\":\"a\",\"time\":01795669200}",
+		    "not valid JSON (malformed number at byte 19)" },
+		{ "0123", "not valid JSON (malformed number at byte 0)" },
+		{ "{\"text\":\"a\"}\x0b",
+		    "not valid JSON (control byte outside a string at byte 12)" },
+		{ "{\x0c\"text\":\"a\"}",
+		    "not valid JSON (control byte outside a string at byte 1)" },
+		{ "{\"text\":\x01\"a\"}",
+		    "not valid JSON (control byte outside a string at byte 8)" },
+	};
+	static const char *const good[] = {
+		"{\"text\":\"a\\tb\\u0001\", \"n\":0}",
+		"\t{\r\n\"text\" :\t\"a\", \"n\": -0.5e-3 }\n",
+		"{\"text\":\"a\",\"n\":10,\"m\":[0,-0,0.0,1E+2]}",
+		"{\"text\":\"tab\\t and \\\" quote \\\\\",\"x\":\"0123\"}",
+	};
+	struct decoder *d[2];
+	struct decoder_opts o;
+	struct post p;
+	char detail[128];
+	size_t i, k;
+
+	(void)state;
+	memset(&o, 0, sizeof o);
+	o.format = DEC_FORMAT_JSON;
+	o.time_field = "time";
+	d[0] = decoder_new(&o);
+	o.full_parse = 1;
+	d[1] = decoder_new(&o);
+	for (k = 0; k < 2; k++) {
+		for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			detail[0] = '\0';
+			assert_int_equal(decoder_decode(d[k], bad[i].msg,
+			    strlen(bad[i].msg), &p, detail, sizeof detail),
+			    DEC_NOT_JSON);
+			assert_string_equal(detail, bad[i].detail);
+		}
+		for (i = 0; i < sizeof good / sizeof good[0]; i++)
+			assert_int_equal(dec(d[k], good[i], &p), DEC_OK);
+		/* a NUL character: a raw byte, or the escape, each named */
+		assert_int_equal(decoder_decode(d[k], "{\"text\":\"a\0\"}", 12,
+		    &p, detail, sizeof detail), DEC_NUL);
+		assert_string_equal(detail, "NUL byte in the message");
+		assert_int_equal(decoder_decode(d[k], "{\"text\":\"\\u0000\"}",
+		    17, &p, detail, sizeof detail), DEC_NUL_ESCAPE);
+		assert_string_equal(detail,
+		    "a string holds \\u0000 (a NUL character)");
+		/* null is a type: text_type, not no_text */
+		assert_int_equal(decoder_decode(d[k], "{\"text\":null}", 13, &p,
+		    detail, sizeof detail), DEC_TEXT_TYPE);
+		assert_string_equal(detail,
+		    "text field 'text' is null, not a string");
+		decoder_free(d[k]);
+	}
 }
 
 static void
@@ -167,6 +250,81 @@ test_time(void **state)
 	assert_int_equal(decoder_parse_time("2026-11-26T05:00", 16, &ms), -1);
 	assert_int_equal(decoder_parse_time("2026-11-26T05:00:00Q", 20, &ms), -1);
 	assert_int_equal(decoder_parse_time("", 0, &ms), -1);
+	/* a date alone is its midnight UTC */
+	assert_int_equal(decoder_parse_time("2026-11-26", 10, &ms), 0);
+	assert_int_equal(ms, INT64_C(1795651200000));
+	/* zones: z, -05:00, +0800; T or t; a fraction to the millisecond
+	 * after '.' or ',' (more digits are cut) */
+	assert_int_equal(decoder_parse_time("2026-11-26t05:00:00.5z", 22, &ms), 0);
+	assert_int_equal(ms, INT64_C(1795669200500));
+	assert_int_equal(decoder_parse_time("2026-11-26T00:00:00-05:00", 25,
+	    &ms), 0);
+	assert_int_equal(ms, INT64_C(1795669200000));
+	assert_int_equal(decoder_parse_time("2026-11-26T13:00:00,123456+0800",
+	    31, &ms), 0);
+	assert_int_equal(ms, INT64_C(1795669200123));
+	/* a number in a string: decimal seconds (a fraction read to the
+	 * millisecond) up to 1e11, milliseconds above */
+	assert_int_equal(decoder_parse_time("1795669200.25", 13, &ms), 0);
+	assert_int_equal(ms, INT64_C(1795669200250));
+	assert_int_equal(decoder_parse_time("100000000000", 12, &ms), 0);
+	assert_int_equal(ms, INT64_C(100000000000000));
+	assert_int_equal(decoder_parse_time("100000000001", 12, &ms), 0);
+	assert_int_equal(ms, INT64_C(100000000001));
+	assert_int_equal(decoder_parse_time("1e9", 3, &ms), -1);
+	assert_int_equal(decoder_parse_time("0x6b0b2a50", 10, &ms), -1);
+	assert_int_equal(decoder_parse_time("1795669200.", 11, &ms), -1);
+	/* days checked against their month, offsets against a day */
+	assert_int_equal(decoder_parse_time("2026-02-29T00:00:00Z", 20, &ms), -1);
+	assert_int_equal(decoder_parse_time("2028-02-29T00:00:00Z", 20, &ms), 0);
+	assert_int_equal(decoder_parse_time("2026-04-31", 10, &ms), -1);
+	assert_int_equal(decoder_parse_time("2026-11-26T05:00:00+24:00", 25,
+	    &ms), -1);
+	assert_int_equal(decoder_parse_time("2026-11-26T05:00:00+08:60", 25,
+	    &ms), -1);
+}
+
+/* A JSON number as a time: seconds up to 1e11 (fractions kept to the
+ * millisecond), milliseconds above, at most 1e14; negative refused. */
+static void
+test_time_numbers(void **state)
+{
+	struct decoder_opts o;
+	struct decoder *d;
+	struct post p;
+
+	(void)state;
+	memset(&o, 0, sizeof o);
+	o.format = DEC_FORMAT_JSON;
+	o.time_field = "time";
+	d = decoder_new(&o);
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":1795669200}", &p),
+	    DEC_OK);
+	assert_int_equal(p.time_ms, INT64_C(1795669200000));
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":1795669200.125}",
+	    &p), DEC_OK);
+	assert_int_equal(p.time_ms, INT64_C(1795669200125));
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":1795669200123}",
+	    &p), DEC_OK);
+	assert_int_equal(p.time_ms, INT64_C(1795669200123));
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":1e14}", &p),
+	    DEC_OK);
+	assert_int_equal(p.time_ms, INT64_C(100000000000000));
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":1.5e14}", &p),
+	    DEC_BAD_TIME);
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":-1}", &p),
+	    DEC_BAD_TIME);
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":\"1970-01-01\"}",
+	    &p), DEC_OK);
+	assert_int_equal(p.time_ms, 0);
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":\"1969-12-31\"}",
+	    &p), DEC_BAD_TIME);
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":null}", &p),
+	    DEC_OK);
+	assert_int_equal(p.time_ms, -1);
+	assert_int_equal(dec(d, "{\"text\":\"a\",\"time\":true}", &p),
+	    DEC_BAD_TIME);
+	decoder_free(d);
 }
 
 /* The fast path answers every message exactly as the full cJSON parse:
@@ -351,9 +509,11 @@ main(void)
 		cmocka_unit_test(test_fields),
 		cmocka_unit_test(test_fast_path_same_as_full),
 		cmocka_unit_test(test_rejects),
+		cmocka_unit_test(test_strict_json),
 		cmocka_unit_test(test_ten_megabytes),
 		cmocka_unit_test(test_text_mode),
 		cmocka_unit_test(test_time),
+		cmocka_unit_test(test_time_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -210,7 +210,10 @@ test_reject_reasons(void **state)
 		{ "[1,2]", DEC_NOT_OBJECT },
 		{ "{\"id\":\"x\"}", DEC_NO_TEXT },
 		{ "{\"text\":7}", DEC_TEXT_TYPE },
-		{ "{\"text\":\"a\\u0000b\"}", DEC_NUL },
+		{ "{\"text\":\"a\\u0000b\"}", DEC_NUL_ESCAPE },
+		{ "{\"text\":\"a\tb\"}", DEC_NOT_JSON },
+		{ "{\"text\":\"a\",\"n\":012}", DEC_NOT_JSON },
+		{ "{\"text\":null}", DEC_TEXT_TYPE },
 		{ "{\"text\":\"x\",\"time\":\"soon\"}", DEC_BAD_TIME },
 	};
 	struct fixture f;
