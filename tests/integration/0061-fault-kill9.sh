@@ -1,13 +1,14 @@
 #!/bin/sh
 # kill -9 the daemon at random points mid-stream, 5 times, restarting it
-# each time: the counters are exact (nothing lost, nothing counted twice),
+# each time, and kill -9 Redis (AOF, fsync always) once and start it again:
+# the counters are exact (nothing lost, nothing counted twice),
 # and so are the rejects among the posts: <prefix>rejected-total holds
 # each bad message once by reason, the dead-letter stream each one once.
 SCRIPT=0061-fault-kill9
 . tests/integration/helpers.sh
 need redis-server redis-cli
 
-start_redis
+start_redis --appendonly yes --appendfsync always
 start_kafka posts:4
 write_config "$T/tw.yaml" </dev/null
 "$BUILD"/tests/postgen -n 30000 -d 3000 -s now-3000 -r 61 -m 20 \
@@ -37,12 +38,20 @@ while [ $i -le 5 ]; do
 	kill -9 "$DAEMON_PID"
 	wait "$DAEMON_PID" 2>/dev/null
 	start_daemon "tw$i" "$T/tw.yaml"
+	if [ $i -eq 3 ]; then
+		sleep 1
+		kill -9 "$REDIS_PID"
+		wait "$REDIS_PID" 2>/dev/null
+		sleep 1
+		start_redis --appendonly yes --appendfsync always
+	fi
 	i=$((i + 1))
 done
 wait "$STREAM_PID"
 check "producer delivered all $n messages" grep -q "produced $n messages, 0 failed" "$T/produce.log"
 check "all $n messages consumed after 5 kill -9 and restarts" all_consumed "$n"
-check "counters exact after 5 kill -9 mid-stream" counts_match "$T/posts.jsonl" "$TOP/rules"
+check "counters exact after 5 kill -9 and a Redis restart mid-stream" \
+    counts_match "$T/posts.jsonl" "$TOP/rules"
 sort "$T/bad.want" | uniq -c | awk '{ print $2, $1 }' >"$T/rejected.want"
 rcli HGETALL tidewatch:rejected-total | paste - - -d ' ' | sort >"$T/rejected.got"
 check "rejected-total holds each of the $nbad bad messages once, by reason" \
