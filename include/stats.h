@@ -5,7 +5,8 @@
  * consumer threads (their per-post counts once per batch of messages, so
  * threads do not write one cache line per post) and read by whoever
  * reports them.  Nothing here is exact across
- * a crash; the exact counts live in Redis.
+ * a crash; the exact counts live in Redis (rejects: <prefix>rejected-total,
+ * written by the flush, see rejects.h).
  */
 #ifndef TW_STATS_H
 #define TW_STATS_H
