@@ -1,8 +1,9 @@
 #!/bin/sh
 # A stream mixing good posts with every kind of bad input: the good posts
 # are counted exactly, the bad ones are counted by reason in
-# <prefix>rejected-total and each kept in the dead-letter stream, posts older than the retention count as late,
-# and the stream never stops.
+# <prefix>rejected-total and each kept in the dead-letter stream (with no
+# budget none kept, all counted as _not_kept), posts older than the
+# retention count as late, and the stream never stops.
 SCRIPT=0065-fault-bad-input
 . tests/integration/helpers.sh
 need redis-server redis-cli
@@ -48,7 +49,15 @@ old="{\"id\":\"old\",\"text\":\"地震了\",\"time\":$((now - 86400 * 365 * 3))}
 } >"$T/mixed.jsonl"
 n=$(wc -l <"$T/mixed.jsonl")
 
+# a second group under its own prefix, with no dead-letter budget: every
+# reject counted, none kept, all of them under _not_kept
+GROUP=nokeep write_config "$T/nokeep.yaml" <<'YAML'
+input: {max_post_bytes: 1MiB, max_future: 1h, dead_letter_bytes: 0}
+YAML
+sed -i 's|^redis: {|redis: {prefix: "nk:", |' "$T/nokeep.yaml"
+
 start_daemon tw "$T/tw.yaml"
+start_daemon nokeep "$T/nokeep.yaml"
 "$BUILD"/tests/kafka-produce -b "$BROKERS" -t posts -k \
     -X message.max.bytes=20000000 "$T/mixed.jsonl" 2>>"$T/produce.log"
 check "producer delivered all $n messages (1.5 MB ones among them)" \
@@ -80,6 +89,15 @@ printf 'not_json 4\ntext_type 6\n' >>"$T/total.want"
 sort -o "$T/total.want" "$T/total.want"
 check "rejected-total counts every reject by reason, none over the budget" \
     same "$T/total.want" "$T/total"
-kill -TERM "$tw_PID"
+check "no budget: every message consumed" wait_for 60 sh -c \
+    "[ \$(redis-cli -p $REDIS_PORT hgetall nk:pos:nokeep | awk 'NR%2==1{f=\$0;next} f!~/^[tl]:/{s+=\$0} END{print s+0}') -ge $n ]"
+rcli HGETALL nk:rejected-total | paste - - -d ' ' | sort >"$T/nk.total"
+{ cat "$T/total.want"; echo '_not_kept 28'; } | sort >"$T/nk.want"
+check "no budget: rejected-total counts every reject, all under _not_kept" \
+    same "$T/nk.want" "$T/nk.total"
+check "no budget: the dead-letter stream stays empty" \
+    test "$(rcli XLEN nk:rejected)" -eq 0
+kill -TERM "$tw_PID" "$nokeep_PID"
 wait "$tw_PID"
 check "exit 0 on SIGTERM" test $? -eq 0
+wait "$nokeep_PID"
