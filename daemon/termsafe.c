@@ -160,7 +160,9 @@ termsafe(char *dst, size_t dst_size, const char *s, size_t n, int flags)
 			break;
 		memcpy(dst + o, piece, plen);
 		o += plen;
-		if (cp >= 0 && cp != ZWJ && !is_extend(cp))
+		if (escape)
+			after_pict = false;	/* shown as ASCII */
+		else if (cp != ZWJ && !is_extend(cp))
 			after_pict = is_pictograph(cp);
 		i += len;
 	}

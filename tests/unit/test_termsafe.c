@@ -6,12 +6,15 @@
  * No fakes: termsafe() is pure.
  */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <utf8proc.h>
 
 #include "termsafe.h"
 
@@ -64,6 +67,8 @@ static const struct tcase cases[] = {
 	{ "👨\xe2\x80\x8d", "👨\\u200d", "👨\\u200d" },
 	{ "\xe2\x80\x8d👩", "\\u200d👩", "\\u200d👩" },
 	{ "👨\xe2\x80\x8d\033", "👨\\u200d\\x1b", "👨\\u200d\\u001b" },
+	{ "👨\xf3\xa0\x81\x81\xe2\x80\x8d👩", "👨\\U000e0041\\u200d👩",
+	  "👨\\udb40\\udc41\\u200d👩" },
 };
 
 static void
@@ -110,6 +115,76 @@ test_no_control_out(void **state)
 		termsafe(out, sizeof out, in, 2, 0);
 		for (i = 0; out[i] != '\0'; i++)
 			assert_true((unsigned char)out[i] < 0x80);
+	}
+}
+
+/* Whether out is valid UTF-8 holding no character a terminal acts on or
+ * hides: no C0, DEL, C1, Cf (but a ZWJ between two characters that are
+ * not ASCII), Zl or Zp. */
+static bool
+is_safe_output(const char *out)
+{
+	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)out;
+	utf8proc_ssize_t n = (utf8proc_ssize_t)strlen(out), k;
+	utf8proc_int32_t cp, prev = 0;
+	utf8proc_category_t c;
+
+	while (n > 0) {
+		if ((k = utf8proc_iterate(p, n, &cp)) <= 0)
+			return false;
+		c = utf8proc_category(cp);
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+		    c == UTF8PROC_CATEGORY_ZL || c == UTF8PROC_CATEGORY_ZP)
+			return false;
+		if (c == UTF8PROC_CATEGORY_CF && !(cp == 0x200d && prev > 0x7f &&
+		    k < n && p[k] >= 0xc0))
+			return false;
+		prev = cp;
+		p += k;
+		n -= k;
+	}
+	return true;
+}
+
+/* Random strings from an alphabet of hostile and ordinary pieces: the
+ * output is always valid UTF-8 without an unsafe character, and at most
+ * 4n bytes long (termsafe_dup's buffer). */
+static void
+test_random(void **state)
+{
+	static const char *const pieces[] = {
+		"a", " ", "\"", "\\", "\033", "\007", "\n", "\x7f", "\xc2\x9b",
+		"\xe2\x80\xae", "\xe2\x80\x8d", "\xe2\x80\x8b", "\xef\xbb\xbf",
+		"\xf3\xa0\x81\x81", "\xe2\x80\xa8", "地", "👨", "🏽", "\xef\xb8\x8f",
+		"\xff", "\xc0", "\xe9\xa3", "\xed\xa0\x80", "\xf0\x9f", "\x00",
+	};
+	const size_t npieces = sizeof pieces / sizeof pieces[0];
+	char in[256], out[4 * sizeof in + 1];
+	uint32_t seed = 11;
+	size_t n, k, len, w;
+	int round;
+
+	(void)state;
+	for (round = 0; round < 20000; round++) {
+		seed = seed * 1103515245u + 12345u;
+		k = (seed >> 16) % 24;
+		for (n = 0; k-- > 0;) {
+			seed = seed * 1103515245u + 12345u;
+			len = (seed >> 16) % npieces;
+			len = pieces[len][0] == '\0' ? 1 : strlen(pieces[len]);
+			if (n + len >= sizeof in)
+				break;
+			memcpy(in + n, pieces[(seed >> 16) % npieces], len);
+			n += len;
+		}
+		w = termsafe(out, sizeof out, in, n, round % 2 ? TERMSAFE_QUOTE : 0);
+		if (!is_safe_output(out))
+			fail_msg("round %d: unsafe output '%s'", round, out);
+		assert_int_equal(w, strlen(out));
+		assert_true(w <= 4 * n);
+		w = termsafe(out, sizeof out, in, n, TERMSAFE_JSON);
+		if (!is_safe_output(out))
+			fail_msg("round %d: unsafe JSON output '%s'", round, out);
 	}
 }
 
@@ -175,6 +250,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_no_control_out),
+		cmocka_unit_test(test_random),
 		cmocka_unit_test(test_embedded_nul),
 		cmocka_unit_test(test_quote),
 		cmocka_unit_test(test_cut),
