@@ -10,16 +10,21 @@
  * them.  Samples are the samples_per_bucket greatest posts of each topic
  * and bucket by agg_sample_cmp() (the newest), chained per (topic, bucket)
  * from an internal entry, so keeping one costs a walk of that short chain
- * and the JSON is built only for a post that is kept.
+ * and the JSON is built only for a post that is kept, once whatever the
+ * number of its topics: the samples of one post share one
+ * reference-counted copy (struct sjson).
  * agg_clear() keeps the tables, the entry array and the interned strings
  * (the topics and keywords of one flush are mostly those of the next, so
  * a flush costs no allocation per string); it frees the samples, and the
  * strings only once they number more than AGG_INTERN_KEEP (count_by values
  * can be unbounded).  The interned topic ids and keywords are also cached
  * by topic and keyword index of the rule set in use, so a hit costs no
- * string hashing; the cache is dropped when the rule set changes.  One
- * aggregate per thread.
+ * string hashing; the cache is dropped when the rule set changes.  A post
+ * matching many topics of a large rule set finds each topic's cache entry
+ * at a random place: agg_add() prefetches them all before reading the
+ * first.  One aggregate per thread.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +48,24 @@ struct tcache {
 	const char		*id;	/* NULL: not interned yet */
 	const char		**kws;	/* per keyword index, allocated at the
 					 * topic's first keyword hit */
+	size_t			 ncount_by;	/* the topic's, once id is set */
+};
+
+/* A sample's JSON, shared by the samples of one post, each holding a
+ * reference; agg_sample.json points at json. */
+struct sjson {
+	size_t		refs;
+	char		json[];
+};
+
+/* A candidate sample: a post (its JSON built when first needed), or a
+ * shared JSON already built. */
+struct cand {
+	const struct post	*p;
+	const char		*bytes;	/* the JSON, NULL: not built yet */
+	size_t			 len;
+	char			*json;	/* shared copy of bytes, or NULL; the
+					 * caller holds this reference */
 };
 
 struct agg {
@@ -90,6 +113,44 @@ hash_mix(uint64_t x)
 	x *= UINT64_C(0xc4ceb9fe1a85ec53);
 	x ^= x >> 33;
 	return (uint32_t)x;
+}
+
+/* A shared copy of the len bytes at s, with one reference. */
+static char *
+sjson_new(const char *s, size_t len)
+{
+	struct sjson *j = xmalloc(sizeof *j + len + 1);
+
+	j->refs = 1;
+	memcpy(j->json, s, len);
+	j->json[len] = '\0';
+	return j->json;
+}
+
+static struct sjson *
+sjson_of(char *json)
+{
+	return (struct sjson *)(void *)(json - offsetof(struct sjson, json));
+}
+
+static char *
+sjson_ref(char *json)
+{
+	sjson_of(json)->refs++;
+	return json;
+}
+
+/* Drops a reference (NULL: none). */
+static void
+sjson_unref(char *json)
+{
+	struct sjson *j;
+
+	if (json == NULL)
+		return;
+	j = sjson_of(json);
+	if (--j->refs == 0)
+		free(j);
 }
 
 static const char *
@@ -272,7 +333,7 @@ free_samples(struct agg *a)
 	size_t i;
 
 	for (i = 0; i < a->nsamples; i++)
-		free(a->samples[i].json);
+		sjson_unref(a->samples[i].json);
 	a->nsamples = 0;
 }
 
@@ -366,21 +427,20 @@ sample_json(struct agg *a, const struct post *p)
 }
 
 /*
- * Offers a sample of (topic, bucket) at time t_ms: the post p (its JSON is
- * built in the scratch buffer, and copied only if kept), or (p NULL) the
- * JSON json, which the aggregate then owns.  It is kept while the
- * (topic, bucket) has fewer than samples_per_bucket, or in place of the
- * least one when it is greater (agg_sample_cmp); the same JSON twice is
- * kept once, at the later time, as a sorted set keeps a member once.
+ * Offers candidate c as a sample of (topic, bucket) at time t_ms.  It is
+ * kept while the (topic, bucket) has fewer than samples_per_bucket, or in
+ * place of the least one when it is greater (agg_sample_cmp); the same
+ * JSON twice is kept once, at the later time, as a sorted set keeps a
+ * member once.  A post's JSON is built (in the scratch buffer) only when
+ * compared, and copied (c->json) only when first kept.
  */
 static void
 offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
-    const struct post *p, char *json, size_t len)
+    struct cand *c)
 {
 	struct agg_entry *e = entry(a, KIND_SAMPLES, topic, bucket, NULL, NULL,
 	    NULL);
 	struct agg_sample *s, *least = NULL;
-	const char *cand = json;
 	size_t n = 0;
 	uint32_t i;
 
@@ -393,21 +453,19 @@ offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
 		n++;
 	}
 	if (n >= a->samples_per_bucket &&
-	    (least == NULL || t_ms < least->time_ms)) {
-		free(json);	/* older than all kept: no JSON needed */
-		return;
-	}
-	if (p != NULL) {
-		sample_json(a, p);
-		cand = a->scratch.buf;
-		len = a->scratch.len;
+	    (least == NULL || t_ms < least->time_ms))
+		return;		/* older than all kept: no JSON needed */
+	if (c->bytes == NULL) {
+		sample_json(a, c->p);
+		c->bytes = a->scratch.buf;
+		c->len = a->scratch.len;
 	}
 	for (i = (uint32_t)e->count; i != 0; i = s->next) {
 		s = &a->samples[i - 1];
-		if (s->json_len == len && memcmp(s->json, cand, len) == 0) {
+		if (s->json == c->bytes || (s->json_len == c->len &&
+		    memcmp(s->json, c->bytes, c->len) == 0)) {
 			if (t_ms > s->time_ms)
 				s->time_ms = t_ms;
-			free(json);
 			return;
 		}
 	}
@@ -420,22 +478,50 @@ offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
 		s->next = (uint32_t)e->count;
 		s->json = NULL;
 		e->count = (int64_t)a->nsamples;
-	} else if (least != NULL && agg_sample_cmp(t_ms, cand, len,
+	} else if (least != NULL && agg_sample_cmp(t_ms, c->bytes, c->len,
 	    least->time_ms, least->json, least->json_len) > 0) {
 		s = least;
-	} else {
-		free(json);
-		return;
-	}
-	if (json == NULL) {		/* a copy of the scratch buffer */
-		json = xrealloc(s->json, len + 1);
-		memcpy(json, cand, len);
-		json[len] = '\0';
 	} else
-		free(s->json);
+		return;
+	if (c->json == NULL)
+		c->bytes = c->json = sjson_new(c->bytes, c->len);
+	sjson_unref(s->json);
+	s->json = sjson_ref(c->json);
 	s->time_ms = t_ms;
-	s->json = json;
-	s->json_len = len;
+	s->json_len = c->len;
+}
+
+/* Counts the count_by values of topic t (cached as tc) in bucket b. */
+static void
+add_count_by(struct agg *a, const struct rule_topic *t,
+    const struct tcache *tc, const struct post *p, int64_t b)
+{
+	size_t j;
+
+	for (j = 0; j < t->ncount_by; j++) {
+		const char *f = intern(a, t->count_by[j],
+		    strlen(t->count_by[j]));
+		const char *v;
+		size_t vlen;
+
+		v = post_field(p, t->count_by[j], &vlen);
+		if (v == NULL) {
+			v = "_none";
+			vlen = 5;
+		}
+		v = intern(a, v, utf8_cut(v, vlen, 128));
+		if (find(a, AGG_BY, tc->id, b, f, v) == NULL) {
+			struct agg_entry *nv = entry(a, KIND_VALUES, tc->id, b,
+			    f, NULL, NULL);
+
+			/* past AGG_MAX_VALUES values, the rest is _other */
+			if (nv->count >= AGG_MAX_VALUES)
+				v = intern(a, "_other", 6);
+			else
+				nv->count++;
+		}
+		entry(a, AGG_BY, tc->id, b, f, v, NULL)->count++;
+	}
 }
 
 void
@@ -444,6 +530,7 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 {
 	int64_t t_s = t_ms / 1000 - (t_ms < 0 && t_ms % 1000 ? 1 : 0);
 	int64_t b = bucket_of(a, t_s);
+	struct cand c = { p, NULL, 0, NULL };
 	size_t i, j;
 
 	a->posts++;
@@ -453,13 +540,21 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 		a->ntc = rs->ntopics;
 		a->tc = xcalloc(a->ntc + 1, sizeof *a->tc);
 	}
+	/* the topics' cache entries lie apart: fetch them all at once */
+	for (i = 0; i < res->ntopics; i++)
+		__builtin_prefetch(&a->tc[res->topics[i].topic]);
 	for (i = 0; i < res->ntopics; i++) {
 		const struct rule_topic *t = &rs->topics[res->topics[i].topic];
 		struct tcache *tc = &a->tc[res->topics[i].topic];
-		struct agg_entry *e;
 
-		if (tc->id == NULL)
+		if (tc->id == NULL) {
 			tc->id = intern(a, t->id, strlen(t->id));
+			tc->ncount_by = t->ncount_by;
+		}
+		if (tc->kws != NULL)
+			__builtin_prefetch(tc->kws);
+		if (i + 1 < res->ntopics)
+			__builtin_prefetch(a->tc[res->topics[i + 1].topic].kws);
 		entry(a, AGG_COUNT, tc->id, b, NULL, NULL, NULL)->count++;
 		for (j = 0; j < res->topics[i].nkws; j++) {
 			uint32_t k = res->topics[i].kws[j];
@@ -472,34 +567,12 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 			entry(a, AGG_KEYWORD, tc->id, b, tc->kws[k], NULL,
 			    NULL)->count++;
 		}
-		for (j = 0; j < t->ncount_by; j++) {
-			const char *f = intern(a, t->count_by[j],
-			    strlen(t->count_by[j]));
-			const char *v;
-			size_t vlen;
-
-			v = post_field(p, t->count_by[j], &vlen);
-			if (v == NULL) {
-				v = "_none";
-				vlen = 5;
-			}
-			v = intern(a, v, utf8_cut(v, vlen, 128));
-			if (find(a, AGG_BY, tc->id, b, f, v) == NULL) {
-				struct agg_entry *nv = entry(a, KIND_VALUES,
-				    tc->id, b, f, NULL, NULL);
-
-				/* past AGG_MAX_VALUES values, the rest is _other */
-				if (nv->count >= AGG_MAX_VALUES)
-					v = intern(a, "_other", 6);
-				else
-					nv->count++;
-			}
-			e = entry(a, AGG_BY, tc->id, b, f, v, NULL);
-			e->count++;
-		}
+		if (tc->ncount_by > 0)
+			add_count_by(a, t, tc, p, b);
 		if (a->samples_per_bucket > 0)
-			offer_sample(a, tc->id, b, t_ms, p, NULL, 0);
+			offer_sample(a, tc->id, b, t_ms, &c);
 	}
+	sjson_unref(c.json);
 }
 
 const struct agg_entry *
@@ -560,10 +633,12 @@ agg_merge(struct agg *a, struct agg *b)
 	}
 	for (i = 0; i < b->nsamples; i++) {
 		struct agg_sample *s = &b->samples[i];
+		struct cand c = { NULL, s->json, s->json_len, s->json };
 
+		s->json = NULL;		/* its reference is c's */
 		offer_sample(a, intern(a, s->topic, strlen(s->topic)),
-		    s->bucket, s->time_ms, NULL, s->json, s->json_len);
-		s->json = NULL;
+		    s->bucket, s->time_ms, &c);
+		sjson_unref(c.json);
 	}
 	a->posts += b->posts;
 	agg_clear(b);

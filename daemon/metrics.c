@@ -4,7 +4,9 @@
  * DESIGN: most numbers are the atomics of stats.h, read when /metrics is
  * scraped.  What needs a table lives here, under one mutex: the matched
  * count per topic (fed after each successful flush from the aggregate's
- * AGG_COUNT entries, so it lags the stream by one flush interval) and the
+ * AGG_COUNT entries, so it lags the stream by one flush interval; one lock
+ * per flush and a hash lookup per entry, the table sorted by name only
+ * when scraped) and the
  * consumer lag per partition (fed by librdkafka's statistics callback on
  * the consumer threads, every statistics.interval.ms).  Both tables are
  * bounded: topics past METRICS_MAX_TOPICS count under "_other", partitions
@@ -43,6 +45,7 @@
 #include "rules.h"
 #include "stats.h"
 #include "store.h"
+#include "strmap.h"
 #include "version.h"
 #include "xmalloc.h"
 
@@ -59,8 +62,9 @@ struct part_lag {
 };
 
 static pthread_mutex_t		 mu = PTHREAD_MUTEX_INITIALIZER;
-static struct topic_count	*topics;
+static struct topic_count	*topics;	/* in the order first seen */
 static size_t			 ntopics, topiccap;
+static struct strmap		 topicmap;	/* name -> index in topics */
 static uint64_t			 topics_other;
 static struct part_lag		*lags;
 static size_t			 nlags, lagcap;
@@ -95,37 +99,32 @@ metrics_clock(void)
 
 /* Tables. */
 
-void
-metrics_topic_add(const char *topic, uint64_t n)
+/* Adds n to topic's count; the caller holds mu. */
+static void
+topic_add_locked(const char *topic, uint64_t n)
 {
-	size_t lo = 0, hi;
+	size_t i = strmap_get(&topicmap, topic);
 
-	pthread_mutex_lock(&mu);
-	hi = ntopics;
-	while (lo < hi) {		/* sorted by name */
-		size_t mid = (lo + hi) / 2;
-		int c = strcmp(topics[mid].name, topic);
-
-		if (c == 0) {
-			topics[mid].n += n;
-			pthread_mutex_unlock(&mu);
-			return;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
+	if (i != STRMAP_NONE) {
+		topics[i].n += n;
+		return;
 	}
 	if (ntopics >= METRICS_MAX_TOPICS) {
 		topics_other += n;
-		pthread_mutex_unlock(&mu);
 		return;
 	}
 	topics = xgrow(topics, &topiccap, ntopics + 1, sizeof *topics);
-	memmove(&topics[lo + 1], &topics[lo], (ntopics - lo) * sizeof *topics);
-	topics[lo].name = xstrdup(topic);
-	topics[lo].n = n;
+	topics[ntopics].name = xstrdup(topic);
+	topics[ntopics].n = n;
+	strmap_put(&topicmap, topics[ntopics].name, ntopics);
 	ntopics++;
+}
+
+void
+metrics_topic_add(const char *topic, uint64_t n)
+{
+	pthread_mutex_lock(&mu);
+	topic_add_locked(topic, n);
 	pthread_mutex_unlock(&mu);
 }
 
@@ -137,10 +136,12 @@ metrics_flushed(const struct agg *a)
 
 	STAT_SET(redis_ok_ms, clock_wall_ms());
 	e = agg_entries(a, &n);
+	pthread_mutex_lock(&mu);
 	for (i = 0; i < n; i++)
-		if (e[i].kind == AGG_COUNT && strcmp(e[i].topic, "_all") != 0 &&
-		    e[i].count > 0)
-			metrics_topic_add(e[i].topic, (uint64_t)e[i].count);
+		if (e[i].kind == AGG_COUNT && e[i].count > 0 &&
+		    strcmp(e[i].topic, "_all") != 0)
+			topic_add_locked(e[i].topic, (uint64_t)e[i].count);
+	pthread_mutex_unlock(&mu);
 }
 
 void
@@ -279,6 +280,7 @@ metrics_reset(void)
 	free(topics);
 	topics = NULL;
 	ntopics = topiccap = 0;
+	strmap_free(&topicmap);
 	topics_other = 0;
 	for (i = 0; i < nlags; i++)
 		free(lags[i].topic);
@@ -441,20 +443,33 @@ declare_rule_topics(void)
 	engine_unref(e);
 }
 
+/* qsort order of topic indexes: by name. */
+static int
+cmp_topic_name(const void *x, const void *y)
+{
+	return strcmp(topics[*(const size_t *)x].name,
+	    topics[*(const size_t *)y].name);
+}
+
 static void
 render_tables(struct buf *b)
 {
-	size_t i;
+	size_t i, *order;
 
 	declare_rule_topics();
 	pthread_mutex_lock(&mu);
 	family(b, "tidewatch_posts_matched_total", "counter",
 	    "Posts matched per topic, counted when written to Redis.");
+	order = xcalloc(ntopics + 1, sizeof *order);
+	for (i = 0; i < ntopics; i++)
+		order[i] = i;
+	qsort(order, ntopics, sizeof *order, cmp_topic_name);
 	for (i = 0; i < ntopics; i++) {
 		bprintf(b, "tidewatch_posts_matched_total{topic=\"");
-		blabel(b, topics[i].name);
-		bprintf(b, "\"} %" PRIu64 "\n", topics[i].n);
+		blabel(b, topics[order[i]].name);
+		bprintf(b, "\"} %" PRIu64 "\n", topics[order[i]].n);
 	}
+	free(order);
 	if (topics_other > 0)
 		bprintf(b, "tidewatch_posts_matched_total{topic=\"_other\"} %"
 		    PRIu64 "\n", topics_other);

@@ -1,6 +1,7 @@
 /*
  * test_agg.c — local pre-aggregation: counts per topic and bucket, keyword
- * hits, count_by values with the _other cap, samples, clear and merge;
+ * hits, count_by values with the _other cap, samples (one post's shared by
+ * its topics), clear and merge;
  * the strings cached per rule index follow a change of rule set.
  */
 #include <setjmp.h>
@@ -338,6 +339,45 @@ test_samples_newest(void **state)
 	agg_free(whole);
 }
 
+/* The sample of topic in bucket, or NULL. */
+static const char *
+sample_of(struct agg *a, const char *topic, int64_t bucket)
+{
+	const struct agg_sample *s;
+	size_t n, i;
+
+	s = agg_samples(a, &n);
+	for (i = 0; i < n; i++)
+		if (strcmp(s[i].topic, topic) == 0 && s[i].bucket == bucket)
+			return s[i].json;
+	return NULL;
+}
+
+/* A post of two topics is a sample of each; a newer post replacing it in
+ * one leaves the other's intact, through a merge and a clear too. */
+static void
+test_samples_shared(void **state)
+{
+	static const char both[] = "{\"id\":\"id1\",\"text\":\"地沟油地震\"}";
+	struct agg *a = agg_new(10, 1), *b = agg_new(10, 1);
+
+	(void)state;
+	add(b, "地沟油地震", NULL, 100);
+	assert_string_equal(sample_of(b, "food", 100), both);
+	assert_string_equal(sample_of(b, "quake", 100), both);
+	agg_merge(a, b);
+	agg_free(b);
+	add(a, "地沟油 newer", NULL, 101);
+	assert_string_equal(sample_of(a, "food", 100),
+	    "{\"id\":\"id1\",\"text\":\"地沟油 newer\"}");
+	assert_string_equal(sample_of(a, "quake", 100), both);
+	agg_clear(a);
+	assert_null(sample_of(a, "quake", 100));
+	add(a, "地沟油地震", NULL, 100);
+	assert_string_equal(sample_of(a, "quake", 100), both);
+	agg_free(a);
+}
+
 int
 main(void)
 {
@@ -347,6 +387,7 @@ main(void)
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_rules_change),
 		cmocka_unit_test(test_samples_newest),
+		cmocka_unit_test(test_samples_shared),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
