@@ -57,6 +57,7 @@ struct copt {
 static const char *const time_enums[] = { "post", "kafka", "arrival", NULL };
 static const char *const format_enums[] = { "json", "text", NULL };
 static const char *const reload_enums[] = { "signal", "auto", NULL };
+static const char *const reset_enums[] = { "continue", "rebuild", NULL };
 
 static const struct copt config_table[] = {
 	{ "kafka.brokers", CT_STR, O(kafka_brokers), 0, "localhost:9092",
@@ -65,6 +66,8 @@ static const struct copt config_table[] = {
 	  0, 0, NULL, 0, "Kafka topics to consume" },
 	{ "kafka.group", CT_STR, O(kafka_group), 0, "tidewatch",
 	  0, 0, NULL, 0, "consumer group id; daemons in one group share the work" },
+	{ "kafka.group_instance_id", CT_STR, O(kafka_group_instance_id), 0, "",
+	  0, 0, NULL, 0, "static group membership (librdkafka group.instance.id), unique per daemon, e.g. the host name: a restarted daemon takes its partitions back at once instead of after the session timeout; with threads > 1 each thread appends -0, -1, …; empty: dynamic membership" },
 	{ "kafka.properties", CT_MAP, O(kafka_props), O(kafka_nprops), "",
 	  0, 0, NULL, 0, "any librdkafka property, passed through as it is, e.g. {security.protocol: ssl}" },
 
@@ -97,6 +100,8 @@ static const struct copt config_table[] = {
 	  0, 0, NULL, 0, "the password itself, e.g. given with -s redis.password=…; takes precedence over password_env and password_file, which keep it out of the config file" },
 	{ "redis.database", CT_INT, O(redis_database), 0, "0",
 	  0, 1000000, NULL, 0, "database number SELECTed after connecting" },
+	{ "redis.on_reset", CT_ENUM, O(on_reset), 0, "continue",
+	  0, 0, reset_enums, 0, "when Redis lost the position of a partition the group committed to Kafka (a restart without persistence): continue from the committed offset (the history before it is gone), or rebuild: recount from Kafka's earliest retained offset" },
 	{ "redis.password_env", CT_STR, O(redis_password_env), 0, "",
 	  0, 0, NULL, 0, "environment variable holding the password" },
 	{ "redis.password_file", CT_STR, O(redis_password_file), 0, "",

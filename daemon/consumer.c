@@ -120,11 +120,73 @@ parts_list(struct consumer *c, int with_offsets)
 	return l;
 }
 
+/*
+ * Redis data loss: a commit to Kafka follows every flush, so what the group
+ * committed is never past the position stored in Redis unless Redis lost
+ * data.  A partition with no stored position but a committed offset lost
+ * its history (a restart without persistence): it goes on from the
+ * committed offset, or with redis.on_reset: rebuild from the earliest
+ * offset Kafka keeps.  One stored behind the committed offset was rolled
+ * back with its counts (an older snapshot, the last second of an
+ * everysec AOF): counting again from it is exact.  Both are logged as
+ * errors and counted in stats.store_resets, which ops.c turns into a
+ * store_reset alert.  l is the assignment about to be made (its offsets
+ * from parts_list()); partitions still waiting for their position are
+ * left alone.
+ */
+static void
+check_store_reset(struct consumer *c, rd_kafka_topic_partition_list_t *l)
+{
+	rd_kafka_topic_partition_list_t *k = rd_kafka_topic_partition_list_copy(l);
+	rd_kafka_resp_err_t err;
+	int i;
+
+	if ((err = rd_kafka_committed(c->rk, k, 5000)) != 0) {
+		log_warn("kafka: cannot read the group's committed offsets; "
+		    "not checked for redis data loss | consumer=%d error=\"%s\"",
+		    c->id, rd_kafka_err2str(err));
+		rd_kafka_topic_partition_list_destroy(k);
+		return;
+	}
+	for (i = 0; i < l->cnt && (size_t)i < c->pos.n; i++) {
+		rd_kafka_topic_partition_t *tp = &l->elems[i];
+		int64_t committed = k->elems[i].err ? -1 : k->elems[i].offset;
+
+		if (c->pos.v[i].need_pos || committed < 0)
+			continue;
+		if (tp->offset == RD_KAFKA_OFFSET_STORED) {
+			STAT_ADD(store_resets, 1);
+			log_error("redis lost the position of a partition the "
+			    "group committed to kafka; its history is gone, %s "
+			    "| consumer=%d partition=%s/%" PRId32 " committed=%"
+			    PRId64 " on_reset=%s", c->cfg->on_reset ==
+			    ON_RESET_REBUILD ? "recounting from the earliest "
+			    "offset" : "going on from the committed offset",
+			    c->id, tp->topic, tp->partition, committed,
+			    c->cfg->on_reset == ON_RESET_REBUILD ? "rebuild" :
+			    "continue");
+			if (c->cfg->on_reset == ON_RESET_REBUILD)
+				tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+		} else if (tp->offset >= 0 && tp->offset < committed) {
+			STAT_ADD(store_resets, 1);
+			log_error("redis position behind what the group committed "
+			    "to kafka (redis was rolled back); counting again "
+			    "from the stored position | consumer=%d "
+			    "partition=%s/%" PRId32 " stored=%" PRId64
+			    " committed=%" PRId64, c->id, tp->topic,
+			    tp->partition, tp->offset, committed);
+		}
+	}
+	rd_kafka_topic_partition_list_destroy(k);
+}
+
 static void
 assign_all(struct consumer *c)
 {
 	rd_kafka_topic_partition_list_t *l = parts_list(c, 1);
 	rd_kafka_resp_err_t err;
+
+	check_store_reset(c, l);
 
 	err = rd_kafka_assign(c->rk, l);
 	if (err)
@@ -404,6 +466,22 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	    errstr, errsz) ||
 	    rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, errstr, errsz))
 		goto fail_conf;
+	if (cfg->kafka_group_instance_id[0] != '\0') {
+		char inst[512];
+
+		/* static membership: each thread is a member of its own */
+		if (cfg->threads > 1)
+			snprintf(inst, sizeof inst, "%s-%d",
+			    cfg->kafka_group_instance_id, id);
+		else
+			snprintf(inst, sizeof inst, "%s",
+			    cfg->kafka_group_instance_id);
+		if (rd_kafka_conf_set(conf, "group.instance.id", inst, errstr,
+		    errsz))
+			goto fail_conf;
+		log_info("kafka static group member | consumer=%d "
+		    "group.instance.id=%s", id, inst);
+	}
 	for (i = 0; i < cfg->kafka_nprops; i++) {
 		if (strcmp(cfg->kafka_props[i].key, "partition.assignment.strategy") == 0 &&
 		    strstr(cfg->kafka_props[i].value, "cooperative") != NULL) {

@@ -654,6 +654,10 @@ metrics_render(void)
 	    PRIu64 "\n", STAT_GET(stall_alerts[0]), STAT_GET(stall_alerts[1]));
 	gauge(&b, "tidewatch_detector_leader",
 	    "1 while this daemon holds the detection lease.", STAT_GET(leading));
+	counter(&b, "tidewatch_store_resets_total",
+	    "Data loss found in Redis: partitions whose position was lost or "
+	    "rolled back behind the group's Kafka commits, and `since` moving "
+	    "forward.", STAT_GET(store_resets));
 	return b.p;
 }
 

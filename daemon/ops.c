@@ -1,5 +1,5 @@
 /*
- * ops.c — the input stall alert.
+ * ops.c — the operational alerts: input stall, and Redis data loss.
  *
  * DESIGN: while this daemon leads (holds the detector's lease), each tick
  * sums the group's stored Kafka positions (io->positions_sum): when the
@@ -12,8 +12,15 @@
  * resolve it.  A publish that fails changes nothing here, so the next
  * tick tries again.  When posts move again it publishes the "resolved"
  * one.  A daemon that does not lead forgets what it saw: when it takes
- * over it starts watching from then.  Main thread only; all Redis I/O
- * goes through struct ops_io.
+ * over it starts watching from then.
+ *
+ * Redis data loss: the consumers count in stats.store_resets every
+ * partition whose position Redis lost or rolled back (consumer.c compares
+ * it with the group's Kafka commits); the leader also reads `since` each
+ * tick, which moves forward only when the counters were lost.  Each tick
+ * publishes one {"type":"store_reset",…} alert for what is new since the
+ * last one published; a failed publish is tried again at the next tick.
+ * Main thread only; all Redis I/O goes through struct ops_io.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -37,6 +44,13 @@ struct ops {
 	int64_t			 stall_ms;	/* firing: the last post before */
 	int64_t			 sum;		/* positions at the last tick */
 	bool			 have_sum;
+	int64_t			 since;		/* leader: `since` at the last
+						 * tick; -1 unknown */
+	int64_t			 since_was;	/* `since` before it moved
+						 * forward, not yet alerted;
+						 * -1 none */
+	int64_t			 since_now;
+	uint64_t		 resets_alerted;	/* stats.store_resets */
 };
 
 struct ops *
@@ -48,6 +62,7 @@ ops_new(const struct config *cfg, const struct ops_io *io,
 	o->cfg = cfg;
 	o->io = *io;
 	o->instance = xstrdup(instance);
+	o->since = o->since_was = -1;
 	return o;
 }
 
@@ -188,16 +203,121 @@ publish(struct ops *o, int64_t now, int64_t silent_ms)
 	return 0;
 }
 
+static char *
+reset_json(struct ops *o, const char *id, uint64_t resets, int64_t now)
+{
+	struct jsonw w = { NULL, 0, 0 };
+	char at[64];
+
+	rfc3339_ms(now, at, sizeof at);
+	jsonw_raw(&w, "{", 1);
+	jsonw_key(&w, "id");
+	jsonw_strz(&w, id);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "type");
+	jsonw_strz(&w, "store_reset");
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "state");
+	jsonw_strz(&w, "firing");
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "topic");
+	jsonw_strz(&w, "_ops");
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "severity");
+	jsonw_strz(&w, "critical");
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "group");
+	jsonw_strz(&w, o->cfg->kafka_group);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "resets");
+	jsonw_int(&w, (int64_t)resets);
+	if (o->since_was >= 0) {
+		jsonw_raw(&w, ",", 1);
+		jsonw_key(&w, "since_was");
+		jsonw_int(&w, o->since_was);
+		jsonw_raw(&w, ",", 1);
+		jsonw_key(&w, "since_now");
+		jsonw_int(&w, o->since_now);
+	}
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "on_reset");
+	jsonw_strz(&w, o->cfg->on_reset == ON_RESET_REBUILD ? "rebuild" :
+	    "continue");
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "instance");
+	jsonw_strz(&w, o->instance);
+	jsonw_raw(&w, ",", 1);
+	jsonw_key(&w, "detected_at");
+	jsonw_strz(&w, at);
+	jsonw_raw(&w, "}", 1);
+	return w.buf;
+}
+
+/* The leader's `since` watch: a first bucket counted that moves forward
+ * means the counters before it are gone. */
+static int
+watch_since(struct ops *o)
+{
+	int64_t since = -1;
+
+	if (o->io.since(o->io.ctx, &since) == -1)
+		return -1;
+	if (o->since >= 0 && since > o->since) {
+		STAT_ADD(store_resets, 1);
+		log_error("redis lost data: the first bucket counted (since) "
+		    "moved forward | was=%" PRId64 " now=%" PRId64, o->since,
+		    since);
+		if (o->since_was < 0)
+			o->since_was = o->since;
+		o->since_now = since;
+	}
+	if (since >= 0)
+		o->since = since;
+	return 0;
+}
+
+/* One store_reset alert for the data loss found since the last one. */
+static int
+alert_resets(struct ops *o, int64_t now)
+{
+	uint64_t n = STAT_GET(store_resets);
+	char id[384], *json;
+	int rc;
+
+	if (n == o->resets_alerted)
+		return 0;
+	snprintf(id, sizeof id, "_ops:store_reset:%s:%" PRIu64, o->instance, n);
+	json = reset_json(o, id, n - o->resets_alerted, now);
+	rc = o->io.publish(o->io.ctx, id, json, NULL);
+	free(json);
+	if (rc == -1) {
+		log_warn("cannot publish the store_reset alert | error=\"%s\"",
+		    o->io.errstr(o->io.ctx));
+		return -1;
+	}
+	log_error("store_reset alert published | resets=%" PRIu64
+	    " on_reset=%s", n - o->resets_alerted,
+	    o->cfg->on_reset == ON_RESET_REBUILD ? "rebuild" : "continue");
+	o->resets_alerted = n;
+	o->since_was = -1;
+	return 0;
+}
+
 int
 ops_tick(struct ops *o, bool leading, int64_t now)
 {
 	int64_t sum, last_post, silent;
 
 	if (!leading) {
-		o->loaded = o->have_sum = false;
+		o->loaded = o->have_sum = false;	/* `since` is kept: it
+						 * only ever moves back */
 		STAT_SET(stalled, 0);
-		return o->io.ping(o->io.ctx);
+		if (o->io.ping(o->io.ctx) == -1)
+			return -1;
+		return alert_resets(o, now);
 	}
+	if (watch_since(o) == -1 || alert_resets(o, now) == -1)
+		return -1;
 	if (!o->loaded) {
 		if (load_state(o, now) == -1)
 			return -1;

@@ -4,9 +4,9 @@
  *
  * DESIGN: a store of its own (main thread), the consumer group's name and
  * the alert log's length; the stall state lives in the field "stall" of
- * <p>state:_ops and the stall alerts are published as the alerts of the
- * topic "_ops" (channel <p><alerts.channel>_ops), through store_publish()
- * like every alert, with a dedup key kept a day.
+ * <p>state:_ops and the ops alerts (stall, store_reset) are published as
+ * the alerts of the topic "_ops" (channel <p><alerts.channel>_ops),
+ * through store_publish() like every alert, with a dedup key kept a day.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -51,12 +51,20 @@ ops_publish(void *ctx, const char *id, const char *json, const char *state)
 		.json = json,
 		.dedup_ttl_ms = OPS_DEDUP_TTL_MS,
 		.stream_maxlen = os->stream_maxlen,
-		.state_topic = OPS_TOPIC,
+		.state_topic = state != NULL ? OPS_TOPIC : NULL,
 		.state_field = OPS_STATE_FIELD,
 		.state_value = state,
 	};
 
 	return store_publish(os->s, &a) == -1 ? -1 : 0;
+}
+
+static int
+ops_since(void *ctx, int64_t *since)
+{
+	struct ops_store *os = ctx;
+
+	return store_get_since(os->s, since);
 }
 
 static int
@@ -100,6 +108,7 @@ store_ops_io(const struct config *cfg, const char *password,
 	io->positions_sum = ops_positions_sum;
 	io->stall_state = ops_stall_state;
 	io->publish = ops_publish;
+	io->since = ops_since;
 	io->ping = ops_ping;
 	io->errstr = ops_store_errstr;
 	io->free = ops_store_free;

@@ -23,6 +23,9 @@
 enum time_source { TIME_POST, TIME_KAFKA, TIME_ARRIVAL };
 enum input_format { INPUT_JSON, INPUT_TEXT };
 enum reload_mode { RELOAD_SIGNAL, RELOAD_AUTO };
+/* What a consumer does with a partition whose position Redis lost
+ * although the group committed one to Kafka (redis.on_reset). */
+enum on_reset { ON_RESET_CONTINUE, ON_RESET_REBUILD };
 
 struct kv {
 	char	*key;
@@ -37,6 +40,7 @@ struct config {
 	char	       **kafka_topics;
 	size_t		 kafka_ntopics;
 	char		*kafka_group;
+	char		*kafka_group_instance_id;	/* "": dynamic member */
 	struct kv	*kafka_props;		/* passed to librdkafka as they are */
 	size_t		 kafka_nprops;
 
@@ -62,6 +66,7 @@ struct config {
 	char		*redis_prefix;
 	int64_t		 redis_timeout_ms;
 	int64_t		 redis_database;	/* SELECT'ed */
+	enum on_reset	 on_reset;
 	int64_t		 flush_interval_ms;
 	int64_t		 flush_max_entries;	/* flush early past this many
 						 * aggregate entries */

@@ -2,11 +2,14 @@
  * ops.h — operational alerts about the daemon itself, published like topic
  * alerts on <prefix>alerts:_ops and the alert log.
  *
- * Today one kind: "stall", when no post has reached the consumer group for
- * stall_after, and its "resolved" when posts flow again.  Judged by the
+ * Two kinds.  "stall", when no post has reached the consumer group for
+ * stall_after, and its "resolved" when posts flow again: judged by the
  * daemon that holds the detection lease, from the group's positions in
  * Redis (so a daemon with no partitions does not cry stall) and its own
- * arrivals.  Runs on the main thread.  ops speaks to Redis only through
+ * arrivals.  "store_reset", when Redis lost data: each daemon reports
+ * what its consumers found (positions lost or behind the group's Kafka
+ * commits, counted in stats.store_resets), and the leader also watches
+ * `since`, which only moves forward when the counters were lost.  Runs on the main thread.  ops speaks to Redis only through
  * struct ops_io: store_ops_io() (store) gives the real one, the unit test
  * a fake.
  */
@@ -29,11 +32,15 @@ struct ops_io {
 	/* The stall state a previous leader left ("firing <ms>" or
 	 * "resolved <ms>"), "" when none. */
 	int	(*stall_state)(void *ctx, char *buf, size_t sz);
-	/* Publishes the stall alert json under id once across daemons (a
-	 * duplicate is not an error) and records state as the stall state.
-	 * On -1 nothing was written: a later call publishes it. */
+	/* Publishes the alert json under id once across daemons (a
+	 * duplicate is not an error) and, unless state is NULL, records it
+	 * as the stall state.  On -1 nothing was written: a later call
+	 * publishes it. */
 	int	(*publish)(void *ctx, const char *id, const char *json,
 		    const char *state);
+	/* The first bucket ever counted (<prefix>since); *since is left as
+	 * it is when there is none. */
+	int	(*since)(void *ctx, int64_t *since);
 	/* Checks that Redis answers. */
 	int	(*ping)(void *ctx);
 	const char *(*errstr)(void *ctx);

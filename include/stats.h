@@ -53,6 +53,9 @@ struct stats {
 						 * message, or one UP in the
 						 * librdkafka statistics */
 	_Atomic uint64_t	stall_alerts[2];	/* firing, resolved */
+	_Atomic uint64_t	store_resets;	/* partitions whose position Redis
+						 * lost or rolled back, and
+						 * `since` moving forward */
 	_Atomic int		stalled;	/* a stall alert is firing */
 	_Atomic int		leading;	/* this daemon runs detection */
 };

@@ -36,6 +36,7 @@ struct fake {
 	int	 pings;
 	int	 reads;
 	int	 freed;
+	int64_t	 since;		/* <prefix>since; -1 none */
 };
 
 static int
@@ -76,10 +77,24 @@ fake_publish(void *ctx, const char *id, const char *json, const char *state)
 	}
 	assert_true(f->npub < MAXPUB);
 	snprintf(f->ids[f->npub], sizeof f->ids[f->npub], "%s", id);
-	snprintf(f->states[f->npub], sizeof f->states[f->npub], "%s", state);
+	snprintf(f->states[f->npub], sizeof f->states[f->npub], "%s",
+	    state != NULL ? state : "(none)");
 	f->jsons[f->npub] = strdup(json);
-	snprintf(f->state, sizeof f->state, "%s", state);
+	if (state != NULL)
+		snprintf(f->state, sizeof f->state, "%s", state);
 	f->npub++;
+	return 0;
+}
+
+static int
+fake_since(void *ctx, int64_t *since)
+{
+	struct fake *f = ctx;
+
+	if (f->fail_redis)
+		return -1;
+	if (f->since >= 0)
+		*since = f->since;
 	return 0;
 }
 
@@ -121,6 +136,7 @@ new_ops(void)
 		.positions_sum = fake_sum,
 		.stall_state = fake_state,
 		.publish = fake_publish,
+		.since = fake_since,
 		.ping = fake_ping,
 		.errstr = fake_errstr,
 		.free = fake_free,
@@ -134,6 +150,8 @@ setup(void **state)
 {
 	(void)state;
 	memset(&fk, 0, sizeof fk);
+	fk.since = -1;
+	STAT_SET(store_resets, 0);
 	config_defaults(&cfg);
 	cfg.stall_after_s = AFTER;
 	STAT_SET(last_post_ms, 0);
@@ -292,6 +310,45 @@ test_redis_away(void **state)
 	ops_free(o);
 }
 
+/* Redis data loss: `since` moving forward (the leader sees it) and the
+ * consumers' counted resets each give one store_reset alert, retried
+ * until published, never touching the stall state. */
+static void
+test_store_reset(void **state)
+{
+	struct ops *o = new_ops();
+
+	(void)state;
+	fk.sum = 100;
+	fk.since = 1000;
+	assert_int_equal(ops_tick(o, true, T0), 0);
+	fk.since = 900;		/* backwards: a rebuild, not a loss */
+	assert_int_equal(ops_tick(o, true, T0 + 1000), 0);
+	assert_int_equal(fk.npub, 0);
+	fk.since = 5000;	/* forward: the counters before are gone */
+	fk.fail_publish = 1;
+	assert_int_equal(ops_tick(o, true, T0 + 2000), -1);
+	assert_int_equal(fk.npub, 0);
+	assert_int_equal(STAT_GET(store_resets), 1);
+	assert_int_equal(ops_tick(o, true, T0 + 3000), 0);
+	assert_int_equal(fk.npub, 1);
+	assert_string_equal(fk.ids[0], "_ops:store_reset:host:1:2:1");
+	assert_string_equal(fk.states[0], "(none)");
+	assert_string_equal(fk.state, "");
+	assert_non_null(strstr(fk.jsons[0], "\"type\":\"store_reset\""));
+	assert_non_null(strstr(fk.jsons[0], "\"since_was\":900,\"since_now\":5000"));
+	assert_non_null(strstr(fk.jsons[0], "\"on_reset\":\"continue\""));
+	assert_int_equal(ops_tick(o, true, T0 + 4000), 0);
+	assert_int_equal(fk.npub, 1);
+	/* a follower reports what its consumers found */
+	STAT_ADD(store_resets, 3);
+	assert_int_equal(ops_tick(o, false, T0 + 5000), 0);
+	assert_int_equal(fk.npub, 2);
+	assert_non_null(strstr(fk.jsons[1], "\"resets\":3"));
+	assert_null(strstr(fk.jsons[1], "since_was"));
+	ops_free(o);
+}
+
 int
 main(void)
 {
@@ -308,6 +365,8 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_new_leader_takes_over,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_store_reset, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_redis_away,
 		    setup, teardown),
 	};
