@@ -107,7 +107,7 @@ static const struct copt config_table[] = {
 	{ "redis.password_file", CT_STR, O(redis_password_file), 0, "",
 	  0, 0, NULL, 0, "file holding the password (first line)" },
 	{ "redis.prefix", CT_STR, O(redis_prefix), 0, "tidewatch:",
-	  0, 128, NULL, 0, "prefix of every key (at most 128 bytes); {tidewatch}: keeps Redis Cluster in one slot" },
+	  0, 128, NULL, 0, "prefix of every key (at most 128 bytes)" },
 	{ "redis.timeout", CT_DUR_MS, O(redis_timeout_ms), 0, "2s",
 	  10, 600000, NULL, 0, "connect and command timeout" },
 	{ "redis.flush_interval", CT_DUR_MS, O(flush_interval_ms), 0, "1s",
