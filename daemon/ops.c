@@ -106,35 +106,59 @@ load_state(struct ops *o, int64_t now)
 	return 0;
 }
 
+/* The members every ops alert opens with, up to the group and a comma. */
+static void
+json_head(struct jsonw *w, const struct ops *o, const char *id,
+    const char *type, const char *state, const char *severity)
+{
+	jsonw_raw(w, "{", 1);
+	jsonw_key(w, "id");
+	jsonw_strz(w, id);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "type");
+	jsonw_strz(w, type);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "state");
+	jsonw_strz(w, state);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "topic");
+	jsonw_strz(w, "_ops");
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "severity");
+	jsonw_strz(w, severity);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "group");
+	jsonw_strz(w, o->cfg->kafka_group);
+	jsonw_raw(w, ",", 1);
+}
+
+/* The members every ops alert ends with, from the comma before them. */
+static void
+json_tail(struct jsonw *w, const struct ops *o, int64_t now)
+{
+	char at[64];
+
+	rfc3339_ms(now, at, sizeof at);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "instance");
+	jsonw_strz(w, o->instance);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "detected_at");
+	jsonw_strz(w, at);
+	jsonw_raw(w, "}", 1);
+}
+
 static char *
 stall_json(struct ops *o, const char *id, int64_t now)
 {
 	struct jsonw w = { NULL, 0, 0 };
-	char at[64], since[64], back[64];
+	char since[64], back[64];
 	size_t i;
 
-	rfc3339_ms(now, at, sizeof at);
 	rfc3339_ms(o->stall_ms, since, sizeof since);
 	rfc3339_ms(o->since_ms, back, sizeof back);
-	jsonw_raw(&w, "{", 1);
-	jsonw_key(&w, "id");
-	jsonw_strz(&w, id);
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "type");
-	jsonw_strz(&w, "stall");
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "state");
-	jsonw_strz(&w, o->firing ? "resolved" : "firing");
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "topic");
-	jsonw_strz(&w, "_ops");
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "severity");
-	jsonw_strz(&w, "warning");
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "group");
-	jsonw_strz(&w, o->cfg->kafka_group);
-	jsonw_raw(&w, ",", 1);
+	json_head(&w, o, id, "stall", o->firing ? "resolved" : "firing",
+	    "warning");
 	jsonw_key(&w, "kafka_topics");
 	jsonw_raw(&w, "[", 1);
 	for (i = 0; i < o->cfg->kafka_ntopics; i++) {
@@ -157,13 +181,7 @@ stall_json(struct ops *o, const char *id, int64_t now)
 	jsonw_raw(&w, ",", 1);
 	jsonw_key(&w, "stall_after_s");
 	jsonw_int(&w, o->cfg->stall_after_s);
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "instance");
-	jsonw_strz(&w, o->instance);
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "detected_at");
-	jsonw_strz(&w, at);
-	jsonw_raw(&w, "}", 1);
+	json_tail(&w, o, now);
 	return w.buf;
 }
 
@@ -207,28 +225,8 @@ static char *
 reset_json(struct ops *o, const char *id, uint64_t resets, int64_t now)
 {
 	struct jsonw w = { NULL, 0, 0 };
-	char at[64];
 
-	rfc3339_ms(now, at, sizeof at);
-	jsonw_raw(&w, "{", 1);
-	jsonw_key(&w, "id");
-	jsonw_strz(&w, id);
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "type");
-	jsonw_strz(&w, "store_reset");
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "state");
-	jsonw_strz(&w, "firing");
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "topic");
-	jsonw_strz(&w, "_ops");
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "severity");
-	jsonw_strz(&w, "critical");
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "group");
-	jsonw_strz(&w, o->cfg->kafka_group);
-	jsonw_raw(&w, ",", 1);
+	json_head(&w, o, id, "store_reset", "firing", "critical");
 	jsonw_key(&w, "resets");
 	jsonw_int(&w, (int64_t)resets);
 	if (o->since_was >= 0) {
@@ -243,13 +241,7 @@ reset_json(struct ops *o, const char *id, uint64_t resets, int64_t now)
 	jsonw_key(&w, "on_reset");
 	jsonw_strz(&w, o->cfg->on_reset == ON_RESET_REBUILD ? "rebuild" :
 	    "continue");
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "instance");
-	jsonw_strz(&w, o->instance);
-	jsonw_raw(&w, ",", 1);
-	jsonw_key(&w, "detected_at");
-	jsonw_strz(&w, at);
-	jsonw_raw(&w, "}", 1);
+	json_tail(&w, o, now);
 	return w.buf;
 }
 
