@@ -24,7 +24,9 @@
 #                        separator skipping on real text (tests/eval/gaps.sh)
 #                        and traditional keyword spellings (tests/eval/variants.sh)
 #   make man             the man pages in $(BUILD)/man/ (also part of make)
-#   make install         PREFIX=/usr/local DESTDIR=
+#   make install         PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc
+#   make uninstall       removes what make install put in place (an edited
+#                        config or rule file stays)
 #   make MALLOC=         link the daemon with glibc's malloc, not tcmalloc
 
 PREFIX     ?= /usr/local
@@ -85,7 +87,7 @@ TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all man test check-tests bench bench-match bench-scale bench-rules demo eval install clean fuzz fuzz-regress
+.PHONY: all man test check-tests bench bench-match bench-scale bench-rules demo eval install uninstall clean fuzz fuzz-regress FORCE
 # keep objects of tests and tools between runs
 .SECONDARY:
 all: $(BIN) $(if $(SANITIZE),,tidewatch) man
@@ -96,6 +98,16 @@ tidewatch: $(BIN)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# SYSCONFDIR is compiled into the binary (the default -c and rules.paths):
+# config.o is rebuilt whenever the value given to make changes.
+SYSCONF_STAMP := $(BUILD)/sysconfdir.stamp
+$(SYSCONF_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(SYSCONFDIR)' | cmp -s - $@ || echo '$(SYSCONFDIR)' >$@
+$(BUILD)/daemon/config.o: CPPFLAGS += -DTW_SYSCONFDIR='"$(SYSCONFDIR)"'
+$(BUILD)/daemon/config.o: $(SYSCONF_STAMP)
+FORCE:
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
@@ -170,27 +182,57 @@ $(BUILD)/man/%: deploy/%
 
 # The example config and rules go to $(SYSCONFDIR)/tidewatch only where no
 # file of that name is there yet: an operator's edits are never overwritten.
+# Every file that names /etc/tidewatch/ or /usr/local/bin/tidewatch (the
+# config's rules.paths, the unit, the compose file) is installed with the
+# paths of this install.  Files are listed once, in INSTALL_DOCS etc., so
+# that uninstall removes exactly them.
+INSTALL_DOCS := README.md deploy/redis.conf deploy/Dockerfile
+INSTALL_MAN5 := tidewatch-rules.5 tidewatch.yaml.5
+INSTALL_SED  := sed -e 's|/usr/local/bin/tidewatch|$(BINDIR)/tidewatch|g' \
+                    -e 's|/etc/tidewatch/|$(SYSCONFDIR)/tidewatch/|g'
+ETC          := $(DESTDIR)$(SYSCONFDIR)/tidewatch
+
 install: $(BIN) man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(SYSCONFDIR)/tidewatch/rules.d
+	    $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(UNITDIR) $(ETC)/rules.d
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tidewatch
 	install -m 644 $(BUILD)/man/tidewatch.1 $(DESTDIR)$(MANDIR)/man1/tidewatch.1
-	install -m 644 $(BUILD)/man/tidewatch-rules.5 $(BUILD)/man/tidewatch.yaml.5 \
-	    $(DESTDIR)$(MANDIR)/man5
-	sed -e 's|/usr/local/bin/tidewatch|$(BINDIR)/tidewatch|' \
-	    -e 's|/etc/tidewatch/|$(SYSCONFDIR)/tidewatch/|' deploy/tidewatch.service \
-	    >$(DESTDIR)$(UNITDIR)/tidewatch.service
+	install -m 644 $(INSTALL_MAN5:%=$(BUILD)/man/%) $(DESTDIR)$(MANDIR)/man5
+	$(INSTALL_SED) deploy/tidewatch.service >$(DESTDIR)$(UNITDIR)/tidewatch.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/tidewatch.service
-	install -m 644 README.md deploy/redis.conf deploy/tidewatch.yaml \
-	    deploy/compose.yaml deploy/Dockerfile $(DESTDIR)$(DOCDIR)
+	install -m 644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)
+	sed -e 's|^      context: \.\.$$|      context: .|' \
+	    -e 's|^      - \./redis\.conf:|      - ./redis.conf:|' \
+	    deploy/compose.yaml >$(DESTDIR)$(DOCDIR)/compose.yaml
+	chmod 644 $(DESTDIR)$(DOCDIR)/compose.yaml
 	install -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs
-	[ -e $(DESTDIR)$(SYSCONFDIR)/tidewatch/tidewatch.yaml ] || \
-	    install -m 644 deploy/tidewatch.yaml $(DESTDIR)$(SYSCONFDIR)/tidewatch/tidewatch.yaml
+	$(INSTALL_SED) deploy/tidewatch.yaml >$(BUILD)/tidewatch.yaml.installed
+	[ -e $(ETC)/tidewatch.yaml ] || \
+	    install -m 644 $(BUILD)/tidewatch.yaml.installed $(ETC)/tidewatch.yaml
 	for f in rules/*.yaml; do \
-	    [ -e $(DESTDIR)$(SYSCONFDIR)/tidewatch/rules.d/$${f#rules/} ] || \
-	    install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/tidewatch/rules.d/ || exit 1; \
+	    [ -e $(ETC)/rules.d/$${f#rules/} ] || \
+	    install -m 644 $$f $(ETC)/rules.d/ || exit 1; \
 	done
+
+# Removes what install put in place.  The config and rule files go only
+# when they are still as installed (an operator's edits stay), and each
+# directory only when it is left empty.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tidewatch $(DESTDIR)$(MANDIR)/man1/tidewatch.1 \
+	    $(INSTALL_MAN5:%=$(DESTDIR)$(MANDIR)/man5/%) \
+	    $(DESTDIR)$(UNITDIR)/tidewatch.service \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS))) \
+	    $(DESTDIR)$(DOCDIR)/compose.yaml \
+	    $(patsubst docs/%,$(DESTDIR)$(DOCDIR)/docs/%,$(wildcard docs/*.md))
+	$(INSTALL_SED) deploy/tidewatch.yaml >$(BUILD)/tidewatch.yaml.installed
+	! cmp -s $(BUILD)/tidewatch.yaml.installed $(ETC)/tidewatch.yaml || \
+	    rm -f $(ETC)/tidewatch.yaml
+	for f in rules/*.yaml; do \
+	    ! cmp -s $$f $(ETC)/rules.d/$${f#rules/} || \
+	    rm -f $(ETC)/rules.d/$${f#rules/}; \
+	done
+	-rmdir $(ETC)/rules.d $(ETC) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) \
+	    2>/dev/null
 
 # Fuzzing: libFuzzer harnesses tests/fuzz/*-fuzzer.c built with clang under
 # ASan and UBSan (objects in build/fuzz/, apart from the gcc build).

@@ -1,7 +1,10 @@
 /*
- * cmd_check.c — `tidewatch check [-c FILE] [--corpus FILE] [RULES…]`.
+ * cmd_check.c — `tidewatch check [-c FILE] [-s key=value]… [--corpus FILE]
+ * [RULES…]`.
  *
- * Validates the config (when given) and the rule set, prints the matcher's
+ * Validates the config (when given, with the -s overrides `run` would
+ * take; kafka.properties through librdkafka as the consumers set them,
+ * consumer.h) and the rule set, prints the matcher's
  * warnings (keywords that fold into something else, each as
  * "path:line:col: warning: …") and runs every test embedded in the rule
  * files.  Prints "N topics, M keywords, K tests passed" (", W warnings"
@@ -27,6 +30,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "consumer.h"
 #include "jsonw.h"
 #include "pipeline.h"
 #include "ruletest.h"
@@ -37,6 +41,8 @@
 
 struct check_opts {
 	const char	*cfgpath;
+	char	       **sets;		/* -s key=value, as run takes them */
+	size_t		 nsets;
 	const char	*corpus;	/* --corpus FILE, "-" for stdin */
 	const char	*field;		/* --field NAME */
 	int		 text_lines;	/* --text */
@@ -64,9 +70,12 @@ struct corpus_report {
 static void
 check_usage(FILE *fp)
 {
-	fprintf(fp, "usage: tidewatch check [-c CONFIG] [--corpus FILE [--text]\n"
-	    "                       [--field NAME] [--json]] [RULES...]\n"
-	    "  Validates the config and rule files (files or directories),\n"
+	fprintf(fp, "usage: tidewatch check [-c CONFIG] [-s key=value]...\n"
+	    "                       [--corpus FILE [--text] [--field NAME] [--json]]\n"
+	    "                       [RULES...]\n"
+	    "  Validates the config (with -s overrides, as run takes them;\n"
+	    "  kafka.properties through librdkafka) and rule files (files or\n"
+	    "  directories),\n"
 	    "  warns about keywords that fold into something else (C++ folds\n"
 	    "  to c) and runs the tests embedded in the rules.  Without RULES,\n"
 	    "  the config's rules.paths are checked.  Exits 1 on an error or a\n"
@@ -355,6 +364,7 @@ check_parse(int argc, char **argv, struct check_opts *o)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "set", required_argument, NULL, 's' },
 		{ "corpus", required_argument, NULL, 'C' },
 		{ "field", required_argument, NULL, 'f' },
 		{ "text", no_argument, NULL, 't' },
@@ -362,14 +372,20 @@ check_parse(int argc, char **argv, struct check_opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
+	size_t setcap = 0;
 	int ch;
 
 	memset(o, 0, sizeof *o);
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:s:h", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			o->cfgpath = optarg;
+			break;
+		case 's':
+			o->sets = xgrow(o->sets, &setcap, o->nsets + 1,
+			    sizeof *o->sets);
+			o->sets[o->nsets++] = optarg;
 			break;
 		case 'C':
 			o->corpus = optarg;
@@ -411,6 +427,31 @@ check_parse(int argc, char **argv, struct check_opts *o)
 	return -1;
 }
 
+/* The config file (or the defaults) with the -s overrides; when either
+ * was given, the Kafka settings as librdkafka will take them.  Returns 0,
+ * or -1 with every error in errs (cfg must be freed either way). */
+static int
+check_config(const struct check_opts *o, struct config *cfg,
+    struct diag *errs)
+{
+	size_t i, before = errs->n;
+
+	if (o->cfgpath != NULL) {
+		if (config_load_sets(o->cfgpath, o->sets, o->nsets, cfg,
+		    errs) == -1)
+			return -1;
+	} else {
+		config_defaults(cfg);
+		for (i = 0; i < o->nsets; i++)
+			config_set(cfg, o->sets[i], errs);
+		if (errs->n > before)
+			return -1;
+	}
+	if (o->cfgpath != NULL || o->nsets > 0)
+		return consumer_conf_check(cfg, errs);
+	return 0;
+}
+
 int
 cmd_check(int argc, char **argv)
 {
@@ -424,16 +465,20 @@ cmd_check(int argc, char **argv)
 	FILE *out;
 	int rc;
 
-	if ((rc = check_parse(argc, argv, &o)) != -1)
+	if ((rc = check_parse(argc, argv, &o)) != -1) {
+		free(o.sets);
 		return rc;
+	}
 	diag_init(&errs);
 	diag_init(&fails);
-	if (cmd_setup(o.cfgpath, argv + optind, (size_t)(argc - optind), &cfg,
+	if (check_config(&o, &cfg, &errs) == -1 ||
+	    cmd_setup_rules(&cfg, argv + optind, (size_t)(argc - optind),
 	    &norm, &m, &errs) == -1) {
 		cmd_print_diag(&errs);
 		fprintf(stderr, "%zu error%s\n", errs.n, errs.n == 1 ? "" : "s");
 		diag_free(&errs);
 		config_free(&cfg);
+		free(o.sets);
 		return 1;
 	}
 	nwarn = match_warnings(m)->n;
@@ -457,5 +502,6 @@ cmd_check(int argc, char **argv)
 	config_free(&cfg);
 	diag_free(&errs);
 	diag_free(&fails);
+	free(o.sets);
 	return rc;
 }

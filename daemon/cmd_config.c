@@ -6,8 +6,10 @@
  * output, checked by a test); `--man` prints the same keys as roff entries,
  * which the Makefile puts into tidewatch.yaml(5) (deploy/tidewatch.yaml.5.in
  * holds the rest of that page); `-c FILE [-s key=value]…` validates a
- * config file with its overrides as `run` would read them and prints
- * "FILE: ok" or every error.  Everything comes from config_table through
+ * config file with its overrides as `run` would read them (every
+ * kafka.properties entry set on a scratch librdkafka configuration, as the
+ * consumers will set it, secrets read from their files or variables but
+ * never printed) and prints "FILE: ok" or every error.  Everything comes from config_table through
  * config_key_doc(), so the docs cannot miss a key.
  */
 #include <getopt.h>
@@ -18,6 +20,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "consumer.h"
 #include "diag.h"
 #include "xmalloc.h"
 
@@ -30,7 +33,9 @@ config_usage(FILE *fp)
 	    "  --defaults  print every key with its default and help (a valid,\n"
 	    "              commented config file)\n"
 	    "  --man       print every key as the roff entries of tidewatch.yaml(5)\n"
-	    "  -c CONFIG   check a config file (default %s)\n",
+	    "  -c CONFIG   check a config file (default %s), with\n"
+	    "              kafka.properties through librdkafka\n"
+	    "  -s key=value  an override, as run takes it\n",
 	    CONFIG_DEFAULT_PATH);
 }
 
@@ -116,7 +121,7 @@ cmd_config(int argc, char **argv)
 	};
 	const char *path = CONFIG_DEFAULT_PATH;
 	char **sets = NULL;
-	size_t nsets = 0, setcap = 0, i;
+	size_t nsets = 0, setcap = 0;
 	struct config cfg;
 	struct diag errs;
 	int ch, defaults = 0, man = 0, rc = 0;
@@ -161,9 +166,8 @@ cmd_config(int argc, char **argv)
 		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	diag_init(&errs);
-	if (config_load(path, &cfg, &errs) == 0)
-		for (i = 0; i < nsets; i++)
-			config_set(&cfg, sets[i], &errs);
+	if (config_load_sets(path, sets, nsets, &cfg, &errs) == 0)
+		consumer_conf_check(&cfg, &errs);
 	if (errs.n > 0) {
 		cmd_print_diag(&errs);
 		rc = 1;

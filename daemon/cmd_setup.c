@@ -26,11 +26,6 @@ cmd_setup(const char *cfgpath, char **rule_paths, size_t nrules,
     struct config *cfg, struct normalizer **norm, struct matcher **m,
     struct diag *errs)
 {
-	struct rules_opts ro;
-	struct ruleset *rs = NULL;
-	char err[512];
-	size_t before = errs->n;
-
 	*norm = NULL;
 	*m = NULL;
 	if (cfgpath != NULL) {
@@ -38,6 +33,20 @@ cmd_setup(const char *cfgpath, char **rule_paths, size_t nrules,
 			return -1;
 	} else
 		config_defaults(cfg);
+	return cmd_setup_rules(cfg, rule_paths, nrules, norm, m, errs);
+}
+
+int
+cmd_setup_rules(const struct config *cfg, char **rule_paths, size_t nrules,
+    struct normalizer **norm, struct matcher **m, struct diag *errs)
+{
+	struct rules_opts ro;
+	struct ruleset *rs = NULL;
+	char err[512];
+	size_t before = errs->n;
+
+	*norm = NULL;
+	*m = NULL;
 	if (nrules == 0) {
 		rule_paths = cfg->rule_paths;
 		nrules = cfg->rule_npaths;

@@ -20,12 +20,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <librdkafka/rdkafka.h>
 #include <yaml.h>
 
 #include "config.h"
 #include "log.h"
 #include "rules.h"
 #include "xmalloc.h"
+
+/* make SYSCONFDIR=… compiles its value in here: the default config path
+ * and the default rules.paths follow it. */
+#ifndef TW_SYSCONFDIR
+#define TW_SYSCONFDIR	"/etc"
+#endif
+
+const char config_default_path[] = TW_SYSCONFDIR "/tidewatch/tidewatch.yaml";
 
 enum ctype {
 	CT_STR,		/* char * */
@@ -69,7 +78,7 @@ static const struct copt config_table[] = {
 	{ "kafka.group_instance_id", CT_STR, O(kafka_group_instance_id), 0, "",
 	  0, 0, NULL, 0, "static group membership (librdkafka group.instance.id), unique per daemon, e.g. the host name: a restarted daemon takes its partitions back at once instead of after the session timeout; with threads > 1 each thread appends -0, -1, …; empty: dynamic membership" },
 	{ "kafka.properties", CT_MAP, O(kafka_props), O(kafka_nprops), "",
-	  0, 0, NULL, 0, "any librdkafka property, passed through as it is, e.g. {security.protocol: ssl}" },
+	  0, 0, NULL, 0, "any librdkafka property, passed through as it is, e.g. {security.protocol: ssl}; NAME_file or NAME_env reads NAME's value (a secret such as sasl.password) from a file (relative: under $CREDENTIALS_DIRECTORY) or an environment variable" },
 
 	{ "input.format", CT_ENUM, O(input_format), 0, "json",
 	  0, 0, format_enums, 0, "json (one object per message) or text (the message is the text)" },
@@ -105,7 +114,7 @@ static const struct copt config_table[] = {
 	{ "redis.password_env", CT_STR, O(redis_password_env), 0, "",
 	  0, 0, NULL, 0, "environment variable holding the password" },
 	{ "redis.password_file", CT_STR, O(redis_password_file), 0, "",
-	  0, 0, NULL, 0, "file holding the password (first line)" },
+	  0, 0, NULL, 0, "file holding the password (first line); a relative path is under $CREDENTIALS_DIRECTORY (systemd LoadCredential=)" },
 	{ "redis.prefix", CT_STR, O(redis_prefix), 0, "tidewatch:",
 	  0, 128, NULL, 0, "prefix of every key (at most 128 bytes)" },
 	{ "redis.timeout", CT_DUR_MS, O(redis_timeout_ms), 0, "2s",
@@ -115,7 +124,7 @@ static const struct copt config_table[] = {
 	{ "redis.flush_max_entries", CT_INT, O(flush_max_entries), 0, "4096",
 	  64, INT64_C(1) << 24, NULL, 0, "a consumer flushes early, after the post that brings its local counts to this many entries (counts, keyword hits, breakdowns, samples), so each flush script stays short inside Redis" },
 
-	{ "rules.paths", CT_LIST, O(rule_paths), O(rule_npaths), "/etc/tidewatch/rules.d",
+	{ "rules.paths", CT_LIST, O(rule_paths), O(rule_npaths), TW_SYSCONFDIR "/tidewatch/rules.d",
 	  0, 0, NULL, 1, "rule files or directories of *.yaml" },
 	{ "rules.reload", CT_ENUM, O(reload_mode), 0, "signal",
 	  0, 0, reload_enums, 1, "signal (SIGHUP) or auto (also when a rule file changes)" },
@@ -827,6 +836,9 @@ config_update(struct config *cur, struct config *next, struct diag *applied,
 	}
 }
 
+static int config_set_kafka_prop(struct config *c, const char *name,
+    const char *value, struct diag *errs);
+
 int
 config_set(struct config *c, const char *assignment, struct diag *errs)
 {
@@ -839,6 +851,8 @@ config_set(struct config *c, const char *assignment, struct diag *errs)
 		return -1;
 	}
 	snprintf(name, sizeof name, "%.*s", (int)(eq - assignment), assignment);
+	if (strncmp(name, "kafka.properties.", 17) == 0)
+		return config_set_kafka_prop(c, name + 17, eq + 1, errs);
 	if ((o = copt_find(name)) == NULL) {
 		diag_addf(errs, "unknown config key '%s'", name);
 		return -1;
@@ -922,16 +936,20 @@ config_key_doc(size_t i, struct config_keydoc *doc)
 	return 0;
 }
 
+static FILE *secret_open(const char *path, char *full, size_t fullsz,
+    char *err, size_t errsz);
+
 /* The password from redis.password, else redis.password_env, else
- * redis.password_file (first line).  Returns 0 with *out (NULL: none;
- * caller frees), or -1. */
+ * redis.password_file (first line; a relative path is under
+ * $CREDENTIALS_DIRECTORY).  Returns 0 with *out (NULL: none; caller
+ * frees), or -1. */
 int
 config_redis_password(const struct config *cfg, char **out, char *err,
     size_t errsz)
 {
 	const char *env = cfg->redis_password_env;
 	const char *file = cfg->redis_password_file;
-	char line[1024];
+	char line[1024], full[4096];
 	FILE *fp;
 	size_t n;
 
@@ -955,9 +973,9 @@ config_redis_password(const struct config *cfg, char **out, char *err,
 	}
 	if (file == NULL || file[0] == '\0')
 		return 0;
-	if ((fp = fopen(file, "r")) == NULL) {
-		snprintf(err, errsz, "redis.password_file: %s: %s", file,
-		    strerror(errno));
+	if ((fp = secret_open(file, full, sizeof full, line,
+	    sizeof line)) == NULL) {
+		snprintf(err, errsz, "redis.password_file: %s", line);
 		return -1;
 	}
 	if (fgets(line, sizeof line, fp) == NULL)
@@ -967,4 +985,234 @@ config_redis_password(const struct config *cfg, char **out, char *err,
 	line[n] = '\0';
 	*out = xstrdup(line);
 	return 0;
+}
+
+/*
+ * kafka.properties: secrets and librdkafka's own validation.
+ *
+ * A property named NAME_file takes NAME's value from a file (its whole
+ * content, at most CONFIG_SECRET_MAX bytes, one trailing newline dropped; a
+ * relative path is under $CREDENTIALS_DIRECTORY, where systemd's
+ * LoadCredential= puts credentials), NAME_env from an environment
+ * variable.  No librdkafka property ends in _file or _env, so the suffix
+ * cannot hide a real one.  A value read this way is never printed: an
+ * error about it names the property and where the value came from only.
+ */
+
+#define CONFIG_SECRET_MAX	65536
+
+/* What one kafka.properties entry hands to librdkafka. */
+struct kprop {
+	char		 name[128];	/* the librdkafka property */
+	char		*value;		/* owned */
+	bool		 secret;	/* read from a file or the environment */
+};
+
+static bool
+ends_with(const char *s, const char *suffix, size_t *stem)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	if (n <= k || strcmp(s + n - k, suffix) != 0)
+		return false;
+	*stem = n - k;
+	return true;
+}
+
+/* Opens a secret file: path as it is when absolute, else under
+ * $CREDENTIALS_DIRECTORY.  The name opened goes to full. */
+static FILE *
+secret_open(const char *path, char *full, size_t fullsz, char *err,
+    size_t errsz)
+{
+	const char *credir = getenv("CREDENTIALS_DIRECTORY");
+	FILE *fp;
+
+	if (path[0] == '/')
+		snprintf(full, fullsz, "%s", path);
+	else if (credir != NULL && credir[0] != '\0')
+		snprintf(full, fullsz, "%s/%s", credir, path);
+	else {
+		snprintf(err, errsz, "%.900s: a relative path is read under "
+		    "$CREDENTIALS_DIRECTORY (systemd LoadCredential=), which "
+		    "is not set", path);
+		return NULL;
+	}
+	if ((fp = fopen(full, "rb")) == NULL)
+		snprintf(err, errsz, "%.900s: %s", full, strerror(errno));
+	return fp;
+}
+
+/* The whole of the file at path, one trailing "\n" or "\r\n" dropped. */
+static int
+secret_read_file(const char *path, char **out, char *err, size_t errsz)
+{
+	char full[4096];
+	FILE *fp;
+	size_t n;
+	char *buf;
+
+	if ((fp = secret_open(path, full, sizeof full, err, errsz)) == NULL)
+		return -1;
+	buf = xmalloc(CONFIG_SECRET_MAX + 1);
+	n = fread(buf, 1, CONFIG_SECRET_MAX + 1, fp);
+	if (ferror(fp) || n > CONFIG_SECRET_MAX) {
+		snprintf(err, errsz, "%.900s: %s", full, ferror(fp) ?
+		    "read error" : "larger than 64 KiB");
+		fclose(fp);
+		free(buf);
+		return -1;
+	}
+	fclose(fp);
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	if (n == 0) {
+		/* LoadCredential= with a SetCredential= fallback gives an
+		 * empty file when the source is missing */
+		snprintf(err, errsz, "%.900s: is empty", full);
+		free(buf);
+		return -1;
+	}
+	if (strlen(buf) != n) {
+		snprintf(err, errsz, "%.900s: holds a NUL byte", full);
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	return 0;
+}
+
+/* Resolves entry kv into p.  Returns 0, or -1 with the reason in err. */
+static int
+kprop_resolve(const struct kv *kv, struct kprop *p, char *err, size_t errsz)
+{
+	size_t stem;
+	bool file;
+
+	memset(p, 0, sizeof *p);
+	file = ends_with(kv->key, "_file", &stem);
+	if (!file && !ends_with(kv->key, "_env", &stem)) {
+		if (strlen(kv->key) >= sizeof p->name) {
+			snprintf(err, errsz, "no such librdkafka property");
+			return -1;
+		}
+		snprintf(p->name, sizeof p->name, "%s", kv->key);
+		p->value = xstrdup(kv->value);
+		return 0;
+	}
+	if (stem >= sizeof p->name) {
+		snprintf(err, errsz, "no such librdkafka property");
+		return -1;
+	}
+	snprintf(p->name, sizeof p->name, "%.*s", (int)stem, kv->key);
+	p->secret = true;
+	if (file)
+		return secret_read_file(kv->value, &p->value, err, errsz);
+	{
+		const char *v = getenv(kv->value);
+
+		if (v == NULL) {
+			snprintf(err, errsz, "environment variable %s is not set",
+			    kv->value);
+			return -1;
+		}
+		p->value = xstrdup(v);
+	}
+	return 0;
+}
+
+/* Sets one resolved property on conf; librdkafka's message unless the
+ * value is a secret (its message would quote the value). */
+static int
+kprop_set(rd_kafka_conf_t *conf, const struct kv *kv, const struct kprop *p,
+    char *err, size_t errsz)
+{
+	char rderr[512];
+	rd_kafka_conf_res_t res;
+
+	if (strcmp(p->name, "partition.assignment.strategy") == 0 &&
+	    strstr(p->value, "cooperative") != NULL) {
+		snprintf(err, errsz, "%s is not supported (tidewatch needs an "
+		    "eager assignor)", p->value);
+		return -1;
+	}
+	res = rd_kafka_conf_set(conf, p->name, p->value, rderr, sizeof rderr);
+	if (res == RD_KAFKA_CONF_OK)
+		return 0;
+	if (res == RD_KAFKA_CONF_UNKNOWN)
+		snprintf(err, errsz, "no such librdkafka property '%s'", p->name);
+	else if (p->secret)
+		snprintf(err, errsz, "librdkafka refuses the value of %s read "
+		    "from %s %s (not shown)", p->name, strcmp(kv->key +
+		    strlen(p->name), "_file") == 0 ? "file" : "variable",
+		    kv->value);
+	else
+		snprintf(err, errsz, "%s", rderr);
+	return -1;
+}
+
+int
+config_kafka_apply(const struct config *c, rd_kafka_conf_t *conf,
+    struct diag *errs)
+{
+	struct kprop p;
+	char err[1024];
+	size_t i, before = errs->n;
+
+	for (i = 0; i < c->kafka_nprops; i++) {
+		const struct kv *kv = &c->kafka_props[i];
+
+		if (kprop_resolve(kv, &p, err, sizeof err) == -1 ||
+		    kprop_set(conf, kv, &p, err, sizeof err) == -1)
+			diag_addf(errs, "%s%skafka.properties.%s: %s",
+			    c->path != NULL ? c->path : "",
+			    c->path != NULL ? ": " : "", kv->key, err);
+		if (p.value != NULL) {
+			explicit_bzero(p.value, strlen(p.value));
+			free(p.value);
+		}
+	}
+	return errs->n > before ? -1 : 0;
+}
+
+/* `-s kafka.properties.NAME=value`: adds NAME or replaces its value. */
+static int
+config_set_kafka_prop(struct config *c, const char *name, const char *value,
+    struct diag *errs)
+{
+	size_t i, cap = c->kafka_nprops;
+
+	if (name[0] == '\0') {
+		diag_addf(errs, "kafka.properties.: expected a property name");
+		return -1;
+	}
+	for (i = 0; i < c->kafka_nprops; i++) {
+		if (strcmp(c->kafka_props[i].key, name) == 0) {
+			free(c->kafka_props[i].value);
+			c->kafka_props[i].value = xstrdup(value);
+			return 0;
+		}
+	}
+	c->kafka_props = xgrow(c->kafka_props, &cap, c->kafka_nprops + 1,
+	    sizeof *c->kafka_props);
+	c->kafka_props[c->kafka_nprops].key = xstrdup(name);
+	c->kafka_props[c->kafka_nprops].value = xstrdup(value);
+	c->kafka_nprops++;
+	return 0;
+}
+
+int
+config_load_sets(const char *path, char *const *sets, size_t nsets,
+    struct config *c, struct diag *errs)
+{
+	size_t i, before = errs->n;
+
+	if (config_load(path, c, errs) == -1)
+		return -1;
+	for (i = 0; i < nsets; i++)
+		config_set(c, sets[i], errs);
+	return errs->n > before ? -1 : 0;
 }

@@ -416,6 +416,110 @@ log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 		log_debug("librdkafka %s: %s", fac, buf);
 }
 
+/* librdkafka properties tidewatch sets before kafka.properties, which may
+ * override each of them. */
+static const struct {
+	const char *k, *v;
+} own_defaults[] = {
+	{ "enable.auto.commit", "false" },
+	{ "enable.auto.offset.store", "false" },
+	{ "auto.offset.reset", "earliest" },
+	{ "enable.partition.eof", "false" },
+	{ "session.timeout.ms", "10000" },
+	{ "heartbeat.interval.ms", "1000" },
+	{ "fetch.wait.max.ms", "100" },
+	{ "statistics.interval.ms", "5000" },
+	/*
+	 * librdkafka 2.0 stops fetching when the pre-fetch queue
+	 * passes either limit and looks again only after its 1 s
+	 * broker wakeup, so the queue must hold about a second of
+	 * posts or the thread waits for data: 100000 messages (the
+	 * default) capped one thread at ~130 k posts/s, the default
+	 * 64 MB at ~330 k.  256 MB is a second at ~700 k posts/s of
+	 * 300-byte posts; it is filled only while there is a
+	 * backlog.  Both can be set in kafka.properties.
+	 */
+	{ "queued.max.messages.kbytes", "262144" },
+	{ "queued.min.messages", "1000000" },
+};
+
+/* kafka.group_instance_id for consumer id into buf (static membership:
+ * with several threads each is a member of its own).  False when unset. */
+static bool
+group_instance_id(const struct config *cfg, int id, char *buf, size_t sz)
+{
+	if (cfg->kafka_group_instance_id[0] == '\0')
+		return false;
+	if (cfg->threads > 1)
+		snprintf(buf, sz, "%s-%d", cfg->kafka_group_instance_id, id);
+	else
+		snprintf(buf, sz, "%s", cfg->kafka_group_instance_id);
+	return true;
+}
+
+/* tidewatch's properties, then kafka.properties (every refused entry into
+ * errs).  Returns 0, or -1. */
+static int
+conf_fill(const struct config *cfg, rd_kafka_conf_t *conf, int id,
+    struct diag *errs)
+{
+	char client_id[64], err[512], inst[512];
+	size_t i;
+
+	snprintf(client_id, sizeof client_id, "tidewatch-%d", id);
+	for (i = 0; i < sizeof own_defaults / sizeof own_defaults[0]; i++)
+		rd_kafka_conf_set(conf, own_defaults[i].k, own_defaults[i].v,
+		    NULL, 0);
+	if (rd_kafka_conf_set(conf, "client.id", client_id, err, sizeof err) ||
+	    rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers,
+	    err, sizeof err) ||
+	    rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, err,
+	    sizeof err) ||
+	    (group_instance_id(cfg, id, inst, sizeof inst) &&
+	    rd_kafka_conf_set(conf, "group.instance.id", inst, err,
+	    sizeof err))) {
+		diag_addf(errs, "kafka: %s", err);
+		return -1;
+	}
+	return config_kafka_apply(cfg, conf, errs);
+}
+
+static void
+discard_log_cb(const rd_kafka_t *rk, int level, const char *fac,
+    const char *buf)
+{
+	(void)rk;
+	(void)level;
+	(void)fac;
+	(void)buf;
+}
+
+int
+consumer_conf_check(const struct config *cfg, struct diag *errs)
+{
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	rd_kafka_t *rk;
+	char err[512];
+
+	if (conf_fill(cfg, conf, 0, errs) == -1) {
+		rd_kafka_conf_destroy(conf);
+		return -1;
+	}
+	/* no broker is contacted: the handle is made and destroyed */
+	rd_kafka_conf_set(conf, "bootstrap.servers", "", NULL, 0);
+	rd_kafka_conf_set_log_cb(conf, discard_log_cb);
+	if ((rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err)) ==
+	    NULL) {
+		rd_kafka_conf_destroy(conf);
+		diag_addf(errs, "%s%skafka.properties: librdkafka refuses the "
+		    "configuration: %s", cfg->path != NULL ? cfg->path : "",
+		    cfg->path != NULL ? ": " : "", err);
+		return -1;
+	}
+	rd_kafka_destroy(rk);
+	return 0;
+}
+
 struct consumer *
 consumer_new(const struct config *cfg, const char *password, int id,
     char *errstr, size_t errsz)
@@ -423,32 +527,9 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	struct consumer *c = xcalloc(1, sizeof *c);
 	rd_kafka_conf_t *conf = rd_kafka_conf_new();
 	rd_kafka_topic_partition_list_t *topics;
-	char client_id[64];
+	struct diag errs;
+	char inst[512];
 	size_t i;
-	static const struct {
-		const char *k, *v;
-	} defaults[] = {
-		{ "enable.auto.commit", "false" },
-		{ "enable.auto.offset.store", "false" },
-		{ "auto.offset.reset", "earliest" },
-		{ "enable.partition.eof", "false" },
-		{ "session.timeout.ms", "10000" },
-		{ "heartbeat.interval.ms", "1000" },
-		{ "fetch.wait.max.ms", "100" },
-		{ "statistics.interval.ms", "5000" },
-		/*
-		 * librdkafka 2.0 stops fetching when the pre-fetch queue
-		 * passes either limit and looks again only after its 1 s
-		 * broker wakeup, so the queue must hold about a second of
-		 * posts or the thread waits for data: 100000 messages (the
-		 * default) capped one thread at ~130 k posts/s, the default
-		 * 64 MB at ~330 k.  256 MB is a second at ~700 k posts/s of
-		 * 300-byte posts; it is filled only while there is a
-		 * backlog.  Both can be set in kafka.properties.
-		 */
-		{ "queued.max.messages.kbytes", "262144" },
-		{ "queued.min.messages", "1000000" },
-	};
 
 	c->id = id;
 	c->cfg = cfg;
@@ -458,42 +539,16 @@ consumer_new(const struct config *cfg, const char *password, int id,
 	rd_kafka_conf_set_error_cb(conf, error_cb);
 	rd_kafka_conf_set_log_cb(conf, log_cb);
 	rd_kafka_conf_set_stats_cb(conf, stats_cb);
-	snprintf(client_id, sizeof client_id, "tidewatch-%d", id);
-	for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++)
-		rd_kafka_conf_set(conf, defaults[i].k, defaults[i].v, NULL, 0);
-	if (rd_kafka_conf_set(conf, "client.id", client_id, errstr, errsz) ||
-	    rd_kafka_conf_set(conf, "bootstrap.servers", cfg->kafka_brokers,
-	    errstr, errsz) ||
-	    rd_kafka_conf_set(conf, "group.id", cfg->kafka_group, errstr, errsz))
+	diag_init(&errs);
+	if (conf_fill(cfg, conf, id, &errs) == -1) {
+		snprintf(errstr, errsz, "%s", errs.msgs[0]);
+		diag_free(&errs);
 		goto fail_conf;
-	if (cfg->kafka_group_instance_id[0] != '\0') {
-		char inst[512];
-
-		/* static membership: each thread is a member of its own */
-		if (cfg->threads > 1)
-			snprintf(inst, sizeof inst, "%s-%d",
-			    cfg->kafka_group_instance_id, id);
-		else
-			snprintf(inst, sizeof inst, "%s",
-			    cfg->kafka_group_instance_id);
-		if (rd_kafka_conf_set(conf, "group.instance.id", inst, errstr,
-		    errsz))
-			goto fail_conf;
+	}
+	diag_free(&errs);
+	if (group_instance_id(cfg, id, inst, sizeof inst))
 		log_info("kafka static group member | consumer=%d "
 		    "group.instance.id=%s", id, inst);
-	}
-	for (i = 0; i < cfg->kafka_nprops; i++) {
-		if (strcmp(cfg->kafka_props[i].key, "partition.assignment.strategy") == 0 &&
-		    strstr(cfg->kafka_props[i].value, "cooperative") != NULL) {
-			snprintf(errstr, errsz, "kafka.properties: %s=%s is not "
-			    "supported (tidewatch needs an eager assignor)",
-			    cfg->kafka_props[i].key, cfg->kafka_props[i].value);
-			goto fail_conf;
-		}
-		if (rd_kafka_conf_set(conf, cfg->kafka_props[i].key,
-		    cfg->kafka_props[i].value, errstr, errsz) != RD_KAFKA_CONF_OK)
-			goto fail_conf;
-	}
 	c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errsz);
 	if (c->rk == NULL)
 		goto fail_conf;

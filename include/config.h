@@ -18,7 +18,10 @@
 #include "diag.h"
 #include "normalize.h"
 
-#define CONFIG_DEFAULT_PATH	"/etc/tidewatch/tidewatch.yaml"
+/* SYSCONFDIR/tidewatch/tidewatch.yaml, SYSCONFDIR as the binary was built
+ * with (make SYSCONFDIR=…; /etc by default). */
+extern const char config_default_path[];
+#define CONFIG_DEFAULT_PATH	config_default_path
 
 enum time_source { TIME_POST, TIME_KAFKA, TIME_ARRIVAL };
 enum input_format { INPUT_JSON, INPUT_TEXT };
@@ -106,7 +109,8 @@ void config_defaults(struct config *c);
 int config_load(const char *path, struct config *c, struct diag *errs);
 int config_load_string(const char *name, const char *yaml, size_t len,
     struct config *c, struct diag *errs);
-/* Applies "section.key=value" (as given on the command line). */
+/* Applies "section.key=value" (as given on the command line);
+ * "kafka.properties.NAME=value" adds or replaces one librdkafka property. */
 int config_set(struct config *c, const char *assignment, struct diag *errs);
 void config_free(struct config *c);
 /* Reload: takes into cur the value of every reloadable key that differs in
@@ -120,6 +124,18 @@ void config_update(struct config *cur, struct config *next,
  * (NULL: no password; caller frees), or -1 with the reason in err. */
 int config_redis_password(const struct config *c, char **out, char *err,
     size_t errsz);
+/* Loads path, then applies each of sets[0..nsets) ("key=value", as -s
+ * gives them).  Returns 0, or -1 with every error in errs. */
+int config_load_sets(const char *path, char *const *sets, size_t nsets,
+    struct config *c, struct diag *errs);
+/* Sets every kafka.properties entry on conf with rd_kafka_conf_set():
+ * NAME_file and NAME_env entries set NAME to the content of a file
+ * (relative: under $CREDENTIALS_DIRECTORY) or of an environment variable,
+ * and such a value never appears in an error.  Returns 0, or -1 with one
+ * error per refused entry in errs ("path: kafka.properties.NAME: why"). */
+struct rd_kafka_conf_s;
+int config_kafka_apply(const struct config *c, struct rd_kafka_conf_s *conf,
+    struct diag *errs);
 /* Writes a commented YAML of every key with its default and help. */
 void config_print_defaults(FILE *fp);
 

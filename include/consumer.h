@@ -22,6 +22,11 @@ struct consumer;
  * its thread.  Returns NULL with a reason in errstr. */
 struct consumer *consumer_new(const struct config *cfg, const char *password,
     int id, char *errstr, size_t errstr_size);
+/* Checks the Kafka settings as consumer_new() would take them (every
+ * kafka.properties entry through rd_kafka_conf_set(), then a handle made
+ * and destroyed without contacting a broker).  Returns 0, or -1 with every
+ * error in errs. */
+int consumer_conf_check(const struct config *cfg, struct diag *errs);
 int consumer_start(struct consumer *c);
 /* Asks the thread to stop (flush, commit, leave the group) and waits. */
 void consumer_stop(struct consumer *c);
