@@ -53,6 +53,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ops.h"
+#include "reloadst.h"
 #include "rules_build.h"
 #include "stats.h"
 #include "store.h"
@@ -214,26 +215,26 @@ summary(int64_t now, struct summary_prev *prev, struct consumer **cs,
 }
 
 /* SIGHUP: reads the config file again (with the same -s overrides) and
- * takes its reloadable keys; a key that needs a restart is logged. */
-static void
-reload_config(const char *path, char **sets, size_t nsets, struct config *cfg)
+ * takes its reloadable keys; a key that needs a restart is logged.
+ * Returns 0, or -1 with the errors in errs (nothing taken). */
+static int
+reload_config(const char *path, char **sets, size_t nsets, struct config *cfg,
+    struct diag *errs)
 {
 	struct config next;
-	struct diag errs, applied, restart;
+	struct diag applied, restart;
 	enum log_level lvl;
 	size_t i;
+	int rc = 0;
 
-	diag_init(&errs);
 	diag_init(&applied);
 	diag_init(&restart);
-	if (config_load(path, &next, &errs) == 0)
-		for (i = 0; i < nsets; i++)
-			if (config_set(&next, sets[i], &errs) == -1)
-				break;
-	if (errs.n > 0) {
-		log_diag(&errs);
-		log_error("invalid config, keeping the config in force | file=%s "
-		    "errors=%zu", path, errs.n);
+	config_load_sets(path, sets, nsets, &next, errs);
+	if (errs->n > 0) {
+		log_diag(errs);
+		log_error("invalid config, keeping the config and rules in force "
+		    "| file=%s errors=%zu", path, errs->n);
+		rc = -1;
 	} else {
 		config_update(cfg, &next, &applied, &restart);
 		for (i = 0; i < applied.n; i++)
@@ -246,9 +247,9 @@ reload_config(const char *path, char **sets, size_t nsets, struct config *cfg)
 		metrics_set_unhealthy_after(cfg->unhealthy_after_s * 1000);
 	}
 	config_free(&next);
-	diag_free(&errs);
 	diag_free(&applied);
 	diag_free(&restart);
+	return rc;
 }
 
 /* Everything the daemon holds between start-up and exit.  daemon_free()
@@ -266,6 +267,7 @@ struct daemon {
 	struct rules_job	*reload;	/* the next rules, being built */
 	bool			 reload_again;	/* asked for during that build */
 	bool			 reload_ready;	/* READY=1 once it is done */
+	uint64_t		 reload_upto;	/* last request it covers */
 	uint64_t		 version;	/* of the rules in force */
 	uint64_t		 fingerprint;	/* of the rule files */
 	struct consumer		**cs;
@@ -315,6 +317,7 @@ reload_rules(struct daemon *d)
 		return;
 	}
 	build_opts(&d->cfg, d->norm, &o);
+	d->reload_upto = reloadst_requested();
 	d->reload = rules_build_start(&o);
 	d->fingerprint = rules_fingerprint(&d->cfg);
 }
@@ -343,6 +346,7 @@ job_reload(struct daemon *d, int64_t now)
 		STAT_ADD(reloads_failed, 1);
 		log_error("reload failed, keeping the rules in force | "
 		    "errors=%zu version=%" PRIu64, d->errs.n, d->version);
+		reloadst_done(d->reload_upto, false, &d->errs);
 	} else {
 		log_fold_warnings(m);
 		ne = engine_new(m, ++d->version);
@@ -351,6 +355,7 @@ job_reload(struct daemon *d, int64_t now)
 		    "version=%" PRIu64, ne->rs->ntopics, ne->rs->nkeywords,
 		    d->version);
 		engine_install(ne);
+		reloadst_done(d->reload_upto, true, NULL);
 	}
 	if (d->reload_ready && !d->reload_again) {
 		d->reload_ready = false;
@@ -405,12 +410,24 @@ wake_sighup(struct daemon *d)
 static int64_t
 job_sighup(struct daemon *d, int64_t now)
 {
+	uint64_t req;
+
 	(void)now;
 	got_reload = 0;
-	log_info("reload requested (SIGHUP)");
+	req = reloadst_request();
+	log_info("reload requested (SIGHUP) | request=%" PRIu64, req);
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%" PRIu64
 	    "\nSTATUS=reloading", monotonic_usec());
-	reload_config(d->cfgpath, d->sets, d->nsets, &d->cfg);
+	diag_free(&d->errs);
+	if (reload_config(d->cfgpath, d->sets, d->nsets, &d->cfg,
+	    &d->errs) == -1) {
+		/* all or nothing: the rules are not rebuilt either */
+		STAT_ADD(reloads_failed, 1);
+		reloadst_done(req, false, &d->errs);
+		sd_notifyf(0, "%sSTATUS=reload failed: invalid config, rules v%"
+		    PRIu64, d->ready ? "READY=1\n" : "", d->version);
+		return INT64_MAX;
+	}
 	reload_rules(d);
 	d->reload_ready = true;		/* READY=1 from job_reload */
 	return INT64_MAX;
@@ -614,6 +631,7 @@ daemon_prepare(struct daemon *d)
 	    eng->rs->ntopics, eng->rs->nkeywords, d->version);
 	engine_install(eng);
 	d->engine_installed = true;
+	reloadst_done(0, true, NULL);
 	if (metrics_start(d->cfg.metrics_listen, err, sizeof err) == -1) {
 		log_error("%s", err);
 		return -1;

@@ -23,6 +23,8 @@ static const struct {
 	{ "alerts", cmd_alerts, "print alerts as they are published" },
 	{ "top", cmd_top, "live view of the topics, by rate against baseline" },
 	{ "config", cmd_config, "print the default config, or check a config file" },
+	{ "reload", cmd_reload, "reload the running daemon, exit 1 if that failed" },
+	{ "health", cmd_health, "ask the running daemon's /healthz (exit 0: healthy)" },
 };
 
 static void

@@ -14,10 +14,12 @@
  * histogram is a row of atomics.  libmicrohttpd serves GET /metrics (text
  * format 0.0.4) and /healthz on its own thread; /healthz answers 503 with
  * the reason when Redis or Kafka has not succeeded for
- * metrics.unhealthy_after.  Every topic of the rule set in force has its
- * matched series from the start (0), and the process_* metrics of the
- * Prometheus client conventions are read from the kernel at each scrape.
- * Everything but metrics_start/stop may be called from any thread.
+ * metrics.unhealthy_after; /reload-status gives the outcome of the last
+ * reload (reloadst.h) for `tidewatch reload`.  Every topic of the rule set
+ * in force has its matched series from the start (0), and the process_*
+ * metrics of the Prometheus client conventions are read from the kernel at
+ * each scrape.  Everything but metrics_start/stop may be called from any
+ * thread.
  */
 #include <inttypes.h>
 #include <netdb.h>
@@ -42,6 +44,7 @@
 #include "engine.h"
 #include "log.h"
 #include "metrics.h"
+#include "reloadst.h"
 #include "rules.h"
 #include "stats.h"
 #include "store.h"
@@ -630,10 +633,14 @@ metrics_render(void)
 	    (double)STAT_GET(kafka_ok_ms) / 1000.0);
 
 	family(&b, "tidewatch_rule_reloads_total", "counter",
-	    "Rule reloads by result; a failed one keeps the rules in force.");
+	    "Reloads by result; a failed one (config or rules) keeps the "
+	    "config and rules in force.");
 	bprintf(&b, "tidewatch_rule_reloads_total{result=\"ok\"} %" PRIu64 "\n"
 	    "tidewatch_rule_reloads_total{result=\"failed\"} %" PRIu64 "\n",
 	    STAT_GET(reloads_ok), STAT_GET(reloads_failed));
+	gauge(&b, "tidewatch_rules_last_reload_success_timestamp_seconds",
+	    "When the config and rules were last loaded without an error "
+	    "(start-up or reload).", (double)reloadst_last_success_ms() / 1000.0);
 	gauge(&b, "tidewatch_rules_version",
 	    "Version of the rule set in force (1 at start, +1 per reload).",
 	    (double)engine_current_version());
@@ -713,6 +720,9 @@ serve_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain; charset=utf-8", body);
 	}
+	if (strcmp(url, "/reload-status") == 0)
+		return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8",
+		    reloadst_render());
 	if (strcmp(url, "/") == 0)
 		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
 		    xstrdup("<html><body><h1>tidewatch</h1><p><a href=\"/metrics\">"
