@@ -182,10 +182,12 @@ $(BUILD)/man/%: deploy/%
 
 # The example config and rules go to $(SYSCONFDIR)/tidewatch only where no
 # file of that name is there yet: an operator's edits are never overwritten.
-# Every file that names /etc/tidewatch/ or /usr/local/bin/tidewatch (the
-# config's rules.paths, the unit, the compose file) is installed with the
-# paths of this install.  Files are listed once, in INSTALL_DOCS etc., so
-# that uninstall removes exactly them.
+# The files that name /etc/tidewatch/ or /usr/local/bin/tidewatch (the
+# config's rules.paths, the unit) are installed with the paths of this
+# install, and the binary has SYSCONFDIR compiled in.  The compose file goes
+# to the docs without its build: section, which only works in the source
+# tree.  Files are listed once, in INSTALL_DOCS etc., so that uninstall
+# removes exactly them.
 INSTALL_DOCS := README.md deploy/redis.conf deploy/Dockerfile
 INSTALL_MAN5 := tidewatch-rules.5 tidewatch.yaml.5
 INSTALL_SED  := sed -e 's|/usr/local/bin/tidewatch|$(BINDIR)/tidewatch|g' \
@@ -201,8 +203,7 @@ install: $(BIN) man
 	$(INSTALL_SED) deploy/tidewatch.service >$(DESTDIR)$(UNITDIR)/tidewatch.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/tidewatch.service
 	install -m 644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)
-	sed -e 's|^      context: \.\.$$|      context: .|' \
-	    -e 's|^      - \./redis\.conf:|      - ./redis.conf:|' \
+	sed -e '/^    # source tree only/,/^      dockerfile: /d' \
 	    deploy/compose.yaml >$(DESTDIR)$(DOCDIR)/compose.yaml
 	chmod 644 $(DESTDIR)$(DOCDIR)/compose.yaml
 	install -m 644 docs/*.md $(DESTDIR)$(DOCDIR)/docs
@@ -218,6 +219,7 @@ install: $(BIN) man
 # when they are still as installed (an operator's edits stay), and each
 # directory only when it is left empty.
 uninstall:
+	@mkdir -p $(BUILD)
 	rm -f $(DESTDIR)$(BINDIR)/tidewatch $(DESTDIR)$(MANDIR)/man1/tidewatch.1 \
 	    $(INSTALL_MAN5:%=$(DESTDIR)$(MANDIR)/man5/%) \
 	    $(DESTDIR)$(UNITDIR)/tidewatch.service \

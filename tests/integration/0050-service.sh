@@ -69,11 +69,15 @@ if have systemd-analyze; then
 	    >"$T/security.out" 2>&1
 	score=$(sed -n 's/.*Overall exposure level for tidewatch.service: \([0-9.]*\) \([A-Z]*\).*/\1 \2/p' "$T/security.out")
 	echo "systemd-analyze security: $score"
-	check "systemd-analyze security rates the unit 2.0 or lower, OK ($score)" \
-	    sh -c "echo '$score' | awk '{ exit !(\$1 <= 2.0 && \$2 == \"OK\") }'"
-	check "unit: Type=notify, ExecReload sends SIGHUP, watchdog, own user" sh -c "
-	    grep -qx 'Type=notify' '$UNIT' && grep -qx 'ExecReload=/bin/kill -HUP \$MAINPID' '$UNIT' &&
+	check "systemd-analyze security rates the unit 1.5 or lower, OK ($score)" \
+	    sh -c "echo '$score' | awk '{ exit !(\$1 <= 1.5 && \$2 == \"OK\") }'"
+	check "unit: Type=notify, ExecReload runs tidewatch reload, watchdog, own user" sh -c "
+	    grep -qx 'Type=notify' '$UNIT' &&
+	    grep -qx 'ExecReload=/usr/bin/tidewatch reload -c /etc/tidewatch/tidewatch.yaml' '$UNIT' &&
 	    grep -qx 'WatchdogSec=30' '$UNIT' && grep -qx 'DynamicUser=yes' '$UNIT'"
+	check "unit: secrets as credentials from systemd's store (skipped when absent)" sh -c "
+	    grep -qx 'LoadCredential=tidewatch-redis-password' '$UNIT' &&
+	    grep -qx 'LoadCredential=tidewatch-kafka-password' '$UNIT'"
 else
 	skip "systemd-analyze is not installed (apt-get install systemd)"
 fi
