@@ -22,7 +22,9 @@
  * (schema.c), which reads the same rows the loader checks keys against.
  * Each file exports its names with its own prefix (ryaml_, rmatch_,
  * rtopic_, ralert_).  All of them run in the thread that calls rules_load()
- * and touch nothing but the struct loader they are given.
+ * and touch nothing but the struct loader they are given, except
+ * ryaml_load_buffer(), which rules.c also runs on a reader thread with a
+ * copy of the loader of its own (see load_entries()).
  */
 #ifndef TW_RULES_INT_H
 #define TW_RULES_INT_H
@@ -68,6 +70,8 @@ struct lerr {
 
 struct lfile {
 	char		*path;
+	int		 direrr;	/* a directory that gave no files: its
+					 * errno, or -1 for no *.yaml in it */
 	yaml_document_t	 doc;
 	bool		 loaded;
 	yaml_node_t	*topics;	/* `topics`, found in pass 1 */

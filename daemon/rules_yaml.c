@@ -653,6 +653,8 @@ open_parser(struct loader *ld, yaml_parser_t *p, const char *buf, size_t len)
  * file is read once (a million keywords are seconds of libyaml).
  */
 
+#define NODE_BYTES	12	/* bytes of a rule file per YAML node, about */
+
 /* The state of a pass: the document, its open collections and anchors. */
 struct compose {
 	yaml_document_t	*doc;
@@ -949,6 +951,15 @@ ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
 	memset(&f->doc, 0, sizeof f->doc);
 	memset(&c, 0, sizeof c);
 	c.doc = &f->doc;
+	/* Room for the nodes a rule file of this size usually has (one per
+	 * dozen bytes), so that a large file's nodes are not copied again
+	 * and again as the array doubles; pages not reached stay untouched. */
+	c.cap = len / NODE_BYTES + 16;
+	if (c.cap > max_nodes)
+		c.cap = max_nodes;
+	f->doc.nodes.start = xmalloc(c.cap * sizeof *f->doc.nodes.start);
+	f->doc.nodes.top = f->doc.nodes.start;
+	f->doc.nodes.end = f->doc.nodes.start + c.cap;
 	while (!done && rc == 0) {
 		if (!yaml_parser_parse(&p, &ev)) {
 			yaml_error(ld, &p, buf, len);
