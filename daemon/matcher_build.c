@@ -7,18 +7,23 @@
  * folded with the normaliser into literals (code points plus the
  * separators written inside the keyword); a regex keyword is gated on the
  * literal runs every match must contain (read by matcher_regex.c) and
- * those join the literals.  Every code point used becomes a dense symbol,
- * most frequent first, in a two-level table.  The sorted literals become
- * patterns (identical ones share one, listing each topic and keyword) and
- * a trie, placed breadth first in a double array with failure and
- * dictionary links: one Aho-Corasick automaton.  A root table and a bigram
- * filter then cover the common steps near the root for the scan in
- * matcher.c.  Compile-time scratch lives in struct build and is freed
- * before match_compile() returns.  The matcher holds a reference on the
- * rule set and borrows the normaliser; it is never written after
- * match_compile(), so threads share it.
+ * those join the literals; the keywords' traditional spellings
+ * (variants.c, found on a second thread while the keywords are folded)
+ * join them too.  Every code point used becomes a dense symbol, most
+ * frequent first, in a two-level table.  The sorted literals become
+ * patterns (identical ones share one, listing each topic and keyword);
+ * their distinct strings become the trie, placed breadth first in a double
+ * array straight from the sorted strings (a state is the range of those
+ * that share its characters), then failure links and output lists: one
+ * Aho-Corasick automaton.  A root table and a bigram filter then cover the
+ * common steps near the root for the scan in matcher.c.  Compile-time
+ * scratch lives in struct build and is freed before match_compile()
+ * returns.  The matcher holds a reference on the rule set and borrows the
+ * normaliser; it is never written after match_compile(), so threads share
+ * it.
  */
 #include <malloc.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +35,8 @@
 #include "variants.h"
 
 #define PLACE_TRIES	64		/* anchors tried from the lowest free cell */
+#define VARIANTS_THREAD_MIN 4096	/* keywords worth a thread for
+					 * variants_build() */
 #define AHEAD		8		/* prefetch distance of the passes that
 					 * read a million places at random */
 
@@ -46,12 +53,17 @@ struct lit {
 	uint8_t		raw;
 };
 
-struct tnode {
-	uint32_t	first;		/* first child, 0 = none */
-	uint32_t	last;
-	uint32_t	next;		/* next sibling */
-	uint32_t	sym;
-	uint32_t	pat;		/* pattern index + 1 */
+/* A distinct string of symbols, in sorted order. */
+struct mstr {
+	uint32_t	off;		/* in build.syms */
+	uint32_t	len;
+	uint32_t	pat;		/* its first pattern's index + 1 */
+};
+
+/* A state of the trie being placed: its cell and its strings. */
+struct qnode {
+	uint32_t	cell;
+	uint32_t	lo, hi;		/* build.strs[lo .. hi) */
 };
 
 struct build {
@@ -64,9 +76,9 @@ struct build {
 	size_t		 nlits;
 	size_t		 litscap;
 
-	struct tnode	*nodes;
-	size_t		 nnodes;
-	size_t		 nodescap;
+	struct mstr	*strs;		/* distinct strings, sorted */
+	size_t		 nstrs;
+	size_t		 nsyms_total;	/* of the strings */
 
 	uint64_t	*used;		/* double-array cells in use */
 	size_t		 nused;		/* words */
@@ -143,23 +155,6 @@ add_literal(struct build *b, const struct normalizer *norm,
 	l->raw = raw;
 	b->npool += nb->n;
 	return 1;
-}
-
-/* Adds the traditional spellings of keyword ki (variants.c) as more
- * literals of the same keyword. */
-static int
-add_variant_literals(struct build *b, const struct normalizer *norm,
-    struct norm_buf *nb, uint32_t ti, uint32_t ki, uint16_t group,
-    char *errstr, size_t errstr_size)
-{
-	const char *const *vt;
-	size_t i, n = variants_of(b->vars, ti, ki, &vt);
-
-	for (i = 0; i < n; i++)
-		if (add_literal(b, norm, nb, vt[i], strlen(vt[i]), ti, ki,
-		    group, false, errstr, errstr_size) == -1)
-			return -1;
-	return 0;
 }
 
 /* A keyword's group: 0 for any, then the all groups (after the any group
@@ -263,6 +258,38 @@ prefix_keyword_place(char *errstr, size_t errstr_size,
 }
 
 /*
+ * The traditional spellings of the keywords (b->vars, variants.c) as more
+ * literals of the same keywords, in the keywords' groups.
+ */
+static int
+add_variant_literals(struct matcher *m, struct build *b, struct norm_buf *nb,
+    char *errstr, size_t errstr_size)
+{
+	const struct rule_topic *t;
+	const struct rule_kw *kw;
+	const char *const *vt;
+	size_t i, j, n, ti, ki;
+	uint16_t group;
+	bool has_any;
+
+	for (i = 0; (n = variants_at(b->vars, i, &ti, &ki, &vt)) > 0; i++) {
+		t = &m->rs->topics[ti];
+		kw = &t->kws[ki];
+		(void)topic_positive_groups(t, &has_any);
+		group = keyword_group(kw, has_any);
+		for (j = 0; j < n; j++)
+			if (add_literal(b, m->norm, nb, vt[j], strlen(vt[j]),
+			    (uint32_t)ti, (uint32_t)ki, group, false, errstr,
+			    errstr_size) == -1) {
+				prefix_keyword_place(errstr, errstr_size, t,
+				    kw);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/*
  * Topic ti: its group bits and flags, its literal keywords into b and its
  * regex keywords into m->res, and whether every post is a candidate (each
  * group can be satisfied by an ungated regex).
@@ -311,11 +338,6 @@ build_topic(struct matcher *m, struct build *b, struct norm_buf *nb,
 		}
 		if (!kw->is_regex)	/* nb holds the keyword's fold */
 			match_fold_warn(&m->warns, t, kw, nb);
-		if (!kw->is_regex && add_variant_literals(b, m->norm, nb, ti,
-		    ki, group, errstr, errstr_size) == -1) {
-			prefix_keyword_place(errstr, errstr_size, t, kw);
-			return -1;
-		}
 	}
 	mt->nre = m->nres - mt->re;
 	if (mt->nre > m->max_nre)
@@ -349,6 +371,59 @@ build_topics(struct matcher *m, struct build *b, struct norm_buf *nb,
 	m->bytes += m->ntopics * sizeof *m->topics + b->ngrp +
 	    m->nres * sizeof *m->res + m->nalways * sizeof *m->always;
 	return 0;
+}
+
+/* variants_build() on a thread of its own, beside build_topics(). */
+struct vars_job {
+	const struct ruleset	*rs;
+	const struct normalizer	*norm;
+	struct variants		*vars;
+	char			 err[256];
+	pthread_t		 thread;
+};
+
+static void *
+vars_run(void *arg)
+{
+	struct vars_job *j = arg;
+
+	j->vars = variants_build(j->rs, j->norm, j->err, sizeof j->err);
+	return NULL;
+}
+
+/*
+ * The literals of every keyword: the topics' own (build_topics()), then
+ * the traditional spellings, which variants.c finds meanwhile on a second
+ * thread when the set is large (a fifth of the time a million keywords
+ * take to fold).  An error of variants.c comes first, as if it had run
+ * first.
+ */
+static int
+build_keywords(struct matcher *m, struct build *b, struct norm_buf *nb,
+    char *errstr, size_t errstr_size)
+{
+	struct vars_job j;
+	bool threaded = false;
+	int rc;
+
+	memset(&j, 0, sizeof j);
+	j.rs = m->rs;
+	j.norm = m->norm;
+	if (m->rs->nkeywords >= VARIANTS_THREAD_MIN)
+		threaded = pthread_create(&j.thread, NULL, vars_run, &j) == 0;
+	if (!threaded)
+		vars_run(&j);
+	rc = build_topics(m, b, nb, errstr, errstr_size);
+	if (threaded)
+		pthread_join(j.thread, NULL);
+	b->vars = j.vars;
+	if (b->vars == NULL) {
+		errorf(errstr, errstr_size, "%s", j.err);
+		return -1;
+	}
+	if (rc == -1)
+		return -1;
+	return add_variant_literals(m, b, nb, errstr, errstr_size);
 }
 
 /* --- symbols ---------------------------------------------------------- */
@@ -573,38 +648,21 @@ sort_literals(struct build *b, uint32_t nsyms)
 	b->poolcap = b->gapscap = b->npool ? b->npool : 1;
 }
 
-static uint32_t
-trie_add_child(struct build *b, uint32_t parent, uint32_t sym)
-{
-	struct tnode *n;
-	uint32_t id;
-
-	b->nodes = xgrow(b->nodes, &b->nodescap, b->nnodes + 1,
-	    sizeof *b->nodes);
-	id = b->nnodes++;
-	n = &b->nodes[id];
-	memset(n, 0, sizeof *n);
-	n->sym = sym;
-	if (b->nodes[parent].first == 0)
-		b->nodes[parent].first = id;
-	else
-		b->nodes[b->nodes[parent].last].next = id;
-	b->nodes[parent].last = id;
-	return id;
-}
-
 /*
- * Sorted literals become patterns (equal characters and gaps merge) and a
- * trie built by streaming: each string shares its prefix with the previous
- * one, so children are created in ascending symbol order.
+ * Sorted literals become patterns (equal characters and gaps merge, in
+ * that order: a pattern's index follows the sort) and the distinct strings
+ * of characters (b->strs, still sorted), each naming its first pattern;
+ * the patterns of one string, other gaps or kind, are chained by next.
  */
 static void
-build_trie(struct matcher *m, struct build *b)
+build_patterns(struct matcher *m, struct build *b)
 {
-	uint32_t *path = NULL, node, i, d, lcp, maxlen = 0;
-	size_t pathcap = 0, k, np = 0;
 	const struct lit *l, *pl = NULL;
-	struct mpat *p = NULL;
+	struct mstr *u = NULL;
+	struct mpat *p;
+	uint32_t i, maxlen = 0;
+	size_t k, np = 0;
+	bool same_syms;
 
 	sort_literals(b, m->nsyms);
 
@@ -613,42 +671,19 @@ build_trie(struct matcher *m, struct build *b)
 			maxlen = b->lits[k].len;
 	m->pats = xcalloc(b->nlits + 1, sizeof *m->pats);
 	m->occs = xcalloc(b->nlits ? b->nlits : 1, sizeof *m->occs);
+	b->strs = xcalloc(b->nlits ? b->nlits : 1, sizeof *b->strs);
 	/* the zeros every literal without separators points to, then the
 	 * gaps of the others */
 	m->kgaps = xcalloc(maxlen + b->npool + 1, 1);
 	m->nkgaps = maxlen;
-	b->nodes = xgrow(b->nodes, &b->nodescap, 1, sizeof *b->nodes);
-	memset(&b->nodes[0], 0, sizeof b->nodes[0]);
-	b->nnodes = 1;
-	path = xgrow(path, &pathcap, 1, sizeof *path);
-	path[0] = 0;
 
 	for (k = 0; k < b->nlits; k++, pl = l) {
 		l = &b->lits[k];
-		lcp = 0;
-		if (pl != NULL) {
-			d = pl->len < l->len ? pl->len : l->len;
-			while (lcp < d && b->syms[pl->off + lcp] ==
-			    b->syms[l->off + lcp])
-				lcp++;
-		}
-		if (pl == NULL || lcp != l->len || pl->len != l->len ||
-		    pl->raw != l->raw ||
+		same_syms = pl != NULL && pl->len == l->len &&
+		    memcmp(b->syms + pl->off, b->syms + l->off,
+		    l->len * sizeof *b->syms) == 0;
+		if (!same_syms || pl->raw != l->raw ||
 		    memcmp(b->gaps + pl->off, b->gaps + l->off, l->len) != 0) {
-			/*
-			 * Sorted order: a new string shares path[0..lcp]
-			 * with the previous one and only appends children
-			 * with larger symbols.
-			 */
-			path = xgrow(path, &pathcap, l->len + 1,
-			    sizeof *path);
-			node = path[lcp];
-			for (i = lcp; i < l->len; i++) {
-				node = trie_add_child(b, node,
-				    b->syms[l->off + i]);
-				path[i + 1] = node;
-			}
-			node = path[l->len];
 			p = &m->pats[np];
 			p->len = l->len;
 			p->gaps = 0;
@@ -664,9 +699,13 @@ build_trie(struct matcher *m, struct build *b)
 			p->occ = m->noccs;
 			p->next = 0;
 			p->raw = l->raw;
-			if (b->nodes[node].pat == 0)
-				b->nodes[node].pat = np + 1;
-			else	/* same characters, other gaps or kind */
+			if (!same_syms) {
+				u = &b->strs[b->nstrs++];
+				u->off = l->off;
+				u->len = l->len;
+				u->pat = np + 1;
+				b->nsyms_total += l->len;
+			} else	/* same characters, other gaps or kind */
 				m->pats[np - 1].next = np + 1;
 			np++;
 		}
@@ -679,7 +718,6 @@ build_trie(struct matcher *m, struct build *b)
 	m->pats = xrealloc(m->pats, (np + 1) * sizeof *m->pats);
 	m->pats[np].occ = m->noccs;	/* the end of the last one's */
 	m->kgaps = xrealloc(m->kgaps, m->nkgaps + 1);
-	free(path);
 }
 
 /* --- automaton: double array, links, root table ----------------------- */
@@ -766,6 +804,8 @@ find_base(const struct build *b, const uint32_t *c, size_t k)
 	return b->top + 1 - c[0];
 }
 
+/* Cells up to need at least (all of them the first time, twice as many
+ * as before after), new ones empty. */
 static void
 da_ensure(struct matcher *m, size_t *cap, size_t need)
 {
@@ -774,7 +814,7 @@ da_ensure(struct matcher *m, size_t *cap, size_t need)
 	if (need <= n)
 		return;
 	if (n == 0)
-		n = 1024;
+		n = need;
 	while (n < need)
 		n *= 2;
 	m->da = xrealloc(m->da, n * sizeof *m->da);
@@ -788,121 +828,218 @@ da_ensure(struct matcher *m, size_t *cap, size_t need)
 }
 
 /*
- * The root table and the bigram filter of the automaton just built (b's
- * trie, cellof its cells).  The filter has about 32 bits per depth-2 state
- * (a few per cent set), at least 2^16 and at most 2^22 bits.
+ * The root table and the bigram filter of the automaton just built: q
+ * holds its states breadth first, the root's children from q[1] on (n1 of
+ * them), then their children (n2).  The filter has about 32 bits per
+ * depth-2 state (a few per cent set), at least 2^16 and at most 2^22 bits.
  */
 static void
-build_root(struct matcher *m, const struct build *b, const uint32_t *cellof)
+build_root(struct matcher *m, const struct qnode *q, size_t n1, size_t n2)
 {
-	uint32_t v, u, t, h, bits = 16;
-	size_t n2 = 0;
+	uint32_t t, p, base0 = m->da[0].base & BASE_MASK, h, bits = 16;
+	size_t i;
 
 	m->root = xcalloc((size_t)m->nsyms + 1, sizeof *m->root);
-	for (v = b->nodes[0].first; v != 0; v = b->nodes[v].next) {
-		t = cellof[v];
-		m->root[b->nodes[v].sym] = t | (m->da[t].base & OUT_FLAG);
-		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next)
-			n2++;
+	for (i = 1; i <= n1; i++) {
+		t = q[i].cell;
+		m->root[t - base0] = t | (m->da[t].base & OUT_FLAG);
 	}
 	while (bits < 22 && ((size_t)1 << bits) < n2 * 32)
 		bits++;
 	m->bigram_shift = 32 - bits;
 	m->bigram = xcalloc(((size_t)1 << bits) / 64, sizeof *m->bigram);
-	for (v = b->nodes[0].first; v != 0; v = b->nodes[v].next)
-		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
-			h = bigram_hash(m, b->nodes[v].sym, b->nodes[u].sym);
-			m->bigram[h >> 6] |= UINT64_C(1) << (h & 63);
-		}
+	for (i = n1 + 1; i <= n1 + n2; i++) {
+		t = q[i].cell;
+		p = m->da[t].check;
+		h = bigram_hash(m, p - base0, t - (m->da[p].base & BASE_MASK));
+		m->bigram[h >> 6] |= UINT64_C(1) << (h & 63);
+	}
 	m->bytes += ((size_t)m->nsyms + 1) * sizeof *m->root +
 	    ((size_t)1 << bits) / 8;
 }
 
 /*
- * Every pattern that ends where state s is reached, in one list from
- * m->da[s].pat: s's own patterns (same characters, other gaps), then those
- * of dict[s], the nearest state on s's failure path that has patterns of
- * its own, and so on.  The last own pattern of a state goes on to its
- * dictionary state's first; a state with none of its own starts at its
- * dictionary state's.  A state's own chain is only ever changed by this
- * state, so each walk to its end sees its own patterns only.
+ * The children of state q (of depth d): the distinct characters at
+ * position d of its strings (those that do not end at d), into kids[], and
+ * where each child's strings start, into from[] (from[k] is q's end).
+ * Sets q's own pattern if one of its strings ends at d.  Returns the
+ * number of children.
+ */
+static size_t
+trie_children(struct matcher *m, struct build *b, const struct qnode *q,
+    uint32_t d, uint32_t **kids, uint32_t **from, size_t *kidscap)
+{
+	const struct mstr *u = b->strs;
+	uint32_t i = q->lo, c, prev = 0;
+	size_t k = 0;
+
+	if (i < q->hi && u[i].len == d)	/* sorted: it comes first */
+		m->da[q->cell].pat = u[i++].pat;
+	for (; i < q->hi; i++) {
+		c = b->syms[u[i].off + d];
+		if (k > 0 && c == prev)
+			continue;
+		if (k + 1 >= *kidscap) {
+			*kidscap = *kidscap ? *kidscap * 2 : 64;
+			*kids = xrealloc(*kids, *kidscap * sizeof **kids);
+			*from = xrealloc(*from, *kidscap * sizeof **from);
+		}
+		(*kids)[k] = prev = c;
+		(*from)[k++] = i;
+	}
+	if (k > 0)
+		(*from)[k] = q->hi;
+	return k;
+}
+
+/*
+ * Places the trie in base/check cells, breadth first (children of a state
+ * at base + symbol), straight from the sorted strings: a state is a range
+ * of them that share its characters, and its children split the range by
+ * the next character.  Appends the states to q in that order; *nq is their
+ * number and level[d] where depth d starts (level[] has maxdepth + 4
+ * entries, maxdepth the longest string).  Root is cell 0; every symbol
+ * is >= 1 so no child lands there.
+ */
+static int
+place_states(struct matcher *m, struct build *b, struct qnode *q,
+    size_t *nq, size_t *level, size_t maxdepth, size_t *cap, char *errstr,
+    size_t errstr_size)
+{
+	uint32_t *kids = NULL, *from = NULL, d = 0, c;
+	size_t qh, qt = 1, k, kidscap = 0, base, i;
+	int rc = 0;
+
+	cell_use(b, 0);
+	m->da[0].check = 0;
+	q[0].cell = 0;
+	q[0].lo = 0;
+	q[0].hi = (uint32_t)b->nstrs;
+	level[0] = 0;
+	level[1] = 1;
+	for (qh = 0; qh < qt; qh++) {
+		if (qh == level[d + 1]) {	/* the next depth starts */
+			d++;
+			level[d + 1] = qt;
+		}
+		k = trie_children(m, b, &q[qh], d, &kids, &from, &kidscap);
+		if (k == 0)
+			continue;
+		base = find_base(b, kids, k);
+		if (base + m->nsyms + 1 >= BASE_MASK) {
+			errorf(errstr, errstr_size, "automaton too large");
+			rc = -1;
+			break;
+		}
+		da_ensure(m, cap, base + kids[k - 1] + 1);
+		m->da[q[qh].cell].base = base;
+		for (i = 0; i < k; i++) {
+			c = (uint32_t)(base + kids[i]);
+			cell_use(b, c);
+			m->da[c].check = q[qh].cell;
+			q[qt].cell = c;
+			q[qt].lo = from[i];
+			q[qt].hi = from[i + 1];
+			qt++;
+		}
+	}
+	for (i = d + 2; i <= maxdepth + 3; i++)
+		level[i] = qt;	/* the depths past the last are empty */
+	*nq = qt;
+	free(kids);
+	free(from);
+	return rc;
+}
+
+/*
+ * Failure links and outputs of the states in breadth-first order q[]: a
+ * state's failure is its parent's failure followed by its character (or
+ * the failure's failure, and so on).  Every pattern that ends where a
+ * state is reached forms one list from its pat: its own patterns (same
+ * characters, other gaps), then those of its failure state's list, which
+ * is complete by then (a failure is shallower: earlier in q).  The last
+ * own pattern of a state goes on to its failure's first; a state with none
+ * of its own starts at its failure's.  Such a state has output (OUT_FLAG)
+ * when the list is not empty.  The states' cells come nearly in order,
+ * but the failures they lead to are anywhere: each is fetched a few states
+ * ahead, and the cell it leads to a little later.
  */
 static void
-link_outputs(struct matcher *m, const uint32_t *dict)
+link_failures(struct matcher *m, const struct qnode *q, size_t nq)
 {
-	uint32_t pi, d;
-	size_t i;
+	struct dacell *da = m->da;
+	uint32_t u, p, f, t, c, pi;
+	size_t qh;
 
-	for (i = 1; i < m->ncells; i++) {
-		if (m->da[i].check == CELL_EMPTY)
-			continue;
-		d = dict[i];
-		if (m->da[i].pat != 0) {
-			for (pi = m->da[i].pat; m->pats[pi - 1].next != 0;
+	for (qh = 1; qh < nq; qh++) {
+		if (qh + AHEAD < nq) {
+			u = q[qh + AHEAD].cell;
+			p = da[u].check;
+			__builtin_prefetch(&da[da[p].fail]);
+		}
+		if (qh + AHEAD / 2 < nq) {
+			u = q[qh + AHEAD / 2].cell;
+			p = da[u].check;
+			f = da[p].fail;
+			__builtin_prefetch(&da[(da[f].base & BASE_MASK) + u -
+			    (da[p].base & BASE_MASK)]);
+		}
+		u = q[qh].cell;
+		p = da[u].check;
+		c = u - (da[p].base & BASE_MASK);
+		f = 0;
+		if (p != 0) {
+			f = da[p].fail;
+			for (;;) {
+				t = (da[f].base & BASE_MASK) + c;
+				if (da[t].check == f) {
+					f = t;
+					break;
+				}
+				if (f == 0)
+					break;
+				f = da[f].fail;
+			}
+		}
+		da[u].fail = f;
+		if (da[u].pat != 0) {
+			for (pi = da[u].pat; m->pats[pi - 1].next != 0;
 			    pi = m->pats[pi - 1].next)
 				;
-			m->pats[pi - 1].next = d != 0 ? m->da[d].pat : 0;
-		} else if (d != 0)
-			m->da[i].pat = m->da[d].pat;
+			m->pats[pi - 1].next = da[f].pat;
+		} else
+			da[u].pat = da[f].pat;
+		if (da[u].pat != 0)
+			da[u].base |= OUT_FLAG;
 	}
 }
 
 /*
- * Places the trie in base/check cells in breadth-first order (children of a
- * node at base + symbol), then computes failure and dictionary links in the
- * same order.  Root is cell 0; every symbol is >= 1 so no child lands there.
+ * The automaton: the trie placed in the double array (place_states()),
+ * the array padded and trimmed, then failure links and outputs, and the
+ * root table.
  */
 static int
 build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 {
-	uint32_t *queue, *cellof, *kids = NULL, *dict, v, u, c, f, t, cell;
-	size_t qh, qt, k, kidscap = 0, cap = 0, base, i, n;
+	struct qnode *q;
+	size_t nq = 0, cap = 0, i, n, maxlen = 0, *level;
 
-	queue = xcalloc(b->nnodes, sizeof *queue);
-	cellof = xcalloc(b->nnodes, sizeof *cellof);
-	/* nearly one cell per state: the placement leaves few holes */
-	da_ensure(m, &cap, b->nnodes + m->nsyms + 2);
-	cell_use(b, 0);
-	m->da[0].check = 0;
-	qh = 0;
-	qt = 0;
-	queue[qt++] = 0;
-	while (qh < qt) {
-		if (qh + AHEAD < qt) {
-			__builtin_prefetch(&b->nodes[queue[qh + AHEAD]]);
-			__builtin_prefetch(&cellof[queue[qh + AHEAD]]);
-		}
-		v = queue[qh++];
-		k = 0;
-		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
-			kids = xgrow(kids, &kidscap, k + 1, sizeof *kids);
-			kids[k++] = b->nodes[u].sym;
-		}
-		cell = cellof[v];
-		if (k == 0) {
-			m->da[cell].base = 0;
-			continue;
-		}
-		base = find_base(b, kids, k);
-		if (base + m->nsyms + 1 >= BASE_MASK) {
-			errorf(errstr, errstr_size, "automaton too large");
-			free(kids);
-			free(queue);
-			free(cellof);
-			return -1;
-		}
-		da_ensure(m, &cap, base + kids[k - 1] + 1);
-		m->da[cell].base = base;
-		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
-			c = base + b->nodes[u].sym;
-			cell_use(b, c);
-			m->da[c].check = cell;
-			m->da[c].pat = b->nodes[u].pat;
-			cellof[u] = c;
-			queue[qt++] = u;
-		}
+	for (i = 0; i < b->nstrs; i++)
+		if (b->strs[i].len > maxlen)
+			maxlen = b->strs[i].len;
+	/* a state per character at most, and the root */
+	q = xmalloc((b->nsyms_total + 1) * sizeof *q);
+	level = xcalloc(maxlen + 4, sizeof *level);
+	/* nearly one cell per state, the placement leaves few holes, and
+	 * the padding (below) */
+	da_ensure(m, &cap, b->nsyms_total + 2 * (size_t)m->nsyms + 2);
+	if (place_states(m, b, q, &nq, level, maxlen, &cap, errstr,
+	    errstr_size) == -1) {
+		free(q);
+		free(level);
+		return -1;
 	}
-	free(kids);
 
 	/* Padding: base + any symbol stays inside the array. */
 	n = b->top + 1;
@@ -923,48 +1060,13 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 		m->da = da;
 	} else
 		m->da = xrealloc(m->da, n * sizeof *m->da);
-	dict = xcalloc(n, sizeof *dict);
-	m->nstates = b->nnodes;
+	m->nstates = nq;
 	m->bytes += n * sizeof *m->da;
 
-	for (qh = 0; qh < qt; qh++) {
-		if (qh + 2 * AHEAD < qt)
-			__builtin_prefetch(&b->nodes[queue[qh + 2 * AHEAD]]);
-		if (qh + AHEAD < qt)
-			__builtin_prefetch(&m->da[cellof[queue[qh + AHEAD]]]);
-		if (qh + AHEAD / 2 < qt)	/* where its failure leads */
-			__builtin_prefetch(&m->da[m->da[cellof[queue[qh +
-			    AHEAD / 2]]].fail]);
-		v = queue[qh];
-		for (u = b->nodes[v].first; u != 0; u = b->nodes[u].next) {
-			cell = cellof[u];
-			c = b->nodes[u].sym;
-			if (v == 0)
-				f = 0;
-			else {
-				f = m->da[cellof[v]].fail;
-				for (;;) {
-					t = (m->da[f].base & BASE_MASK) + c;
-					if (m->da[t].check == f) {
-						f = t;
-						break;
-					}
-					if (f == 0)
-						break;
-					f = m->da[f].fail;
-				}
-			}
-			m->da[cell].fail = f;
-			dict[cell] = m->da[f].pat != 0 ? f : dict[f];
-			if (m->da[cell].pat != 0 || dict[cell] != 0)
-				m->da[cell].base |= OUT_FLAG;
-		}
-	}
-	link_outputs(m, dict);
-	free(dict);
-	build_root(m, b, cellof);
-	free(queue);
-	free(cellof);
+	link_failures(m, q, nq);
+	build_root(m, q, level[2] - level[1], level[3] - level[2]);
+	free(q);
+	free(level);
 	return 0;
 }
 
@@ -991,7 +1093,7 @@ build_free(struct build *b)
 	free(b->syms);
 	free(b->gaps);
 	free(b->lits);
-	free(b->nodes);
+	free(b->strs);
 	free(b->used);
 	free(b->free_grp);
 	variants_free(b->vars);
@@ -1021,11 +1123,10 @@ match_compile(struct ruleset *rs, const struct normalizer *norm,
 		m->limits.depth_limit = limits->depth_limit;
 	m->bytes = sizeof *m;
 
-	if ((b.vars = variants_build(rs, norm, errstr, errstr_size)) == NULL ||
-	    build_topics(m, &b, &nb, errstr, errstr_size) == -1)
+	if (build_keywords(m, &b, &nb, errstr, errstr_size) == -1)
 		goto fail;
 	assign_symbols(m, &b);
-	build_trie(m, &b);
+	build_patterns(m, &b);
 	if (build_da(m, &b, errstr, errstr_size) == -1)
 		goto fail;
 	m->bytes += (m->npats + 1) * sizeof *m->pats + m->nkgaps +

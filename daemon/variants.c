@@ -576,6 +576,18 @@ variants_of(const struct variants *v, size_t ti, size_t ki,
 	return v->kws[lo].n;
 }
 
+size_t
+variants_at(const struct variants *v, size_t i, size_t *ti, size_t *ki,
+    const char *const **texts)
+{
+	if (v == NULL || i >= v->nkws)
+		return 0;
+	*ti = v->kws[i].topic;
+	*ki = v->kws[i].kw;
+	*texts = (const char *const *)v->texts + v->kws[i].first;
+	return v->kws[i].n;
+}
+
 void
 variants_get_stats(const struct variants *v, struct variants_stats *st)
 {

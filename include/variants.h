@@ -50,6 +50,14 @@ struct variants *variants_build(const struct ruleset *rs,
 size_t variants_of(const struct variants *v, size_t ti, size_t ki,
     const char *const **texts);
 
+/*
+ * The i-th keyword that has variants, in order of topic and keyword: its
+ * topic in *ti, its keyword in *ki and its texts as variants_of() gives
+ * them.  Returns their number, 0 when i is past the last such keyword.
+ */
+size_t variants_at(const struct variants *v, size_t i, size_t *ti,
+    size_t *ki, const char *const **texts);
+
 void variants_get_stats(const struct variants *v, struct variants_stats *st);
 void variants_free(struct variants *v);
 
