@@ -37,6 +37,7 @@
 #define PLACE_TRIES	64		/* anchors tried from the lowest free cell */
 #define VARIANTS_THREAD_MIN 4096	/* keywords worth a thread for
 					 * variants_build() */
+#define LINK_SPLIT_MIN	65536	/* states of a depth worth a second thread */
 #define AHEAD		8		/* prefetch distance of the passes that
 					 * read a million places at random */
 
@@ -537,47 +538,104 @@ litkey_cmp(const void *a, const void *c, void *arg)
 	return lit_cmp(&b->lits[x->lit], &b->lits[y->lit], arg);
 }
 
-/*
- * Sorts v by key, least significant 16 bits first (stable passes; a pass
- * whose digit is the same everywhere is skipped).  Returns the array that
- * holds the result, v or tmp.
- */
-static struct litkey *
-radix_sort_keys(struct litkey *v, struct litkey *tmp, size_t n)
+#define SORT_SMALL	24	/* keys sorted by insertion */
+
+/* The 8 bits of the 128-bit key (key[0] first) that follow its first pos
+ * bits (pos a multiple of 8, below 128). */
+static inline unsigned
+key_byte(const struct litkey *x, unsigned pos)
 {
-	size_t *count, k, sum, c;
-	struct litkey *swap;
-	unsigned w, shift;
+	return pos < 64 ? (unsigned)(x->key[0] >> (56 - pos)) & 0xff :
+	    (unsigned)(x->key[1] >> (120 - pos)) & 0xff;
+}
+
+static void
+insertion_sort_keys(struct litkey *v, size_t n, struct build *b)
+{
+	struct litkey t;
+	size_t i, j;
+
+	for (i = 1; i < n; i++) {
+		t = v[i];
+		for (j = i; j > 0 && litkey_cmp(&v[j - 1], &t, b) > 0; j--)
+			v[j] = v[j - 1];
+		v[j] = t;
+	}
+}
+
+/*
+ * Sorts v[0..n), whose keys agree on their first pos bits, most
+ * significant byte first (tmp has room for n); keys that agree on all 128
+ * bits, and small groups, are compared whole (litkey_cmp).
+ */
+static void
+msd_sort_keys(struct litkey *v, struct litkey *tmp, size_t n, unsigned pos,
+    struct build *b)
+{
+	size_t count[257], i, at;
+	unsigned d;
+
+	for (;;) {
+		if (n <= SORT_SMALL) {
+			insertion_sort_keys(v, n, b);
+			return;
+		}
+		if (pos >= 128) {
+			qsort_r(v, n, sizeof *v, litkey_cmp, b);
+			return;
+		}
+		memset(count, 0, sizeof count);
+		for (i = 0; i < n; i++)
+			count[key_byte(&v[i], pos) + 1]++;
+		if (count[key_byte(&v[0], pos) + 1] == n) {
+			pos += 8;	/* the same byte everywhere */
+			continue;
+		}
+		break;
+	}
+	for (d = 1; d < 257; d++)
+		count[d] += count[d - 1];
+	for (i = 0; i < n; i++)
+		tmp[count[key_byte(&v[i], pos)]++] = v[i];
+	memcpy(v, tmp, n * sizeof *v);
+	for (d = 0, at = 0; d < 256; d++) {
+		if (count[d] - at > 1)
+			msd_sort_keys(v + at, tmp + at, count[d] - at, pos + 8,
+			    b);
+		at = count[d];
+	}
+}
+
+/*
+ * Sorts v[0..n) by the top 16 bits of their keys (one counting pass),
+ * then each group of the same top bits by msd_sort_keys().
+ */
+static void
+sort_keys(struct litkey *v, struct litkey *tmp, size_t n, struct build *b)
+{
+	size_t *count = xcalloc(65537, sizeof *count), i, at;
 	uint32_t d;
 
-	count = xmalloc(65536 * sizeof *count);
-	for (w = 2; w-- > 0;)
-		for (shift = 0; shift < 64; shift += 16) {
-			memset(count, 0, 65536 * sizeof *count);
-			for (k = 0; k < n; k++)
-				count[(v[k].key[w] >> shift) & 0xffff]++;
-			if (count[(v[0].key[w] >> shift) & 0xffff] == n)
-				continue;
-			for (d = 0, sum = 0; d < 65536; d++) {
-				c = count[d];
-				count[d] = sum;
-				sum += c;
-			}
-			for (k = 0; k < n; k++)
-				tmp[count[(v[k].key[w] >> shift) & 0xffff]++] =
-				    v[k];
-			swap = v;
-			v = tmp;
-			tmp = swap;
-		}
+	for (i = 0; i < n; i++)
+		count[(v[i].key[0] >> 48) + 1]++;
+	for (d = 1; d < 65537; d++)
+		count[d] += count[d - 1];
+	for (i = 0; i < n; i++)
+		tmp[count[v[i].key[0] >> 48]++] = v[i];
+	memcpy(v, tmp, n * sizeof *v);
+	for (d = 0, at = 0; d < 65536; d++) {
+		if (count[d] - at > 1)
+			msd_sort_keys(v + at, tmp + at, count[d] - at, 16, b);
+		at = count[d];
+	}
 	free(count);
-	return v;
 }
 
 /*
  * Sorts the literals (lit_cmp's order) and lays their symbols and gaps out
  * again in that order, so that building the trie reads memory in sequence.
- * The sort is a radix sort of packed prefixes; literals with the same
+ * The sort is a radix sort of packed prefixes, most significant byte
+ * first, down to groups small enough for insertion; literals with the same
  * prefix are then compared whole (at a million literals, comparing them in
  * the pool costs a cache miss each).
  */
@@ -588,7 +646,7 @@ sort_literals(struct build *b, uint32_t nsyms)
 	struct lit *lits;
 	uint32_t *syms, bits = 1, per, i, j;
 	uint8_t *gaps;
-	size_t k, e, off = 0;
+	size_t k, off = 0;
 
 	if (b->nlits == 0)
 		return;
@@ -599,23 +657,19 @@ sort_literals(struct build *b, uint32_t nsyms)
 	for (k = 0; k < b->nlits; k++) {
 		const struct lit *l = &b->lits[k];
 
+		if (k + AHEAD < b->nlits)
+			__builtin_prefetch(&b->syms[b->lits[k + AHEAD].off]);
 		for (j = 0; j < 2 * per; j++)
 			keys[k].key[j / per] = keys[k].key[j / per] << bits |
 			    (j < l->len ? b->syms[l->off + j] : 0);
+		/* the first symbol in the top bits */
+		keys[k].key[0] <<= 64 - per * bits;
+		keys[k].key[1] <<= 64 - per * bits;
 		keys[k].lit = (uint32_t)k;
 	}
 	tmp = xcalloc(b->nlits, sizeof *tmp);
-	sorted = radix_sort_keys(keys, tmp, b->nlits);
-	/* literals sharing their first 2 * per symbols: whole comparisons */
-	for (k = 0; k < b->nlits; k = e) {
-		for (e = k + 1; e < b->nlits &&
-		    sorted[e].key[0] == sorted[k].key[0] &&
-		    sorted[e].key[1] == sorted[k].key[1]; e++)
-			;
-		if (e - k > 1)
-			qsort_r(sorted + k, e - k, sizeof *sorted, litkey_cmp,
-			    b);
-	}
+	sort_keys(keys, tmp, b->nlits, b);
+	sorted = keys;
 
 	lits = xcalloc(b->nlits, sizeof *lits);
 	syms = xcalloc(b->npool ? b->npool : 1, sizeof *syms);
@@ -965,13 +1019,14 @@ place_states(struct matcher *m, struct build *b, struct qnode *q,
  * ahead, and the cell it leads to a little later.
  */
 static void
-link_failures(struct matcher *m, const struct qnode *q, size_t nq)
+link_failures(struct matcher *m, const struct qnode *q, size_t from,
+    size_t nq)
 {
 	struct dacell *da = m->da;
 	uint32_t u, p, f, t, c, pi;
 	size_t qh;
 
-	for (qh = 1; qh < nq; qh++) {
+	for (qh = from; qh < nq; qh++) {
 		if (qh + AHEAD < nq) {
 			u = q[qh + AHEAD].cell;
 			p = da[u].check;
@@ -1011,6 +1066,56 @@ link_failures(struct matcher *m, const struct qnode *q, size_t nq)
 			da[u].pat = da[f].pat;
 		if (da[u].pat != 0)
 			da[u].base |= OUT_FLAG;
+	}
+}
+
+/* Half of a depth's states, linked on a thread of its own. */
+struct link_job {
+	struct matcher		*m;
+	const struct qnode	*q;
+	size_t			 from, to;
+	pthread_t		 thread;
+};
+
+static void *
+link_run(void *arg)
+{
+	struct link_job *j = arg;
+
+	link_failures(j->m, j->q, j->from, j->to);
+	return NULL;
+}
+
+/*
+ * link_failures() depth by depth: a state reads only shallower ones (its
+ * parent, its failure and the failure's child, which is no deeper than
+ * its parent) and writes only its own cell and its own patterns' links,
+ * so the states of one depth are independent.  A large depth is split
+ * between this thread and a second one, joined before the next depth.
+ */
+static void
+link_levels(struct matcher *m, const struct qnode *q, const size_t *level,
+    size_t nlevels)
+{
+	struct link_job j;
+	size_t d, lo, hi;
+	bool threaded;
+
+	for (d = 1; d < nlevels; d++) {
+		lo = level[d];
+		hi = level[d + 1];
+		threaded = false;
+		if (hi - lo >= LINK_SPLIT_MIN) {
+			j.m = m;
+			j.q = q;
+			j.from = lo + (hi - lo) / 2;
+			j.to = hi;
+			threaded = pthread_create(&j.thread, NULL, link_run,
+			    &j) == 0;
+		}
+		link_failures(m, q, lo, threaded ? j.from : hi);
+		if (threaded)
+			pthread_join(j.thread, NULL);
 	}
 }
 
@@ -1063,7 +1168,7 @@ build_da(struct matcher *m, struct build *b, char *errstr, size_t errstr_size)
 	m->nstates = nq;
 	m->bytes += n * sizeof *m->da;
 
-	link_failures(m, q, nq);
+	link_levels(m, q, level, maxlen + 2);
 	build_root(m, q, level[2] - level[1], level[3] - level[2]);
 	free(q);
 	free(level);
