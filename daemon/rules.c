@@ -7,7 +7,8 @@
  * as a libyaml document.  Two passes over the documents follow: the first
  * collects the `lists` of every file (rules_match.c), so that a file may use
  * a list defined in another; the second builds the topics (rules_topic.c,
- * with rules_match.c and rules_alert.c).  Then the checks across files:
+ * with rules_match.c and rules_alert.c), for a large set on two threads,
+ * each with the files of about half of the nodes, joined in file order.  Then the checks across files:
  * topic ids used twice, and `inhibit`, resolved to topic indexes and
  * ordered so that each topic comes after those that inhibit it.  Every
  * problem is recorded in the loader with its file and position; at the end
@@ -16,7 +17,8 @@
  * topic and per keyword lives in one arena freed with it (a million
  * keywords are a million small strings).  Loading touches no global
  * state: a reader thread works on a copy of the loader and writes only the
- * documents of the files it took, and it is joined before the passes; a
+ * documents of the files it took, and it is joined before the passes (the
+ * second thread of pass 2 likewise builds into a loader of its own); a
  * loaded set is read-only, shared by a plain reference count from one
  * thread.
  */
@@ -643,16 +645,209 @@ check_inhibit(struct loader *ld)
 
 /* ---- building and the public entry points ----------------------------- */
 
+/* Pass 2 over files [first, end): their topics, appended to ld->rs. */
+static void
+build_topics(struct loader *ld, size_t first, size_t end)
+{
+	struct lfile *f;
+	yaml_node_t *item;
+	struct items it;
+	size_t i, j;
+
+	for (i = first; i < end && !ryaml_stopped(ld); i++) {
+		f = &ld->files[i];
+		ld->cur = i;
+		if (f->topics == NULL)
+			continue;
+		if (ryaml_items(ld, f->topics, "topics", "a list of topics",
+		    false, &it) == -1)
+			continue;
+		for (j = 0; j < it.n && !ryaml_stopped(ld); j++) {
+			if ((item = ryaml_node(ld, it.v[j])) != NULL)
+				rtopic_parse(ld, item);
+		}
+	}
+}
+
+/*
+ * Pass 2 on two threads.  The lists are known and only read now, so the
+ * files' topics can be built apart: the first files (about half of the
+ * YAML nodes) here, the others by a second thread into a loader of its
+ * own (its own set, arena, marks and errors, the budgets counted on from
+ * pass 1).  Joined in file order, the result is what one thread would
+ * have built, unless a budget or the error cap was reached (each half
+ * sees only its own count): then both halves are thrown away and
+ * build_topics() runs on one thread again.
+ */
+#define SPLIT_MIN_NODES	200000	/* YAML nodes worth a second thread */
+
+struct builder {
+	struct loader	 ld;		/* a copy: see builder_init() */
+	size_t		 items0;	/* ld.items and ld.regexes at the */
+	size_t		 regexes0;	/* start */
+	size_t		 first, end;	/* its files */
+	pthread_t	 thread;
+};
+
+static void
+builder_init(struct builder *w, const struct loader *ld, size_t first,
+    size_t end)
+{
+	w->ld = *ld;
+	w->ld.rs = xcalloc(1, sizeof *w->ld.rs);
+	w->ld.captopics = 0;
+	w->ld.idmarks = NULL;
+	w->ld.capidmarks = 0;
+	w->ld.inhmarks = NULL;
+	w->ld.ninhmarks = w->ld.capinhmarks = 0;
+	w->ld.errs = NULL;
+	w->ld.nerrs = w->ld.caperrs = 0;
+	w->items0 = ld->items;
+	w->regexes0 = ld->regexes;
+	w->first = first;
+	w->end = end;
+}
+
+static void *
+builder_run(void *arg)
+{
+	struct builder *w = arg;
+
+	build_topics(&w->ld, w->first, w->end);
+	return NULL;
+}
+
+/* What a builder holds, given up. */
+static void
+builder_discard(struct builder *w)
+{
+	size_t i;
+
+	ruleset_free(w->ld.rs);
+	free(w->ld.idmarks);
+	free(w->ld.inhmarks);
+	for (i = 0; i < w->ld.nerrs; i++)
+		free(w->ld.errs[i].msg);
+	free(w->ld.errs);
+}
+
+/* Whether one thread would have reached no budget and no error cap. */
+static bool
+builders_within_limits(const struct loader *ld, const struct builder *w,
+    size_t n)
+{
+	size_t items = ld->items, regexes = ld->regexes, nerrs = ld->nerrs, i;
+
+	for (i = 0; i < n; i++) {
+		if (w[i].ld.toobig || w[i].ld.capped)
+			return false;
+		items += w[i].ld.items - ld->items;
+		regexes += w[i].ld.regexes - ld->regexes;
+		nerrs += w[i].ld.nerrs;
+	}
+	return items <= ld->max_items && regexes <= RULES_MAX_REGEX &&
+	    nerrs <= RULES_MAX_ERRORS;
+}
+
+/* Appends builder w's topics, marks and errors to ld (and frees w's). */
+static void
+builder_join(struct loader *ld, struct builder *w)
+{
+	struct ruleset *rs = ld->rs, *ws = w->ld.rs;
+	struct rules_strings **tail;
+	size_t base = rs->ntopics, i;
+
+	rs->topics = xgrow(rs->topics, &ld->captopics, base + ws->ntopics,
+	    sizeof *rs->topics);
+	ld->idmarks = xgrow(ld->idmarks, &ld->capidmarks, base + ws->ntopics,
+	    sizeof *ld->idmarks);
+	if (ws->ntopics > 0) {
+		memcpy(rs->topics + base, ws->topics, ws->ntopics *
+		    sizeof *rs->topics);
+		memcpy(ld->idmarks + base, w->ld.idmarks, ws->ntopics *
+		    sizeof *ld->idmarks);
+	}
+	rs->ntopics += ws->ntopics;
+	for (i = 0; i < w->ld.ninhmarks; i++) {
+		ld->inhmarks = xgrow(ld->inhmarks, &ld->capinhmarks,
+		    ld->ninhmarks + 1, sizeof *ld->inhmarks);
+		ld->inhmarks[ld->ninhmarks] = w->ld.inhmarks[i];
+		ld->inhmarks[ld->ninhmarks++].topic += base;
+	}
+	for (i = 0; i < w->ld.nerrs; i++) {
+		ld->errs = xgrow(ld->errs, &ld->caperrs, ld->nerrs + 1,
+		    sizeof *ld->errs);
+		ld->errs[ld->nerrs] = w->ld.errs[i];
+		ld->errs[ld->nerrs].seq = ld->nerrs;
+		ld->nerrs++;
+	}
+	for (tail = &rs->strings; *tail != NULL; tail = &(*tail)->next)
+		;
+	*tail = ws->strings;
+	ld->items += w->ld.items - w->items0;
+	ld->regexes += w->ld.regexes - w->regexes0;
+	free(ws->topics);
+	free(ws);
+	free(w->ld.idmarks);
+	free(w->ld.inhmarks);
+	free(w->ld.errs);
+}
+
+/*
+ * Pass 2 split between this thread and a second one (see above).  Returns
+ * 0 when done, -1 when it did nothing: the set is small, there is one
+ * processor, or the halves went past a limit.
+ */
+static int
+build_topics_split(struct loader *ld)
+{
+	struct builder w[2];
+	size_t total = 0, half = 0, i, k, nodes;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	for (i = 0; i < ld->nfiles; i++)
+		if (ld->files[i].topics != NULL)
+			total += (size_t)(ld->files[i].doc.nodes.top -
+			    ld->files[i].doc.nodes.start);
+	if (total < SPLIT_MIN_NODES || ncpu < 2)
+		return -1;
+	for (k = 0; k < ld->nfiles && half < total / 2; k++) {
+		nodes = ld->files[k].topics == NULL ? 0 : (size_t)(
+		    ld->files[k].doc.nodes.top - ld->files[k].doc.nodes.start);
+		if (half > 0 && half + nodes / 2 > total / 2)
+			break;	/* nearer the middle without this file */
+		half += nodes;
+	}
+	if (k == 0 || k == ld->nfiles)
+		return -1;
+	builder_init(&w[0], ld, 0, k);
+	builder_init(&w[1], ld, k, ld->nfiles);
+	if (pthread_create(&w[1].thread, NULL, builder_run, &w[1]) != 0) {
+		builder_discard(&w[0]);
+		builder_discard(&w[1]);
+		return -1;
+	}
+	builder_run(&w[0]);
+	pthread_join(w[1].thread, NULL);
+	if (!builders_within_limits(ld, w, 2)) {
+		builder_discard(&w[0]);
+		builder_discard(&w[1]);
+		return -1;
+	}
+	builder_join(ld, &w[0]);
+	builder_join(ld, &w[1]);
+	return 0;
+}
+
 /* Both passes over the loaded files, then the checks across them. */
 static void
 build_ruleset(struct loader *ld)
 {
 	struct lfile *f;
-	yaml_node_t *root, *key[TOP__N], *val[TOP__N], *item;
+	yaml_node_t *root, *key[TOP__N], *val[TOP__N];
 	struct ruleset *rs = ld->rs;
-	struct items it;
 	char g[SHOWSZ];
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < ld->nfiles && !ryaml_stopped(ld); i++) {
 		f = &ld->files[i];
@@ -674,19 +869,8 @@ build_ruleset(struct loader *ld)
 	}
 	rmatch_index_lists(ld);
 
-	for (i = 0; i < ld->nfiles && !ryaml_stopped(ld); i++) {
-		f = &ld->files[i];
-		ld->cur = i;
-		if (f->topics == NULL)
-			continue;
-		if (ryaml_items(ld, f->topics, "topics", "a list of topics",
-		    false, &it) == -1)
-			continue;
-		for (j = 0; j < it.n && !ryaml_stopped(ld); j++) {
-			if ((item = ryaml_node(ld, it.v[j])) != NULL)
-				rtopic_parse(ld, item);
-		}
-	}
+	if (ryaml_stopped(ld) || build_topics_split(ld) == -1)
+		build_topics(ld, 0, ld->nfiles);
 	check_ids(ld);
 	check_inhibit(ld);
 	if (rs->ntopics > 0 && rs->ntopics < ld->captopics) {

@@ -21,10 +21,12 @@
  * exported (struct rkeys, struct akeys) for the JSON Schema of rule files
  * (schema.c), which reads the same rows the loader checks keys against.
  * Each file exports its names with its own prefix (ryaml_, rmatch_,
- * rtopic_, ralert_).  All of them run in the thread that calls rules_load()
- * and touch nothing but the struct loader they are given, except
- * ryaml_load_buffer(), which rules.c also runs on a reader thread with a
- * copy of the loader of its own (see load_entries()).
+ * rtopic_, ralert_).  They touch nothing but the struct loader they are
+ * given, and run in the thread that calls rules_load() or on a second
+ * thread of rules.c with a copy of the loader of its own: a reader
+ * (ryaml_load_buffer(), see load_entries()) or the builder of half of the
+ * topics (rtopic_parse(), see build_topics_split()), which only reads the
+ * files' documents and lists.
  */
 #ifndef TW_RULES_INT_H
 #define TW_RULES_INT_H
