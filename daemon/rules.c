@@ -274,7 +274,9 @@ adopt_reader_errors(struct loader *ld, struct reader *r, size_t nr)
 
 	for (i = 0; i < nr; i++) {
 		all = xgrow(all, &cap, n + r[i].ld.nerrs + 1, sizeof *all);
-		memcpy(all + n, r[i].ld.errs, r[i].ld.nerrs * sizeof *all);
+		if (r[i].ld.nerrs > 0)
+			memcpy(all + n, r[i].ld.errs, r[i].ld.nerrs *
+			    sizeof *all);
 		n += r[i].ld.nerrs;
 		free(r[i].ld.errs);
 		if (r[i].ld.capped && r[i].ld.capfile < capfile)
