@@ -248,6 +248,9 @@ alert_make(struct alert *al, const struct rule_topic *t, size_t block,
 	al->detected_ms = detected_ms;
 	if (act == SPIKE_RESOLVE || src == NULL)
 		return;
+	/* evidence counts: whole slots of the store */
+	from -= ((from % STORE_SLOT_S) + STORE_SLOT_S) % STORE_SLOT_S;
+	to += ((STORE_SLOT_S - to % STORE_SLOT_S) % STORE_SLOT_S);
 	(void)src->top(arg, t, NULL, from, to, ALERT_TOP_KEYWORDS,
 	    &al->keywords);
 	if (t->ncount_by > 0) {
@@ -259,8 +262,8 @@ alert_make(struct alert *al, const struct rule_topic *t, size_t block,
 		(void)src->top(arg, t, t->count_by[i], from, to,
 		    ALERT_TOP_VALUES, &al->breakdown[i].top);
 	}
-	(void)src->samples(arg, t, from, to, ALERT_SAMPLES, &al->samples,
-	    &al->nsamples);
+	(void)src->samples(arg, t, ev->window_start, ev->window_end,
+	    ALERT_SAMPLES, &al->samples, &al->nsamples);
 }
 
 int

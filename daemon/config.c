@@ -157,6 +157,8 @@ static const struct copt config_table[] = {
 	  10, 100000000, NULL, 0, "approximate length the alert stream is trimmed to" },
 	{ "alerts.samples", CT_INT, O(samples), 0, "3",
 	  0, 100, NULL, 0, "sample posts kept per topic and bucket for alert evidence" },
+	{ "alerts.samples_per_topic", CT_INT, O(samples_per_topic), 0, "100",
+	  1, 100000, NULL, 0, "sample posts kept in Redis per topic, the newest by post time (an alert on an older window has fewer samples)" },
 
 	{ "metrics.listen", CT_STR, O(metrics_listen), 0, "127.0.0.1:9464",
 	  0, 0, NULL, 0, "Prometheus /metrics and /healthz address, host:port; empty disables" },

@@ -1,11 +1,18 @@
 /*
  * store.c — tidewatch's Redis schema and I/O (hiredis).
  *
- * DESIGN: counters are hashes per topic and UTC day, so that every key has
- * a bounded size and expires by itself:
- *   <p>c:<topic>:<yyyymmdd>          bucket → posts          (HINCRBY)
- *   <p>k:<topic>:<yyyymmdd>          bucket:keyword → hits
- *   <p>b:<topic>:<field>:<yyyymmdd>  bucket:value → posts
+ * DESIGN: counters are strings of u32 cells (BITFIELD INCRBY, big-endian),
+ * one key per topic and UTC hour, so that a key is small, O(1) per cell,
+ * costs nothing for a topic that never counted, and expires by itself:
+ *   <p>c:<topic>:<yyyymmddhh>        cell 1 + bucket's index in the hour
+ *                                    → posts; cell 0 counts the flushes
+ *                                    that wrote the key
+ *   <p>k:<topic>:<yyyymmdd>          cell 1 + index × 288 + 5-minute slot
+ *                                    → hits of the keyword of that index
+ *   <p>kn:<topic>:<yyyymmdd>         keyword → its index (hash)
+ *   <p>b:<topic>:<field>:<yyyymmdd>  as k:, per count_by value
+ *   <p>bn:<topic>:<field>:<yyyymmdd> value → index (the first
+ *                                    STORE_VALUES_PER_DAY, then _other)
  *   <p>s:<topic>                     sample posts scored by post time in ms
  *                                    (ZADD GT; the newest samples_keep kept)
  *   <p>pos:<group>                   "<kafka topic>/<partition>" → next offset,
@@ -30,12 +37,19 @@
  * a partition cannot write for it), then applies every increment and moves
  * the positions, and adds the rejects met since the last flush (counts by
  * reason, dead letters), all in one atomic script: a message is counted,
- * or dead-lettered, exactly once however often it is re-read.  Day keys get EXPIREAT at the end
- * of their day plus the retention, set by the flush whose increment
- * created a field (so a key never lives without one, and a key already
- * holding the field costs no second call); a sample set is trimmed only
- * when a member was added.  A consumer flushes early when its aggregate
- * reaches redis.flush_max_entries, which keeps one script short.  The connection is one hiredis context;
+ * or dead-lettered, exactly once however often it is re-read.  The increments are sorted by
+ * key here, so that each key costs one BITFIELD a flush with all its cells
+ * (and a series one HMGET of its names).  A key that BITFIELD creates (its
+ * cell 0 becomes 1) is written at its full length at once and copied once
+ * into an exact allocation (SET … EXAT: Redis grows strings by doubling),
+ * which also gives it its EXPIREAT at the end of its day plus the
+ * retention: a key never lives without one, and an existing key costs no
+ * second call.  A sample set is trimmed to samples_keep, and its TTL
+ * renewed, when its topic's hour key is created and every fourth flush of
+ * that key after (so a set holds at most three flushes' samples more).  A
+ * consumer flushes early when its aggregate reaches
+ * redis.flush_max_entries, which keeps one script short.  The connection
+ * is one hiredis context;
  * on any I/O error it is dropped and remade by the next call.  Every
  * connection tidewatch makes (these, and the subscriber of store_alerts.c) is
  * made by store_dial() (store_conn.c), which also authenticates and
@@ -57,13 +71,15 @@
 #include "store_int.h"
 #include "xmalloc.h"
 
-/* Samples kept per topic in <p>s:<topic>. */
-#define STORE_SAMPLES_KEEP	1000
+/* Samples kept per topic in <p>s:<topic> when the config gives none. */
+#define STORE_SAMPLES_KEEP	100
 
 static const char *const KEY_NAMES[] = {
 	[STORE_KEY_COUNTS] =	"c:%s:%s",
 	[STORE_KEY_KEYWORDS] =	"k:%s:%s",
+	[STORE_KEY_KEYWORD_NAMES] = "kn:%s:%s",
 	[STORE_KEY_BREAKDOWN] =	"b:%s:%s:%s",
+	[STORE_KEY_BREAKDOWN_NAMES] = "bn:%s:%s:%s",
 	[STORE_KEY_SAMPLES] =	"s:%s",
 	[STORE_KEY_POSITIONS] =	"pos:%s",
 	[STORE_KEY_SINCE] =	"since",
@@ -105,60 +121,103 @@ static const char FLUSH_LUA[] =
 "  if not cur or tonumber(minb) < tonumber(cur) then redis.call('SET', KEYS[2], minb) end\n"
 "  cmds = cmds + 1\n"
 "end\n"
-"local ni = tonumber(ARGV[i]); i = i + 1\n"
-"local fresh = {}\n"
-"local cpfx = string.sub(KEYS[2], 1, -6) .. 'c:'\n"
-"local ktopic, dirty = {}, {}\n"
-"for n = 1, ni do\n"
-"  local ki = ARGV[i]\n"
-"  local d = tonumber(ARGV[i + 2])\n"
-"  if redis.call('HINCRBY', KEYS[tonumber(ki)], ARGV[i + 1], d) == d then fresh[ki] = true end\n"
-"  local t = ktopic[ki]\n"
-"  if t == nil then\n"
-"    local k = KEYS[tonumber(ki)]\n"
-"    t = string.sub(k, 1, #cpfx) == cpfx and string.sub(k, #cpfx + 1, -10) or false\n"
-"    ktopic[ki] = t\n"
-"  end\n"
-"  if t then\n"
-"    local b = tonumber(ARGV[i + 1])\n"
-"    if not dirty[t] or b < dirty[t] then dirty[t] = b end\n"
-"  end\n"
-"  i = i + 3\n"
-"end\n"
-"cmds = cmds + ni\n"
-"local dkey, za = string.sub(KEYS[2], 1, -6) .. 'dirty', {}\n"
-"for t, b in pairs(dirty) do\n"
-"  za[#za + 1] = b; za[#za + 1] = t\n"
-"  if #za >= 1000 then redis.call('ZADD', dkey, 'LT', unpack(za)); za = {}; cmds = cmds + 1 end\n"
-"end\n"
-"if #za > 0 then redis.call('ZADD', dkey, 'LT', unpack(za)); cmds = cmds + 1 end\n"
-"local ne = tonumber(ARGV[i]); i = i + 1\n"
-"for n = 1, ne do\n"
-"  if fresh[ARGV[i]] then\n"
-"    redis.call('EXPIREAT', KEYS[tonumber(ARGV[i])], ARGV[i + 1])\n"
-"    cmds = cmds + 1\n"
-"  end\n"
-"  i = i + 2\n"
-"end\n"
-"local ns = tonumber(ARGV[i]); local keep = tonumber(ARGV[i + 1]); i = i + 2\n"
-"local added = {}\n"
-"for n = 1, ns do\n"
-"  local k = KEYS[tonumber(ARGV[i])]\n"
-"  added[k] = (added[k] or 0) + redis.call('ZADD', k, 'GT', ARGV[i + 1], ARGV[i + 2])\n"
-"  i = i + 3\n"
-"end\n"
-"for k, a in pairs(added) do\n"
-"  if a > 0 then\n"
-"    redis.call('ZREMRANGEBYRANK', k, 0, -keep - 1)\n"
-"    cmds = cmds + 1\n"
-"  end\n"
-"  redis.call('EXPIRE', k, tonumber(ARGV[i]))\n"
+"local function cells(k, a)\n"
 "  cmds = cmds + 1\n"
+"  return redis.call('BITFIELD', k, unpack(a))[1]\n"
 "end\n"
-"redis.call('EXPIRE', KEYS[1], tonumber(ARGV[i]))\n"
-"redis.call('EXPIRE', KEYS[2], tonumber(ARGV[i]))\n"
-"if next(dirty) then redis.call('EXPIRE', dkey, tonumber(ARGV[i])) end\n"
-"i = i + 1\n"
+"local function compact(k, exp)\n"
+"  redis.call('SET', k, redis.call('GET', k), 'EXAT', exp)\n"
+"  cmds = cmds + 2\n"
+"end\n"
+"local hdr = {}\n"
+"local nc, last = tonumber(ARGV[i]), ARGV[i + 1]; i = i + 2\n"
+"for g = 1, nc do\n"
+"  local ki, exp, m = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])\n"
+"  local k = KEYS[tonumber(ki)]\n"
+"  local a = {'INCRBY', 'u32', '#0', 1, 'INCRBY', 'u32', last, 0}\n"
+"  i = i + 3\n"
+"  for c = 1, m do\n"
+"    local z = #a\n"
+"    a[z + 1] = 'INCRBY'; a[z + 2] = 'u32'; a[z + 3] = ARGV[i]; a[z + 4] = ARGV[i + 1]\n"
+"    i = i + 2\n"
+"    if z >= 4000 or c == m then\n"
+"      local h = cells(k, a)\n"
+"      if hdr[ki] == nil then\n"
+"        hdr[ki] = h\n"
+"        if h == 1 then compact(k, exp) end\n"
+"      end\n"
+"      a = {}\n"
+"    end\n"
+"  end\n"
+"end\n"
+"local nd = tonumber(ARGV[i]); i = i + 1\n"
+"local dkey = string.sub(KEYS[2], 1, -6) .. 'dirty'\n"
+"local za = {}\n"
+"for n = 1, nd do\n"
+"  za[#za + 1] = ARGV[i]; za[#za + 1] = ARGV[i + 1]\n"
+"  i = i + 2\n"
+"  if #za >= 1000 or n == nd then redis.call('ZADD', dkey, 'LT', unpack(za)); za = {}; cmds = cmds + 1 end\n"
+"end\n"
+"local slots, ns = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2\n"
+"for g = 1, ns do\n"
+"  local k, nk = KEYS[tonumber(ARGV[i])], KEYS[tonumber(ARGV[i + 1])]\n"
+"  local exp, cap, nn = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])\n"
+"  local names, at, len = {}, {}, nil\n"
+"  i = i + 5\n"
+"  for q = 1, nn do\n"
+"    names[q] = ARGV[i]; at[q] = i + 1\n"
+"    i = i + 2 + 2 * tonumber(ARGV[i + 1])\n"
+"  end\n"
+"  local idx = redis.call('HMGET', nk, unpack(names))\n"
+"  local a, h, grew = {'INCRBY', 'u32', '#0', 1}, nil, false\n"
+"  cmds = cmds + 1\n"
+"  for q = 1, nn do\n"
+"    local x, nm = idx[q], names[q]\n"
+"    if not x then\n"
+"      if not len then len = redis.call('HLEN', nk); cmds = cmds + 1 end\n"
+"      if cap > 0 and len >= cap and nm ~= '_other' and nm ~= '_none' then\n"
+"        nm = '_other'\n"
+"        x = redis.call('HGET', nk, nm); cmds = cmds + 1\n"
+"      end\n"
+"      if not x then\n"
+"        x = len\n"
+"        redis.call('HSET', nk, nm, x); cmds = cmds + 1\n"
+"        if len == 0 then redis.call('EXPIREAT', nk, exp); cmds = cmds + 1 end\n"
+"        len = len + 1\n"
+"        local z = #a\n"
+"        a[z + 1] = 'INCRBY'; a[z + 2] = 'u32'; a[z + 3] = '#' .. ((x + 1) * slots); a[z + 4] = 0\n"
+"        grew = true\n"
+"      end\n"
+"    end\n"
+"    local base, r = 1 + tonumber(x) * slots, at[q]\n"
+"    for c = 1, tonumber(ARGV[r]) do\n"
+"      local z = #a\n"
+"      a[z + 1] = 'INCRBY'; a[z + 2] = 'u32'; a[z + 3] = '#' .. (base + tonumber(ARGV[r + 1])); a[z + 4] = ARGV[r + 2]\n"
+"      r = r + 2\n"
+"      if z >= 4000 then local v = cells(k, a); h = h or v; a = {} end\n"
+"    end\n"
+"  end\n"
+"  if #a > 0 then local v = cells(k, a); h = h or v end\n"
+"  if grew then compact(k, exp)\n"
+"  elseif h == 1 then redis.call('EXPIREAT', k, exp); cmds = cmds + 1 end\n"
+"end\n"
+"local nsk, keep, ttl = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2]\n"
+"i = i + 3\n"
+"for g = 1, nsk do\n"
+"  local k, h, m = KEYS[tonumber(ARGV[i])], hdr[ARGV[i + 1]], tonumber(ARGV[i + 2])\n"
+"  local a = {}\n"
+"  i = i + 3\n"
+"  for c = 1, m do\n"
+"    a[#a + 1] = ARGV[i]; a[#a + 1] = ARGV[i + 1]\n"
+"    i = i + 2\n"
+"    if #a >= 1000 or c == m then redis.call('ZADD', k, 'GT', unpack(a)); a = {}; cmds = cmds + 1 end\n"
+"  end\n"
+"  if h == nil or h % 4 == 1 then\n"
+"    redis.call('ZREMRANGEBYRANK', k, 0, -keep - 1)\n"
+"    redis.call('EXPIRE', k, ttl)\n"
+"    cmds = cmds + 2\n"
+"  end\n"
+"end\n"
 "local nr = tonumber(ARGV[i]); i = i + 1\n"
 "if nr > 0 then\n"
 "  local tkey = ARGV[i]; i = i + 1\n"
@@ -173,7 +232,10 @@ static const char FLUSH_LUA[] =
 "  end\n"
 "  cmds = cmds + nr + nk\n"
 "end\n"
-"return {1, cmds + ns + 2}\n";
+"redis.call('EXPIRE', KEYS[1], ttl)\n"
+"redis.call('EXPIRE', KEYS[2], ttl)\n"
+"if nd > 0 then redis.call('EXPIRE', dkey, ttl) end\n"
+"return {1, cmds + 2}\n";
 
 /* Command arguments written as RESP bulk strings, ready to send: a flush
  * has hundreds of thousands, and hiredis's own formatting of an argv cost
@@ -196,6 +258,7 @@ struct store {
 	char		*stream;
 	int64_t		 timeout_ms;
 	int64_t		 retention_s;
+	int64_t		 resolution_s;
 	int64_t		 samples_keep;
 	char		 sha[41];
 	char		 err[256];
@@ -217,7 +280,8 @@ store_conf_from_config(const struct config *cfg, const char *password,
 	sc->stream = cfg->alert_stream;
 	sc->timeout_ms = cfg->redis_timeout_ms;
 	sc->retention_s = cfg->retention_s;
-	sc->samples_keep = STORE_SAMPLES_KEEP;
+	sc->resolution_s = cfg->resolution_s;
+	sc->samples_keep = cfg->samples_per_topic;
 }
 
 struct store *
@@ -244,6 +308,7 @@ store_new(const struct store_conf *conf)
 	s->timeout_ms = conf->timeout_ms > 0 ? conf->timeout_ms :
 	    STORE_TIMEOUT_MS;
 	s->retention_s = conf->retention_s > 0 ? conf->retention_s : 8 * 86400;
+	s->resolution_s = conf->resolution_s > 0 ? conf->resolution_s : 10;
 	s->samples_keep = conf->samples_keep > 0 ? conf->samples_keep :
 	    STORE_SAMPLES_KEEP;
 	return s;
@@ -343,6 +408,12 @@ store_set_err(struct store *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(s->err, sizeof s->err, fmt, ap);
 	va_end(ap);
+}
+
+int64_t
+store_resolution_s(const struct store *s)
+{
+	return s->resolution_s;
 }
 
 int64_t
@@ -495,6 +566,36 @@ void
 store_day_name(int64_t bucket, char *buf, size_t sz)
 {
 	day_name(bucket, buf, sz);
+}
+
+/* The start of the UTC hour of a bucket, in seconds. */
+static int64_t
+hour_start(int64_t bucket)
+{
+	return (bucket >= 0 ? bucket / 3600 : (bucket - 3599) / 3600) * 3600;
+}
+
+/* The UTC hour of a bucket as yyyymmddhh, as in the counter keys' names. */
+static void
+hour_name(int64_t bucket, char *buf, size_t sz)
+{
+	char day[48];
+
+	day_name(bucket, day, sizeof day);
+	snprintf(buf, sz, "%s%02d", day,
+	    (int)((hour_start(bucket) - day_start(bucket)) / 3600));
+}
+
+void
+store_hour_name(int64_t bucket, char *buf, size_t sz)
+{
+	hour_name(bucket, buf, sz);
+}
+
+int64_t
+store_hour_start(int64_t bucket)
+{
+	return hour_start(bucket);
 }
 
 int64_t
@@ -690,6 +791,20 @@ key_join(const struct store *s, const char *const *part, size_t n, char *buf,
 	return len;
 }
 
+/* The letters of a day key's name (KEY_NAMES without the pattern). */
+static const char *
+key_letters(enum store_key kind)
+{
+	switch (kind) {
+	case STORE_KEY_COUNTS:		return "c";
+	case STORE_KEY_KEYWORDS:	return "k";
+	case STORE_KEY_KEYWORD_NAMES:	return "kn";
+	case STORE_KEY_BREAKDOWN:	return "b";
+	case STORE_KEY_BREAKDOWN_NAMES:	return "bn";
+	default:			return "s";
+	}
+}
+
 /* The key index of an entry's key (kind a store_key kind; aux the
  * count_by field of a breakdown), built and named once per flush. */
 static size_t
@@ -700,30 +815,36 @@ entry_key(struct store *s, struct keytab *kt, enum store_key kind,
 	char key[512], dname[48] = "";
 	const char *part[4];
 	size_t len, np = 0;
+	bool breakdown = kind == STORE_KEY_BREAKDOWN ||
+	    kind == STORE_KEY_BREAKDOWN_NAMES;
 
 	want.kind = (int)kind;
 	want.topic = topic;
 	want.aux = aux;
-	want.day = kind == STORE_KEY_SAMPLES ? 0 : day_start(bucket) / 86400 + 1;
+	/* counters: one key an hour; the others one a day */
+	want.day = kind == STORE_KEY_SAMPLES ? 0 : kind == STORE_KEY_COUNTS ?
+	    hour_start(bucket) / 3600 + 1 : day_start(bucket) / 86400 + 1;
 	want.ki = 0;
 	if ((kt->nused + 1) * 2 > kt->nslots)
 		keyslot_grow(kt);
 	ks = keyslot_probe(kt, &want);
 	if (ks->ki != 0)
 		return ks->ki;
-	part[np++] = kind == STORE_KEY_COUNTS ? "c" : kind ==
-	    STORE_KEY_KEYWORDS ? "k" : kind == STORE_KEY_BREAKDOWN ? "b" : "s";
+	part[np++] = key_letters(kind);
 	part[np++] = topic;
-	if (kind == STORE_KEY_BREAKDOWN)
+	if (breakdown)
 		part[np++] = aux;
-	if (kind != STORE_KEY_SAMPLES) {
+	if (kind == STORE_KEY_COUNTS) {
+		hour_name(bucket, dname, sizeof dname);
+		part[np++] = dname;
+	} else if (kind != STORE_KEY_SAMPLES) {
 		day_name(bucket, dname, sizeof dname);
 		part[np++] = dname;
 	}
 	len = key_join(s, part, np, key, sizeof key);
 	if (len >= sizeof key) {	/* cut, as store_key() would */
-		len = store_key(s, kind, topic, kind == STORE_KEY_BREAKDOWN ?
-		    aux : dname, dname, key, sizeof key);
+		len = store_key(s, kind, topic, breakdown ? aux : dname, dname,
+		    key, sizeof key);
 		if (len >= sizeof key)
 			len = sizeof key - 1;
 	}
@@ -778,88 +899,271 @@ flush_args_since(struct store *s, const struct agg_entry *e, size_t ne)
 		arg_fmt(s, "%" PRId64, minb);
 }
 
-static bool
-is_increment(const struct agg_entry *e)
+/*
+ * One increment of a flush: a counter cell (name NULL: cell 1 + the
+ * bucket's index in its day) or a keyword or count_by value in a slot of
+ * STORE_SLOT_S seconds (at: the slot's index in its day).  They are sorted
+ * by key, then name, then cell, so each key's cells go out as one group
+ * and equal cells as one increment.
+ */
+struct incr {
+	size_t		 ki;		/* the counter or series key */
+	size_t		 ni;		/* its names key (series), else 0 */
+	const char	*topic;		/* counters: for the dirty set */
+	const char	*name;		/* series: keyword or value */
+	int64_t		 at;		/* cell or slot */
+	int64_t		 bucket;
+	int64_t		 count;
+	int64_t		 cap;		/* names a day the key takes (0: any) */
+};
+
+static int
+incr_cmp(const void *x, const void *y)
 {
-	return e->kind == AGG_COUNT || e->kind == AGG_KEYWORD ||
-	    e->kind == AGG_BY;
+	const struct incr *a = x, *b = y;
+	int c;
+
+	if (a->ki != b->ki)
+		return a->ki < b->ki ? -1 : 1;
+	if (a->name != b->name && (c = strcmp(a->name, b->name)) != 0)
+		return c;
+	return a->at < b->at ? -1 : a->at > b->at;
 }
 
-/* Increments (count, then key index, field, delta of each) and the
- * expirations of every day key they name (count, then key index and
- * EXPIREAT of each). */
+static bool
+incr_same(const struct incr *a, const struct incr *b)
+{
+	return a->ki == b->ki && a->at == b->at && (a->name == b->name ||
+	    strcmp(a->name, b->name) == 0);
+}
+
+/* The increments of the entries, sorted and merged; *nc: how many are
+ * counter cells (they come first: their keys were named first). */
+static struct incr *
+flush_incrs(struct store *s, struct keytab *kt, const struct agg_entry *e,
+    size_t ne, size_t *n, size_t *nc)
+{
+	struct incr *v = xcalloc(ne + 1, sizeof *v);
+	size_t i, k = 0, pass;
+
+	*nc = 0;
+	for (pass = 0; pass < 2; pass++)	/* counters, then series */
+		for (i = 0; i < ne; i++) {
+			const struct agg_entry *x = &e[i];
+			int64_t ds = day_start(x->bucket);
+			int64_t hs = hour_start(x->bucket);
+			struct incr *in = &v[k];
+
+			if ((x->kind == AGG_COUNT) != (pass == 0) ||
+			    (x->kind != AGG_COUNT && x->kind != AGG_KEYWORD &&
+			    x->kind != AGG_BY))
+				continue;
+			memset(in, 0, sizeof *in);
+			in->bucket = x->bucket;
+			in->count = x->count;
+			if (x->kind == AGG_COUNT) {
+				in->ki = entry_key(s, kt, STORE_KEY_COUNTS, x->topic,
+				    NULL, x->bucket);
+				in->topic = x->topic;
+				in->at = 1 + (x->bucket - hs) / s->resolution_s;
+			} else if (x->kind == AGG_KEYWORD) {
+				in->ki = entry_key(s, kt, STORE_KEY_KEYWORDS,
+				    x->topic, NULL, x->bucket);
+				in->ni = entry_key(s, kt, STORE_KEY_KEYWORD_NAMES,
+				    x->topic, NULL, x->bucket);
+				in->name = x->aux;
+				in->at = (x->bucket - ds) / STORE_SLOT_S;
+			} else {
+				in->ki = entry_key(s, kt, STORE_KEY_BREAKDOWN,
+				    x->topic, x->aux, x->bucket);
+				in->ni = entry_key(s, kt, STORE_KEY_BREAKDOWN_NAMES,
+				    x->topic, x->aux, x->bucket);
+				in->name = x->aux2;
+				in->at = (x->bucket - ds) / STORE_SLOT_S;
+				in->cap = STORE_VALUES_PER_DAY;
+			}
+			k++;
+			if (pass == 0)
+				(*nc)++;
+		}
+	qsort(v, *nc, sizeof *v, incr_cmp);
+	qsort(v + *nc, k - *nc, sizeof *v, incr_cmp);
+	for (i = 0, *n = 0; i < k; i++) {	/* merge equal cells */
+		if (*n > 0 && incr_same(&v[*n - 1], &v[i])) {
+			v[*n - 1].count += v[i].count;
+			if (v[i].bucket < v[*n - 1].bucket)
+				v[*n - 1].bucket = v[i].bucket;
+			if (i < *nc)
+				(*nc)--;
+			continue;
+		}
+		v[(*n)++] = v[i];
+	}
+	return v;
+}
+
+/* Counter groups (count, then per key: key index, EXPIREAT, cells, and
+ * "#cell" and delta of each), then the dirty set (count, then the
+ * earliest bucket and topic of each counter key). */
+static void
+flush_args_counters(struct store *s, const struct keytab *kt,
+    const struct incr *v, size_t nc)
+{
+	size_t i, j, ng = 0;
+	char cell[24], *d;
+
+	for (i = 0; i < nc; i++)
+		if (i == 0 || v[i].ki != v[i - 1].ki)
+			ng++;
+	arg_int(s, (int64_t)ng);
+	d = int_text(cell + sizeof cell, 3600 / s->resolution_s +
+	    (3600 % s->resolution_s != 0));	/* the hour's last cell */
+	*--d = '#';
+	arg_add(s, d, (size_t)(cell + sizeof cell - d));
+	for (i = 0; i < nc; i = j) {
+		for (j = i; j < nc && v[j].ki == v[i].ki; j++)
+			;
+		arg_int(s, (int64_t)v[i].ki);
+		arg_int(s, kt->expire[v[i].ki - 3]);
+		arg_int(s, (int64_t)(j - i));
+		for (; i < j; i++) {
+			d = int_text(cell + sizeof cell, v[i].at);
+			*--d = '#';
+			arg_add(s, d, (size_t)(cell + sizeof cell - d));
+			arg_int(s, v[i].count);
+		}
+	}
+	arg_int(s, (int64_t)ng);
+	for (i = 0; i < nc; i = j) {
+		int64_t minb = v[i].bucket;
+
+		for (j = i; j < nc && v[j].ki == v[i].ki; j++)
+			if (v[j].bucket < minb)
+				minb = v[j].bucket;
+		arg_int(s, minb);
+		arg_add(s, v[i].topic, strlen(v[i].topic));
+	}
+}
+
+/* Series groups: slots a day, count, then per key (and at most
+ * STORE_GROUP_NAMES names): key index, names key index, EXPIREAT, the
+ * cap on names (0: none), names, then per name: the name, slots, and
+ * slot and delta of each. */
+#define STORE_GROUP_NAMES	1000
+
+static bool
+incr_same_name(const struct incr *a, const struct incr *b)
+{
+	return a->ki == b->ki && (a->name == b->name ||
+	    strcmp(a->name, b->name) == 0);
+}
+
+/* The end of the group that starts at v[i]; *names: the names in it. */
+static size_t
+series_group(const struct incr *v, size_t n, size_t i, size_t *names)
+{
+	size_t j;
+
+	*names = 0;
+	for (j = i; j < n && v[j].ki == v[i].ki; j++)
+		if (j == i || !incr_same_name(&v[j], &v[j - 1])) {
+			if (*names == STORE_GROUP_NAMES)
+				break;
+			(*names)++;
+		}
+	return j;
+}
+
+static void
+flush_args_series(struct store *s, const struct keytab *kt,
+    const struct incr *v, size_t n)
+{
+	size_t i, j, k, ng = 0, names;
+
+	arg_int(s, 86400 / STORE_SLOT_S);
+	for (i = 0; i < n; i = series_group(v, n, i, &names))
+		ng++;
+	arg_int(s, (int64_t)ng);
+	for (i = 0; i < n; i = j) {
+		j = series_group(v, n, i, &names);
+		arg_int(s, (int64_t)v[i].ki);
+		arg_int(s, (int64_t)v[i].ni);
+		arg_int(s, kt->expire[v[i].ki - 3]);
+		arg_int(s, v[i].cap);
+		arg_int(s, (int64_t)names);
+		for (; i < j; i = k) {
+			for (k = i; k < j && incr_same_name(&v[k], &v[i]); k++)
+				;
+			arg_add(s, v[i].name, strlen(v[i].name));
+			arg_int(s, (int64_t)(k - i));
+			for (; i < k; i++) {
+				arg_int(s, v[i].at);
+				arg_int(s, v[i].count);
+			}
+		}
+	}
+}
+
+/* The increments: counters, dirty set, series (see FLUSH_LUA). */
 static void
 flush_args_increments(struct store *s, struct keytab *kt,
     const struct agg_entry *e, size_t ne)
 {
-	size_t i, nincr = 0, nexp = 0;
+	size_t n, nc;
+	struct incr *v = flush_incrs(s, kt, e, ne, &n, &nc);
 
-	for (i = 0; i < ne; i++)
-		if (is_increment(&e[i]))
-			nincr++;
-	arg_int(s, (int64_t)nincr);
-	for (i = 0; i < ne; i++) {
-		const char *sub;
-		char num[24], *bt;
-		size_t ki;
-
-		if (!is_increment(&e[i]))
-			continue;
-		switch (e[i].kind) {
-		case AGG_COUNT:
-			ki = entry_key(s, kt, STORE_KEY_COUNTS, e[i].topic, NULL,
-			    e[i].bucket);
-			sub = NULL;
-			break;
-		case AGG_KEYWORD:
-			ki = entry_key(s, kt, STORE_KEY_KEYWORDS, e[i].topic,
-			    NULL, e[i].bucket);
-			sub = e[i].aux;
-			break;
-		default:
-			ki = entry_key(s, kt, STORE_KEY_BREAKDOWN, e[i].topic,
-			    e[i].aux, e[i].bucket);
-			sub = e[i].aux2;
-			break;
-		}
-		arg_int(s, (int64_t)ki);
-		/* the field: bucket, or bucket:keyword / bucket:value */
-		bt = int_text(num + sizeof num, e[i].bucket);
-		resp_arg2(&s->args, bt, (size_t)(num + sizeof num - bt), sub,
-		    sub != NULL ? strlen(sub) : 0);
-		arg_int(s, e[i].count);
-	}
-	for (i = 0; i < kt->n; i++)
-		if (kt->expire[i] != 0)
-			nexp++;
-	arg_int(s, (int64_t)nexp);
-	for (i = 0; i < kt->n; i++) {
-		if (kt->expire[i] == 0)
-			continue;
-		arg_int(s, (int64_t)i + 3);
-		arg_int(s, kt->expire[i]);
-	}
+	flush_args_counters(s, kt, v, nc);
+	flush_args_series(s, kt, v + nc, n - nc);
+	free(v);
 }
 
-/* Samples: count, how many to keep, then key index, time in ms (the
- * score) and {"id":…,"text":…} of each; then the TTL of the sample and
- * position keys.  ZADD GT keeps a member's latest time, so the sorted set
- * holds the same posts whatever the flushes were. */
+/* Samples: count of keys, how many to keep, the TTL, then per key: key
+ * index, samples, then time in ms (the score) and {"id":…,"text":…} of
+ * each.  ZADD GT keeps a member's latest time, so the sorted set holds
+ * the same posts whatever the flushes were. */
+static int
+sample_cmp(const void *x, const void *y)
+{
+	const size_t *a = x, *b = y;
+
+	return a[0] != b[0] ? (a[0] < b[0] ? -1 : 1) :
+	    a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
 static void
 flush_args_samples(struct store *s, struct keytab *kt,
     const struct agg_sample *smp, size_t nsmp)
 {
-	size_t i;
+	size_t (*order)[2] = xcalloc(nsmp + 1, sizeof *order);
+	size_t i, j, ng = 0;
 
-	arg_fmt(s, "%zu", nsmp);
-	arg_fmt(s, "%" PRId64, s->samples_keep);
 	for (i = 0; i < nsmp; i++) {
-		arg_int(s, (int64_t)entry_key(s, kt, STORE_KEY_SAMPLES,
-		    smp[i].topic, NULL, 0));
-		arg_int(s, smp[i].time_ms);
-		arg_add(s, smp[i].json, smp[i].json_len);
+		order[i][0] = entry_key(s, kt, STORE_KEY_SAMPLES, smp[i].topic,
+		    NULL, 0);
+		order[i][1] = i;
 	}
-	arg_fmt(s, "%" PRId64, s->retention_s);
+	qsort(order, nsmp, sizeof *order, sample_cmp);
+	for (i = 0; i < nsmp; i++)
+		if (i == 0 || order[i][0] != order[i - 1][0])
+			ng++;
+	arg_int(s, (int64_t)ng);
+	arg_int(s, s->samples_keep);
+	arg_int(s, s->retention_s);
+	for (i = 0; i < nsmp; i = j) {
+		for (j = i; j < nsmp && order[j][0] == order[i][0]; j++)
+			;
+		arg_int(s, (int64_t)order[i][0]);
+		arg_int(s, (int64_t)entry_key(s, kt, STORE_KEY_COUNTS,
+		    smp[order[i][1]].topic, NULL, smp[order[i][1]].bucket));
+		arg_int(s, (int64_t)(j - i));
+		for (; i < j; i++) {
+			const struct agg_sample *x = &smp[order[i][1]];
+
+			arg_int(s, x->time_ms);
+			arg_add(s, x->json, x->json_len);
+		}
+	}
+	free(order);
 }
 
 /* Rejects: the count of reasons, the rejected-total key, then reason and
@@ -1063,59 +1367,96 @@ topc_cmp(const void *x, const void *y)
 	return alert_top_cmp(a->count, a->name, b->count, b->name);
 }
 
+/* Adds to tc the counts of one day of a series: names, the reply of
+ * HGETALL of its names key (name → index), and data, the reply of GET of
+ * its data key (u32 cells, big-endian: a header, then per index the day's
+ * slots), over the slots [lo, hi). */
+static void
+top_add_day(const redisReply *names, const redisReply *data, int64_t lo,
+    int64_t hi, struct topc **tc, size_t *ntc, size_t *cap)
+{
+	const int64_t nslots = 86400 / STORE_SLOT_S;
+	size_t i, j;
+
+	if (names->type != REDIS_REPLY_ARRAY || data->type != REDIS_REPLY_STRING)
+		return;
+	for (i = 0; i + 1 < names->elements; i += 2) {
+		const char *nm = names->element[i]->str;
+		const char *ix = names->element[i + 1]->str;
+		int64_t sum = 0, slot;
+
+		if (nm == NULL || ix == NULL)
+			continue;
+		for (slot = lo; slot < hi; slot++) {
+			size_t at = (size_t)(1 + strtoll(ix, NULL, 10) * nslots +
+			    slot) * 4;
+			const unsigned char *c = (const unsigned char *)data->str + at;
+
+			if (at + 4 <= data->len)
+				sum += (int64_t)((uint32_t)c[0] << 24 |
+				    (uint32_t)c[1] << 16 | (uint32_t)c[2] << 8 | c[3]);
+		}
+		if (sum == 0)
+			continue;
+		for (j = 0; j < *ntc; j++)
+			if (strcmp((*tc)[j].name, nm) == 0)
+				break;
+		if (j == *ntc) {
+			*tc = xgrow(*tc, cap, *ntc + 1, sizeof **tc);
+			(*tc)[j].name = xstrdup(nm);
+			(*tc)[j].count = 0;
+			(*ntc)++;
+		}
+		(*tc)[j].count += sum;
+	}
+}
+
 int
 store_get_top(struct store *s, char kind, const char *topic, const char *field,
     int64_t from, int64_t to, size_t max, char ***names, int64_t **counts,
     size_t *n)
 {
 	struct topc *tc = NULL;
-	size_t ntc = 0, cap = 0, i, j;
+	size_t ntc = 0, cap = 0, i;
 	int64_t ds;
 
 	*names = NULL;
 	*counts = NULL;
 	*n = 0;
 	for (ds = day_start(from); ds < to; ds += 86400) {
-		char key[512], day[48];
+		char key[512], nkey[512], day[48];
 		const char *argv[2];
-		redisReply *r;
+		redisReply *rn, *rd;
+		int64_t lo = from > ds ? from - ds : 0;
+		int64_t hi = to < ds + 86400 ? to - ds : 86400;
 
 		day_name(ds, day, sizeof day);
-		if (kind == 'k')
+		if (kind == 'k') {
 			store_key(s, STORE_KEY_KEYWORDS, topic, day, NULL, key,
 			    sizeof key);
-		else
+			store_key(s, STORE_KEY_KEYWORD_NAMES, topic, day, NULL,
+			    nkey, sizeof nkey);
+		} else {
 			store_key(s, STORE_KEY_BREAKDOWN, topic, field, day, key,
 			    sizeof key);
+			store_key(s, STORE_KEY_BREAKDOWN_NAMES, topic, field, day,
+			    nkey, sizeof nkey);
+		}
 		argv[0] = "HGETALL";
-		argv[1] = key;
-		if ((r = store_run(s, 2, argv, NULL)) == NULL)
+		argv[1] = nkey;
+		if ((rn = store_run(s, 2, argv, NULL)) == NULL)
 			goto fail;
-		if (r->type != REDIS_REPLY_ARRAY) {
-			freeReplyObject(r);
-			continue;
+		argv[0] = "GET";
+		argv[1] = key;
+		if ((rd = store_run(s, 2, argv, NULL)) == NULL) {
+			freeReplyObject(rn);
+			goto fail;
 		}
-		for (i = 0; i + 1 < r->elements; i += 2) {
-			const char *f = r->element[i]->str, *colon;
-			int64_t b;
-
-			if (f == NULL || (colon = strchr(f, ':')) == NULL)
-				continue;
-			b = strtoll(f, NULL, 10);
-			if (b < from || b >= to || r->element[i + 1]->str == NULL)
-				continue;
-			for (j = 0; j < ntc; j++)
-				if (strcmp(tc[j].name, colon + 1) == 0)
-					break;
-			if (j == ntc) {
-				tc = xgrow(tc, &cap, ntc + 1, sizeof *tc);
-				tc[ntc].name = xstrdup(colon + 1);
-				tc[ntc].count = 0;
-				ntc++;
-			}
-			tc[j].count += strtoll(r->element[i + 1]->str, NULL, 10);
-		}
-		freeReplyObject(r);
+		/* the slots that overlap [lo, hi) */
+		top_add_day(rn, rd, lo / STORE_SLOT_S,
+		    (hi + STORE_SLOT_S - 1) / STORE_SLOT_S, &tc, &ntc, &cap);
+		freeReplyObject(rn);
+		freeReplyObject(rd);
 	}
 	if (ntc > 1)
 		qsort(tc, ntc, sizeof *tc, topc_cmp);

@@ -383,12 +383,13 @@ store_pop_dirty(struct store *s, const char *holder, char ***topics,
 	return rc;
 }
 
-/* One command of a span read: HMGET of nb buckets from lo, or (nb 0)
- * HGETALL of the day key, keeping [lo, hi). */
+/* One command of a span read: GETRANGE of the cells of the buckets
+ * [lo, hi) of one hour key (cell 1 + the bucket's index in its hour, u32
+ * big-endian; cell 0 is the key's header). */
 struct span_cmd {
 	size_t	 span;
 	int64_t	 lo, hi;
-	size_t	 nb;
+	int64_t	 first;		/* the bucket of the first cell read */
 };
 
 /* Adds the buckets of reply r (to command sc) to the span's points. */
@@ -396,21 +397,18 @@ static void
 span_take(struct store_span *sp, const struct span_cmd *sc, int64_t res,
     const redisReply *r, size_t *cap)
 {
+	const unsigned char *c;
 	size_t i;
 
-	if (r->type != REDIS_REPLY_ARRAY)
+	if (r->type != REDIS_REPLY_STRING)
 		return;
-	for (i = 0; i < r->elements; i += sc->nb > 0 ? 1 : 2) {
-		const redisReply *v = sc->nb > 0 ? r->element[i] :
-		    i + 1 < r->elements ? r->element[i + 1] : NULL;
-		int64_t b, cnt;
+	c = (const unsigned char *)r->str;
+	for (i = 0; i + 4 <= r->len; i += 4) {
+		int64_t b = sc->first + (int64_t)(i / 4) * res;
+		uint32_t cnt = (uint32_t)c[i] << 24 | (uint32_t)c[i + 1] << 16 |
+		    (uint32_t)c[i + 2] << 8 | c[i + 3];
 
-		if (v == NULL || v->type != REDIS_REPLY_STRING)
-			continue;
-		b = sc->nb > 0 ? sc->lo + (int64_t)i * res :
-		    strtoll(r->element[i]->str, NULL, 10);
-		cnt = strtoll(v->str, NULL, 10);
-		if (cnt <= 0 || b < sc->lo || b >= sc->hi)
+		if (cnt == 0 || b < sc->lo || b >= sc->hi)
 			continue;
 		sp->pts = xgrow(sp->pts, cap, sp->n + 1, sizeof *sp->pts);
 		sp->pts[sp->n].bucket = b;
@@ -418,41 +416,27 @@ span_take(struct store_span *sp, const struct span_cmd *sc, int64_t res,
 	}
 }
 
-/* Queues the read of [lo, hi) (inside one day) of span i. */
+/* Queues the read of [lo, hi) (inside one hour) of span i. */
 static int
 span_send(struct store *s, redisContext *c, const struct store_span *sp,
     size_t i, int64_t lo, int64_t hi, int64_t res, struct span_cmd *sc)
 {
-	char key[512], day[48], (*fields)[24];
-	const char **argv;
-	size_t nb = (size_t)((hi - lo + res - 1) / res), k;
-	int rc;
+	char key[512], day[48], a[24], b[24];
+	const char *argv[4] = { "GETRANGE", key, a, b };
+	int64_t hs = store_hour_start(lo);
+	int64_t c0 = 1 + (lo - hs + res - 1) / res, c1 = 1 + (hi - hs - 1) / res;
 
-	store_day_name(lo, day, sizeof day);
+	store_hour_name(lo, day, sizeof day);
 	store_key(s, STORE_KEY_COUNTS, sp->topic, day, NULL, key, sizeof key);
 	sc->span = i;
 	sc->lo = lo;
 	sc->hi = hi;
-	if (nb > 512) {		/* much of the day: the whole hash */
-		const char *a[2] = { "HGETALL", key };
-
-		sc->nb = 0;
-		return pipe_send(s, c, 2, a);
-	}
-	sc->nb = nb;
-	argv = xmalloc((nb + 2) * sizeof *argv);
-	fields = xmalloc(nb * sizeof *fields);
-	argv[0] = "HMGET";
-	argv[1] = key;
-	for (k = 0; k < nb; k++) {
-		snprintf(fields[k], sizeof fields[k], "%" PRId64,
-		    lo + (int64_t)k * res);
-		argv[k + 2] = fields[k];
-	}
-	rc = pipe_send(s, c, (int)nb + 2, argv);
-	free(argv);
-	free(fields);
-	return rc;
+	sc->first = hs + (c0 - 1) * res;
+	if (c1 < c0)		/* no bucket starts in [lo, hi): read nothing */
+		c1 = c0 - 1;
+	snprintf(a, sizeof a, "%" PRId64, c0 * 4);
+	snprintf(b, sizeof b, "%" PRId64, c1 * 4 + 3);
+	return pipe_send(s, c, 4, argv);
 }
 
 int
@@ -466,8 +450,8 @@ store_read_spans(struct store *s, int64_t res, struct store_span *v,
 	redisContext *c;
 	int rc = 0;
 
-	if (res <= 0)
-		res = 1;
+	(void)res;	/* the cells are the store's buckets */
+	res = store_resolution_s(s);
 	for (k = 0; k < n; k++) {
 		v[k].pts = NULL;
 		v[k].n = 0;
@@ -479,9 +463,9 @@ store_read_spans(struct store *s, int64_t res, struct store_span *v,
 			rc = -1;
 			break;
 		}
-		/* a batch of commands: each span's day keys in turn */
+		/* a batch of commands: each span's hour keys in turn */
 		for (nc = 0; i < n && nc < PIPE_BATCH && rc == 0; nc++) {
-			int64_t hi = store_day_start(lo) + 86400;
+			int64_t hi = store_hour_start(lo) + 3600;
 
 			if (hi > v[i].to)
 				hi = v[i].to;
@@ -868,7 +852,7 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Adds the topic ids of one SCAN reply's keys <p>c:<topic>:<day>. */
+/* Adds the topic ids of one SCAN reply's keys <p>c:<topic>:<hour>. */
 static void
 add_counted_topics(const redisReply *keys, size_t plen, size_t dlen,
     char ***ids, size_t *n, size_t *cap)
@@ -892,14 +876,15 @@ int
 store_counted_topics(struct store *s, const char *day, char ***ids,
     size_t *nids)
 {
-	char *pattern, cursor[32] = "0";
+	char *pattern, cursor[32] = "0", hours[64];
 	size_t n = 0, cap = 0, i, k, plen;
 	char **v = NULL;
 
 	/* the topic begins where it would in the key of topic "" */
 	plen = store_key(s, STORE_KEY_COUNTS, "", day, NULL, NULL, 0) -
 	    strlen(day) - 1;
-	pattern = detect_key(s, STORE_KEY_COUNTS, "*", day);
+	snprintf(hours, sizeof hours, "%s??", day);	/* one key an hour */
+	pattern = detect_key(s, STORE_KEY_COUNTS, "*", hours);
 	do {
 		const char *argv[6] = { "SCAN", cursor, "MATCH", pattern,
 		    "COUNT", "1000" };
@@ -917,7 +902,8 @@ store_counted_topics(struct store *s, const char *day, char ***ids,
 			break;
 		}
 		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
-		add_counted_topics(r->element[1], plen, strlen(day), &v, &n, &cap);
+		add_counted_topics(r->element[1], plen, strlen(hours), &v, &n,
+		    &cap);
 		freeReplyObject(r);
 	} while (strcmp(cursor, "0") != 0);
 	free(pattern);

@@ -39,6 +39,9 @@ redisContext *store_dial(const struct store *s, char *err, size_t errsz);
 void store_set_err(struct store *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The counters' bucket length (store_conf.resolution_s). */
+int64_t store_resolution_s(const struct store *s);
+
 /* The store's reply timeout in ms. */
 int64_t store_timeout_ms(const struct store *s);
 
@@ -53,6 +56,10 @@ redisReply *store_run(struct store *s, int argc, const char **argv,
  * start of that day in seconds. */
 void store_day_name(int64_t bucket, char *buf, size_t sz);
 int64_t store_day_start(int64_t bucket);
+/* Likewise the UTC hour (yyyymmddhh) of a bucket, as in the counter keys'
+ * names (one a topic and hour), and the start of that hour. */
+void store_hour_name(int64_t bucket, char *buf, size_t sz);
+int64_t store_hour_start(int64_t bucket);
 
 /* The store's connection, made first if need be (NULL: store_errstr says
  * why); for pipelining (redisAppendCommandArgv, redisGetReply).  After an

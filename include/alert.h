@@ -62,6 +62,8 @@ char *alert_json(const struct alert *al);
 /* Evidence of an alert, one set of limits for the daemon and backtest. */
 #define ALERT_TOP_KEYWORDS	5	/* top keywords of the window */
 #define ALERT_TOP_VALUES	5	/* top values of each count_by field */
+/* Top keywords and values are counted over the window widened to whole
+ * slots of STORE_SLOT_S seconds (the store counts them per slot). */
 #define ALERT_SAMPLES		3	/* sample posts */
 
 /* The order of top keywords and values: the larger count first, then the

@@ -93,6 +93,7 @@ struct config {
 	char		*alert_stream;		/* appended to the prefix */
 	int64_t		 alert_stream_maxlen;
 	int64_t		 samples;		/* sample posts kept per topic and bucket */
+	int64_t		 samples_per_topic;	/* the newest kept in Redis per topic */
 
 	/* service */
 	char		*metrics_listen;	/* "" disables */

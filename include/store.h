@@ -27,6 +27,15 @@
 #include "sparse.h"
 #include "spike.h"
 
+/* Keyword hits and count_by values are counted per slot of this many
+ * seconds of a UTC day (the counters per bucket), so that a day of them
+ * stays small: alert evidence covers the window widened to whole slots
+ * (alert_make). */
+#define STORE_SLOT_S		300
+/* count_by values counted under their own name per topic, field and day
+ * (then "_other"; "_other" and "_none" come on top). */
+#define STORE_VALUES_PER_DAY	AGG_MAX_VALUES
+
 struct store_conf {
 	const char	*address;	/* host:port or unix:/path */
 	const char	*username;	/* ACL user; NULL or "": default */
@@ -37,6 +46,7 @@ struct store_conf {
 	const char	*stream;	/* the alert log: <prefix><stream> */
 	int64_t		 timeout_ms;
 	int64_t		 retention_s;	/* TTL of counters beyond their day */
+	int64_t		 resolution_s;	/* counter bucket length (10 s if 0) */
 	int64_t		 samples_keep;	/* samples kept per topic */
 };
 
@@ -52,10 +62,12 @@ struct store *store_open(const struct config *cfg, const char *password);
  * in order (NULL where the kind takes fewer).  Writes at most sz bytes;
  * returns the length the whole name needs (as snprintf). */
 enum store_key {
-	STORE_KEY_COUNTS,	/* c:<topic>:<yyyymmdd>: bucket → posts */
-	STORE_KEY_KEYWORDS,	/* k:<topic>:<yyyymmdd>: bucket:keyword → hits */
-	STORE_KEY_BREAKDOWN,	/* b:<topic>:<field>:<yyyymmdd>: bucket:value */
-	STORE_KEY_SAMPLES,	/* s:<topic>: sample posts by bucket */
+	STORE_KEY_COUNTS,	/* c:<topic>:<yyyymmddhh>: per bucket, posts */
+	STORE_KEY_KEYWORDS,	/* k:<topic>:<yyyymmdd>: hits per keyword, slot */
+	STORE_KEY_KEYWORD_NAMES, /* kn:<topic>:<yyyymmdd>: keyword → index */
+	STORE_KEY_BREAKDOWN,	/* b:<topic>:<field>:<yyyymmdd>: per value, slot */
+	STORE_KEY_BREAKDOWN_NAMES, /* bn:<topic>:<field>:<yyyymmdd>: value → index */
+	STORE_KEY_SAMPLES,	/* s:<topic>: sample posts by post time */
 	STORE_KEY_POSITIONS,	/* pos:<group>: Kafka positions */
 	STORE_KEY_SINCE,	/* since: the first bucket counted */
 	STORE_KEY_REJECTED,	/* rejected: dead-letter stream */
@@ -149,10 +161,10 @@ int store_get_positions(struct store *s, const char *group,
 int store_get_counts(struct store *s, const char *topic, int64_t from,
     int64_t res, size_t n, int64_t *out);
 
-/* Reads the whole hash of a day key family for the buckets [from, to):
- * keyword counts (kind 'k') or breakdown counts (kind 'b', field given)
- * summed over the buckets, as (name, count) pairs sorted by count, at most
- * max.  *names are owned by the caller (free each, then the array). */
+/* Keyword counts (kind 'k') or count_by value counts (kind 'b', field
+ * given) of topic over the STORE_SLOT_S slots that overlap [from, to),
+ * summed, as (name, count) pairs sorted by count, at most max.  *names are
+ * owned by the caller (free each, then the array). */
 int store_get_top(struct store *s, char kind, const char *topic,
     const char *field, int64_t from, int64_t to, size_t max, char ***names,
     int64_t **counts, size_t *n);

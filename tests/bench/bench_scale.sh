@@ -34,9 +34,16 @@
 #               from a burst's first post produced to its alert on Pub/Sub
 #               (NA, said on stderr, when a burst had no alert within
 #               BENCH_SCALE_LAT_WAIT s, default 60);
-#   redis_mb_per_topic_day  MEMORY USAGE of every day-shaped key and sample
-#               set over the active topic-days (docs/operations.md, Redis
-#               schema), of the stream as generated (a minute of posts);
+#   redis_mb_per_topic_day  after the bursts, a whole UTC day (yesterday)
+#               of posts for BENCH_SCALE_DAY_TOPICS (20) topics, one post
+#               per topic in every 10 s bucket naming two of its keywords
+#               (and ~120 bytes of Latin padding that hits no topic), is
+#               counted by the same daemon; then MEMORY USAGE of each such
+#               topic's keys of that day (c:, k:, kn:, b:, bn:) and of its
+#               sample set s:, over the topics: the formula of
+#               docs/operations.md (Redis schema) for topics active all
+#               day.  The backlog's own keys (a minute of posts) are
+#               printed above, for comparison;
 #   flush_script_max_ms  the slowest flush script inside Redis (the slow
 #               log, every EVALSHA over 1 ms), with the calls, mean
 #               (INFO commandstats) and how many took 50 ms or more above.
@@ -49,7 +56,8 @@
 #
 # Environment: BUILD (build), TIDEWATCH (./tidewatch), BENCH_SCALE_SIZES,
 # BENCH_SCALE_POSTS, BENCH_SCALE_TIMEOUT, BENCH_SCALE_TICK_WAIT,
-# BENCH_SCALE_BURSTS, BENCH_SCALE_LAT_WAIT, BENCH_SCALE_FLUSH_MAX (the
+# BENCH_SCALE_BURSTS, BENCH_SCALE_LAT_WAIT, BENCH_SCALE_DAY_TOPICS,
+# BENCH_SCALE_FLUSH_MAX (the
 # daemon's redis.flush_max_entries; default its own), THUOCL, COLD.
 set -u
 
@@ -62,6 +70,7 @@ TICK_WAIT=${BENCH_SCALE_TICK_WAIT:-60}
 BURSTS=${BENCH_SCALE_BURSTS:-8}
 FLUSH_MAX=${BENCH_SCALE_FLUSH_MAX:-}	# redis.flush_max_entries; empty: default
 LAT_WAIT=${BENCH_SCALE_LAT_WAIT:-60}
+DAY_TOPICS=${BENCH_SCALE_DAY_TOPICS:-20}
 THUOCL=${THUOCL:-../shared/data/thuocl-lexicon}
 COLD=${COLD:-../shared/data/cold-chinese-offensive}
 PREFIX=tidewatch:
@@ -288,22 +297,80 @@ latency() {
 	esac
 }
 
-# memory N: Redis bytes per active topic-day, from MEMORY USAGE of every
-# day-shaped key (<p>c:<topic>:<day>, <p>k:…, <p>b:…) and of the topics'
-# sample sets (<p>s:<topic>), over the (topic, day) pairs that have a
-# counter key (_all excluded from both): the formula of
-# docs/operations.md.  The stream covers a minute, so this is the memory
-# of a minute of such posts per topic-day, not of a full day.
+# memory N [DAY]: Redis bytes per topic-day, from MEMORY USAGE of every
+# key a topic has for a day (<p>c:<topic>:<day><hh> of each hour, <p>k:…,
+# <p>kn:…, <p>b:…, <p>bn:…) and of its sample set (<p>s:<topic>), over the
+# (topic, day) pairs that have a counter key (_all excluded from both): the
+# formula of docs/operations.md.  Without DAY: over the backlog's keys (a
+# minute of posts); with DAY: over the day stream's topics and that day
+# only, each active in every bucket of it (the figure printed).  Also the
+# share of each kind of key.
 memory() {
-	rcli --scan --pattern "${PREFIX}[ckbs]:*" >"$T/keys$1"
+	if [ $# -gt 1 ]; then
+		while read -r _t; do
+			rcli --scan --pattern "${PREFIX}c:$_t:$2??"
+			rcli --scan --pattern "${PREFIX}b*:$_t:*:$2" |
+			    grep -E "^${PREFIX}bn?:$_t:"
+			printf '%s\n' "${PREFIX}k:$_t:$2" "${PREFIX}kn:$_t:$2" \
+			    "${PREFIX}s:$_t"
+		done <"$T/daytopics" >"$T/keys$1"
+	else
+		rcli --scan --pattern "${PREFIX}[ckbs]*:*" >"$T/keys$1"
+	fi
 	awk '{ print "MEMORY USAGE " $0 }' "$T/keys$1" | rcli >"$T/mem$1"
-	MB_TOPIC_DAY=$(paste -d' ' "$T/keys$1" "$T/mem$1" | awk -v p="$PREFIX" '
+	paste -d' ' "$T/keys$1" "$T/mem$1" | awk -v p="$PREFIX" '
 	    { k = substr($1, length(p) + 1); split(k, f, ":") }
-	    f[2] == "_all" { next }
-	    { bytes += $2 }
-	    f[1] == "c" { days++ }
-	    END { if (days) printf "%.4f\n", bytes / days / 1048576; else print "NA" }')
-	echo "  $1 topics: $(wc -l <"$T/keys$1") keys; redis_mb_per_topic_day $MB_TOPIC_DAY (a minute of posts per topic-day)"
+	    f[2] == "_all" || $2 !~ /^[0-9]+$/ { next }
+	    { bytes += $2; kind[f[1]] += $2 }
+	    f[1] == "c" { td[f[2] ":" substr(f[3], 1, 8)] = 1 }
+	    END { for (x in td) days++
+	          if (days) printf "%.4f", bytes / days / 1048576; else printf "NA"
+	          for (x in kind) printf " %s=%.1fKB", x, days ? kind[x] / days / 1024 : 0
+	          print "" }' >"$T/memline$1"
+	read -r _mb _share <"$T/memline$1"
+	if [ $# -gt 1 ]; then
+		MB_TOPIC_DAY=$_mb
+		echo "  $1 topics: redis_mb_per_topic_day $_mb ($(wc -l <"$T/daytopics") topics active in every bucket of $2; per topic-day: $_share)"
+	else
+		echo "  $1 topics: $(wc -l <"$T/keys$1") keys; MB per topic-day $_mb over the backlog's keys (a minute of posts; $_share)"
+	fi
+}
+
+# day_posts N K FILE: a whole UTC day (yesterday) of posts for the first
+# DAY_TOPICS topics, one post per topic and 10 s bucket naming two of its
+# keywords; prints the day (yyyymmdd) and writes the topic ids to
+# $T/daytopics
+day_posts() {
+	_ds=$(( $(date +%s) / 86400 * 86400 - 86400 ))
+	awk -v n="$DAY_TOPICS" -v k="$2" -v ds="$_ds" '
+	{ w[nw++] = $0 }
+	END {
+		pad = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labore et dolore"
+		for (b = 0; b < 8640; b++)
+			for (t = 0; t < n; t++) {
+				for (i = 0; i < 2; i++) {
+					j = t * k + i
+					kw[i] = w[(j + int(j / nw) * 7919) % nw]
+				}
+				printf "{\"id\":\"d%d-%d\",\"text\":\"%s %s，%s\",\"time\":%d}\n",
+				    b, t, kw[0], pad, kw[1], ds + b * 10 + t % 10
+			}
+	}' "$T/words" >"$3"
+	awk -v n="$DAY_TOPICS" 'BEGIN { for (t = 0; t < n; t++) printf "s%06d\n", t }' >"$T/daytopics"
+	date -u -d "@$_ds" +%Y%m%d
+}
+
+# counted_within N SECS: waits until group g<N> has counted $want posts
+counted_within() {
+	_end=$(( $(date +%s) + $2 ))
+	while [ "$(date +%s)" -lt "$_end" ]; do
+		_l=$(rcli EVAL "$COUNTED_LUA" 1 "${PREFIX}pos:g$1")
+		case $_l in
+		[0-9]*\ [0-9]*) [ "${_l#* }" -ge "$want" ] && return 0 ;;
+		esac
+		sleep 0.5
+	done
+	return 1
 }
 
 # --- one size -------------------------------------------------------------------
@@ -393,16 +460,30 @@ EOF
 	latency "$n"
 	rss=$(awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$dpid/status" 2>/dev/null)
 	tick=$(passes | median_of)
-	halt "$dpid"
 	memory "$n"
-	[ "$tick" != NA ] ||
-	    echo "bench-scale: $n topics: no detector pass within ${TICK_WAIT}s of the drain: tick_ms NA" >&2
+	# the backlog's and the bursts' flushes
 	flush=$(sed -n 's/.*msg="flushed".* ms=\([0-9]*\).*/\1/p' \
 	    "$T/run$n.log" | median_of)
 	entries=$(sed -n 's/.*msg="flushed".* entries=\([0-9]*\).*/\1/p' \
 	    "$T/run$n.log" | median_of)
 	echo "  $n topics: flush_ms median $flush, entries per flush median $entries"
 	script_stats "$n"
+	# a whole day of a few topics, for the memory per topic-day
+	day=$(day_posts "$n" "$k" "$T/day$n.jsonl")
+	want=$(( counted + BURSTS * 60 + $(wc -l <"$T/day$n.jsonl") ))
+	"$BUILD"/tests/kafka-produce -k -b "$BROKERS" -t "scale$n" \
+	    "$T/day$n.jsonl" 2>"$T/produce$n.err" ||
+	    fail "producing failed: $(cat "$T/produce$n.err")"
+	rm -f "$T/day$n.jsonl"
+	if counted_within "$n" "$TIMEOUT"; then
+		memory "$n" "$day"
+	else
+		MB_TOPIC_DAY=NA
+		echo "bench-scale: $n topics: the day stream was not counted within ${TIMEOUT}s: redis_mb_per_topic_day NA" >&2
+	fi
+	halt "$dpid"
+	[ "$tick" != NA ] ||
+	    echo "bench-scale: $n topics: no detector pass within ${TICK_WAIT}s of the drain: tick_ms NA" >&2
 	echo "bench-scale topics=$n keywords=$((n * k)) compile_s=$compile_s rss_mb=${rss:-NA} posts_per_s=$rate tick_ms=$tick redis_mb_per_topic_day=$MB_TOPIC_DAY latency_p99_ms=$LAT_P99 flush_script_max_ms=$SCRIPT_MAX" >>"$T/lines"
 	tail -1 "$T/lines"
 }

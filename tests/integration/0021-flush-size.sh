@@ -45,9 +45,9 @@ check "every key carries a TTL" sh -c "for k in \$(redis-cli -p $REDIS_PORT --sc
 
 # a key emptied behind the daemon's back gets its TTL again from the flush
 # that recreates it
-day=tidewatch:c:food-safety:$(date -u +%Y%m%d)
-check "a food-safety counter of today exists" sh -c "[ \$(redis-cli -p $REDIS_PORT exists '$day') -eq 1 ]"
-rcli hgetall "$day" | awk 'NR % 2 == 1 { b = $0; next } { print "food-safety", b, $0 }' >"$T/deleted"
+day=$(rcli --scan --pattern 'tidewatch:c:food-safety:*' | head -1)	# an hour's
+check "a food-safety counter exists" sh -c "[ -n '$day' ] && [ \$(redis-cli -p $REDIS_PORT exists '$day') -eq 1 ]"
+key_counts "$day" | awk '{ print "food-safety", $0 }' >"$T/deleted"
 rcli del "$day" >/dev/null
 "$BUILD"/tests/postgen -n 300 -d 60 -s now-60 -r 22 -m 15 \
     -b '某地查处地沟油窝点@10+10*50' >"$T/more.jsonl"

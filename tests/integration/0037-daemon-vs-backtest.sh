@@ -118,7 +118,12 @@ n=$(wc -l <"$T/posts.jsonl")
 # --- the daemon: count every post, then the alert blocks by a reload
 start_redis
 start_kafka posts:2
-RULES="$T/rules" write_config "$T/tw.yaml" </dev/null
+# samples of every bucket of the hour stay in Redis (the default keeps the
+# newest 100 per topic), so that alerts on old windows carry them as
+# backtest's do
+RULES="$T/rules" write_config "$T/tw.yaml" <<'EOF'
+alerts: {samples_per_topic: 5000}
+EOF
 start_daemon tw "$T/tw.yaml"
 produce_spread "$T/posts.jsonl"
 check "daemon: all $n posts consumed" all_consumed "$n"

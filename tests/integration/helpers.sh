@@ -147,12 +147,17 @@ consumed_offsets() {
 	    f !~ /^[tl]:/ { s += $0 } END { print s + 0 }'
 }
 
+# key_counts KEY: "bucket count" lines of one counter key (10 s buckets),
+# read by deploy/tidewatch-counts.lua as an operator would.
+key_counts() {
+	rcli --eval "$TOP/deploy/tidewatch-counts.lua" "$1" , 10
+}
+
 # redis_counts: "topic bucket count" lines of every counter, sorted.
 redis_counts() {
 	for k in $(rcli --scan --pattern 'tidewatch:c:*'); do
 		topic=$(echo "$k" | cut -d: -f3)
-		rcli hgetall "$k" | awk -v t="$topic" 'NR % 2 == 1 { b = $0; next }
-		    { print t, b, $0 }'
+		key_counts "$k" | awk -v t="$topic" '{ print t, $0 }'
 	done | sort
 }
 

@@ -64,7 +64,8 @@ test_conf_from_config(void **state)
 	assert_string_equal(sc.stream, "alert-log");
 	assert_int_equal(sc.timeout_ms, 750);
 	assert_int_equal(sc.retention_s, 3 * 86400);
-	assert_int_equal(sc.samples_keep, 1000);
+	assert_int_equal(sc.samples_keep, 100);
+	assert_int_equal(sc.resolution_s, 10);
 	store_conf_from_config(&cfg, NULL, &sc);
 	assert_null(sc.password);
 }
