@@ -275,6 +275,11 @@ script_stats() {
 	_p99=$(awk -v u="${_p99:-0}" 'BEGIN { printf "%.1f", u / 1000 }')
 	[ "${_p99}" != 0.0 ] || _p99="<1"
 	echo "  $1 topics: flush scripts: ${_cs%% *} calls, usec_per_call ${_cs#* }, p99 ${_p99} ms, max ${_max} ms, ${_over} of 50 ms or more"
+	# inside the scripts: each command's calls and µs (the top six by time)
+	echo "  $1 topics: inside the scripts: $(rcli info commandstats | tr -d '\r' |
+	    sed -n 's/^cmdstat_\([a-z]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \1 \2/p' |
+	    grep -v ' evalsha ' | sort -rn | head -6 |
+	    awk '{ printf "%s%s %d calls %.2f s", NR > 1 ? ", " : "", $2, $3, $1 / 1e6 }')"
 	SCRIPT_MAX=$_max
 }
 
