@@ -6,13 +6,15 @@
 # retention count as late, and the stream never stops.
 SCRIPT=0065-fault-bad-input
 . tests/integration/helpers.sh
-need redis-server redis-cli
+need curl redis-server redis-cli
 
 start_redis
 start_kafka posts:2
 write_config "$T/tw.yaml" <<'YAML'
 input: {max_post_bytes: 1MiB, max_future: 1h}
 YAML
+MPORT=$(free_port)
+sed -i "s|^metrics: .*|metrics: {listen: \"127.0.0.1:$MPORT\"}|" "$T/tw.yaml"
 now=$(date +%s)
 "$BUILD"/tests/postgen -n 6000 -d 600 -s now-600 -r 65 -m 25 >"$T/good.jsonl"
 
@@ -82,6 +84,20 @@ check "posts older than the retention counted as late" \
     wait_for 15 grep -q 'late=2 ' "$T/tw.log"
 check "rejects counted in the summary" \
     wait_for 15 grep -q 'rejected=28 ' "$T/tw.log"
+# every reason the daemon counts is in its metrics and documented
+curl -s "http://127.0.0.1:$MPORT/metrics" |
+    sed -n 's/^tidewatch_posts_rejected_total{reason="\([a-z0-9_]*\)"} \([0-9]*\)$/\1 \2/p' |
+    sort >"$T/metric"
+check "metrics list every reason (not_object, nul_escape among them)" sh -c "
+    [ \$(wc -l <'$T/metric') -ge 11 ] &&
+    grep -qx 'not_object 2' '$T/metric' && grep -qx 'nul_escape 2' '$T/metric'" ||
+    sed 's/^/  /' "$T/metric"
+for doc in README.md docs/operations.md deploy/tidewatch.1; do
+	missing=$(cut -d' ' -f1 "$T/metric" | while read -r r; do
+		grep -qw -- "$r" "$TOP/$doc" || echo "$r"; done)
+	check "every reason documented in $doc" test -z "$missing" ||
+	    echo "  missing: $missing"
+done
 rcli HGETALL tidewatch:rejected-total | paste - - -d ' ' | sort >"$T/total"
 printf '%s 2\n' bad_time future no_text not_object not_utf8 nul_byte \
     nul_escape too_deep too_large >"$T/total.want"
