@@ -1,6 +1,7 @@
 /*
  * test_config.c — defaults, YAML loading, every error kind with its
- * position, command-line overrides.
+ * position, command-line overrides, kafka.properties as librdkafka takes
+ * them (secrets from the environment, never in an error).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <librdkafka/rdkafka.h>
 
 #include "config.h"
 #include "rules.h"
@@ -179,6 +182,53 @@ test_set(void **state)
 	diag_free(&d);
 }
 
+/* -s kafka.properties.NAME=value, and the properties as librdkafka takes
+ * them: NAME_env resolved, its value never in an error. */
+static void
+test_kafka_properties(void **state)
+{
+	struct config c;
+	struct diag d;
+	rd_kafka_conf_t *conf;
+	char v[64];
+	size_t n = sizeof v;
+
+	(void)state;
+	diag_init(&d);
+	config_defaults(&c);
+	assert_int_equal(config_set(&c, "kafka.properties.fetch.min.bytes=5", &d), 0);
+	assert_int_equal(config_set(&c, "kafka.properties.fetch.min.bytes=7", &d), 0);
+	assert_int_equal(config_set(&c, "kafka.properties.client.id_env=TW_UNIT_CID", &d), 0);
+	assert_int_equal(c.kafka_nprops, 2);
+	assert_string_equal(c.kafka_props[0].value, "7");
+	assert_int_equal(config_set(&c, "kafka.properties.=1", &d), -1);
+	assert_int_equal(d.n, 1);
+	diag_free(&d);
+
+	diag_init(&d);
+	setenv("TW_UNIT_CID", "from-env", 1);
+	conf = rd_kafka_conf_new();
+	assert_int_equal(config_kafka_apply(&c, conf, &d), 0);
+	assert_int_equal(rd_kafka_conf_get(conf, "client.id", v, &n), RD_KAFKA_CONF_OK);
+	assert_string_equal(v, "from-env");
+	rd_kafka_conf_destroy(conf);
+
+	/* a secret librdkafka refuses: named, its value not shown */
+	setenv("TW_UNIT_CID", "s3cr3t", 1);
+	assert_int_equal(config_set(&c, "kafka.properties.enable.auto.commit_env=TW_UNIT_CID", &d), 0);
+	conf = rd_kafka_conf_new();
+	assert_int_equal(config_kafka_apply(&c, conf, &d), -1);
+	rd_kafka_conf_destroy(conf);
+	assert_int_equal(d.n, 1);
+	assert_non_null(strstr(d.msgs[0], "kafka.properties.enable.auto.commit_env: "
+	    "librdkafka refuses the value of enable.auto.commit read from "
+	    "variable TW_UNIT_CID (not shown)"));
+	assert_null(strstr(d.msgs[0], "s3cr3t"));
+	unsetenv("TW_UNIT_CID");
+	diag_free(&d);
+	config_free(&c);
+}
+
 static void
 test_print_defaults(void **state)
 {
@@ -240,6 +290,7 @@ main(void)
 		cmocka_unit_test(test_load),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_set),
+		cmocka_unit_test(test_kafka_properties),
 		cmocka_unit_test(test_print_defaults),
 		cmocka_unit_test(test_update),
 	};
