@@ -16,13 +16,15 @@
  * agg_clear() keeps the tables, the entry array and the interned strings
  * (the topics and keywords of one flush are mostly those of the next, so
  * a flush costs no allocation per string); it frees the samples, and the
- * strings only once they number more than AGG_INTERN_KEEP (count_by values
- * can be unbounded).  The interned topic ids and keywords are also cached
- * by topic and keyword index of the rule set in use, so a hit costs no
- * string hashing; the cache is dropped when the rule set changes.  A post
- * matching many topics of a large rule set finds each topic's cache entry
- * at a random place: agg_add() prefetches them all before reading the
- * first.  One aggregate per thread.
+ * strings only once they number more than AGG_INTERN_KEEP beyond twice
+ * the ids and keywords of the rule set in use (count_by values can be
+ * unbounded; a set of a million keywords must not have its strings
+ * dropped and interned again at every flush).  The interned topic ids and
+ * keywords are also cached by topic and keyword index of the rule set in
+ * use, so a hit costs no string hashing; the cache is dropped when the
+ * rule set changes.  A post matching many topics of a large rule set
+ * finds each topic's cache entry at a random place: agg_add() prefetches
+ * them all before reading the first.  One aggregate per thread.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -88,6 +90,7 @@ struct agg {
 						 * compared, it may be freed */
 	struct tcache		*tc;
 	size_t			 ntc;		/* entries of tc */
+	size_t			 crs_nkeywords;	/* crs's, when crs is set */
 
 	size_t			 posts;
 	const char		*all;		/* interned "_all", or NULL */
@@ -95,7 +98,8 @@ struct agg {
 						 * a run of posts in one bucket */
 };
 
-/* Interned strings kept across agg_clear() up to this many. */
+/* Interned strings kept across agg_clear() up to this many beyond those of
+ * the rule sets' ids and keywords (agg_clear). */
 #define AGG_INTERN_KEEP	(1u << 20)
 
 /* Internal kinds that bound the breakdowns and samples per bucket. */
@@ -538,6 +542,7 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 		tcache_drop(a);
 		a->crs = rs;
 		a->ntc = rs->ntopics;
+		a->crs_nkeywords = rs->nkeywords;
 		a->tc = xcalloc(a->ntc + 1, sizeof *a->tc);
 	}
 	/* the topics' cache entries lie apart: fetch them all at once */
@@ -608,7 +613,8 @@ agg_clear(struct agg *a)
 	if (a->slots != NULL)
 		memset(a->slots, 0, a->nslots * sizeof *a->slots);
 	free_samples(a);
-	if (a->nstrs_used > AGG_INTERN_KEEP)
+	if (a->nstrs_used > AGG_INTERN_KEEP + (a->crs == NULL ? 0 :
+	    2 * (a->ntc + a->crs_nkeywords)))
 		free_strings(a);
 	a->all_last = 0;
 	a->posts = 0;

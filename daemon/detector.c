@@ -107,6 +107,12 @@ struct detector {
 	struct tstate			*ts;
 	size_t				 nts, tscap;
 	struct strmap			 tsmap;		/* topic id → index in ts */
+	const struct ruleset		*idx_rs;	/* the rule set idx is of
+							 * (only compared) */
+	size_t				*idx;		/* per topic index of
+							 * idx_rs: index + 1 in
+							 * ts when last found */
+	size_t				 nidx;
 	int				 loaded;	/* histories and states read */
 	int64_t				 history_start;
 	int64_t				 settled_hs;	/* history_start of the last
@@ -193,6 +199,7 @@ detector_free(struct detector *d)
 		tstate_free(&d->ts[i]);
 	free(d->ts);
 	strmap_free(&d->tsmap);
+	free(d->idx);
 	redis_free(d->redis);
 	free(d->id);
 	free(d);
@@ -266,21 +273,26 @@ keep_lease_every(struct detector *d, size_t i)
 	return (i & 1023) == 1023 ? keep_lease(d) : 0;
 }
 
+/* The state ts of topic t found: marked seen, its blocks as t's. */
+static struct tstate *
+tstate_found(struct tstate *ts, const struct rule_topic *t)
+{
+	if (ts->nblocks != t->nalerts) {
+		/* the blocks changed with a reload: start over */
+		tstate_blocks(ts, t->nalerts);
+	}
+	ts->seen = 1;
+	return ts;
+}
+
 static struct tstate *
 tstate_get(struct detector *d, const struct rule_topic *t)
 {
 	struct tstate *ts;
 	size_t i = strmap_get(&d->tsmap, t->id);
 
-	if (i != STRMAP_NONE) {
-		ts = &d->ts[i];
-		if (ts->nblocks != t->nalerts) {
-			/* the blocks changed with a reload: start over */
-			tstate_blocks(ts, t->nalerts);
-		}
-		ts->seen = 1;
-		return ts;
-	}
+	if (i != STRMAP_NONE)
+		return tstate_found(&d->ts[i], t);
 	d->ts = xgrow(d->ts, &d->tscap, d->nts + 1, sizeof *d->ts);
 	ts = &d->ts[d->nts];
 	memset(ts, 0, sizeof *ts);
@@ -293,6 +305,35 @@ tstate_get(struct detector *d, const struct rule_topic *t)
 	tstate_blocks(ts, t->nalerts);
 	ts->seen = 1;
 	return ts;
+}
+
+/*
+ * The index in d->ts of the state of topic i of rs.  A pass asks for every
+ * topic: the index each had in the last pass over rs is tried first, and
+ * kept while it still holds that topic (forget_unseen moves states; a rule
+ * set may be freed and another allocated in its place), which costs no
+ * hashing and no probe at a random place of the map.
+ */
+static size_t
+tstate_index(struct detector *d, const struct ruleset *rs, size_t i)
+{
+	const struct rule_topic *t = &rs->topics[i];
+	size_t k;
+
+	if (d->idx_rs != rs || d->nidx != rs->ntopics) {
+		free(d->idx);
+		d->idx = xcalloc(rs->ntopics + 1, sizeof *d->idx);
+		d->idx_rs = rs;
+		d->nidx = rs->ntopics;
+	}
+	k = d->idx[i];
+	if (k != 0 && k <= d->nts && strcmp(d->ts[k - 1].topic, t->id) == 0) {
+		tstate_found(&d->ts[k - 1], t);
+		return k - 1;
+	}
+	k = (size_t)(tstate_get(d, t) - d->ts);
+	d->idx[i] = k + 1;
+	return k;
 }
 
 static void
@@ -885,7 +926,7 @@ step_all(struct detector *d, const struct ruleset *rs, int64_t Tcur,
 	act = xcalloc(rs->ntopics + 1, sizeof *act);
 	for (i = 0; i < rs->ntopics; i++)
 		if (rs->topics[i].nalerts > 0)
-			act[i] = (size_t)(tstate_get(d, &rs->topics[i]) - d->ts);
+			act[i] = tstate_index(d, rs, i);
 	tsv = xcalloc(rs->ntopics + 1, sizeof *tsv);
 	wtv = xcalloc(rs->ntopics + 1, sizeof *wtv);
 	for (i = 0; i < rs->ntopics; i++)
