@@ -24,6 +24,8 @@
 #                        separator skipping on real text (tests/eval/gaps.sh)
 #                        and traditional keyword spellings (tests/eval/variants.sh)
 #   make man             the man pages in $(BUILD)/man/ (also part of make)
+#   make schemas         the JSON Schemas of rule files and of the config in
+#                        $(BUILD)/share/tidewatch/ (also part of make)
 #   make install         PREFIX=/usr/local DESTDIR= SYSCONFDIR=/etc
 #   make uninstall       removes what make install put in place (an edited
 #                        config or rule file stays)
@@ -32,6 +34,7 @@
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 MANDIR     ?= $(PREFIX)/share/man
+DATADIR    ?= $(PREFIX)/share
 DOCDIR     ?= $(PREFIX)/share/doc/tidewatch
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
@@ -87,10 +90,10 @@ TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all man test check-tests bench bench-match bench-scale bench-rules demo eval install uninstall clean fuzz fuzz-regress FORCE
+.PHONY: all man schemas test check-tests bench bench-match bench-scale bench-rules demo eval install uninstall clean fuzz fuzz-regress FORCE
 # keep objects of tests and tools between runs
 .SECONDARY:
-all: $(BIN) $(if $(SANITIZE),,tidewatch) man
+all: $(BIN) $(if $(SANITIZE),,tidewatch) man schemas
 
 tidewatch: $(BIN)
 	cp $(BIN) $@
@@ -133,7 +136,7 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-test: $(BIN) $(UNIT_BINS) $(TOOL_BINS) man
+test: $(BIN) $(UNIT_BINS) $(TOOL_BINS) man schemas
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/run.sh
 
 bench-match: $(BUILD)/bench/bench_match
@@ -180,6 +183,18 @@ $(BUILD)/man/%: deploy/%
 	@mkdir -p $(dir $@)
 	cp $< $@
 
+# JSON Schemas (draft 2020-12) for editors: `tidewatch schema rules|config`,
+# generated from the loaders' key tables, never kept in the repository.
+SCHEMAS := $(BUILD)/share/tidewatch/rules.schema.json \
+           $(BUILD)/share/tidewatch/config.schema.json
+
+schemas: $(SCHEMAS)
+
+$(BUILD)/share/tidewatch/%.schema.json: $(BIN)
+	@mkdir -p $(dir $@)
+	$(BIN) schema $* >$@.tmp
+	mv $@.tmp $@
+
 # The example config and rules go to $(SYSCONFDIR)/tidewatch only where no
 # file of that name is there yet: an operator's edits are never overwritten.
 # The files that name /etc/tidewatch/ or /usr/local/bin/tidewatch (the
@@ -187,17 +202,21 @@ $(BUILD)/man/%: deploy/%
 # install, and the binary has SYSCONFDIR compiled in.  The compose file goes
 # to the docs without its build: section, which only works in the source
 # tree.  Files are listed once, in INSTALL_DOCS etc., so that uninstall
-# removes exactly them.
+# removes exactly them.  The rules' yaml-language-server line is pointed
+# at the installed schema (RULES_SED).
 INSTALL_DOCS := README.md deploy/redis.conf deploy/Dockerfile
 INSTALL_MAN5 := tidewatch-rules.5 tidewatch.yaml.5
 INSTALL_SED  := sed -e 's|/usr/local/bin/tidewatch|$(BINDIR)/tidewatch|g' \
                     -e 's|/etc/tidewatch/|$(SYSCONFDIR)/tidewatch/|g'
 ETC          := $(DESTDIR)$(SYSCONFDIR)/tidewatch
+RULES_SED    := sed -e '1s|$$schema=.*|$$schema=$(DATADIR)/tidewatch/rules.schema.json|'
 
-install: $(BIN) man
+install: $(BIN) man schemas
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
-	    $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(UNITDIR) $(ETC)/rules.d
+	    $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(UNITDIR) $(ETC)/rules.d \
+	    $(DESTDIR)$(DATADIR)/tidewatch
 	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/tidewatch
+	install -m 644 $(SCHEMAS) $(DESTDIR)$(DATADIR)/tidewatch
 	install -m 644 $(BUILD)/man/tidewatch.1 $(DESTDIR)$(MANDIR)/man1/tidewatch.1
 	install -m 644 $(INSTALL_MAN5:%=$(BUILD)/man/%) $(DESTDIR)$(MANDIR)/man5
 	$(INSTALL_SED) deploy/tidewatch.service >$(DESTDIR)$(UNITDIR)/tidewatch.service
@@ -212,7 +231,8 @@ install: $(BIN) man
 	    install -m 644 $(BUILD)/tidewatch.yaml.installed $(ETC)/tidewatch.yaml
 	for f in rules/*.yaml; do \
 	    [ -e $(ETC)/rules.d/$${f#rules/} ] || \
-	    install -m 644 $$f $(ETC)/rules.d/ || exit 1; \
+	    { $(RULES_SED) $$f >$(ETC)/rules.d/$${f#rules/} && \
+	    chmod 644 $(ETC)/rules.d/$${f#rules/}; } || exit 1; \
 	done
 
 # Removes what install put in place.  The config and rule files go only
@@ -225,16 +245,17 @@ uninstall:
 	    $(DESTDIR)$(UNITDIR)/tidewatch.service \
 	    $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS))) \
 	    $(DESTDIR)$(DOCDIR)/compose.yaml \
-	    $(patsubst docs/%,$(DESTDIR)$(DOCDIR)/docs/%,$(wildcard docs/*.md))
+	    $(patsubst docs/%,$(DESTDIR)$(DOCDIR)/docs/%,$(wildcard docs/*.md)) \
+	    $(patsubst $(BUILD)/share/%,$(DESTDIR)$(DATADIR)/%,$(SCHEMAS))
 	$(INSTALL_SED) deploy/tidewatch.yaml >$(BUILD)/tidewatch.yaml.installed
 	! cmp -s $(BUILD)/tidewatch.yaml.installed $(ETC)/tidewatch.yaml || \
 	    rm -f $(ETC)/tidewatch.yaml
 	for f in rules/*.yaml; do \
-	    ! cmp -s $$f $(ETC)/rules.d/$${f#rules/} || \
+	    ! $(RULES_SED) $$f | cmp -s - $(ETC)/rules.d/$${f#rules/} || \
 	    rm -f $(ETC)/rules.d/$${f#rules/}; \
 	done
 	-rmdir $(ETC)/rules.d $(ETC) $(DESTDIR)$(DOCDIR)/docs $(DESTDIR)$(DOCDIR) \
-	    2>/dev/null
+	    $(DESTDIR)$(DATADIR)/tidewatch 2>/dev/null
 
 # Fuzzing: libFuzzer harnesses tests/fuzz/*-fuzzer.c built with clang under
 # ASan and UBSan (objects in build/fuzz/, apart from the gcc build).

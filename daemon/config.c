@@ -912,6 +912,18 @@ config_print_defaults(FILE *fp)
 	}
 }
 
+/* The names of units[] with '|' between, into buf. */
+static void
+unit_names(const struct unit *units, char *buf, size_t size)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; units[i].name != NULL && o < size; i++)
+		o += (size_t)snprintf(buf + o, size - o, "%s%s", i ? "|" : "",
+		    units[i].name);
+}
+
 /* Key i of the table as documentation; the type names follow enum ctype. */
 int
 config_key_doc(size_t i, struct config_keydoc *doc)
@@ -935,6 +947,13 @@ config_key_doc(size_t i, struct config_keydoc *doc)
 	doc->max = o->max;
 	doc->reloadable = o->reloadable;
 	doc->help = o->help;
+	doc->units[0] = '\0';
+	if (o->type == CT_DUR_S)
+		unit_names(dur_s_units, doc->units, sizeof doc->units);
+	else if (o->type == CT_DUR_MS)
+		unit_names(dur_ms_units, doc->units, sizeof doc->units);
+	else if (o->type == CT_SIZE)
+		unit_names(size_units, doc->units, sizeof doc->units);
 	return 0;
 }
 

@@ -25,6 +25,7 @@ static const struct {
 	{ "config", cmd_config, "print the default config, or check a config file" },
 	{ "reload", cmd_reload, "reload the running daemon, exit 1 if that failed" },
 	{ "health", cmd_health, "ask the running daemon's /healthz (exit 0: healthy)" },
+	{ "schema", cmd_schema, "print the JSON Schema of rule files or of the config" },
 };
 
 static void

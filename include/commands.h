@@ -26,6 +26,7 @@ int cmd_config(int argc, char **argv);
 int cmd_top(int argc, char **argv);
 int cmd_reload(int argc, char **argv);
 int cmd_health(int argc, char **argv);
+int cmd_schema(int argc, char **argv);
 
 /* Loads the config (cfgpath, or defaults when NULL), then the rules from
  * rule_paths (or the config's rules.paths when nrules is 0), and builds the

@@ -152,6 +152,8 @@ struct config_keydoc {
 	int64_t			 min, max;	/* "integer": its bounds */
 	int			 reloadable;
 	const char		*help;
+	char			 units[80];	/* "duration", "size": the unit
+						   suffixes, '|' between */
 };
 /* Fills *doc with key i of the table.  Returns 0, or -1 when i is past
  * the last key. */
