@@ -16,7 +16,9 @@
  * (docs/rules.md lists what it cannot: uniqueness across topics and files,
  * regex syntax, lengths compared with each other or with the config).
  * Scalars the loader reads as text also accept the number or boolean a
- * YAML 1.2 reader makes of the same plain text.  Output is cJSON text; the
+ * YAML 1.2 reader makes of the same plain text.  Only keywords draft-07
+ * validators also know are used (yaml-language-server reads draft-07),
+ * but for dependentRequired, which is repeated as draft-07's dependencies.  Output is cJSON text; the
  * caller owns it.  Runs in the calling thread; no state between calls.
  */
 #include <stdarg.h>
@@ -648,6 +650,11 @@ put_alert_mapping(struct gen *g, cJSON *o, const struct akeys *t,
 			    names_array((const char *[]){ "baseline" }, 1));
 		}
 	}
+	/* the same for draft-07 validators (yaml-language-server), which
+	 * know it as dependencies; 2020-12 ignores that name */
+	if (dep != NULL)
+		cJSON_AddItemToObject(o, "dependencies",
+		    cJSON_Duplicate(dep, true));
 }
 
 /* A new generation into g and the root of its schema. */
