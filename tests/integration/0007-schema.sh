@@ -125,8 +125,10 @@ rule_case() {
 	else
 		sv=$(verdicts "$T/rules.schema.json" "$2")
 	fi
-	"$TIDEWATCH" check -c /dev/null "$2" >"$T/check.out" 2>&1
+	"$TIDEWATCH" check -c "$T/empty.yaml" "$2" >"$T/check.out" 2>&1
 	lv=$?
+	[ "$lv" -eq 0 ] || check "$1: the loader's errors are the rule file's" \
+	    grep -qF "$2" "$T/check.out"
 	only=$(listed "$RULES_LOADER_ONLY" "$1")
 	if [ -n "$only" ]; then
 		check "$1: only the loader catches it (${only#*|}): schema $sv, check exit $lv" \
@@ -136,6 +138,7 @@ rule_case() {
 	fi
 }
 
+: >"$T/empty.yaml"	# the default config
 rule_case rules/ rules
 n=0
 for f in tests/rules-bad/*.yaml tests/rules-bad/*/; do
