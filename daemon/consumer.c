@@ -285,10 +285,25 @@ io_errstr(void *arg)
 	return store_errstr(c->store);
 }
 
+/* After a flush: the offsets go to Kafka, once redis.wait_replicas
+ * replicas have the flush (WAIT), so that what the group committed
+ * survives a failover; one not acknowledged in time is committed with a
+ * later flush. */
 static void
 io_commit(void *arg)
 {
-	commit_offsets(arg);
+	struct consumer *c = arg;
+	int64_t n = c->cfg->redis_wait_replicas, acked = 0;
+
+	/* half the reply timeout: WAIT must answer before the socket gives up */
+	if (n > 0 && (store_wait_replicas(c->store, n,
+	    c->cfg->redis_timeout_ms / 2, &acked) == -1 || acked < n)) {
+		log_debug("flush not on enough replicas yet; commit deferred | "
+		    "consumer=%d acked=%" PRId64 " wanted=%" PRId64, c->id,
+		    acked, n);
+		return;
+	}
+	commit_offsets(c);
 }
 
 static void

@@ -252,6 +252,9 @@ struct store {
 	char		*username;
 	char		*password;
 	int64_t		 database;
+	char		**sentinels;
+	size_t		 nsentinels;
+	char		*master_name;
 	enum store_fault fault;		/* of the last error */
 	char		*prefix;
 	char		*channel;
@@ -275,6 +278,9 @@ store_conf_from_config(const struct config *cfg, const char *password,
 	sc->username = cfg->redis_username;
 	sc->password = password;
 	sc->database = cfg->redis_database;
+	sc->sentinels = (const char *const *)cfg->redis_sentinels;
+	sc->nsentinels = cfg->redis_nsentinels;
+	sc->master_name = cfg->redis_master_name;
 	sc->prefix = cfg->redis_prefix;
 	sc->channel = cfg->alert_channel;
 	sc->stream = cfg->alert_stream;
@@ -302,6 +308,12 @@ store_new(const struct store_conf *conf)
 	s->username = conf->username ? xstrdup(conf->username) : NULL;
 	s->password = conf->password ? xstrdup(conf->password) : NULL;
 	s->database = conf->database;
+	s->nsentinels = conf->nsentinels;
+	s->sentinels = xcalloc(conf->nsentinels + 1, sizeof *s->sentinels);
+	for (size_t i = 0; i < conf->nsentinels; i++)
+		s->sentinels[i] = xstrdup(conf->sentinels[i]);
+	s->master_name = xstrdup(conf->master_name != NULL ?
+	    conf->master_name : "");
 	s->prefix = xstrdup(conf->prefix);
 	s->channel = xstrdup(conf->channel != NULL ? conf->channel : "");
 	s->stream = xstrdup(conf->stream != NULL ? conf->stream : "");
@@ -332,6 +344,10 @@ store_free(struct store *s)
 	free(s->address);
 	free(s->username);
 	free(s->password);
+	for (size_t i = 0; i < s->nsentinels; i++)
+		free(s->sentinels[i]);
+	free(s->sentinels);
+	free(s->master_name);
 	free(s->prefix);
 	free(s->channel);
 	free(s->stream);
@@ -447,6 +463,8 @@ store_run(struct store *s, int argc, const char **argv, const size_t *lens)
 		snprintf(s->err, sizeof s->err, "redis: %s", r->str);
 		note_fault(s, store_fault_of_reply(r->str));
 		freeReplyObject(r);
+		if (s->fault == STORE_FAULT_UNAVAILABLE)
+			drop(s);	/* a demoted master: find the new one */
 		return NULL;
 	}
 	return r;
@@ -470,6 +488,9 @@ dial(const struct store *s, enum store_fault *fault, char *err, size_t errsz)
 		.password = s->password,
 		.database = s->database,
 		.timeout_ms = s->timeout_ms,
+		.sentinels = (const char *const *)s->sentinels,
+		.nsentinels = s->nsentinels,
+		.master_name = s->master_name,
 	};
 
 	return store_conn_dial(&dc, fault, err, errsz);
@@ -1252,6 +1273,8 @@ flush_send(struct store *s, const char *group, const struct keytab *kt,
 		note_fault(s, store_fault_of_reply(r->str));
 		freeReplyObject(r);
 		r = NULL;
+		if (s->fault == STORE_FAULT_UNAVAILABLE)
+			drop(s);	/* a demoted master: find the new one */
 	}
 	free(hdr.buf);
 	return r;
@@ -1558,6 +1581,23 @@ store_state_get(struct store *s, const char *topic, const char *field,
 	if ((r = store_run(s, 3, argv, NULL)) == NULL)
 		return -1;
 	snprintf(buf, sz, "%s", r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	return 0;
+}
+
+int
+store_wait_replicas(struct store *s, int64_t n, int64_t timeout_ms,
+    int64_t *acked)
+{
+	char nb[24], tb[24];
+	const char *argv[3] = { "WAIT", nb, tb };
+	redisReply *r;
+
+	snprintf(nb, sizeof nb, "%" PRId64, n);
+	snprintf(tb, sizeof tb, "%" PRId64, timeout_ms);
+	if ((r = store_run(s, 3, argv, NULL)) == NULL)
+		return -1;
+	*acked = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
 	freeReplyObject(r);
 	return 0;
 }

@@ -9,8 +9,13 @@
  * store_fault by store_fault_of_reply(): a refused or timed-out connection
  * and a server that is loading or failing over are transient (retry), a
  * refused password, an ACL denial and a database that does not exist are
- * permanent (retrying cannot help; the daemon does not start).  Pure
- * functions and a blocking connect on the caller's thread; no state.
+ * permanent (retrying cannot help; the daemon does not start).  With
+ * Sentinel, every connection asks the sentinels in turn for the master of
+ * redis.master_name (SENTINEL get-master-addr-by-name) and checks with ROLE
+ * that the server it reached is a master: after a failover the next
+ * connection goes to the new master, and a demoted one answering READONLY
+ * is left (store.c drops the connection on that fault).  Pure functions
+ * and blocking connects on the caller's thread; no state.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +137,99 @@ setup_command(redisContext *c, const char *address, const char *what,
 	return -1;
 }
 
+/* Asks one sentinel for the master's address into buf ("ip:port");
+ * 0, or -1 with err set. */
+static int
+ask_sentinel(const char *sentinel, const char *name, struct timeval tv,
+    char *buf, size_t sz, char *err, size_t errsz)
+{
+	const char *argv[3] = { "SENTINEL", "get-master-addr-by-name", name };
+	redisContext *c = connect_address(sentinel, tv);
+	redisReply *r = NULL;
+	int rc = -1;
+
+	if (c == NULL || c->err) {
+		snprintf(err, errsz, "sentinel %s: %s", sentinel,
+		    c != NULL ? c->errstr : "cannot allocate a context");
+		goto out;
+	}
+	redisSetTimeout(c, tv);
+	if ((r = redisCommandArgv(c, 3, argv, NULL)) == NULL)
+		snprintf(err, errsz, "sentinel %s: %s", sentinel, c->errstr);
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->str != NULL && r->element[1]->str != NULL) {
+		snprintf(buf, sz, strchr(r->element[0]->str, ':') != NULL ?
+		    "[%s]:%s" : "%s:%s", r->element[0]->str,
+		    r->element[1]->str);
+		rc = 0;
+	} else
+		snprintf(err, errsz, "sentinel %s: no master named %s%s%s",
+		    sentinel, name, r->type == REDIS_REPLY_ERROR ? ": " : "",
+		    r->type == REDIS_REPLY_ERROR ? r->str : "");
+out:
+	if (r != NULL)
+		freeReplyObject(r);
+	if (c != NULL)
+		redisFree(c);
+	return rc;
+}
+
+/* Whether the server of c is a master (ROLE); 0, or -1 with err set. */
+static int
+check_master(redisContext *c, const char *address, char *err, size_t errsz)
+{
+	const char *argv[1] = { "ROLE" };
+	redisReply *r = redisCommandArgv(c, 1, argv, NULL);
+	int rc = -1;
+
+	if (r == NULL)
+		snprintf(err, errsz, "redis %s: ROLE: %s", address, c->errstr);
+	else if (r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+	    r->element[0]->str != NULL &&
+	    strcmp(r->element[0]->str, "master") == 0)
+		rc = 0;
+	else
+		snprintf(err, errsz, "redis %s: not a master (%s); the "
+		    "sentinels have not seen the failover yet", address,
+		    r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+		    r->element[0]->str != NULL ? r->element[0]->str :
+		    r->type == REDIS_REPLY_ERROR ? r->str : "no role");
+	if (r != NULL)
+		freeReplyObject(r);
+	return rc;
+}
+
+/* Connects to the master the sentinels name (the first that answers),
+ * authenticated, and checks it is one. */
+static redisContext *
+dial_via_sentinels(const struct store_dial_conf *dc, enum store_fault *fault,
+    struct timeval tv, char *err, size_t errsz)
+{
+	struct store_dial_conf direct = *dc;
+	char master[300];
+	redisContext *c;
+	size_t i;
+
+	*fault = STORE_FAULT_UNREACHABLE;
+	snprintf(err, errsz, "no sentinel configured");
+	for (i = 0; i < dc->nsentinels; i++)
+		if (ask_sentinel(dc->sentinels[i], dc->master_name, tv, master,
+		    sizeof master, err, errsz) == 0)
+			break;
+	if (i == dc->nsentinels)
+		return NULL;
+	direct.address = master;
+	direct.nsentinels = 0;
+	if ((c = store_conn_dial(&direct, fault, err, errsz)) == NULL)
+		return NULL;
+	if (check_master(c, master, err, errsz) == -1) {
+		*fault = STORE_FAULT_UNAVAILABLE;
+		redisFree(c);
+		return NULL;
+	}
+	return c;
+}
+
 redisContext *
 store_conn_dial(const struct store_dial_conf *dc, enum store_fault *fault,
     char *err, size_t errsz)
@@ -147,6 +245,8 @@ store_conn_dial(const struct store_dial_conf *dc, enum store_fault *fault,
 	*fault = STORE_FAULT_NONE;
 	tv.tv_sec = timeout_ms / 1000;
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	if (dc->nsentinels > 0)
+		return dial_via_sentinels(dc, fault, tv, err, errsz);
 	c = connect_address(dc->address, tv);
 	if (c == NULL || c->err) {
 		*fault = STORE_FAULT_UNREACHABLE;

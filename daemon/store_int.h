@@ -23,6 +23,10 @@ struct store_dial_conf {
 	const char	*password;	/* NULL or "": no AUTH (unless a user) */
 	int64_t		 database;	/* SELECT when not 0 */
 	int64_t		 timeout_ms;	/* connect and every reply */
+	const char *const *sentinels;	/* asked for the master of
+					 * master_name instead of address */
+	size_t		 nsentinels;
+	const char	*master_name;
 };
 
 /* Connects, authenticates (AUTH [user] password) and selects the

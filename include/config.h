@@ -70,6 +70,10 @@ struct config {
 	int64_t		 redis_timeout_ms;
 	int64_t		 redis_database;	/* SELECT'ed */
 	enum on_reset	 on_reset;
+	char	       **redis_sentinels;	/* host:port; none: direct */
+	size_t		 redis_nsentinels;
+	char		*redis_master_name;
+	int64_t		 redis_wait_replicas;	/* WAIT before a Kafka commit */
 	int64_t		 flush_interval_ms;
 	int64_t		 flush_max_entries;	/* flush early past this many
 						 * aggregate entries */

@@ -10,8 +10,9 @@
  * Every function returns 0 on success and -1 on a Redis or connection error
  * (with store_errstr() saying why); after a connection error the store
  * reconnects on the next call.  Connections are made in one place (host:port,
- * [v6]:port or unix:/path, AUTH, timeouts), from settings read from the
- * config in one place (store_conf_from_config).  Key names are built by
+ * [v6]:port or unix:/path, or the master Redis Sentinel names; AUTH with an
+ * ACL user, SELECT, timeouts), from settings read from the config in one
+ * place (store_conf_from_config).  Key names are built by
  * store_key() from one table; no other module names a key or sends a
  * command.
  */
@@ -41,6 +42,9 @@ struct store_conf {
 	const char	*username;	/* ACL user; NULL or "": default */
 	const char	*password;	/* NULL: none */
 	int64_t		 database;	/* SELECT'ed when not 0 */
+	const char *const *sentinels;	/* host:port; n 0: address direct */
+	size_t		 nsentinels;
+	const char	*master_name;	/* in Sentinel */
 	const char	*prefix;	/* e.g. "tidewatch:" */
 	const char	*channel;	/* alert channels: <prefix><channel><topic> */
 	const char	*stream;	/* the alert log: <prefix><stream> */
@@ -261,6 +265,11 @@ int store_state_get(struct store *s, const char *topic, const char *field,
 
 /* Checks that Redis answers. */
 int store_ping(struct store *s);
+
+/* WAIT: blocks until n replicas acknowledged every write of this
+ * connection so far, or timeout_ms; *acked says how many did. */
+int store_wait_replicas(struct store *s, int64_t n, int64_t timeout_ms,
+    int64_t *acked);
 
 /* The ops module's Redis side (store_ops.c) on a store of its own made
  * from cfg: the stall state is the field "stall" of <p>state:_ops and its
