@@ -136,6 +136,11 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# times what the daemon pays, so with the daemon's allocator
+$(BUILD)/bench/bench_rules: $(BUILD)/tests/bench/bench_rules.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(if $(MALLOC),-l$(MALLOC))
+
 test: $(BIN) $(UNIT_BINS) $(TOOL_BINS) man schemas
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/run.sh
 

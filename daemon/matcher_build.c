@@ -37,6 +37,7 @@
 #define PLACE_TRIES	64		/* anchors tried from the lowest free cell */
 #define VARIANTS_THREAD_MIN 4096	/* keywords worth a thread for
 					 * variants_build() */
+#define CHARS_PER_KEYWORD 8	/* characters a keyword has, room for */
 #define LINK_SPLIT_MIN	65536	/* states of a depth worth a second thread */
 #define AHEAD		8		/* prefetch distance of the passes that
 					 * read a million places at random */
@@ -366,6 +367,15 @@ build_topics(struct matcher *m, struct build *b, struct norm_buf *nb,
 
 	m->ntopics = m->rs->ntopics;
 	m->topics = xcalloc(m->ntopics ? m->ntopics : 1, sizeof *m->topics);
+	/* A literal per keyword and a few characters each, at once: grown
+	 * by doubling, the arrays of a million keywords are copied again
+	 * and again, and each copy lands on new pages. */
+	b->lits = xgrow(b->lits, &b->litscap, m->rs->nkeywords + 1,
+	    sizeof *b->lits);
+	b->syms = xgrow(b->syms, &b->poolcap, m->rs->nkeywords *
+	    CHARS_PER_KEYWORD + 1, sizeof *b->syms);
+	b->gaps = xgrow(b->gaps, &b->gapscap, m->rs->nkeywords *
+	    CHARS_PER_KEYWORD + 1, 1);
 	for (ti = 0; ti < m->ntopics; ti++)
 		if (build_topic(m, b, nb, ti, errstr, errstr_size) == -1)
 			return -1;

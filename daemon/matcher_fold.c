@@ -64,19 +64,42 @@ fold_emitted_from(const struct norm_buf *nb, size_t off)
 	return false;
 }
 
+/* Whether the folded characters' source ranges never go back (starts and
+ * ends in order), as they do unless marks were reordered. */
+static bool
+fold_ranges_in_order(const struct norm_buf *nb)
+{
+	size_t i;
+
+	for (i = 1; i < nb->n; i++)
+		if (nb->v[i].src_start < nb->v[i - 1].src_start ||
+		    nb->v[i].src_end < nb->v[i - 1].src_end)
+			return false;
+	return true;
+}
+
 /* Appends the keyword's characters that fold to nothing (whitespace
- * aside) to *lost; returns how many there are. */
+ * aside) to *lost; returns how many there are.  With the ranges in order,
+ * the first folded character that ends past a byte is the one to look at
+ * (fold_emitted_from()'s answer in one pass over both). */
 static size_t
 fold_lost_chars(const char *text, const struct norm_buf *nb, char **lost,
     size_t *lostlen, size_t *lostcap)
 {
 	const unsigned char *s = (const unsigned char *)text;
-	size_t n = strlen(text), off, len, count = 0;
+	size_t n = strlen(text), off, len, count = 0, j = 0;
+	bool in_order = fold_ranges_in_order(nb), emitted;
 	uint32_t c;
 
 	for (off = 0; off < n; off += len) {
 		c = fold_decode_cp(s + off, n - off, &len);
-		if (fold_is_space(c) || fold_emitted_from(nb, off))
+		if (in_order) {
+			while (j < nb->n && nb->v[j].src_end <= off)
+				j++;
+			emitted = j < nb->n && nb->v[j].src_start <= off;
+		} else
+			emitted = fold_emitted_from(nb, off);
+		if (fold_is_space(c) || emitted)
 			continue;
 		*lost = xgrow(*lost, lostcap, *lostlen + len + 1, 1);
 		memcpy(*lost + *lostlen, text + off, len);

@@ -75,6 +75,9 @@ struct lfile {
 	int		 direrr;	/* a directory that gave no files: its
 					 * errno, or -1 for no *.yaml in it */
 	yaml_document_t	 doc;
+	yaml_node_t	*slice;		/* room for its nodes in the loader's
+					 * slab, or NULL */
+	size_t		 slicecap;	/* nodes */
 	bool		 loaded;
 	yaml_node_t	*topics;	/* `topics`, found in pass 1 */
 };
@@ -116,6 +119,7 @@ struct inhmark {
 
 struct loader {
 	int64_t		 res;		/* counter resolution, seconds */
+	yaml_node_t	*slab;		/* the files' nodes (load_entries()) */
 	size_t		 max_items;	/* rules.max_items */
 	size_t		 max_file;	/* rules.max_file_bytes */
 	struct lfile	*files;
@@ -165,8 +169,10 @@ void	*rules_alloc(struct ruleset *rs, size_t n);
  * it as the document of the current file.  Returns 0, or -1 after an
  * error. */
 int	ryaml_load_buffer(struct loader *ld, const char *buf, size_t len);
-/* Frees a document that ryaml_load_buffer() built. */
-void	ryaml_document_free(yaml_document_t *doc);
+/* The nodes a file of len bytes is given room for at first. */
+size_t	ryaml_nodes_for(size_t len);
+/* Frees a document that ryaml_load_buffer() built for file f. */
+void	ryaml_document_free(struct lfile *f);
 
 int	ryaml_line(const yaml_mark_t *m);	/* 1-based */
 int	ryaml_col(const yaml_mark_t *m);	/* 1-based */

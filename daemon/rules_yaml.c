@@ -659,6 +659,8 @@ open_parser(struct loader *ld, yaml_parser_t *p, const char *buf, size_t len)
 struct compose {
 	yaml_document_t	*doc;
 	size_t		 cap;		/* doc->nodes */
+	yaml_node_t	*slice;		/* the file's room in the slab, or
+					 * NULL (not to be freed) */
 	int		 open[RULES_MAX_DEPTH + 1];
 	int		 key[RULES_MAX_DEPTH + 1];	/* mapping: key, or 0 */
 	size_t		 depth;
@@ -743,8 +745,9 @@ static const char tag_seq[] = YAML_DEFAULT_SEQUENCE_TAG;
 static const char tag_map[] = YAML_DEFAULT_MAPPING_TAG;
 
 void
-ryaml_document_free(yaml_document_t *doc)
+ryaml_document_free(struct lfile *f)
 {
+	yaml_document_t *doc = &f->doc;
 	yaml_node_t *n;
 
 	for (n = doc->nodes.start; n != NULL && n < doc->nodes.top; n++) {
@@ -759,7 +762,8 @@ ryaml_document_free(yaml_document_t *doc)
 		else if (n->type == YAML_MAPPING_NODE)
 			free(n->data.mapping.pairs.start);
 	}
-	free(doc->nodes.start);
+	if (doc->nodes.start != f->slice)	/* not in the slab */
+		free(doc->nodes.start);
 	memset(doc, 0, sizeof *doc);
 }
 
@@ -777,6 +781,14 @@ compose_node(struct compose *c, yaml_node_type_t type, yaml_char_t *tag,
 	if (tag == NULL || strcmp((char *)tag, "!") == 0) {
 		free(tag);
 		tag = (yaml_char_t *)deftag;	/* not copied: see below */
+	}
+	if (len == c->cap && c->doc->nodes.start == c->slice) {
+		/* past the file's room in the slab: an array of its own */
+		yaml_node_t *v = xmalloc(2 * c->cap * sizeof *v);
+
+		memcpy(v, c->slice, len * sizeof *v);
+		c->doc->nodes.start = v;
+		c->cap *= 2;
 	}
 	c->doc->nodes.start = xgrow(c->doc->nodes.start, &c->cap, len + 1,
 	    sizeof *c->doc->nodes.start);
@@ -928,6 +940,12 @@ check_event(struct loader *ld, const yaml_event_t *ev, size_t *depth,
 	return 0;
 }
 
+size_t
+ryaml_nodes_for(size_t len)
+{
+	return len / NODE_BYTES + 16;
+}
+
 int
 ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
 {
@@ -953,11 +971,18 @@ ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
 	c.doc = &f->doc;
 	/* Room for the nodes a rule file of this size usually has (one per
 	 * dozen bytes), so that a large file's nodes are not copied again
-	 * and again as the array doubles; pages not reached stay untouched. */
-	c.cap = len / NODE_BYTES + 16;
+	 * and again as the array doubles; pages not reached stay untouched.
+	 * The loader may have set that room aside in its slab. */
+	c.cap = ryaml_nodes_for(len);
 	if (c.cap > max_nodes)
 		c.cap = max_nodes;
-	f->doc.nodes.start = xmalloc(c.cap * sizeof *f->doc.nodes.start);
+	if (f->slice != NULL) {
+		c.slice = f->slice;
+		c.cap = f->slicecap;
+		f->doc.nodes.start = f->slice;
+	} else
+		f->doc.nodes.start = xmalloc(c.cap *
+		    sizeof *f->doc.nodes.start);
 	f->doc.nodes.top = f->doc.nodes.start;
 	f->doc.nodes.end = f->doc.nodes.start + c.cap;
 	while (!done && rc == 0) {
@@ -987,7 +1012,7 @@ ryaml_load_buffer(struct loader *ld, const char *buf, size_t len)
 		free(c.anchors[i].name);
 	free(c.anchors);
 	if (rc == -1)
-		ryaml_document_free(&f->doc);
+		ryaml_document_free(f);
 	else
 		f->loaded = true;
 	return rc;

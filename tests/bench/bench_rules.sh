@@ -8,16 +8,18 @@
 # step (BENCH_RULES_RUNS), the median printed:
 #   check_s     wall time of `tidewatch check` on the set (load, compile,
 #               embedded tests, warnings);
-#   load_s, compile_s  rules_load() and match_compile() alone
-#               (build/bench/bench_rules);
+#   ready_s     what the daemon pays from reading the files to a ready
+#               matcher: load, compile and embedded tests, in process
+#               (build/bench/bench_rules, with the daemon's allocator);
+#   load_s, compile_s  rules_load() and match_compile() alone (the same);
 #   rss_mb      the daemon's resident memory once it is ready;
 #   bytes_per_keyword  that RSS minus the RSS of the same daemon with an
 #               empty rule set, over the keywords.
 # The daemon runs against the mock Kafka (tests/tools/kafka-mock) and a
 # redis-server on a free loopback port; "ready" in its log is when it is
 # measured.  One line per size:
-#   bench-rules topics=N keywords=K check_s=… load_s=… compile_s=…
-#       rss_mb=… bytes_per_keyword=…
+#   bench-rules topics=N keywords=K check_s=… ready_s=… load_s=…
+#       compile_s=… rss_mb=… bytes_per_keyword=…
 # Everything lives in a temp dir removed on exit; every process is stopped
 # by its PID.  Environment: BUILD (build), TIDEWATCH (build/tidewatch),
 # BENCH_RULES_SIZES, BENCH_RULES_PER_TOPIC, BENCH_RULES_RUNS (3), THUOCL.
@@ -114,6 +116,7 @@ for n in $SIZES; do
 	done
 	rss=$(median3 <"$T/rss")
 	echo "bench-rules topics=$n keywords=$kw check_s=$(median3 <"$T/check")" \
+	    "ready_s=$(field ready_s <"$T/inproc" | median3)" \
 	    "load_s=$(field load_s <"$T/inproc" | median3)" \
 	    "compile_s=$(field compile_s <"$T/inproc" | median3)" \
 	    "rss_mb=$(awk -v r="$rss" 'BEGIN { printf "%.0f", r / 1024 }')" \
