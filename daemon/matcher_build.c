@@ -38,7 +38,7 @@
 #define VARIANTS_THREAD_MIN 4096	/* keywords worth a thread for
 					 * variants_build() */
 #define CHARS_PER_KEYWORD 8	/* characters a keyword has, room for */
-#define LINK_SPLIT_MIN	65536	/* states of a depth worth a second thread */
+#define SPLIT_MIN	65536	/* literals or states worth a second thread */
 #define AHEAD		8		/* prefetch distance of the passes that
 					 * read a million places at random */
 
@@ -114,6 +114,30 @@ errorf(char *errstr, size_t size, const char *fmt, ...)
 	va_end(ap);
 }
 
+
+/*
+ * A piece of work for a second thread: fn(arg) runs there, or here at once
+ * when no thread can start; aside_join() waits for it.
+ */
+struct aside {
+	pthread_t	thread;
+	bool		threaded;
+};
+
+static void
+aside_start(struct aside *a, void *(*fn)(void *), void *arg)
+{
+	a->threaded = pthread_create(&a->thread, NULL, fn, arg) == 0;
+	if (!a->threaded)
+		(void)fn(arg);
+}
+
+static void
+aside_join(struct aside *a)
+{
+	if (a->threaded)
+		pthread_join(a->thread, NULL);
+}
 
 /* --- keywords: collection and folding --------------------------------- */
 
@@ -390,7 +414,6 @@ struct vars_job {
 	const struct normalizer	*norm;
 	struct variants		*vars;
 	char			 err[256];
-	pthread_t		 thread;
 };
 
 static void *
@@ -414,19 +437,19 @@ build_keywords(struct matcher *m, struct build *b, struct norm_buf *nb,
     char *errstr, size_t errstr_size)
 {
 	struct vars_job j;
-	bool threaded = false;
+	struct aside a;
 	int rc;
 
 	memset(&j, 0, sizeof j);
 	j.rs = m->rs;
 	j.norm = m->norm;
 	if (m->rs->nkeywords >= VARIANTS_THREAD_MIN)
-		threaded = pthread_create(&j.thread, NULL, vars_run, &j) == 0;
-	if (!threaded)
+		aside_start(&a, vars_run, &j);
+	else
 		vars_run(&j);
 	rc = build_topics(m, b, nb, errstr, errstr_size);
-	if (threaded)
-		pthread_join(j.thread, NULL);
+	if (m->rs->nkeywords >= VARIANTS_THREAD_MIN)
+		aside_join(&a);
 	b->vars = j.vars;
 	if (b->vars == NULL) {
 		errorf(errstr, errstr_size, "%s", j.err);
@@ -533,6 +556,7 @@ lit_cmp(const void *a, const void *c, void *arg)
 struct litkey {
 	uint64_t	key[2];
 	uint32_t	lit;
+	uint32_t	len;		/* the literal's */
 };
 
 static int
@@ -616,15 +640,43 @@ msd_sort_keys(struct litkey *v, struct litkey *tmp, size_t n, unsigned pos,
 	}
 }
 
+/* The groups [from, to) of keys of the same top 16 bits, each sorted by
+ * msd_sort_keys(); count[d] is where group d ends. */
+struct groups_job {
+	struct litkey	*v, *tmp;
+	const size_t	*count;
+	uint32_t	 from, to;
+	struct build	*b;
+};
+
+static void *
+sort_groups(void *arg)
+{
+	struct groups_job *j = arg;
+	size_t at = j->from == 0 ? 0 : j->count[j->from - 1];
+	uint32_t d;
+
+	for (d = j->from; d < j->to; d++) {
+		if (j->count[d] - at > 1)
+			msd_sort_keys(j->v + at, j->tmp + at, j->count[d] - at,
+			    16, j->b);
+		at = j->count[d];
+	}
+	return NULL;
+}
+
 /*
  * Sorts v[0..n) by the top 16 bits of their keys (one counting pass),
- * then each group of the same top bits by msd_sort_keys().
+ * then each group of the same top bits by msd_sort_keys(): for many keys,
+ * the groups of the second half of them on a second thread.
  */
 static void
 sort_keys(struct litkey *v, struct litkey *tmp, size_t n, struct build *b)
 {
-	size_t *count = xcalloc(65537, sizeof *count), i, at;
-	uint32_t d;
+	size_t *count = xcalloc(65537, sizeof *count), i;
+	struct groups_job j[2];
+	struct aside a;
+	uint32_t d, mid;
 
 	for (i = 0; i < n; i++)
 		count[(v[i].key[0] >> 48) + 1]++;
@@ -633,12 +685,64 @@ sort_keys(struct litkey *v, struct litkey *tmp, size_t n, struct build *b)
 	for (i = 0; i < n; i++)
 		tmp[count[v[i].key[0] >> 48]++] = v[i];
 	memcpy(v, tmp, n * sizeof *v);
-	for (d = 0, at = 0; d < 65536; d++) {
-		if (count[d] - at > 1)
-			msd_sort_keys(v + at, tmp + at, count[d] - at, 16, b);
-		at = count[d];
+	for (mid = 0; mid < 65536 && count[mid] < n / 2; mid++)
+		;
+	for (i = 0; i < 2; i++) {
+		j[i].v = v;
+		j[i].tmp = tmp;
+		j[i].count = count;
+		j[i].b = b;
+	}
+	j[0].from = 0;
+	j[0].to = j[1].from = mid;
+	j[1].to = 65536;
+	if (n >= SPLIT_MIN) {
+		aside_start(&a, sort_groups, &j[1]);
+		sort_groups(&j[0]);
+		aside_join(&a);
+	} else {
+		j[0].to = 65536;
+		sort_groups(&j[0]);
 	}
 	free(count);
+}
+
+/* Literals sorted[from, to) laid out from off in lits, syms and gaps. */
+struct layout_job {
+	struct build		*b;
+	const struct litkey	*sorted;
+	struct lit		*lits;
+	uint32_t		*syms;
+	uint8_t			*gaps;
+	size_t			 from, to, off;
+};
+
+static void *
+lay_out(void *arg)
+{
+	struct layout_job *j = arg;
+	const struct build *b = j->b;
+	const struct litkey *sorted = j->sorted;
+	size_t k, off = j->off, n = j->to;
+	uint32_t i, at;
+
+	for (k = j->from; k < n; k++) {
+		if (k + 2 * AHEAD < n)
+			__builtin_prefetch(&b->lits[sorted[k + 2 * AHEAD].lit]);
+		if (k + AHEAD < n) {
+			at = b->lits[sorted[k + AHEAD].lit].off;
+			__builtin_prefetch(&b->syms[at]);
+			__builtin_prefetch(&b->gaps[at]);
+		}
+		j->lits[k] = b->lits[sorted[k].lit];
+		for (i = 0; i < j->lits[k].len; i++) {
+			j->syms[off + i] = b->syms[j->lits[k].off + i];
+			j->gaps[off + i] = b->gaps[j->lits[k].off + i];
+		}
+		j->lits[k].off = (uint32_t)off;
+		off += j->lits[k].len;
+	}
+	return NULL;
 }
 
 /*
@@ -652,9 +756,11 @@ sort_keys(struct litkey *v, struct litkey *tmp, size_t n, struct build *b)
 static void
 sort_literals(struct build *b, uint32_t nsyms)
 {
-	struct litkey *keys, *tmp, *sorted;
+	struct litkey *keys, *tmp;
+	struct layout_job lj[2];
+	struct aside a;
 	struct lit *lits;
-	uint32_t *syms, bits = 1, per, i, j;
+	uint32_t *syms, bits = 1, per, j;
 	uint8_t *gaps;
 	size_t k, off = 0;
 
@@ -676,30 +782,36 @@ sort_literals(struct build *b, uint32_t nsyms)
 		keys[k].key[0] <<= 64 - per * bits;
 		keys[k].key[1] <<= 64 - per * bits;
 		keys[k].lit = (uint32_t)k;
+		keys[k].len = l->len;
 	}
 	tmp = xcalloc(b->nlits, sizeof *tmp);
 	sort_keys(keys, tmp, b->nlits, b);
-	sorted = keys;
 
 	lits = xcalloc(b->nlits, sizeof *lits);
-	syms = xcalloc(b->npool ? b->npool : 1, sizeof *syms);
-	gaps = xcalloc(b->npool ? b->npool : 1, 1);
-	for (k = 0; k < b->nlits; k++) {
-		if (k + 2 * AHEAD < b->nlits)
-			__builtin_prefetch(&b->lits[sorted[k + 2 * AHEAD].lit]);
-		if (k + AHEAD < b->nlits) {
-			j = b->lits[sorted[k + AHEAD].lit].off;
-			__builtin_prefetch(&b->syms[j]);
-			__builtin_prefetch(&b->gaps[j]);
-		}
-		lits[k] = b->lits[sorted[k].lit];
-		for (i = 0; i < lits[k].len; i++) {
-			syms[off + i] = b->syms[lits[k].off + i];
-			gaps[off + i] = b->gaps[lits[k].off + i];
-		}
-		lits[k].off = (uint32_t)off;
-		off += lits[k].len;
+	syms = xcalloc(b->npool + 1, sizeof *syms);
+	gaps = xcalloc(b->npool + 1, 1);
+	for (k = 0; k < 2; k++) {
+		lj[k].b = b;
+		lj[k].sorted = keys;
+		lj[k].lits = lits;
+		lj[k].syms = syms;
+		lj[k].gaps = gaps;
 	}
+	lj[0].from = lj[0].off = 0;
+	lj[0].to = b->nlits;
+	if (b->nlits >= SPLIT_MIN) {
+		/* the second half on a second thread, from where the first
+		 * half's characters end */
+		lj[0].to = lj[1].from = b->nlits / 2;
+		lj[1].to = b->nlits;
+		for (k = 0; k < lj[0].to; k++)
+			off += keys[k].len;
+		lj[1].off = off;
+		aside_start(&a, lay_out, &lj[1]);
+		lay_out(&lj[0]);
+		aside_join(&a);
+	} else
+		lay_out(&lj[0]);
 	free(keys);
 	free(tmp);
 	free(b->lits);
@@ -1084,7 +1196,6 @@ struct link_job {
 	struct matcher		*m;
 	const struct qnode	*q;
 	size_t			 from, to;
-	pthread_t		 thread;
 };
 
 static void *
@@ -1108,24 +1219,23 @@ link_levels(struct matcher *m, const struct qnode *q, const size_t *level,
     size_t nlevels)
 {
 	struct link_job j;
+	struct aside a;
 	size_t d, lo, hi;
-	bool threaded;
 
 	for (d = 1; d < nlevels; d++) {
 		lo = level[d];
 		hi = level[d + 1];
-		threaded = false;
-		if (hi - lo >= LINK_SPLIT_MIN) {
-			j.m = m;
-			j.q = q;
-			j.from = lo + (hi - lo) / 2;
-			j.to = hi;
-			threaded = pthread_create(&j.thread, NULL, link_run,
-			    &j) == 0;
+		if (hi - lo < SPLIT_MIN) {
+			link_failures(m, q, lo, hi);
+			continue;
 		}
-		link_failures(m, q, lo, threaded ? j.from : hi);
-		if (threaded)
-			pthread_join(j.thread, NULL);
+		j.m = m;
+		j.q = q;
+		j.from = lo + (hi - lo) / 2;
+		j.to = hi;
+		aside_start(&a, link_run, &j);
+		link_failures(m, q, lo, j.from);
+		aside_join(&a);
 	}
 }
 
