@@ -303,6 +303,7 @@ struct store *
 store_new(const struct store_conf *conf)
 {
 	struct store *s = xcalloc(1, sizeof *s);
+	size_t i;
 
 	s->address = xstrdup(conf->address);
 	s->username = conf->username ? xstrdup(conf->username) : NULL;
@@ -310,7 +311,7 @@ store_new(const struct store_conf *conf)
 	s->database = conf->database;
 	s->nsentinels = conf->nsentinels;
 	s->sentinels = xcalloc(conf->nsentinels + 1, sizeof *s->sentinels);
-	for (size_t i = 0; i < conf->nsentinels; i++)
+	for (i = 0; i < conf->nsentinels; i++)
 		s->sentinels[i] = xstrdup(conf->sentinels[i]);
 	s->master_name = xstrdup(conf->master_name != NULL ?
 	    conf->master_name : "");
@@ -337,6 +338,8 @@ drop(struct store *s)
 void
 store_free(struct store *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	drop(s);
@@ -344,7 +347,7 @@ store_free(struct store *s)
 	free(s->address);
 	free(s->username);
 	free(s->password);
-	for (size_t i = 0; i < s->nsentinels; i++)
+	for (i = 0; i < s->nsentinels; i++)
 		free(s->sentinels[i]);
 	free(s->sentinels);
 	free(s->master_name);
