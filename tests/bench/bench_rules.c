@@ -12,7 +12,10 @@
  *
  * ready_s is what the daemon pays from reading the files to a ready
  * matcher: rules_load() (load_s), match_compile() (compile_s) and the
- * embedded tests (tests_s), wall-clock; free_s is freeing the set and the
+ * embedded tests (tests_s), wall-clock; ready_cpu_s is the CPU time of
+ * the whole process over those steps and ready_thread_s the calling
+ * thread's (what ready_s comes to when a second core is free, the second
+ * thread's work done beside it, waits aside); free_s is freeing the set and the
  * matcher (what the last user of a replaced set pays), rss_mb the
  * process's resident memory once both are done, and the two
  * bytes_per_keyword the growth of resident memory across each step over
@@ -36,12 +39,18 @@
 #include "ruletest.h"
 
 static double
-seconds_now(void)
+seconds_of(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+seconds_now(void)
+{
+	return seconds_of(CLOCK_MONOTONIC);
 }
 
 /* tcmalloc's, when the program is linked with it. */
@@ -78,7 +87,8 @@ main(int argc, char **argv)
 	struct matcher *m;
 	struct diag errs;
 	char err[512];
-	double t0, t1, tc, t2, t3, t4;
+	double t0, t1, tc, t2, tt, t3, t4;
+	double p0, p1, pc, p2, pt, p3, h0, h1, hc, h2, ht, h3;
 	size_t r0, r1, r2, passed, failed, nkw, ntopics, nkeywords;
 
 	if (argc < 2) {
@@ -96,6 +106,8 @@ main(int argc, char **argv)
 	memset(&errs, 0, sizeof errs);
 
 	r0 = resident_bytes();
+	p0 = seconds_of(CLOCK_PROCESS_CPUTIME_ID);
+	h0 = seconds_of(CLOCK_THREAD_CPUTIME_ID);
 	t0 = seconds_now();
 	if (rules_load_opts((const char *const *)argv + 1, (size_t)argc - 1,
 	    &ro, &rs, &errs) == -1) {
@@ -104,28 +116,42 @@ main(int argc, char **argv)
 		return 1;
 	}
 	t1 = seconds_now();
+	p1 = seconds_of(CLOCK_PROCESS_CPUTIME_ID);
+	h1 = seconds_of(CLOCK_THREAD_CPUTIME_ID);
 	r1 = resident_bytes();
+	pc = seconds_of(CLOCK_PROCESS_CPUTIME_ID);
+	hc = seconds_of(CLOCK_THREAD_CPUTIME_ID);
 	tc = seconds_now();
 	m = match_compile(rs, norm, NULL, err, sizeof err);
 	t2 = seconds_now();
+	p2 = seconds_of(CLOCK_PROCESS_CPUTIME_ID);
+	h2 = seconds_of(CLOCK_THREAD_CPUTIME_ID);
 	r2 = resident_bytes();
+	pt = seconds_of(CLOCK_PROCESS_CPUTIME_ID);
+	ht = seconds_of(CLOCK_THREAD_CPUTIME_ID);
+	tt = seconds_now();
 	if (m == NULL) {
 		fprintf(stderr, "bench-rules: matcher: %s\n", err);
 		return 1;
 	}
 	failed = ruletest_run(m, &passed, &errs);
 	t3 = seconds_now();
+	p3 = seconds_of(CLOCK_PROCESS_CPUTIME_ID);
+	h3 = seconds_of(CLOCK_THREAD_CPUTIME_ID);
 	nkw = rs->nkeywords ? rs->nkeywords : 1;
 	ntopics = rs->ntopics;
 	nkeywords = rs->nkeywords;
 	rules_unref(rs);
 	match_free(m);
 	t4 = seconds_now();
-	printf("bench-rules topics=%zu keywords=%zu ready_s=%.2f load_s=%.2f "
+	printf("bench-rules topics=%zu keywords=%zu ready_s=%.2f "
+	    "ready_cpu_s=%.2f ready_thread_s=%.2f load_s=%.2f "
 	    "compile_s=%.2f tests_s=%.2f free_s=%.3f rss_mb=%.0f "
 	    "rules_bytes_per_keyword=%.0f matcher_bytes_per_keyword=%.0f\n",
-	    ntopics, nkeywords, (t1 - t0) + (t2 - tc) + (t3 - t2), t1 - t0,
-	    t2 - tc, t3 - t2, t4 - t3, (double)r2 / 1048576.0,
+	    ntopics, nkeywords, (t1 - t0) + (t2 - tc) + (t3 - tt),
+	    (p1 - p0) + (p2 - pc) + (p3 - pt), (h1 - h0) + (h2 - hc) +
+	    (h3 - ht), t1 - t0, t2 - tc, t3 - tt, t4 - t3,
+	    (double)r2 / 1048576.0,
 	    (double)(r1 - r0) / (double)nkw, (double)(r2 - r1) / (double)nkw);
 	norm_free(norm);
 	diag_free(&errs);
