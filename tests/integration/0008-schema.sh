@@ -11,7 +11,7 @@
 # every file under tests/configs/ (and the example config) exactly when
 # `tidewatch config -c` does.  The cases where they cannot agree are listed
 # below with the reason; docs/rules.md lists the same limits.
-SCRIPT=0007-schema
+SCRIPT=0008-schema
 . tests/integration/helpers.sh
 
 # Debian's python3 with python3-jsonschema and python3-yaml (README)
