@@ -40,13 +40,13 @@
  * or dead-lettered, exactly once however often it is re-read.  The increments are sorted by
  * key here, so that each key costs one BITFIELD a flush with all its cells
  * (and a series one HMGET of its names).  A key that BITFIELD creates (its
- * cell 0 becomes 1) is written at its full length at once and copied once
- * into an exact allocation (SET … EXAT: Redis grows strings by doubling),
- * which also gives it its EXPIREAT at the end of its day plus the
- * retention: a key never lives without one, and an existing key costs no
- * second call.  A sample set is trimmed to samples_keep, and its TTL
- * renewed, when its topic's hour key is created and every fourth flush of
- * that key after (so a set holds at most three flushes' samples more).  A
+ * cell 0 becomes 1) gets its EXPIREAT at the end of its day plus the
+ * retention, so a key never lives without one and an existing key costs no
+ * second call; a counter key is then copied once, padded to its whole
+ * length, into an exact allocation (SET … EXAT: Redis grows strings by
+ * doubling; a series key grows a name at a time and keeps that slack).  A sample set is trimmed to
+ * samples_keep when a member was added; its TTL is renewed when its
+ * topic's hour key is created and every fourth flush of that key after.  A
  * consumer flushes early when its aggregate reaches
  * redis.flush_max_entries, which keeps one script short.  The connection
  * is one hiredis context;
@@ -125,29 +125,23 @@ static const char FLUSH_LUA[] =
 "  cmds = cmds + 1\n"
 "  return redis.call('BITFIELD', k, unpack(a))[1]\n"
 "end\n"
-"local function compact(k, exp)\n"
-"  redis.call('SET', k, redis.call('GET', k), 'EXAT', exp)\n"
+"local function compact(k, exp, len)\n"
+"  local v = redis.call('GET', k)\n"
+"  if #v < len then v = v .. string.rep('\\0', len - #v) end\n"
+"  redis.call('SET', k, v, 'EXAT', exp)\n"
 "  cmds = cmds + 2\n"
 "end\n"
 "local hdr = {}\n"
-"local nc, last = tonumber(ARGV[i]), ARGV[i + 1]; i = i + 2\n"
+"local nc, full = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2\n"
 "for g = 1, nc do\n"
-"  local ki, exp, m = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])\n"
+"  local ki, exp, first, na = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1', tonumber(ARGV[i + 3])\n"
 "  local k = KEYS[tonumber(ki)]\n"
-"  local a = {'INCRBY', 'u32', '#0', 1, 'INCRBY', 'u32', last, 0}\n"
-"  i = i + 3\n"
-"  for c = 1, m do\n"
-"    local z = #a\n"
-"    a[z + 1] = 'INCRBY'; a[z + 2] = 'u32'; a[z + 3] = ARGV[i]; a[z + 4] = ARGV[i + 1]\n"
-"    i = i + 2\n"
-"    if z >= 4000 or c == m then\n"
-"      local h = cells(k, a)\n"
-"      if hdr[ki] == nil then\n"
-"        hdr[ki] = h\n"
-"        if h == 1 then compact(k, exp) end\n"
-"      end\n"
-"      a = {}\n"
-"    end\n"
+"  local h = redis.call('BITFIELD', k, unpack(ARGV, i + 4, i + 3 + na))[1]\n"
+"  cmds = cmds + 1\n"
+"  i = i + 4 + na\n"
+"  if first then\n"
+"    hdr[ki] = h\n"
+"    if h == 1 then compact(k, exp, full) end\n"
 "  end\n"
 "end\n"
 "local nd = tonumber(ARGV[i]); i = i + 1\n"
@@ -169,7 +163,7 @@ static const char FLUSH_LUA[] =
 "    i = i + 2 + 2 * tonumber(ARGV[i + 1])\n"
 "  end\n"
 "  local idx = redis.call('HMGET', nk, unpack(names))\n"
-"  local a, h, grew = {'INCRBY', 'u32', '#0', 1}, nil, false\n"
+"  local a, h = {'INCRBY', 'u32', '#0', 1}, nil\n"
 "  cmds = cmds + 1\n"
 "  for q = 1, nn do\n"
 "    local x, nm = idx[q], names[q]\n"
@@ -184,9 +178,6 @@ static const char FLUSH_LUA[] =
 "        redis.call('HSET', nk, nm, x); cmds = cmds + 1\n"
 "        if len == 0 then redis.call('EXPIREAT', nk, exp); cmds = cmds + 1 end\n"
 "        len = len + 1\n"
-"        local z = #a\n"
-"        a[z + 1] = 'INCRBY'; a[z + 2] = 'u32'; a[z + 3] = '#' .. ((x + 1) * slots); a[z + 4] = 0\n"
-"        grew = true\n"
 "      end\n"
 "    end\n"
 "    local base, r = 1 + tonumber(x) * slots, at[q]\n"
@@ -198,25 +189,17 @@ static const char FLUSH_LUA[] =
 "    end\n"
 "  end\n"
 "  if #a > 0 then local v = cells(k, a); h = h or v end\n"
-"  if grew then compact(k, exp)\n"
-"  elseif h == 1 then redis.call('EXPIREAT', k, exp); cmds = cmds + 1 end\n"
+"  if h == 1 then redis.call('EXPIREAT', k, exp); cmds = cmds + 1 end\n"
 "end\n"
 "local nsk, keep, ttl = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2]\n"
 "i = i + 3\n"
 "for g = 1, nsk do\n"
 "  local k, h, m = KEYS[tonumber(ARGV[i])], hdr[ARGV[i + 1]], tonumber(ARGV[i + 2])\n"
-"  local a = {}\n"
-"  i = i + 3\n"
-"  for c = 1, m do\n"
-"    a[#a + 1] = ARGV[i]; a[#a + 1] = ARGV[i + 1]\n"
-"    i = i + 2\n"
-"    if #a >= 1000 or c == m then redis.call('ZADD', k, 'GT', unpack(a)); a = {}; cmds = cmds + 1 end\n"
-"  end\n"
-"  if h == nil or h % 4 == 1 then\n"
-"    redis.call('ZREMRANGEBYRANK', k, 0, -keep - 1)\n"
-"    redis.call('EXPIRE', k, ttl)\n"
-"    cmds = cmds + 2\n"
-"  end\n"
+"  local added = redis.call('ZADD', k, 'GT', unpack(ARGV, i + 3, i + 2 + 2 * m))\n"
+"  i = i + 3 + 2 * m\n"
+"  cmds = cmds + 1\n"
+"  if added > 0 then redis.call('ZREMRANGEBYRANK', k, 0, -keep - 1); cmds = cmds + 1 end\n"
+"  if h == nil or h % 4 == 1 then redis.call('EXPIRE', k, ttl); cmds = cmds + 1 end\n"
 "end\n"
 "local nr = tonumber(ARGV[i]); i = i + 1\n"
 "if nr > 0 then\n"
@@ -1026,35 +1009,59 @@ flush_incrs(struct store *s, struct keytab *kt, const struct agg_entry *e,
 	return v;
 }
 
-/* Counter groups (count, then per key: key index, EXPIREAT, cells, and
- * "#cell" and delta of each), then the dirty set (count, then the
- * earliest bucket and topic of each counter key). */
+/* Cells of one key a BITFIELD takes at most (unpack() in the script). */
+#define STORE_PART_CELLS	500
+
+/* One BITFIELD op: INCRBY u32 #cell delta. */
+static void
+arg_incr(struct store *s, int64_t cell, int64_t delta)
+{
+	char num[24], *d = int_text(num + sizeof num, cell);
+
+	arg_add(s, "INCRBY", 6);
+	arg_add(s, "u32", 3);
+	*--d = '#';
+	arg_add(s, d, (size_t)(num + sizeof num - d));
+	arg_int(s, delta);
+}
+
+/* Counter parts (count, the bytes of a whole key, then per part of at
+ * most STORE_PART_CELLS cells of one key: key index, EXPIREAT, 1 for the
+ * key's first part, the count of BITFIELD arguments, and those: the
+ * first part's counts cell 0, then INCRBY u32 #cell delta of each cell),
+ * then the dirty set (count, then the earliest bucket and topic of each
+ * counter key). */
 static void
 flush_args_counters(struct store *s, const struct keytab *kt,
     const struct incr *v, size_t nc)
 {
-	size_t i, j, ng = 0;
-	char cell[24], *d;
+	size_t i, j, k, np = 0, ng = 0;
 
-	for (i = 0; i < nc; i++)
-		if (i == 0 || v[i].ki != v[i - 1].ki)
-			ng++;
-	arg_int(s, (int64_t)ng);
-	d = int_text(cell + sizeof cell, 3600 / s->resolution_s +
-	    (3600 % s->resolution_s != 0));	/* the hour's last cell */
-	*--d = '#';
-	arg_add(s, d, (size_t)(cell + sizeof cell - d));
 	for (i = 0; i < nc; i = j) {
 		for (j = i; j < nc && v[j].ki == v[i].ki; j++)
 			;
-		arg_int(s, (int64_t)v[i].ki);
-		arg_int(s, kt->expire[v[i].ki - 3]);
-		arg_int(s, (int64_t)(j - i));
-		for (; i < j; i++) {
-			d = int_text(cell + sizeof cell, v[i].at);
-			*--d = '#';
-			arg_add(s, d, (size_t)(cell + sizeof cell - d));
-			arg_int(s, v[i].count);
+		ng++;
+		np += (j - i + STORE_PART_CELLS - 1) / STORE_PART_CELLS;
+	}
+	arg_int(s, (int64_t)np);
+	/* the bytes of a whole hour key: cell 0, then one a bucket */
+	arg_int(s, 4 * (1 + 3600 / s->resolution_s +
+	    (3600 % s->resolution_s != 0)));
+	for (i = 0; i < nc; i = j) {
+		for (j = i; j < nc && v[j].ki == v[i].ki; j++)
+			;
+		for (k = i; k < j; k += STORE_PART_CELLS) {
+			size_t m = j - k < STORE_PART_CELLS ? j - k :
+			    STORE_PART_CELLS, c;
+
+			arg_int(s, (int64_t)v[i].ki);
+			arg_int(s, kt->expire[v[i].ki - 3]);
+			arg_int(s, k == i);
+			arg_int(s, (int64_t)(4 * (m + (k == i))));
+			if (k == i)
+				arg_incr(s, 0, 1);
+			for (c = k; c < k + m; c++)
+				arg_incr(s, v[c].at, v[c].count);
 		}
 	}
 	arg_int(s, (int64_t)ng);
@@ -1167,14 +1174,18 @@ flush_args_samples(struct store *s, struct keytab *kt,
 		order[i][1] = i;
 	}
 	qsort(order, nsmp, sizeof *order, sample_cmp);
-	for (i = 0; i < nsmp; i++)
-		if (i == 0 || order[i][0] != order[i - 1][0])
-			ng++;
+	for (i = 0; i < nsmp; i = j) {
+		for (j = i; j < nsmp && order[j][0] == order[i][0] &&
+		    j - i < STORE_PART_CELLS; j++)
+			;
+		ng++;
+	}
 	arg_int(s, (int64_t)ng);
 	arg_int(s, s->samples_keep);
 	arg_int(s, s->retention_s);
 	for (i = 0; i < nsmp; i = j) {
-		for (j = i; j < nsmp && order[j][0] == order[i][0]; j++)
+		for (j = i; j < nsmp && order[j][0] == order[i][0] &&
+		    j - i < STORE_PART_CELLS; j++)
 			;
 		arg_int(s, (int64_t)order[i][0]);
 		arg_int(s, (int64_t)entry_key(s, kt, STORE_KEY_COUNTS,

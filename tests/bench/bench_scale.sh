@@ -279,7 +279,7 @@ script_stats() {
 	echo "  $1 topics: inside the scripts: $(rcli info commandstats | tr -d '\r' |
 	    sed -n 's/^cmdstat_\([a-z]*\):calls=\([0-9]*\),usec=\([0-9]*\),.*/\3 \1 \2/p' |
 	    grep -v ' evalsha ' | sort -rn | head -6 |
-	    awk '{ printf "%s%s %d calls %.2f s", NR > 1 ? ", " : "", $2, $3, $1 / 1e6 }')"
+	    awk '{ printf "%s%s %d calls %.2f s", (NR > 1 ? ", " : ""), $2, $3, $1 / 1e6 }')"
 	SCRIPT_MAX=$_max
 }
 
