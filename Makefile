@@ -43,7 +43,7 @@ SANITIZE   ?=
 OPT        ?= -O2
 CC         ?= cc
 
-PKGS := rdkafka yaml-0.1 libpcre2-8 hiredis libutf8proc opencc libcjson libmicrohttpd libsystemd
+PKGS := rdkafka yaml-0.1 libpcre2-8 hiredis libutf8proc opencc libcjson libmicrohttpd libsystemd libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)

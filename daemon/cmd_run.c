@@ -44,6 +44,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "alertmanager.h"
 #include "clock.h"
 #include "commands.h"
 #include "consumer.h"
@@ -275,6 +276,7 @@ struct daemon {
 	struct detector		*det;
 	struct detect_loop	*dl;		/* the detector's thread */
 	struct ops		*ops;
+	struct am		*am;		/* Alertmanager delivery */
 	char			 instance[300];
 	bool			 ready;
 	bool			 redis_down;	/* the ops tick failed */
@@ -553,6 +555,7 @@ daemon_free(struct daemon *d)
 	/* the pass under way ends at its next window end or read batch and
 	 * stores what it stepped; no last pass: the shutdown must stay within
 	 * seconds, and the next leader goes on from the states in Redis */
+	am_free(d->am);
 	detect_loop_stop(d->dl);
 	for (i = 0; i < d->ncs; i++)
 		consumer_stop(d->cs[i]);
@@ -639,6 +642,10 @@ daemon_prepare(struct daemon *d)
 	if (metrics_port() > 0)
 		log_info("metrics listening | address=%s port=%d",
 		    d->cfg.metrics_listen, metrics_port());
+	if (am_new(&d->cfg, d->password, &d->am, err, sizeof err) == -1) {
+		log_error("%s", err);
+		return -1;
+	}
 	d->cs = xcalloc((size_t)d->cfg.threads, sizeof *d->cs);
 	for (i = 0; i < (size_t)d->cfg.threads; i++) {
 		if ((d->cs[i] = consumer_new(&d->cfg, d->password, (int)i, err,
@@ -736,6 +743,10 @@ daemon_start(struct daemon *d)
 	}
 	store_ops_io(&d->cfg, d->password, &ops_io);
 	d->ops = ops_new(&d->cfg, &ops_io, d->instance);
+	if (d->am != NULL && am_start(d->am, err, sizeof err) == -1) {
+		log_error("%s", err);
+		got_stop = 1;
+	}
 	log_info("started | instance=%s threads=%" PRId64 " brokers=%s redis=%s",
 	    d->instance, d->cfg.threads, d->cfg.kafka_brokers,
 	    d->cfg.redis_address);

@@ -661,6 +661,16 @@ metrics_render(void)
 	    PRIu64 "\n", STAT_GET(stall_alerts[0]), STAT_GET(stall_alerts[1]));
 	gauge(&b, "tidewatch_detector_leader",
 	    "1 while this daemon holds the detection lease.", STAT_GET(leading));
+	counter(&b, "tidewatch_alertmanager_sent_total",
+	    "Alerts of the alert log Alertmanager accepted, summed over its "
+	    "URLs (re-sends of firing alerts not counted).",
+	    STAT_GET(am_sent));
+	counter(&b, "tidewatch_alertmanager_failed_total",
+	    "Alerts in POSTs to Alertmanager that failed (each attempt).",
+	    STAT_GET(am_failed));
+	gauge(&b, "tidewatch_alertmanager_pending",
+	    "Alerts of the alert log waiting for Alertmanager, summed over "
+	    "its URLs.", (double)STAT_GET(am_pending));
 	counter(&b, "tidewatch_store_resets_total",
 	    "Data loss found in Redis: partitions whose position was lost or "
 	    "rolled back behind the group's Kafka commits, and `since` moving "

@@ -29,6 +29,8 @@
  *   <p>dirty                         sorted set: topic → earliest bucket a
  *                                    flush counted into since the detector
  *                                    last took it (ZADD LT in FLUSH_LUA)
+ *   <p>am-cursor                     Alertmanager URL → last log entry
+ *                                    it accepted (store_am.c)
  *   <p><alerts.stream>               the alert log (a stream)
  *   <p><alerts.channel><topic>       Pub/Sub channel of a topic's alerts
  * KEY_NAMES below is that list as code: store_key() is the one builder.
@@ -90,6 +92,7 @@ static const char *const KEY_NAMES[] = {
 	[STORE_KEY_HELD] =	"held",
 	[STORE_KEY_LEADER] =	"leader",
 	[STORE_KEY_DIRTY] =	"dirty",
+	[STORE_KEY_AM_CURSOR] =	"am-cursor",
 	[STORE_KEY_ALERT_LOG] =	NULL,	/* the configured stream name */
 	[STORE_KEY_CHANNEL] =	NULL,	/* the configured channel + topic */
 };

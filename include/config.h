@@ -99,6 +99,17 @@ struct config {
 	int64_t		 samples;		/* sample posts kept per topic and bucket */
 	int64_t		 samples_per_topic;	/* the newest kept in Redis per topic */
 
+	/* Alertmanager delivery (alertmanager.c) */
+	char	       **am_urls;		/* none: no delivery */
+	size_t		 am_nurls;
+	char		*am_username;		/* basic auth; "": none */
+	char		*am_password_file;
+	char		*am_bearer_token_file;	/* "": none */
+	int64_t		 am_timeout_ms;
+	int64_t		 am_resend_s;
+	int64_t		 am_retry_max_ms;
+	char		*web_base_url;		/* "": no link */
+
 	/* service */
 	char		*metrics_listen;	/* "" disables */
 	int64_t		 unhealthy_after_s;	/* /healthz fails after this */

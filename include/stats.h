@@ -58,6 +58,12 @@ struct stats {
 						 * `since` moving forward */
 	_Atomic int		stalled;	/* a stall alert is firing */
 	_Atomic int		leading;	/* this daemon runs detection */
+	_Atomic uint64_t	am_sent;	/* alerts Alertmanager took, per
+						 * URL (re-sends not counted) */
+	_Atomic uint64_t	am_failed;	/* alerts of failed POSTs, per
+						 * attempt */
+	_Atomic int64_t		am_pending;	/* alerts waiting, summed over
+						 * the URLs */
 };
 
 extern struct stats stats;

@@ -81,6 +81,7 @@ enum store_key {
 	STORE_KEY_HELD,		/* held: alerts held by group_wait */
 	STORE_KEY_LEADER,	/* leader: the detection lease */
 	STORE_KEY_DIRTY,	/* dirty: topics counted into → earliest bucket */
+	STORE_KEY_AM_CURSOR,	/* am-cursor: Alertmanager URL → log entry id */
 	STORE_KEY_ALERT_LOG,	/* <alerts.stream> */
 	STORE_KEY_CHANNEL	/* <alerts.channel><topic> (a Pub/Sub channel) */
 };
@@ -254,6 +255,17 @@ typedef void store_log_fn(void *ctx, const char *entry_id, const char *json,
     size_t len);
 int store_read_alert_log(struct store *s, const char *start, size_t max,
     store_log_fn *fn, void *ctx, char *next, size_t nextsz);
+
+/* ---- Alertmanager delivery (store_am.c) -------------------------------
+ *
+ * <p>am-cursor maps each Alertmanager URL to the id of the last alert log
+ * entry it accepted.  store_am_cursors reads it all: *urls and *ids (n
+ * each; each string and both arrays the caller's).  store_am_set_cursor
+ * moves one URL's cursor.  store_am_log_ends gives the ids of the log's
+ * first and last entries ("" when the log is empty). */
+int store_am_cursors(struct store *s, char ***urls, char ***ids, size_t *n);
+int store_am_set_cursor(struct store *s, const char *url, const char *id);
+int store_am_log_ends(struct store *s, char *first, char *last, size_t sz);
 
 /* The sum of the next offsets stored in <p>pos:<group> (its Kafka
  * positions, not their times or lags): it moves when posts are counted. */

@@ -1,0 +1,68 @@
+/*
+ * alertmanager.h — delivery of the alert log to Prometheus Alertmanager.
+ *
+ * The leading daemon (the one holding the detector's lease) reads the
+ * alert log from a durable cursor per Alertmanager URL and POSTs each
+ * alert to <url>/api/v2/alerts of every URL, on a thread of its own
+ * (alertmanager.c); firing alerts are posted again every resend interval.
+ * What one alert of the log becomes for Alertmanager (labels, annotations,
+ * times) is decided by am_alert.c, without I/O.
+ */
+#ifndef TW_ALERTMANAGER_H
+#define TW_ALERTMANAGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "config.h"
+
+/* ---- one alert (am_alert.c) ------------------------------------------ */
+
+/* The topic's tags, looked up by the caller: *known false when the rules
+ * in force have no such topic; tags (",a,b,", "" when none) otherwise. */
+typedef void am_tags_fn(void *ctx, const char *topic, bool *known,
+    char *tags, size_t sz);
+
+struct am_alert {
+	char	 key[320];	/* what a later alert of the log resolves:
+				 * "<topic>:<block>", "_ops:stall"; "" for an
+				 * alert that is never resolved */
+	char	 topic[256];
+	bool	 firing;
+	bool	 topic_known;	/* the rules in force hold its topic */
+	int64_t	 starts_ms;
+	int64_t	 ends_ms;	/* resolved: when it ended; else 0 */
+	cJSON	*obj;		/* labels, annotations, generatorURL; the
+				 * caller adds the times (am_alert_times) */
+};
+
+/* Converts one alert of the log (JSON, len bytes).  base_url: the web
+ * view's (NULL or "": no link).  Returns 0 with out->obj the caller's
+ * (cJSON_Delete), or -1 when the JSON is not an alert. */
+int am_alert_convert(const char *json, size_t len, const char *base_url,
+    am_tags_fn *tags, void *ctx, struct am_alert *out);
+/* Sets startsAt and endsAt (ms since the epoch) of obj as RFC 3339. */
+void am_alert_times(cJSON *obj, int64_t starts_ms, int64_t ends_ms);
+/* Replaces obj's labels by a copy of labels. */
+void am_alert_set_labels(cJSON *obj, const cJSON *labels);
+
+/* ---- delivery (alertmanager.c) --------------------------------------- */
+
+struct am;
+
+/* Reads the credentials (alertmanager.password_file or
+ * bearer_token_file) and prepares one client per URL; nothing is sent
+ * yet.  Returns 0 with *out the delivery (NULL when alertmanager.urls is
+ * empty), or -1 with the reason in err.  cfg must outlive it (its
+ * alertmanager and web keys are not reloadable). */
+int am_new(const struct config *cfg, const char *redis_password,
+    struct am **out, char *err, size_t errsz);
+/* Starts the delivery thread: 0, or -1 with the reason in err. */
+int am_start(struct am *am, char *err, size_t errsz);
+/* Stops the thread (a POST under way is cut short) and frees; NULL ok. */
+void am_free(struct am *am);
+
+#endif
