@@ -11,6 +11,12 @@ SCRIPT=0080-alertmanager
 . tests/integration/helpers.sh
 need kcat redis-server redis-cli prometheus-alertmanager amtool curl
 
+# the duty-rota example of docs/operations.md is a valid alertmanager.yml
+awk '/^\*\*Routing for a duty rota/ { f = 1 } f && /^```yaml/ { g = 1; next }
+    g && /^```/ { exit } g' docs/operations.md >"$T/rota.yml"
+check "docs/operations.md: the duty rota passes amtool check-config" \
+    sh -c "test -s '$T/rota.yml' && amtool check-config '$T/rota.yml' >/dev/null 2>&1"
+
 start_redis
 start_kafka posts:1
 
