@@ -59,16 +59,21 @@ static void
 number_text(const cJSON *v, char *buf, size_t sz)
 {
 	double d;
+	size_t n;
 
 	if (!cJSON_IsNumber(v)) {
 		snprintf(buf, sz, "none");
 		return;
 	}
 	d = v->valuedouble;
-	if (d == floor(d) && fabs(d) < 1e15)
+	if (d == floor(d) && fabs(d) < 1e15) {
 		snprintf(buf, sz, "%.0f", d);
-	else
-		snprintf(buf, sz, "%.2f", d);
+		return;
+	}
+	snprintf(buf, sz, "%.2f", d);
+	n = strlen(buf);
+	while (n > 0 && buf[n - 1] == '0')
+		buf[--n] = '\0';
 }
 
 /* RFC 3339 UTC ("2026-11-26T05:05:01Z", ".120" optional) → ms; -1 when
