@@ -23,28 +23,8 @@
 #include <time.h>
 
 #include "alertmanager.h"
-#include "xmalloc.h"
-
-/* A growing string for the annotations. */
-struct text {
-	char	*p;
-	size_t	 n, cap;
-};
-
-static void
-text_add(struct text *t, const char *s, size_t n)
-{
-	t->p = xgrow(t->p, &t->cap, t->n + n + 1, 1);
-	memcpy(t->p + t->n, s, n);
-	t->n += n;
-	t->p[t->n] = '\0';
-}
-
-static void
-text_addz(struct text *t, const char *s)
-{
-	text_add(t, s, strlen(s));
-}
+#include "clock.h"
+#include "jsonw.h"
 
 static const char *
 str_member(const cJSON *o, const char *name)
@@ -97,18 +77,6 @@ parse_time_ms(const char *s)
 	return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
-static void
-format_time(int64_t ms, char *buf, size_t sz)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(buf, sz, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sz - n, ".%03dZ", (int)(ms % 1000));
-}
-
 /* The time an alert happened: its window's end, unless it was detected
  * before that (a window still filling); detected_at when it has no window. */
 static int64_t
@@ -126,7 +94,7 @@ alert_time_ms(const cJSON *root)
 
 /* [[name,count],…] as "name count, name count". */
 static void
-top_text(const cJSON *arr, struct text *t)
+top_text(const cJSON *arr, struct jsonw *t)
 {
 	const cJSON *pair;
 	char num[64];
@@ -138,23 +106,21 @@ top_text(const cJSON *arr, struct text *t)
 		if (!cJSON_IsString(name))
 			continue;
 		if (i++ > 0)
-			text_addz(t, ", ");
+			jsonw_rawz(t, ", ");
 		number_text(cJSON_GetArrayItem(pair, 1), num, sizeof num);
-		text_addz(t, name->valuestring);
-		text_addz(t, " ");
-		text_addz(t, num);
+		jsonw_rawz(t, name->valuestring);
+		jsonw_rawz(t, " ");
+		jsonw_rawz(t, num);
 	}
 }
 
 /* Adds name: the text t holds (nothing when it is empty), and empties t. */
 static void
-annotate(cJSON *ann, const char *name, struct text *t)
+annotate(cJSON *ann, const char *name, struct jsonw *t)
 {
-	if (t->n > 0)
-		cJSON_AddStringToObject(ann, name, t->p);
-	t->n = 0;
-	if (t->p != NULL)
-		t->p[0] = '\0';
+	if (t->len > 0)
+		cJSON_AddStringToObject(ann, name, t->buf);
+	jsonw_reset(t);
 }
 
 /* The evidence of a topic alert: summary, counts, keywords, breakdowns,
@@ -164,7 +130,7 @@ topic_annotations(const cJSON *root, bool firing, cJSON *ann)
 {
 	const char *name = str_member(root, "name");
 	const cJSON *v, *e;
-	struct text t = { NULL, 0, 0 };
+	struct jsonw t = { NULL, 0, 0 };
 	char count[64], base[64], ratio[64], win[64], buf[512];
 	int i = 0;
 
@@ -193,10 +159,10 @@ topic_annotations(const cJSON *root, bool firing, cJSON *ann)
 	annotate(ann, "top_keywords", &t);
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(root,
 	    "breakdown")) {
-		if (t.n > 0)
-			text_addz(&t, "; ");
-		text_addz(&t, v->string);
-		text_addz(&t, ": ");
+		if (t.len > 0)
+			jsonw_rawz(&t, "; ");
+		jsonw_rawz(&t, v->string);
+		jsonw_rawz(&t, ": ");
 		top_text(v, &t);
 	}
 	annotate(ann, "breakdown", &t);
@@ -207,13 +173,13 @@ topic_annotations(const cJSON *root, bool firing, cJSON *ann)
 		if (s == NULL)
 			continue;
 		if (i++ > 0)
-			text_addz(&t, "\n");
-		text_addz(&t, s);
+			jsonw_rawz(&t, "\n");
+		jsonw_rawz(&t, s);
 	}
 	annotate(ann, "samples", &t);
 	if ((name = str_member(root, "rules_file")) != NULL)
 		cJSON_AddStringToObject(ann, "rules_file", name);
-	free(t.p);
+	jsonw_free(&t);
 }
 
 /* "<topic>:<block>:…" → block; -1 when the id is not that. */
@@ -371,9 +337,9 @@ am_alert_times(cJSON *obj, int64_t starts_ms, int64_t ends_ms)
 
 	cJSON_DeleteItemFromObjectCaseSensitive(obj, "startsAt");
 	cJSON_DeleteItemFromObjectCaseSensitive(obj, "endsAt");
-	format_time(starts_ms, buf, sizeof buf);
+	clock_rfc3339_ms(starts_ms, buf, sizeof buf);
 	cJSON_AddStringToObject(obj, "startsAt", buf);
-	format_time(ends_ms, buf, sizeof buf);
+	clock_rfc3339_ms(ends_ms, buf, sizeof buf);
 	cJSON_AddStringToObject(obj, "endsAt", buf);
 }
 

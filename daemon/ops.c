@@ -28,6 +28,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "jsonw.h"
 #include "log.h"
 #include "ops.h"
@@ -75,18 +76,6 @@ ops_free(struct ops *o)
 		o->io.free(o->io.ctx);
 	free(o->instance);
 	free(o);
-}
-
-static void
-rfc3339_ms(int64_t ms, char *buf, size_t sz)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(buf, sz, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sz - n, ".%03dZ", (int)(ms % 1000));
 }
 
 /* Reads the stall state a previous leader left. */
@@ -138,7 +127,7 @@ json_tail(struct jsonw *w, const struct ops *o, int64_t now)
 {
 	char at[64];
 
-	rfc3339_ms(now, at, sizeof at);
+	clock_rfc3339_ms(now, at, sizeof at);
 	jsonw_raw(w, ",", 1);
 	jsonw_key(w, "instance");
 	jsonw_strz(w, o->instance);
@@ -155,8 +144,8 @@ stall_json(struct ops *o, const char *id, int64_t now)
 	char since[64], back[64];
 	size_t i;
 
-	rfc3339_ms(o->stall_ms, since, sizeof since);
-	rfc3339_ms(o->since_ms, back, sizeof back);
+	clock_rfc3339_ms(o->stall_ms, since, sizeof since);
+	clock_rfc3339_ms(o->since_ms, back, sizeof back);
 	json_head(&w, o, id, "stall", o->firing ? "resolved" : "firing",
 	    "warning");
 	jsonw_key(&w, "kafka_topics");

@@ -6,7 +6,9 @@
 #ifndef TW_CLOCK_H
 #define TW_CLOCK_H
 
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 static inline int64_t
@@ -28,6 +30,20 @@ static inline int64_t
 clock_mono_ms(void)
 {
 	return clock_ms_of(CLOCK_MONOTONIC);
+}
+
+/* ms since the epoch as RFC 3339 UTC with milliseconds,
+ * "2026-11-26T05:05:01.120Z" (at least 25 bytes). */
+static inline void
+clock_rfc3339_ms(int64_t ms, char *buf, size_t sz)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(buf, sz, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, sz - n, ".%03dZ", (int)(ms % 1000));
 }
 
 #endif
