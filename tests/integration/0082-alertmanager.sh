@@ -7,7 +7,7 @@
 # restarted meanwhile) an alert waits in the alert log and arrives once
 # the Alertmanager is back, notified once.  The posts carry their own
 # times, so the windows follow the posts, not the clock.
-SCRIPT=0080-alertmanager
+SCRIPT=0082-alertmanager
 . tests/integration/helpers.sh
 need kcat redis-server redis-cli prometheus-alertmanager amtool curl
 
