@@ -11,7 +11,9 @@
  * daemon's main loop polls rules_build_done() on its tick and calls
  * rules_build_finish(), which joins the thread and hands the matcher over.
  * The job belongs to the thread that started it; the build thread touches
- * nothing but the job, the files and the immutable normaliser.
+ * nothing but the job, the files and the immutable normaliser (for a large
+ * set, rules_load() and match_compile() each take a second thread of
+ * their own for part of their work, joined before they return).
  */
 #include <pthread.h>
 #include <stdatomic.h>
