@@ -81,7 +81,8 @@ static const struct akey alert_table[AK__N] = {
 };
 
 /* The keys of a baseline given as a mapping. */
-enum { BK_PERIOD, BK_LOOKBACK, BK_HALFLIFE, BK_EXCLUDE, BK__N };
+enum { BK_PERIOD, BK_LOOKBACK, BK_HALFLIFE, BK_EXCLUDE, BK_SEASON,
+	BK_SEASON_PERIOD, BK_SEASON_LOOKBACK, BK__N };
 
 static const struct akey baseline_table[BK__N] = {
 	[BK_PERIOD] = { "period", AT_DURATION, A(period_s), 0, 0, NULL, 0,
@@ -94,6 +95,16 @@ static const struct akey baseline_table[BK__N] = {
 	[BK_EXCLUDE] = { "exclude", AT_POSITIVE, A(exclude), 0, 0, NULL, 0,
 	    "EWMA: a window this many deviations above the mean is not "
 	    "learned" },
+	[BK_SEASON] = { "season", AT_POSITIVE, A(season), 0, 0, NULL, 0,
+	    "EWMA: ratio, zscore and poisson also need the count this many "
+	    "robust deviations (median, MAD) above the same window in "
+	    "earlier periods" },
+	[BK_SEASON_PERIOD] = { "season_period", AT_DURATION,
+	    A(season_period_s), 0, 0, NULL, 0, "EWMA season: the period "
+	    "(default 1d)" },
+	[BK_SEASON_LOOKBACK] = { "season_lookback", AT_WHOLE,
+	    A(season_lookback), 3, RULES_MAX_LOOKBACK, NULL, 0, "EWMA "
+	    "season: how many earlier periods (default 7)" },
 };
 
 /* The keys of poisson given as a mapping. */
@@ -228,7 +239,7 @@ static int
 parse_ewma_baseline(struct aparse *ap, yaml_node_t **key, yaml_node_t **val)
 {
 	struct loader *ld = ap->ld;
-	int rc = 0;
+	int rc = 0, i;
 
 	ap->halflife = val[BK_HALFLIFE];
 	if (val[BK_PERIOD] != NULL || val[BK_LOOKBACK] != NULL) {
@@ -244,9 +255,18 @@ parse_ewma_baseline(struct aparse *ap, yaml_node_t **key, yaml_node_t **val)
 		ap->ok = false;
 		rc = -1;
 	}
-	if (val[BK_EXCLUDE] != NULL && parse_value(ap,
-	    &baseline_table[BK_EXCLUDE], val[BK_EXCLUDE]) == -1)
+	for (i = BK_EXCLUDE; i <= BK_SEASON_LOOKBACK; i++)
+		if (val[i] != NULL && parse_value(ap, &baseline_table[i],
+		    val[i]) == -1)
+			ap->ok = false;
+	if (val[BK_SEASON] == NULL && (val[BK_SEASON_PERIOD] != NULL ||
+	    val[BK_SEASON_LOOKBACK] != NULL)) {
+		ryaml_error(ld, key[val[BK_SEASON_PERIOD] != NULL ?
+		    BK_SEASON_PERIOD : BK_SEASON_LOOKBACK], "baseline: "
+		    "season_period and season_lookback go with season (e.g. "
+		    "{halflife: 14d, season: 10, season_period: 1d})");
 		ap->ok = false;
+	}
 	return rc;
 }
 
@@ -257,14 +277,20 @@ parse_seasonal_baseline(struct aparse *ap, yaml_node_t *n, uint32_t sug,
     yaml_node_t **key, yaml_node_t **val)
 {
 	struct loader *ld = ap->ld;
-	int rc = 0;
+	int rc = 0, i;
 
 	ap->period = val[BK_PERIOD];
-	if (val[BK_EXCLUDE] != NULL) {
-		ryaml_error(ld, key[BK_EXCLUDE], "baseline: exclude goes with "
-		    "a halflife (e.g. {halflife: 1d, exclude: 20})");
-		ap->ok = false;
-	}
+	for (i = BK_EXCLUDE; i <= BK_SEASON_LOOKBACK; i++)
+		if (val[i] != NULL) {
+			ryaml_error(ld, key[i], "baseline: %s goes with a "
+			    "halflife (e.g. {halflife: 1d, %s: %s})",
+			    baseline_table[i].name, baseline_table[i].name,
+			    i == BK_SEASON_PERIOD ? "1d" : i ==
+			    BK_SEASON_LOOKBACK ? "14" : i == BK_SEASON ? "10" :
+			    "20");
+			ap->ok = false;
+			break;
+		}
 	ap->a.lookback = RULES_DEFAULT_LOOKBACK;
 	if (val[BK_PERIOD] == NULL) {
 		if ((sug & (1U << BK_PERIOD | 1U << BK_HALFLIFE)) == 0)

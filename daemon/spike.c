@@ -23,7 +23,11 @@
  * unless it lies more than `exclude` deviations above the mean (then
  * ew_skip counts it; after a halflife of such windows they are learned
  * again: a lasting change becomes normal); it is used once ew_span covers
- * min(halflife, 10 windows).  spike_run() is the stepping loop of the
+ * min(halflife, 10 windows).  With `season`, ratio, zscore and poisson
+ * also need the count season robust deviations above the same window
+ * 1..season_lookback season_periods back (median, 1.4826 MAD; stateless,
+ * O(lookback) per step; passes with fewer than 3 such windows kept).
+ * spike_run() is the stepping loop of the
  * daemon and backtest: learn, evaluate, step, emit, with the state put
  * back if emit fails; spike_reads() names the buckets a step needs, so
  * the readers of Redis fetch them first.  spike_step(): see its comment.  Time arithmetic
@@ -372,6 +376,69 @@ spike_learn(const struct rule_alert *a, const struct spike_series *s,
 	st->ew_T = target;
 }
 
+/* ---- season check of the EWMA baseline -------------------------------- */
+
+#define SPIKE_SEASON_PERIOD	86400
+#define SPIKE_SEASON_LOOKBACK	7
+
+static void
+season_shape(const struct rule_alert *a, int64_t *period, int *lookback)
+{
+	*period = a->season_period_s > 0 ? a->season_period_s :
+	    SPIKE_SEASON_PERIOD;
+	*lookback = a->season_lookback > 0 ? a->season_lookback :
+	    SPIKE_SEASON_LOOKBACK;
+}
+
+/* The median of v[0 .. n-1] (n >= 1), sorting v in place. */
+static double
+median_sorting(double *v, int n)
+{
+	double	x;
+	int	i, j;
+
+	for (i = 1; i < n; i++) {
+		x = v[i];
+		for (j = i; j > 0 && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Whether count c lies a->season robust deviations above the windows of
+ * the same length ending at T - k*period, k = 1..lookback (kept whole
+ * from history_start): (c - median) / max(1.4826 MAD, sqrt(median), 1).
+ * With fewer than 3 such windows there is nothing to compare with and
+ * the check passes. */
+static bool
+season_holds(const struct rule_alert *a, const struct spike_series *s,
+    int64_t res, int64_t T, int64_t nb, int64_t w, double c)
+{
+	double	v[RULES_MAX_SEASON], med, mad;
+	int64_t	period, raw = T, end, start;
+	int	lookback, n = 0, k;
+
+	if (!(a->season > 0))
+		return true;
+	season_shape(a, &period, &lookback);
+	for (k = 1; k <= lookback && n < RULES_MAX_SEASON; k++) {
+		if (!sub_ok(raw, period, &raw))
+			break;
+		end = align_down(raw, res);
+		if (!sub_ok(end, w, &start) || start < s->history_start)
+			break;
+		v[n++] = (double)sum_window(s, res, end, nb);
+	}
+	if (n < 3)
+		return true;
+	med = median_sorting(v, n);
+	for (k = 0; k < n; k++)
+		v[k] = fabs(v[k] - med);
+	mad = 1.4826 * median_sorting(v, n);
+	return (c - med) / fmax(fmax(mad, sqrt(med)), 1.0) >= a->season;
+}
+
 void
 spike_evaluate(const struct rule_alert *a, const struct spike_series *s,
     int64_t T, struct spike_eval *out)
@@ -446,6 +513,8 @@ spike_evaluate_state(const struct rule_alert *a, const struct spike_series *s,
 		out->cond = COND_NONE;
 	else if (a->threshold >= 0 && c >= a->threshold)
 		out->cond = COND_THRESHOLD;
+	else if (n > 0 && !season_holds(a, s, res, T, nb, w, c))
+		out->cond = COND_NONE;
 	else if (a->ratio >= 0 && n > 0 && c >= a->ratio * fmax(mean, 1.0))
 		out->cond = COND_RATIO;
 	else if (a->zscore >= 0 && n > 0 && out->zscore >= a->zscore)
@@ -539,7 +608,8 @@ spike_reads(const struct rule_alert *a, const struct spike_series *s,
     const struct spike_state *st, int64_t T0, int64_t T1, spike_range_fn fn,
     void *arg)
 {
-	int64_t	w = a->window_s, res, E, k;
+	int64_t	w = a->window_s, res, E, k, period;
+	int	lookback;
 
 	res = s->resolution_s > 0 ? s->resolution_s : 1;
 	if (fn(arg, T0 - w, T1, T0 - w) == -1)
@@ -549,7 +619,16 @@ spike_reads(const struct rule_alert *a, const struct spike_series *s,
 		E = spike_learn_from(a, s, st, T0);
 		if (E == INT64_MAX || E > T0 - w + res)
 			E = T0 - w + res;
-		return fn(arg, E - w, T1 - w, T0 - w);
+		if (fn(arg, E - w, T1 - w, T0 - w) == -1)
+			return -1;
+		if (a->season > 0) {
+			season_shape(a, &period, &lookback);
+			for (k = 1; k <= lookback; k++)
+				if (fn(arg, T0 - k * period - w,
+				    T1 - k * period, INT64_MAX) == -1)
+					return -1;
+		}
+		return 0;
 	}
 	if (a->period_s > 0) {
 		for (k = 1; k <= a->lookback; k++)

@@ -57,6 +57,9 @@ struct rule_where {
 enum severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
 
 /* One alert block.  Durations are in seconds; an unset number is < 0. */
+/* The most earlier periods an EWMA season check reads. */
+#define RULES_MAX_SEASON	365
+
 struct rule_alert {
 	int64_t		window_s;	/* required */
 	int64_t		baseline_s;	/* plain baseline length; 0 when seasonal */
@@ -69,7 +72,14 @@ struct rule_alert {
 	int64_t		halflife_s;	/* EWMA baseline {halflife}; 0: not EWMA */
 	double		exclude;	/* EWMA: a window this many deviations
 					 * above the mean is not learned;
-					 * 0: the default (4) */
+					 * 0: the default (20) */
+	double		season;		/* EWMA: ratio, zscore and poisson also
+					 * need the count this many robust
+					 * deviations above the same window in
+					 * earlier periods; 0: no such check */
+	int64_t		season_period_s;/* its period; 0: 1d */
+	int		season_lookback;/* its earlier periods; 0: 7;
+					 * at most RULES_MAX_SEASON */
 	double		poisson_p;	/* poisson: {p}; 0: unset */
 	double		poisson_factor;	/* poisson: {factor}; 0: 1.0 */
 	int64_t		cooldown_s;	/* default 30m */

@@ -68,7 +68,8 @@ struct spike_state;
 
 /* Evaluates block a for the window ending at T.  An EWMA baseline
  * ({halflife}) reads its mean and variance from st (spike_learn); with st
- * NULL it has none yet. */
+ * NULL it has none yet.  Its season check reads the same window in
+ * earlier season periods through the series, as spike_reads() names. */
 void spike_evaluate(const struct rule_alert *a, const struct spike_series *s,
     int64_t T, struct spike_eval *out);
 void spike_evaluate_state(const struct rule_alert *a,

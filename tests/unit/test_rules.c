@@ -1602,6 +1602,23 @@ static const struct key_case key_cases[] = {
 	  "{window: 5m, baseline: {halflife: 1d, exclude: 20}, zscore: 3}", 20,
 	  "{window: 5m, baseline: {halflife: 1d, exclude: 0}, zscore: 3}",
 	  "exclude: expected a number greater than 0, got '0'" },
+	{ "baseline.season",
+	  "{window: 5m, baseline: {halflife: 1d, season: 10}, zscore: 3}", 10,
+	  "{window: 5m, baseline: {halflife: 1d, season: -1}, zscore: 3}",
+	  "season: expected a number greater than 0, got '-1'" },
+	{ "baseline.season_period",
+	  "{window: 5m, baseline: {halflife: 1d, season: 10, "
+	  "season_period: 7d}, zscore: 3}", 7 * 86400,
+	  "{window: 5m, baseline: {halflife: 1d, season: 10, "
+	  "season_period: 7x}, zscore: 3}",
+	  "season_period: expected a duration like 30s, 5m, 2h or 1d, "
+	  "got '7x'" },
+	{ "baseline.season_lookback",
+	  "{window: 5m, baseline: {halflife: 1d, season: 10, "
+	  "season_lookback: 7}, zscore: 3}", 7,
+	  "{window: 5m, baseline: {halflife: 1d, season: 10, "
+	  "season_lookback: 2}, zscore: 3}",
+	  "season_lookback: expected a whole number from 3 to 365, got '2'" },
 	{ "poisson.p", "{window: 5m, baseline: 1h, poisson: {p: 0.01}}", 0.01,
 	  "{window: 5m, baseline: 1h, poisson: {p: 0.5}}",
 	  "p: expected a probability between 0 and 0.5 (e.g. 0.001), "
@@ -1640,6 +1657,12 @@ key_field(const struct rule_alert *a, const char *key)
 		  'l' },
 		{ "baseline.exclude", offsetof(struct rule_alert, exclude),
 		  'd' },
+		{ "baseline.season", offsetof(struct rule_alert, season),
+		  'd' },
+		{ "baseline.season_period", offsetof(struct rule_alert,
+		  season_period_s), 'l' },
+		{ "baseline.season_lookback", offsetof(struct rule_alert,
+		  season_lookback), 'i' },
 		{ "poisson.p", offsetof(struct rule_alert, poisson_p), 'd' },
 		{ "poisson.factor", offsetof(struct rule_alert,
 		  poisson_factor), 'd' },

@@ -215,6 +215,7 @@ static const char STEP_RULES[] =
 "    alert:\n"
 "      - {window: 20s, threshold: 8, resolve_after: 1m}\n"
 "      - {window: 1m, baseline: {halflife: 10m}, zscore: 2, min_count: 4}\n"
+"      - {window: 1m, baseline: {halflife: 10m, season: 1, season_period: 5m, season_lookback: 3}, zscore: 2, min_count: 4}\n"
 "      - {window: 40s, baseline: {period: 10m, lookback: 3}, ratio: 2, min_count: 4}\n"
 "      - {window: 30s, baseline: 10m, poisson: {p: 0.001}, min_count: 3}\n";
 

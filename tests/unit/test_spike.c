@@ -1285,6 +1285,56 @@ test_ewma_excludes_spike(void **state)
 	assert_true(st2.ew_var > 100);
 }
 
+/* season: a burst that comes back at the same time every period is not
+ * an anomaly; one at a new time is; with fewer than 3 earlier periods
+ * nothing is held back. */
+static void
+test_ewma_season(void **state)
+{
+	struct rule_alert	a = ewma_block(86400);
+	struct spike_series	s = series(0);
+	struct spike_state	st;
+	struct spike_eval	ev;
+	int64_t			p;
+
+	(void)state;
+	memset(&st, 0, sizeof st);
+	st.ew_n = 100;
+	st.ew_span = 1000 * RES;
+	st.ew_T = 199 * RES;
+	st.ew_mean = 10;
+	st.ew_var = 4;
+	set(0, 200 * RES, 10);
+	for (p = 0; p < 10; p++)
+		set((p * 20 + 15) * RES, (p * 20 + 16) * RES, 40);
+	set(190 * RES, 191 * RES, 40);
+	/* without season both bursts are 9.5 deviations above the mean */
+	spike_evaluate_state(&a, &s, &st, 196 * RES, &ev);
+	assert_int_equal(ev.cond, COND_ZSCORE);
+	spike_evaluate_state(&a, &s, &st, 191 * RES, &ev);
+	assert_int_equal(ev.cond, COND_ZSCORE);
+	a.season = 5;
+	a.season_period_s = 20 * RES;
+	a.season_lookback = 4;
+	spike_evaluate_state(&a, &s, &st, 196 * RES, &ev);
+	assert_int_equal(ev.cond, COND_NONE);
+	assert_true(ev.zscore > 9);
+	spike_evaluate_state(&a, &s, &st, 191 * RES, &ev);
+	assert_int_equal(ev.cond, COND_ZSCORE);
+	/* a threshold is not held back */
+	a.threshold = 30;
+	spike_evaluate_state(&a, &s, &st, 196 * RES, &ev);
+	assert_int_equal(ev.cond, COND_THRESHOLD);
+	a.threshold = -1;
+	/* two earlier periods kept: no comparison, the z-score decides */
+	s = series(150 * RES);
+	spike_evaluate_state(&a, &s, &st, 196 * RES, &ev);
+	assert_int_equal(ev.cond, COND_ZSCORE);
+	s = series(130 * RES);
+	spike_evaluate_state(&a, &s, &st, 196 * RES, &ev);
+	assert_int_equal(ev.cond, COND_NONE);
+}
+
 /* A change that lasts a halflife becomes the new normal. */
 static void
 test_ewma_level_shift(void **state)
@@ -1533,6 +1583,22 @@ test_reads(void **state)
 	g.stop_at = -1;
 	assert_int_equal(spike_reads(&a, &s, &st, T0, T1, note_range, &g), 0);
 	assert_range(&g, 1, T0 - 39 * RES - w, T1 - w, T0 - w);
+	/* EWMA with season: also the windows stepped one, two and three
+	 * season periods back */
+	a.season = 10;
+	a.season_period_s = 30 * RES;
+	a.season_lookback = 3;
+	memset(&g, 0, sizeof g);
+	g.stop_at = -1;
+	assert_int_equal(spike_reads(&a, &s, &st, T0, T1, note_range, &g), 0);
+	assert_int_equal(g.n, 5);
+	assert_range(&g, 1, T0 - 39 * RES - w, T1 - w, T0 - w);
+	assert_range(&g, 2, T0 - 30 * RES - w, T1 - 30 * RES, INT64_MAX);
+	assert_range(&g, 4, T0 - 90 * RES - w, T1 - 90 * RES, INT64_MAX);
+	memset(&g, 0, sizeof g);
+	g.stop_at = 3;
+	assert_int_equal(spike_reads(&a, &s, &st, T0, T1, note_range, &g), -1);
+	a.season = 0;
 	/* the reader stops it */
 	memset(&g, 0, sizeof g);
 	g.stop_at = 1;
@@ -1583,6 +1649,7 @@ main(void)
 		T_(test_poisson_condition),
 		T_(test_ewma_steady),
 		T_(test_ewma_excludes_spike),
+		T_(test_ewma_season),
 		T_(test_ewma_level_shift),
 		T_(test_ewma_gap),
 		T_(test_run_matches_loop),
