@@ -14,8 +14,9 @@
  *                      _since, _wall, _wait (first window end and wall ms
  *                      held, shortest wait); taken with the dedup key
  *                      <p>dedup:<alert id> as a publish is
- *   <p>c:*:<day>       scanned for the topics counted today; read in
- *                      spans for the detector (HMGET or HGETALL per day)
+ *   <p>c:*:<day>??     scanned for the topics counted today; read in
+ *                      spans for the detector (GETRANGE of the cells of
+ *                      each hour key)
  *   <p>dirty           popped (ZPOPMIN): the topics flushes counted into,
  *                      with the earliest bucket (written by FLUSH_LUA)
  * A block state is "firing notified since notified_at last_true last_T"

@@ -328,8 +328,9 @@ struct store_span {
 	size_t			 n;
 };
 /* Reads every span, pipelined (about a thousand commands a round trip):
- * HMGET of the buckets of each day key, or HGETALL of a day key when a
- * span covers much of it. */
+ * GETRANGE of the buckets' cells of each hour key it covers.  res is the
+ * caller's resolution; the cells are read at the store's
+ * (store_conf.resolution_s), the same in the daemon. */
 int store_read_spans(struct store *s, int64_t res, struct store_span *v,
     size_t n);
 
