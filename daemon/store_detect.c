@@ -440,6 +440,14 @@ span_send(struct store *s, redisContext *c, const struct store_span *sp,
 	return pipe_send(s, c, 4, argv);
 }
 
+/* Where span i's reading starts: its from, or the hour of the first
+ * bucket ever counted when that is later (no key is older). */
+static int64_t
+span_start(const struct store_span *v, size_t i, int64_t first)
+{
+	return v[i].from > first ? v[i].from : first;
+}
+
 int
 store_read_spans(struct store *s, int64_t res, struct store_span *v,
     size_t n)
@@ -447,7 +455,7 @@ store_read_spans(struct store *s, int64_t res, struct store_span *v,
 	struct span_cmd *cmds = xcalloc(PIPE_BATCH + 64, sizeof *cmds);
 	size_t *caps = xcalloc(n + 1, sizeof *caps);
 	size_t i = 0, k, nc;
-	int64_t lo = 0;
+	int64_t lo = 0, first = INT64_MIN;
 	redisContext *c;
 	int rc = 0;
 
@@ -457,8 +465,14 @@ store_read_spans(struct store *s, int64_t res, struct store_span *v,
 		v[k].pts = NULL;
 		v[k].n = 0;
 	}
-	if (n > 0)
-		lo = v[0].from;
+	if (n > 0 && store_get_since(s, &first) == -1)
+		rc = -1;
+	if (first != INT64_MIN)
+		first = store_hour_start(first);
+	while (i < n && span_start(v, i, first) >= v[i].to)	/* empty */
+		i++;
+	if (i < n)
+		lo = span_start(v, i, first);
 	while (i < n && rc == 0) {
 		if ((c = store_conn(s)) == NULL) {
 			rc = -1;
@@ -472,10 +486,13 @@ store_read_spans(struct store *s, int64_t res, struct store_span *v,
 				hi = v[i].to;
 			rc = span_send(s, c, &v[i], i, lo, hi, res, &cmds[nc]);
 			lo = hi;
-			if (lo >= v[i].to && ++i < n)
-				lo = v[i].from;
-			while (i < n && v[i].from >= v[i].to && ++i < n)
-				lo = v[i].from;
+			if (lo >= v[i].to) {	/* the next span that reads */
+				while (++i < n &&
+				    span_start(v, i, first) >= v[i].to)
+					;
+				if (i < n)
+					lo = span_start(v, i, first);
+			}
 		}
 		for (k = 0; k < nc && rc == 0; k++) {
 			redisReply *r = pipe_reply(s, c);
