@@ -316,6 +316,7 @@ redis_cause(void)
 		[STORE_FAULT_AUTH] = "redis: authentication failed",
 		[STORE_FAULT_NOPERM] = "redis: permission denied",
 		[STORE_FAULT_DATABASE] = "redis: no such database",
+		[STORE_FAULT_LAYOUT] = "redis: counters of another layout",
 		[STORE_FAULT_ERROR] = "redis: error",
 	};
 	int f = STAT_GET(redis_fault);

@@ -93,6 +93,7 @@ static const char *const KEY_NAMES[] = {
 	[STORE_KEY_LEADER] =	"leader",
 	[STORE_KEY_DIRTY] =	"dirty",
 	[STORE_KEY_AM_CURSOR] =	"am-cursor",
+	[STORE_KEY_LAYOUT] =	"layout",
 	[STORE_KEY_ALERT_LOG] =	NULL,	/* the configured stream name */
 	[STORE_KEY_CHANNEL] =	NULL,	/* the configured channel + topic */
 };
@@ -529,6 +530,116 @@ load_flush_script(struct store *s)
 	return 0;
 }
 
+/*
+ * Whether a hash sits under <p>k: (the per-day keyword hashes of the older
+ * layout; now every k: key is a string): 1 yes, 0 no, -1 on an error.  A
+ * whole-keyspace SCAN, run only when <p>since exists without <p>layout.
+ */
+static int
+old_layout_found(struct store *s)
+{
+	char pattern[1100], cursor[32] = "0", *d = pattern;
+	const char *p, *argv[8];
+	redisReply *r;
+	int found = 0;
+
+	for (p = s->prefix; *p != '\0' && d < pattern + 1000; p++) {
+		if (strchr("*?[]\\", *p) != NULL)
+			*d++ = '\\';
+		*d++ = *p;
+	}
+	memcpy(d, "k:*", 4);
+	do {
+		argv[0] = "SCAN";
+		argv[1] = cursor;
+		argv[2] = "MATCH";
+		argv[3] = pattern;
+		argv[4] = "COUNT";
+		argv[5] = "1000";
+		argv[6] = "TYPE";
+		argv[7] = "hash";
+		if ((r = store_run(s, 8, argv, NULL)) == NULL)
+			return -1;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+		    r->element[0]->type != REDIS_REPLY_STRING ||
+		    r->element[1]->type != REDIS_REPLY_ARRAY) {
+			freeReplyObject(r);
+			store_set_err(s, "redis: SCAN: unexpected reply");
+			note_fault(s, STORE_FAULT_ERROR);
+			return -1;
+		}
+		snprintf(cursor, sizeof cursor, "%s", r->element[0]->str);
+		found = r->element[1]->elements > 0;
+		freeReplyObject(r);
+	} while (!found && strcmp(cursor, "0") != 0);
+	return found;
+}
+
+/*
+ * <p>layout names the counters' encoding and resolution ("2 10": hour
+ * strings of 10 s cells).  Cells are indexed by the resolution, so a daemon
+ * configured with another one would misread and miscount every hour key:
+ * it refuses to start instead.  A store without the key but with <p>since
+ * was either written by an older layout (per-day hashes, found by a SCAN
+ * for a hash under k:) or lost the key with its data (a wipe); the first
+ * is refused, the second gets the key.  0, or -1 with the fault set.
+ */
+static int
+check_layout(struct store *s)
+{
+	char key[512], want[32], pattern[520];
+	const char *argv[9];
+	redisReply *r;
+	int rc = 0;
+
+	snprintf(want, sizeof want, "2 %" PRId64, s->resolution_s);
+	store_key(s, STORE_KEY_LAYOUT, NULL, NULL, NULL, key, sizeof key);
+	argv[0] = "GET";
+	argv[1] = key;
+	if ((r = store_run(s, 2, argv, NULL)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_STRING && strcmp(r->str, want) != 0) {
+		store_set_err(s, "redis: the counters were written with layout "
+		    "\"%.16s\" (version, resolution in s), this daemon writes "
+		    "\"%s\": keep counters.resolution, or use another "
+		    "redis.prefix", r->str, want);
+		rc = -1;
+	}
+	if (r->type == REDIS_REPLY_STRING || rc == -1) {
+		freeReplyObject(r);
+		if (rc == -1)
+			note_fault(s, STORE_FAULT_LAYOUT);
+		return rc;
+	}
+	freeReplyObject(r);
+	store_key(s, STORE_KEY_SINCE, NULL, NULL, NULL, pattern,
+	    sizeof pattern);
+	argv[0] = "EXISTS";
+	argv[1] = pattern;
+	if ((r = store_run(s, 2, argv, NULL)) == NULL)
+		return -1;
+	if (r->type == REDIS_REPLY_INTEGER && r->integer > 0)
+		rc = old_layout_found(s);
+	freeReplyObject(r);
+	if (rc != 0) {
+		if (rc == 1) {
+			store_set_err(s, "redis: the counters under this "
+			    "prefix were written by an older layout (per-day "
+			    "hashes); use another redis.prefix, or delete the "
+			    "old keys");
+			note_fault(s, STORE_FAULT_LAYOUT);
+		}
+		return -1;
+	}
+	argv[0] = "SET";
+	argv[1] = key;
+	argv[2] = want;
+	if ((r = store_run(s, 3, argv, NULL)) == NULL)
+		return -1;
+	freeReplyObject(r);
+	return 0;
+}
+
 int
 store_check(struct store *s, const char *group)
 {
@@ -544,6 +655,8 @@ store_check(struct store *s, const char *group)
 	if ((r = store_run(s, 2, argv, NULL)) == NULL)
 		return -1;
 	freeReplyObject(r);
+	if (check_layout(s) == -1)
+		return -1;
 	return load_flush_script(s);
 }
 

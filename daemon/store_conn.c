@@ -71,6 +71,7 @@ store_fault_name(enum store_fault f)
 	case STORE_FAULT_AUTH:		return "authentication failed";
 	case STORE_FAULT_NOPERM:	return "permission denied";
 	case STORE_FAULT_DATABASE:	return "no such database";
+	case STORE_FAULT_LAYOUT:	return "counters of another layout";
 	case STORE_FAULT_ERROR:		return "error";
 	}
 	return "error";
@@ -80,7 +81,7 @@ bool
 store_fault_permanent(enum store_fault f)
 {
 	return f == STORE_FAULT_AUTH || f == STORE_FAULT_NOPERM ||
-	    f == STORE_FAULT_DATABASE;
+	    f == STORE_FAULT_DATABASE || f == STORE_FAULT_LAYOUT;
 }
 
 static redisContext *

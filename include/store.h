@@ -82,6 +82,7 @@ enum store_key {
 	STORE_KEY_LEADER,	/* leader: the detection lease */
 	STORE_KEY_DIRTY,	/* dirty: topics counted into → earliest bucket */
 	STORE_KEY_AM_CURSOR,	/* am-cursor: Alertmanager URL → log entry id */
+	STORE_KEY_LAYOUT,	/* layout: the counters' encoding and resolution */
 	STORE_KEY_ALERT_LOG,	/* <alerts.stream> */
 	STORE_KEY_CHANNEL	/* <alerts.channel><topic> (a Pub/Sub channel) */
 };
@@ -129,6 +130,7 @@ enum store_fault {
 	STORE_FAULT_AUTH,		/* NOAUTH, WRONGPASS, AUTH refused */
 	STORE_FAULT_NOPERM,		/* an ACL denies a command or key */
 	STORE_FAULT_DATABASE,		/* SELECT of a database that is not */
+	STORE_FAULT_LAYOUT,		/* counters written in another layout */
 	STORE_FAULT_ERROR		/* any other error reply */
 };
 enum store_fault store_fault(const struct store *s);
