@@ -165,7 +165,7 @@ eval: $(BIN) $(BUILD)/tests/nabeval $(BUILD)/tests/gapcorpus $(BUILD)/tests/ccon
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/gaps.sh
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/variants.sh
 
-demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freeport $(BUILD)/tests/kafka-produce
+demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freeport $(BUILD)/tests/kafka-produce $(BUILD)/tests/webhook-sink
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/tools/demo.sh
 
 # Man pages: tidewatch(1) and tidewatch-rules(5) are written by hand;

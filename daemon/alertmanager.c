@@ -292,9 +292,6 @@ queue_push(struct am_target *t, const char *entry, const char *json)
 {
 	struct am_item *it;
 
-	if (t->qhead > 0 && t->qhead == t->qn) {
-		t->qhead = t->qn = 0;
-	}
 	t->q = xgrow(t->q, &t->qcap, t->qn + 1, sizeof *t->q);
 	it = &t->q[t->qn++];
 	snprintf(it->entry, sizeof it->entry, "%s", entry);
@@ -682,10 +679,11 @@ tick(struct am *am)
 			    "log, retrying | error=\"%s\"",
 			    store_errstr(am->store));
 		am->store_failing = true;
-		if (!am->loaded)
+		if (!am->loaded) {	/* a half-done load starts over */
 			am_reset(am);
-		if (!am->loaded)
 			return;
+		}
+		/* what was read is still sent */
 	} else
 		am->store_failing = false;
 	for (i = 0; i < am->nt && !atomic_load(&am->stop); i++)

@@ -75,6 +75,12 @@ topics:
     alert: {window: 30s, threshold: 50, cooldown: 1h, resolve_after: 30s,
             severity: critical}
 YAML
+# a third URL: a webhook sink standing in for an Alertmanager, to see
+# what is posted (times, the bearer token)
+FAKE_PORT=$(free_port)
+"$BUILD"/tests/webhook-sink "$FAKE_PORT" "$T/fake.out" 2>>"$T/sink.err" &
+track_pid $!
+printf 's3cret-token\n' >"$T/token"
 MPORT=$(free_port)
 cat >"$T/tw.yaml" <<EOF
 kafka: {brokers: "$BROKERS", topics: [posts], group: tw}
@@ -82,7 +88,9 @@ redis: {address: "127.0.0.1:$REDIS_PORT", flush_interval: 250ms}
 rules: {paths: ["$T/rules"]}
 metrics: {listen: "127.0.0.1:$MPORT"}
 alertmanager:
-  urls: ["http://127.0.0.1:$AM1_PORT", "http://127.0.0.1:$AM2_PORT/"]
+  urls: ["http://127.0.0.1:$AM1_PORT", "http://127.0.0.1:$AM2_PORT/",
+         "http://127.0.0.1:$FAKE_PORT"]
+  bearer_token_file: "$T/token"
   resend_interval: 2s
   retry_max: 2s
   timeout: 2s
@@ -138,6 +146,20 @@ done
 posts 620 720
 check "quake resolved reached sink 1" wait_for 40 has_note 1 quake resolved
 check "quake resolved reached sink 2" wait_for 10 has_note 2 quake resolved
+check "posts carry the bearer token" \
+    grep -qx 'Authorization: Bearer s3cret-token' "$T/fake.out"
+# the first endsAt after a summary: that alert's (times follow annotations)
+ends_after() {
+	sed -n "s/.*\"summary\":\"$1\(.*\)/\1/p" "$T/fake.out" | head -1 |
+	    grep -o '"endsAt":"[^"]*"' | head -1 | sed 's/.*:"//; s/"$//'
+}
+now=$(date +%s)
+e=$(ends_after '地震: 100 posts')
+check "firing: endsAt ahead ($e)" sh -c \
+    "[ -n '$e' ] && [ \$(date -d '$e' +%s) -gt $now ]"
+e=$(ends_after '地震: back to normal')
+check "resolved: endsAt in the past ($e)" sh -c \
+    "[ -n '$e' ] && [ \$(date -d '$e' +%s) -le $now ]"
 
 # --- a silence on topic=flood: Alertmanager has the alert, nobody is told
 for n in 1 2; do
@@ -172,8 +194,8 @@ wait "$tw_PID"
 grep -v '^$' "$T/tw.log" >"$T/tw1.log"
 : >"$T/tw.log"
 start_daemon tw "$T/tw.yaml"
-check "cursors stored for both URLs" sh -c \
-    "[ \$(redis-cli -p $REDIS_PORT hlen tidewatch:am-cursor) -eq 2 ]"
+check "cursors stored for every URL" sh -c \
+    "[ \$(redis-cli -p $REDIS_PORT hlen tidewatch:am-cursor) -eq 3 ]"
 left=$((30 - ($(date +%s) - down_at)))
 [ "$left" -gt 0 ] && sleep "$left"
 start_am 1

@@ -10,7 +10,10 @@
 # It prints the alert as `tidewatch alerts` shows it and as the alert log
 # holds it, stops everything and exits 0; it exits 1, with the daemon's
 # log tail, if no alert of the burst topic arrives within 30 s of the
-# burst's start or another topic fires.
+# burst's start or another topic fires.  Where prometheus-alertmanager is
+# installed it also runs one, notifying a local webhook sink, has the
+# daemon deliver to it, and shows the notification Alertmanager sent
+# (skipped with a note otherwise).
 #
 # Run from the top of the tree (make demo does); BUILD and TIDEWATCH say
 # where the binaries are, DEMO_KEEP=1 keeps the temp dir (logs, posts).
@@ -50,17 +53,18 @@ done
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tidewatch-demo.XXXXXX") || exit 1
 REDIS_PID='' KAFKA_PID='' DAEMON_PID='' ALERTS_PID='' PRODUCER_PID='' STREAMER_PID=''
+AM_PID='' SINK_PID=''
 
 cleanup() {
 	rc=$?
 	trap - EXIT INT TERM
 	: >"$T/stop"
 	for p in $STREAMER_PID $PRODUCER_PID $ALERTS_PID $DAEMON_PID \
-	    $KAFKA_PID $REDIS_PID; do
+	    $KAFKA_PID $REDIS_PID $AM_PID $SINK_PID; do
 		kill "$p" 2>/dev/null
 	done
 	for p in $STREAMER_PID $PRODUCER_PID $ALERTS_PID $DAEMON_PID \
-	    $KAFKA_PID $REDIS_PID; do
+	    $KAFKA_PID $REDIS_PID $AM_PID $SINK_PID; do
 		wait "$p" 2>/dev/null
 	done
 	if [ -n "${DEMO_KEEP:-}" ]; then
@@ -185,6 +189,32 @@ metrics: {listen: ""}
 EOF
 echo "servers: redis-server on 127.0.0.1:$REDIS_PORT, mock Kafka on $BROKERS (topic posts, 4 partitions)"
 
+# --- Alertmanager, where installed: notifies a local webhook sink
+if command -v prometheus-alertmanager >/dev/null 2>&1 &&
+    [ -x "$BUILD"/tests/webhook-sink ]; then
+	AM_PORT=$("$BUILD"/tests/freeport) || die "no free port"
+	SINK_PORT=$("$BUILD"/tests/freeport) || die "no free port"
+	"$BUILD"/tests/webhook-sink "$SINK_PORT" "$T/sink.out" \
+	    2>"$T/sink.err" </dev/null &
+	SINK_PID=$!
+	cat >"$T/alertmanager.yml" <<EOF
+route: {receiver: sink, group_by: [topic], group_wait: 1s, group_interval: 5s}
+receivers:
+  - name: sink
+    webhook_configs: [{url: "http://127.0.0.1:$SINK_PORT/"}]
+EOF
+	prometheus-alertmanager --config.file="$T/alertmanager.yml" \
+	    --storage.path="$T/am" --web.listen-address="127.0.0.1:$AM_PORT" \
+	    --cluster.listen-address= >"$T/am.log" 2>&1 </dev/null &
+	AM_PID=$!
+	wait_for 20 grep -q "Listening on" "$T/am.log" ||
+	    { cat "$T/am.log" >&2; die "prometheus-alertmanager did not start"; }
+	echo "alertmanager: prometheus-alertmanager on 127.0.0.1:$AM_PORT, notifying a webhook sink on 127.0.0.1:$SINK_PORT"
+	echo "alertmanager: {urls: [\"http://127.0.0.1:$AM_PORT\"]}" >>"$CFG"
+else
+	echo "alertmanager: prometheus-alertmanager is not installed; delivery through Alertmanager not shown"
+fi
+
 # --- history: 2 h of background posts in the past
 t0=$(now_ms)
 hist_end=$(date +%s)
@@ -271,6 +301,18 @@ awk 'NR % 3 == 0' "$T/log.txt" >"$T/log.json"
 pretty <"$T/log.json"
 others=$(grep -v "\"topic\":\"$BURST_TOPIC\"" "$T/log.json" | grep -c .)
 [ "$others" -eq 0 ] || die "$others alert(s) of other topics in the alert log"
+
+# --- the notification Alertmanager sent
+if [ -n "$AM_PID" ]; then
+	echo
+	if wait_for 15 grep -q "\"topic\":\"$BURST_TOPIC\"" "$T/sink.out"; then
+		echo "alertmanager notified the webhook (labels and summary):"
+		head -1 "$T/sink.out" | grep -o '"labels":{[^}]*}' | head -1
+		head -1 "$T/sink.out" | grep -o '"summary":"[^"]*"' | head -1
+	else
+		die "alertmanager sent no notification of $BURST_TOPIC within 15 s"
+	fi
+fi
 
 # --- stop everything
 : >"$T/stop"

@@ -6,8 +6,10 @@
  *
  * Listens on 127.0.0.1:PORT (libmicrohttpd, one thread) and appends the
  * body of every POST to FILE as one line (its newlines turned into
- * spaces), flushed at once, then answers 200.  Anything else gets 405.
- * Runs until killed.
+ * spaces), flushed at once, then answers 200; a request with an
+ * Authorization header has it written on a line of its own before
+ * ("Authorization: Bearer …").  Anything else gets 405.  Runs until
+ * killed.  It also stands in for an Alertmanager, to see what is posted.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -44,6 +46,7 @@ serve(void *cls, struct MHD_Connection *conn, const char *url,
     size_t *size, void **state)
 {
 	struct body *b = *state;
+	const char *auth;
 	size_t i;
 
 	(void)cls, (void)url, (void)version;
@@ -67,6 +70,10 @@ serve(void *cls, struct MHD_Connection *conn, const char *url,
 	for (i = 0; i < b->n; i++)
 		if (b->p[i] == '\n' || b->p[i] == '\r')
 			b->p[i] = ' ';
+	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (auth != NULL)
+		fprintf(out, "Authorization: %s\n", auth);
 	fprintf(out, "%.*s\n", (int)b->n, b->p != NULL ? b->p : "");
 	fflush(out);
 	return answer(conn, 200);
