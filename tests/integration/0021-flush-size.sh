@@ -22,7 +22,11 @@ EOF2
 sed -i 's/flush_interval: 60s}/flush_interval: 60s, flush_max_entries: 64}/' "$T/tw.yaml"
 check "config: flush_max_entries set" grep -q 'flush_max_entries: 64' "$T/tw.yaml"
 
-"$BUILD"/tests/postgen -n 6000 -d 600 -s now-600 -r 21 -m 15 \
+# both batches of posts lie in one UTC hour (20 to 30 minutes before the
+# current hour began), so the counter key deleted below is the one the
+# second batch recreates, whatever the time the test runs at
+A=$(( $(date +%s) / 3600 * 3600 - 1800 ))
+"$BUILD"/tests/postgen -n 6000 -d 600 -s $A -r 21 -m 15 \
     -b '某地查处地沟油窝点@300+30*200' >"$T/posts.jsonl"
 n=$(wc -l <"$T/posts.jsonl")
 
@@ -45,11 +49,11 @@ check "every key carries a TTL" sh -c "for k in \$(redis-cli -p $REDIS_PORT --sc
 
 # a key emptied behind the daemon's back gets its TTL again from the flush
 # that recreates it
-day=$(rcli --scan --pattern 'tidewatch:c:food-safety:*' | sort | tail -1)	# this hour's
+day=$(rcli --scan --pattern 'tidewatch:c:food-safety:*' | sort | tail -1)	# the posts' hour
 check "a food-safety counter exists" sh -c "[ -n '$day' ] && [ \$(redis-cli -p $REDIS_PORT exists '$day') -eq 1 ]"
 key_counts "$day" | awk '{ print "food-safety", $0 }' >"$T/deleted"
 rcli del "$day" >/dev/null
-"$BUILD"/tests/postgen -n 300 -d 60 -s now-60 -r 22 -m 15 \
+"$BUILD"/tests/postgen -n 300 -d 60 -s $((A + 540)) -r 22 -m 15 \
     -b '某地查处地沟油窝点@10+10*50' >"$T/more.jsonl"
 start_daemon tw2 "$T/tw.yaml"
 produce_spread "$T/more.jsonl"
