@@ -195,6 +195,42 @@ put_stall(FILE *fp, const cJSON *root, const char *state)
 	free(since);
 }
 
+/* Epoch seconds as "2026-11-26 05:05:00Z" (the number itself when out of
+ * range). */
+static void
+utc_time(char *buf, size_t sz, double secs)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+
+	if (secs < 0 || secs > 253402300799.0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sz, "%Y-%m-%d %H:%M:%SZ", &tm) == 0)
+		fmt_num(buf, sz, secs, 0);
+}
+
+/* The store_reset ops alert: Redis lost counters (positions behind the
+ * group's Kafka commits, or the first bucket counted moved forward). */
+static void
+put_store_reset(FILE *fp, const cJSON *root)
+{
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(root, "resets");
+	const cJSON *was = cJSON_GetObjectItemCaseSensitive(root, "since_was");
+	const cJSON *now = cJSON_GetObjectItemCaseSensitive(root, "since_now");
+	char *mode = jsafe(root, "on_reset", "?");
+	char num[64], a[64], b[64];
+
+	fmt_num(num, sizeof num, cJSON_IsNumber(n) ? n->valuedouble : 0, 0);
+	fprintf(fp, "redis lost data: %s reset%s found", num,
+	    strcmp(num, "1") == 0 ? "" : "s");
+	if (cJSON_IsNumber(was) && cJSON_IsNumber(now)) {
+		utc_time(a, sizeof a, was->valuedouble);
+		utc_time(b, sizeof b, now->valuedouble);
+		fprintf(fp, ", history now starts at %s (was %s)", b, a);
+	}
+	fprintf(fp, "; on_reset %s\n", mode);
+	free(mode);
+}
+
 /* count 184 vs baseline 23.5 (×7.8); a threshold block without a
  * baseline says so instead of "vs baseline 0": count 60 (threshold). */
 static void
@@ -264,6 +300,10 @@ put_line(FILE *fp, const cJSON *root)
 
 	if ((type = jstr(root, "type")) != NULL && strcmp(type, "stall") == 0) {
 		put_stall(fp, root, state);
+		return;
+	}
+	if (type != NULL && strcmp(type, "store_reset") == 0) {
+		put_store_reset(fp, root);
 		return;
 	}
 	topic = jsafe(root, "topic", "?");

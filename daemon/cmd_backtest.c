@@ -49,6 +49,7 @@
 #include "pipeline.h"
 #include "rules.h"
 #include "spike.h"
+#include "termsafe.h"
 #include "watch.h"
 #include "xmalloc.h"
 
@@ -284,11 +285,26 @@ alert_line(void *arg, const struct alert *al)
 	return w.buf;
 }
 
+/* A line of output made safe for a terminal (termsafe): keywords, ids and
+ * the texts of an alert's JSON come from rule files and posts.  JSON lines
+ * stay JSON with the same meaning. */
+static void
+put_safe_line(const char *line, int json)
+{
+	size_t n = strlen(line), cap = n * 10 + 1;
+	char *safe = xmalloc(cap);
+
+	termsafe(safe, cap, line, n, json ? TERMSAFE_JSON : 0);
+	puts(safe);
+	free(safe);
+}
+
 static void
 print_line(void *arg, const char *line)
 {
-	(void)arg;
-	printf("%s\n", line);
+	const int *json = arg;
+
+	put_safe_line(line, *json);
 }
 
 /* backtest_out.digest: as the daemon sends it on <prefix>alerts:_digest,
@@ -302,12 +318,16 @@ print_digest(void *arg, const char *digest_id, const struct alert_held *h)
 
 	if (*json) {
 		digest = alert_digest_json(digest_id, h);
-		printf("%s\n", digest);
+		put_safe_line(digest, 1);
 		free(digest);
 		return;
 	}
-	for (i = 0; i < h->n; i++)
-		printf("%s  [%s]\n", h->items[i].json, digest_id);
+	for (i = 0; i < h->n; i++) {
+		char *line = xasprintf("%s  [%s]", h->items[i].json, digest_id);
+
+		put_safe_line(line, 0);
+		free(line);
+	}
 }
 
 /* What was read, for the summary. */
@@ -504,8 +524,9 @@ print_errors(const char *file, struct worker *ws, size_t nw)
 
 	for (i = 0; i < nw; i++) {
 		for (j = 0; j < ws[i].nerrs; j++) {
-			fprintf(stderr, "%s:%zu: %s\n", file, ws[i].errs[j].line,
-			    ws[i].errs[j].msg);
+			fprintf(stderr, "%s:%zu: ", file, ws[i].errs[j].line);
+			termsafe_fputs(ws[i].errs[j].msg, stderr);
+			putc('\n', stderr);
 			free(ws[i].errs[j].msg);
 		}
 	}
@@ -652,8 +673,10 @@ series_row(const char *path, size_t line, const char *p, size_t len,
 	tmp[p + len - comma - 1] = '\0';
 	v = strtod(tmp, &ep);
 	if (ep == tmp || *ep != '\0' || !isfinite(v) || v < 0 || v > 1e15) {
-		fprintf(stderr, "%s:%zu: value: expected a count, got '%s'\n",
-		    path, line, tmp);
+		fprintf(stderr, "%s:%zu: value: expected a count, got '", path,
+		    line);
+		termsafe_fputs(tmp, stderr);
+		fputs("'\n", stderr);
 		return -1;
 	}
 	s->times = xgrow(s->times, &s->cap, s->n + 1, sizeof *s->times);

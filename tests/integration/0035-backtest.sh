@@ -123,3 +123,12 @@ check "series: errors name --alert:line:col" sh -c "grep -qx -- '--alert:1:10: w
 printf 'timestamp,value\n2015-02-26 10:00:00,1\n2015-02-26 10:07:00,1\n2015-02-26 10:10:00,x\n' >"$T/bad.csv"
 "$TIDEWATCH" backtest --series "$T/bad.csv" --alert '{window: 5m, threshold: 1}' >/dev/null 2>"$T/err"
 check "series: a bad value is reported with its line" grep -q 'bad.csv:4: value: expected a count' "$T/err"
+
+# post texts with terminal controls (bidi override, ESC, CSI as C1) reach
+# the output escaped, the JSON keeping its meaning
+sed 's/刚才地震了好晃/刚才地震了好晃\\u202e\\u001b[2J\\u009b/' "$T/posts.jsonl" >"$T/hostile.jsonl"
+"$TIDEWATCH" backtest -r "$T/rules" --json "$T/hostile.jsonl" >"$T/hout" 2>/dev/null
+check "hostile texts: the sample escaped in the JSON" \
+    grep -qF '"text":"刚才地震了好晃\u202e\u001b[2J\u009b"' "$T/hout"
+check "hostile texts: no raw ESC, C1 or bidi control in the output" \
+    sh -c "! LC_ALL=C grep -q \"\$(printf '\\033\\\\|\\302\\233\\\\|\\342\\200\\256')\" '$T/hout'"
