@@ -450,29 +450,50 @@ put_required(cJSON *o, const char *a, const char *b)
 		cJSON_AddItemToArray(r, cJSON_CreateString(b));
 }
 
-/* o must not have key a (nor b). */
+/* o must not have any of the keys names[0..n). */
 static void
-put_forbidden(cJSON *o, const char *a, const char *b)
+put_forbidden(cJSON *o, const char *const *names, size_t n)
 {
 	cJSON *any = cJSON_AddArrayToObject(cJSON_AddObjectToObject(o, "not"),
 	    "anyOf");
+	size_t i;
 
-	put_required(put_alt(any), a, NULL);
-	put_required(put_alt(any), b, NULL);
+	for (i = 0; i < n; i++)
+		put_required(put_alt(any), names[i], NULL);
 }
 
-/* baseline: a duration, {period, lookback} or {halflife, exclude}. */
+/* Keys of o that need key `needs`: dependentRequired, repeated as
+ * draft-07's dependencies for the validators that know only that. */
+static void
+put_needs(cJSON *o, const char *const *names, size_t n, const char *needs)
+{
+	cJSON *dep = cJSON_AddObjectToObject(o, "dependentRequired");
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		cJSON_AddItemToObject(dep, names[i],
+		    names_array((const char *[]){ needs }, 1));
+	cJSON_AddItemToObject(o, "dependencies", cJSON_Duplicate(dep, true));
+}
+
+/* baseline: a duration, {period, lookback} or {halflife, exclude, season,
+ * season_period, season_lookback}; the season_ keys go with season. */
 static void
 v_baseline(struct gen *g, cJSON *o)
 {
+	static const char *const ewma_only[] = { "halflife", "exclude",
+	    "season", "season_period", "season_lookback" };
+	static const char *const seasonal_only[] = { "period", "lookback" };
 	const struct akeys *t = &ralert_baseline_keys;
 	cJSON *any = cJSON_AddArrayToObject(o, "anyOf"), *m, *one, *k;
+	size_t i;
 
-	if (row_named(g, t, "period") == NULL ||
-	    row_named(g, t, "lookback") == NULL ||
-	    row_named(g, t, "halflife") == NULL ||
-	    row_named(g, t, "exclude") == NULL)
-		return;
+	for (i = 0; i < sizeof ewma_only / sizeof ewma_only[0]; i++)
+		if (row_named(g, t, ewma_only[i]) == NULL)
+			return;
+	for (i = 0; i < sizeof seasonal_only / sizeof seasonal_only[0]; i++)
+		if (row_named(g, t, seasonal_only[i]) == NULL)
+			return;
 	put_duration(put_alt(any));
 	m = put_alt(any);
 	put_alert_mapping(g, m, t, "baseline");
@@ -480,11 +501,13 @@ v_baseline(struct gen *g, cJSON *o)
 	k = put_alt(one);
 	cJSON_AddStringToObject(k, "description", "seasonal");
 	put_required(k, "period", NULL);
-	put_forbidden(k, "halflife", "exclude");
+	put_forbidden(k, ewma_only, sizeof ewma_only / sizeof ewma_only[0]);
 	k = put_alt(one);
 	cJSON_AddStringToObject(k, "description", "EWMA");
 	put_required(k, "halflife", NULL);
-	put_forbidden(k, "period", "lookback");
+	put_forbidden(k, seasonal_only,
+	    sizeof seasonal_only / sizeof seasonal_only[0]);
+	put_needs(k, ewma_only + 3, 2, "season");
 }
 
 static void	put_akey_value(cJSON *, const struct akey *);
