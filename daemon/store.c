@@ -1067,7 +1067,7 @@ flush_incrs(struct store *s, struct keytab *kt, const struct agg_entry *e,
     size_t ne, size_t *n, size_t *nc)
 {
 	struct incr *v = xcalloc(ne + 1, sizeof *v);
-	size_t i, k = 0, pass;
+	size_t i, k = 0, pass, nc0;
 
 	*nc = 0;
 	for (pass = 0; pass < 2; pass++)	/* counters, then series */
@@ -1111,12 +1111,13 @@ flush_incrs(struct store *s, struct keytab *kt, const struct agg_entry *e,
 		}
 	qsort(v, *nc, sizeof *v, incr_cmp);
 	qsort(v + *nc, k - *nc, sizeof *v, incr_cmp);
+	nc0 = *nc;
 	for (i = 0, *n = 0; i < k; i++) {	/* merge equal cells */
 		if (*n > 0 && incr_same(&v[*n - 1], &v[i])) {
 			v[*n - 1].count += v[i].count;
 			if (v[i].bucket < v[*n - 1].bucket)
 				v[*n - 1].bucket = v[i].bucket;
-			if (i < *nc)
+			if (i < nc0)	/* a counter cell merged away */
 				(*nc)--;
 			continue;
 		}
