@@ -339,11 +339,9 @@ put_line(FILE *fp, const cJSON *root)
 static void
 put_raw(FILE *fp, const char *msg, size_t len, bool json)
 {
-	size_t cap = 6 * len + 1;	/* a byte can become \ufffd */
-	char *safe = xmalloc(cap);
-	size_t n = termsafe(safe, cap, msg, len, json ? TERMSAFE_JSON : 0);
+	char *safe = termsafe_dupn(msg, len, json ? TERMSAFE_JSON : 0);
 
-	fwrite(safe, 1, n, fp);
+	fputs(safe, fp);
 	putc('\n', fp);
 	free(safe);
 }

@@ -291,10 +291,9 @@ alert_line(void *arg, const struct alert *al)
 static void
 put_safe_line(const char *line, int json)
 {
-	size_t n = strlen(line), cap = n * 10 + 1;
-	char *safe = xmalloc(cap);
+	char *safe = termsafe_dupn(line, strlen(line), json ? TERMSAFE_JSON :
+	    0);
 
-	termsafe(safe, cap, line, n, json ? TERMSAFE_JSON : 0);
 	puts(safe);
 	free(safe);
 }

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "httpc.h"
+#include "termsafe.h"
 
 static void
 health_usage(FILE *fp)
@@ -48,9 +49,14 @@ cmd_health(int argc, char **argv)
 		fprintf(stderr, "tidewatch health: %s\n", err);
 		rc = 1;
 	} else {
-		fputs(body, status == 200 ? stdout : stderr);
-		if (body[0] == '\0' || body[strlen(body) - 1] != '\n')
-			fputc('\n', status == 200 ? stdout : stderr);
+		/* the body is the daemon's, but names Redis's errors: escaped
+		 * (a final newline becomes \n, so it is cut first) */
+		size_t n = strlen(body);
+
+		if (n > 0 && body[n - 1] == '\n')
+			body[n - 1] = '\0';
+		termsafe_fputs(body, status == 200 ? stdout : stderr);
+		fputc('\n', status == 200 ? stdout : stderr);
 		rc = status == 200 ? 0 : 1;
 	}
 	free(body);

@@ -23,6 +23,7 @@
 #include "clock.h"
 #include "commands.h"
 #include "httpc.h"
+#include "termsafe.h"
 
 #define POLL_MS	100
 
@@ -108,6 +109,7 @@ static int
 report(const struct reload_status *st, uint64_t req)
 {
 	const char *p = st->body, *nl;
+	char *line;
 
 	if (strcmp(st->result, "ok") == 0) {
 		printf("reloaded (request %" PRIu64 ")\n", req);
@@ -116,7 +118,9 @@ report(const struct reload_status *st, uint64_t req)
 	while ((p = strstr(p, "\nerror ")) != NULL) {
 		p += 7;
 		nl = strchr(p, '\n');
-		fprintf(stderr, "%.*s\n", (int)(nl ? nl - p : (long)strlen(p)), p);
+		line = termsafe_dupn(p, nl ? (size_t)(nl - p) : strlen(p), 0);
+		fprintf(stderr, "%s\n", line);
+		free(line);
 	}
 	fprintf(stderr, "tidewatch reload: reload failed; the daemon keeps the "
 	    "config and rules in force\n");

@@ -171,13 +171,20 @@ termsafe(char *dst, size_t dst_size, const char *s, size_t n, int flags)
 }
 
 char *
-termsafe_dup(const char *s)
+termsafe_dupn(const char *s, size_t n, int flags)
 {
-	size_t n = s != NULL ? strlen(s) : 0, cap = 4 * n + 1;
+	size_t cap = 6 * n + 1;	/* a byte can become \ufffd (JSON), \xff */
 	char *d = xmalloc(cap);
 
-	termsafe(d, cap, s != NULL ? s : "", n, 0);
+	termsafe(d, cap, s, n, flags);
 	return d;
+}
+
+char *
+termsafe_dup(const char *s)
+{
+	return s != NULL ? termsafe_dupn(s, strlen(s), 0) :
+	    termsafe_dupn("", 0, 0);
 }
 
 void

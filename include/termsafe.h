@@ -34,6 +34,9 @@
  */
 size_t termsafe(char *dst, size_t dst_size, const char *s, size_t n,
     int flags);
+/* The safe form of s[0..n) with termsafe()'s flags, never cut; the caller
+ * frees it. */
+char *termsafe_dupn(const char *s, size_t n, int flags);
 /* The safe form of the string s (NULL gives ""); the caller frees it. */
 char *termsafe_dup(const char *s);
 /* Writes the safe form of the string s to fp. */
