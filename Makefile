@@ -22,7 +22,8 @@
 #   make eval            the detectors scored on NAB realTweets
 #                        (NAB_DATA, default ../shared/data/nab-realtweets),
 #                        separator skipping on real text (tests/eval/gaps.sh)
-#                        and traditional keyword spellings (tests/eval/variants.sh)
+#                        traditional keyword spellings (tests/eval/variants.sh)
+#                        and distinct-text keys (tests/eval/textkey.sh)
 #   make man             the man pages in $(BUILD)/man/ (also part of make)
 #   make schemas         the JSON Schemas of rule files and of the config in
 #                        $(BUILD)/share/tidewatch/ (also part of make)
@@ -160,10 +161,12 @@ bench-rules: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/freeport $(BUILD)/benc
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_rules.sh
 
 NAB_DATA ?= ../shared/data/nab-realtweets
-eval: $(BIN) $(BUILD)/tests/nabeval $(BUILD)/tests/gapcorpus $(BUILD)/tests/cconv
+eval: $(BIN) $(BUILD)/tests/nabeval $(BUILD)/tests/gapcorpus $(BUILD)/tests/cconv \
+    $(BUILD)/tests/textkeyeval
 	@$(BUILD)/tests/nabeval eval $(BIN) $(NAB_DATA) tests/eval/nab-detectors.tsv
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/gaps.sh
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/variants.sh
+	@BUILD=$(BUILD) sh tests/eval/textkey.sh
 
 demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freeport $(BUILD)/tests/kafka-produce $(BUILD)/tests/webhook-sink
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/tools/demo.sh
