@@ -11,8 +11,10 @@
  * rules in force through the caller's am_tags_fn); an operational one
  * "Tidewatch<Type>" (TidewatchStall, TidewatchStoreReset), topic "_ops",
  * severity and group.  A firing alert starts at its window's end (at the
- * latest when it was detected); a resolved one ends the same way.  Pure:
- * no I/O, no state; any thread.
+ * latest when it was detected); a resolved one ends the same way; the log's
+ * times are read as RFC 3339 (Z or an offset, a fraction of up to nine
+ * digits truncated to milliseconds), anything else refuses the alert.
+ * Pure: no I/O, no state; any thread.
  */
 #include <ctype.h>
 #include <inttypes.h>
@@ -56,25 +58,65 @@ number_text(const cJSON *v, char *buf, size_t sz)
 		buf[--n] = '\0';
 }
 
-/* RFC 3339 UTC ("2026-11-26T05:05:01Z", ".120" optional) → ms; -1 when
- * it is not one. */
+/* n decimal digits at s → *v; false when one is not a digit. */
+static bool
+digits(const char *s, int n, int *v)
+{
+	int i;
+
+	*v = 0;
+	for (i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return true;
+}
+
+/* RFC 3339 ("2026-11-26T05:05:01Z", "2026-11-26T13:05:01.12+08:00": an
+ * optional fraction of 1 to 9 digits, then Z or an offset) → ms since the
+ * epoch, the fraction truncated to ms; -1 when it is not one. */
 static int64_t
 parse_time_ms(const char *s)
 {
 	struct tm tm;
-	int ms = 0, n = 0;
+	int y, mo, d, h, mi, sec, oh, om, ms = 0, scale = 100, i, off = 0;
+	const char *p;
 
-	if (s == NULL)
+	if (s == NULL || strlen(s) < 20 || !digits(s, 4, &y) || s[4] != '-' ||
+	    !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d) ||
+	    (s[10] != 'T' && s[10] != 't') || !digits(s + 11, 2, &h) ||
+	    s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
+	    !digits(s + 17, 2, &sec) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60)
+		return -1;
+	p = s + 19;
+	if (*p == '.') {
+		for (i = 1; isdigit((unsigned char)p[i]); i++)
+			if (i <= 3) {
+				ms += (p[i] - '0') * scale;
+				scale /= 10;
+			}
+		if (i == 1 || i > 10)
+			return -1;
+		p += i;
+	}
+	if ((*p == 'Z' || *p == 'z') && p[1] == '\0')
+		off = 0;
+	else if ((*p == '+' || *p == '-') && digits(p + 1, 2, &oh) &&
+	    p[3] == ':' && digits(p + 4, 2, &om) && p[6] == '\0' && oh <= 23 &&
+	    om <= 59)
+		off = (*p == '-' ? -1 : 1) * (oh * 60 + om) * 60;
+	else
 		return -1;
 	memset(&tm, 0, sizeof tm);
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
-	    &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
-		return -1;
-	if (s[n] == '.' && isdigit((unsigned char)s[n + 1]))
-		ms = (int)strtol(s + n + 1, NULL, 10) % 1000;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	return (int64_t)timegm(&tm) * 1000 + ms;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	return ((int64_t)timegm(&tm) - off) * 1000 + ms;
 }
 
 /* The time an alert happened: its window's end, unless it was detected

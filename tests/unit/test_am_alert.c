@@ -4,7 +4,8 @@
  * topic has none), its evidence as annotations, the link only with a base
  * URL, its start at the window's end or earlier detection, a resolved
  * one's end; operational alerts named by their type, stall resolvable and
- * store_reset not; what is not an alert is refused.
+ * store_reset not; what is not an alert is refused; times in RFC 3339
+ * with a fraction of 1 to 9 digits and any offset, and what is not one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -202,6 +203,58 @@ not_alerts(void **state)
 	}
 }
 
+/* The start of a topic alert whose window ends at `at`; -1 if refused. */
+static int64_t
+start_of(const char *at)
+{
+	char json[256];
+	struct am_alert al;
+	int64_t ms;
+
+	snprintf(json, sizeof json, "{\"id\":\"x:0:1:firing\",\"state\":"
+	    "\"firing\",\"topic\":\"x\",\"window_end\":\"%s\"}", at);
+	if (am_alert_convert(json, strlen(json), NULL, tags_of, NULL, &al) == -1)
+		return -1;
+	ms = al.starts_ms;
+	cJSON_Delete(al.obj);
+	return ms;
+}
+
+static void
+times_rfc3339(void **state)
+{
+	static const struct { const char *at; int64_t ms; } ok[] = {
+		{ "2026-11-26T05:05:10Z", 0 },
+		{ "2026-11-26T05:05:10.1Z", 100 },
+		{ "2026-11-26T05:05:10.12Z", 120 },
+		{ "2026-11-26T05:05:10.120Z", 120 },
+		{ "2026-11-26T05:05:10.1234Z", 123 },
+		{ "2026-11-26T05:05:10.123456789Z", 123 },
+		{ "2026-11-26T05:05:10.000000001Z", 0 },
+		{ "2026-11-26t05:05:10.5z", 500 },
+		{ "2026-11-26T13:05:10.5+08:00", 500 },
+		{ "2026-11-25T23:35:10.25-05:30", 250 },
+		{ "2026-11-26T05:05:10+00:00", 0 },
+	};
+	static const char *const bad[] = {
+		"2026-11-26T05:05:10", "2026-11-26T05:05:10.Z",
+		"2026-11-26T05:05:10.1234567890Z", "2026-11-26T05:05:10+0800",
+		"2026-11-26T05:05:10+08", "2026-11-26T05:05:10Zx",
+		"2026-11-26 05:05:10Z", "2026-13-26T05:05:10Z",
+		"2026-11-26T05:05:1Z", "+2026-11-26T05:05:10Z",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+		assert_int_equal(start_of(ok[i].at),
+		    INT64_C(1795669510000) + ok[i].ms);
+	}
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		assert_int_equal(start_of(bad[i]), -1);
+	}
+}
+
 int
 main(void)
 {
@@ -211,6 +264,7 @@ main(void)
 		cmocka_unit_test(topic_without_tags_or_rules),
 		cmocka_unit_test(ops_alerts),
 		cmocka_unit_test(not_alerts),
+		cmocka_unit_test(times_rfc3339),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
