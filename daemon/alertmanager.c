@@ -52,13 +52,6 @@
 #define AM_RETRY_MS	1000	/* the first retry */
 #define AM_ENDS_AHEAD	4	/* a firing alert's endsAt: this many
 				 * resend intervals ahead */
-#define AM_ID		48	/* a stream entry id, "ms-seq" */
-
-struct am_item {
-	char	 entry[AM_ID];	/* the log entry; "": none (no cursor move) */
-	char	*json;		/* one postable alert */
-};
-
 struct am_target {
 	char		*url;		/* as configured: the cursor's field */
 	char		*post_url;	/* <url>/api/v2/alerts */
@@ -70,8 +63,7 @@ struct am_target {
 	bool		 fresh;		/* no cursor: starts at the log's end */
 	bool		 dirty;		/* cursor not yet written to Redis */
 	bool		 failing;	/* logged as failing */
-	struct am_item	*q;
-	size_t		 qhead, qn, qcap;
+	struct am_queue	 q;		/* postable alerts (am_queue.c) */
 	int64_t		 retry_at, backoff_ms, resend_at;	/* monotonic */
 };
 
@@ -290,12 +282,7 @@ active_remove(struct am *am, struct am_active *a)
 static void
 queue_push(struct am_target *t, const char *entry, const char *json)
 {
-	struct am_item *it;
-
-	t->q = xgrow(t->q, &t->qcap, t->qn + 1, sizeof *t->q);
-	it = &t->q[t->qn++];
-	snprintf(it->entry, sizeof it->entry, "%s", entry);
-	it->json = xstrdup(json);
+	amq_push(&t->q, entry, json);
 	STAT_ADD(am_pending, 1);
 }
 
@@ -303,14 +290,8 @@ queue_push(struct am_target *t, const char *entry, const char *json)
 static void
 queue_pop(struct am_target *t, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		free(t->q[t->qhead + i].json);
-	t->qhead += n;
+	amq_pop(&t->q, n);
 	STAT_ADD(am_pending, -(int64_t)n);
-	if (t->qhead == t->qn)
-		t->qhead = t->qn = 0;
 }
 
 /* Forgets the set, the queues and what was read: the state of a daemon
@@ -323,7 +304,7 @@ am_reset(struct am *am)
 	while (am->nact > 0)
 		active_remove(am, &am->act[0]);
 	for (i = 0; i < am->nt; i++) {
-		queue_pop(&am->t[i], am->t[i].qn - am->t[i].qhead);
+		queue_pop(&am->t[i], amq_len(&am->t[i].q));
 		am->t[i].cursor[0] = '\0';
 		am->t[i].fresh = am->t[i].dirty = false;
 		am->t[i].retry_at = am->t[i].backoff_ms = 0;
@@ -455,7 +436,7 @@ read_log(struct am *am)
 static int
 load(struct am *am)
 {
-	char **urls, **ids, first[AM_ID], last[AM_ID];
+	char **urls, **ids, first[AM_ID];
 	size_t n, i, j;
 
 	if (store_am_cursors(am->store, &urls, &ids, &n) == -1)
@@ -474,7 +455,7 @@ load(struct am *am)
 	}
 	free(urls);
 	free(ids);
-	if (store_am_log_ends(am->store, first, last, sizeof first) == -1)
+	if (store_am_log_first(am->store, first, sizeof first) == -1)
 		return -1;
 	for (i = 0; i < am->nt; i++)
 		if (!am->t[i].fresh && first[0] != '\0' &&
@@ -577,7 +558,7 @@ note_failure(struct am *am, struct am_target *t, size_t n, const char *err)
 	t->retry_at = clock_mono_ms() + t->backoff_ms;
 	if (!t->failing)
 		log_error("alertmanager unreachable, retrying | url=%s "
-		    "pending=%zu error=\"%s\"", t->post_url, t->qn - t->qhead,
+		    "pending=%zu error=\"%s\"", t->post_url, amq_len(&t->q),
 		    err);
 	t->failing = true;
 }
@@ -596,13 +577,13 @@ note_success(struct am_target *t)
 static void
 send_queued(struct am *am, struct am_target *t)
 {
-	size_t n = t->qn - t->qhead, i;
+	size_t n = amq_len(&t->q), i;
 	char err[512], *body;
 	long status;
 
 	if (n > AM_BATCH)
 		n = AM_BATCH;
-	body = json_array(&t->q[t->qhead].json, n, sizeof *t->q);
+	body = json_array(&amq_at(&t->q, 0)->text, n, sizeof(struct am_item));
 	if (post(t, body, &status, err, sizeof err) == 0 ||
 	    status == 400 || status == 422) {
 		if (status == 400 || status == 422) {
@@ -615,8 +596,8 @@ send_queued(struct am *am, struct am_target *t)
 			note_success(t);
 		}
 		for (i = n; i > 0; i--)
-			if (t->q[t->qhead + i - 1].entry[0] != '\0') {
-				memcpy(t->cursor, t->q[t->qhead + i - 1].entry,
+			if (amq_at(&t->q, i - 1)->entry[0] != '\0') {
+				memcpy(t->cursor, amq_at(&t->q, i - 1)->entry,
 				    AM_ID);
 				t->dirty = true;
 				break;
@@ -636,7 +617,7 @@ send_target(struct am *am, struct am_target *t, int64_t now)
 
 	if (now < t->retry_at)
 		return;
-	if (t->qn > t->qhead)
+	if (amq_len(&t->q) > 0)
 		send_queued(am, t);
 	else if (now >= t->resend_at) {
 		body = resend_body(am, &n);
@@ -769,7 +750,7 @@ am_free(struct am *am)
 			curl_easy_cleanup(am->t[i].curl);
 		free(am->t[i].url);
 		free(am->t[i].post_url);
-		free(am->t[i].q);
+		amq_free(&am->t[i].q);
 	}
 	free(am->t);
 	free(am->act);

@@ -7,8 +7,7 @@
  * Alertmanager URL, the id of the last entry that URL accepted in the hash
  * <p>am-cursor (HSET after every accepted POST), so a restarted daemon or
  * a new leader sends each URL what it missed and nothing twice.  The log's
- * first and last ids (XRANGE - + COUNT 1, XREVRANGE + - COUNT 1) tell a
- * new URL where to start and whether a cursor fell behind MAXLEN
+ * first id (XRANGE - + COUNT 1) tells whether a cursor fell behind MAXLEN
  * trimming.  Every call runs on the caller's store, which the delivery
  * thread owns: one connection, one thread.
  */
@@ -69,22 +68,20 @@ store_am_set_cursor(struct store *s, const char *url, const char *id)
 	return 0;
 }
 
-/* The id of the one entry XRANGE or XREVRANGE (cmd) returns from its
- * first bound, into id ("" when the log is empty). */
-static int
-log_end_id(struct store *s, const char *cmd, const char *stream, char *id,
-    size_t sz)
+int
+store_am_log_first(struct store *s, char *first, size_t sz)
 {
-	int rev = strcmp(cmd, "XREVRANGE") == 0;
-	const char *argv[6] = { cmd, stream, rev ? "+" : "-", rev ? "-" : "+",
-	    "COUNT", "1" };
+	char stream[512];
+	const char *argv[6] = { "XRANGE", stream, "-", "+", "COUNT", "1" };
 	redisReply *r, *e;
 
-	id[0] = '\0';
+	first[0] = '\0';
+	store_key(s, STORE_KEY_ALERT_LOG, NULL, NULL, NULL, stream,
+	    sizeof stream);
 	if ((r = store_run(s, 6, argv, NULL)) == NULL)
 		return -1;
 	if (r->type != REDIS_REPLY_ARRAY) {
-		store_set_err(s, "redis: unexpected reply to %s %s", cmd, stream);
+		store_set_err(s, "redis: unexpected reply to XRANGE %s", stream);
 		freeReplyObject(r);
 		return -1;
 	}
@@ -92,20 +89,8 @@ log_end_id(struct store *s, const char *cmd, const char *stream, char *id,
 		e = r->element[0];
 		if (e->type == REDIS_REPLY_ARRAY && e->elements >= 1 &&
 		    e->element[0]->type == REDIS_REPLY_STRING)
-			snprintf(id, sz, "%s", e->element[0]->str);
+			snprintf(first, sz, "%s", e->element[0]->str);
 	}
 	freeReplyObject(r);
 	return 0;
-}
-
-int
-store_am_log_ends(struct store *s, char *first, char *last, size_t sz)
-{
-	char stream[512];
-
-	store_key(s, STORE_KEY_ALERT_LOG, NULL, NULL, NULL, stream,
-	    sizeof stream);
-	if (log_end_id(s, "XRANGE", stream, first, sz) == -1)
-		return -1;
-	return log_end_id(s, "XREVRANGE", stream, last, sz);
 }

@@ -49,6 +49,41 @@ void am_alert_times(cJSON *obj, int64_t starts_ms, int64_t ends_ms);
 /* Replaces obj's labels by a copy of labels. */
 void am_alert_set_labels(cJSON *obj, const cJSON *labels);
 
+/* ---- a target's queue (am_queue.c) ----------------------------------- */
+
+#define AM_ID		48	/* a stream entry id, "ms-seq" */
+
+struct am_item {
+	char	 entry[AM_ID];	/* the log entry; "": none (no cursor move) */
+	char	*text;		/* what to send for it */
+};
+
+/* Items waiting, oldest first: items[head .. n).  Zeroed: empty. */
+struct am_queue {
+	struct am_item	*items;
+	size_t		 head, n, cap;
+};
+
+static inline size_t
+amq_len(const struct am_queue *q)
+{
+	return q->n - q->head;
+}
+
+/* The i-th waiting item (i < amq_len), valid until the next push or pop. */
+static inline struct am_item *
+amq_at(const struct am_queue *q, size_t i)
+{
+	return &q->items[q->head + i];
+}
+
+/* Appends a copy of text, from log entry entry ("": none). */
+void amq_push(struct am_queue *q, const char *entry, const char *text);
+/* Drops the n oldest items (at most all). */
+void amq_pop(struct am_queue *q, size_t n);
+/* Drops every item and the storage; q is empty and reusable after. */
+void amq_free(struct am_queue *q);
+
 /* ---- delivery (alertmanager.c) --------------------------------------- */
 
 struct am;

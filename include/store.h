@@ -263,11 +263,11 @@ int store_read_alert_log(struct store *s, const char *start, size_t max,
  * <p>am-cursor maps each Alertmanager URL to the id of the last alert log
  * entry it accepted.  store_am_cursors reads it all: *urls and *ids (n
  * each; each string and both arrays the caller's).  store_am_set_cursor
- * moves one URL's cursor.  store_am_log_ends gives the ids of the log's
- * first and last entries ("" when the log is empty). */
+ * moves one URL's cursor.  store_am_log_first gives the id of the log's
+ * first entry ("" when the log is empty). */
 int store_am_cursors(struct store *s, char ***urls, char ***ids, size_t *n);
 int store_am_set_cursor(struct store *s, const char *url, const char *id);
-int store_am_log_ends(struct store *s, char *first, char *last, size_t sz);
+int store_am_log_first(struct store *s, char *first, size_t sz);
 
 /* The sum of the next offsets stored in <p>pos:<group> (its Kafka
  * positions, not their times or lags): it moves when posts are counted. */
