@@ -21,7 +21,7 @@
  * Prometheus does, so Alertmanager keeps it active while it fires and
  * resolves it by itself if tidewatch goes away; a resolved alert carries
  * its end, in the past.  A firing alert whose topic the rules in force no
- * longer have is resolved at the next resend.  Losing the lease drops the
+ * longer have is resolved at once: the resolve is queued for every URL.  Losing the lease drops the
  * queues and the set: the next leader starts from the cursors.  Counters:
  * stats.am_sent, am_failed, am_pending.
  */
@@ -52,6 +52,8 @@
 #define AM_RETRY_MS	1000	/* the first retry */
 #define AM_ENDS_AHEAD	4	/* a firing alert's endsAt: this many
 				 * resend intervals ahead */
+#define FAIL_OTHER	1	/* unreachable, timeout, 5xx… */
+#define FAIL_AUTH	2	/* 401 or 403: the credentials */
 struct am_target {
 	char		*url;		/* as configured: the cursor's field */
 	char		*post_url;	/* <url>/api/v2/alerts */
@@ -62,7 +64,8 @@ struct am_target {
 	char		 cursor[AM_ID];	/* the last entry accepted */
 	bool		 fresh;		/* no cursor: starts at the log's end */
 	bool		 dirty;		/* cursor not yet written to Redis */
-	bool		 failing;	/* logged as failing */
+	int		 failing;	/* logged as failing: 0 no, else
+					 * FAIL_AUTH or FAIL_OTHER */
 	struct am_queue	 q;		/* postable alerts (am_queue.c) */
 	int64_t		 retry_at, backoff_ms, resend_at;	/* monotonic */
 };
@@ -88,6 +91,9 @@ struct am {
 						  * not read yet */
 	bool			 loaded;
 	bool			 store_failing;
+	bool			 check_gone;	/* the set may hold alerts of
+						 * topics the rules lost */
+	uint64_t		 gone_version;	/* the engine last checked */
 	struct engine		*eng;		/* tags of its rules */
 	struct strmap		 topics;	/* topic id → index */
 	pthread_t		 thr;
@@ -311,6 +317,7 @@ am_reset(struct am *am)
 	}
 	snprintf(am->head, sizeof am->head, "-");
 	am->loaded = false;
+	am->check_gone = true;
 }
 
 /* ---- converting ------------------------------------------------------ */
@@ -378,6 +385,7 @@ take_entry(struct am *am, const char *json, size_t len)
 			a->labels = cJSON_Duplicate(cJSON_GetObjectItem(al.obj,
 			    "labels"), 1);
 			a->starts_ms = starts;
+			am->check_gone |= !al.topic_known;
 		}
 		if (a != NULL) {
 			free(a->src);
@@ -508,35 +516,24 @@ json_array(char *const *items, size_t n, size_t stride)
 	return body;
 }
 
-/* Every firing alert with endsAt ahead; those whose topic the rules no
- * longer have, resolved now (and forgotten). */
+/* Every firing alert, with endsAt ahead. */
 static char *
 resend_body(struct am *am, size_t *n)
 {
 	char **items = xcalloc(am->nact + 1, sizeof *items), *body;
 	struct am_alert al;
-	int64_t now = clock_wall_ms();
-	size_t i = 0, k = 0;
+	size_t i, k = 0;
 
-	while (i < am->nact) {
+	for (i = 0; i < am->nact; i++) {
 		struct am_active *a = &am->act[i];
 
 		if (am_alert_convert(a->src, strlen(a->src),
-		    am->cfg->web_base_url, lookup_tags, am, &al) == -1) {
-			active_remove(am, a);
-			continue;
-		}
+		    am->cfg->web_base_url, lookup_tags, am, &al) == -1)
+			continue;	/* it converted when it came */
 		am_alert_set_labels(al.obj, a->labels);
-		am_alert_times(al.obj, a->starts_ms, al.topic_known ?
-		    ends_ahead_ms(am) : (now > a->starts_ms ? now : a->starts_ms));
+		am_alert_times(al.obj, a->starts_ms, ends_ahead_ms(am));
 		items[k++] = cJSON_PrintUnformatted(al.obj);
 		cJSON_Delete(al.obj);
-		if (!al.topic_known) {
-			log_info("alert resolved: its topic is gone from the "
-			    "rules | key=%s", a->key);
-			active_remove(am, a);
-		} else
-			i++;
 	}
 	body = json_array(items, k, sizeof *items);
 	for (i = 0; i < k; i++)
@@ -546,21 +543,75 @@ resend_body(struct am *am, size_t *n)
 	return body;
 }
 
+/* The firing alerts whose topic the rules in force no longer have:
+ * resolved now, queued for every URL (no log entry of their own, so no
+ * cursor moves for them), and forgotten.  A restart before every URL took
+ * one finds it firing in the log again and resolves it again.  Looked at
+ * when the rules change or the set took an alert of an unknown topic. */
 static void
-note_failure(struct am *am, struct am_target *t, size_t n, const char *err)
+resolve_gone(struct am *am)
+{
+	struct am_alert al;
+	int64_t now = clock_wall_ms();
+	uint64_t version = engine_current_version();
+	size_t i = 0, j;
+	char *out;
+
+	if (!am->check_gone && version == am->gone_version)
+		return;
+	am->check_gone = false;
+	am->gone_version = version;
+	while (i < am->nact) {
+		struct am_active *a = &am->act[i];
+
+		if (am_alert_convert(a->src, strlen(a->src),
+		    am->cfg->web_base_url, lookup_tags, am, &al) == -1 ||
+		    al.topic_known) {
+			cJSON_Delete(al.obj);
+			i++;
+			continue;
+		}
+		am_alert_set_labels(al.obj, a->labels);
+		am_alert_times(al.obj, a->starts_ms,
+		    now > a->starts_ms ? now : a->starts_ms);
+		out = cJSON_PrintUnformatted(al.obj);
+		cJSON_Delete(al.obj);
+		for (j = 0; j < am->nt; j++)
+			queue_push(&am->t[j], "", out);
+		free(out);
+		log_info("alert resolved: its topic is gone from the rules | "
+		    "key=%s", a->key);
+		active_remove(am, a);
+	}
+}
+
+/* A failed POST of n alerts (status: its HTTP status, 0 none): counted,
+ * retried after a backoff, logged when the kind of failure changes. */
+static void
+note_failure(struct am *am, struct am_target *t, size_t n, long status,
+    const char *err)
 {
 	int64_t max = am->cfg->am_retry_max_ms;
+	int kind = status == 401 || status == 403 ? FAIL_AUTH : FAIL_OTHER;
 
 	STAT_ADD(am_failed, n);
 	t->backoff_ms = t->backoff_ms == 0 ? AM_RETRY_MS : t->backoff_ms * 2;
 	if (t->backoff_ms > max)
 		t->backoff_ms = max;
 	t->retry_at = clock_mono_ms() + t->backoff_ms;
-	if (!t->failing)
+	if (t->failing != kind && kind == FAIL_AUTH)
+		log_error("alertmanager refused the credentials, retrying: "
+		    "check %s | url=%s pending=%zu error=\"%s\"",
+		    am->cfg->am_bearer_token_file[0] != '\0' ?
+		    "alertmanager.bearer_token_file" : am->userpwd != NULL ?
+		    "alertmanager.username and password_file" :
+		    "alertmanager.bearer_token_file or username (none set)",
+		    t->post_url, amq_len(&t->q), err);
+	else if (t->failing != kind)
 		log_error("alertmanager unreachable, retrying | url=%s "
 		    "pending=%zu error=\"%s\"", t->post_url, amq_len(&t->q),
 		    err);
-	t->failing = true;
+	t->failing = kind;
 }
 
 static void
@@ -568,7 +619,7 @@ note_success(struct am_target *t)
 {
 	if (t->failing)
 		log_info("alertmanager reachable again | url=%s", t->post_url);
-	t->failing = false;
+	t->failing = 0;
 	t->backoff_ms = 0;
 	t->retry_at = 0;
 }
@@ -604,7 +655,7 @@ send_queued(struct am *am, struct am_target *t)
 			}
 		queue_pop(t, n);
 	} else if (!atomic_load(&am->stop))
-		note_failure(am, t, n, err);
+		note_failure(am, t, n, status, err);
 	free(body);
 }
 
@@ -626,7 +677,7 @@ send_target(struct am *am, struct am_target *t, int64_t now)
 			if (n > 0)
 				note_success(t);
 		} else if (!atomic_load(&am->stop))
-			note_failure(am, t, n, err);
+			note_failure(am, t, n, status, err);
 		free(body);
 	}
 	if (t->dirty) {
@@ -667,6 +718,7 @@ tick(struct am *am)
 		/* what was read is still sent */
 	} else
 		am->store_failing = false;
+	resolve_gone(am);
 	for (i = 0; i < am->nt && !atomic_load(&am->stop); i++)
 		send_target(am, &am->t[i], now);
 }
@@ -703,6 +755,7 @@ am_new(const struct config *cfg, const char *redis_password,
 	}
 	am = xcalloc(1, sizeof *am);
 	am->cfg = cfg;
+	am->check_gone = true;
 	snprintf(am->head, sizeof am->head, "-");
 	if (load_credentials(am, err, errsz) == -1)
 		goto fail;

@@ -2,14 +2,19 @@
  * webhook-sink — a webhook receiver for tests: Alertmanager's notifications
  * written down as they arrive.
  *
- *   webhook-sink PORT FILE
+ *   webhook-sink [-a AUTHFILE] PORT FILE
  *
  * Listens on 127.0.0.1:PORT (libmicrohttpd, one thread) and appends the
  * body of every POST to FILE as one line (its newlines turned into
  * spaces), flushed at once, then answers 200; a request with an
  * Authorization header has it written on a line of its own before
  * ("Authorization: Bearer …").  Anything else gets 405.  Runs until
- * killed.  It also stands in for an Alertmanager, to see what is posted.
+ * killed.  It also stands in for an Alertmanager, to see what is posted,
+ * and with -a for one behind a proxy that checks credentials (Alertmanager
+ * checks none itself): a POST whose Authorization header is not exactly
+ * the first line of AUTHFILE (read at each request, so a test can change
+ * it) gets 401, and only "refused Authorization: <header or none>" is
+ * written for it.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +32,25 @@ struct body {
 };
 
 static FILE *out;
+static const char *authfile;	/* NULL: no check */
+
+/* Whether the request carries the credentials AUTHFILE holds now. */
+static int
+auth_ok(const char *auth)
+{
+	char want[1024];
+	FILE *fp;
+
+	if (authfile == NULL)
+		return 1;
+	if ((fp = fopen(authfile, "r")) == NULL)
+		return 0;
+	if (fgets(want, sizeof want, fp) == NULL)
+		want[0] = '\0';
+	fclose(fp);
+	want[strcspn(want, "\r\n")] = '\0';
+	return auth != NULL && strcmp(auth, want) == 0;
+}
 
 static enum MHD_Result
 answer(struct MHD_Connection *conn, unsigned int status)
@@ -72,6 +96,12 @@ serve(void *cls, struct MHD_Connection *conn, const char *url,
 			b->p[i] = ' ';
 	auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!auth_ok(auth)) {
+		fprintf(out, "refused Authorization: %s\n",
+		    auth != NULL ? auth : "none");
+		fflush(out);
+		return answer(conn, 401);
+	}
 	if (auth != NULL)
 		fprintf(out, "Authorization: %s\n", auth);
 	fprintf(out, "%.*s\n", (int)b->n, b->p != NULL ? b->p : "");
@@ -99,8 +129,13 @@ main(int argc, char **argv)
 	struct sockaddr_in sa;
 	struct MHD_Daemon *d;
 
+	if (argc == 5 && strcmp(argv[1], "-a") == 0) {
+		authfile = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc != 3) {
-		fprintf(stderr, "usage: webhook-sink PORT FILE\n");
+		fprintf(stderr, "usage: webhook-sink [-a AUTHFILE] PORT FILE\n");
 		return 2;
 	}
 	if ((out = fopen(argv[2], "a")) == NULL) {
