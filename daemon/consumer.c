@@ -192,8 +192,12 @@ assign_all(struct consumer *c)
 	if (err)
 		log_error("kafka assign failed | consumer=%d error=\"%s\"", c->id,
 		    rd_kafka_err2str(err));
+	/* a partition keeps librdkafka's pause across an assign: resume
+	 * explicitly, or those paused while their positions waited stay so */
 	if (positions_waiting(&c->pos) || c->paused)
 		rd_kafka_pause_partitions(c->rk, l);
+	else
+		rd_kafka_resume_partitions(c->rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
