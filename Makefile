@@ -5,6 +5,10 @@
 #   make SANITIZE=address,undefined test
 #                        the same under AddressSanitizer and UBSan (build/san/)
 #   make bench-match     matcher benchmark (normalise + match vs a naive baseline)
+#   make bench-segment   discovery's Chinese segmentation: libfriso against
+#                        lexicon-filtered character n-grams, speed and the
+#                        names kept whole on hand-scored hot-search titles
+#                        (WEIBO_DATA, THUOCL_DATA under ../shared/data)
 #   make bench           bench-match, then the end-to-end benchmark
 #                        (tests/bench/bench_e2e.sh: throughput vs a bare
 #                        consumer, alert latency, Redis work per flush)
@@ -44,7 +48,7 @@ SANITIZE   ?=
 OPT        ?= -O2
 CC         ?= cc
 
-PKGS := rdkafka yaml-0.1 libpcre2-8 hiredis libutf8proc opencc libcjson libmicrohttpd libsystemd libcurl
+PKGS := rdkafka yaml-0.1 libpcre2-8 hiredis libutf8proc opencc libcjson libmicrohttpd libsystemd libcurl friso
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
@@ -91,7 +95,7 @@ TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all man schemas test check-tests bench bench-match bench-scale bench-rules demo eval install uninstall clean fuzz fuzz-regress FORCE
+.PHONY: all man schemas test check-tests bench bench-match bench-segment bench-scale bench-rules demo eval install uninstall clean fuzz fuzz-regress FORCE
 # keep objects of tests and tools between runs
 .SECONDARY:
 all: $(BIN) $(if $(SANITIZE),,tidewatch) man schemas
@@ -148,8 +152,18 @@ test: $(BIN) $(UNIT_BINS) $(TOOL_BINS) man schemas
 bench-match: $(BUILD)/bench/bench_match
 	$(BUILD)/bench/bench_match
 
+WEIBO_DATA  ?= ../shared/data/weibo-hot-search
+THUOCL_DATA ?= ../shared/data/thuocl-lexicon
+FRISO_DICT  ?= /usr/share/friso/dict/UTF-8
+bench-segment: $(BUILD)/bench/bench_segment
+	@if [ -d $(WEIBO_DATA) ] && [ -d $(THUOCL_DATA) ]; then \
+	    $(BUILD)/bench/bench_segment $(WEIBO_DATA)/weibo_hot_search_first_seen_*.csv \
+	        tests/data/hotsearch-terms.tsv $(THUOCL_DATA) $(FRISO_DICT); \
+	else echo "SKIP bench-segment: $(WEIBO_DATA) or $(THUOCL_DATA) absent"; fi
+
 bench: all $(TOOL_BINS) $(BENCH_BINS) $(BUILD)/bench/tidewatch-glibc
 	@$(MAKE) --no-print-directory bench-match
+	@$(MAKE) --no-print-directory bench-segment
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_backtest.sh
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_e2e.sh
 
