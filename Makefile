@@ -26,8 +26,10 @@
 #   make eval            the detectors scored on NAB realTweets
 #                        (NAB_DATA, default ../shared/data/nab-realtweets),
 #                        separator skipping on real text (tests/eval/gaps.sh)
-#                        traditional keyword spellings (tests/eval/variants.sh)
-#                        and distinct-text keys (tests/eval/textkey.sh)
+#                        traditional keyword spellings (tests/eval/variants.sh),
+#                        distinct-text keys (tests/eval/textkey.sh),
+#                        then bench-segment and discovery on the CrisisLex
+#                        stream (tests/eval/discovery.sh)
 #   make man             the man pages in $(BUILD)/man/ (also part of make)
 #   make schemas         the JSON Schemas of rule files and of the config in
 #                        $(BUILD)/share/tidewatch/ (also part of make)
@@ -176,11 +178,13 @@ bench-rules: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/freeport $(BUILD)/benc
 
 NAB_DATA ?= ../shared/data/nab-realtweets
 eval: $(BIN) $(BUILD)/tests/nabeval $(BUILD)/tests/gapcorpus $(BUILD)/tests/cconv \
-    $(BUILD)/tests/textkeyeval
+    $(BUILD)/tests/textkeyeval $(BUILD)/bench/bench_segment
 	@$(BUILD)/tests/nabeval eval $(BIN) $(NAB_DATA) tests/eval/nab-detectors.tsv
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/gaps.sh
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/variants.sh
 	@BUILD=$(BUILD) sh tests/eval/textkey.sh
+	@$(MAKE) --no-print-directory bench-segment
+	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/eval/discovery.sh
 
 demo: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/postgen $(BUILD)/tests/freeport $(BUILD)/tests/kafka-produce $(BUILD)/tests/webhook-sink
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/tools/demo.sh

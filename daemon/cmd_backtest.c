@@ -45,6 +45,7 @@
 #include "backtest.h"
 #include "commands.h"
 #include "decoder.h"
+#include "disc_replay.h"
 #include "jsonw.h"
 #include "pipeline.h"
 #include "rules.h"
@@ -61,7 +62,8 @@ backtest_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tidewatch backtest -r RULES [-r RULES...] [-c CONFIG] [--json]\n"
-	    "                          [--threads N] [--timing] POSTS.jsonl\n"
+	    "                          [--threads N] [--timing] [--discover]\n"
+	    "                          POSTS.jsonl\n"
 	    "       tidewatch backtest --series FILE.csv --alert BLOCK [--json]\n"
 	    "                          [--resolution DURATION]\n"
 	    "  Replays posts (JSON lines with a time) through the daemon's\n"
@@ -76,7 +78,11 @@ backtest_usage(FILE *fp)
 	    "  at their own time (input.time_field): a file has no Kafka\n"
 	    "  timestamps, so input.time kafka reads that field too, and no\n"
 	    "  arrival times, so input.time arrival is refused, as is\n"
-	    "  input.format text (plain lines carry no time).\n");
+	    "  input.format text (plain lines carry no time).\n"
+	    "  --discover then replays discovery (the config's discovery.*\n"
+	    "  keys) over the posts in time order and prints each emerging\n"
+	    "  story as it forms (--json: as <prefix>alerts:_emerging carries\n"
+	    "  it), then a discovery summary line.\n");
 }
 
 static double
@@ -459,7 +465,7 @@ struct bt_args {
 	char		**rpaths;
 	size_t		  nr;
 	const char	 *cfgpath;
-	int		  json, timing, threads;
+	int		  json, timing, threads, discover;
 	const char	 *series, *alert, *resolution;
 	const char	 *file;
 };
@@ -623,6 +629,9 @@ run_posts(const struct bt_args *ba)
 		if (ba->timing)
 			print_timing(ws, nw, t_counted - t_start,
 			    now_s() - t_counted);
+		if (ba->discover)
+			rc = disc_replay(in.buf, in.len, &cfg, m, norm,
+			    ba->json);
 	}
 	backtest_free(bt);
 	for (i = 0; i < nw; i++) {
@@ -832,6 +841,7 @@ cmd_backtest(int argc, char **argv)
 		{ "series", required_argument, NULL, 's' },
 		{ "alert", required_argument, NULL, 'a' },
 		{ "resolution", required_argument, NULL, 'R' },
+		{ "discover", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -845,7 +855,7 @@ cmd_backtest(int argc, char **argv)
 	ba.threads = ncpu > 0 ? (int)(ncpu < BT_MAX_THREADS ? ncpu :
 	    BT_MAX_THREADS) : 1;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "r:c:jt:Ts:a:R:h", longopts,
+	while ((ch = getopt_long(argc, argv, "r:c:jt:Ts:a:R:Dh", longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'r':
@@ -879,6 +889,9 @@ cmd_backtest(int argc, char **argv)
 			break;
 		case 'R':
 			ba.resolution = optarg;
+			break;
+		case 'D':
+			ba.discover = 1;
 			break;
 		case 'h':
 			backtest_usage(stdout);

@@ -7,10 +7,10 @@
  * through the same parser as the file and the command line, so a default can
  * never be a value the parser would refuse.  config_load() reads a YAML
  * document of sections (kafka, input, redis, rules, normalize, counters,
- * alerts, metrics, log, threads) with libyaml and reports every unknown key
- * (with the nearest known one), wrong type and out-of-range value as
- * "path:line:col: message"; it does not stop at the first.  Loading is done
- * once at start-up and on reload, by the main thread only.
+ * discovery, alerts, metrics, log, threads) with libyaml and reports every
+ * unknown key (with the nearest known one), wrong type and out-of-range
+ * value as "path:line:col: message"; it does not stop at the first.
+ * Loading is done once at start-up and on reload, by the main thread only.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -165,6 +165,37 @@ static const struct copt config_table[] = {
 	  0, 100, NULL, 0, "sample posts kept per topic and bucket for alert evidence" },
 	{ "alerts.samples_per_topic", CT_INT, O(samples_per_topic), 0, "100",
 	  1, 100000, NULL, 0, "sample posts kept in Redis per topic, the newest by post time (an alert on an older window has fewer samples)" },
+
+	{ "discovery.bucket", CT_DUR_S, O(disc_bucket_s), 0, "1h",
+	  60, 7 * 86400, NULL, 0, "discovery counts each term per bucket of this length and compares the count with the term's past buckets" },
+	{ "discovery.half_life", CT_DUR_S, O(disc_half_life_s), 0, "1d",
+	  60, 365 * 86400, NULL, 0, "half-life of each term's moving mean and variance" },
+	{ "discovery.check_interval", CT_DUR_S, O(disc_check_s), 0, "5m",
+	  1, 86400, NULL, 0, "while a term trends, stories are formed this often (post time)" },
+	{ "discovery.story_ttl", CT_DUR_S, O(disc_story_ttl_s), 0, "6h",
+	  60, 30 * 86400, NULL, 0, "a story that stopped trending this long is over: the same terms later make a new story" },
+	{ "discovery.memory", CT_SIZE, O(disc_memory), 0, "64MiB",
+	  INT64_C(1) << 20, INT64_C(1) << 32, NULL, 0, "memory of one discovery engine, fixed whatever the vocabulary: the hashed tables of terms and pairs take what the candidates leave" },
+	{ "discovery.hashes", CT_INT, O(disc_hashes), 0, "3",
+	  1, 8, NULL, 0, "cells each term and pair is counted in; its count and significance are the smallest over them" },
+	{ "discovery.candidates", CT_INT, O(disc_candidates), 0, "4096",
+	  16, 1000000, NULL, 0, "terms and pairs followed by name (with authors, texts, samples) once they rise; about 1.5 KiB each" },
+	{ "discovery.threshold", CT_INT, O(disc_threshold), 0, "4",
+	  1, 1000, NULL, 0, "significance a term or pair needs to trend: (count - max(mean, noise_floor)) / (deviation + noise_floor)" },
+	{ "discovery.noise_floor", CT_INT, O(disc_noise_floor), 0, "1",
+	  1, 1000000, NULL, 0, "posts per bucket below which a term's mean is not trusted, also added to its deviation" },
+	{ "discovery.min_posts", CT_INT, O(disc_min_posts), 0, "4",
+	  1, 1000000, NULL, 0, "posts in the bucket a term or pair needs to trend" },
+	{ "discovery.max_pairs", CT_INT, O(disc_max_pairs), 0, "28",
+	  0, 496, NULL, 0, "pairs of terms counted per post (the pairs of its first terms, hashtags first)" },
+	{ "discovery.mentions", CT_BOOL, O(disc_mentions), 0, "false",
+	  0, 0, NULL, 0, "count @mentions as terms (@name); false skips them" },
+	{ "discovery.stop_terms", CT_LIST, O(disc_stop_terms), O(disc_nstop_terms), "",
+	  0, 0, NULL, 0, "terms never counted, added to the built-in list of function words (normalised as posts are; #tag and @name stop a hashtag or mention)" },
+	{ "discovery.dictionary", CT_STR, O(disc_dictionary), 0, "/usr/share/friso/dict/UTF-8",
+	  0, 0, NULL, 0, "directory of friso's UTF-8 lexicon (friso.lex.ini and its files), for Chinese words" },
+	{ "discovery.author_field", CT_STR, O(disc_author_field), 0, "author",
+	  0, 0, NULL, 0, "the post field (of input.fields) naming a post's author, for a story's distinct authors" },
 
 	{ "alertmanager.urls", CT_LIST, O(am_urls), O(am_nurls), "",
 	  0, 0, NULL, 0, "Alertmanager base URLs the leader posts every alert to (/api/v2/alerts is appended), e.g. [http://am1:9093, http://am2:9093]: every URL of an HA pair gets each alert; empty: no delivery" },

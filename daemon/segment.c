@@ -41,7 +41,8 @@
 #define SEG_MAX_TERMS	256	/* terms kept per text */
 #define SEG_MAX_HASHTAG	40	/* characters between a Weibo topic's #s */
 
-/* Built-in stop terms: function words, chat filler and platform noise
+/* Built-in stop terms: function words (Chinese, English and the most
+ * common of a few European languages), chat filler and platform noise
  * that rise with any busy hour and name no event. */
 static const char *const seg_builtin_stop[] = {
 	/* Chinese (single characters are never terms) */
@@ -73,6 +74,13 @@ static const char *const seg_builtin_stop[] = {
 	"one", "all", "only", "new", "like", "too", "am", "pm", "re",
 	"ve", "ll", "don", "didn", "doesn", "isn", "aren", "wasn", "let",
 	"see", "still", "our", "out", "what", "s", "t", "u",
+	/* Spanish, Portuguese, Italian, French, German function words */
+	"de", "la", "el", "los", "las", "del", "que", "en", "un", "una",
+	"por", "para", "con", "se", "su", "al", "lo", "es", "da", "do",
+	"dos", "das", "na", "no", "em", "um", "uma", "com", "os", "il",
+	"di", "che", "per", "le", "les", "des", "du", "et", "est", "pour",
+	"dans", "sur", "pas", "der", "die", "das", "und", "ist", "mit",
+	"von", "den", "zu", "y", "e", "o", "a", "mas", "muy", "ya",
 	NULL
 };
 
@@ -122,9 +130,10 @@ seg_hash(const char *s, size_t len)
 static bool
 cp_is_han(uint32_t cp)
 {
-	return (cp >= 0x4e00 && cp <= 0x9fff) || (cp >= 0x3400 && cp <= 0x4dbf) ||
-	    (cp >= 0xf900 && cp <= 0xfaff) || (cp >= 0x20000 && cp <= 0x3134f) ||
-	    cp == 0x3007;
+	return (cp >= 0x4e00 && cp <= 0x9fff) ||
+	    (cp >= 0x3400 && cp <= 0x4dbf) ||
+	    (cp >= 0xf900 && cp <= 0xfaff) ||
+	    (cp >= 0x20000 && cp <= 0x3134f) || cp == 0x3007;
 }
 
 static bool
@@ -155,8 +164,8 @@ cp_is_break(uint32_t cp)
 	return false;
 }
 
-static size_t
-utf8_put(char *dst, uint32_t cp)
+size_t
+seg_utf8_put(char *dst, uint32_t cp)
 {
 	if (cp < 0x80) {
 		dst[0] = (char)cp;
@@ -217,7 +226,7 @@ stop_add_term(struct segmenter *s, struct norm_buf *nb, const char *t)
 	for (i = 0; i < nb->n && len + 4 <= SEG_MAX_TERM; i++)
 		if (nb->v[i].cls != NC_SEP || (i == 0 &&
 		    (nb->v[i].cp == '#' || nb->v[i].cp == '@')))
-			len += utf8_put(buf + len, nb->v[i].cp);
+			len += seg_utf8_put(buf + len, nb->v[i].cp);
 	if (len > 0)
 		stop_add(s, seg_hash(buf, len));
 }
@@ -371,7 +380,7 @@ term_of_chars(struct seg_ctx *c, enum seg_kind kind, size_t a, size_t b)
 			continue;
 		if (len + 4 > SEG_MAX_TERM)
 			break;
-		len += utf8_put(buf + len, c->nb.v[i].cp);
+		len += seg_utf8_put(buf + len, c->nb.v[i].cp);
 		ncp++;
 	}
 	term_keep(c, kind, buf, len, ncp + (kind != SEG_WORD));
@@ -420,7 +429,7 @@ han_words(struct seg_ctx *c, size_t a, size_t b)
 	c->run_len = 0;
 	for (i = a; i < b; i++)
 		if (c->nb.v[i].cls != NC_SEP)
-			c->run_len += utf8_put(c->run + c->run_len,
+			c->run_len += seg_utf8_put(c->run + c->run_len,
 			    c->nb.v[i].cp);
 	c->run[c->run_len] = '\0';
 	friso_set_text(c->task, c->run);

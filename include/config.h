@@ -99,6 +99,24 @@ struct config {
 	int64_t		 samples;		/* sample posts kept per topic and bucket */
 	int64_t		 samples_per_topic;	/* the newest kept in Redis per topic */
 
+	/* discovery (discover.c, segment.c) */
+	int64_t		 disc_bucket_s;
+	int64_t		 disc_half_life_s;
+	int64_t		 disc_check_s;
+	int64_t		 disc_story_ttl_s;
+	int64_t		 disc_memory;
+	int64_t		 disc_hashes;
+	int64_t		 disc_candidates;
+	int64_t		 disc_threshold;
+	int64_t		 disc_noise_floor;
+	int64_t		 disc_min_posts;
+	int64_t		 disc_max_pairs;
+	bool		 disc_mentions;
+	char	       **disc_stop_terms;
+	size_t		 disc_nstop_terms;
+	char		*disc_dictionary;
+	char		*disc_author_field;	/* a post field's name */
+
 	/* Alertmanager delivery (alertmanager.c) */
 	char	       **am_urls;		/* none: no delivery */
 	size_t		 am_nurls;

@@ -76,5 +76,7 @@ int seg_text(struct seg_ctx *c, const char *text, size_t len,
 
 /* The hash discovery keys a term by (64-bit FNV-1a, then mixed). */
 uint64_t seg_hash(const char *s, size_t len);
+/* Writes code point cp as UTF-8 at dst (4 bytes room); returns its length. */
+size_t seg_utf8_put(char *dst, uint32_t cp);
 
 #endif

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "normalize.h"
 #include "segment.h"
 #include "xmalloc.h"
@@ -53,34 +54,32 @@ static struct norm_buf nb;
 static double
 now_s(void)
 {
-	struct timespec ts;
+	return (double)clock_mono_ms() / 1000;
+}
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+/* The slot of word w in the lexicon, or the empty one where it goes. */
+static uint64_t *
+lex_slot(const char *w, size_t len)
+{
+	uint64_t h = seg_hash(w, len);
+	size_t i;
+
+	for (i = h & lex.mask; lex.v[i] != 0 && lex.v[i] != h;
+	    i = (i + 1) & lex.mask)
+		;
+	return &lex.v[i];
 }
 
 static void
 lex_add(const char *w, size_t len)
 {
-	uint64_t h = seg_hash(w, len);
-	size_t i;
-
-	for (i = h & lex.mask; lex.v[i] != 0; i = (i + 1) & lex.mask)
-		if (lex.v[i] == h)
-			return;
-	lex.v[i] = h;
+	*lex_slot(w, len) = seg_hash(w, len);
 }
 
 static int
 lex_has(const char *w, size_t len)
 {
-	uint64_t h = seg_hash(w, len);
-	size_t i;
-
-	for (i = h & lex.mask; lex.v[i] != 0; i = (i + 1) & lex.mask)
-		if (lex.v[i] == h)
-			return 1;
-	return 0;
+	return *lex_slot(w, len) != 0;
 }
 
 /* THUOCL_*.txt: "word<TAB>frequency" lines (some files end lines with
@@ -153,29 +152,6 @@ out_add(char *out, size_t *len, size_t cap, const char *t, size_t tl)
 	out[*len] = '\0';
 }
 
-static size_t
-utf8_put1(char *dst, uint32_t cp)
-{
-	char *p = dst;
-
-	if (cp < 0x80) {
-		*p++ = (char)cp;
-	} else if (cp < 0x800) {
-		*p++ = (char)(0xc0 | cp >> 6);
-		*p++ = (char)(0x80 | (cp & 0x3f));
-	} else if (cp < 0x10000) {
-		*p++ = (char)(0xe0 | cp >> 12);
-		*p++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*p++ = (char)(0x80 | (cp & 0x3f));
-	} else {
-		*p++ = (char)(0xf0 | cp >> 18);
-		*p++ = (char)(0x80 | (cp >> 12 & 0x3f));
-		*p++ = (char)(0x80 | (cp >> 6 & 0x3f));
-		*p++ = (char)(0x80 | (cp & 0x3f));
-	}
-	return (size_t)(p - dst);
-}
-
 /* n-grams of each run of ideographs (no separator between) in the lexicon */
 static size_t
 segment_ngrams(const char *title, int maxgram, char *out, size_t cap)
@@ -195,7 +171,7 @@ segment_ngrams(const char *title, int maxgram, char *out, size_t cap)
 				if (nb.v[j].cls != NC_CJK ||
 				    (j > i && nb.v[j].gap > 0))
 					break;
-				tl += utf8_put1(t + tl, nb.v[j].cp);
+				tl += seg_utf8_put(t + tl, nb.v[j].cp);
 			}
 			if (j < i + k)
 				break;
