@@ -16,7 +16,12 @@
  * UTF-8 boundaries, of a positive keyword of a matched topic; a matched
  * topic has what its match block needs; matching twice gives the same
  * result.  A regex cut off by PCRE2's limits is a reported result, not a
- * failure.  Nothing is read or written but memory.  Built by `make fuzz`.
+ * failure.  The raw bytes are also cut into discovery's terms
+ * (segment.c): none for invalid UTF-8, else each term valid UTF-8 of 1 to
+ * SEG_MAX_TERM bytes, hashed as seg_hash() hashes it, once, with its sigil
+ * when a hashtag or mention; and the terms go into a small discovery
+ * engine (discover.c), whose memory must not move.  Nothing is read or
+ * written but memory.  Built by `make fuzz`.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -29,12 +34,15 @@
 #include "decoder.h"
 #include "../post_same.h"
 #include "diag.h"
+#include "discover.h"
 #include "matcher.h"
 #include "normalize.h"
 #include "rules.h"
+#include "segment.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+static void init_discovery(void);
 
 #define CHECK(c) do {							\
 	if (!(c)) {							\
@@ -95,6 +103,11 @@ static struct matcher *matcher;
 static struct match_ctx *ctx;
 static struct decoder *dec_json, *dec_full, *dec_text;
 static struct norm_buf nb, nbf;
+static struct segmenter *seg;
+static struct seg_ctx *sctx;
+static struct discover *disc;
+static size_t disc_bytes;
+static int64_t disc_ms = 1700000000000;
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -135,6 +148,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	rules_unref(rs);
 	ctx = match_ctx_new(matcher);
+	init_discovery();
 
 	decoder_rule_fields(match_ruleset(matcher), map, 1, &names, &paths,
 	    &nfields);
@@ -205,6 +219,82 @@ static bool
 on_boundary(const char *s, size_t len, size_t off)
 {
 	return off == len || (off < len && ((uint8_t)s[off] & 0xc0) != 0x80);
+}
+
+static void
+on_story(void *arg, const struct disc_story *st)
+{
+	(void)arg;
+	CHECK(st->nterms > 0 && st->nsamples <= DISC_SAMPLES);
+	CHECK(st->seen <= st->posts && st->texts <= st->seen);
+}
+
+static void
+init_discovery(void)
+{
+	struct seg_opts so;
+	struct disc_opts dopts;
+	char err[256];
+
+	memset(&so, 0, sizeof so);
+	so.dictionary = "/usr/share/friso/dict/UTF-8";
+	so.mentions = true;
+	if ((seg = seg_new(&so, norm, err, sizeof err)) == NULL) {
+		fprintf(stderr, "post-fuzzer: segmenter: %s\n", err);
+		abort();
+	}
+	sctx = seg_ctx_new(seg);
+	disc_opts_default(&dopts);
+	dopts.memory = 1 << 20;
+	dopts.candidates = 16;
+	dopts.bucket_ms = 60000;
+	dopts.half_life_ms = 600000;
+	dopts.min_posts = 1;
+	dopts.threshold = 1;
+	if ((disc = disc_new(&dopts, on_story, NULL, err, sizeof err)) ==
+	    NULL) {
+		fprintf(stderr, "post-fuzzer: discovery: %s\n", err);
+		abort();
+	}
+	disc_bytes = disc_memory(disc);
+}
+
+/* Discovery's terms of the raw bytes, and the engine fed with them. */
+static void
+check_terms(const char *s, size_t len)
+{
+	struct seg_result r;
+	struct disc_post dp;
+	size_t i, j;
+	int rc = seg_text(sctx, s, len, &r);
+
+	CHECK((rc == 0) == utf8_valid(s, len));
+	if (rc != 0) {
+		CHECK(r.n == 0);
+		return;
+	}
+	for (i = 0; i < r.n; i++) {
+		const struct seg_term *t = &r.v[i];
+
+		CHECK(t->len >= 1 && t->len <= SEG_MAX_TERM);
+		CHECK(utf8_valid(r.str + t->off, t->len));
+		CHECK(t->hash == seg_hash(r.str + t->off, t->len));
+		CHECK(t->kind <= SEG_MENTION);
+		CHECK(t->kind == SEG_WORD ||
+		    r.str[t->off] == (t->kind == SEG_HASHTAG ? '#' : '@'));
+		for (j = 0; j < i; j++)
+			CHECK(r.v[j].hash != t->hash);
+	}
+	memset(&dp, 0, sizeof dp);
+	disc_ms += 7000;
+	dp.time_ms = disc_ms;
+	dp.terms = &r;
+	dp.text = s;
+	dp.text_len = len;
+	dp.author = len > 0 ? s : NULL;
+	dp.author_len = len > 3 ? 3 : len;
+	disc_add(disc, &dp);
+	CHECK(disc_memory(disc) == disc_bytes);
 }
 
 static void
@@ -456,6 +546,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The normaliser on the raw bytes, valid UTF-8 or not. */
 	check_norm(norm, buf, size);
+	check_terms(buf, size);
 
 	r = decoder_decode(dec_json, buf, size, &p, detail, sizeof detail);
 	CHECK((unsigned)r < DEC__COUNT);
