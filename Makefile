@@ -143,8 +143,8 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-# times what the daemon pays, so with the daemon's allocator
-$(BUILD)/bench/bench_rules: $(BUILD)/tests/bench/bench_rules.o $(LIB)
+# time what the daemon pays, so with the daemon's allocator
+$(BUILD)/bench/bench_rules $(BUILD)/bench/bench_pipeline: $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(if $(MALLOC),-l$(MALLOC))
 

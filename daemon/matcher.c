@@ -33,6 +33,25 @@
 
 /* --- context ---------------------------------------------------------- */
 
+/* The flags of each topic's per-post state that never change. */
+static void
+ts_init(struct tstate *ts, const struct matcher *m)
+{
+	const struct mtopic *mt;
+	size_t i;
+
+	for (i = 0; i < m->ntopics; i++) {
+		mt = &m->topics[i];
+		if (mt->npos > 32)
+			ts[i].flags |= TS_WIDE;
+		if (mt->nre == 0 && !(mt->flags & T_WHERE) &&
+		    mt->npos <= UINT16_MAX) {
+			ts[i].flags |= TS_PLAIN;
+			ts[i].need = (uint16_t)mt->npos;
+		}
+	}
+}
+
 /* A context for m: arrays sized by the matcher, PCRE2 match data, match
  * context with the matcher's limits, and a JIT stack. */
 struct match_ctx *
@@ -43,6 +62,7 @@ match_ctx_new(const struct matcher *m)
 	ctx = xcalloc(1, sizeof *ctx);
 	ctx->m = m;
 	ctx->ts = xcalloc(m->ntopics ? m->ntopics : 1, sizeof *ctx->ts);
+	ts_init(ctx->ts, m);
 	ctx->restamp = xcalloc(m->nres ? m->nres : 1, sizeof *ctx->restamp);
 	ctx->gbits = xcalloc(m->ngwords ? m->ngwords : 1, sizeof *ctx->gbits);
 	ctx->touched = xcalloc(m->ntopics ? m->ntopics : 1,
@@ -107,15 +127,18 @@ match_ctx_free(struct match_ctx *ctx)
 static inline void
 topic_touch(struct match_ctx *ctx, uint32_t t)
 {
-	const struct mtopic *mt = &ctx->m->topics[t];
+	const struct mtopic *mt;
 	struct tstate *st = &ctx->ts[t];
 
 	st->stamp = ctx->gen;
 	st->sat = 0;
-	st->veto = 0;
-	st->matched = 0;
-	memset(ctx->gbits + mt->gw, 0, ((mt->npos + 63) / 64) *
-	    sizeof *ctx->gbits);
+	st->bits = 0;
+	st->flags &= (uint8_t)~TS_POST;
+	if (st->flags & TS_WIDE) {
+		mt = &ctx->m->topics[t];
+		memset(ctx->gbits + mt->gw, 0, ((mt->npos + 63) / 64) *
+		    sizeof *ctx->gbits);
+	}
 	ctx->touched[ctx->ntouched++] = t;
 }
 
@@ -123,13 +146,22 @@ topic_touch(struct match_ctx *ctx, uint32_t t)
 static inline bool
 group_set(struct match_ctx *ctx, uint32_t t, uint32_t g)
 {
-	uint64_t *w = ctx->gbits + ctx->m->topics[t].gw + (g >> 6);
-	uint64_t bit = 1ull << (g & 63);
+	struct tstate *st = &ctx->ts[t];
+	uint64_t *w, bit;
 
+	if (!(st->flags & TS_WIDE)) {
+		if (st->bits >> g & 1)
+			return false;
+		st->bits |= UINT32_C(1) << g;
+		st->sat++;
+		return true;
+	}
+	w = ctx->gbits + ctx->m->topics[t].gw + (g >> 6);
+	bit = UINT64_C(1) << (g & 63);
 	if (*w & bit)
 		return false;
 	*w |= bit;
-	ctx->ts[t].sat++;
+	st->sat++;
 	return true;
 }
 
@@ -137,6 +169,10 @@ group_set(struct match_ctx *ctx, uint32_t t, uint32_t g)
 static inline bool
 group_isset(const struct match_ctx *ctx, uint32_t t, uint32_t g)
 {
+	const struct tstate *st = &ctx->ts[t];
+
+	if (!(st->flags & TS_WIDE))
+		return st->bits >> g & 1;
 	return (ctx->gbits[ctx->m->topics[t].gw + (g >> 6)] >> (g & 63)) & 1;
 }
 
@@ -415,7 +451,7 @@ record_outputs(struct match_ctx *ctx, uint32_t s,
 			if (ctx->ts[t].stamp != ctx->gen)
 				topic_touch(ctx, t);
 			if (o->group == GROUP_NONE) {
-				ctx->ts[t].veto = 1;
+				ctx->ts[t].flags |= TS_VETO;
 				continue;
 			}
 			group_set(ctx, t, o->group);
@@ -543,13 +579,20 @@ static void
 decide_topic(struct match_ctx *ctx, uint32_t t)
 {
 	const struct matcher *m = ctx->m;
-	const struct mtopic *mt = &m->topics[t];
 	struct tstate *st = &ctx->ts[t];
-	const struct mre *r, *re = mt->nre > 0 ? m->res + mt->re : NULL;
+	const struct mtopic *mt;
+	const struct mre *r, *re;
 	uint32_t g, i;
 
-	if (st->veto)
+	if (st->flags & TS_VETO)
 		return;
+	if (st->flags & TS_PLAIN) {
+		if (st->sat >= st->need)
+			st->flags |= TS_MATCHED;
+		return;
+	}
+	mt = &m->topics[t];
+	re = mt->nre > 0 ? m->res + mt->re : NULL;
 	if (st->sat < mt->npos)
 		for (g = 0; g < mt->npos; g++)
 			if (!m->grp_re[mt->grp + g] && !group_isset(ctx, t, g))
@@ -577,12 +620,12 @@ decide_topic(struct match_ctx *ctx, uint32_t t)
 			r = &re[i];
 			if (r->group == GROUP_NONE && re_runnable(ctx, r) &&
 			    match_re_run(ctx, t, r, false)) {
-				st->veto = 1;
+				st->flags |= TS_VETO;
 				return;
 			}
 		}
 	}
-	st->matched = 1;
+	st->flags |= TS_MATCHED;
 	if (mt->flags & T_POS_RE) {
 		for (i = 0; i < mt->nre; i++) {
 			r = &re[i];
@@ -675,7 +718,7 @@ assemble_results(struct match_ctx *ctx, struct match_result *res)
 
 	/* Matched topics (touched is sorted). */
 	for (i = 0; i < ctx->ntouched; i++)
-		if (ctx->ts[ctx->touched[i]].matched)
+		if (ctx->ts[ctx->touched[i]].flags & TS_MATCHED)
 			ctx->touched[nt++] = ctx->touched[i];
 	ctx->ntouched = nt;
 
@@ -684,7 +727,7 @@ assemble_results(struct match_ctx *ctx, struct match_result *res)
 		ctx->hits = xgrow(ctx->hits, &ctx->hitscap, ctx->nraw,
 		    sizeof *ctx->hits);
 	for (i = 0; i < ctx->nraw; i++)
-		if (ctx->ts[ctx->raw[i].topic].matched)
+		if (ctx->ts[ctx->raw[i].topic].flags & TS_MATCHED)
 			ctx->hits[nh++] = ctx->raw[i];
 	hits_sort(ctx->hits, nh);
 	for (i = 0, k = 0; i < nh; i++)

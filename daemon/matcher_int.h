@@ -133,13 +133,29 @@ struct matcher {
 	struct diag		 warns;		/* match_fold_warn(), at compile */
 };
 
-/* Per-post state of one topic, valid while stamp == ctx->gen. */
+/*
+ * Per-post state of one topic, valid while stamp == ctx->gen.  16 bytes,
+ * and all that a literal hit reads or writes, so that a hit on a topic
+ * costs one cache line whatever the number of topics: the group bits of a
+ * topic of at most 32 positive groups are here (TS_WIDE: in ctx->gbits
+ * from the topic's gw), and a topic of literal groups only (TS_PLAIN) is
+ * decided from sat >= need without its struct mtopic.  need and the
+ * TS_WIDE and TS_PLAIN flags are set by match_ctx_new() and kept.
+ */
 struct tstate {
 	uint32_t	stamp;		/* == ctx->gen when touched this post */
+	uint32_t	bits;		/* group bits, unless TS_WIDE */
 	uint32_t	sat;		/* positive groups satisfied */
-	uint8_t		veto;
-	uint8_t		matched;
+	uint16_t	need;		/* TS_PLAIN: positive groups */
+	uint8_t		flags;		/* TS_* */
+	uint8_t		pad;
 };
+
+#define TS_VETO		0x01	/* this post: a none keyword hit */
+#define TS_MATCHED	0x02	/* this post: decided, matched */
+#define TS_WIDE		0x04	/* group bits in ctx->gbits */
+#define TS_PLAIN	0x08	/* no regex, no where: need decides */
+#define TS_POST		(TS_VETO | TS_MATCHED)	/* cleared per post */
 
 /* One thread's scratch, reused from post to post (matcher.c owns it). */
 struct match_ctx {

@@ -10,7 +10,10 @@
 # are used up, two of them joined (word i followed by word (i * 7919 + r)
 # for round r), which is how the real lists grow (a place and a thing, a
 # name and an event).  Without the lexicon the words are synthetic Latin
-# tokens.  Prints "words=W keywords=K" on stdout.
+# tokens.  With GEN_RULES_REUSE=1 the words are taken again instead of
+# joined (keyword j is word (j + (j / W) * 7919) mod W), so that each word
+# stands in about K*TOPICS/W topics, as in tests/bench/bench_scale.sh, and
+# a post naming one hits that many.  Prints "words=W keywords=K" on stdout.
 set -eu
 
 [ $# -ge 3 ] || { echo "usage: gen_rules.sh TOPICS PER_TOPIC DIR [FILES]" >&2; exit 2; }
@@ -33,7 +36,7 @@ else
 	             x = int(x / 100) } while (x > 0)
 	        print w } }' >"$words"
 fi
-awk -v n="$N" -v k="$K" -v dir="$DIR" -v nf="$NF" '
+awk -v n="$N" -v k="$K" -v dir="$DIR" -v nf="$NF" -v reuse="${GEN_RULES_REUSE:-0}" '
 { w[NR - 1] = $0 }
 END {
 	nw = NR
@@ -46,7 +49,9 @@ END {
 			r = int(j / nw)
 			x = j % nw
 			kw = w[x]
-			if (r > 0) {
+			if (reuse)
+				kw = w[(j + r * 7919) % nw]
+			else if (r > 0) {
 				y = (x * 7919 + r) % nw
 				if (y == x) y = (y + 1) % nw
 				kw = kw w[y]
