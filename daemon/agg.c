@@ -19,9 +19,10 @@
  * strings only once they number more than AGG_INTERN_KEEP beyond twice
  * the ids and keywords of the rule set in use (count_by values can be
  * unbounded; a set of a million keywords must not have its strings
- * dropped and interned again at every flush).  The interned topic ids and
- * keywords are also cached by topic and keyword index of the rule set in
- * use, so a hit costs no string hashing; the cache is dropped when the
+ * dropped and interned again at every flush).  The interned topic ids,
+ * keywords and count_by field names are also cached by topic and keyword
+ * index of the rule set in use, so a hit costs no string hashing (only a
+ * count_by value is interned per post); the cache is dropped when the
  * rule set changes.  A post matching many topics of a large rule set
  * finds each topic's cache entry at a random place: agg_add() prefetches
  * them all before reading the first.  One aggregate per thread.
@@ -50,7 +51,8 @@ struct tcache {
 	const char		*id;	/* NULL: not interned yet */
 	const char		**kws;	/* per keyword index, allocated at the
 					 * topic's first keyword hit */
-	size_t			 ncount_by;	/* the topic's, once id is set */
+	const char		**by;	/* its count_by field names, interned
+					 * with id (NULL: none) */
 };
 
 /* A sample's JSON, shared by the samples of one post, each holding a
@@ -301,8 +303,10 @@ tcache_drop(struct agg *a)
 {
 	size_t i;
 
-	for (i = 0; i < a->ntc; i++)
+	for (i = 0; i < a->ntc; i++) {
 		free(a->tc[i].kws);
+		free(a->tc[i].by);
+	}
 	free(a->tc);
 	a->tc = NULL;
 	a->ntc = 0;
@@ -495,35 +499,47 @@ offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
 	s->json_len = c->len;
 }
 
+/* The interned id and count_by field names of topic t, at its first hit. */
+static void
+tcache_fill(struct agg *a, const struct rule_topic *t, struct tcache *tc)
+{
+	size_t j;
+
+	tc->id = intern(a, t->id, strlen(t->id));
+	if (t->ncount_by == 0)
+		return;
+	tc->by = xcalloc(t->ncount_by, sizeof *tc->by);
+	for (j = 0; j < t->ncount_by; j++)
+		tc->by[j] = intern(a, t->count_by[j], strlen(t->count_by[j]));
+}
+
 /* Counts the count_by values of topic t (cached as tc) in bucket b. */
 static void
 add_count_by(struct agg *a, const struct rule_topic *t,
     const struct tcache *tc, const struct post *p, int64_t b)
 {
-	size_t j;
+	struct agg_entry *e, *nv;
+	const char *f, *v;
+	size_t j, vlen;
 
 	for (j = 0; j < t->ncount_by; j++) {
-		const char *f = intern(a, t->count_by[j],
-		    strlen(t->count_by[j]));
-		const char *v;
-		size_t vlen;
-
+		f = tc->by[j];
 		v = post_field(p, t->count_by[j], &vlen);
 		if (v == NULL) {
 			v = "_none";
 			vlen = 5;
 		}
 		v = intern(a, v, utf8_cut(v, vlen, 128));
-		if (find(a, AGG_BY, tc->id, b, f, v) == NULL) {
-			struct agg_entry *nv = entry(a, KIND_VALUES, tc->id, b,
-			    f, NULL, NULL);
-
-			/* past AGG_MAX_VALUES values, the rest is _other */
-			if (nv->count >= AGG_MAX_VALUES)
-				v = intern(a, "_other", 6);
-			else
-				nv->count++;
+		if ((e = find(a, AGG_BY, tc->id, b, f, v)) != NULL) {
+			e->count++;
+			continue;
 		}
+		/* past AGG_MAX_VALUES values, the rest is _other */
+		nv = entry(a, KIND_VALUES, tc->id, b, f, NULL, NULL);
+		if (nv->count >= AGG_MAX_VALUES)
+			v = intern(a, "_other", 6);
+		else
+			nv->count++;
 		entry(a, AGG_BY, tc->id, b, f, v, NULL)->count++;
 	}
 }
@@ -552,12 +568,8 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 		const struct rule_topic *t = &rs->topics[res->topics[i].topic];
 		struct tcache *tc = &a->tc[res->topics[i].topic];
 
-		if (tc->id == NULL) {
-			tc->id = intern(a, t->id, strlen(t->id));
-			tc->ncount_by = t->ncount_by;
-		}
-		if (tc->kws != NULL)
-			__builtin_prefetch(tc->kws);
+		if (tc->id == NULL)
+			tcache_fill(a, t, tc);
 		if (i + 1 < res->ntopics)
 			__builtin_prefetch(a->tc[res->topics[i + 1].topic].kws);
 		entry(a, AGG_COUNT, tc->id, b, NULL, NULL, NULL)->count++;
@@ -572,7 +584,7 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 			entry(a, AGG_KEYWORD, tc->id, b, tc->kws[k], NULL,
 			    NULL)->count++;
 		}
-		if (tc->ncount_by > 0)
+		if (tc->by != NULL)
 			add_count_by(a, t, tc, p, b);
 		if (a->samples_per_bucket > 0)
 			offer_sample(a, tc->id, b, t_ms, &c);

@@ -463,23 +463,26 @@ record_outputs(struct match_ctx *ctx, uint32_t s,
 /*
  * The hot loop: one automaton step per significant character.  A step reads
  * the symbol (two table loads, independent of the state).  Most steps start
- * from the root or from one of its children, and there the array is not
- * read: a root step is one load from the small root table, and a step from
- * a root child on symbol p goes back to the root (its failure link) unless
- * the bigram filter says p, c may continue.  Only then, and below depth 1,
- * does the step follow the dependent chain state -> cell -> child through
- * the array, whose cells hold the failure links.
+ * from the root or from one of its children, and there the array is read
+ * at most once: a root step is one load from the small root table, and a
+ * step from a root child on symbol p goes back to the root (its failure
+ * link) unless the bigram filter says p, c may continue; then the child's
+ * cell is found from the base the root table keeps.  Deeper, the step
+ * follows the dependent chain state -> cell -> child through the array,
+ * whose cells hold the failure links; a failure to a root child (FAIL_D1)
+ * is that child on the previous symbol, and goes on as above.
  */
 static void
 scan_automaton(struct match_ctx *ctx)
 {
 	const struct matcher *m = ctx->m;
 	const struct dacell *da = m->da;
-	const uint32_t *l1 = m->sym_l1, *pages = m->sym_pages, *root = m->root;
+	const uint32_t *l1 = m->sym_l1, *pages = m->sym_pages;
+	const struct mroot *root = m->root;
 	const uint64_t *bg = m->bigram;
 	const struct norm_char *ch = ctx->nb.v;
 	size_t n = ctx->nb.n, j;
-	uint32_t s = 0, c, t, h, e, cp, p = 0, *sym;
+	uint32_t s = 0, c, t, h, e, f, cp, p = 0, *sym;
 
 	/* Symbols first: independent loads, no branch. */
 	if (ctx->symcap < n)
@@ -493,30 +496,37 @@ scan_automaton(struct match_ctx *ctx)
 		c = sym[j];
 		if (c == 0) {
 			s = 0;
+			p = 0;
 			continue;
 		}
-		if (s != 0 && p != 0) {
-			/* s is the root's child on p */
-			h = bigram_hash(m, p, c);
-			if (!(bg[h >> 6] >> (h & 63) & 1))
-				s = 0;
-		}
-		while (s != 0) {
+		while (s != 0 && p == 0) {
 			t = (da[s].base & BASE_MASK) + c;
 			if (da[t].check == s)
-				break;
-			s = da[s].fail;
+				goto child;
+			f = da[s].fail;
+			s = f & FAIL_MASK;
+			if (f & FAIL_D1)
+				p = sym[j - 1];
 		}
 		if (s != 0) {
-			s = t;
-			p = 0;
-			e = da[t].base;
-		} else {
-			e = root[c];
-			s = e & BASE_MASK;
-			p = c;
+			/* s is the root's child on p */
+			h = bigram_hash(m, p, c);
+			if (bg[h >> 6] >> (h & 63) & 1) {
+				t = root[p].base + c;
+				if (da[t].check == s)
+					goto child;
+			}
 		}
+		e = root[c].cell;
+		s = e & BASE_MASK;
+		p = s != 0 ? c : 0;
 		if (e & OUT_FLAG)
+			record_outputs(ctx, s, ch, n, j);
+		continue;
+child:
+		s = t;
+		p = 0;
+		if (da[t].base & OUT_FLAG)
 			record_outputs(ctx, s, ch, n, j);
 	}
 }

@@ -1018,7 +1018,8 @@ build_root(struct matcher *m, const struct qnode *q, size_t n1, size_t n2)
 	m->root = xcalloc((size_t)m->nsyms + 1, sizeof *m->root);
 	for (i = 1; i <= n1; i++) {
 		t = q[i].cell;
-		m->root[t - base0] = t | (m->da[t].base & OUT_FLAG);
+		m->root[t - base0].cell = t | (m->da[t].base & OUT_FLAG);
+		m->root[t - base0].base = m->da[t].base & BASE_MASK;
 	}
 	while (bits < 22 && ((size_t)1 << bits) < n2 * 32)
 		bits++;
@@ -1138,26 +1139,28 @@ place_states(struct matcher *m, struct build *b, struct qnode *q,
  * of its own starts at its failure's.  Such a state has output (OUT_FLAG)
  * when the list is not empty.  The states' cells come nearly in order,
  * but the failures they lead to are anywhere: each is fetched a few states
- * ahead, and the cell it leads to a little later.
+ * ahead, and the cell it leads to a little later.  A failure that is a
+ * child of the root is flagged (FAIL_D1): the scan then takes what it
+ * needs of that state from the root table instead of the array.
  */
 static void
 link_failures(struct matcher *m, const struct qnode *q, size_t from,
     size_t nq)
 {
 	struct dacell *da = m->da;
-	uint32_t u, p, f, t, c, pi;
+	uint32_t u, p, f, t, c, pi, d1;
 	size_t qh;
 
 	for (qh = from; qh < nq; qh++) {
 		if (qh + AHEAD < nq) {
 			u = q[qh + AHEAD].cell;
 			p = da[u].check;
-			__builtin_prefetch(&da[da[p].fail]);
+			__builtin_prefetch(&da[da[p].fail & FAIL_MASK]);
 		}
 		if (qh + AHEAD / 2 < nq) {
 			u = q[qh + AHEAD / 2].cell;
 			p = da[u].check;
-			f = da[p].fail;
+			f = da[p].fail & FAIL_MASK;
 			__builtin_prefetch(&da[(da[f].base & BASE_MASK) + u -
 			    (da[p].base & BASE_MASK)]);
 		}
@@ -1165,20 +1168,22 @@ link_failures(struct matcher *m, const struct qnode *q, size_t from,
 		p = da[u].check;
 		c = u - (da[p].base & BASE_MASK);
 		f = 0;
+		d1 = 0;
 		if (p != 0) {
-			f = da[p].fail;
+			f = da[p].fail & FAIL_MASK;
 			for (;;) {
 				t = (da[f].base & BASE_MASK) + c;
 				if (da[t].check == f) {
+					d1 = f == 0 ? FAIL_D1 : 0;
 					f = t;
 					break;
 				}
 				if (f == 0)
 					break;
-				f = da[f].fail;
+				f = da[f].fail & FAIL_MASK;
 			}
 		}
-		da[u].fail = f;
+		da[u].fail = f | d1;
 		if (da[u].pat != 0) {
 			for (pi = da[u].pat; m->pats[pi - 1].next != 0;
 			    pi = m->pats[pi - 1].next)

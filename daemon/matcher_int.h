@@ -27,6 +27,9 @@
 #define SYM_L1		8192		/* power of two >= SYM_PAGES */
 #define OUT_FLAG	0x80000000u	/* in dacell.base: state has output */
 #define BASE_MASK	0x7fffffffu
+#define FAIL_D1		0x80000000u	/* in dacell.fail: the failure is a
+					 * child of the root */
+#define FAIL_MASK	0x7fffffffu
 #define CELL_EMPTY	UINT32_MAX
 #define GROUP_NONE	UINT16_MAX	/* occurrence of a none keyword */
 #define GROUP_TRIG	(UINT16_MAX - 1)/* occurrence of a regex's factor */
@@ -42,10 +45,16 @@
 struct dacell {
 	uint32_t	base;		/* OUT_FLAG | base of the children */
 	uint32_t	check;		/* parent cell, CELL_EMPTY if free */
-	uint32_t	fail;		/* failure link */
+	uint32_t	fail;		/* failure link | FAIL_D1 */
 	uint32_t	pat;		/* index + 1 of the first pattern
 					 * ending here (its own, or its
 					 * dictionary links'), or 0 */
+};
+
+/* The root's child on one symbol. */
+struct mroot {
+	uint32_t	cell;		/* | OUT_FLAG; 0: no child */
+	uint32_t	base;		/* its children's base */
 };
 
 /* A distinct normalised literal (code points and its own gaps).  16 bytes:
@@ -104,11 +113,12 @@ struct matcher {
 	struct dacell		*da;
 	size_t			 ncells;	/* with padding */
 	size_t			 nstates;
-	/* Root steps without the array: root[c] is the root's child on
-	 * symbol c (0: none) | OUT_FLAG if it has output.  bigram has bit
+	/* Steps from the root and its children without the array: root[c]
+	 * is the root's child on symbol c (cell 0: none; | OUT_FLAG if it
+	 * has output) and the base of its children.  bigram has bit
 	 * bigram_hash(p, c) set if the root's child on p has a child on c;
 	 * clear means it has none. */
-	uint32_t		*root;
+	struct mroot		*root;
 	uint64_t		*bigram;
 	uint32_t		 bigram_shift;	/* 32 - log2(bits) */
 
