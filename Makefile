@@ -4,7 +4,9 @@
 #   make test            build and run every test (ends with "N passed, N failed, N skipped")
 #   make SANITIZE=address,undefined test
 #                        the same under AddressSanitizer and UBSan (build/san/)
-#   make bench-match     matcher benchmark (normalise + match vs a naive baseline)
+#   make bench-match     matcher benchmark (normalise + match vs a naive baseline),
+#                        then a post's CPU at 100k topics on real text
+#                        (tests/bench/bench_pipeline.sh)
 #   make bench-segment   discovery's Chinese segmentation: libfriso against
 #                        lexicon-filtered character n-grams, speed and the
 #                        names kept whole on hand-scored hot-search titles
@@ -151,8 +153,9 @@ $(BUILD)/bench/bench_rules $(BUILD)/bench/bench_pipeline: $(BUILD)/bench/%: $(BU
 test: $(BIN) $(UNIT_BINS) $(TOOL_BINS) man schemas
 	@BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/run.sh
 
-bench-match: $(BUILD)/bench/bench_match
+bench-match: $(BUILD)/bench/bench_match $(BUILD)/bench/bench_pipeline
 	$(BUILD)/bench/bench_match
+	BUILD=$(BUILD) sh tests/bench/bench_pipeline.sh
 
 WEIBO_DATA  ?= ../shared/data/weibo-hot-search
 THUOCL_DATA ?= ../shared/data/thuocl-lexicon

@@ -667,7 +667,7 @@ hit_qcmp(const void *a, const void *b)
 	return hit_cmp(a, b);
 }
 
-/* Insertion sort for the few hits of a typical post, qsort beyond. */
+/* Insertion sort for the few hits of one topic, qsort beyond. */
 static void
 hits_sort(struct match_hit *h, size_t n)
 {
@@ -716,47 +716,66 @@ u32_sort(uint32_t *v, size_t n)
 /*
  * The post's result in ctx's arrays: the matched topics (touched, sorted,
  * filtered in place), their hits sorted without duplicates, and per topic
- * the distinct keywords that hit.
+ * the distinct keywords that hit.  The hits go to their topic's place by
+ * a counting sort on the topic's rank among the matched (kept in its
+ * state), so only the few hits of one topic are compared.
  */
 static void
 assemble_results(struct match_ctx *ctx, struct match_result *res)
 {
 	struct match_topic *rt = ctx->rtopics;
 	struct match_hit *h;
-	size_t i, k, nh = 0, nt = 0, nk = 0;
+	size_t i, k, at, end, nh = 0, nt = 0, nk = 0;
 	uint32_t t;
 
-	/* Matched topics (touched is sorted). */
-	for (i = 0; i < ctx->ntouched; i++)
-		if (ctx->ts[ctx->touched[i]].flags & TS_MATCHED)
-			ctx->touched[nt++] = ctx->touched[i];
+	/* Matched topics (touched is sorted), their ranks, and the hits
+	 * of each, counted in rt[].nkws. */
+	for (i = 0; i < ctx->ntouched; i++) {
+		t = ctx->touched[i];
+		if (!(ctx->ts[t].flags & TS_MATCHED))
+			continue;
+		ctx->ts[t].rank = (uint32_t)nt;
+		rt[nt].topic = t;
+		rt[nt].kws = NULL;
+		rt[nt++].nkws = 0;
+	}
 	ctx->ntouched = nt;
+	for (i = 0; i < ctx->nraw; i++) {
+		const struct tstate *st = &ctx->ts[ctx->raw[i].topic];
 
-	/* Hits of matched topics, sorted, duplicates dropped. */
-	if (ctx->hitscap < ctx->nraw)
-		ctx->hits = xgrow(ctx->hits, &ctx->hitscap, ctx->nraw,
+		if (st->flags & TS_MATCHED) {
+			rt[st->rank].nkws++;
+			nh++;
+		}
+	}
+
+	/* Each topic's hits in its own range (counts become ends). */
+	if (ctx->hitscap < nh)
+		ctx->hits = xgrow(ctx->hits, &ctx->hitscap, nh,
 		    sizeof *ctx->hits);
-	for (i = 0; i < ctx->nraw; i++)
-		if (ctx->ts[ctx->raw[i].topic].flags & TS_MATCHED)
-			ctx->hits[nh++] = ctx->raw[i];
-	hits_sort(ctx->hits, nh);
-	for (i = 0, k = 0; i < nh; i++)
-		if (k == 0 || hit_cmp(&ctx->hits[k - 1], &ctx->hits[i]) != 0)
-			ctx->hits[k++] = ctx->hits[i];
-	nh = k;
+	for (i = 0, at = 0; i < nt; i++) {
+		at += rt[i].nkws;
+		rt[i].nkws = at - rt[i].nkws;	/* its first */
+	}
+	for (i = 0; i < ctx->nraw; i++) {
+		const struct tstate *st = &ctx->ts[ctx->raw[i].topic];
 
-	/* Distinct keywords per topic. */
+		if (st->flags & TS_MATCHED)
+			ctx->hits[rt[st->rank].nkws++] = ctx->raw[i];
+	}
+
+	/* Sorted per topic, duplicates dropped, the distinct keywords. */
 	if (ctx->kwscap < nh)
 		ctx->kws = xgrow(ctx->kws, &ctx->kwscap, nh, sizeof *ctx->kws);
-	for (i = 0, k = 0; i < nt; i++) {
-		t = ctx->touched[i];
-		rt[i].topic = t;
+	for (i = 0, at = 0, k = 0; i < nt; i++) {
+		end = rt[i].nkws;
+		hits_sort(ctx->hits + at, end - at);
 		rt[i].nkws = 0;
-		rt[i].kws = NULL;
-		while (k < nh && ctx->hits[k].topic < t)
-			k++;
-		for (; k < nh && ctx->hits[k].topic == t; k++) {
-			h = &ctx->hits[k];
+		for (; at < end; at++) {
+			h = &ctx->hits[at];
+			if (k > 0 && hit_cmp(&ctx->hits[k - 1], h) == 0)
+				continue;
+			ctx->hits[k++] = *h;
 			if (rt[i].nkws == 0 || ctx->kws[nk - 1] != h->kw) {
 				if (rt[i].nkws == 0)
 					rt[i].kws = ctx->kws + nk;
@@ -768,7 +787,7 @@ assemble_results(struct match_ctx *ctx, struct match_result *res)
 	res->topics = rt;
 	res->ntopics = nt;
 	res->hits = ctx->hits;
-	res->nhits = nh;
+	res->nhits = k;
 	res->errors = ctx->errs;
 	res->nerrors = ctx->nerrs;
 }

@@ -155,7 +155,11 @@ struct matcher {
 struct tstate {
 	uint32_t	stamp;		/* == ctx->gen when touched this post */
 	uint32_t	bits;		/* group bits, unless TS_WIDE */
-	uint32_t	sat;		/* positive groups satisfied */
+	union {
+		uint32_t sat;		/* positive groups satisfied */
+		uint32_t rank;		/* once decided and matched: its
+					 * place among the matched topics */
+	};
 	uint16_t	need;		/* TS_PLAIN: positive groups */
 	uint8_t		flags;		/* TS_* */
 	uint8_t		pad;

@@ -18,8 +18,9 @@
  *
  * match_us_per_post is a pass of decoding, normalising and matching only
  * (PIPELINE_MATCH), so the difference is counting.  -m runs that pass
- * only (for a profiler).  Linked with the daemon's allocator.  A
- * benchmark, not a test.
+ * only (for a profiler); under valgrind --tool=callgrind
+ * --instr-atstart=no only the passes are counted.  Linked with the
+ * daemon's allocator.  A benchmark, not a test.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,15 @@
 #include <time.h>
 
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#endif
+#endif
+#ifndef CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_START_INSTRUMENTATION
+#endif
 
 #include "pipeline.h"
 #include "rules.h"
@@ -209,6 +219,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 
+	/* under valgrind --tool=callgrind --instr-atstart=no, only the
+	 * passes are counted */
+	CALLGRIND_START_INSTRUMENTATION;
 	memset(&po, 0, sizeof po);
 	po.cfg = &cfg;
 	po.m = m;
