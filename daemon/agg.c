@@ -9,7 +9,8 @@
  * live in one array in insertion order, which is the order a flush writes
  * them.  Samples are the samples_per_bucket greatest posts of each topic
  * and bucket by agg_sample_cmp() (the newest), chained per (topic, bucket)
- * from an internal entry, so keeping one costs a walk of that short chain
+ * from its count entry (heads[], beside the entries), so keeping one costs
+ * a walk of that short chain
  * and the JSON is built only for a post that is kept, once whatever the
  * number of its topics: the samples of one post share one
  * reference-counted copy (struct sjson).
@@ -77,6 +78,8 @@ struct agg {
 	size_t			 samples_per_bucket;
 
 	struct agg_entry	*entries;
+	uint32_t		*heads;		/* per entry: an AGG_COUNT's first
+						 * sample, index + 1 (0: none) */
 	size_t			 nentries, entries_cap;
 	struct slot		*slots;
 	size_t			 nslots;	/* power of two */
@@ -106,9 +109,6 @@ struct agg {
 
 /* Internal kinds that bound the breakdowns and samples per bucket. */
 #define KIND_VALUES	100	/* distinct count_by values of (topic, field, bucket) */
-#define KIND_SAMPLES	101	/* samples of (topic, bucket): count is the
-				 * index + 1 of the first (0: none), the
-				 * others follow agg_sample.next */
 
 static uint32_t
 hash_mix(uint64_t x)
@@ -271,8 +271,13 @@ entry(struct agg *a, int kind, const char *topic, int64_t bucket,
 			return e;
 		}
 	}
-	a->entries = xgrow(a->entries, &a->entries_cap, a->nentries + 1,
-	    sizeof *a->entries);
+	if (a->nentries == a->entries_cap) {
+		a->entries = xgrow(a->entries, &a->entries_cap,
+		    a->nentries + 1, sizeof *a->entries);
+		a->heads = xrealloc(a->heads, a->entries_cap *
+		    sizeof *a->heads);
+	}
+	a->heads[a->nentries] = 0;
 	e = &a->entries[a->nentries++];
 	e->kind = (enum agg_kind)kind;
 	e->topic = topic;
@@ -356,6 +361,7 @@ agg_free(struct agg *a)
 	free(a->samples);
 	jsonw_free(&a->scratch);
 	free(a->entries);
+	free(a->heads);
 	free(a->slots);
 	free(a);
 }
@@ -435,7 +441,8 @@ sample_json(struct agg *a, const struct post *p)
 }
 
 /*
- * Offers candidate c as a sample of (topic, bucket) at time t_ms.  It is
+ * Offers candidate c as a sample of (topic, bucket) at time t_ms, the
+ * topic and bucket of the AGG_COUNT entry of index ci.  It is
  * kept while the (topic, bucket) has fewer than samples_per_bucket, or in
  * place of the least one when it is greater (agg_sample_cmp); the same
  * JSON twice is kept once, at the later time, as a sorted set keeps a
@@ -443,16 +450,14 @@ sample_json(struct agg *a, const struct post *p)
  * compared, and copied (c->json) only when first kept.
  */
 static void
-offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
-    struct cand *c)
+offer_sample(struct agg *a, size_t ci, int64_t t_ms, struct cand *c)
 {
-	struct agg_entry *e = entry(a, KIND_SAMPLES, topic, bucket, NULL, NULL,
-	    NULL);
+	uint32_t *head = &a->heads[ci];
 	struct agg_sample *s, *least = NULL;
 	size_t n = 0;
 	uint32_t i;
 
-	for (i = (uint32_t)e->count; i != 0; i = s->next) {
+	for (i = *head; i != 0; i = s->next) {
 		s = &a->samples[i - 1];
 		if (least == NULL || agg_sample_cmp(s->time_ms, s->json,
 		    s->json_len, least->time_ms, least->json,
@@ -468,7 +473,7 @@ offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
 		c->bytes = a->scratch.buf;
 		c->len = a->scratch.len;
 	}
-	for (i = (uint32_t)e->count; i != 0; i = s->next) {
+	for (i = *head; i != 0; i = s->next) {
 		s = &a->samples[i - 1];
 		if (s->json == c->bytes || (s->json_len == c->len &&
 		    memcmp(s->json, c->bytes, c->len) == 0)) {
@@ -481,11 +486,11 @@ offer_sample(struct agg *a, const char *topic, int64_t bucket, int64_t t_ms,
 		a->samples = xgrow(a->samples, &a->samples_cap, a->nsamples + 1,
 		    sizeof *a->samples);
 		s = &a->samples[a->nsamples++];
-		s->topic = topic;
-		s->bucket = bucket;
-		s->next = (uint32_t)e->count;
+		s->topic = a->entries[ci].topic;
+		s->bucket = a->entries[ci].bucket;
+		s->next = *head;
 		s->json = NULL;
-		e->count = (int64_t)a->nsamples;
+		*head = (uint32_t)a->nsamples;
 	} else if (least != NULL && agg_sample_cmp(t_ms, c->bytes, c->len,
 	    least->time_ms, least->json, least->json_len) > 0) {
 		s = least;
@@ -551,7 +556,8 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 	int64_t t_s = t_ms / 1000 - (t_ms < 0 && t_ms % 1000 ? 1 : 0);
 	int64_t b = bucket_of(a, t_s);
 	struct cand c = { p, NULL, 0, NULL };
-	size_t i, j;
+	struct agg_entry *e;
+	size_t i, j, ci;
 
 	a->posts++;
 	if (rs != a->crs) {
@@ -572,7 +578,9 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 			tcache_fill(a, t, tc);
 		if (i + 1 < res->ntopics)
 			__builtin_prefetch(a->tc[res->topics[i + 1].topic].kws);
-		entry(a, AGG_COUNT, tc->id, b, NULL, NULL, NULL)->count++;
+		e = entry(a, AGG_COUNT, tc->id, b, NULL, NULL, NULL);
+		e->count++;
+		ci = (size_t)(e - a->entries);	/* entries may move below */
 		for (j = 0; j < res->topics[i].nkws; j++) {
 			uint32_t k = res->topics[i].kws[j];
 
@@ -587,7 +595,7 @@ agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
 		if (tc->by != NULL)
 			add_count_by(a, t, tc, p, b);
 		if (a->samples_per_bucket > 0)
-			offer_sample(a, tc->id, b, t_ms, &c);
+			offer_sample(a, ci, t_ms, &c);
 	}
 	sjson_unref(c.json);
 }
@@ -641,21 +649,23 @@ agg_merge(struct agg *a, struct agg *b)
 		const struct agg_entry *e = &b->entries[i];
 		const char *topic, *aux, *aux2;
 
-		if ((int)e->kind == KIND_SAMPLES)
-			continue;	/* b's chains: its samples follow */
 		topic = intern(a, e->topic, strlen(e->topic));
 		aux = e->aux ? intern(a, e->aux, strlen(e->aux)) : NULL;
 		aux2 = e->aux2 ? intern(a, e->aux2, strlen(e->aux2)) : NULL;
 		entry(a, (int)e->kind, topic, e->bucket, aux, aux2, NULL)->count +=
 		    e->count;
 	}
+	/* b's samples, each under the count entry of its topic and bucket
+	 * (merged above: a sample's post was counted) */
 	for (i = 0; i < b->nsamples; i++) {
 		struct agg_sample *s = &b->samples[i];
 		struct cand c = { NULL, s->json, s->json_len, s->json };
+		struct agg_entry *e;
 
 		s->json = NULL;		/* its reference is c's */
-		offer_sample(a, intern(a, s->topic, strlen(s->topic)),
-		    s->bucket, s->time_ms, &c);
+		e = entry(a, AGG_COUNT, intern(a, s->topic, strlen(s->topic)),
+		    s->bucket, NULL, NULL, NULL);
+		offer_sample(a, (size_t)(e - a->entries), s->time_ms, &c);
 		sjson_unref(c.json);
 	}
 	a->posts += b->posts;
