@@ -36,6 +36,7 @@
 #endif
 #ifndef CALLGRIND_START_INSTRUMENTATION
 #define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
 #endif
 
 #include "pipeline.h"
@@ -234,6 +235,7 @@ main(int argc, char **argv)
 		tc = median_pass(&po, flush_at, posts, n, passes, &hits);
 		agg_free(agg);
 	}
+	CALLGRIND_STOP_INSTRUMENTATION;
 	printf("bench-pipeline topics=%zu keywords=%zu posts=%zu "
 	    "topic_hits_per_post=%.2f posts_per_s=%.0f cpu_us_per_post=%.3f "
 	    "match_us_per_post=%.3f\n", rs->ntopics, rs->nkeywords, n,
