@@ -44,17 +44,18 @@
 #include "xmalloc.h"
 
 struct line {
-	const char	*s;
+	const char	*s;		/* a copy */
 	size_t		 len;
 };
 
+/* CPU seconds of the calling thread. */
 static double
 thread_s(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static int
@@ -65,45 +66,29 @@ dbl_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* The whole file at path, NUL-terminated, or NULL. */
-static char *
-slurp(const char *path, size_t *len)
+/* The non-empty lines of the file at path, each a copy, or NULL. */
+static struct line *
+read_lines(const char *path, size_t *np)
 {
-	FILE *fp = fopen(path, "rb");
+	FILE *fp = fopen(path, "r");
+	struct line *v = NULL;
 	char *buf = NULL;
-	size_t cap = 0, n = 0, r;
+	size_t cap = 0, bufsz = 0, n = 0;
+	ssize_t len;
 
 	if (fp == NULL)
 		return NULL;
-	do {
-		buf = xgrow(buf, &cap, n + 65537, 1);
-		r = fread(buf + n, 1, cap - n - 1, fp);
-		n += r;
-	} while (r > 0);
-	fclose(fp);
-	buf[n] = '\0';
-	*len = n;
-	return buf;
-}
-
-/* The non-empty lines of buf. */
-static struct line *
-split_lines(const char *buf, size_t len, size_t *np)
-{
-	struct line *v = NULL;
-	size_t cap = 0, n = 0;
-	const char *p = buf, *end = buf + len, *nl;
-
-	while (p < end) {
-		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
-			nl = end;
-		if (nl > p) {
-			v = xgrow(v, &cap, n + 1, sizeof *v);
-			v[n].s = p;
-			v[n++].len = (size_t)(nl - p);
-		}
-		p = nl + 1;
+	while ((len = getline(&buf, &bufsz, fp)) != -1) {
+		if (len > 0 && buf[len - 1] == '\n')
+			len--;
+		if (len == 0)
+			continue;
+		v = xgrow(v, &cap, n + 1, sizeof *v);
+		v[n].s = xstrndup(buf, (size_t)len);
+		v[n++].len = (size_t)len;
 	}
+	free(buf);
+	fclose(fp);
 	*np = n;
 	return v;
 }
@@ -167,8 +152,8 @@ main(int argc, char **argv)
 	struct agg *agg;
 	struct diag errs;
 	struct line *posts;
-	char err[512], *buf;
-	size_t len, n, hits = 0, flush_at = 4096;
+	char err[512];
+	size_t i, n = 0, hits = 0, flush_at = 4096;
 	double tm, tc = 0;
 	int ch, passes = 3, match_only = 0;
 
@@ -189,11 +174,10 @@ main(int argc, char **argv)
 	}
 	if (argc - optind < 2 || passes < 1)
 		goto usage;
-	if ((buf = slurp(argv[optind], &len)) == NULL) {
+	if ((posts = read_lines(argv[optind], &n)) == NULL) {
 		fprintf(stderr, "bench-pipeline: cannot read %s\n", argv[optind]);
 		return 1;
 	}
-	posts = split_lines(buf, len, &n);
 	if (n == 0) {
 		fprintf(stderr, "bench-pipeline: no posts in %s\n", argv[optind]);
 		return 1;
@@ -246,8 +230,9 @@ main(int argc, char **argv)
 	match_free(m);
 	norm_free(norm);
 	diag_free(&errs);
+	for (i = 0; i < n; i++)
+		free((char *)posts[i].s);
 	free(posts);
-	free(buf);
 	return 0;
 usage:
 	fprintf(stderr, "usage: bench_pipeline [-p PASSES] [-f FLUSH_ENTRIES] "
