@@ -1,5 +1,6 @@
 /*
- * alertmanager.c — the alert log delivered to Prometheus Alertmanager.
+ * alertmanager.c — the alert log delivered to Prometheus Alertmanager, and
+ * to the Kafka topic alerts.kafka_topic.
  *
  * DESIGN: one thread of its own (am_start), with its own Redis connection
  * (store_am.c) and one libcurl handle per Alertmanager URL, so a slow or
@@ -23,7 +24,11 @@
  * its end, in the past.  A firing alert whose topic the rules in force no
  * longer have is resolved at once: the resolve is queued for every URL.  Losing the lease drops the
  * queues and the set: the next leader starts from the cursors.  Counters:
- * stats.am_sent, am_failed, am_pending.
+ * stats.am_sent, am_failed, am_pending.  The Kafka topic is one more
+ * target with the same queue, cursor (field kafka:<topic>) and backoff,
+ * given each log entry's JSON as it is and no re-sends or resolves of its
+ * own; its batches go through alert_kafka.c without blocking, and only
+ * the delivered ones move its cursor.  Counters: stats.kafka_out_*.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -49,15 +54,24 @@
 #define AM_TICK_MS	500	/* how often the log is read */
 #define AM_PAGE		256	/* log entries per XRANGE */
 #define AM_BATCH	64	/* alerts per POST */
+#define AM_KAFKA_BATCH	256	/* alerts per Kafka batch */
 #define AM_RETRY_MS	1000	/* the first retry */
 #define AM_ENDS_AHEAD	4	/* a firing alert's endsAt: this many
 				 * resend intervals ahead */
 #define FAIL_OTHER	1	/* unreachable, timeout, 5xx… */
 #define FAIL_AUTH	2	/* 401 or 403: the credentials */
+/* A URL, or the Kafka topic (kafka != NULL: it gets the log's JSON as it
+ * is, and no re-sends). */
 struct am_target {
-	char		*url;		/* as configured: the cursor's field */
-	char		*post_url;	/* <url>/api/v2/alerts */
+	char		*url;		/* as configured, or kafka:<topic>: the
+					 * cursor's field */
+	char		*post_url;	/* <url>/api/v2/alerts; the Kafka topic */
 	CURL		*curl;
+	struct akafka	*kafka;
+	size_t		 inflight;	/* items of the Kafka batch */
+	bool		 stale;		/* that batch is from before a reset */
+	_Atomic uint64_t *sent, *failed;	/* its counters in stats */
+	_Atomic int64_t	*pending;
 	char		 errbuf[CURL_ERROR_SIZE];
 	char		 reply[256];	/* the start of the reply body */
 	size_t		 nreply;
@@ -83,8 +97,9 @@ struct am {
 	struct store		*store;
 	struct curl_slist	*headers;
 	char			*userpwd;	/* "user:password"; NULL: none */
-	struct am_target	*t;
-	size_t			 nt;
+	struct am_target	*t;		/* the URLs, then the Kafka
+						 * topic if any */
+	size_t			 nt, nurls;
 	struct am_active	*act;
 	size_t			 nact, actcap;
 	char			 head[AM_ID + 1]; /* XRANGE start of what is
@@ -211,6 +226,9 @@ target_init(struct am *am, struct am_target *t, const char *url)
 
 	while (n > 0 && url[n - 1] == '/')
 		n--;
+	t->sent = &stats.am_sent;
+	t->failed = &stats.am_failed;
+	t->pending = &stats.am_pending;
 	t->url = xstrdup(url);
 	t->post_url = xasprintf("%.*s/api/v2/alerts", (int)n, url);
 	if ((t->curl = curl_easy_init()) == NULL)
@@ -233,6 +251,25 @@ target_init(struct am *am, struct am_target *t, const char *url)
 	if (am->userpwd != NULL) {
 		curl_easy_setopt(t->curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		curl_easy_setopt(t->curl, CURLOPT_USERPWD, am->userpwd);
+	}
+	return 0;
+}
+
+/* The Kafka topic's target: its cursor's field is kafka:<topic>. */
+static int
+kafka_target_init(struct am_target *t, const struct config *cfg, char *err,
+    size_t errsz)
+{
+	char why[512];
+
+	t->sent = &stats.kafka_out_sent;
+	t->failed = &stats.kafka_out_failed;
+	t->pending = &stats.kafka_out_pending;
+	t->url = xasprintf("kafka:%s", cfg->alert_kafka_topic);
+	t->post_url = xstrdup(cfg->alert_kafka_topic);
+	if ((t->kafka = akafka_new(cfg, why, sizeof why)) == NULL) {
+		snprintf(err, errsz, "alerts.kafka_topic: %s", why);
+		return -1;
 	}
 	return 0;
 }
@@ -289,7 +326,7 @@ static void
 queue_push(struct am_target *t, const char *entry, const char *json)
 {
 	amq_push(&t->q, entry, json);
-	STAT_ADD(am_pending, 1);
+	atomic_fetch_add_explicit(t->pending, 1, memory_order_relaxed);
 }
 
 /* Drops the n first items of t's queue. */
@@ -297,7 +334,7 @@ static void
 queue_pop(struct am_target *t, size_t n)
 {
 	amq_pop(&t->q, n);
-	STAT_ADD(am_pending, -(int64_t)n);
+	atomic_fetch_sub_explicit(t->pending, (int64_t)n, memory_order_relaxed);
 }
 
 /* Forgets the set, the queues and what was read: the state of a daemon
@@ -314,6 +351,8 @@ am_reset(struct am *am)
 		am->t[i].cursor[0] = '\0';
 		am->t[i].fresh = am->t[i].dirty = false;
 		am->t[i].retry_at = am->t[i].backoff_ms = 0;
+		am->t[i].stale = am->t[i].kafka != NULL &&
+		    akafka_busy(am->t[i].kafka);
 	}
 	snprintf(am->head, sizeof am->head, "-");
 	am->loaded = false;
@@ -402,23 +441,33 @@ take_entry(struct am *am, const char *json, size_t len)
 	return out;
 }
 
-/* store_log_fn: one entry of the log, queued for every URL behind it. */
+/* store_log_fn: one entry of the log, queued for every target behind it:
+ * converted for the URLs, as it is for Kafka. */
 static void
 on_entry(void *ctx, const char *entry_id, const char *json, size_t len)
 {
 	struct am *am = ctx;
-	char *post_json = take_entry(am, json, len);
+	char *post_json = NULL, *raw = NULL;
 	size_t i;
 
-	if (post_json == NULL) {
+	if (am->nurls > 0 &&
+	    (post_json = take_entry(am, json, len)) == NULL)
 		log_warn("alert log entry is not an alert, not sent to "
 		    "alertmanager | entry=%s", entry_id);
-		return;
+	for (i = 0; i < am->nt; i++) {
+		struct am_target *t = &am->t[i];
+
+		if (t->fresh || id_cmp(entry_id, t->cursor) <= 0)
+			continue;
+		if (t->kafka != NULL) {
+			if (raw == NULL)
+				raw = xstrndup(json, len);
+			queue_push(t, entry_id, raw);
+		} else if (post_json != NULL)
+			queue_push(t, entry_id, post_json);
 	}
-	for (i = 0; i < am->nt; i++)
-		if (!am->t[i].fresh && id_cmp(entry_id, am->t[i].cursor) > 0)
-			queue_push(&am->t[i], entry_id, post_json);
 	free(post_json);
+	free(raw);
 }
 
 /* Reads what the log gained since am->head. */
@@ -465,12 +514,13 @@ load(struct am *am)
 	free(ids);
 	if (store_am_log_first(am->store, first, sizeof first) == -1)
 		return -1;
-	for (i = 0; i < am->nt; i++)
+	for (i = 0; i < am->nt; i++)	/* 0-0: started on an empty log */
 		if (!am->t[i].fresh && first[0] != '\0' &&
+		    strcmp(am->t[i].cursor, "0-0") != 0 &&
 		    id_cmp(am->t[i].cursor, first) < 0)
 			log_warn("alerts trimmed from the alert log before "
-			    "alertmanager took them (alerts.stream_maxlen) | "
-			    "url=%s cursor=%s first=%s", am->t[i].url,
+			    "they were delivered (alerts.stream_maxlen) | "
+			    "target=%s cursor=%s first=%s", am->t[i].url,
 			    am->t[i].cursor, first);
 	if (read_log(am) == -1)
 		return -1;
@@ -576,7 +626,7 @@ resolve_gone(struct am *am)
 		    now > a->starts_ms ? now : a->starts_ms);
 		out = cJSON_PrintUnformatted(al.obj);
 		cJSON_Delete(al.obj);
-		for (j = 0; j < am->nt; j++)
+		for (j = 0; j < am->nurls; j++)
 			queue_push(&am->t[j], "", out);
 		free(out);
 		log_info("alert resolved: its topic is gone from the rules | "
@@ -594,7 +644,7 @@ note_failure(struct am *am, struct am_target *t, size_t n, long status,
 	int64_t max = am->cfg->am_retry_max_ms;
 	int kind = status == 401 || status == 403 ? FAIL_AUTH : FAIL_OTHER;
 
-	STAT_ADD(am_failed, n);
+	atomic_fetch_add_explicit(t->failed, n, memory_order_relaxed);
 	t->backoff_ms = t->backoff_ms == 0 ? AM_RETRY_MS : t->backoff_ms * 2;
 	if (t->backoff_ms > max)
 		t->backoff_ms = max;
@@ -607,6 +657,10 @@ note_failure(struct am *am, struct am_target *t, size_t n, long status,
 		    "alertmanager.username and password_file" :
 		    "alertmanager.bearer_token_file or username (none set)",
 		    t->post_url, amq_len(&t->q), err);
+	else if (t->failing != kind && t->kafka != NULL)
+		log_error("kafka alert topic delivery failed, retrying | "
+		    "topic=%s pending=%zu error=\"%s\"", t->post_url,
+		    amq_len(&t->q), err);
 	else if (t->failing != kind)
 		log_error("alertmanager unreachable, retrying | url=%s "
 		    "pending=%zu error=\"%s\"", t->post_url, amq_len(&t->q),
@@ -618,17 +672,35 @@ static void
 note_success(struct am_target *t)
 {
 	if (t->failing)
-		log_info("alertmanager reachable again | url=%s", t->post_url);
+		log_info("%s again | %s=%s", t->kafka != NULL ?
+		    "kafka alert topic delivering" : "alertmanager reachable",
+		    t->kafka != NULL ? "topic" : "url", t->post_url);
 	t->failing = 0;
 	t->backoff_ms = 0;
 	t->retry_at = 0;
+}
+
+/* The n first items of t's queue were taken: the cursor moves over them
+ * and they leave the queue. */
+static void
+take_items(struct am_target *t, size_t n)
+{
+	size_t i;
+
+	for (i = n; i > 0; i--)
+		if (amq_at(&t->q, i - 1)->entry[0] != '\0') {
+			memcpy(t->cursor, amq_at(&t->q, i - 1)->entry, AM_ID);
+			t->dirty = true;
+			break;
+		}
+	queue_pop(t, n);
 }
 
 /* Posts the first alerts of t's queue; moves its cursor when taken. */
 static void
 send_queued(struct am *am, struct am_target *t)
 {
-	size_t n = amq_len(&t->q), i;
+	size_t n = amq_len(&t->q);
 	char err[512], *body;
 	long status;
 
@@ -638,29 +710,56 @@ send_queued(struct am *am, struct am_target *t)
 	if (post(t, body, &status, err, sizeof err) == 0 ||
 	    status == 400 || status == 422) {
 		if (status == 400 || status == 422) {
-			STAT_ADD(am_failed, n);
+			atomic_fetch_add_explicit(t->failed, n,
+			    memory_order_relaxed);
 			log_error("alertmanager refused alerts, dropped | "
 			    "url=%s alerts=%zu error=\"%s\"", t->post_url, n,
 			    err);
 		} else {
-			STAT_ADD(am_sent, n);
+			atomic_fetch_add_explicit(t->sent, n,
+			    memory_order_relaxed);
 			note_success(t);
 		}
-		for (i = n; i > 0; i--)
-			if (amq_at(&t->q, i - 1)->entry[0] != '\0') {
-				memcpy(t->cursor, amq_at(&t->q, i - 1)->entry,
-				    AM_ID);
-				t->dirty = true;
-				break;
-			}
-		queue_pop(t, n);
+		take_items(t, n);
 	} else if (!atomic_load(&am->stop))
 		note_failure(am, t, n, status, err);
 	free(body);
 }
 
+/* The Kafka batch's reports: its delivered first items are taken, the
+ * rest retried after the backoff; then the next batch, when due. */
 static void
-send_target(struct am *am, struct am_target *t, int64_t now)
+send_kafka(struct am *am, struct am_target *t, int64_t now)
+{
+	char err[512];
+	size_t n, done;
+	int rc;
+
+	if (akafka_poll(t->kafka, &done, err, sizeof err) == 1) {
+		if (t->stale)
+			t->stale = false;	/* its items are gone */
+		else {
+			atomic_fetch_add_explicit(t->sent, done,
+			    memory_order_relaxed);
+			take_items(t, done);
+			if (done < t->inflight)
+				note_failure(am, t, t->inflight - done, 0, err);
+			else
+				note_success(t);
+		}
+	}
+	if (akafka_busy(t->kafka) || amq_len(&t->q) == 0 || now < t->retry_at)
+		return;
+	n = amq_len(&t->q) < AM_KAFKA_BATCH ? amq_len(&t->q) : AM_KAFKA_BATCH;
+	if ((rc = akafka_produce(t->kafka, &t->q, n, err, sizeof err)) == -1)
+		note_failure(am, t, n, 0, err);
+	else
+		t->inflight = (size_t)rc;
+}
+
+/* Posts t's queue, or re-sends the firing set when due. */
+static void
+send_url(struct am *am, struct am_target *t, int64_t now)
 {
 	char err[512], *body;
 	long status;
@@ -680,12 +779,21 @@ send_target(struct am *am, struct am_target *t, int64_t now)
 			note_failure(am, t, n, status, err);
 		free(body);
 	}
+}
+
+static void
+send_target(struct am *am, struct am_target *t, int64_t now)
+{
+	if (t->kafka != NULL)
+		send_kafka(am, t, now);
+	else
+		send_url(am, t, now);
 	if (t->dirty) {
 		if (store_am_set_cursor(am->store, t->url, t->cursor) == 0)
 			t->dirty = false;
 		else
-			log_warn("cannot store the alertmanager cursor, "
-			    "retrying | url=%s error=\"%s\"", t->url,
+			log_warn("cannot store the alert delivery cursor, "
+			    "retrying | target=%s error=\"%s\"", t->url,
 			    store_errstr(am->store));
 	}
 }
@@ -700,9 +808,12 @@ tick(struct am *am)
 
 	if (!STAT_GET(leading)) {
 		if (am->loaded)
-			log_info("not leading: alertmanager delivery paused");
+			log_info("not leading: alert delivery paused");
 		if (am->loaded || am->head[0] != '-')
 			am_reset(am);
+		for (i = 0; i < am->nt; i++)	/* a stale batch's reports */
+			if (am->t[i].kafka != NULL)
+				send_kafka(am, &am->t[i], now);
 		return;
 	}
 	if ((!am->loaded ? load(am) : read_log(am)) == -1) {
@@ -747,7 +858,7 @@ am_new(const struct config *cfg, const char *redis_password,
 	size_t i;
 
 	*out = NULL;
-	if (cfg->am_nurls == 0)
+	if (cfg->am_nurls == 0 && cfg->alert_kafka_topic[0] == '\0')
 		return 0;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(err, errsz, "alertmanager: libcurl init failed");
@@ -759,13 +870,17 @@ am_new(const struct config *cfg, const char *redis_password,
 	snprintf(am->head, sizeof am->head, "-");
 	if (load_credentials(am, err, errsz) == -1)
 		goto fail;
-	am->t = xcalloc(cfg->am_nurls, sizeof *am->t);
+	am->t = xcalloc(cfg->am_nurls + 1, sizeof *am->t);
 	for (i = 0; i < cfg->am_nurls; i++, am->nt++)
 		if (target_init(am, &am->t[i], cfg->am_urls[i]) == -1) {
 			snprintf(err, errsz, "alertmanager: libcurl handle");
 			am->nt++;
 			goto fail;
 		}
+	am->nurls = am->nt;
+	if (cfg->alert_kafka_topic[0] != '\0' &&
+	    kafka_target_init(&am->t[am->nt++], cfg, err, errsz) == -1)
+		goto fail;
 	am->store = store_open(cfg, redis_password);
 	*out = am;
 	return 0;
@@ -801,6 +916,7 @@ am_free(struct am *am)
 	for (i = 0; i < am->nt; i++) {
 		if (am->t[i].curl != NULL)
 			curl_easy_cleanup(am->t[i].curl);
+		akafka_free(am->t[i].kafka);
 		free(am->t[i].url);
 		free(am->t[i].post_url);
 		amq_free(&am->t[i].q);

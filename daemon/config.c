@@ -165,6 +165,8 @@ static const struct copt config_table[] = {
 	  0, 100, NULL, 0, "sample posts kept per topic and bucket for alert evidence" },
 	{ "alerts.samples_per_topic", CT_INT, O(samples_per_topic), 0, "100",
 	  1, 100000, NULL, 0, "sample posts kept in Redis per topic, the newest by post time (an alert on an older window has fewer samples)" },
+	{ "alerts.kafka_topic", CT_STR, O(alert_kafka_topic), 0, "",
+	  0, 249, NULL, 0, "Kafka topic the leader produces every alert of the alert stream to, the same JSON, keyed by the alert's topic (kafka.brokers and kafka.properties; a failed delivery is retried from a durable cursor); empty: none" },
 
 	{ "discovery.bucket", CT_DUR_S, O(disc_bucket_s), 0, "1h",
 	  60, 7 * 86400, NULL, 0, "discovery counts each term per bucket of this length and compares the count with the term's past buckets" },

@@ -672,6 +672,15 @@ metrics_render(void)
 	gauge(&b, "tidewatch_alertmanager_pending",
 	    "Alerts of the alert log waiting for Alertmanager, summed over "
 	    "its URLs.", (double)STAT_GET(am_pending));
+	counter(&b, "tidewatch_alert_kafka_sent_total",
+	    "Alerts of the alert log delivered to alerts.kafka_topic.",
+	    STAT_GET(kafka_out_sent));
+	counter(&b, "tidewatch_alert_kafka_failed_total",
+	    "Alerts whose delivery to alerts.kafka_topic failed (each "
+	    "attempt).", STAT_GET(kafka_out_failed));
+	gauge(&b, "tidewatch_alert_kafka_pending",
+	    "Alerts of the alert log waiting for alerts.kafka_topic.",
+	    (double)STAT_GET(kafka_out_pending));
 	counter(&b, "tidewatch_store_resets_total",
 	    "Data loss found in Redis: partitions whose position was lost or "
 	    "rolled back behind the group's Kafka commits, and `since` moving "

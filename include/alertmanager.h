@@ -1,12 +1,14 @@
 /*
- * alertmanager.h — delivery of the alert log to Prometheus Alertmanager.
+ * alertmanager.h — delivery of the alert log to Prometheus Alertmanager
+ * and to a Kafka topic.
  *
  * The leading daemon (the one holding the detector's lease) reads the
  * alert log from a durable cursor per Alertmanager URL and POSTs each
  * alert to <url>/api/v2/alerts of every URL, on a thread of its own
  * (alertmanager.c); firing alerts are posted again every resend interval.
  * What one alert of the log becomes for Alertmanager (labels, annotations,
- * times) is decided by am_alert.c, without I/O.
+ * times) is decided by am_alert.c, without I/O; each target's queue is
+ * am_queue.c; the Kafka producer (alerts.kafka_topic), alert_kafka.c.
  */
 #ifndef TW_ALERTMANAGER_H
 #define TW_ALERTMANAGER_H
@@ -84,13 +86,35 @@ void amq_pop(struct am_queue *q, size_t n);
 /* Drops every item and the storage; q is empty and reusable after. */
 void amq_free(struct am_queue *q);
 
+/* ---- Kafka output (alert_kafka.c) ------------------------------------ */
+
+struct akafka;
+
+/* A producer to cfg->alert_kafka_topic (kafka.brokers, kafka.properties);
+ * NULL with the reason in err.  Used by one thread. */
+struct akafka *akafka_new(const struct config *cfg, char *err, size_t errsz);
+/* Hands librdkafka the n first items of q (their text as the value, the
+ * alert's topic as the key): the number taken (> 0; fewer when its queue
+ * is full), 0 while a batch is in flight, or -1 with err set. */
+int akafka_produce(struct akafka *k, const struct am_queue *q, size_t n,
+    char *err, size_t errsz);
+/* Serves the delivery reports, without blocking.  Returns 1 when the
+ * batch in flight is done: *delivered of its first items were delivered
+ * (the rest failed, the first failure in err); else 0. */
+int akafka_poll(struct akafka *k, size_t *delivered, char *err, size_t errsz);
+/* Whether a batch is in flight. */
+bool akafka_busy(const struct akafka *k);
+/* Drops what is in flight (the cursor did not move for it); NULL ok. */
+void akafka_free(struct akafka *k);
+
 /* ---- delivery (alertmanager.c) --------------------------------------- */
 
 struct am;
 
 /* Reads the credentials (alertmanager.password_file or
- * bearer_token_file) and prepares one client per URL; nothing is sent
- * yet.  Returns 0 with *out the delivery (NULL when alertmanager.urls is
+ * bearer_token_file) and prepares one client per URL, and the producer of
+ * alerts.kafka_topic; nothing is sent yet.  Returns 0 with *out the
+ * delivery (NULL when alertmanager.urls and alerts.kafka_topic are
  * empty), or -1 with the reason in err.  cfg must outlive it (its
  * alertmanager and web keys are not reloadable). */
 int am_new(const struct config *cfg, const char *redis_password,

@@ -98,6 +98,7 @@ struct config {
 	int64_t		 alert_stream_maxlen;
 	int64_t		 samples;		/* sample posts kept per topic and bucket */
 	int64_t		 samples_per_topic;	/* the newest kept in Redis per topic */
+	char		*alert_kafka_topic;	/* "": no Kafka output */
 
 	/* discovery (discover.c, segment.c) */
 	int64_t		 disc_bucket_s;

@@ -64,6 +64,10 @@ struct stats {
 						 * attempt */
 	_Atomic int64_t		am_pending;	/* alerts waiting, summed over
 						 * the URLs */
+	_Atomic uint64_t	kafka_out_sent;	/* alerts alerts.kafka_topic
+						 * took */
+	_Atomic uint64_t	kafka_out_failed; /* failed deliveries there */
+	_Atomic int64_t		kafka_out_pending; /* alerts waiting for it */
 };
 
 extern struct stats stats;

@@ -41,11 +41,7 @@ printf 'wrong\n' >"$T/token"
 MPORT=$(free_port)
 # config AUTH-LINES: the daemon's config, with these alertmanager keys
 config() {
-	cat >"$T/tw.yaml" <<EOF
-kafka: {brokers: "$BROKERS", topics: [posts], group: tw}
-redis: {address: "127.0.0.1:$REDIS_PORT", flush_interval: 250ms}
-rules: {paths: ["$T/rules"], reload: signal}
-metrics: {listen: "127.0.0.1:$MPORT"}
+	RULES="$T/rules" METRICS="127.0.0.1:$MPORT" write_config "$T/tw.yaml" <<EOF
 alertmanager:
   urls: ["http://127.0.0.1:$SINK1_PORT", "http://127.0.0.1:$SINK2_PORT"]
   resend_interval: 1h

@@ -121,13 +121,14 @@ produce() {
 	kcat -P -l -b "$BROKERS" -t "${2:-posts}" "$1"
 }
 
-# write_config FILE [extra YAML lines on stdin]
+# write_config FILE [extra YAML lines on stdin]; METRICS: the metrics
+# listener (none by default)
 write_config() {
 	{
 		echo "kafka: {brokers: \"$BROKERS\", topics: [posts], group: ${GROUP:-tw}}"
 		echo "redis: {address: \"127.0.0.1:$REDIS_PORT\", flush_interval: ${FLUSH:-250ms}}"
 		echo "rules: {paths: [\"${RULES:-$TOP/rules}\"], reload: ${RELOAD:-signal}}"
-		echo "metrics: {listen: \"\"}"
+		echo "metrics: {listen: \"${METRICS:-}\"}"
 		cat
 	} >"$1"
 }
