@@ -67,6 +67,7 @@ resolved_at() {
 stop_daemon() {
 	kill -TERM "$tw_PID"
 	wait "$tw_PID"
+	check "the daemon exits 0 on SIGTERM" test $? -eq 0
 }
 
 start_daemon tw "$T/tw.yaml"

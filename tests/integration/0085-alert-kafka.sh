@@ -33,6 +33,7 @@ metric_ge() { [ "$(metric "$1")" -ge "$2" ] 2>/dev/null; }
 stop_daemon() {
 	kill -TERM "$tw_PID"
 	wait "$tw_PID"
+	check "the daemon exits 0 on SIGTERM" test $? -eq 0
 }
 # out: the alert topic as "key<TAB>value" lines
 out() { kcat -C -b "$BROKERS" -t alerts-out -e -q -f '%k\t%s\n' 2>/dev/null; }
