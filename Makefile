@@ -88,7 +88,8 @@ LDFLAGS  += $(SANFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm -lpthread
 
 LIB_SRCS := $(filter-out daemon/main.c,$(wildcard daemon/*.c))
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/web_assets.o
+
 LIB      := $(BUILD)/libtidewatch.a
 BIN      := $(BUILD)/tidewatch
 
@@ -120,6 +121,16 @@ $(SYSCONF_STAMP): FORCE
 $(BUILD)/daemon/config.o: CPPFLAGS += -DTW_SYSCONFDIR='"$(SYSCONFDIR)"'
 $(BUILD)/daemon/config.o: $(SYSCONF_STAMP)
 FORCE:
+
+# The web view's page, script and style, embedded in the binary as a C
+# file generated from web/ (web/embed.sh, with od): nothing is fetched at
+# run time.
+WEB_ASSETS := web/index.html web/app.css web/app.js web/icon.svg
+$(BUILD)/gen/web_assets.c: web/embed.sh $(WEB_ASSETS)
+	@mkdir -p $(dir $@)
+	sh web/embed.sh $@ $(WEB_ASSETS)
+$(BUILD)/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
@@ -300,7 +311,11 @@ $(FUZZ_DIR)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
 
-$(FUZZ_DIR)/libtidewatch.a: $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o)
+$(FUZZ_DIR)/obj/gen/web_assets.o: $(BUILD)/gen/web_assets.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c -o $@ $<
+
+$(FUZZ_DIR)/libtidewatch.a: $(LIB_SRCS:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_DIR)/obj/gen/web_assets.o
 	@rm -f $@
 	ar rcs $@ $^
 

@@ -58,6 +58,7 @@
 #include "rules_build.h"
 #include "stats.h"
 #include "store.h"
+#include "web.h"
 #include "xmalloc.h"
 
 static volatile sig_atomic_t got_stop, got_reload;
@@ -565,6 +566,7 @@ daemon_free(struct daemon *d)
 	detector_free(d->det);
 	ops_free(d->ops);
 	metrics_stop();
+	web_stop();
 	if (d->reload != NULL)	/* a reload under way: waited for, dropped */
 		match_free(rules_build_finish(d->reload, &d->errs));
 	if (d->engine_installed)
@@ -635,13 +637,15 @@ daemon_prepare(struct daemon *d)
 	engine_install(eng);
 	d->engine_installed = true;
 	reloadst_done(0, true, NULL);
-	if (metrics_start(d->cfg.metrics_listen, err, sizeof err) == -1) {
+	if (web_start(&d->cfg, d->password, err, sizeof err) == -1 ||
+	    metrics_start(d->cfg.metrics_listen, err, sizeof err) == -1) {
 		log_error("%s", err);
 		return -1;
 	}
 	if (metrics_port() > 0)
-		log_info("metrics listening | address=%s port=%d",
-		    d->cfg.metrics_listen, metrics_port());
+		log_info("metrics listening | address=%s port=%d web=%s",
+		    d->cfg.metrics_listen, metrics_port(),
+		    d->cfg.web_enabled ? "on" : "off");
 	if (am_new(&d->cfg, d->password, &d->am, err, sizeof err) == -1) {
 		log_error("%s", err);
 		return -1;

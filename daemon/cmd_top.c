@@ -6,13 +6,12 @@
  * topics and their windows come from the rule files named in the config
  * (the first alert block of a topic gives its window and baseline; 5m
  * against a 1h baseline without one); without readable rules, from the
- * topics counted today.  Every second it reads the stream's time (the
- * detector's watermark; the clock when nothing was counted yet), and per
- * topic the stored state of its first block, the buckets that block needs
- * (spike_reads) plus the last hour, and evaluates that block at the end of
- * the current bucket with the detector's own code (spike_learn and
- * spike_evaluate_state over a copy of the stored state), so count,
- * baseline and ratio are what the detector computes for that window, for
+ * topics counted today.  Every second it evaluates every topic's first
+ * block at the end of the bucket the stream has reached (the detector's
+ * watermark; the clock when nothing was counted yet) with topview.c: the
+ * detector's own code over a copy of the stored state, in a few pipelined
+ * reads, so count, baseline and ratio are what the detector computes for
+ * that window, for
  * every kind of baseline; every few seconds it also reads the top count_by
  * values of the window.  One frame: topics sorted by ratio, with a
  * sparkline of the last hour; the columns that fit the terminal, STATE
@@ -47,6 +46,7 @@
 #include "spike.h"
 #include "store.h"
 #include "termsafe.h"
+#include "topview.h"
 #include "xmalloc.h"
 
 #define HOUR_S		3600
@@ -216,110 +216,6 @@ sum(const int64_t *v, size_t n)
 	return s;
 }
 
-/* The buckets read for one topic: ranges of n buckets from `from`. */
-struct seg {
-	int64_t	 from;
-	size_t	 n;
-	int64_t	*v;
-};
-
-struct segs {
-	struct top	*tp;
-	const char	*topic;
-	struct seg	*s;
-	size_t		 n, cap;
-};
-
-#define TOP_MAX_READ	(7 * 24 * 3600)	/* seconds of buckets read per range */
-
-/* spike_range_fn: reads buckets [from, to) of the topic. */
-static int
-read_range(void *arg, int64_t from, int64_t to, int64_t fresh_from)
-{
-	struct segs *sg = arg;
-	int64_t res = sg->tp->cfg.resolution_s, since = sg->tp->since;
-	struct seg *g;
-
-	(void)fresh_from;	/* every range is read again each frame */
-	if (since != INT64_MAX && from < since)
-		from = since - since % res;
-	if (from < to - TOP_MAX_READ)
-		from = to - TOP_MAX_READ;
-	if (to <= from)
-		return 0;
-	sg->s = xgrow(sg->s, &sg->cap, sg->n + 1, sizeof *sg->s);
-	g = &sg->s[sg->n];
-	g->from = from;
-	g->n = (size_t)((to - from) / res);
-	g->v = xcalloc(g->n + 1, sizeof *g->v);
-	sg->n++;
-	return store_get_counts(sg->tp->store, sg->topic, from, res, g->n, g->v);
-}
-
-/* spike_count_fn over what read_range read. */
-static int64_t
-read_count(void *arg, int64_t bucket)
-{
-	const struct segs *sg = arg;
-	int64_t res = sg->tp->cfg.resolution_s;
-	size_t i;
-
-	for (i = 0; i < sg->n; i++) {
-		const struct seg *g = &sg->s[i];
-
-		if (bucket >= g->from && bucket < g->from + (int64_t)g->n * res)
-			return g->v[(bucket - g->from) / res];
-	}
-	return 0;
-}
-
-static void
-segs_free(struct segs *sg)
-{
-	size_t i;
-
-	for (i = 0; i < sg->n; i++)
-		free(sg->s[i].v);
-	free(sg->s);
-}
-
-/* Count, baseline and ratio of t's block for the window ending at T, as
- * the detector computes them: from the block's stored state (the EWMA's
- * mean), learning on a copy what the detector learns by T.  A state more
- * than an hour behind T is used as it is (no detector is stepping). */
-static int
-evaluate_topic(struct top *tp, struct ttopic *t, int64_t T, struct segs *sg)
-{
-	struct spike_series ser;
-	struct spike_state st;
-	struct spike_eval ev;
-	int64_t last_T, E;
-	bool found = false;
-
-	memset(&st, 0, sizeof st);
-	if (t->has_state && store_get_states(tp->store, t->id, 1, &st, &last_T,
-	    &found) == -1)
-		return -1;
-	if (!found)
-		memset(&st, 0, sizeof st);
-	memset(&ser, 0, sizeof ser);
-	ser.resolution_s = tp->cfg.resolution_s;
-	ser.history_start = tp->since != INT64_MAX ? tp->since : INT64_MIN;
-	ser.count = read_count;
-	ser.arg = sg;
-	E = spike_learn_from(&t->a, &ser, &st, T);
-	if (E != INT64_MAX && E < T - HOUR_S && st.ew_n > 0)
-		st.ew_T = T - t->a.window_s;	/* stale: as it is */
-	if (spike_reads(&t->a, &ser, &st, T, T, read_range, sg) == -1)
-		return -1;
-	spike_learn(&t->a, &ser, &st, T);
-	spike_evaluate_state(&t->a, &ser, &st, T, &ev);
-	t->count = ev.count;
-	t->baseline = ev.nbaseline > 0 ? ev.baseline_rate : -1;
-	t->ratio = ev.nbaseline > 0 ? ev.ratio : NAN;
-	return 0;
-}
-
 /* The top count_by values of the window ending at T. */
 static int
 read_top_values(struct top *tp, struct ttopic *t, int64_t T)
@@ -348,74 +244,65 @@ read_top_values(struct top *tp, struct ttopic *t, int64_t T)
 	return 0;
 }
 
-/* Reads one topic for the frame ending at T (the end of the current
- * bucket).  Returns 0 or -1 (Redis). */
-static int
-read_topic(struct top *tp, struct ttopic *t, int64_t T, int64_t now,
-    bool want_top)
+/* Takes one topic's evaluation (topview_read) for the frame ending at T:
+ * count, baseline, ratio, the last hour's sparkline and the state. */
+static void
+take_topic(struct top *tp, struct ttopic *t, const struct topview *v,
+    int64_t T)
 {
 	int64_t res = tp->cfg.resolution_s, b;
-	struct segs sg;
-	bool any, firing;
-	int rc = -1;
 
-	memset(&sg, 0, sizeof sg);
-	sg.tp = tp;
-	sg.topic = t->id;
-	if (read_range(&sg, T - HOUR_S, T, T - HOUR_S) == -1 ||
-	    evaluate_topic(tp, t, T, &sg) == -1)
-		goto out;
+	t->count = v->count;
+	t->baseline = v->baseline;
+	t->ratio = v->ratio;
 	memset(t->spark, 0, sizeof t->spark);
 	for (b = T - HOUR_S; b < T; b += res)
 		t->spark[(b - (T - HOUR_S)) * SPARK_BINS / HOUR_S] +=
-		    read_count(&sg, b);
-	if (store_get_state_summary(tp->store, t->id, &any, &firing) == -1)
-		goto out;
-	snprintf(t->state, sizeof t->state, "%s", firing ? "FIRING" :
-	    any ? "ok" : "-");
-	if (want_top || now - t->top_at >= TOP_REFRESH_S) {
-		t->top_at = now;
-		if (read_top_values(tp, t, T) == -1)
-			goto out;
+		    sparse_count(&v->counts, b);
+	snprintf(t->state, sizeof t->state, "%s", v->firing ? "FIRING" :
+	    v->stated ? "ok" : "-");
+}
+
+/* Evaluates every topic for the frame ending at T (topview). */
+static int
+read_topics(struct top *tp, int64_t T, int64_t now, bool want_top)
+{
+	struct topview *v = xcalloc(tp->n + 1, sizeof *v);
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < tp->n; i++) {
+		v[i].id = tp->t[i].id;
+		v[i].a = &tp->t[i].a;
+		v[i].nblocks = tp->t[i].has_state ? 1 : 0;
 	}
-	rc = 0;
-out:
-	segs_free(&sg);
+	if (topview_read(tp->store, tp->cfg.resolution_s, tp->since, T,
+	    HOUR_S, v, tp->n) == -1)
+		rc = -1;
+	for (i = 0; i < tp->n && rc == 0; i++) {
+		struct ttopic *t = &tp->t[i];
+
+		take_topic(tp, t, &v[i], T);
+		if (want_top || now - t->top_at >= TOP_REFRESH_S) {
+			t->top_at = now;
+			if (read_top_values(tp, t, T) == -1)
+				rc = -1;
+		}
+	}
+	if (rc == 0) {		/* in display order */
+		size_t *idx = xcalloc(tp->n + 1, sizeof *idx);
+		struct ttopic *sorted = xcalloc(tp->n + 1, sizeof *sorted);
+
+		topview_order(v, tp->n, idx);
+		for (i = 0; i < tp->n; i++)
+			sorted[i] = tp->t[idx[i]];
+		memcpy(tp->t, sorted, tp->n * sizeof *tp->t);
+		free(sorted);
+		free(idx);
+	}
+	topview_clear(v, tp->n);
+	free(v);
 	return rc;
-}
-
-/* Topics with a ratio first, the largest first (infinite: a rise from
- * nothing), then by count. */
-static int
-cmp_topic(const void *a, const void *b)
-{
-	const struct ttopic *x = a, *y = b;
-
-	if (isnan(x->ratio) != isnan(y->ratio))
-		return isnan(x->ratio) ? 1 : -1;
-	if (!isnan(x->ratio) && x->ratio != y->ratio)
-		return x->ratio > y->ratio ? -1 : 1;
-	if (x->count != y->count)
-		return x->count > y->count ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-/* The end of the bucket the stream has reached (the detector's window
- * end), or of the current bucket by the clock before anything is
- * counted. */
-static int
-frame_end(struct top *tp, int64_t now, int64_t *T)
-{
-	int64_t res = tp->cfg.resolution_s, wm;
-
-	if (store_get_watermark(tp->store, tp->cfg.kafka_group, &wm, NULL) == -1 ||
-	    store_get_since(tp->store, &tp->since) == -1)
-		return -1;
-	if (wm >= 0)
-		*T = (wm / 1000) / res * res + res;
-	else
-		*T = now - now % res + res;
-	return 0;
 }
 
 /* Reads every topic.  Returns 0 or -1 (tp->err says why). */
@@ -423,16 +310,13 @@ static int
 read_frame(struct top *tp, bool want_top)
 {
 	int64_t now = wall_s(), res = tp->cfg.resolution_s, T, all[30];
-	size_t i;
 
 	tp->err[0] = '\0';
 	if (!tp->from_rules && tp->n == 0 && topics_from_redis(tp) == -1)
 		return -1;
-	if (frame_end(tp, now, &T) == -1)
+	if (topview_frame_end(tp->store, tp->cfg.kafka_group, res, now, &T,
+	    &tp->since) == -1 || read_topics(tp, T, now, want_top) == -1)
 		goto fail;
-	for (i = 0; i < tp->n; i++)
-		if (read_topic(tp, &tp->t[i], T, now, want_top) == -1)
-			goto fail;
 	if (300 / res <= 30 && 300 % res == 0) {
 		if (store_get_counts(tp->store, "_all", T - 300, res,
 		    (size_t)(300 / res), all) == -1)
@@ -440,7 +324,6 @@ read_frame(struct top *tp, bool want_top)
 		tp->all_count = sum(all, (size_t)(300 / res));
 	} else
 		tp->all_count = -1;
-	qsort(tp->t, tp->n, sizeof *tp->t, cmp_topic);
 	return 0;
 fail:
 	snprintf(tp->err, sizeof tp->err, "%s", store_errstr(tp->store));

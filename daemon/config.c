@@ -215,6 +215,14 @@ static const struct copt config_table[] = {
 	  100, 3600000, NULL, 0, "a failed POST is retried after 1 s, doubling up to this; alerts wait in the alert log meanwhile" },
 	{ "web.base_url", CT_STR, O(web_base_url), 0, "",
 	  0, 0, NULL, 0, "external URL of the web view; Alertmanager alerts link to <base_url>/topics/<topic> (empty: no link)" },
+	{ "web.enabled", CT_BOOL, O(web_enabled), 0, "true",
+	  0, 0, NULL, 0, "serve the web view (/, /topics/<id>, /alerts) and its JSON API (/api/) on the metrics.listen address" },
+	{ "web.username", CT_STR, O(web_username), 0, "",
+	  0, 0, NULL, 0, "basic auth user the web view and its API require; its password is the content of password_file" },
+	{ "web.password_file", CT_STR, O(web_password_file), 0, "",
+	  0, 0, NULL, 0, "file holding the web view's basic auth password; a relative path is under $CREDENTIALS_DIRECTORY" },
+	{ "web.bearer_token_file", CT_STR, O(web_bearer_token_file), 0, "",
+	  0, 0, NULL, 0, "file holding a token the web view and its API require as Authorization: Bearer (or basic auth with any user and the token as password); not together with username" },
 
 	{ "metrics.listen", CT_STR, O(metrics_listen), 0, "127.0.0.1:9464",
 	  0, 0, NULL, 0, "Prometheus /metrics and /healthz address, host:port; empty disables" },
@@ -1229,6 +1237,12 @@ kprop_set(rd_kafka_conf_t *conf, const struct kv *kv, const struct kprop *p,
 	else
 		snprintf(err, errsz, "%s", rderr);
 	return -1;
+}
+
+int
+config_secret_file(const char *path, char **out, char *err, size_t errsz)
+{
+	return secret_read_file(path, out, err, errsz);
 }
 
 int

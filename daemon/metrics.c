@@ -15,7 +15,8 @@
  * format 0.0.4) and /healthz on its own thread; /healthz answers 503 with
  * the reason when Redis or Kafka has not succeeded for
  * metrics.unhealthy_after; /reload-status gives the outcome of the last
- * reload (reloadst.h) for `tidewatch reload`.  Every topic of the rule set
+ * reload (reloadst.h) for `tidewatch reload`; the web view's URLs (/,
+ * /topics/, /alerts, /static/, /api/) go to web.c.  Every topic of the rule set
  * in force has its matched series from the start (0), and the process_*
  * metrics of the Prometheus client conventions are read from the kernel at
  * each scrape.  Everything but metrics_start/stop may be called from any
@@ -50,6 +51,7 @@
 #include "store.h"
 #include "strmap.h"
 #include "version.h"
+#include "web.h"
 #include "xmalloc.h"
 
 struct topic_count {
@@ -740,6 +742,8 @@ serve_request(void *cls, struct MHD_Connection *conn, const char *url,
 		return reply(conn, ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "text/plain; charset=utf-8", body);
 	}
+	if (web_handles(url))
+		return (enum MHD_Result)web_serve(conn, url);
 	if (strcmp(url, "/reload-status") == 0)
 		return reply(conn, MHD_HTTP_OK, "text/plain; charset=utf-8",
 		    reloadst_render());

@@ -332,32 +332,20 @@ lost:
 	return -1;
 }
 
-int
-store_read_alert_log(struct store *s, const char *start, size_t max,
-    store_log_fn *fn, void *ctx, char *next, size_t nextsz)
+size_t
+store_log_entries(const redisReply *r, store_log_fn *fn, void *ctx,
+    char *next, size_t nextsz)
 {
-	char stream[512], count[32];
-	const char *argv[6] = { "XRANGE", stream, start, "+", "COUNT", count };
-	redisReply *r, *e, *f;
-	size_t i, j, n;
+	const redisReply *e, *f;
+	size_t i, j;
 
-	store_key(s, STORE_KEY_ALERT_LOG, NULL, NULL, NULL, stream,
-	    sizeof stream);
-	snprintf(count, sizeof count, "%zu", max);
-	if ((r = store_run(s, 6, argv, NULL)) == NULL)
-		return -1;
-	if (r->type != REDIS_REPLY_ARRAY) {
-		store_set_err(s, "redis: unexpected reply to XRANGE %s", stream);
-		freeReplyObject(r);
-		return -1;
-	}
-	n = r->elements;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < r->elements; i++) {
 		e = r->element[i];
 		if (e->type != REDIS_REPLY_ARRAY || e->elements < 2 ||
 		    e->element[0]->type != REDIS_REPLY_STRING)
 			continue;
-		snprintf(next, nextsz, "(%s", e->element[0]->str);
+		if (next != NULL)
+			snprintf(next, nextsz, "(%s", e->element[0]->str);
 		f = e->element[1];
 		if (f->type != REDIS_REPLY_ARRAY)
 			continue;
@@ -369,6 +357,29 @@ store_read_alert_log(struct store *s, const char *start, size_t max,
 				    f->element[j + 1]->str,
 				    f->element[j + 1]->len);
 	}
+	return r->elements;
+}
+
+int
+store_read_alert_log(struct store *s, const char *start, size_t max,
+    store_log_fn *fn, void *ctx, char *next, size_t nextsz)
+{
+	char stream[512], count[32];
+	const char *argv[6] = { "XRANGE", stream, start, "+", "COUNT", count };
+	redisReply *r;
+	size_t n;
+
+	store_key(s, STORE_KEY_ALERT_LOG, NULL, NULL, NULL, stream,
+	    sizeof stream);
+	snprintf(count, sizeof count, "%zu", max);
+	if ((r = store_run(s, 6, argv, NULL)) == NULL)
+		return -1;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		store_set_err(s, "redis: unexpected reply to XRANGE %s", stream);
+		freeReplyObject(r);
+		return -1;
+	}
+	n = store_log_entries(r, fn, ctx, next, nextsz);
 	freeReplyObject(r);
 	return (int)n;
 }

@@ -56,6 +56,12 @@ int64_t store_timeout_ms(const struct store *s);
 redisReply *store_run(struct store *s, int argc, const char **argv,
     const size_t *lens);
 
+/* Calls fn with the id and alert JSON of every entry of an XRANGE or
+ * XREVRANGE reply of the alert log (an array); next (may be NULL) gets
+ * "(<id>" of the last entry.  Returns the number of entries. */
+size_t store_log_entries(const redisReply *r, store_log_fn *fn, void *ctx,
+    char *next, size_t nextsz);
+
 /* The UTC day (yyyymmdd) of a bucket, as in the day keys' names, and the
  * start of that day in seconds. */
 void store_day_name(int64_t bucket, char *buf, size_t sz);

@@ -129,6 +129,12 @@ struct config {
 	int64_t		 am_retry_max_ms;
 	char		*web_base_url;		/* "": no link */
 
+	/* the web view (web.c) on the metrics listener */
+	bool		 web_enabled;
+	char		*web_username;		/* basic auth; "": none */
+	char		*web_password_file;
+	char		*web_bearer_token_file;	/* "": none */
+
 	/* service */
 	char		*metrics_listen;	/* "" disables */
 	int64_t		 unhealthy_after_s;	/* /healthz fails after this */
@@ -158,6 +164,11 @@ void config_update(struct config *cur, struct config *next,
  * redis.password_file (its first line).  Returns 0 with *out
  * (NULL: no password; caller frees), or -1 with the reason in err. */
 int config_redis_password(const struct config *c, char **out, char *err,
+    size_t errsz);
+/* The content of the secret file at path (relative: under
+ * $CREDENTIALS_DIRECTORY), as for redis.password_file.  Returns 0 with
+ * *out (caller frees), or -1 with the reason in err (never the content). */
+int config_secret_file(const char *path, char **out, char *err,
     size_t errsz);
 /* Loads path, then applies each of sets[0..nsets) ("key=value", as -s
  * gives them).  Returns 0, or -1 with every error in errs. */

@@ -258,6 +258,14 @@ typedef void store_log_fn(void *ctx, const char *entry_id, const char *json,
 int store_read_alert_log(struct store *s, const char *start, size_t max,
     store_log_fn *fn, void *ctx, char *next, size_t nextsz);
 
+/* ---- the web view (store_web.c) -------------------------------------
+ *
+ * The alert log newest first: fn gets each entry written in
+ * [from_ms, to_ms] (entry ids are the wall clock of the write), at most
+ * max of them.  Returns the number read, or -1. */
+int store_web_alerts(struct store *s, int64_t from_ms, int64_t to_ms,
+    size_t max, store_log_fn *fn, void *ctx);
+
 /* ---- Alertmanager delivery (store_am.c) -------------------------------
  *
  * <p>am-cursor maps each Alertmanager URL to the id of the last alert log
