@@ -64,14 +64,19 @@ finish(cJSON *o, int *status)
 	return out;
 }
 
-/* A number, or null when not finite (JSON has no inf or nan). */
+/* A measure with two decimals, or null when not finite (JSON has no inf
+ * or nan). */
+static cJSON *
+num2(double v)
+{
+	return isfinite(v) ? cJSON_CreateNumber(round(v * 100) / 100) :
+	    cJSON_CreateNull();
+}
+
 static void
 add_num(cJSON *o, const char *key, double v)
 {
-	if (isfinite(v))
-		cJSON_AddNumberToObject(o, key, v);
-	else
-		cJSON_AddNullToObject(o, key);
+	cJSON_AddItemToObject(o, key, num2(v));
 }
 
 static bool
@@ -392,10 +397,8 @@ series_json(const struct topview_point *p, size_t n)
 		cJSON_AddItemToArray(t, cJSON_CreateNumber((double)p[k].t));
 		cJSON_AddItemToArray(cnt,
 		    cJSON_CreateNumber((double)p[k].count));
-		cJSON_AddItemToArray(mean, isfinite(p[k].mean) ?
-		    cJSON_CreateNumber(p[k].mean) : cJSON_CreateNull());
-		cJSON_AddItemToArray(sd, isfinite(p[k].sd) ?
-		    cJSON_CreateNumber(p[k].sd) : cJSON_CreateNull());
+		cJSON_AddItemToArray(mean, num2(p[k].mean));
+		cJSON_AddItemToArray(sd, num2(p[k].sd));
 	}
 	return o;
 }

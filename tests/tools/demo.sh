@@ -13,7 +13,8 @@
 # burst's start or another topic fires.  Where prometheus-alertmanager is
 # installed it also runs one, notifying a local webhook sink, has the
 # daemon deliver to it, and shows the notification Alertmanager sent
-# (skipped with a note otherwise).
+# (skipped with a note otherwise).  The daemon's web view is on a free
+# loopback port, printed at the start.
 #
 # Run from the top of the tree (make demo does); BUILD and TIDEWATCH say
 # where the binaries are, DEMO_KEEP=1 keeps the temp dir (logs, posts).
@@ -181,13 +182,16 @@ wait_for 10 test -s "$T/kafka.out" || { cat "$T/kafka.err" >&2; die "kafka-mock 
 BROKERS=$(head -1 "$T/kafka.out")
 
 CFG="$T/tidewatch.yaml"
+WEB_PORT=$("$BUILD"/tests/freeport) || die "no free port"
 cat >"$CFG" <<EOF
 kafka: {brokers: "$BROKERS", topics: [posts], group: $GROUP}
 redis: {address: "127.0.0.1:$REDIS_PORT", flush_interval: 1s}
 rules: {paths: ["$TOP/rules"]}
-metrics: {listen: ""}
+metrics: {listen: "127.0.0.1:$WEB_PORT"}
+web: {base_url: "http://127.0.0.1:$WEB_PORT"}
 EOF
 echo "servers: redis-server on 127.0.0.1:$REDIS_PORT, mock Kafka on $BROKERS (topic posts, 4 partitions)"
+echo "web view: http://127.0.0.1:$WEB_PORT/ while the demo runs"
 
 # --- Alertmanager, where installed: notifies a local webhook sink
 if command -v prometheus-alertmanager >/dev/null 2>&1 &&

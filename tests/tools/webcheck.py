@@ -167,7 +167,7 @@ def main():
               rows >= 2 and b.eval("document.querySelectorAll("
                                    "'#topics svg.spark polyline').length") == rows,
               repr(rows))
-        b.screenshot(os.path.join(outdir, "overview.png"))
+        b.screenshot(os.path.join(outdir, "overview.png"), full=True)
 
         check("topic page loads", b.load(base + "/topics/" + topic),
               "never ready")
