@@ -19,6 +19,7 @@
  * One thread; no I/O.
  */
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -627,6 +628,30 @@ topic_results(struct backtest *bt, size_t i, const struct watch_topic *w)
 			tc->out.firing_at_end = true;
 }
 
+bool
+backtest_series(struct backtest *bt, size_t ti, struct spike_series *ser,
+    int64_t *b0, int64_t *nb)
+{
+	struct tcounts *tc = &bt->tc[ti];
+
+	memset(ser, 0, sizeof *ser);
+	if (tc->pre == NULL || bt->nb <= 0)
+		return false;
+	tc->b0 = bt->b0;
+	tc->res = bt->res;
+	tc->nb = bt->nb;
+	ser->resolution_s = bt->res;
+	ser->history_start = bt->b0;
+	ser->count = series_count;
+	ser->sum = series_sum;
+	ser->arg = tc;
+	if (b0 != NULL)
+		*b0 = bt->b0;
+	if (nb != NULL)
+		*nb = bt->nb;
+	return true;
+}
+
 void
 backtest_detect(struct backtest *bt, int64_t offset,
     const struct backtest_out *out)
@@ -648,14 +673,7 @@ backtest_detect(struct backtest *bt, int64_t offset,
 
 		if (t->nalerts == 0 || bt->tc[i].pre == NULL)
 			continue;
-		bt->tc[i].b0 = b0;
-		bt->tc[i].res = res;
-		bt->tc[i].nb = bt->nb;
-		wt[i].ser.resolution_s = res;
-		wt[i].ser.history_start = b0;
-		wt[i].ser.count = series_count;
-		wt[i].ser.sum = series_sum;
-		wt[i].ser.arg = &bt->tc[i];
+		(void)backtest_series(bt, i, &wt[i].ser, NULL, NULL);
 		wt[i].nblocks = t->nalerts;
 		wt[i].st = xcalloc(t->nalerts, sizeof *wt[i].st);
 		wt[i].from = xcalloc(t->nalerts, sizeof *wt[i].from);

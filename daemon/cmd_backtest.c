@@ -52,6 +52,7 @@
 #include "spike.h"
 #include "termsafe.h"
 #include "watch.h"
+#include "web.h"
 #include "xmalloc.h"
 
 #define BT_MAX_THREADS		16
@@ -62,10 +63,10 @@ backtest_usage(FILE *fp)
 {
 	fprintf(fp,
 	    "usage: tidewatch backtest -r RULES [-r RULES...] [-c CONFIG] [--json]\n"
-	    "                          [--threads N] [--timing] [--discover]\n"
-	    "                          POSTS.jsonl\n"
+	    "                          [--html FILE] [--threads N] [--timing]\n"
+	    "                          [--discover] POSTS.jsonl\n"
 	    "       tidewatch backtest --series FILE.csv --alert BLOCK [--json]\n"
-	    "                          [--resolution DURATION]\n"
+	    "                          [--resolution DURATION] [--html FILE]\n"
 	    "  Replays posts (JSON lines with a time) through the daemon's\n"
 	    "  decoding, matching, counting and spike detection, with counters in\n"
 	    "  memory, and prints every alert that would have fired (firing,\n"
@@ -73,7 +74,9 @@ backtest_usage(FILE *fp)
 	    "  alerts as the daemon publishes them, and the summary as a last\n"
 	    "  JSON line.  --series runs one alert block, e.g.\n"
 	    "  --alert '{window: 5m, baseline: 1d, zscore: 4}', over a count\n"
-	    "  series of 'timestamp,value' lines (as in NAB).\n"
+	    "  series of 'timestamp,value' lines (as in NAB).  --html FILE also\n"
+	    "  writes a self-contained report: every topic's chart against its\n"
+	    "  baseline with the alerts on it, as the web view draws them.\n"
 	    "  Posts are decoded with the config's input settings and counted\n"
 	    "  at their own time (input.time_field): a file has no Kafka\n"
 	    "  timestamps, so input.time kafka reads that field too, and no\n"
@@ -243,17 +246,32 @@ fmt_time(int64_t t, char *buf, size_t sz)
 		strftime(buf, sz, "%Y-%m-%d %H:%M:%SZ", &tm);
 }
 
+/* How alerts are shown: the daemon's JSON or lines of text; with an HTML
+ * report to write, every alert's JSON is also kept for it. */
+struct bt_show {
+	int	 json;
+	char	**kept;		/* --html: alert JSON */
+	size_t	 nkept, capkept;
+	bool	 keep;
+};
+
 /* backtest_out.line: the daemon's JSON, or one line of text. */
 static char *
 alert_line(void *arg, const struct alert *al)
 {
-	const int *json = arg;
+	struct bt_show *sh = arg;
+	const int *json = &sh->json;
 	const struct rule_alert *a = &al->topic->alerts[al->block];
 	const struct spike_eval *ev = &al->ev;
 	struct jsonw w = { NULL, 0, 0 };
 	char ws[40], we[40], buf[512];
 	size_t i;
 
+	if (sh->keep) {
+		sh->kept = xgrow(sh->kept, &sh->capkept, sh->nkept + 1,
+		    sizeof *sh->kept);
+		sh->kept[sh->nkept++] = alert_json(al);
+	}
 	if (*json)
 		return alert_json(al);
 	fmt_time(ev->window_start, ws, sizeof ws);
@@ -307,9 +325,9 @@ put_safe_line(const char *line, int json)
 static void
 print_line(void *arg, const char *line)
 {
-	const int *json = arg;
+	const struct bt_show *sh = arg;
 
-	put_safe_line(line, *json);
+	put_safe_line(line, sh->json);
 }
 
 /* backtest_out.digest: as the daemon sends it on <prefix>alerts:_digest,
@@ -317,7 +335,7 @@ print_line(void *arg, const char *line)
 static void
 print_digest(void *arg, const char *digest_id, const struct alert_held *h)
 {
-	const int *json = arg;
+	const int *json = &((const struct bt_show *)arg)->json;
 	char *digest;
 	size_t i;
 
@@ -443,20 +461,39 @@ print_summary(const struct backtest *bt, const struct ruleset *rs, int json,
 	    res, secs, secs > 0 ? (double)tot->lines / secs : 0.0);
 }
 
-/* Detection over bt, every alert printed, then the summary. */
-static void
+/* Detection over bt, every alert printed, then the summary; with html,
+ * the report written there.  Returns 0, or -1 when the report could not
+ * be written (printed). */
+static int
 detect_and_print(struct backtest *bt, const struct ruleset *rs, int json,
-    int64_t offset, const struct bt_totals *tot, double t_start, int64_t res)
+    const char *html, int64_t offset, const struct bt_totals *tot,
+    double t_start, int64_t res)
 {
 	struct backtest_out out;
+	struct bt_show sh;
+	char err[512];
+	size_t i;
+	int rc = 0;
 
 	memset(&out, 0, sizeof out);
+	memset(&sh, 0, sizeof sh);
+	sh.json = json;
+	sh.keep = html != NULL;
 	out.line = alert_line;
 	out.alert = print_line;
 	out.digest = print_digest;
-	out.arg = &json;
+	out.arg = &sh;
 	backtest_detect(bt, offset, &out);
 	print_summary(bt, rs, json, tot, now_s() - t_start, res);
+	if (html != NULL && webreport_write(html, rs, bt, res, offset,
+	    sh.kept, sh.nkept, err, sizeof err) == -1) {
+		fprintf(stderr, "tidewatch backtest: --html: %s\n", err);
+		rc = -1;
+	}
+	for (i = 0; i < sh.nkept; i++)
+		free(sh.kept[i]);
+	free(sh.kept);
+	return rc;
 }
 
 /* ---- posts mode ------------------------------------------------------- */
@@ -466,7 +503,7 @@ struct bt_args {
 	size_t		  nr;
 	const char	 *cfgpath;
 	int		  json, timing, threads, discover;
-	const char	 *series, *alert, *resolution;
+	const char	 *series, *alert, *resolution, *html;
 	const char	 *file;
 };
 
@@ -625,13 +662,15 @@ run_posts(const struct bt_args *ba)
 		fprintf(stderr, "tidewatch backtest: %s\n", err);
 		rc = 1;
 	} else {
-		detect_and_print(bt, rs, ba->json, 0, &tot, t_start, res);
+		if (detect_and_print(bt, rs, ba->json, ba->html, 0, &tot,
+		    t_start, res) == -1)
+			rc = 1;
 		if (ba->timing)
 			print_timing(ws, nw, t_counted - t_start,
 			    now_s() - t_counted);
-		if (ba->discover)
-			rc = disc_replay(in.buf, in.len, &cfg, m, norm,
-			    ba->json);
+		if (ba->discover && disc_replay(in.buf, in.len, &cfg, m,
+		    norm, ba->json) != 0)
+			rc = 1;
 	}
 	backtest_free(bt);
 	for (i = 0; i < nw; i++) {
@@ -749,8 +788,9 @@ series_resolution(const struct bt_args *ba, const struct series *s,
 	return 0;
 }
 
-/* Detection of one alert block over the series, as topic "series". */
-static void
+/* Detection of one alert block over the series, as topic "series".
+ * Returns 0, or -1 when the report could not be written. */
+static int
 series_detect(const struct bt_args *ba, struct rule_alert *block,
     const struct series *s, int64_t res, double t_start)
 {
@@ -761,6 +801,7 @@ series_detect(const struct bt_args *ba, struct rule_alert *block,
 	const char *base;
 	int64_t t0 = s->times[0], off, nb, *counts;
 	size_t i, order0 = 0;
+	int rc;
 
 	/* buckets start at multiples of res once shifted by off */
 	off = ((t0 % res) + res) % res;
@@ -787,8 +828,10 @@ series_detect(const struct bt_args *ba, struct rule_alert *block,
 	memset(&tot, 0, sizeof tot);
 	tot.lines = s->n;
 	tot.posts = (size_t)backtest_topic(bt, 0)->posts;
-	detect_and_print(bt, &rs, ba->json, off, &tot, t_start, res);
+	rc = detect_and_print(bt, &rs, ba->json, ba->html, off, &tot, t_start,
+	    res);
 	backtest_free(bt);
+	return rc;
 }
 
 static int
@@ -818,8 +861,8 @@ run_series(const struct bt_args *ba)
 		    &ro, &block, &errs) == -1)
 			cmd_print_diag(&errs);
 		else {
-			series_detect(ba, &block, &s, res, t_start);
-			rc = 0;
+			rc = series_detect(ba, &block, &s, res, t_start) == 0 ?
+			    0 : 1;
 		}
 		diag_free(&errs);
 	}
@@ -842,6 +885,7 @@ cmd_backtest(int argc, char **argv)
 		{ "alert", required_argument, NULL, 'a' },
 		{ "resolution", required_argument, NULL, 'R' },
 		{ "discover", no_argument, NULL, 'D' },
+		{ "html", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -892,6 +936,9 @@ cmd_backtest(int argc, char **argv)
 			break;
 		case 'D':
 			ba.discover = 1;
+			break;
+		case 'H':
+			ba.html = optarg;
 			break;
 		case 'h':
 			backtest_usage(stdout);

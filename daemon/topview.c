@@ -234,6 +234,27 @@ topview_order(const struct topview *v, size_t n, size_t *idx)
 	pthread_mutex_unlock(&order_mu);
 }
 
+void
+topview_points(const struct rule_alert *a, const struct spike_series *ser,
+    int64_t from, int64_t step, size_t n, struct topview_point *out)
+{
+	struct spike_state st;
+	struct spike_eval ev;
+	size_t k;
+
+	memset(&st, 0, sizeof st);
+	for (k = 0; k < n; k++) {
+		int64_t T = from + (int64_t)(k + 1) * step;
+
+		spike_learn(a, ser, &st, T);
+		spike_evaluate_state(a, ser, &st, T, &ev);
+		out[k].t = T;
+		out[k].count = ev.count;
+		out[k].mean = ev.nbaseline > 0 ? ev.baseline_rate : NAN;
+		out[k].sd = ev.nbaseline > 0 ? ev.stddev : NAN;
+	}
+}
+
 int
 topview_series(struct store *s, int64_t res, int64_t since,
     const char *id, const struct rule_alert *a, int64_t from, int64_t step,
@@ -243,7 +264,6 @@ topview_series(struct store *s, int64_t res, int64_t since,
 	struct spike_state st;
 	struct span_list sl;
 	struct spike_series ser;
-	struct spike_eval ev;
 	struct plan_ctx pc;
 	size_t k;
 	int rc = -1;
@@ -267,16 +287,7 @@ topview_series(struct store *s, int64_t res, int64_t since,
 		sparse_replace(&v.counts, sl.v[k].from, sl.v[k].to, sl.v[k].pts,
 		    sl.v[k].n);
 	series_of(&v, res, since, &ser);
-	for (k = 0; k < n; k++) {
-		int64_t T = from + (int64_t)(k + 1) * step;
-
-		spike_learn(a, &ser, &st, T);
-		spike_evaluate_state(a, &ser, &st, T, &ev);
-		out[k].t = T;
-		out[k].count = ev.count;
-		out[k].mean = ev.nbaseline > 0 ? ev.baseline_rate : NAN;
-		out[k].sd = ev.nbaseline > 0 ? ev.stddev : NAN;
-	}
+	topview_points(a, &ser, from, step, n, out);
 	rc = 0;
 out:
 	for (k = 0; k < sl.n; k++)
@@ -285,6 +296,17 @@ out:
 	free(sl.item);
 	sparse_clear(&v.counts);
 	return rc;
+}
+
+void
+topview_plain_block(struct rule_alert *a)
+{
+	memset(a, 0, sizeof *a);
+	a->window_s = 300;
+	a->baseline_s = 3600;
+	a->min_count = 1;
+	a->threshold = a->ratio = a->zscore = -1;
+	a->cooldown_s = a->resolve_after_s = -1;
 }
 
 void

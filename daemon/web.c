@@ -15,6 +15,7 @@
  * Content-Security-Policy (scripts, styles and fetches from 'self' only,
  * no inline script), nosniff, no framing and no referrer.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,7 +195,9 @@ asset(const char *path)
 	return NULL;
 }
 
-/* A query argument as a number; -1 when absent or not a number. */
+/* A query argument as a number; -1 when absent, not a number or beyond
+ * 2^40 (no time, count or limit is near it: the arithmetic on it cannot
+ * overflow). */
 static int64_t
 arg_num(struct MHD_Connection *conn, const char *key)
 {
@@ -205,8 +208,10 @@ arg_num(struct MHD_Connection *conn, const char *key)
 
 	if (v == NULL || v[0] == '\0')
 		return -1;
+	errno = 0;
 	n = strtoll(v, &end, 10);
-	return *end == '\0' && n >= 0 ? (int64_t)n : -1;
+	return *end == '\0' && errno == 0 && n >= 0 &&
+	    n <= (INT64_C(1) << 40) ? (int64_t)n : -1;
 }
 
 static enum MHD_Result

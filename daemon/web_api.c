@@ -29,18 +29,6 @@
 #include "web.h"
 #include "xmalloc.h"
 
-/* A block for topics without one: 5m against 1h, as `tidewatch top`. */
-static void
-plain_block(struct rule_alert *a)
-{
-	memset(a, 0, sizeof *a);
-	a->window_s = 300;
-	a->baseline_s = 3600;
-	a->min_count = 1;
-	a->threshold = a->ratio = a->zscore = -1;
-	a->cooldown_s = a->resolve_after_s = -1;
-}
-
 static char *
 error_json(int *status, int code, const char *msg)
 {
@@ -166,7 +154,7 @@ webapi_overview(const struct webapi_ctx *c, const struct ruleset *rs,
 	step = (span / WEBAPI_SPARK_POINTS + c->res - 1) / c->res * c->res;
 	if (step < c->res)
 		step = c->res;
-	plain_block(&plain);
+	topview_plain_block(&plain);
 	v = xcalloc(rs->ntopics + 1, sizeof *v);
 	tv = xcalloc(rs->ntopics + 1, sizeof *tv);
 	for (i = 0; i < rs->ntopics; i++) {
@@ -228,25 +216,35 @@ struct marker_ctx {
 	const char	*topic;		/* NULL: every one */
 };
 
-static void
-on_alert(void *arg, const char *entry_id, const char *json, size_t len)
+bool
+webapi_add_alert(cJSON *arr, const char *topic, const char *entry_id,
+    const char *json, size_t len)
 {
-	struct marker_ctx *mc = arg;
 	cJSON *a = cJSON_ParseWithLength(json, len), *e;
-	const cJSON *topic;
+	const cJSON *t;
 
 	if (a == NULL)
-		return;
-	topic = cJSON_GetObjectItemCaseSensitive(a, "topic");
-	if (mc->topic != NULL && (!cJSON_IsString(topic) ||
-	    strcmp(topic->valuestring, mc->topic) != 0)) {
+		return false;
+	t = cJSON_GetObjectItemCaseSensitive(a, "topic");
+	if (topic != NULL && (!cJSON_IsString(t) ||
+	    strcmp(t->valuestring, topic) != 0)) {
 		cJSON_Delete(a);
-		return;
+		return false;
 	}
 	e = cJSON_CreateObject();
 	cJSON_AddStringToObject(e, "entry", entry_id);
 	cJSON_AddItemToObject(e, "alert", a);
-	cJSON_AddItemToArray(mc->arr, e);
+	cJSON_AddItemToArray(arr, e);
+	return true;
+}
+
+/* store_log_fn: the entries of one topic, or all. */
+static void
+on_alert(void *arg, const char *entry_id, const char *json, size_t len)
+{
+	struct marker_ctx *mc = arg;
+
+	(void)webapi_add_alert(mc->arr, mc->topic, entry_id, json, len);
 }
 
 /* Top names as [{"name":…,"count":…}] (kind 'k' keywords, 'b' field). */
@@ -383,8 +381,8 @@ topic_range(const struct webapi_ctx *c, const struct webapi_query *q,
 	*from = to - (int64_t)*n * *step;
 }
 
-static cJSON *
-series_json(const struct topview_point *p, size_t n)
+cJSON *
+webapi_series(const struct topview_point *p, size_t n, int64_t offset)
 {
 	cJSON *o = cJSON_CreateObject();
 	cJSON *t = cJSON_AddArrayToObject(o, "t");
@@ -394,7 +392,8 @@ series_json(const struct topview_point *p, size_t n)
 	size_t k;
 
 	for (k = 0; k < n; k++) {
-		cJSON_AddItemToArray(t, cJSON_CreateNumber((double)p[k].t));
+		cJSON_AddItemToArray(t, cJSON_CreateNumber((double)(p[k].t +
+		    offset)));
 		cJSON_AddItemToArray(cnt,
 		    cJSON_CreateNumber((double)p[k].count));
 		cJSON_AddItemToArray(mean, num2(p[k].mean));
@@ -445,7 +444,7 @@ webapi_topic(const struct webapi_ctx *c, const struct ruleset *rs,
 
 	if (t == NULL)
 		return error_json(status, 404, "no such topic");
-	plain_block(&plain);
+	topview_plain_block(&plain);
 	memset(&v, 0, sizeof v);
 	v.id = t->id;
 	v.a = t->nalerts > 0 ? &t->alerts[0] : &plain;
@@ -477,7 +476,7 @@ webapi_topic(const struct webapi_ctx *c, const struct ruleset *rs,
 		free(pts);
 		return error_json(status, 503, store_errstr(c->store));
 	}
-	cJSON_AddItemToObject(o, "series", series_json(pts, n));
+	cJSON_AddItemToObject(o, "series", webapi_series(pts, n, 0));
 	free(pts);
 	return finish(o, status);
 }

@@ -19,6 +19,7 @@
 #include "agg.h"
 #include "alert.h"
 #include "rules.h"
+#include "spike.h"
 
 struct backtest;
 
@@ -64,6 +65,12 @@ void backtest_add_series(struct backtest *bt, size_t ti, int64_t b0,
  * ids, digests) are bucket times + offset. */
 void backtest_detect(struct backtest *bt, int64_t offset,
     const struct backtest_out *out);
+
+/* The counts of topic ti as a series the detector reads (valid while bt
+ * lives), over the buckets [*b0, *b0 + *nb * res) (either may be NULL);
+ * false when the topic counted nothing. */
+bool backtest_series(struct backtest *bt, size_t ti, struct spike_series *ser,
+    int64_t *b0, int64_t *nb);
 
 /* Results, after backtest_detect. */
 const struct backtest_topic *backtest_topic(const struct backtest *bt,

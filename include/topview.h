@@ -18,6 +18,7 @@
 
 #include "rules.h"
 #include "sparse.h"
+#include "spike.h"
 
 struct store;
 
@@ -68,13 +69,23 @@ struct topview_point {
 	double	sd;		/* its standard deviation */
 };
 
-/* Evaluates block a of topic id at t = from + (k + 1) * step for
- * k < n (step a multiple of res), from a fresh state stepped along (an
- * EWMA baseline learns from the buckets before from that it reads),
- * into out[0..n).  0, or -1 (store_errstr). */
+/* Evaluates block a over the counts of ser at t = from + (k + 1) * step
+ * for k < n, from a fresh state stepped along, into out[0..n): pure (the
+ * backtest report draws its charts with it). */
+void topview_points(const struct rule_alert *a,
+    const struct spike_series *ser, int64_t from, int64_t step, size_t n,
+    struct topview_point *out);
+
+/* topview_points() over the counts of topic id read from the store (step
+ * a multiple of res; an EWMA baseline learns from the buckets before
+ * from that it reads).  0, or -1 (store_errstr). */
 int topview_series(struct store *s, int64_t res, int64_t since,
     const char *id, const struct rule_alert *a, int64_t from, int64_t step,
     size_t n, struct topview_point *out);
+
+/* The block a topic without one is shown with: a 5-minute window against
+ * a 1-hour baseline. */
+void topview_plain_block(struct rule_alert *a);
 
 /* Frees the counts of v[0..n). */
 void topview_clear(struct topview *v, size_t n);

@@ -84,5 +84,27 @@ char *webapi_topic(const struct webapi_ctx *c, const struct ruleset *rs,
     const char *id, const struct webapi_query *q, int *status);
 char *webapi_alerts(const struct webapi_ctx *c, const struct webapi_query *q,
     int *status);
+/* A topic's "series" member (t, count, mean, sd) of n points, times moved
+ * by offset; the caller owns it (cJSON_Delete). */
+struct cJSON;
+struct topview_point;
+struct cJSON *webapi_series(const struct topview_point *p, size_t n,
+    int64_t offset);
+/* Appends {"entry": entry_id, "alert": <json parsed>} to the array arr
+ * when json is an alert of topic (NULL: any).  Whether it did. */
+bool webapi_add_alert(struct cJSON *arr, const char *topic,
+    const char *entry_id, const char *json, size_t len);
+
+/*
+ * The backtest report (web_report.c): one HTML file with the page's own
+ * style and script inlined (a file has no server, and no CSP applies),
+ * every topic's chart over the backtest's counts and the alerts given
+ * (their JSON as published, alerts[0..nalerts)).  Times shown are bucket
+ * times + offset.  0, or -1 with err.
+ */
+struct backtest;
+int webreport_write(const char *path, const struct ruleset *rs,
+    struct backtest *bt, int64_t res, int64_t offset, char *const *alerts,
+    size_t nalerts, char *err, size_t errsz);
 
 #endif

@@ -4,6 +4,8 @@
  * Every text that comes from the API (names, tags, keywords, values,
  * post texts) is set with textContent or as an SVG attribute value, never
  * parsed as HTML.  Charts are hand-drawn SVG.  No third-party code.
+ * The same script draws a backtest report (tidewatch backtest --html)
+ * from the JSON inlined in that file.
  */
 'use strict';
 
@@ -157,7 +159,7 @@ async function overview(main) {
 function chart(d, onZoom) {
 	const W = 1000, H = 300, L = 48, R = 12, T = 12, B = 26;
 	const s = d.series, n = s.t.length;
-	const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, id: 'chart',
+	const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'trend',
 	    preserveAspectRatio: 'none', role: 'img',
 	    'aria-label': 'posts per window against the baseline' });
 	let top = 1;
@@ -219,6 +221,8 @@ function chart(d, onZoom) {
 		    svg('path', { d: `M${x(at) - 6},${T} L${x(at) + 6},${T} L${x(at)},${T + 9}Z` }));
 		root.append(g);
 	}
+	if (!onZoom)
+		return root;
 	/* zoom: drag across the chart */
 	const sel = svg('rect', { class: 'select', x: 0, y: T, width: 0,
 	    height: H - T - B, visibility: 'hidden' });
@@ -324,7 +328,7 @@ async function topic(main, id) {
 		el('div', {}, el('b', { text: ratioText(d) }), 'ratio'),
 		el('div', {}, el('b', { text: String(d.alerts.length) }), 'alerts in range')),
 	    bar,
-	    el('div', { class: 'chart' }, chart(d, go),
+	    el('div', { class: 'chart' }, Object.assign(chart(d, go), { id: 'chart' }),
 		el('div', { class: 'legend' },
 		    el('span', { text: `— posts per ${duration(d.window_s)} window` }),
 		    el('span', { text: '┅ baseline, band ± one deviation' }),
@@ -341,15 +345,14 @@ async function topic(main, id) {
 
 /* ---- alerts timeline ---- */
 
-async function alerts(main) {
-	const d = await api('/api/alerts');
-	const body = el('tbody', { id: 'alerts' });
-	for (const { entry, alert: a } of d.alerts) {
+function alertTable(list, id, links) {
+	const body = el('tbody', { id });
+	for (const { entry, alert: a } of list) {
 		const when = a.window_end ? Date.parse(a.window_end) / 1000 : Number(entry.split('-')[0]) / 1000;
 		body.append(el('tr', { class: 'state-' + (a.state || '') },
 		    el('td', { text: clock(when, true) }),
 		    el('td', {}, badge(a.state || 'alert')),
-		    el('td', {}, a.topic ? el('a', { href: '/topics/' +
+		    el('td', {}, a.topic && links ? el('a', { href: '/topics/' +
 			encodeURIComponent(a.topic), text: a.name || a.topic }) :
 			el('span', { text: a.name || '' })),
 		    el('td', { text: a.severity || '' }),
@@ -357,16 +360,52 @@ async function alerts(main) {
 		    el('td', { class: 'num', text: a.ratio != null ? '×' + fmt(a.ratio) : '–' }),
 		    el('td', { text: a.condition || '' })));
 	}
+	return el('table', {}, el('thead', {}, el('tr', {},
+	    el('th', { text: 'Window end' }), el('th', { text: 'State' }),
+	    el('th', { text: 'Topic' }), el('th', { text: 'Severity' }),
+	    el('th', { class: 'num', text: 'Count' }),
+	    el('th', { class: 'num', text: 'Ratio' }),
+	    el('th', { text: 'Condition' }))), body);
+}
+
+async function alerts(main) {
+	const d = await api('/api/alerts');
 	main.replaceChildren(el('h1', { text: 'Alerts' }),
 	    el('p', { class: 'muted', text: `${d.alerts.length} alerts of the last 7 days, newest first` }),
-	    d.alerts.length ? el('table', {}, el('thead', {}, el('tr', {},
-		el('th', { text: 'Window end' }), el('th', { text: 'State' }),
-		el('th', { text: 'Topic' }), el('th', { text: 'Severity' }),
-		el('th', { class: 'num', text: 'Count' }),
-		el('th', { class: 'num', text: 'Ratio' }),
-		el('th', { text: 'Condition' }))), body) :
+	    d.alerts.length ? alertTable(d.alerts, 'alerts', true) :
 	    el('p', { text: 'No alert yet.' }));
 	document.title = 'Alerts · tidewatch';
+}
+
+/* ---- a backtest report (tidewatch backtest --html): the data is in the
+ * file, nothing is fetched ---- */
+
+function report(data) {
+	const main = document.getElementById('main');
+	const topics = data.topics.slice().sort((a, b) =>
+	    b.alerts.length - a.alerts.length || b.peak - a.peak);
+	const parts = [el('h1', { text: 'Backtest report' }),
+	    el('p', { class: 'muted', text: `${topics.length} topics; the rules ` +
+		`would have sent ${data.nalerts} alert${data.nalerts === 1 ? '' : 's'}` +
+		' (firing, repeat and resolved); topics with alerts first' })];
+	for (const t of topics) {
+		const fired = t.alerts.filter((a) => a.alert.state === 'firing').length;
+		const tags = el('span');
+		for (const g of t.tags)
+			tags.append(el('span', { class: 'tag', text: g }));
+		parts.push(el('section', { class: 'report-topic', 'data-topic': t.id },
+		    el('h2', {}, el('span', { class: 'badge ' + (fired ? 'firing' : 'ok'),
+			text: fired + (fired === 1 ? ' alert' : ' alerts') }), ' ',
+			el('span', { text: t.name }), ' ', tags, ' ',
+			el('span', { class: 'muted', text: `${t.posts} posts · ` +
+			    `peak ${t.peak} per ${duration(t.window_s)} · ${t.file}:${t.line}` })),
+		    t.series ? el('div', { class: 'chart' }, chart(t, null)) :
+			el('p', { class: 'muted', text: 'no posts counted' }),
+		    t.alerts.length ? alertTable(t.alerts, 'alerts-' + t.id, false) : null));
+	}
+	main.replaceChildren(...parts);
+	status('generated ' + new Date(data.generated * 1000).toLocaleString());
+	document.body.dataset.ready = '1';
 }
 
 /* ---- routing ---- */
@@ -395,13 +434,18 @@ async function route() {
 		timer = setTimeout(route, REFRESH_MS);
 }
 
-window.addEventListener('popstate', route);
-document.addEventListener('click', (ev) => {
-	const a = ev.target.closest('a');
-	if (a && a.origin === location.origin && !ev.ctrlKey && !ev.metaKey) {
-		ev.preventDefault();
-		history.pushState(null, '', a.pathname + a.search);
-		route();
-	}
-});
-route();
+const reportData = document.getElementById('report-data');
+if (reportData) {
+	report(JSON.parse(reportData.textContent));
+} else {
+	window.addEventListener('popstate', route);
+	document.addEventListener('click', (ev) => {
+		const a = ev.target.closest('a');
+		if (a && a.origin === location.origin && !ev.ctrlKey && !ev.metaKey) {
+			ev.preventDefault();
+			history.pushState(null, '', a.pathname + a.search);
+			route();
+		}
+	});
+	route();
+}

@@ -6,7 +6,9 @@
 # first and is marked, that the chart has the alert marker and the
 # baseline band, that the hostile text renders as text and injects
 # nothing, and that no console error or exception occurs.  curl checks the
-# security headers and the bearer token.  Screenshots are kept in
+# security headers and the bearer token.  `tidewatch backtest --html` over
+# the same posts writes a report the browser opens from the file, with the
+# firing topic's chart first.  Screenshots are kept in
 # $BUILD/test-output/0084-web/.
 SCRIPT=0084-web
 . tests/integration/helpers.sh
@@ -110,9 +112,15 @@ check "API: points capped" test "$(curl -s -H "$AUTH" "$BASE/api/topics/quake?po
     sed 's/.*"count":\[\([^]]*\)\].*/\1/' | tr ',' '\n' | wc -l)" -le 1000
 check "API: an unknown topic is 404" test "$(code -H "$AUTH" "$BASE/api/topics/nope")" = 404
 
+# the backtest report of the same posts
+check "backtest --html writes the report" "$TIDEWATCH" backtest -r "$T/rules" \
+    --html "$T/report.html" "$T/posts.jsonl" >"$T/backtest.out"
+check "the report fetches nothing" sh -c \
+    "! grep -Eq '<(script|link|img)[^>]* (src|href)=' $T/report.html"
+
 # the browser
 /usr/bin/python3 "$TOP/tests/tools/webcheck.py" /usr/bin/chromium "$BASE" \
-    s3cret-token quake "$HOSTILE" "$OUT" >"$T/webcheck.out" 2>&1
+    s3cret-token quake "$HOSTILE" "$OUT" "$T/report.html" >"$T/webcheck.out" 2>&1
 sed -n 's/^ok /PASS 0084-web: browser: /p; s/^not ok /FAIL 0084-web: browser: /p' "$T/webcheck.out"
 grep -q '^\(not \)\?ok ' "$T/webcheck.out" || { fail "browser driver"; cat "$T/webcheck.out"; }
 check "screenshots saved in $OUT" test -s "$OUT/overview.png" -a -s "$OUT/topic.png"

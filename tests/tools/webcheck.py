@@ -3,13 +3,16 @@
 of a running daemon, as an analyst's browser would, and checks what it
 shows.  Used by tests/integration/0084-web.sh.
 
-usage: webcheck.py CHROMIUM BASE_URL TOKEN TOPIC HOSTILE_TEXT OUTDIR
+usage: webcheck.py CHROMIUM BASE_URL TOKEN TOPIC HOSTILE_TEXT OUTDIR [REPORT]
 
 Starts CHROMIUM headless with a fresh profile in OUTDIR/profile on a
 DevTools port it picks itself, sends "Authorization: Bearer TOKEN" with
 every request, loads the overview, the page of TOPIC and the alerts
 timeline, and prints one line per check: "ok NAME" or "not ok NAME:
 detail".  Screenshots go to OUTDIR/overview.png and OUTDIR/topic.png.
+With REPORT (a `tidewatch backtest --html` file) it also opens that file
+and checks that TOPIC's chart comes first with its alert marker
+(OUTDIR/report.png).
 Exits 0 when every check passed.  Needs python3-websocket.
 """
 import base64
@@ -137,6 +140,7 @@ def problems(events):
 
 def main():
     chromium, base, token, topic, hostile, outdir = sys.argv[1:7]
+    report = os.path.abspath(sys.argv[7]) if len(sys.argv) > 7 else None
     os.makedirs(outdir, exist_ok=True)
     failures = 0
 
@@ -195,6 +199,22 @@ def main():
         check("alerts timeline loads", b.load(base + "/alerts"), "never ready")
         arows = b.eval("document.querySelectorAll('#alerts tr').length")
         check("the alerts timeline lists the alert", arows >= 1, repr(arows))
+
+        if report is not None:
+            check("report opens", b.load("file://" + report), "never ready")
+            first = b.eval("(() => { const s = document.querySelector("
+                           "'section.report-topic'); return s ? [s.dataset"
+                           ".topic, s.querySelectorAll('.alert-marker[data-"
+                           "state=firing]').length] : null })()")
+            check("report: the firing topic first with its marker",
+                  first is not None and first[0] == topic and first[1] >= 1,
+                  repr(first))
+            charts = b.eval("[document.querySelectorAll('section.report-topic"
+                            "').length, document.querySelectorAll("
+                            "'section.report-topic svg.trend').length]")
+            check("report: a chart per topic", charts[0] >= 2 and
+                  charts[0] == charts[1], repr(charts))
+            b.screenshot(os.path.join(outdir, "report.png"), full=True)
 
         bad = problems(b.events)
         check("no console errors or exceptions", not bad, "; ".join(bad))
