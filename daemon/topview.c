@@ -56,6 +56,32 @@ span_list_add(struct span_list *sl, const char *topic, int64_t from,
 	sl->item[sl->n++] = sl->cur;
 }
 
+/* Reads every span planned into the counts of v[item]. */
+static int
+span_list_read(struct store *s, int64_t res, struct span_list *sl,
+    struct topview *v)
+{
+	size_t i;
+
+	if (store_read_spans(s, res, sl->v, sl->n) == -1)
+		return -1;
+	for (i = 0; i < sl->n; i++)
+		sparse_replace(&v[sl->item[i]].counts, sl->v[i].from,
+		    sl->v[i].to, sl->v[i].pts, sl->v[i].n);
+	return 0;
+}
+
+static void
+span_list_free(struct span_list *sl)
+{
+	size_t i;
+
+	for (i = 0; i < sl->n; i++)
+		free(sl->v[i].pts);
+	free(sl->v);
+	free(sl->item);
+}
+
 struct plan_ctx {
 	struct span_list	*sl;
 	const char		*topic;
@@ -175,11 +201,8 @@ topview_read(struct store *s, int64_t res, int64_t since, int64_t T,
 		    &pc) == -1)
 			goto out;
 	}
-	if (store_read_spans(s, res, sl.v, sl.n) == -1)
+	if (span_list_read(s, res, &sl, v) == -1)
 		goto out;
-	for (i = 0; i < sl.n; i++)
-		sparse_replace(&v[sl.item[i]].counts, sl.v[i].from,
-		    sl.v[i].to, sl.v[i].pts, sl.v[i].n);
 	for (i = 0; i < n; i++) {
 		series_of(&v[i], res, since, &ser);
 		spike_learn(v[i].a, &ser, &st[i], T);
@@ -191,10 +214,7 @@ topview_read(struct store *s, int64_t res, int64_t since, int64_t T,
 	}
 	rc = 0;
 out:
-	for (i = 0; i < sl.n; i++)
-		free(sl.v[i].pts);
-	free(sl.v);
-	free(sl.item);
+	span_list_free(&sl);
 	free(st);
 	return rc;
 }
@@ -265,7 +285,6 @@ topview_series(struct store *s, int64_t res, int64_t since,
 	struct span_list sl;
 	struct spike_series ser;
 	struct plan_ctx pc;
-	size_t k;
 	int rc = -1;
 
 	if (n == 0)
@@ -281,19 +300,13 @@ topview_series(struct store *s, int64_t res, int64_t since,
 	pc.sl = &sl;
 	pc.topic = id;
 	if (spike_reads(a, &ser, &st, from + step, from + (int64_t)n * step,
-	    plan_range, &pc) == -1 || store_read_spans(s, res, sl.v, sl.n) == -1)
+	    plan_range, &pc) == -1 || span_list_read(s, res, &sl, &v) == -1)
 		goto out;
-	for (k = 0; k < sl.n; k++)
-		sparse_replace(&v.counts, sl.v[k].from, sl.v[k].to, sl.v[k].pts,
-		    sl.v[k].n);
 	series_of(&v, res, since, &ser);
 	topview_points(a, &ser, from, step, n, out);
 	rc = 0;
 out:
-	for (k = 0; k < sl.n; k++)
-		free(sl.v[k].pts);
-	free(sl.v);
-	free(sl.item);
+	span_list_free(&sl);
 	sparse_clear(&v.counts);
 	return rc;
 }

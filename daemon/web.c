@@ -184,8 +184,8 @@ answer_text(struct MHD_Connection *conn, unsigned int status,
 	    strlen(msg), MHD_RESPMEM_PERSISTENT);
 }
 
-static const struct web_asset *
-asset(const char *path)
+const struct web_asset *
+web_asset_find(const char *path)
 {
 	size_t i;
 
@@ -261,7 +261,8 @@ web_serve(struct MHD_Connection *conn, const char *url)
 		    "authorization required\n");
 	if (strncmp(url, "/api/", 5) == 0)
 		return serve_api(conn, url + 5);
-	a = asset(strncmp(url, "/static/", 8) == 0 ? url : "/index.html");
+	a = web_asset_find(strncmp(url, "/static/", 8) == 0 ? url :
+	    "/index.html");
 	if (a == NULL)
 		return answer_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 	return answer(conn, MHD_HTTP_OK, a->type, (void *)a->data, a->len,

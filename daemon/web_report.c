@@ -25,17 +25,6 @@
 #include "web.h"
 #include "xmalloc.h"
 
-static const struct web_asset *
-asset_named(const char *path)
-{
-	size_t i;
-
-	for (i = 0; i < web_nassets; i++)
-		if (strcmp(web_assets[i].path, path) == 0)
-			return &web_assets[i];
-	return NULL;
-}
-
 /* The chart of block a over topic ti's counts: from, to, step, series. */
 static void
 add_chart(cJSON *o, struct backtest *bt, size_t ti,
@@ -127,8 +116,8 @@ webreport_write(const char *path, const struct ruleset *rs,
     struct backtest *bt, int64_t res, int64_t offset, char *const *alerts,
     size_t nalerts, char *err, size_t errsz)
 {
-	const struct web_asset *css = asset_named("/static/app.css");
-	const struct web_asset *js = asset_named("/static/app.js");
+	const struct web_asset *css = web_asset_find("/static/app.css");
+	const struct web_asset *js = web_asset_find("/static/app.js");
 	cJSON *root;
 	char *json;
 	FILE *fp;

@@ -40,6 +40,8 @@ struct web_asset {
 };
 extern const struct web_asset web_assets[];
 extern const size_t web_nassets;
+/* The asset at path ("/static/app.js", "/index.html"), or NULL. */
+const struct web_asset *web_asset_find(const char *path);
 
 /*
  * The JSON API (web_api.c).  Each builds one answer for the rule set in
