@@ -12,7 +12,7 @@
 # $BUILD/test-output/0084-web/.
 SCRIPT=0084-web
 . tests/integration/helpers.sh
-[ -n "$KEEP" ] && trap - EXIT
+
 need redis-server redis-cli curl chromium /usr/bin/python3
 /usr/bin/python3 -c 'import websocket' 2>/dev/null || {
 	echo "SKIP $SCRIPT: python3-websocket is not installed"; exit 0; }
@@ -124,3 +124,6 @@ check "the report fetches nothing" sh -c \
 sed -n 's/^ok /PASS 0084-web: browser: /p; s/^not ok /FAIL 0084-web: browser: /p' "$T/webcheck.out"
 grep -q '^\(not \)\?ok ' "$T/webcheck.out" || { fail "browser driver"; cat "$T/webcheck.out"; }
 check "screenshots saved in $OUT" test -s "$OUT/overview.png" -a -s "$OUT/topic.png"
+kill -TERM "$tw_PID"
+wait "$tw_PID"
+check "exit 0 on SIGTERM (nothing leaked under the sanitizers)" test $? -eq 0
