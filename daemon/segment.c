@@ -10,9 +10,9 @@
  *   - "http://…", "https://…": skipped up to the next space;
  *   - runs of Han characters: joined across short separator runs that are
  *     not punctuation (地*沟 油 → 地沟油: the spellings that evade keyword
- *     matching), then cut into words by libfriso (simple mode: forward
- *     maximum matching, four times as fast as its complex mode for one
- *     phrase in a hundred kept whole, docs/design.md; its stop words
+ *     matching), then cut into words by libfriso (complex mode: its
+ *     simple mode, forward maximum matching, is four times as fast but
+ *     cuts 用地沟油 into 用地 沟油, docs/design.md; its stop words
  *     cleared); runs of single characters are kept as singles_flush()
  *     says, other single characters are dropped;
  *   - runs of other ideographic script (kana, hangul): one word each;
@@ -267,7 +267,7 @@ seg_new(const struct seg_opts *o, const struct normalizer *n, char *errstr,
 	s->fcfg->keep_urec = 0;
 	s->fcfg->add_syn = 0;
 	s->fcfg->en_sseg = 0;
-	friso_set_mode(s->fcfg, __FRISO_SIMPLE_MODE__);
+	friso_set_mode(s->fcfg, __FRISO_COMPLEX_MODE__);
 	s->friso->dic = friso_dic_new();
 	/* friso reads "<dir>/" + each file named in friso.lex.ini */
 	snprintf(path, sizeof path, "%s/", o->dictionary);

@@ -95,6 +95,8 @@ test_chinese_evasion(void **state)
 	assert_string_equal(terms(f, "地😀沟油流入学\u200b校食堂"), plain);
 	/* traditional characters fold to simplified */
 	assert_string_equal(terms(f, "地溝油流入學校食堂"), plain);
+	/* a greedy cut would give 用地 沟油 */
+	assert_non_null(strstr(terms(f, "食堂被曝用地沟油"), "|地沟油"));
 	/* punctuation ends a phrase: no word across a comma */
 	assert_string_equal(terms(f, "食品，安全"), "食品|安全");
 	fx_free(f);
