@@ -224,31 +224,91 @@ run_examples() {
 	group_end examples
 }
 
-# 5. integration scripts (numbered, sharing tests/integration/helpers.sh)
+# 5. integration scripts (numbered, sharing tests/integration/helpers.sh),
+#    TEST_JOBS at a time (default: the number of CPUs).  Each script uses
+#    its own temp dir and free ports, so scripts run side by side; those in
+#    SERIAL run afterwards, one at a time with nothing beside them, because
+#    their assertions are about timing a busy machine can upset.  A script's
+#    output is held until it ends, then printed in one piece.
+SERIAL="0021-flush-size 0036-alert-volume 0067-fault-reloads 0073-detector-scale"
+
+# script_start NAME: runs tests/integration/NAME.sh in the background; its
+# output goes to $idir/NAME.out, then its exit status and wall time (ms)
+# to $idir/NAME.done, written last, by a rename, so it marks the end.
+script_start() {
+	(
+		s0=$(now_ms)
+		sh "tests/integration/$1.sh" >"$idir/$1.out" 2>&1 </dev/null
+		echo "$? $(($(now_ms) - s0))" >"$idir/$1.tmp"
+		mv "$idir/$1.tmp" "$idir/$1.done"
+	) &
+	running="$running $1"
+}
+
+# script_report NAME: counts and prints the results of a finished script.
+script_report() {
+	read -r rc ms <"$idir/$1.done"
+	out=$idir/$1.out
+	p=$(grep -c '^PASS' "$out")
+	f=$(grep -c '^FAIL' "$out")
+	s=$(grep -c '^SKIP' "$out")
+	grep -E '^(PASS|FAIL|SKIP)' "$out"
+	passed "$p"
+	count_skips "integration/$1" "$out"
+	if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ] || [ $((p + s)) -eq 0 ]; then
+		[ "$f" -gt 0 ] || f=1
+		failed "integration/$1" "$f"
+		echo "--- output of $1 (exit $rc):"
+		cat "$out"
+	fi
+	printf 'TIME integration/%s %d.%ds\n' "$1" $((ms / 1000)) $((ms % 1000 / 100))
+}
+
+# reap_below N: reports finished scripts until fewer than N run.
+reap_below() {
+	while :; do
+		still=""
+		for n in $running; do
+			if [ -e "$idir/$n.done" ]; then
+				script_report "$n"
+			else
+				still="$still $n"
+			fi
+		done
+		running=$still
+		set -- "$1" $running
+		[ $(($# - 1)) -lt "$1" ] && return 0
+		sleep 0.1
+	done
+}
+
 run_integration() {
 	group_start
+	njobs=${TEST_JOBS:-$(nproc 2>/dev/null || echo 1)}
+	[ "$njobs" -ge 1 ] 2>/dev/null || njobs=1
+	idir=$tmp/integration
+	TW_PORT_DIR=$tmp/ports
+	export TW_PORT_DIR
+	mkdir -p "$idir" "$TW_PORT_DIR"
+	running=""
+	later=""
 	for t in tests/integration/[0-9]*.sh; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .sh)
 		want "integration/$name" || continue
 		ran=$((ran + 1))
-		t0=$(now_ms)
-		sh "$t" >"$tmp/out" 2>&1
-		rc=$?
-		p=$(grep -c '^PASS' "$tmp/out")
-		f=$(grep -c '^FAIL' "$tmp/out")
-		s=$(grep -c '^SKIP' "$tmp/out")
-		grep -E '^(PASS|FAIL|SKIP)' "$tmp/out"
-		passed "$p"
-		count_skips "integration/$name" "$tmp/out"
-		if [ "$f" -gt 0 ] || [ $rc -ne 0 ] || [ $((p + s)) -eq 0 ]; then
-			[ "$f" -gt 0 ] || f=1
-			failed "integration/$name" "$f"
-			echo "--- output of $name (exit $rc):"
-			cat "$tmp/out"
-		fi
-		timed "integration/$name" "$t0"
+		case " $SERIAL " in
+		*" $name "*) later="$later $name"; continue ;;
+		esac
+		reap_below "$njobs"
+		script_start "$name"
 	done
+	for name in $later; do
+		reap_below 1
+		script_start "$name"
+	done
+	reap_below 1
+	wait
 	group_end integration
 }
 

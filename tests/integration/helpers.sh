@@ -44,8 +44,22 @@ same() {
 
 BUILD=${BUILD:-build}
 
-# free_port: a TCP port on 127.0.0.1 nobody listens on now.
-free_port() { "$BUILD"/tests/freeport; }
+# free_port: a TCP port on 127.0.0.1 nobody listens on now.  When
+# tests/run.sh runs scripts side by side it sets TW_PORT_DIR, where each
+# port handed out is claimed (mkdir is atomic), so two scripts never get
+# the same port between freeport's check and their server's bind.
+free_port() {
+	_tries=0
+	while _port=$("$BUILD"/tests/freeport); do
+		if [ -z "$TW_PORT_DIR" ] || mkdir "$TW_PORT_DIR/$_port" 2>/dev/null ||
+		    [ $_tries -ge 50 ]; then
+			echo "$_port"
+			return 0
+		fi
+		_tries=$((_tries + 1))
+	done
+	return 1
+}
 
 # need CMD...: skip the whole script (SKIP line, exit 0) if a command is
 # missing.  Every script names exactly the commands it runs besides
@@ -122,10 +136,11 @@ produce() {
 }
 
 # write_config FILE [extra YAML lines on stdin]; METRICS: the metrics
-# listener (none by default)
+# listener (none by default); KAFKA_PROPS, if set, is the inside of
+# kafka.properties (e.g. "session.timeout.ms: 3000").
 write_config() {
 	{
-		echo "kafka: {brokers: \"$BROKERS\", topics: [posts], group: ${GROUP:-tw}}"
+		echo "kafka: {brokers: \"$BROKERS\", topics: [posts], group: ${GROUP:-tw}${KAFKA_PROPS:+, properties: {$KAFKA_PROPS\}}}"
 		echo "redis: {address: \"127.0.0.1:$REDIS_PORT\", flush_interval: ${FLUSH:-250ms}}"
 		echo "rules: {paths: [\"${RULES:-$TOP/rules}\"], reload: ${RELOAD:-signal}}"
 		echo "metrics: {listen: \"${METRICS:-}\"}"
