@@ -231,6 +231,10 @@ run_examples() {
 #    their assertions are about timing a busy machine can upset.  A script's
 #    output is held until it ends, then printed in one piece.
 SERIAL="0021-flush-size 0036-alert-volume 0067-fault-reloads 0073-detector-scale"
+# The slowest of the others start first, so that the last to end is short.
+FIRST="0082-alertmanager 0061-fault-kill9 0077-store-reset 0063-fault-kafka
+0062-fault-redis-away 0008-schema 0066-fault-backlog 0068-shutdown
+0080-sentinel 0050-service 0020-daemon-counts 0064-fault-join-leave"
 
 # script_start NAME: runs tests/integration/NAME.sh in the background; its
 # output goes to $idir/NAME.out, then its exit status and wall time (ms)
@@ -292,14 +296,22 @@ run_integration() {
 	mkdir -p "$idir" "$TW_PORT_DIR"
 	running=""
 	later=""
+	first=""
+	rest=""
 	for t in tests/integration/[0-9]*.sh; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .sh)
 		want "integration/$name" || continue
 		ran=$((ran + 1))
-		case " $SERIAL " in
+		case " $(echo $SERIAL) " in
 		*" $name "*) later="$later $name"; continue ;;
 		esac
+		case " $(echo $FIRST) " in
+		*" $name "*) first="$first $name" ;;
+		*) rest="$rest $name" ;;
+		esac
+	done
+	for name in $first $rest; do
 		reap_below "$njobs"
 		script_start "$name"
 	done

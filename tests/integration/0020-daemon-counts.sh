@@ -9,7 +9,7 @@ need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:4
-write_config "$T/tw.yaml" </dev/null
+KAFKA_PROPS="$SHORT_SESSION" write_config "$T/tw.yaml" </dev/null
 
 "$BUILD"/tests/postgen -n 20000 -d 1800 -s now-1800 -r 7 -m 15 \
     -b '某地查处地沟油窝点@900+60*400' >"$T/posts.jsonl"

@@ -10,8 +10,7 @@ need redis-server redis-cli
 
 start_redis --appendonly yes --appendfsync always
 start_kafka posts:4
-# a killed daemon leaves the group after the session timeout: 3 s, not 10
-KAFKA_PROPS="session.timeout.ms: 3000, heartbeat.interval.ms: 300" write_config "$T/tw.yaml" </dev/null
+KAFKA_PROPS="$SHORT_SESSION" write_config "$T/tw.yaml" </dev/null
 "$BUILD"/tests/postgen -n 30000 -d 3000 -s now-3000 -r 61 -m 20 \
     -b '某地查处地沟油窝点@1500+60*300' >"$T/posts.jsonl"
 # a bad message after every 100th post, six kinds in turn; want: its reason

@@ -7,8 +7,7 @@ need redis-server redis-cli
 
 start_redis
 start_kafka posts:6
-# the killed daemon leaves the group after the session timeout: 3 s, not 10
-KAFKA_PROPS="session.timeout.ms: 3000, heartbeat.interval.ms: 300" write_config "$T/tw.yaml" </dev/null
+KAFKA_PROPS="$SHORT_SESSION" write_config "$T/tw.yaml" </dev/null
 "$BUILD"/tests/postgen -n 30000 -d 3000 -s now-3000 -r 64 -m 20 >"$T/posts.jsonl"
 n=$(wc -l <"$T/posts.jsonl")
 

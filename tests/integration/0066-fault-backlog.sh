@@ -21,7 +21,7 @@ topics:
     match: {any: [天气]}
     alert: {window: 1m, baseline: 10m, ratio: 4, min_count: 30}
 YAML
-RULES="$T/rules" write_config "$T/tw.yaml" </dev/null
+RULES="$T/rules" KAFKA_PROPS="$SHORT_SESSION" write_config "$T/tw.yaml" </dev/null
 
 # the timeline: [S, S+600) before the downtime, [S+600, S+2400) the
 # 30-minute backlog, with a burst at S+1500; it ended a minute ago

@@ -8,7 +8,7 @@ need kcat redis-server redis-cli
 
 start_redis
 start_kafka posts:4
-write_config "$T/tw.yaml" </dev/null
+KAFKA_PROPS="$SHORT_SESSION" write_config "$T/tw.yaml" </dev/null
 "$BUILD"/tests/postgen -n 40000 -d 4000 -s now-4000 -r 68 -m 20 >"$T/posts.jsonl"
 n=$(wc -l <"$T/posts.jsonl")
 

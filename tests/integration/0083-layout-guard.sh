@@ -9,7 +9,7 @@ need redis-server redis-cli timeout
 
 start_kafka posts:2
 start_redis
-write_config "$T/tw.yaml" </dev/null
+KAFKA_PROPS="$SHORT_SESSION" write_config "$T/tw.yaml" </dev/null
 "$BUILD"/tests/postgen -n 500 -d 60 -s now-60 -r 83 -m 20 >"$T/posts.jsonl"
 n=$(wc -l <"$T/posts.jsonl")
 produce_spread "$T/posts.jsonl"

@@ -135,9 +135,15 @@ produce() {
 	kcat -P -l -b "$BROKERS" -t "${2:-posts}" "$1"
 }
 
+# SHORT_SESSION: kafka.properties for a script that stops or kills a
+# daemon and starts another in the same group: the partitions of a member
+# gone are handed on after 3 s instead of the daemon's 10 s session
+# timeout (the mock cluster waits for it even after a clean leave).
+SHORT_SESSION="session.timeout.ms: 3000, heartbeat.interval.ms: 300"
+
 # write_config FILE [extra YAML lines on stdin]; METRICS: the metrics
 # listener (none by default); KAFKA_PROPS, if set, is the inside of
-# kafka.properties (e.g. "session.timeout.ms: 3000").
+# kafka.properties (e.g. "$SHORT_SESSION").
 write_config() {
 	{
 		echo "kafka: {brokers: \"$BROKERS\", topics: [posts], group: ${GROUP:-tw}${KAFKA_PROPS:+, properties: {$KAFKA_PROPS\}}}"
