@@ -175,12 +175,15 @@ key_counts() {
 	rcli --eval "$TOP/deploy/tidewatch-counts.lua" "$1" , 10
 }
 
-# redis_counts: "topic bucket count" lines of every counter, sorted.
+# redis_counts: "topic bucket count" lines of every counter, sorted: the
+# same script as key_counts, loaded once and run on every key through one
+# redis-cli (each reply follows an ECHO of its key).
 redis_counts() {
-	for k in $(rcli --scan --pattern 'tidewatch:c:*'); do
-		topic=$(echo "$k" | cut -d: -f3)
-		key_counts "$k" | awk -v t="$topic" '{ print t, $0 }'
-	done | sort
+	_sha=$(rcli SCRIPT LOAD "$(cat "$TOP/deploy/tidewatch-counts.lua")")
+	rcli --scan --pattern 'tidewatch:c:*' |
+	    awk -v sha="$_sha" '{ print "ECHO @@" $0; print "EVALSHA " sha " 1 " $0 " 10" }' |
+	    rcli | awk '/^@@/ { split(substr($0, 3), k, ":"); t = k[3]; next }
+		$0 != "" { print t, $0 }' | sort
 }
 
 # offline_counts POSTS RULES: the same lines computed by tidewatch match,
