@@ -1,7 +1,8 @@
 # tidewatch — public-opinion stream monitor
 #
 #   make                 build ./tidewatch
-#   make test            build and run every test (ends with "N passed, N failed, N skipped")
+#   make test            build and run every test (ends with "N passed, N failed, N skipped");
+#                        integration scripts TEST_JOBS at a time (default: the CPUs)
 #   make SANITIZE=address,undefined test
 #                        the same under AddressSanitizer and UBSan (build/san/)
 #   make bench-match     matcher benchmark (normalise + match vs a naive baseline),
@@ -22,7 +23,8 @@
 #   make bench-rules     loading 100k topics of 1M keywords (tests/bench/
 #                        bench_rules.sh: check, load and compile time, the
 #                        daemon's RSS and bytes per keyword)
-#   make fuzz            libFuzzer harnesses (clang), each for FUZZ_SECONDS (60)
+#   make fuzz            libFuzzer harnesses (clang), each for FUZZ_SECONDS (60),
+#                        FUZZ_JOBS at a time (default: the CPUs)
 #   make fuzz-regress    the harnesses once over tests/fuzz/{corpus,regress}/
 #   make demo            the whole product on private servers (see README)
 #   make eval            the detectors scored on NAB realTweets
