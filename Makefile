@@ -23,6 +23,9 @@
 #   make bench-rules     loading 100k topics of 1M keywords (tests/bench/
 #                        bench_rules.sh: check, load and compile time, the
 #                        daemon's RSS and bytes per keyword)
+#   make bench-web       the web view's overview of 1,000 topics: the API's
+#                        time and Chromium's time to the drawn page
+#                        (tests/bench/bench_web.sh; BENCH_WEB_TOPICS)
 #   make fuzz            libFuzzer harnesses (clang), each for FUZZ_SECONDS (60),
 #                        FUZZ_JOBS at a time (default: the CPUs)
 #   make fuzz-regress    the harnesses once over tests/fuzz/{corpus,regress}/
@@ -102,7 +105,7 @@ TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard tests/bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all man schemas test check-tests bench bench-match bench-segment bench-scale bench-rules demo eval install uninstall clean fuzz fuzz-regress FORCE
+.PHONY: all man schemas test check-tests bench bench-match bench-segment bench-scale bench-rules bench-web demo eval install uninstall clean fuzz fuzz-regress FORCE
 # keep objects of tests and tools between runs
 .SECONDARY:
 all: $(BIN) $(if $(SANITIZE),,tidewatch) man schemas
@@ -188,6 +191,9 @@ bench: all $(TOOL_BINS) $(BENCH_BINS) $(BUILD)/bench/tidewatch-glibc
 bench-scale: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/kafka-produce $(BUILD)/tests/freeport $(BUILD)/bench/bench_latency
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_scale.sh
 	@$(MAKE) --no-print-directory bench-rules
+
+bench-web: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/kafka-produce $(BUILD)/tests/freeport
+	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_web.sh
 
 bench-rules: all $(BUILD)/tests/kafka-mock $(BUILD)/tests/freeport $(BUILD)/bench/bench_rules
 	BUILD=$(BUILD) TIDEWATCH=$(BIN) sh tests/bench/bench_rules.sh

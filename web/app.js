@@ -38,12 +38,16 @@ function svg(tag, attrs) {
 	return e;
 }
 
+/* one formatter per number of digits: making one per call is slow */
+const formats = {};
 function fmt(v, digits) {
 	if (v == null)
 		return '–';
 	if (typeof v !== 'number')
 		return String(v);
-	return v.toLocaleString('en-US', { maximumFractionDigits: digits ?? 1 });
+	const d = digits ?? 1;
+	formats[d] ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: d });
+	return formats[d].format(v);
 }
 
 function ratioText(t) {
@@ -424,6 +428,9 @@ async function route() {
 		else
 			await overview(main);
 		status('updated ' + new Date().toLocaleTimeString());
+		/* when the first view was drawn, ms after navigation (measured by
+		 * the tests) */
+		document.body.dataset.drawnMs ??= Math.round(performance.now());
 		document.body.dataset.ready = '1';
 	} catch (e) {
 		status(e.message, true);
