@@ -375,7 +375,8 @@ function alertTable(list, id, links) {
 async function alerts(main) {
 	const d = await api('/api/alerts');
 	main.replaceChildren(el('h1', { text: 'Alerts' }),
-	    el('p', { class: 'muted', text: `${d.alerts.length} alerts of the last 7 days, newest first` }),
+	    el('p', { class: 'muted', text: `${d.alerts.length} alert${d.alerts.length === 1 ? '' : 's'}` +
+		' of the last 7 days, newest first' }),
 	    d.alerts.length ? alertTable(d.alerts, 'alerts', true) :
 	    el('p', { text: 'No alert yet.' }));
 	document.title = 'Alerts · tidewatch';

@@ -9,7 +9,7 @@ Starts CHROMIUM headless with a fresh profile in OUTDIR/profile on a
 DevTools port it picks itself, sends "Authorization: Bearer TOKEN" with
 every request, loads the overview, the page of TOPIC and the alerts
 timeline, and prints one line per check: "ok NAME" or "not ok NAME:
-detail".  Screenshots go to OUTDIR/overview.png and OUTDIR/topic.png.
+detail".  Screenshots go to OUTDIR/overview.png, topic.png and alerts.png.
 With REPORT (a `tidewatch backtest --html` file) it also opens that file
 and checks that TOPIC's chart comes first with its alert marker
 (OUTDIR/report.png).
@@ -199,6 +199,7 @@ def main():
         check("alerts timeline loads", b.load(base + "/alerts"), "never ready")
         arows = b.eval("document.querySelectorAll('#alerts tr').length")
         check("the alerts timeline lists the alert", arows >= 1, repr(arows))
+        b.screenshot(os.path.join(outdir, "alerts.png"), full=True)
 
         if report is not None:
             check("report opens", b.load("file://" + report), "never ready")
