@@ -356,9 +356,13 @@ function alertTable(list, id, links) {
 		body.append(el('tr', { class: 'state-' + (a.state || '') },
 		    el('td', { text: clock(when, true) }),
 		    el('td', {}, badge(a.state || 'alert')),
-		    el('td', {}, a.topic && links ? el('a', { href: '/topics/' +
-			encodeURIComponent(a.topic), text: a.name || a.topic }) :
-			el('span', { text: a.name || '' })),
+		    /* a rule's topic links to its page; the daemon's own alerts
+		     * (_ops, _digest: no rule) and digests are named only */
+		    el('td', {}, a.topic && !a.topic.startsWith('_') && links ?
+			el('a', { href: '/topics/' + encodeURIComponent(a.topic),
+			    text: a.name || a.topic }) :
+			el('span', { text: a.name || a.topic ||
+			    (Array.isArray(a.alerts) ? `digest of ${a.alerts.length} alerts` : '') })),
 		    el('td', { text: a.severity || '' }),
 		    el('td', { class: 'num', text: fmt(a.count, 0) }),
 		    el('td', { class: 'num', text: a.ratio != null ? '×' + fmt(a.ratio) : '–' }),
