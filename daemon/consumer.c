@@ -10,11 +10,13 @@
  * knows, for each assigned partition, the next offset stored in Redis and
  * the next one to consume; flusher.c decides what each flush's outcome
  * does, through a flusher_io this file builds over Redis and Kafka.  A
- * flush sends the aggregate together with every (from → next) move in one
- * atomic script; only on success are the aggregate cleared and the Kafka
- * offsets committed.  A flush happens every flush interval, and earlier
- * when the aggregate reaches redis.flush_max_entries, so that one script
- * stays short inside Redis.  If Redis is away the
+ * flush stores the aggregate together with every (from → next) move
+ * atomically (store.c splits a large one into scripts of at most
+ * redis.flush_max_entries entries); only on success are the aggregate
+ * cleared and the Kafka offsets committed.  A flush happens every flush
+ * interval, and earlier when the aggregate reaches STORE_FLUSH_CHUNKS
+ * times redis.flush_max_entries, which bounds its memory and what one
+ * flush stages.  If Redis is away the
  * aggregate keeps growing (consumption pauses at AGG_PAUSE_AT entries) and
  * flushes retry with backoff.  If a position does not match, another
  * consumer owns the partition now: the aggregate is dropped and every
@@ -745,17 +747,18 @@ publish_stats(struct consumer *c)
 }
 
 /*
- * A flush before its time when the aggregate holds flush_max_entries: the
- * flush script then stays short inside Redis whatever the number of
- * topics a second of posts touches.  Called between two messages, so the
- * positions cover exactly the posts in the aggregate.  While Redis is away
- * the timer's backoff decides, not the size.
+ * A flush before its time when the aggregate holds STORE_FLUSH_CHUNKS
+ * scripts' worth of entries (flush_max_entries each): what one flush
+ * stages in Redis stays bounded whatever the number of topics a second of
+ * posts touches.  Called between two messages, so the positions cover
+ * exactly the posts in the aggregate.  While Redis is away the timer's
+ * backoff decides, not the size.
  */
 static void
 flush_if_full(struct consumer *c)
 {
-	if (c->fl.redis_down ||
-	    agg_size(c->agg) < (size_t)c->cfg->flush_max_entries)
+	if (c->fl.redis_down || agg_size(c->agg) <
+	    (size_t)c->cfg->flush_max_entries * STORE_FLUSH_CHUNKS)
 		return;
 	publish_stats(c);
 	flush(c);
@@ -886,6 +889,8 @@ consumer_thread(void *arg)
 		if (now >= c->next_pos_try_ms)
 			retry_positions(c, now);
 		if (now >= c->next_flush_ms) {
+			if (store_undrained(c->store))	/* a drain that failed */
+				store_drain(c->store, NULL);
 			if (flush(c) == 0)
 				c->next_flush_ms = now + interval;
 			else

@@ -42,8 +42,9 @@ finish_stored(struct flusher *f, const struct store_flush_stats *st,
 	positions_flushed(f->pos, 0, f->io->read, f->arg);
 	count_flush_time(dt);
 	log_debug("flushed | consumer=%d posts=%zu entries=%zu "
-	    "commands=%zu bytes=%zu ms=%" PRId64, f->id, agg_posts(f->agg),
-	    agg_size(f->agg), st->commands, st->bytes_sent, dt);
+	    "commands=%zu bytes=%zu scripts=%zu script_entries_max=%zu ms=%"
+	    PRId64, f->id, agg_posts(f->agg), agg_size(f->agg), st->commands,
+	    st->bytes_sent, st->scripts, st->chunk_max, dt);
 	rejects_clear(&f->rj);
 	if (agg_size(f->agg) > 0)
 		STAT_ADD(flush_seq, 1);

@@ -31,16 +31,31 @@
  *                                    last took it (ZADD LT in FLUSH_LUA)
  *   <p>am-cursor                     Alertmanager URL → last log entry
  *                                    it accepted (store_am.c)
+ *   <p>staged                        list: flushed counts not applied yet,
+ *                                    oldest first (APPLY_LUA pops them)
  *   <p><alerts.stream>               the alert log (a stream)
  *   <p><alerts.channel><topic>       Pub/Sub channel of a topic's alerts
  * KEY_NAMES below is that list as code: store_key() is the one builder.
  * A flush is one EVALSHA of FLUSH_LUA: it first checks every partition's
  * stored offset against what this consumer expects (so a consumer that lost
- * a partition cannot write for it), then applies every increment and moves
- * the positions, and adds the rejects met since the last flush (counts by
- * reason, dead letters), all in one atomic script: a message is counted,
- * or dead-lettered, exactly once however often it is re-read.  The increments are sorted by
- * key here, so that each key costs one BITFIELD a flush with all its cells
+ * a partition cannot write for it), then moves the positions and, when the
+ * aggregate holds at most chunk_entries (redis.flush_max_entries), applies
+ * it in the same script: every increment, the partitions' newest post times
+ * and lags, the rejects met since the last flush (counts by reason, dead
+ * letters).  A larger aggregate is staged instead: the same atomic script
+ * pushes it onto <p>staged as chunks of about chunk_entries (each a
+ * MessagePack pair of its keys and arguments; a topic's counters and
+ * samples in one chunk, each keyword or value of it in one), and then one
+ * APPLY_LUA call per chunk pops the oldest and applies it, so no script
+ * runs long while a flush still aggregates a whole interval.  The last
+ * chunk of a flush carries the post times, so the detector's watermark
+ * moves only once its counts are applied; an inline flush waits behind any
+ * staged chunk (FLUSH_LUA answers 2 and the flush is staged after them).
+ * A chunk left staged (a drain that failed, a process that died) is
+ * applied, once, by the next flush of any consumer or by store_check() at
+ * start: a message is counted, or dead-lettered, exactly once however
+ * often it is re-read.  The increments are sorted by
+ * key here, so that each key costs one BITFIELD a chunk with all its cells
  * (and a series one HMGET of its names).  A key that BITFIELD creates (its
  * cell 0 becomes 1) gets its EXPIREAT at the end of its day plus the
  * retention, so a key never lives without one and an existing key costs no
@@ -48,15 +63,14 @@
  * length, into an exact allocation (SET … EXAT: Redis grows strings by
  * doubling; a series key grows a name at a time and keeps that slack).  A sample set is trimmed to
  * samples_keep when a member was added; its TTL is renewed when its
- * topic's hour key is created and every fourth flush of that key after.  A
- * consumer flushes early when its aggregate reaches
- * redis.flush_max_entries, which keeps one script short.  The connection
+ * topic's hour key is created and every fourth flush of that key after.  The connection
  * is one hiredis context;
  * on any I/O error it is dropped and remade by the next call.  Every
  * connection tidewatch makes (these, and the subscriber of store_alerts.c) is
  * made by store_dial() (store_conn.c), which also authenticates and
- * selects the database; every error is sorted into a store_fault.  FLUSH_LUA is loaded on
- * the first flush, so a store that only reads needs no SCRIPT rights.
+ * selects the database; every error is sorted into a store_fault.  The
+ * scripts are loaded on the first flush, so a store that only reads needs
+ * no SCRIPT rights.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -68,6 +82,7 @@
 
 #include "alert.h"
 #include "jsonw.h"
+#include "log.h"
 #include "stats.h"
 #include "store.h"
 #include "store_int.h"
@@ -94,30 +109,153 @@ static const char *const KEY_NAMES[] = {
 	[STORE_KEY_DIRTY] =	"dirty",
 	[STORE_KEY_AM_CURSOR] =	"am-cursor",
 	[STORE_KEY_LAYOUT] =	"layout",
+	[STORE_KEY_STAGED] =	"staged",
 	[STORE_KEY_ALERT_LOG] =	NULL,	/* the configured stream name */
 	[STORE_KEY_CHANNEL] =	NULL,	/* the configured channel + topic */
 };
 
-static const char FLUSH_LUA[] =
-"local np = tonumber(ARGV[1])\n"
-"local i = 2\n"
+/*
+ * The work of a flush on the counters (APPLY_FN, shared by both scripts):
+ * apply(A, K, i) reads its arguments from A[i…] and names keys by their
+ * index in K (K[1] positions, K[2] since, K[3] the staged list, then the
+ * counter, series and sample keys); returns the commands it ran.
+ */
+#define APPLY_FN \
+"local function apply(A, K, i)\n" \
+"local cmds, pkey = 0, K[1]\n" \
+"local nt = tonumber(A[i]); i = i + 1\n" \
+"for n = 1, nt do\n" \
+"  local tf = 't:' .. A[i]\n" \
+"  local t = redis.call('HGET', pkey, tf)\n" \
+"  if not t or tonumber(A[i + 1]) > tonumber(t) then redis.call('HSET', pkey, tf, A[i + 1]) end\n" \
+"  redis.call('HSET', pkey, 'l:' .. A[i], A[i + 2])\n" \
+"  cmds = cmds + 3\n" \
+"  i = i + 3\n" \
+"end\n" \
+"local function cells(k, a)\n" \
+"  cmds = cmds + 1\n" \
+"  return redis.call('BITFIELD', k, unpack(a))[1]\n" \
+"end\n" \
+"local function compact(k, exp, len)\n" \
+"  local v = redis.call('GET', k)\n" \
+"  if #v < len then v = v .. string.rep('\\0', len - #v) end\n" \
+"  redis.call('SET', k, v, 'EXAT', exp)\n" \
+"  cmds = cmds + 2\n" \
+"end\n" \
+"local hdr = {}\n" \
+"local nc, full = tonumber(A[i]), tonumber(A[i + 1]); i = i + 2\n" \
+"for g = 1, nc do\n" \
+"  local ki, exp, first, na = A[i], A[i + 1], A[i + 2] == '1', tonumber(A[i + 3])\n" \
+"  local k = K[tonumber(ki)]\n" \
+"  local h = redis.call('BITFIELD', k, unpack(A, i + 4, i + 3 + na))[1]\n" \
+"  cmds = cmds + 1\n" \
+"  i = i + 4 + na\n" \
+"  if first then\n" \
+"    hdr[ki] = h\n" \
+"    if h == 1 then compact(k, exp, full) end\n" \
+"  end\n" \
+"end\n" \
+"local nd = tonumber(A[i]); i = i + 1\n" \
+"local dkey = string.sub(K[2], 1, -6) .. 'dirty'\n" \
+"local za = {}\n" \
+"for n = 1, nd do\n" \
+"  za[#za + 1] = A[i]; za[#za + 1] = A[i + 1]\n" \
+"  i = i + 2\n" \
+"  if #za >= 1000 or n == nd then redis.call('ZADD', dkey, 'LT', unpack(za)); za = {}; cmds = cmds + 1 end\n" \
+"end\n" \
+"local slots, ns = tonumber(A[i]), tonumber(A[i + 1]); i = i + 2\n" \
+"for g = 1, ns do\n" \
+"  local k, nk = K[tonumber(A[i])], K[tonumber(A[i + 1])]\n" \
+"  local exp, cap, nn = A[i + 2], tonumber(A[i + 3]), tonumber(A[i + 4])\n" \
+"  local names, at, len = {}, {}, nil\n" \
+"  i = i + 5\n" \
+"  for q = 1, nn do\n" \
+"    names[q] = A[i]; at[q] = i + 1\n" \
+"    i = i + 2 + 2 * tonumber(A[i + 1])\n" \
+"  end\n" \
+"  local idx = redis.call('HMGET', nk, unpack(names))\n" \
+"  local a, h = {'INCRBY', 'u32', '#0', 1}, nil\n" \
+"  cmds = cmds + 1\n" \
+"  for q = 1, nn do\n" \
+"    local x, nm = idx[q], names[q]\n" \
+"    if not x then\n" \
+"      if not len then len = redis.call('HLEN', nk); cmds = cmds + 1 end\n" \
+"      if cap > 0 and len >= cap and nm ~= '_other' and nm ~= '_none' then\n" \
+"        nm = '_other'\n" \
+"        x = redis.call('HGET', nk, nm); cmds = cmds + 1\n" \
+"      end\n" \
+"      if not x then\n" \
+"        x = len\n" \
+"        redis.call('HSET', nk, nm, x); cmds = cmds + 1\n" \
+"        if len == 0 then redis.call('EXPIREAT', nk, exp); cmds = cmds + 1 end\n" \
+"        len = len + 1\n" \
+"      end\n" \
+"    end\n" \
+"    local base, r = 1 + tonumber(x) * slots, at[q]\n" \
+"    for c = 1, tonumber(A[r]) do\n" \
+"      local z = #a\n" \
+"      a[z + 1] = 'INCRBY'; a[z + 2] = 'u32'; a[z + 3] = '#' .. (base + tonumber(A[r + 1])); a[z + 4] = A[r + 2]\n" \
+"      r = r + 2\n" \
+"      if z >= 4000 then local v = cells(k, a); h = h or v; a = {} end\n" \
+"    end\n" \
+"  end\n" \
+"  if #a > 0 then local v = cells(k, a); h = h or v end\n" \
+"  if h == 1 then redis.call('EXPIREAT', k, exp); cmds = cmds + 1 end\n" \
+"end\n" \
+"local nsk, keep, ttl = tonumber(A[i]), tonumber(A[i + 1]), A[i + 2]\n" \
+"i = i + 3\n" \
+"for g = 1, nsk do\n" \
+"  local k, h, m = K[tonumber(A[i])], hdr[A[i + 1]], tonumber(A[i + 2])\n" \
+"  local added = redis.call('ZADD', k, 'GT', unpack(A, i + 3, i + 2 + 2 * m))\n" \
+"  i = i + 3 + 2 * m\n" \
+"  cmds = cmds + 1\n" \
+"  if added > 0 then redis.call('ZREMRANGEBYRANK', k, 0, -keep - 1); cmds = cmds + 1 end\n" \
+"  if h == nil or h % 4 == 1 then redis.call('EXPIRE', k, ttl); cmds = cmds + 1 end\n" \
+"end\n" \
+"local nr = tonumber(A[i]); i = i + 1\n" \
+"if nr > 0 then\n" \
+"  local tkey = A[i]; i = i + 1\n" \
+"  for n = 1, nr do\n" \
+"    redis.call('HINCRBY', tkey, A[i], A[i + 1])\n" \
+"    i = i + 2\n" \
+"  end\n" \
+"  local rkey, ml, nk = A[i], A[i + 1], tonumber(A[i + 2]); i = i + 3\n" \
+"  for n = 1, nk do\n" \
+"    redis.call('XADD', rkey, 'MAXLEN', '~', ml, '*', 'reason', A[i], 'detail', A[i + 1], 'message', A[i + 2], 'size', A[i + 3], 'payload', A[i + 4])\n" \
+"    i = i + 5\n" \
+"  end\n" \
+"  cmds = cmds + nr + nk\n" \
+"end\n" \
+"if nt > 0 then redis.call('EXPIRE', pkey, ttl); cmds = cmds + 1 end\n" \
+"if nd > 0 then redis.call('EXPIRE', dkey, ttl); cmds = cmds + 1 end\n" \
+"return cmds\n" \
+"end\n"
+
+/*
+ * FLUSH_LUA: ARGV is the TTL, the count of staged chunks (0: the counts
+ * follow inline), the positions (count, then field, expected and next
+ * offset of each), the oldest bucket counted, then either apply()'s
+ * arguments or the chunks.  Returns {1, commands}; {0, field, stored} when
+ * a position is not the expected one (nothing written); {2} when chunks
+ * are staged and the counts came inline (nothing written: apply those
+ * first, so that no watermark passes counts still staged).
+ */
+static const char FLUSH_LUA[] = APPLY_FN
+"local ttl, nchunk, np = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+"if nchunk == 0 and redis.call('EXISTS', KEYS[3]) == 1 then return {2} end\n"
+"local i = 4\n"
 "for n = 1, np do\n"
 "  local cur = redis.call('HGET', KEYS[1], ARGV[i])\n"
 "  if ARGV[i + 1] ~= '*' and (cur or '-1') ~= ARGV[i + 1] then\n"
 "    return {0, ARGV[i], cur or '-1'}\n"
 "  end\n"
-"  i = i + 5\n"
+"  i = i + 3\n"
 "end\n"
 "local cmds = 0\n"
-"i = 2\n"
+"i = 4\n"
 "for n = 1, np do\n"
-"  if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2]) end\n"
-"  local tf = 't:' .. ARGV[i]\n"
-"  local t = redis.call('HGET', KEYS[1], tf)\n"
-"  if not t or tonumber(ARGV[i + 3]) > tonumber(t) then redis.call('HSET', KEYS[1], tf, ARGV[i + 3]) end\n"
-"  redis.call('HSET', KEYS[1], 'l:' .. ARGV[i], ARGV[i + 4])\n"
-"  cmds = cmds + 3\n"
-"  i = i + 5\n"
+"  if ARGV[i + 2] ~= '' then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2]); cmds = cmds + 1 end\n"
+"  i = i + 3\n"
 "end\n"
 "local minb = ARGV[i]; i = i + 1\n"
 "if minb ~= '' then\n"
@@ -125,104 +263,27 @@ static const char FLUSH_LUA[] =
 "  if not cur or tonumber(minb) < tonumber(cur) then redis.call('SET', KEYS[2], minb) end\n"
 "  cmds = cmds + 1\n"
 "end\n"
-"local function cells(k, a)\n"
+"if nchunk == 0 then\n"
+"  cmds = cmds + apply(ARGV, KEYS, i)\n"
+"else\n"
+"  redis.call('RPUSH', KEYS[3], unpack(ARGV, i, i + nchunk - 1))\n"
 "  cmds = cmds + 1\n"
-"  return redis.call('BITFIELD', k, unpack(a))[1]\n"
-"end\n"
-"local function compact(k, exp, len)\n"
-"  local v = redis.call('GET', k)\n"
-"  if #v < len then v = v .. string.rep('\\0', len - #v) end\n"
-"  redis.call('SET', k, v, 'EXAT', exp)\n"
-"  cmds = cmds + 2\n"
-"end\n"
-"local hdr = {}\n"
-"local nc, full = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2\n"
-"for g = 1, nc do\n"
-"  local ki, exp, first, na = ARGV[i], ARGV[i + 1], ARGV[i + 2] == '1', tonumber(ARGV[i + 3])\n"
-"  local k = KEYS[tonumber(ki)]\n"
-"  local h = redis.call('BITFIELD', k, unpack(ARGV, i + 4, i + 3 + na))[1]\n"
-"  cmds = cmds + 1\n"
-"  i = i + 4 + na\n"
-"  if first then\n"
-"    hdr[ki] = h\n"
-"    if h == 1 then compact(k, exp, full) end\n"
-"  end\n"
-"end\n"
-"local nd = tonumber(ARGV[i]); i = i + 1\n"
-"local dkey = string.sub(KEYS[2], 1, -6) .. 'dirty'\n"
-"local za = {}\n"
-"for n = 1, nd do\n"
-"  za[#za + 1] = ARGV[i]; za[#za + 1] = ARGV[i + 1]\n"
-"  i = i + 2\n"
-"  if #za >= 1000 or n == nd then redis.call('ZADD', dkey, 'LT', unpack(za)); za = {}; cmds = cmds + 1 end\n"
-"end\n"
-"local slots, ns = tonumber(ARGV[i]), tonumber(ARGV[i + 1]); i = i + 2\n"
-"for g = 1, ns do\n"
-"  local k, nk = KEYS[tonumber(ARGV[i])], KEYS[tonumber(ARGV[i + 1])]\n"
-"  local exp, cap, nn = ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4])\n"
-"  local names, at, len = {}, {}, nil\n"
-"  i = i + 5\n"
-"  for q = 1, nn do\n"
-"    names[q] = ARGV[i]; at[q] = i + 1\n"
-"    i = i + 2 + 2 * tonumber(ARGV[i + 1])\n"
-"  end\n"
-"  local idx = redis.call('HMGET', nk, unpack(names))\n"
-"  local a, h = {'INCRBY', 'u32', '#0', 1}, nil\n"
-"  cmds = cmds + 1\n"
-"  for q = 1, nn do\n"
-"    local x, nm = idx[q], names[q]\n"
-"    if not x then\n"
-"      if not len then len = redis.call('HLEN', nk); cmds = cmds + 1 end\n"
-"      if cap > 0 and len >= cap and nm ~= '_other' and nm ~= '_none' then\n"
-"        nm = '_other'\n"
-"        x = redis.call('HGET', nk, nm); cmds = cmds + 1\n"
-"      end\n"
-"      if not x then\n"
-"        x = len\n"
-"        redis.call('HSET', nk, nm, x); cmds = cmds + 1\n"
-"        if len == 0 then redis.call('EXPIREAT', nk, exp); cmds = cmds + 1 end\n"
-"        len = len + 1\n"
-"      end\n"
-"    end\n"
-"    local base, r = 1 + tonumber(x) * slots, at[q]\n"
-"    for c = 1, tonumber(ARGV[r]) do\n"
-"      local z = #a\n"
-"      a[z + 1] = 'INCRBY'; a[z + 2] = 'u32'; a[z + 3] = '#' .. (base + tonumber(ARGV[r + 1])); a[z + 4] = ARGV[r + 2]\n"
-"      r = r + 2\n"
-"      if z >= 4000 then local v = cells(k, a); h = h or v; a = {} end\n"
-"    end\n"
-"  end\n"
-"  if #a > 0 then local v = cells(k, a); h = h or v end\n"
-"  if h == 1 then redis.call('EXPIREAT', k, exp); cmds = cmds + 1 end\n"
-"end\n"
-"local nsk, keep, ttl = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), ARGV[i + 2]\n"
-"i = i + 3\n"
-"for g = 1, nsk do\n"
-"  local k, h, m = KEYS[tonumber(ARGV[i])], hdr[ARGV[i + 1]], tonumber(ARGV[i + 2])\n"
-"  local added = redis.call('ZADD', k, 'GT', unpack(ARGV, i + 3, i + 2 + 2 * m))\n"
-"  i = i + 3 + 2 * m\n"
-"  cmds = cmds + 1\n"
-"  if added > 0 then redis.call('ZREMRANGEBYRANK', k, 0, -keep - 1); cmds = cmds + 1 end\n"
-"  if h == nil or h % 4 == 1 then redis.call('EXPIRE', k, ttl); cmds = cmds + 1 end\n"
-"end\n"
-"local nr = tonumber(ARGV[i]); i = i + 1\n"
-"if nr > 0 then\n"
-"  local tkey = ARGV[i]; i = i + 1\n"
-"  for n = 1, nr do\n"
-"    redis.call('HINCRBY', tkey, ARGV[i], ARGV[i + 1])\n"
-"    i = i + 2\n"
-"  end\n"
-"  local rkey, ml, nk = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]); i = i + 3\n"
-"  for n = 1, nk do\n"
-"    redis.call('XADD', rkey, 'MAXLEN', '~', ml, '*', 'reason', ARGV[i], 'detail', ARGV[i + 1], 'message', ARGV[i + 2], 'size', ARGV[i + 3], 'payload', ARGV[i + 4])\n"
-"    i = i + 5\n"
-"  end\n"
-"  cmds = cmds + nr + nk\n"
 "end\n"
 "redis.call('EXPIRE', KEYS[1], ttl)\n"
 "redis.call('EXPIRE', KEYS[2], ttl)\n"
-"if nd > 0 then redis.call('EXPIRE', dkey, ttl) end\n"
 "return {1, cmds + 2}\n";
+
+/*
+ * APPLY_LUA: pops the oldest staged chunk of KEYS[1] and applies it.  A
+ * chunk is two MessagePack arrays of strings, its keys (as K) and its
+ * arguments (as A).  Returns {1, commands, chunks left}, {0} when none.
+ */
+static const char APPLY_LUA[] = APPLY_FN
+"local c = redis.call('LPOP', KEYS[1])\n"
+"if not c then return {0} end\n"
+"local K, A = cmsgpack.unpack(c)\n"
+"local cmds = apply(A, K, 1)\n"
+"return {1, cmds + 2, redis.call('LLEN', KEYS[1])}\n";
 
 /* Command arguments written as RESP bulk strings, ready to send: a flush
  * has hundreds of thousands, and hiredis's own formatting of an argv cost
@@ -231,6 +292,7 @@ struct resp {
 	char		*buf;
 	size_t		 len, cap;
 	size_t		 n;		/* arguments */
+	bool		 pack;		/* MessagePack strings, not RESP */
 };
 
 struct store {
@@ -250,10 +312,14 @@ struct store {
 	int64_t		 retention_s;
 	int64_t		 resolution_s;
 	int64_t		 samples_keep;
-	char		 sha[41];
+	int64_t		 chunk_entries;	/* entries a script applies at most */
+	bool		 undrained;	/* staged chunks this store left */
+	char		 sha[41];	/* FLUSH_LUA */
+	char		 sha_apply[41];	/* APPLY_LUA */
 	char		 err[256];
 
 	struct resp	 args;		/* a flush's ARGV, reused */
+	struct resp	 chunk;		/* a staged chunk's, likewise */
 };
 
 void
@@ -275,6 +341,7 @@ store_conf_from_config(const struct config *cfg, const char *password,
 	sc->retention_s = cfg->retention_s;
 	sc->resolution_s = cfg->resolution_s;
 	sc->samples_keep = cfg->samples_per_topic;
+	sc->chunk_entries = cfg->flush_max_entries;
 }
 
 struct store *
@@ -311,6 +378,8 @@ store_new(const struct store_conf *conf)
 	s->resolution_s = conf->resolution_s > 0 ? conf->resolution_s : 10;
 	s->samples_keep = conf->samples_keep > 0 ? conf->samples_keep :
 	    STORE_SAMPLES_KEEP;
+	s->chunk_entries = conf->chunk_entries > 0 ? conf->chunk_entries :
+	    STORE_CHUNK_ENTRIES;
 	return s;
 }
 
@@ -331,6 +400,7 @@ store_free(struct store *s)
 		return;
 	drop(s);
 	free(s->args.buf);
+	free(s->chunk.buf);
 	free(s->address);
 	free(s->username);
 	free(s->password);
@@ -507,12 +577,11 @@ store_connect(struct store *s)
 	return 0;
 }
 
-/* Loads FLUSH_LUA (once per server: a restart without it is seen as
- * NOSCRIPT by the flush). */
+/* SCRIPT LOAD of src into sha (41 bytes). */
 static int
-load_flush_script(struct store *s)
+load_script(struct store *s, const char *src, char *sha)
 {
-	const char *argv[3] = { "SCRIPT", "LOAD", FLUSH_LUA };
+	const char *argv[3] = { "SCRIPT", "LOAD", src };
 	redisReply *r;
 
 	if ((r = store_run(s, 3, argv, NULL)) == NULL)
@@ -524,10 +593,20 @@ load_flush_script(struct store *s)
 		freeReplyObject(r);
 		return -1;
 	}
-	memcpy(s->sha, r->str, 40);
-	s->sha[40] = '\0';
+	memcpy(sha, r->str, 40);
+	sha[40] = '\0';
 	freeReplyObject(r);
 	return 0;
+}
+
+/* Loads FLUSH_LUA and APPLY_LUA (once per server: a restart without them
+ * is seen as NOSCRIPT by the flush). */
+static int
+load_flush_script(struct store *s)
+{
+	if (load_script(s, APPLY_LUA, s->sha_apply) == -1)
+		return -1;
+	return load_script(s, FLUSH_LUA, s->sha);
 }
 
 /*
@@ -655,9 +734,9 @@ store_check(struct store *s, const char *group)
 	if ((r = store_run(s, 2, argv, NULL)) == NULL)
 		return -1;
 	freeReplyObject(r);
-	if (check_layout(s) == -1)
+	if (check_layout(s) == -1 || load_flush_script(s) == -1)
 		return -1;
-	return load_flush_script(s);
+	return store_drain(s, NULL);	/* what a stopped daemon staged */
 }
 
 /* Civil date (UTC) of day number d since the epoch, as yyyymmdd. */
@@ -742,7 +821,32 @@ int_text(char *end, int64_t v)
 	return end;
 }
 
-/* One bulk string: a, then ':' and b when b is not NULL. */
+/* The head of a MessagePack string of len bytes, or of an array of len
+ * elements (array: always 5 bytes, so that it can be written last). */
+static size_t
+pack_head(unsigned char *d, size_t len, bool array)
+{
+	size_t n = 0, k;
+
+	if (array || len > 0xffff) {
+		d[n++] = array ? 0xdd : 0xdb;
+		for (k = 4; k-- > 0; )
+			d[n++] = (unsigned char)(len >> (8 * k));
+	} else if (len < 32)
+		d[n++] = (unsigned char)(0xa0 | len);
+	else if (len < 256) {
+		d[n++] = 0xd9;
+		d[n++] = (unsigned char)len;
+	} else {
+		d[n++] = 0xda;
+		d[n++] = (unsigned char)(len >> 8);
+		d[n++] = (unsigned char)len;
+	}
+	return n;
+}
+
+/* One bulk string (a MessagePack string when r->pack): a, then ':' and b
+ * when b is not NULL. */
 static void
 resp_arg2(struct resp *r, const char *a, size_t alen, const char *b,
     size_t blen)
@@ -752,6 +856,19 @@ resp_arg2(struct resp *r, const char *a, size_t alen, const char *b,
 
 	nd = (size_t)(num + sizeof num - d);
 	r->buf = xgrow(r->buf, &r->cap, r->len + nd + total + 5, 1);
+	if (r->pack) {
+		r->len += pack_head((unsigned char *)r->buf + r->len, total,
+		    false);
+		memcpy(r->buf + r->len, a, alen);
+		r->len += alen;
+		if (b != NULL) {
+			r->buf[r->len++] = ':';
+			memcpy(r->buf + r->len, b, blen);
+			r->len += blen;
+		}
+		r->n++;
+		return;
+	}
 	r->buf[r->len++] = '$';
 	memcpy(r->buf + r->len, d, nd);
 	r->len += nd;
@@ -835,7 +952,7 @@ key_add(struct keytab *kt, const char *name, size_t len)
 	kt->expire[kt->n] = 0;
 	resp_arg2(&kt->keys, name, len, NULL, 0);
 	kt->n++;
-	return kt->n + 2;	/* KEYS[1], KEYS[2]: positions, since */
+	return kt->n + 3;	/* KEYS[1…3]: positions, since, staged */
 }
 
 static size_t
@@ -975,13 +1092,13 @@ entry_key(struct store *s, struct keytab *kt, enum store_key kind,
 	ks->ki = key_add(kt, key, len);
 	kt->nused++;
 	if (kind != STORE_KEY_SAMPLES)
-		kt->expire[ks->ki - 3] = day_start(bucket) + 86400 +
+		kt->expire[ks->ki - 4] = day_start(bucket) + 86400 +
 		    s->retention_s;
 	return ks->ki;
 }
 
-/* ARGV of FLUSH_LUA, positions: count, then field, expected, next
- * offset, newest post time and lag of each partition. */
+/* ARGV of FLUSH_LUA, positions: count, then field, expected and next
+ * offset of each partition. */
 static void
 flush_args_positions(struct store *s, const struct store_pos *pos,
     size_t npos)
@@ -1001,8 +1118,22 @@ flush_args_positions(struct store *s, const struct store_pos *pos,
 				arg_int(s, pos[i].from);
 			arg_int(s, pos[i].to);
 		}
-		arg_fmt(s, "%" PRId64, pos[i].time_ms);
-		arg_fmt(s, "%" PRId64, pos[i].lag);
+	}
+}
+
+/* apply()'s first arguments: count, then field, newest post time and lag
+ * of each partition.  A staged flush gives them to its last chunk, so the
+ * watermark moves only once all its counts are applied. */
+static void
+flush_args_times(struct store *s, const struct store_pos *pos, size_t npos)
+{
+	size_t i;
+
+	arg_int(s, (int64_t)npos);
+	for (i = 0; i < npos; i++) {
+		arg_add(s, pos[i].field, strlen(pos[i].field));
+		arg_int(s, pos[i].time_ms);
+		arg_int(s, pos[i].lag);
 	}
 }
 
@@ -1172,7 +1303,7 @@ flush_args_counters(struct store *s, const struct keytab *kt,
 			    STORE_PART_CELLS, c;
 
 			arg_int(s, (int64_t)v[i].ki);
-			arg_int(s, kt->expire[v[i].ki - 3]);
+			arg_int(s, kt->expire[v[i].ki - 4]);
 			arg_int(s, k == i);
 			arg_int(s, (int64_t)(4 * (m + (k == i))));
 			if (k == i)
@@ -1236,7 +1367,7 @@ flush_args_series(struct store *s, const struct keytab *kt,
 		j = series_group(v, n, i, &names);
 		arg_int(s, (int64_t)v[i].ki);
 		arg_int(s, (int64_t)v[i].ni);
-		arg_int(s, kt->expire[v[i].ki - 3]);
+		arg_int(s, kt->expire[v[i].ki - 4]);
 		arg_int(s, v[i].cap);
 		arg_int(s, (int64_t)names);
 		for (; i < j; i = k) {
@@ -1357,16 +1488,67 @@ flush_args_rejects(struct store *s, const struct store_rejects *rj)
 	}
 }
 
-/* EVALSHA sha numkeys <positions> <since> KEYS... ARGV..., from the
- * RESP already written: a header, then the keys, then the arguments. */
+/* A RESP bulk string's head for len bytes. */
+static void
+resp_bulk_head(struct resp *r, size_t len)
+{
+	char num[24], *d = int_text(num + sizeof num, (int64_t)len);
+	size_t nd = (size_t)(num + sizeof num - d);
+
+	r->buf = xgrow(r->buf, &r->cap, r->len + nd + len + 5, 1);
+	r->buf[r->len++] = '$';
+	memcpy(r->buf + r->len, d, nd);
+	r->len += nd;
+	r->buf[r->len++] = '\r';
+	r->buf[r->len++] = '\n';
+}
+
+/* The names of KEYS[1…3] (positions, since, staged) in bufs of 512. */
+static void
+fixed_keys(const struct store *s, const char *group, char (*k)[512],
+    size_t *len)
+{
+	len[0] = store_key(s, STORE_KEY_POSITIONS, group, NULL, NULL, k[0], 512);
+	len[1] = store_key(s, STORE_KEY_SINCE, NULL, NULL, NULL, k[1], 512);
+	len[2] = store_key(s, STORE_KEY_STAGED, NULL, NULL, NULL, k[2], 512);
+}
+
+/* Sends what the connection holds and reads one reply; NULL with the
+ * error noted (and the connection dropped when it failed). */
+static redisReply *
+reply_of_sent(struct store *s)
+{
+	redisReply *r = NULL;
+
+	if (redisGetReply(s->c, (void **)&r) != REDIS_OK || r == NULL) {
+		snprintf(s->err, sizeof s->err, "redis: %s",
+		    s->c->errstr[0] ? s->c->errstr : "connection lost");
+		note_fault(s, STORE_FAULT_UNREACHABLE);
+		drop(s);
+		return NULL;
+	}
+	if (r->type == REDIS_REPLY_ERROR) {
+		snprintf(s->err, sizeof s->err, "redis: %s", r->str);
+		note_fault(s, store_fault_of_reply(r->str));
+		freeReplyObject(r);
+		if (s->fault == STORE_FAULT_UNAVAILABLE)
+			drop(s);	/* a demoted master: find the new one */
+		return NULL;
+	}
+	return r;
+}
+
+/* EVALSHA sha numkeys <positions> <since> <staged> KEYS... ARGV..., from
+ * the RESP already written: a header, then the keys (kt NULL: the three
+ * alone), then the arguments. */
 static redisReply *
 flush_send(struct store *s, const char *group, const struct keytab *kt,
     struct store_flush_stats *st)
 {
 	struct resp hdr;
-	char poskey[512], sincekey[512], num[24], *d;
+	char fk[3][512], num[24], *d;
+	size_t fl[3], nk = kt != NULL ? kt->n : 0, n = 6 + nk + s->args.n, i;
 	redisReply *r = NULL;
-	size_t n = 5 + kt->n + s->args.n;
 
 	memset(&hdr, 0, sizeof hdr);
 	d = int_text(num + sizeof num, (int64_t)n);
@@ -1378,40 +1560,33 @@ flush_send(struct store *s, const char *group, const struct keytab *kt,
 	hdr.buf[hdr.len++] = '\n';
 	resp_arg2(&hdr, "EVALSHA", 7, NULL, 0);
 	resp_arg2(&hdr, s->sha, 40, NULL, 0);
-	d = int_text(num + sizeof num, (int64_t)kt->n + 2);
+	d = int_text(num + sizeof num, (int64_t)nk + 3);
 	resp_arg2(&hdr, d, (size_t)(num + sizeof num - d), NULL, 0);
-	resp_arg2(&hdr, poskey, store_key(s, STORE_KEY_POSITIONS, group, NULL,
-	    NULL, poskey, sizeof poskey), NULL, 0);
-	resp_arg2(&hdr, sincekey, store_key(s, STORE_KEY_SINCE, NULL, NULL, NULL,
-	    sincekey, sizeof sincekey), NULL, 0);
+	fixed_keys(s, group, fk, fl);
+	for (i = 0; i < 3; i++)
+		resp_arg2(&hdr, fk[i], fl[i], NULL, 0);
 	if (st != NULL) {
-		st->bytes_sent = hdr.len + kt->keys.len + s->args.len;
-		st->round_trips = 1;
+		st->bytes_sent += hdr.len + (kt != NULL ? kt->keys.len : 0) +
+		    s->args.len;
+		st->round_trips++;
 	}
 	if (redisAppendFormattedCommand(s->c, hdr.buf, hdr.len) != REDIS_OK ||
-	    (kt->keys.len > 0 && redisAppendFormattedCommand(s->c,
-	    kt->keys.buf, kt->keys.len) != REDIS_OK) ||
+	    (nk > 0 && redisAppendFormattedCommand(s->c, kt->keys.buf,
+	    kt->keys.len) != REDIS_OK) ||
 	    redisAppendFormattedCommand(s->c, s->args.buf, s->args.len) !=
-	    REDIS_OK || redisGetReply(s->c, (void **)&r) != REDIS_OK ||
-	    r == NULL) {
+	    REDIS_OK) {
 		snprintf(s->err, sizeof s->err, "redis: %s",
 		    s->c->errstr[0] ? s->c->errstr : "connection lost");
 		note_fault(s, STORE_FAULT_UNREACHABLE);
 		drop(s);
-		r = NULL;
-	} else if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(s->err, sizeof s->err, "redis: %s", r->str);
-		note_fault(s, store_fault_of_reply(r->str));
-		freeReplyObject(r);
-		r = NULL;
-		if (s->fault == STORE_FAULT_UNAVAILABLE)
-			drop(s);	/* a demoted master: find the new one */
-	}
+	} else
+		r = reply_of_sent(s);
 	free(hdr.buf);
 	return r;
 }
 
-/* 0 applied, -2 a position did not match, -1 anything else. */
+/* 0 applied, -2 a position did not match, -3 chunks are staged (nothing
+ * written), -1 anything else. */
 static int
 flush_result(struct store *s, redisReply *r, struct store_flush_stats *st)
 {
@@ -1421,7 +1596,9 @@ flush_result(struct store *s, redisReply *r, struct store_flush_stats *st)
 	    r->element[0]->type != REDIS_REPLY_INTEGER) {
 		snprintf(s->err, sizeof s->err, "redis: unexpected reply to flush");
 		rc = -1;
-	} else if (r->element[0]->integer == 0) {
+	} else if (r->element[0]->integer == 2)
+		rc = -3;
+	else if (r->element[0]->integer == 0) {
 		snprintf(s->err, sizeof s->err, "position of %s is %s in Redis, "
 		    "not what this consumer expected",
 		    r->elements > 1 && r->element[1]->str ? r->element[1]->str : "?",
@@ -1429,8 +1606,392 @@ flush_result(struct store *s, redisReply *r, struct store_flush_stats *st)
 		rc = -2;
 	} else if (st != NULL && r->elements > 1 &&
 	    r->element[1]->type == REDIS_REPLY_INTEGER)
-		st->commands = (size_t)r->element[1]->integer;
+		st->commands += (size_t)r->element[1]->integer;
 	freeReplyObject(r);
+	return rc;
+}
+
+/* apply()'s arguments for entries e and samples smp: the partitions'
+ * times (npos of them), the increments, the samples, the rejects. */
+static void
+flush_args_apply(struct store *s, struct keytab *kt,
+    const struct agg_entry *e, size_t ne, const struct agg_sample *smp,
+    size_t nsmp, const struct store_pos *pos, size_t npos,
+    const struct store_rejects *rj)
+{
+	flush_args_times(s, pos, npos);
+	flush_args_increments(s, kt, e, ne);
+	flush_args_samples(s, kt, smp, nsmp);
+	flush_args_rejects(s, rj);
+}
+
+/* What a flush writes: the aggregate's entries, and of its samples those
+ * a sample set can keep (samples_kept()). */
+struct flush_in {
+	const struct agg_entry	*e;
+	size_t			 ne;
+	struct agg_sample	*smp;
+	size_t			 nsmp;
+};
+
+/* Newest first within a topic (agg_sample_cmp(), as a sorted set ranks
+ * them: score, then the member's bytes). */
+static int
+kept_cmp(const void *x, const void *y)
+{
+	const struct agg_sample *a = x, *b = y;
+
+	if (a->topic != b->topic)
+		return (uintptr_t)a->topic < (uintptr_t)b->topic ? -1 : 1;
+	return agg_sample_cmp(b->time_ms, b->json, b->json_len, a->time_ms,
+	    a->json, a->json_len);
+}
+
+/* The entries of a, and of each topic's samples the samples_keep newest:
+ * the set keeps only those (ZADD GT, then trimmed to the newest), so it
+ * ends the same as if every sample were sent.  Free in->smp. */
+static void
+flush_in_of(const struct store *s, const struct agg *a, struct flush_in *in)
+{
+	const struct agg_sample *smp = agg_samples(a, &in->nsmp);
+	size_t i, k = 0, run = 0;
+
+	in->e = agg_entries(a, &in->ne);
+	in->smp = xcalloc(in->nsmp + 1, sizeof *in->smp);
+	if (in->nsmp > 0)
+		memcpy(in->smp, smp, in->nsmp * sizeof *smp);
+	if (in->nsmp <= (size_t)s->samples_keep)
+		return;
+	qsort(in->smp, in->nsmp, sizeof *in->smp, kept_cmp);
+	for (i = 0; i < in->nsmp; i++) {
+		run = i > 0 && in->smp[i].topic == in->smp[i - 1].topic ?
+		    run + 1 : 0;
+		if (run < (size_t)s->samples_keep)
+			in->smp[k++] = in->smp[i];
+	}
+	in->nsmp = k;
+}
+
+/* FLUSH_LUA with the counts inline: 0, -1, -2, or -3 (see flush_result). */
+static int
+flush_inline(struct store *s, const char *group, const struct flush_in *in,
+    const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
+    struct store_flush_stats *st)
+{
+	const struct agg_entry *e = in->e;
+	const struct agg_sample *smp = in->smp;
+	struct keytab kt;
+	size_t ne = in->ne, nsmp = in->nsmp;
+	redisReply *r;
+	int rc;
+
+	memset(&kt, 0, sizeof kt);
+	s->args.len = 0;
+	s->args.n = 0;
+	arg_int(s, s->retention_s);
+	arg_int(s, 0);
+	flush_args_positions(s, pos, npos);
+	flush_args_since(s, e, ne);
+	flush_args_apply(s, &kt, e, ne, smp, nsmp, pos, npos, rj);
+	r = flush_send(s, group, &kt, st);
+	keytab_free(&kt);
+	if (r == NULL)
+		return -1;
+	if ((rc = flush_result(s, r, st)) == 0 && st != NULL) {
+		st->scripts++;
+		if (ne + nsmp > st->chunk_max)
+			st->chunk_max = ne + nsmp;
+	}
+	return rc;
+}
+
+/* FNV-1a of str, going on from h. */
+static uint32_t
+hash_str(uint32_t h, const char *str)
+{
+	for (; str != NULL && *str != '\0'; str++)
+		h = (h ^ (unsigned char)*str) * 16777619u;
+	return h;
+}
+
+/* The chunk of an entry: that of its (topic, hour) for a count, of its
+ * (topic, name) for a keyword or count_by value, so that one topic's many
+ * hours and names spread. */
+static uint32_t
+chunk_of_entry(const struct agg_entry *e, size_t nchunk)
+{
+	uint32_t h = hash_str(2166136261u, e->topic);
+
+	if (e->kind == AGG_KEYWORD || e->kind == AGG_BY)
+		h = hash_str(hash_str(h * 31, e->aux), e->aux2);
+	else
+		h = (h ^ (uint32_t)(hour_start(e->bucket) / 3600)) * 16777619u;
+	return (uint32_t)(h % nchunk);
+}
+
+/*
+ * The entries and samples of an aggregate laid out chunk by chunk: each
+ * hour of a topic's counts in one chunk, its samples in one, each of its
+ * keyword and count_by values in one (a key is then named by few
+ * chunks): chunk c is ce[cb[c] … cb[c + 1]) and cs[sb[c] … sb[c + 1]).
+ */
+struct chunks {
+	size_t			 n;
+	struct agg_entry	*ce;
+	struct agg_sample	*cs;
+	size_t			*cb, *sb;
+};
+
+static void
+chunks_split(struct chunks *ch, size_t nchunk, const struct agg_entry *e,
+    size_t ne, const struct agg_sample *smp, size_t nsmp)
+{
+	uint32_t *ec = xcalloc(ne + 1, sizeof *ec), *sc = xcalloc(nsmp + 1,
+	    sizeof *sc);
+	size_t *at = xcalloc(nchunk + 1, sizeof *at), i, c;
+
+	ch->n = nchunk;
+	ch->ce = xcalloc(ne + 1, sizeof *ch->ce);
+	ch->cs = xcalloc(nsmp + 1, sizeof *ch->cs);
+	ch->cb = xcalloc(nchunk + 1, sizeof *ch->cb);
+	ch->sb = xcalloc(nchunk + 1, sizeof *ch->sb);
+	for (i = 0; i < ne; i++) {	/* counting sort by chunk */
+		ec[i] = chunk_of_entry(&e[i], nchunk);
+		ch->cb[ec[i] + 1]++;
+	}
+	for (i = 0; i < nsmp; i++) {
+		sc[i] = hash_str(2166136261u, smp[i].topic) % nchunk;
+		ch->sb[sc[i] + 1]++;
+	}
+	for (c = 0; c < nchunk; c++) {
+		ch->cb[c + 1] += ch->cb[c];
+		ch->sb[c + 1] += ch->sb[c];
+	}
+	memcpy(at, ch->cb, (nchunk + 1) * sizeof *at);
+	for (i = 0; i < ne; i++)
+		ch->ce[at[ec[i]]++] = e[i];
+	memcpy(at, ch->sb, (nchunk + 1) * sizeof *at);
+	for (i = 0; i < nsmp; i++)
+		ch->cs[at[sc[i]]++] = smp[i];
+	free(ec);
+	free(sc);
+	free(at);
+}
+
+static void
+chunks_free(struct chunks *ch)
+{
+	free(ch->ce);
+	free(ch->cs);
+	free(ch->cb);
+	free(ch->sb);
+}
+
+/* One staged chunk as an argument of s->args: MessagePack arrays of its
+ * keys (KEYS[1…3] first) and of apply()'s arguments (built in s->chunk),
+ * with the partitions' times (npos of pos) and the rejects (rj). */
+static void
+stage_chunk(struct store *s, const char *group, const struct chunks *ch,
+    size_t c, const struct store_pos *pos, size_t npos,
+    const struct store_rejects *rj)
+{
+	struct keytab kt;
+	struct resp args = s->args, fixed;
+	char fk[3][512];
+	unsigned char kh[8], ah[8];
+	size_t fl[3], i, nkh, nah;
+
+	memset(&kt, 0, sizeof kt);
+	memset(&fixed, 0, sizeof fixed);
+	kt.keys.pack = fixed.pack = true;
+	s->args = s->chunk;		/* apply()'s arguments go to s->chunk */
+	s->args.len = 0;
+	s->args.n = 0;
+	s->args.pack = true;
+	flush_args_apply(s, &kt, ch->ce + ch->cb[c], ch->cb[c + 1] - ch->cb[c],
+	    ch->cs + ch->sb[c], ch->sb[c + 1] - ch->sb[c], pos, npos, rj);
+	s->chunk = s->args;
+	s->args = args;
+	fixed_keys(s, group, fk, fl);
+	for (i = 0; i < 3; i++)
+		resp_arg2(&fixed, fk[i], fl[i], NULL, 0);
+	nkh = pack_head(kh, kt.n + 3, true);
+	nah = pack_head(ah, s->chunk.n, true);
+	resp_bulk_head(&s->args, nkh + fixed.len + kt.keys.len + nah +
+	    s->chunk.len);
+	memcpy(s->args.buf + s->args.len, kh, nkh);
+	memcpy(s->args.buf + s->args.len + nkh, fixed.buf, fixed.len);
+	s->args.len += nkh + fixed.len;
+	if (kt.keys.len > 0)
+		memcpy(s->args.buf + s->args.len, kt.keys.buf, kt.keys.len);
+	s->args.len += kt.keys.len;
+	memcpy(s->args.buf + s->args.len, ah, nah);
+	memcpy(s->args.buf + s->args.len + nah, s->chunk.buf, s->chunk.len);
+	s->args.len += nah + s->chunk.len;
+	s->args.buf[s->args.len++] = '\r';
+	s->args.buf[s->args.len++] = '\n';
+	s->args.n++;
+	free(fixed.buf);
+	keytab_free(&kt);
+}
+
+/* FLUSH_LUA staging in's counts: 0, -1 or -2 (see flush_result). */
+static int
+stage(struct store *s, const char *group, const struct flush_in *in,
+    const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
+    struct store_flush_stats *st)
+{
+	const struct agg_entry *e = in->e;
+	const struct agg_sample *smp = in->smp;
+	struct chunks ch;
+	size_t ne = in->ne, nsmp = in->nsmp, nchunk, c, *use, nuse = 0, sz;
+	redisReply *r;
+	int rc;
+
+	/* chunks of about 3/4 of the bound, so that the largest stays near it */
+	nchunk = 1 + (ne + nsmp) * 4 / 3 / (size_t)s->chunk_entries;
+	chunks_split(&ch, nchunk, e, ne, smp, nsmp);
+	use = xcalloc(nchunk, sizeof *use);
+	for (c = 0; c < nchunk; c++)	/* the chunks that hold something */
+		if (ch.cb[c + 1] > ch.cb[c] || ch.sb[c + 1] > ch.sb[c] ||
+		    (c + 1 == nchunk && nuse == 0))
+			use[nuse++] = c;
+	s->args.len = 0;
+	s->args.n = 0;
+	arg_int(s, s->retention_s);
+	arg_int(s, (int64_t)nuse);
+	flush_args_positions(s, pos, npos);
+	flush_args_since(s, e, ne);
+	for (c = 0; c < nuse; c++) {
+		/* the rejects ride the first chunk, the times the last */
+		stage_chunk(s, group, &ch, use[c], pos, c + 1 == nuse ? npos : 0,
+		    c == 0 ? rj : NULL);
+		sz = ch.cb[use[c] + 1] - ch.cb[use[c]] + ch.sb[use[c] + 1] -
+		    ch.sb[use[c]];
+		if (st != NULL && sz > st->chunk_max)
+			st->chunk_max = sz;
+	}
+	free(use);
+	chunks_free(&ch);
+	if ((r = flush_send(s, group, NULL, st)) == NULL)
+		return -1;
+	if ((rc = flush_result(s, r, st)) == 0)
+		s->undrained = true;
+	return rc;
+}
+
+int
+store_stage(struct store *s, const char *group, const struct agg *a,
+    const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
+    struct store_flush_stats *st)
+{
+	struct flush_in in;
+	int rc;
+
+	if (st != NULL)
+		memset(st, 0, sizeof *st);
+	if (s->c == NULL && store_connect(s) == -1)
+		return -1;
+	if (s->sha[0] == '\0' && load_flush_script(s) == -1)
+		return -1;
+	flush_in_of(s, a, &in);
+	rc = stage(s, group, &in, pos, npos, rj, st);
+	free(in.smp);
+	return rc;
+}
+
+/* Sends n APPLY_LUA calls at once and reads their replies: 0 with *left
+ * the chunks still staged (0 once one found none), -1 on an error. */
+static int
+drain_round(struct store *s, const char *key, size_t klen, size_t n,
+    size_t *left, struct store_flush_stats *st)
+{
+	const char *argv[4] = { "EVALSHA", s->sha_apply, "1", key };
+	size_t lens[4] = { 7, 40, 1, klen }, i;
+	redisReply *r;
+	int rc = 0;
+
+	for (i = 0; i < n; i++)
+		if (redisAppendCommandArgv(s->c, 4, argv, lens) != REDIS_OK) {
+			drop(s);
+			store_set_err(s, "redis: cannot send a drain");
+			return -1;
+		}
+	if (st != NULL)
+		st->round_trips++;
+	for (i = 0; i < n && s->c != NULL; i++) {
+		if ((r = reply_of_sent(s)) == NULL) {
+			rc = -1;
+			continue;
+		}
+		if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		    r->element[0]->integer == 1) {
+			*left = (size_t)r->element[2]->integer;
+			if (st != NULL) {
+				st->scripts++;
+				st->commands += (size_t)r->element[1]->integer;
+			}
+		} else
+			*left = 0;
+		freeReplyObject(r);
+	}
+	return s->c == NULL ? -1 : rc;
+}
+
+int
+store_drain(struct store *s, struct store_flush_stats *st)
+{
+	char key[512];
+	size_t klen, left = 1;
+	bool retried = false;
+
+	if (s->c == NULL && store_connect(s) == -1)
+		return -1;
+	if (s->sha_apply[0] == '\0' && load_flush_script(s) == -1)
+		return -1;
+	klen = store_key(s, STORE_KEY_STAGED, NULL, NULL, NULL, key, sizeof key);
+	while (left > 0) {
+		if (drain_round(s, key, klen, left < 64 ? left : 64, &left,
+		    st) == 0)
+			continue;
+		if (retried || strstr(s->err, "NOSCRIPT") == NULL ||
+		    (s->c == NULL && store_connect(s) == -1) ||
+		    load_flush_script(s) == -1)
+			return -1;
+		retried = true;		/* the server restarted: load, go on */
+		left = 1;
+	}
+	s->undrained = false;
+	return 0;
+}
+
+bool
+store_undrained(const struct store *s)
+{
+	return s->undrained;
+}
+
+/* store_flush() on a connection with the scripts loaded: inline when the
+ * aggregate fits one script (and nothing is staged), else staged and
+ * drained. */
+static int
+flush_once(struct store *s, const char *group, const struct flush_in *in,
+    const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
+    struct store_flush_stats *st)
+{
+	int rc = -3;
+
+	if (s->undrained && store_drain(s, st) == -1)
+		return -1;
+	if (in->ne + in->nsmp <= (size_t)s->chunk_entries)
+		rc = flush_inline(s, group, in, pos, npos, rj, st);
+	if (rc != -3)
+		return rc;
+	/* too big for one script, or behind chunks someone staged */
+	if ((rc = stage(s, group, in, pos, npos, rj, st)) == 0 &&
+	    store_drain(s, st) == -1)
+		log_warn("flushed counts staged, not applied yet; the next "
+		    "flush applies them | error=\"%s\"", s->err);
 	return rc;
 }
 
@@ -1439,38 +2000,22 @@ store_flush(struct store *s, const char *group, const struct agg *a,
     const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
     struct store_flush_stats *st)
 {
-	const struct agg_entry *e;
-	const struct agg_sample *smp;
-	struct keytab kt;
-	size_t ne, nsmp;
-	redisReply *r;
-	int rc = -1;
+	struct flush_in in;
+	int rc;
 
-	memset(&kt, 0, sizeof kt);
 	if (st != NULL)
 		memset(st, 0, sizeof *st);
 	if (s->c == NULL && store_connect(s) == -1)
 		return -1;
 	if (s->sha[0] == '\0' && load_flush_script(s) == -1)
 		return -1;
-	e = agg_entries(a, &ne);
-	smp = agg_samples(a, &nsmp);
-	s->args.len = 0;
-	s->args.n = 0;
-	flush_args_positions(s, pos, npos);
-	flush_args_since(s, e, ne);
-	flush_args_increments(s, &kt, e, ne);
-	flush_args_samples(s, &kt, smp, nsmp);
-	flush_args_rejects(s, rj);
-	r = flush_send(s, group, &kt, st);
-	keytab_free(&kt);
-	if (r != NULL)
-		rc = flush_result(s, r, st);
-	else if (strstr(s->err, "NOSCRIPT") != NULL) {
-		/* the server restarted without our script: load and retry once */
-		if (store_connect(s) == 0 && load_flush_script(s) == 0)
-			rc = store_flush(s, group, a, pos, npos, rj, st);
-	}
+	flush_in_of(s, a, &in);
+	rc = flush_once(s, group, &in, pos, npos, rj, st);
+	if (rc == -1 && strstr(s->err, "NOSCRIPT") != NULL &&
+	    store_connect(s) == 0 && load_flush_script(s) == 0)
+		/* the server restarted without our scripts: load, retry once */
+		rc = flush_once(s, group, &in, pos, npos, rj, st);
+	free(in.smp);
 	return rc;
 }
 

@@ -52,7 +52,14 @@ struct store_conf {
 	int64_t		 retention_s;	/* TTL of counters beyond their day */
 	int64_t		 resolution_s;	/* counter bucket length (10 s if 0) */
 	int64_t		 samples_keep;	/* samples kept per topic */
+	int64_t		 chunk_entries;	/* entries one script applies at most
+					 * (redis.flush_max_entries) */
 };
+
+/* Entries one script applies when the config gives none, and how many
+ * such chunks a consumer's aggregate holds before it flushes early. */
+#define STORE_CHUNK_ENTRIES	4096
+#define STORE_FLUSH_CHUNKS	64
 
 /* The connection settings of cfg (redis.*, counters.retention, alerts.channel
  * and alerts.stream); the strings stay owned by cfg and password. */
@@ -83,6 +90,7 @@ enum store_key {
 	STORE_KEY_DIRTY,	/* dirty: topics counted into → earliest bucket */
 	STORE_KEY_AM_CURSOR,	/* am-cursor: Alertmanager URL → log entry id */
 	STORE_KEY_LAYOUT,	/* layout: the counters' encoding and resolution */
+	STORE_KEY_STAGED,	/* staged: flushed counts not applied yet */
 	STORE_KEY_ALERT_LOG,	/* <alerts.stream> */
 	STORE_KEY_CHANNEL	/* <alerts.channel><topic> (a Pub/Sub channel) */
 };
@@ -106,9 +114,11 @@ struct store_pos {
 #define STORE_POS_MARK	(-2)
 
 struct store_flush_stats {
-	size_t	commands;	/* Redis commands the script ran */
+	size_t	commands;	/* Redis commands the scripts ran */
 	size_t	round_trips;
 	size_t	bytes_sent;
+	size_t	scripts;	/* script calls that applied counts */
+	size_t	chunk_max;	/* the most entries one of them applied */
 };
 
 struct store;
@@ -151,13 +161,28 @@ void store_disconnect(struct store *s);
 struct store_rejects;
 
 /* Writes a whole aggregate, the positions it covers and the rejects met
- * on the way (rj; NULL: none), atomically.  Returns 0; -1 on a Redis
- * error (nothing was written; try again later); -2 if a position did not
- * match (another consumer owns the partition now: nothing was written;
- * the caller drops the aggregate and re-reads its positions). */
+ * on the way (rj; NULL: none), exactly once: in one script when it holds
+ * at most chunk_entries entries; else one script moves the positions and
+ * stages the counts in chunks of about chunk_entries, then one script per
+ * chunk applies it (store_drain()).  Returns 0 (the counts are stored:
+ * applied, or staged for the next drain); -1 on a Redis error (nothing
+ * was written; try again later); -2 if a position did not match (another
+ * consumer owns the partition now: nothing was written; the caller drops
+ * the aggregate and re-reads its positions). */
 int store_flush(struct store *s, const char *group, const struct agg *a,
     const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
     struct store_flush_stats *st);
+/* store_flush() without the apply of what it staged: the first half of a
+ * staged flush, as a process that dies right after it leaves the store. */
+int store_stage(struct store *s, const char *group, const struct agg *a,
+    const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
+    struct store_flush_stats *st);
+/* Applies every staged chunk, whoever staged it, one script each (st, when
+ * not NULL, adds them up).  0, or -1 on a Redis error (what is left stays
+ * staged). */
+int store_drain(struct store *s, struct store_flush_stats *st);
+/* Whether this store staged chunks that a failed drain left behind. */
+bool store_undrained(const struct store *s);
 
 /* Reads the stored next offset of each field (-1 when none). */
 int store_get_positions(struct store *s, const char *group,

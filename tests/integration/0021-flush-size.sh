@@ -1,7 +1,8 @@
 #!/bin/sh
-# Flushes bounded by size (redis.flush_max_entries): with a flush interval
-# far longer than the test, a daemon whose aggregate reaches 64 entries
-# flushes early, many times, each cut after a whole post.  Every message is
+# Flushes split by size (redis.flush_max_entries): with a flush interval
+# far longer than the test, a daemon whose aggregate reaches 64 scripts of
+# 64 entries flushes early, cut after a whole post, and stores it in many
+# scripts of about 64 entries each (staged, then applied).  Every message is
 # then counted exactly as `tidewatch match` counts it offline, the stored
 # positions cover every message, every key carries a TTL (set by the flush
 # that created one of its fields), and a restart counts nothing twice.
@@ -32,13 +33,15 @@ n=$(wc -l <"$T/posts.jsonl")
 
 start_daemon tw "$T/tw.yaml"
 produce_spread "$T/posts.jsonl"
-# what stays below 64 entries waits for the interval (or the shutdown)
+# what stays below 64 x 64 entries waits for the interval (or the shutdown)
 check "nearly every message counted well before the 60 s flush interval" \
     all_consumed_within 40 $((n - 100))
-check "the flushes were size-bounded (many, each of about 64 entries)" \
-    sh -c "[ \$(grep -c 'msg=\"flushed\"' '$T/tw.log') -ge 20 ] &&
-        sed -n 's/.*msg=\"flushed\".* entries=\\([0-9]*\\).*/\\1/p' '$T/tw.log' |
-        awk '\$1 > 64 + 200 { bad = 1 } END { exit bad }'"
+check "the flushes were split into scripts of about 64 entries (many, each at most 64 + slack)" \
+    sh -c "sed -n 's/.*msg=\"flushed\".* scripts=\\([0-9]*\\) script_entries_max=\\([0-9]*\\).*/\\1 \\2/p' '$T/tw.log' |
+        awk '{ n += \$1; if (\$2 > 64 + 200) bad = 1 } END { exit bad || n < 20 }'"
+check "a flush holds many scripts' worth: it flushes early at 64 x 64 entries" \
+    sh -c "grep 'msg=\"flushed\"' '$T/tw.log' | sed -n 's/.* entries=\\([0-9]*\\).*/\\1/p' |
+        awk '\$1 >= 64 * 64 { big++ } \$1 > 64 * 64 + 200 { bad = 1 } END { exit bad || big < 1 }'"
 kill -TERM "$tw_PID"
 wait "$tw_PID"
 check "SIGTERM: exit 0" test $? -eq 0

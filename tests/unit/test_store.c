@@ -352,6 +352,87 @@ test_flush_and_positions(void **state)
 	server_done(s);
 }
 
+/* A flush over redis.flush_max_entries is staged in chunks, then applied
+ * one script each.  Chunks only staged (their process died) are applied
+ * once, by the next store_check() or flush; an inline flush never moves a
+ * watermark past them. */
+static void
+test_flush_staged(void **state)
+{
+	struct store *s = server_store(), *s2;
+	struct agg *a = agg_new(10, 0), *small = agg_new(10, 0);
+	struct store_pos pos = { "posts/0", -1, 200, 1795669500000, 0 };
+	struct store_pos pos2 = { "posts/0", 200, 201, 1795671500000, 0 };
+	struct store_flush_stats st;
+	int64_t counts[200];
+	struct diag d;
+	redisReply *r;
+	int i;
+
+	(void)state;
+	diag_init(&d);
+	assert_int_equal(config_set(&cfg, "redis.flush_max_entries=64", &d), 0);
+	diag_free(&d);
+	store_free(s);
+	s = store_open(&cfg, NULL);
+	s2 = store_open(&cfg, NULL);
+	for (i = 0; i < 200; i++)
+		agg_add_total(a, 1795669500 + 10 * i);
+	/* staged only: the position moved, no count applied yet */
+	assert_int_equal(store_stage(s, "tw", a, &pos, 1, NULL, &st), 0);
+	assert_true(store_undrained(s));
+	assert_int_equal(rint_of("LLEN %s", "tidewatch:staged"), 1);
+	assert_int_equal(rint_of("EXISTS %s", "tidewatch:since"), 1);
+	assert_int_equal(store_get_counts(s, "_all", 1795669500, 10, 200,
+	    counts), 0);
+	assert_int_equal(counts[0], 0);
+	assert_int_equal(rint_of("HEXISTS tidewatch:pos:tw %s", "t:posts/0"),
+	    0);	/* the watermark waits for the counts */
+	/* a flush small enough for one script goes behind the staged chunk */
+	agg_add_total(small, 1795669500);
+	assert_int_equal(store_flush(s2, "tw", small, &pos2, 1, NULL, &st), 0);
+	assert_int_equal(rint_of("EXISTS %s", "tidewatch:staged"), 0);
+	assert_true(st.scripts >= 2);
+	assert_int_equal(store_get_counts(s, "_all", 1795669500, 10, 200,
+	    counts), 0);
+	assert_int_equal(counts[0], 2);
+	for (i = 1; i < 200; i++)
+		assert_int_equal(counts[i], 1);
+	r = redisCommand(rc, "HGET tidewatch:pos:tw t:posts/0");
+	assert_non_null(r);
+	assert_int_equal(r->type, REDIS_REPLY_STRING);
+	assert_string_equal(r->str, "1795671500000");
+	freeReplyObject(r);
+	/* a staged flush left by a crash: store_check() applies it, once */
+	pos.from = 201;
+	pos.to = 300;
+	assert_int_equal(store_stage(s, "tw", a, &pos, 1, NULL, NULL), 0);
+	assert_int_equal(store_check(s2, "tw"), 0);
+	assert_int_equal(store_check(s2, "tw"), 0);
+	assert_int_equal(rint_of("EXISTS %s", "tidewatch:staged"), 0);
+	assert_int_equal(store_get_counts(s, "_all", 1795669500, 10, 200,
+	    counts), 0);
+	assert_int_equal(counts[0], 3);
+	assert_int_equal(counts[199], 2);
+	/* a flush of many topics' worth goes through store_flush() whole */
+	pos.from = 300;
+	pos.to = 400;
+	assert_int_equal(store_flush(s, "tw", a, &pos, 1, NULL, &st), 0);
+	assert_false(store_undrained(s));
+	assert_int_equal(st.scripts, 1);
+	assert_int_equal(st.chunk_max, 200);
+	assert_int_equal(store_get_counts(s, "_all", 1795669500, 10, 200,
+	    counts), 0);
+	assert_int_equal(counts[199], 3);
+	diag_init(&d);
+	assert_int_equal(config_set(&cfg, "redis.flush_max_entries=4096", &d), 0);
+	diag_free(&d);
+	store_free(s2);
+	agg_free(a);
+	agg_free(small);
+	server_done(s);
+}
+
 /* A field of rejected-total, -1 when absent. */
 static long long
 rejected_total(const char *reason)
@@ -542,6 +623,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_flush_and_positions, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flush_rejects, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_flush_staged, setup,
 		    teardown),
 	};
 	const struct CMUnitTest auth_tests[] = {
