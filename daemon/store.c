@@ -43,9 +43,9 @@
  * it in the same script: every increment, the partitions' newest post times
  * and lags, the rejects met since the last flush (counts by reason, dead
  * letters).  A larger aggregate is staged instead: the same atomic script
- * pushes it onto <p>staged as chunks of about chunk_entries (each a
- * MessagePack pair of its keys and arguments; a topic's counters and
- * samples in one chunk, each keyword or value of it in one), and then one
+ * pushes it onto <p>staged as chunks of about half chunk_entries (each a
+ * MessagePack pair of its keys and arguments; chunks_split() says what
+ * goes together), and then one
  * APPLY_LUA call per chunk pops the oldest and applies it, so no script
  * runs long while a flush still aggregates a whole interval.  The last
  * chunk of a flush carries the post times, so the detector's watermark
@@ -504,14 +504,12 @@ store_disconnect(struct store *s)
 	drop(s);
 }
 
-redisReply *
-store_run(struct store *s, int argc, const char **argv, const size_t *lens)
+/* r, the reply to a command sent (NULL: the connection failed); or NULL
+ * with the error noted, the connection dropped when it failed or when a
+ * demoted master answered. */
+static redisReply *
+reply_checked(struct store *s, redisReply *r)
 {
-	redisReply *r;
-
-	if (s->c == NULL && store_connect(s) == -1)
-		return NULL;
-	r = redisCommandArgv(s->c, argc, argv, lens);
 	if (r == NULL) {
 		snprintf(s->err, sizeof s->err, "redis: %s",
 		    s->c->errstr[0] ? s->c->errstr : "connection lost");
@@ -528,6 +526,14 @@ store_run(struct store *s, int argc, const char **argv, const size_t *lens)
 		return NULL;
 	}
 	return r;
+}
+
+redisReply *
+store_run(struct store *s, int argc, const char **argv, const size_t *lens)
+{
+	if (s->c == NULL && store_connect(s) == -1)
+		return NULL;
+	return reply_checked(s, redisCommandArgv(s->c, argc, argv, lens));
 }
 
 redisContext *
@@ -1520,22 +1526,9 @@ reply_of_sent(struct store *s)
 {
 	redisReply *r = NULL;
 
-	if (redisGetReply(s->c, (void **)&r) != REDIS_OK || r == NULL) {
-		snprintf(s->err, sizeof s->err, "redis: %s",
-		    s->c->errstr[0] ? s->c->errstr : "connection lost");
-		note_fault(s, STORE_FAULT_UNREACHABLE);
-		drop(s);
-		return NULL;
-	}
-	if (r->type == REDIS_REPLY_ERROR) {
-		snprintf(s->err, sizeof s->err, "redis: %s", r->str);
-		note_fault(s, store_fault_of_reply(r->str));
-		freeReplyObject(r);
-		if (s->fault == STORE_FAULT_UNAVAILABLE)
-			drop(s);	/* a demoted master: find the new one */
-		return NULL;
-	}
-	return r;
+	if (redisGetReply(s->c, (void **)&r) != REDIS_OK)
+		r = NULL;
+	return reply_checked(s, r);
 }
 
 /* EVALSHA sha numkeys <positions> <since> <staged> KEYS... ARGV..., from
@@ -1714,9 +1707,13 @@ hash_str(uint32_t h, const char *str)
 	return h;
 }
 
-/* The chunk of an entry: that of its (topic, hour) for a count, of its
+/* Counts of one topic that go into one chunk: those of STORE_CHUNK_SPAN_S
+ * seconds (60 cells at 10 s). */
+#define STORE_CHUNK_SPAN_S	600
+
+/* The chunk of an entry: that of its (topic, span) for a count, of its
  * (topic, name) for a keyword or count_by value, so that one topic's many
- * hours and names spread. */
+ * buckets and names spread. */
 static uint32_t
 chunk_of_entry(const struct agg_entry *e, size_t nchunk)
 {
@@ -1725,15 +1722,18 @@ chunk_of_entry(const struct agg_entry *e, size_t nchunk)
 	if (e->kind == AGG_KEYWORD || e->kind == AGG_BY)
 		h = hash_str(hash_str(h * 31, e->aux), e->aux2);
 	else
-		h = (h ^ (uint32_t)(hour_start(e->bucket) / 3600)) * 16777619u;
+		h = (h ^ (uint32_t)(e->bucket / STORE_CHUNK_SPAN_S)) * 16777619u;
 	return (uint32_t)(h % nchunk);
 }
 
 /*
- * The entries and samples of an aggregate laid out chunk by chunk: each
- * hour of a topic's counts in one chunk, its samples in one, each of its
- * keyword and count_by values in one (a key is then named by few
- * chunks): chunk c is ce[cb[c] … cb[c + 1]) and cs[sb[c] … sb[c + 1]).
+ * The entries and samples of an aggregate laid out chunk by chunk: a
+ * topic's counts of each STORE_CHUNK_SPAN_S in one chunk, its samples of
+ * each bucket in one, each of its keyword and count_by values in one (a
+ * key is then named by few chunks; the increments of a key split between
+ * chunks add up the same, and the newest samples_keep of a set are the
+ * same however its samples come): chunk c is ce[cb[c] … cb[c + 1]) and
+ * cs[sb[c] … sb[c + 1]).
  */
 struct chunks {
 	size_t			 n;
@@ -1760,7 +1760,8 @@ chunks_split(struct chunks *ch, size_t nchunk, const struct agg_entry *e,
 		ch->cb[ec[i] + 1]++;
 	}
 	for (i = 0; i < nsmp; i++) {
-		sc[i] = hash_str(2166136261u, smp[i].topic) % nchunk;
+		sc[i] = (hash_str(2166136261u, smp[i].topic) ^
+		    (uint32_t)smp[i].bucket) * 16777619u % nchunk;
 		ch->sb[sc[i] + 1]++;
 	}
 	for (c = 0; c < nchunk; c++) {
@@ -1848,8 +1849,8 @@ stage(struct store *s, const char *group, const struct flush_in *in,
 	redisReply *r;
 	int rc;
 
-	/* chunks of about 3/4 of the bound, so that the largest stays near it */
-	nchunk = 1 + (ne + nsmp) * 4 / 3 / (size_t)s->chunk_entries;
+	/* chunks of about half the bound, so that the largest stays below it */
+	nchunk = 1 + (ne + nsmp) * 2 / (size_t)s->chunk_entries;
 	chunks_split(&ch, nchunk, e, ne, smp, nsmp);
 	use = xcalloc(nchunk, sizeof *use);
 	for (c = 0; c < nchunk; c++)	/* the chunks that hold something */
@@ -1880,6 +1881,22 @@ stage(struct store *s, const char *group, const struct flush_in *in,
 	return rc;
 }
 
+/* What a flush does first: clear st, connect, load the scripts, and lay
+ * out a's counts in in.  0, or -1 (nothing to free then). */
+static int
+flush_begin(struct store *s, const struct agg *a, struct flush_in *in,
+    struct store_flush_stats *st)
+{
+	if (st != NULL)
+		memset(st, 0, sizeof *st);
+	if (s->c == NULL && store_connect(s) == -1)
+		return -1;
+	if (s->sha[0] == '\0' && load_flush_script(s) == -1)
+		return -1;
+	flush_in_of(s, a, in);
+	return 0;
+}
+
 int
 store_stage(struct store *s, const char *group, const struct agg *a,
     const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
@@ -1888,13 +1905,8 @@ store_stage(struct store *s, const char *group, const struct agg *a,
 	struct flush_in in;
 	int rc;
 
-	if (st != NULL)
-		memset(st, 0, sizeof *st);
-	if (s->c == NULL && store_connect(s) == -1)
+	if (flush_begin(s, a, &in, st) == -1)
 		return -1;
-	if (s->sha[0] == '\0' && load_flush_script(s) == -1)
-		return -1;
-	flush_in_of(s, a, &in);
 	rc = stage(s, group, &in, pos, npos, rj, st);
 	free(in.smp);
 	return rc;
@@ -2003,13 +2015,8 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 	struct flush_in in;
 	int rc;
 
-	if (st != NULL)
-		memset(st, 0, sizeof *st);
-	if (s->c == NULL && store_connect(s) == -1)
+	if (flush_begin(s, a, &in, st) == -1)
 		return -1;
-	if (s->sha[0] == '\0' && load_flush_script(s) == -1)
-		return -1;
-	flush_in_of(s, a, &in);
 	rc = flush_once(s, group, &in, pos, npos, rj, st);
 	if (rc == -1 && strstr(s->err, "NOSCRIPT") != NULL &&
 	    store_connect(s) == 0 && load_flush_script(s) == 0)

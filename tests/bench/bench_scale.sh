@@ -257,14 +257,17 @@ median_of() { sort -g | awk '{ v[NR] = $1 }
     END { if (NR == 0) print "NA"; else print v[int((NR + 1) / 2)] }'; }
 
 # script_stats N: the flush scripts' time inside Redis (EVALSHA): calls and
-# mean from INFO commandstats, the slowest and how many took 50 ms or more
-# from the slow log (every one over 1 ms is logged)
+# mean from INFO commandstats (the detector's scripts too), the slowest and
+# how many took 50 ms or more from the slow log (every one over 1 ms is
+# logged; those whose first key is the positions or the staged list: the
+# flush's scripts, staging and applying)
 script_stats() {
 	_cs=$(rcli info commandstats | tr -d '\r' |
 	    sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),usec=[0-9]*,usec_per_call=\([0-9.]*\).*/\1 \2/p')
 	# p99 over every call: the calls not logged took under 1 ms
 	rcli slowlog get 100000 | awk -v calls="${_cs%% *}" '
-	    /^[0-9]+$/ { v[++n] = $1 } /^EVALSHA$/ { if (n >= 3) d[++m] = v[n] }
+	    k > 0 && --k == 0 && /:(pos:.*|staged)$/ { d[++m] = p }
+	    /^[0-9]+$/ { v[++n] = $1 } /^EVALSHA$/ { if (n >= 3) { p = v[n]; k = 3 } }
 	    { if ($0 !~ /^[0-9]+$/) n = 0 }
 	    END { for (i = 1; i <= m; i++) { if (d[i] > mx) mx = d[i]; if (d[i] >= 50000) o++ }
 	          r = int((calls + 99) / 100)	# the r-th slowest is the p99
