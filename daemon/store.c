@@ -1711,11 +1711,11 @@ hash_str(uint32_t h, const char *str)
  * seconds (60 cells at 10 s). */
 #define STORE_CHUNK_SPAN_S	600
 
-/* The chunk of an entry: that of its (topic, span) for a count, of its
+/* The bin (of nbin) of an entry: that of its (topic, span) for a count, of its
  * (topic, name) for a keyword or count_by value, so that one topic's many
  * buckets and names spread. */
 static uint32_t
-chunk_of_entry(const struct agg_entry *e, size_t nchunk)
+chunk_of_entry(const struct agg_entry *e, size_t nbin)
 {
 	uint32_t h = hash_str(2166136261u, e->topic);
 
@@ -1723,7 +1723,7 @@ chunk_of_entry(const struct agg_entry *e, size_t nchunk)
 		h = hash_str(hash_str(h * 31, e->aux), e->aux2);
 	else
 		h = (h ^ (uint32_t)(e->bucket / STORE_CHUNK_SPAN_S)) * 16777619u;
-	return (uint32_t)(h % nchunk);
+	return (uint32_t)(h % nbin);
 }
 
 /*
@@ -1742,40 +1742,61 @@ struct chunks {
 	size_t			*cb, *sb;
 };
 
+/* Bins per chunk: a chunk is a run of bins, cut once it holds its
+ * target, so it passes the target by less than one bin. */
+#define STORE_CHUNK_BINS	16
+
 static void
-chunks_split(struct chunks *ch, size_t nchunk, const struct agg_entry *e,
+chunks_split(struct chunks *ch, size_t target, const struct agg_entry *e,
     size_t ne, const struct agg_sample *smp, size_t nsmp)
 {
+	size_t nbin = STORE_CHUNK_BINS * (1 + (ne + nsmp) / target), i, b;
 	uint32_t *ec = xcalloc(ne + 1, sizeof *ec), *sc = xcalloc(nsmp + 1,
 	    sizeof *sc);
-	size_t *at = xcalloc(nchunk + 1, sizeof *at), i, c;
+	size_t *eb = xcalloc(nbin + 1, sizeof *eb), *smb = xcalloc(nbin + 1,
+	    sizeof *smb), *at = xcalloc(nbin + 1, sizeof *at);
 
-	ch->n = nchunk;
 	ch->ce = xcalloc(ne + 1, sizeof *ch->ce);
 	ch->cs = xcalloc(nsmp + 1, sizeof *ch->cs);
-	ch->cb = xcalloc(nchunk + 1, sizeof *ch->cb);
-	ch->sb = xcalloc(nchunk + 1, sizeof *ch->sb);
-	for (i = 0; i < ne; i++) {	/* counting sort by chunk */
-		ec[i] = chunk_of_entry(&e[i], nchunk);
-		ch->cb[ec[i] + 1]++;
+	for (i = 0; i < ne; i++) {	/* counting sort by bin */
+		if (e[i].kind != AGG_COUNT && e[i].kind != AGG_KEYWORD &&
+		    e[i].kind != AGG_BY) {
+			ec[i] = UINT32_MAX;	/* the aggregate's bookkeeping */
+			continue;
+		}
+		ec[i] = chunk_of_entry(&e[i], nbin);
+		eb[ec[i] + 1]++;
 	}
 	for (i = 0; i < nsmp; i++) {
 		sc[i] = (hash_str(2166136261u, smp[i].topic) ^
-		    (uint32_t)smp[i].bucket) * 16777619u % nchunk;
-		ch->sb[sc[i] + 1]++;
+		    (uint32_t)smp[i].bucket) * 16777619u % nbin;
+		smb[sc[i] + 1]++;
 	}
-	for (c = 0; c < nchunk; c++) {
-		ch->cb[c + 1] += ch->cb[c];
-		ch->sb[c + 1] += ch->sb[c];
+	for (b = 0; b < nbin; b++) {
+		eb[b + 1] += eb[b];
+		smb[b + 1] += smb[b];
 	}
-	memcpy(at, ch->cb, (nchunk + 1) * sizeof *at);
+	memcpy(at, eb, (nbin + 1) * sizeof *at);
 	for (i = 0; i < ne; i++)
-		ch->ce[at[ec[i]]++] = e[i];
-	memcpy(at, ch->sb, (nchunk + 1) * sizeof *at);
+		if (ec[i] != UINT32_MAX)
+			ch->ce[at[ec[i]]++] = e[i];
+	memcpy(at, smb, (nbin + 1) * sizeof *at);
 	for (i = 0; i < nsmp; i++)
 		ch->cs[at[sc[i]]++] = smp[i];
+	ch->cb = xcalloc(nbin + 1, sizeof *ch->cb);
+	ch->sb = xcalloc(nbin + 1, sizeof *ch->sb);
+	ch->n = 0;
+	for (b = 0; b < nbin; b++)	/* runs of bins of about target */
+		if (eb[b + 1] - ch->cb[ch->n] + smb[b + 1] - ch->sb[ch->n] >=
+		    target || b + 1 == nbin) {
+			ch->n++;
+			ch->cb[ch->n] = eb[b + 1];
+			ch->sb[ch->n] = smb[b + 1];
+		}
 	free(ec);
 	free(sc);
+	free(eb);
+	free(smb);
 	free(at);
 }
 
@@ -1845,17 +1866,16 @@ stage(struct store *s, const char *group, const struct flush_in *in,
 	const struct agg_entry *e = in->e;
 	const struct agg_sample *smp = in->smp;
 	struct chunks ch;
-	size_t ne = in->ne, nsmp = in->nsmp, nchunk, c, *use, nuse = 0, sz;
+	size_t ne = in->ne, nsmp = in->nsmp, c, *use, nuse = 0, sz;
 	redisReply *r;
 	int rc;
 
 	/* chunks of about half the bound, so that the largest stays below it */
-	nchunk = 1 + (ne + nsmp) * 2 / (size_t)s->chunk_entries;
-	chunks_split(&ch, nchunk, e, ne, smp, nsmp);
-	use = xcalloc(nchunk, sizeof *use);
-	for (c = 0; c < nchunk; c++)	/* the chunks that hold something */
+	chunks_split(&ch, (size_t)s->chunk_entries / 2, e, ne, smp, nsmp);
+	use = xcalloc(ch.n, sizeof *use);
+	for (c = 0; c < ch.n; c++)	/* the chunks that hold something */
 		if (ch.cb[c + 1] > ch.cb[c] || ch.sb[c + 1] > ch.sb[c] ||
-		    (c + 1 == nchunk && nuse == 0))
+		    (c + 1 == ch.n && nuse == 0))
 			use[nuse++] = c;
 	s->args.len = 0;
 	s->args.n = 0;

@@ -381,7 +381,8 @@ test_flush_staged(void **state)
 	/* staged only: the position moved, no count applied yet */
 	assert_int_equal(store_stage(s, "tw", a, &pos, 1, NULL, &st), 0);
 	assert_true(store_undrained(s));
-	assert_int_equal(rint_of("LLEN %s", "tidewatch:staged"), 1);
+	/* 10-minute spans of the counts, in chunks of about 32 entries */
+	assert_true(rint_of("LLEN %s", "tidewatch:staged") >= 2);
 	assert_int_equal(rint_of("EXISTS %s", "tidewatch:since"), 1);
 	assert_int_equal(store_get_counts(s, "_all", 1795669500, 10, 200,
 	    counts), 0);
@@ -419,8 +420,8 @@ test_flush_staged(void **state)
 	pos.to = 400;
 	assert_int_equal(store_flush(s, "tw", a, &pos, 1, NULL, &st), 0);
 	assert_false(store_undrained(s));
-	assert_int_equal(st.scripts, 1);
-	assert_int_equal(st.chunk_max, 200);
+	assert_true(st.scripts >= 2);
+	assert_true(st.chunk_max >= 60 && st.chunk_max < 200);
 	assert_int_equal(store_get_counts(s, "_all", 1795669500, 10, 200,
 	    counts), 0);
 	assert_int_equal(counts[199], 3);
