@@ -426,7 +426,7 @@ test_flush_staged(void **state)
 	    counts), 0);
 	assert_int_equal(counts[199], 3);
 	diag_init(&d);
-	assert_int_equal(config_set(&cfg, "redis.flush_max_entries=1024", &d), 0);
+	assert_int_equal(config_set(&cfg, "redis.flush_max_entries=512", &d), 0);
 	diag_free(&d);
 	store_free(s2);
 	agg_free(a);
