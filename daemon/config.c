@@ -128,7 +128,7 @@ static const struct copt config_table[] = {
 	{ "redis.flush_interval", CT_DUR_MS, O(flush_interval_ms), 0, "1s",
 	  10, 60000, NULL, 0, "how often local counts are written to Redis" },
 	{ "redis.flush_max_entries", CT_INT, O(flush_max_entries), 0, "512",
-	  64, INT64_C(1) << 24, NULL, 0, "the most local count entries (counts, keyword hits, breakdowns, samples) one flush script applies; a larger flush is staged and applied in scripts of about this many, and a consumer flushes early once it holds 64 times this many" },
+	  64, INT64_C(1) << 24, NULL, 0, "the most local count entries (counts, keyword hits, breakdowns, samples) one flush script applies; a larger flush is staged and applied in scripts of about this many, and a consumer flushes early once it holds 16 times this many" },
 
 	{ "rules.paths", CT_LIST, O(rule_paths), O(rule_npaths), TW_SYSCONFDIR "/tidewatch/rules.d",
 	  0, 0, NULL, 1, "rule files or directories of *.yaml" },

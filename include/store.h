@@ -59,7 +59,7 @@ struct store_conf {
 /* Entries one script applies when the config gives none, and how many
  * such chunks a consumer's aggregate holds before it flushes early. */
 #define STORE_CHUNK_ENTRIES	512
-#define STORE_FLUSH_CHUNKS	64
+#define STORE_FLUSH_CHUNKS	16
 
 /* The connection settings of cfg (redis.*, counters.retention, alerts.channel
  * and alerts.stream); the strings stay owned by cfg and password. */

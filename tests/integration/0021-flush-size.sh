@@ -33,16 +33,16 @@ n=$(wc -l <"$T/posts.jsonl")
 
 start_daemon tw "$T/tw.yaml"
 produce_spread "$T/posts.jsonl"
-# what stays below 64 x 64 entries waits for the interval (or the shutdown);
-# the first 64 x 64 entries hold most of the posts
+# what stays below 16 x 64 entries waits for the interval (or the shutdown);
+# the early flushes hold most of the posts
 check "most messages counted well before the 60 s flush interval" \
     all_consumed_within 40 $((n / 2))
 check "the flushes were split into scripts of about 64 entries (many, each at most 64 + slack)" \
     sh -c "sed -n 's/.*msg=\"flushed\".* scripts=\\([0-9]*\\) script_entries_max=\\([0-9]*\\).*/\\1 \\2/p' '$T/tw.log' |
         awk '{ n += \$1; if (\$2 > 64 + 200) bad = 1 } END { exit bad || n < 20 }'"
-check "a flush holds many scripts' worth: it flushes early at 64 x 64 entries" \
+check "a flush holds many scripts' worth: it flushes early at 16 x 64 entries" \
     sh -c "grep 'msg=\"flushed\"' '$T/tw.log' | sed -n 's/.* entries=\\([0-9]*\\).*/\\1/p' |
-        awk '\$1 >= 64 * 64 { big++ } \$1 > 64 * 64 + 200 { bad = 1 } END { exit bad || big < 1 }'"
+        awk '\$1 >= 16 * 64 { big++ } \$1 > 16 * 64 + 200 { bad = 1 } END { exit bad || big < 1 }'"
 kill -TERM "$tw_PID"
 wait "$tw_PID"
 check "SIGTERM: exit 0" test $? -eq 0
