@@ -70,6 +70,12 @@
 #define STATE_BATCH		4096	/* topics (or blocks) per load_states
 					 * (save_states) call */
 
+/* What a topic's guards read distinct counts through. */
+struct tdistinct {
+	struct detector		*d;
+	const struct rule_topic	*t;
+};
+
 struct tstate {
 	char			*topic;		/* topic id */
 	size_t			 nblocks;
@@ -90,6 +96,7 @@ struct tstate {
 	/* for the tick under way: the series (counts from ser), and per
 	 * block the first window end to step */
 	struct watch_topic	 w;
+	struct tdistinct	 dx;		/* w.ser's distinct_arg */
 	const struct rule_alert	*a;		/* the topic's blocks */
 	int			*changed;	/* per block: an action, save */
 	bool			 step;		/* stepped through watch_step */
@@ -509,6 +516,17 @@ reads_from(const struct detector *d, struct tstate *ts, int64_t Tcur,
 	return lo;
 }
 
+/* spike_series.distinct: through the evidence source. */
+static int
+series_distinct(void *arg, int64_t from, int64_t to, int64_t out[3])
+{
+	const struct tdistinct *x = arg;
+
+	if (x->d->ops->evidence.distinct == NULL)
+		return -1;
+	return x->d->ops->evidence.distinct(x->d->arg, x->t, from, to, out);
+}
+
 /* Readies topic t for stepping to Tcur (series, first window ends) and
  * says which span of its counts to read, if any: [*from, read_to). */
 static bool
@@ -522,6 +540,10 @@ prepare_topic(struct detector *d, struct tstate *ts,
 	ts->w.ser.resolution_s = d->cfg->resolution_s;
 	ts->w.ser.history_start = d->history_start;
 	sparse_series(&ts->ser, &ts->w.ser);
+	ts->dx.d = d;
+	ts->dx.t = t;
+	ts->w.ser.distinct = series_distinct;
+	ts->w.ser.distinct_arg = &ts->dx;
 	ts->w.nblocks = ts->nblocks;
 	ts->w.st = ts->st;
 	ts->step = ts->touched = false;
@@ -1142,6 +1164,14 @@ redis_samples(void *arg, const struct rule_topic *t, int64_t from,
 }
 
 static int
+redis_distinct(void *arg, const struct rule_topic *t, int64_t from,
+    int64_t to, int64_t out[3])
+{
+	return store_get_distinct(((struct detector_redis *)arg)->store, t->id,
+	    from, to, out);
+}
+
+static int
 redis_held_add(void *arg, const char *id, const char *json,
     int64_t window_end, int64_t wall_ms, int64_t wait_s)
 {
@@ -1198,7 +1228,8 @@ static const struct detector_ops redis_ops = {
 	.read_spans = redis_read_spans,
 	.publish = redis_publish,
 	.errstr = redis_errstr,
-	.evidence = { .top = redis_top, .samples = redis_samples },
+	.evidence = { .top = redis_top, .samples = redis_samples,
+	    .distinct = redis_distinct },
 	.held = { .add = redis_held_add, .list = redis_held_list,
 	    .send = redis_held_send },
 };

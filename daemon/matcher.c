@@ -831,3 +831,9 @@ match_post(struct match_ctx *ctx, const struct post *p,
 	ctx->p = NULL;
 	return 0;
 }
+
+const struct norm_buf *
+match_normalized(const struct match_ctx *ctx)
+{
+	return &ctx->nb;
+}

@@ -13,6 +13,8 @@
  *   <p>b:<topic>:<field>:<yyyymmdd>  as k:, per count_by value
  *   <p>bn:<topic>:<field>:<yyyymmdd> value → index (the first
  *                                    STORE_VALUES_PER_DAY, then _other)
+ *   <p>ha:<topic>:<yyyymmddhh>       HyperLogLog of the hour's authors
+ *   <p>ht:<topic>:<yyyymmddhh>       HyperLogLog of the hour's text keys
  *   <p>s:<topic>                     sample posts scored by post time in ms
  *                                    (ZADD GT; the newest samples_keep kept)
  *   <p>pos:<group>                   "<kafka topic>/<partition>" → next offset,
@@ -38,7 +40,10 @@
  * stored offset against what this consumer expects (so a consumer that lost
  * a partition cannot write for it), then applies every increment and moves
  * the positions, and adds the rejects met since the last flush (counts by
- * reason, dead letters), all in one atomic script: a message is counted,
+ * reason, dead letters) and the distinct authors and texts (PFADD of
+ * every element the aggregate holds for a key, each key with its
+ * EXPIREAT: adding an element twice changes nothing, so a replayed flush
+ * adds nothing either), all in one atomic script: a message is counted,
  * or dead-lettered, exactly once however often it is re-read.  The increments are sorted by
  * key here, so that each key costs one BITFIELD a flush with all its cells
  * (and a series one HMGET of its names).  A key that BITFIELD creates (its
@@ -82,6 +87,8 @@ static const char *const KEY_NAMES[] = {
 	[STORE_KEY_KEYWORD_NAMES] = "kn:%s:%s",
 	[STORE_KEY_BREAKDOWN] =	"b:%s:%s:%s",
 	[STORE_KEY_BREAKDOWN_NAMES] = "bn:%s:%s:%s",
+	[STORE_KEY_AUTHORS] =	"ha:%s:%s",
+	[STORE_KEY_TEXTS] =	"ht:%s:%s",
 	[STORE_KEY_SAMPLES] =	"s:%s",
 	[STORE_KEY_POSITIONS] =	"pos:%s",
 	[STORE_KEY_SINCE] =	"since",
@@ -218,6 +225,14 @@ static const char FLUSH_LUA[] =
 "    i = i + 5\n"
 "  end\n"
 "  cmds = cmds + nr + nk\n"
+"end\n"
+"local nh = tonumber(ARGV[i]); i = i + 1\n"
+"for g = 1, nh do\n"
+"  local k, m = KEYS[tonumber(ARGV[i])], tonumber(ARGV[i + 2])\n"
+"  redis.call('PFADD', k, unpack(ARGV, i + 3, i + 2 + m))\n"
+"  redis.call('EXPIREAT', k, ARGV[i + 1])\n"
+"  cmds = cmds + 2\n"
+"  i = i + 3 + m\n"
 "end\n"
 "redis.call('EXPIRE', KEYS[1], ttl)\n"
 "redis.call('EXPIRE', KEYS[2], ttl)\n"
@@ -924,6 +939,8 @@ key_letters(enum store_key kind)
 	case STORE_KEY_KEYWORD_NAMES:	return "kn";
 	case STORE_KEY_BREAKDOWN:	return "b";
 	case STORE_KEY_BREAKDOWN_NAMES:	return "bn";
+	case STORE_KEY_AUTHORS:		return "ha";
+	case STORE_KEY_TEXTS:		return "ht";
 	default:			return "s";
 	}
 }
@@ -940,12 +957,14 @@ entry_key(struct store *s, struct keytab *kt, enum store_key kind,
 	size_t len, np = 0;
 	bool breakdown = kind == STORE_KEY_BREAKDOWN ||
 	    kind == STORE_KEY_BREAKDOWN_NAMES;
+	bool hourly = kind == STORE_KEY_COUNTS || kind == STORE_KEY_AUTHORS ||
+	    kind == STORE_KEY_TEXTS;
 
 	want.kind = (int)kind;
 	want.topic = topic;
 	want.aux = aux;
 	/* counters: one key an hour; the others one a day */
-	want.day = kind == STORE_KEY_SAMPLES ? 0 : kind == STORE_KEY_COUNTS ?
+	want.day = kind == STORE_KEY_SAMPLES ? 0 : hourly ?
 	    hour_start(bucket) / 3600 + 1 : day_start(bucket) / 86400 + 1;
 	want.ki = 0;
 	if ((kt->nused + 1) * 2 > kt->nslots)
@@ -957,7 +976,7 @@ entry_key(struct store *s, struct keytab *kt, enum store_key kind,
 	part[np++] = topic;
 	if (breakdown)
 		part[np++] = aux;
-	if (kind == STORE_KEY_COUNTS) {
+	if (hourly) {
 		hour_name(bucket, dname, sizeof dname);
 		part[np++] = dname;
 	} else if (kind != STORE_KEY_SAMPLES) {
@@ -1357,6 +1376,58 @@ flush_args_rejects(struct store *s, const struct store_rejects *rj)
 	}
 }
 
+static int
+distinct_cmp(const void *x, const void *y)
+{
+	const size_t *a = x, *b = y;
+
+	return a[0] != b[0] ? (a[0] < b[0] ? -1 : 1) :
+	    a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/* Distinct elements: the count of groups, then of each the key index, its
+ * EXPIREAT, the count of elements and each (8 bytes, little-endian); a
+ * key's elements in groups of at most STORE_PART_CELLS. */
+static void
+flush_args_distinct(struct store *s, struct keytab *kt,
+    const struct agg_distinct *d, size_t nd)
+{
+	size_t (*order)[2] = xcalloc(nd + 1, sizeof *order);
+	size_t i, j, k, ng = 0;
+	unsigned char b[8];
+
+	for (i = 0; i < nd; i++) {
+		order[i][0] = entry_key(s, kt, d[i].kind == AGG_AUTHORS ?
+		    STORE_KEY_AUTHORS : STORE_KEY_TEXTS, d[i].topic, NULL,
+		    d[i].hour);
+		order[i][1] = i;
+	}
+	qsort(order, nd, sizeof *order, distinct_cmp);
+	for (i = 0; i < nd; i = j) {
+		for (j = i; j < nd && order[j][0] == order[i][0] &&
+		    j - i < STORE_PART_CELLS; j++)
+			;
+		ng++;
+	}
+	arg_int(s, (int64_t)ng);
+	for (i = 0; i < nd; i = j) {
+		for (j = i; j < nd && order[j][0] == order[i][0] &&
+		    j - i < STORE_PART_CELLS; j++)
+			;
+		arg_int(s, (int64_t)order[i][0]);
+		arg_int(s, kt->expire[order[i][0] - 3]);
+		arg_int(s, (int64_t)(j - i));
+		for (; i < j; i++) {
+			uint64_t e = d[order[i][1]].elem;
+
+			for (k = 0; k < 8; k++)
+				b[k] = (unsigned char)(e >> (8 * k));
+			arg_add(s, (const char *)b, 8);
+		}
+	}
+	free(order);
+}
+
 /* EVALSHA sha numkeys <positions> <since> KEYS... ARGV..., from the
  * RESP already written: a header, then the keys, then the arguments. */
 static redisReply *
@@ -1441,8 +1512,9 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 {
 	const struct agg_entry *e;
 	const struct agg_sample *smp;
+	const struct agg_distinct *dst;
 	struct keytab kt;
-	size_t ne, nsmp;
+	size_t ne, nsmp, ndst;
 	redisReply *r;
 	int rc = -1;
 
@@ -1462,6 +1534,8 @@ store_flush(struct store *s, const char *group, const struct agg *a,
 	flush_args_increments(s, &kt, e, ne);
 	flush_args_samples(s, &kt, smp, nsmp);
 	flush_args_rejects(s, rj);
+	dst = agg_distincts(a, &ndst);
+	flush_args_distinct(s, &kt, dst, ndst);
 	r = flush_send(s, group, &kt, st);
 	keytab_free(&kt);
 	if (r != NULL)
@@ -1667,6 +1741,58 @@ store_get_samples(struct store *s, const char *topic, int64_t from, int64_t to,
 		(*json)[(*n)++] = xstrdup(v);
 	}
 	freeReplyObject(r);
+	return 0;
+}
+
+int
+store_get_distinct(struct store *s, const char *topic, int64_t from,
+    int64_t to, int64_t out[3])
+{
+	static const enum store_key kinds[2] = { STORE_KEY_AUTHORS,
+		STORE_KEY_TEXTS };
+	enum { MAXH = 24 * 8 };
+	char (*keys)[512], hn[48];
+	const char *argv[MAXH + 1];
+	int64_t h, lo = store_hour_start(from), hi = to;
+	struct store_span sp;
+	size_t k, n;
+	redisReply *r;
+
+	if (hi > lo + (int64_t)MAXH * 3600)
+		hi = lo + (int64_t)MAXH * 3600;
+	sp.topic = topic;
+	sp.from = lo;
+	sp.to = hi <= lo ? lo : store_hour_start(hi - 1) + 3600;
+	out[2] = 0;
+	if (store_read_spans(s, s->resolution_s, &sp, 1) == -1)
+		return -1;
+	for (k = 0; k < sp.n; k++)
+		out[2] += sp.pts[k].count;
+	free(sp.pts);
+	keys = xcalloc(MAXH, sizeof *keys);
+
+	for (k = 0; k < 2; k++) {
+		argv[0] = "PFCOUNT";
+		n = 0;
+		for (h = lo; h < hi && n < MAXH; h += 3600) {
+			hour_name(h, hn, sizeof hn);
+			store_key(s, kinds[k], topic, hn, NULL, keys[n],
+			    sizeof keys[n]);
+			argv[n + 1] = keys[n];
+			n++;
+		}
+		if (n == 0) {
+			out[k] = 0;
+			continue;
+		}
+		if ((r = store_run(s, (int)n + 1, argv, NULL)) == NULL) {
+			free(keys);
+			return -1;
+		}
+		out[k] = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+		freeReplyObject(r);
+	}
+	free(keys);
 	return 0;
 }
 
