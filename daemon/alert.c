@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "alert.h"
 #include "jsonw.h"
 #include "xmalloc.h"
@@ -149,6 +151,30 @@ write_distinct(struct jsonw *w, const struct alert_distinct *d)
 	jsonw_raw(w, ",", 1);
 }
 
+/* "top_text":{"text","posts","of","share"} or null, and a comma. */
+static void
+write_top_text(struct jsonw *w, const struct alert_top_text *tt)
+{
+	jsonw_key(w, "top_text");
+	if (tt->text == NULL || tt->of <= 0) {
+		jsonw_rawz(w, "null,");
+		return;
+	}
+	jsonw_raw(w, "{", 1);
+	jsonw_key(w, "text");
+	jsonw_strz(w, tt->text);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "posts");
+	jsonw_int(w, tt->n);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "of");
+	jsonw_int(w, tt->of);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "share");
+	write_num(w, (double)tt->n / (double)tt->of);
+	jsonw_raw(w, "},", 2);
+}
+
 char *
 alert_json(const struct alert *al)
 {
@@ -199,6 +225,7 @@ alert_json(const struct alert *al)
 	write_num(&w, al->ev.zscore);
 	jsonw_raw(&w, ",", 1);
 	write_distinct(&w, &al->distinct);
+	write_top_text(&w, &al->top_text);
 	jsonw_key(&w, "top_keywords");
 	write_top(&w, &al->keywords);
 	jsonw_raw(&w, ",", 1);
@@ -283,6 +310,56 @@ make_distinct(struct alert *al, const struct rule_topic *t,
 	d->base_posts = v[2];
 }
 
+/* The most repeated text among the window's ALERT_TEXT_SAMPLES newest
+ * samples, by text key (ties: the newest); its newest sample's text. */
+static void
+make_top_text(struct alert *al, const struct rule_topic *t,
+    const struct alert_evidence *src, void *arg)
+{
+	char **json = NULL;
+	size_t n = 0, i, j, best = 0, bestn = 0, cnt;
+	uint64_t *keys;
+	cJSON **docs;
+
+	if (src->text_key == NULL || src->samples(arg, t, al->ev.window_start,
+	    al->ev.window_end, ALERT_TEXT_SAMPLES, &json, &n) == -1 || n == 0) {
+		for (i = 0; json != NULL && i < n; i++)
+			free(json[i]);
+		free(json);
+		return;
+	}
+	keys = xcalloc(n, sizeof *keys);
+	docs = xcalloc(n, sizeof *docs);
+	for (i = 0; i < n; i++) {
+		cJSON *tx;
+
+		docs[i] = cJSON_Parse(json[i]);
+		tx = cJSON_GetObjectItem(docs[i], "text");
+		keys[i] = cJSON_IsString(tx) ? src->text_key(arg,
+		    tx->valuestring, strlen(tx->valuestring)) : 0;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = cnt = 0; j < n; j++)
+			cnt += keys[j] == keys[i];
+		if (cnt > bestn) {
+			bestn = cnt;
+			best = i;
+		}
+	}
+	al->top_text.text = xstrdup(cJSON_IsString(cJSON_GetObjectItem(
+	    docs[best], "text")) ? cJSON_GetObjectItem(docs[best],
+	    "text")->valuestring : "");
+	al->top_text.n = (int64_t)bestn;
+	al->top_text.of = (int64_t)n;
+	for (i = 0; i < n; i++) {
+		cJSON_Delete(docs[i]);
+		free(json[i]);
+	}
+	free(docs);
+	free(keys);
+	free(json);
+}
+
 void
 alert_make(struct alert *al, const struct rule_topic *t, size_t block,
     enum spike_action act, const struct spike_eval *ev, int64_t detected_ms,
@@ -318,6 +395,7 @@ alert_make(struct alert *al, const struct rule_topic *t, size_t block,
 	(void)src->samples(arg, t, ev->window_start, ev->window_end,
 	    ALERT_SAMPLES, &al->samples, &al->nsamples);
 	make_distinct(al, t, src, arg);
+	make_top_text(al, t, src, arg);
 }
 
 int
@@ -493,4 +571,7 @@ alert_clear(struct alert *al)
 	al->nsamples = 0;
 	al->distinct.authors = al->distinct.texts = al->distinct.posts = -1;
 	al->distinct.base_authors = al->distinct.base_posts = -1;
+	free(al->top_text.text);
+	al->top_text.text = NULL;
+	al->top_text.n = al->top_text.of = 0;
 }

@@ -30,6 +30,7 @@
 #include "backtest.h"
 #include "hll.h"
 #include "spike.h"
+#include "textkey.h"
 #include "strmap.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -84,6 +85,8 @@ struct backtest {
 	size_t			 nheld, capheld;
 	int64_t			 held_since, held_wall, held_wait;
 	size_t			 nalerts, ndigests;
+	const struct normalizer	*norm;		/* text keys; NULL: none */
+	struct textkey_scratch	 tks;
 };
 
 struct backtest *
@@ -132,6 +135,7 @@ backtest_free(struct backtest *bt)
 	}
 	free(bt->tc);
 	strmap_free(&bt->ids);
+	textkey_scratch_free(&bt->tks);
 	held_forget(bt);
 	free(bt->held);
 	free(bt);
@@ -592,11 +596,30 @@ evidence_distinct(void *arg, const struct rule_topic *t, int64_t from,
 	    to - bt->offset, out);
 }
 
+/* alert_evidence.text_key, with the posts' normaliser. */
+static uint64_t
+evidence_text_key(void *arg, const char *text, size_t len)
+{
+	struct backtest *bt = arg;
+	uint64_t k = 0;
+
+	if (bt->norm != NULL)
+		(void)textkey_of_text(bt->norm, text, len, &bt->tks, &k);
+	return k;
+}
+
 static const struct alert_evidence evidence = {
 	.top = evidence_top,
 	.samples = evidence_samples,
 	.distinct = evidence_distinct,
+	.text_key = evidence_text_key,
 };
+
+void
+backtest_set_normalizer(struct backtest *bt, const struct normalizer *norm)
+{
+	bt->norm = norm;
+}
 
 /* ---- group_wait: held in an array ---------------------------------------- */
 

@@ -28,8 +28,11 @@
  *      block whose span holds no count and that is not firing (nor learning
  *      an EWMA) is stepped at once, and a topic with nothing new whose
  *      blocks already stand at T is not stepped;
+ *      a guarded block's distinct authors and texts are read from Redis
+ *      (store_get_distinct) when its condition holds (spike.c);
  *   5. on a firing, repeat or resolve, gathers the evidence (top keywords,
- *      count_by values, samples: alert_make) and publishes it through
+ *      count_by values, samples, distinct authors and texts: alert_make)
+ *      and publishes it through
  *      alert_publish(), whose dedup key makes the notification unique
  *      across daemons; a new alert of a topic with group_wait is held in
  *      Redis instead (alert_group_hold) and sent as part of a digest once
@@ -57,6 +60,7 @@
 #include "stats.h"
 #include "store.h"
 #include "sparse.h"
+#include "textkey.h"
 #include "strmap.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -1055,6 +1059,9 @@ struct detector_redis {
 	struct store		*store;
 	struct alert_pub	 pub;
 	struct store_held	 read;		/* what held_list last read */
+	struct normalizer	*norm;		/* for text keys, made when first
+						 * needed */
+	struct textkey_scratch	 tks;
 };
 
 static struct detector_redis *
@@ -1076,6 +1083,8 @@ redis_free(struct detector_redis *r)
 		return;
 	store_held_clear(&r->read);
 	store_free(r->store);
+	norm_free(r->norm);
+	textkey_scratch_free(&r->tks);
 	free(r);
 }
 
@@ -1171,6 +1180,22 @@ redis_distinct(void *arg, const struct rule_topic *t, int64_t from,
 	    from, to, out);
 }
 
+/* alert_evidence.text_key, with the posts' normaliser (0 if it cannot
+ * be made). */
+static uint64_t
+redis_text_key(void *arg, const char *text, size_t len)
+{
+	struct detector_redis *r = arg;
+	char err[256];
+	uint64_t k = 0;
+
+	if (r->norm == NULL && (r->norm = norm_new(&r->cfg->norm, err,
+	    sizeof err)) == NULL)
+		return 0;
+	(void)textkey_of_text(r->norm, text, len, &r->tks, &k);
+	return k;
+}
+
 static int
 redis_held_add(void *arg, const char *id, const char *json,
     int64_t window_end, int64_t wall_ms, int64_t wait_s)
@@ -1229,7 +1254,7 @@ static const struct detector_ops redis_ops = {
 	.publish = redis_publish,
 	.errstr = redis_errstr,
 	.evidence = { .top = redis_top, .samples = redis_samples,
-	    .distinct = redis_distinct },
+	    .distinct = redis_distinct, .text_key = redis_text_key },
 	.held = { .add = redis_held_add, .list = redis_held_list,
 	    .send = redis_held_send },
 };

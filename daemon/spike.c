@@ -27,7 +27,11 @@
  * also need the count season robust deviations above the same window
  * 1..season_lookback season_periods back (median, 1.4826 MAD; stateless,
  * O(lookback) per step; passes with fewer than 3 such windows kept).
- * spike_run() is the stepping loop of the
+ * A guarded block (count authors or texts, min_authors,
+ * max_posts_per_author) whose condition holds then reads its distinct
+ * counts through the series' distinct callback (the detector's Redis
+ * HyperLogLogs, backtest's in memory) and holds only if they pass: read
+ * only then, so a quiet topic costs no read.  spike_run() is the stepping loop of the
  * daemon and backtest: learn, evaluate, step, emit, with the state put
  * back if emit fails; spike_reads() names the buckets a step needs, so
  * the readers of Redis fetch them first.  spike_step(): see its comment.  Time arithmetic

@@ -43,6 +43,13 @@ struct alert_distinct {
 	int64_t	base_authors, base_posts;
 };
 
+/* The text posted most often among the window's newest samples (copies
+ * merged by text key): n of the `of` samples are it. */
+struct alert_top_text {
+	char	*text;		/* NULL: no sample */
+	int64_t	 n, of;
+};
+
 struct alert {
 	enum spike_action		 action;	/* FIRE, REPEAT or RESOLVE */
 	const struct rule_topic		*topic;
@@ -52,6 +59,7 @@ struct alert {
 	struct alert_breakdown		*breakdown;
 	size_t				 nbreakdown;
 	struct alert_distinct		 distinct;
+	struct alert_top_text		 top_text;
 	char			       **samples;	/* JSON objects {"id":…,"text":…} */
 	size_t				 nsamples;
 	bool				 late;		/* published after its time
@@ -73,6 +81,8 @@ char *alert_json(const struct alert *al);
 /* Top keywords and values are counted over the window widened to whole
  * slots of STORE_SLOT_S seconds (the store counts them per slot). */
 #define ALERT_SAMPLES		3	/* sample posts */
+#define ALERT_TEXT_SAMPLES	50	/* newest samples the top text is
+					 * found among */
 
 /* The order of top keywords and values: the larger count first, then the
  * name (strcmp); <0 when (c1, n1) ranks before (c2, n2).  Every evidence
@@ -86,7 +96,9 @@ int alert_top_cmp(int64_t c1, const char *n1, int64_t c2, const char *n2);
  * objects {"id":…,"text":…}; caller frees each and the array.
  * distinct: the distinct authors (out[0]) and texts (out[1]) and the posts
  * (out[2]) of the whole hours that [from, to) touches.  Each returns 0,
- * or -1 (the alert then goes out with what was found). */
+ * or -1 (the alert then goes out with what was found).  text_key: the
+ * text key (textkey.h) of a sample's text, for the top repeated text;
+ * NULL: none is named. */
 struct alert_evidence {
 	int	(*top)(void *arg, const struct rule_topic *t, const char *field,
 		    int64_t from, int64_t to, size_t max, struct alert_top *out);
@@ -94,6 +106,7 @@ struct alert_evidence {
 		    int64_t to, size_t max, char ***json, size_t *n);
 	int	(*distinct)(void *arg, const struct rule_topic *t, int64_t from,
 		    int64_t to, int64_t out[3]);
+	uint64_t (*text_key)(void *arg, const char *text, size_t len);
 };
 
 /* Fills al for action act of block `block` of t over ev, detected at

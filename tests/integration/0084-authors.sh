@@ -5,7 +5,7 @@
 # texts 1; fifty accounts posting fifty texts about something else fire a
 # min_authors topic with authors 50.  The HyperLogLogs in Redis say the
 # same, and `tidewatch backtest` over the same posts gives the same alerts
-# with the same counts.
+# with the same counts and the same top repeated text.
 SCRIPT=0084-authors
 . tests/integration/helpers.sh
 need redis-server redis-cli
@@ -62,6 +62,8 @@ check "raw: the alert shows authors 3, texts 1, 30 posts per author" \
     grep -q '"topic":"raw".*"authors":3,"texts":1,"posts_per_author":30,' "$T/daemon.jsonl"
 check "crowd: the alert shows authors 50, texts 50" \
     grep -q '"topic":"crowd".*"authors":50,"texts":50,"posts_per_author":1,' "$T/daemon.jsonl"
+check "raw: its top text is the reposted one, every sample of the window" \
+    grep -q '"topic":"raw".*"top_text":{"text":"[^"]*停水三天[^"]*","posts":\([0-9]*\),"of":\1,"share":1}' "$T/daemon.jsonl"
 pf() { rcli PFCOUNT $(rcli --scan --pattern "tidewatch:$1:$2:*"); }
 check "Redis: ha:raw counts 3 authors, ht:raw 1 text, ha:crowd 50" \
     test "$(pf ha raw) $(pf ht raw) $(pf ha crowd)" = "3 1 50"
@@ -73,8 +75,8 @@ check "daemon: exit 0" test $? -eq 0
     >"$T/backtest.jsonl" 2>"$T/backtest.err"
 check "backtest: exit 0" test $? -eq 0
 fields() {
-	grep -o '"topic":"[a-z]*"\|"authors":[0-9null]*,"texts":[0-9null]*,"posts_per_author":[0-9.null]*' "$1" |
-	    paste -d ' ' - - | sort -u
+	grep -o '"topic":"[a-z]*"\|"authors":[0-9null]*,"texts":[0-9null]*,"posts_per_author":[0-9.null]*\|"top_text":{[^}]*}' "$1" |
+	    paste -d ' ' - - - | sort -u
 }
 fields "$T/daemon.jsonl" >"$T/daemon.f"
 fields "$T/backtest.jsonl" >"$T/backtest.f"
