@@ -6,7 +6,7 @@
 # min_authors topic with authors 50.  The HyperLogLogs in Redis say the
 # same, and `tidewatch backtest` over the same posts gives the same alerts
 # with the same counts and the same top repeated text.
-SCRIPT=0084-authors
+SCRIPT=0091-authors
 . tests/integration/helpers.sh
 need redis-server redis-cli
 

@@ -8,7 +8,7 @@
 # consumer group under another key prefix, counts from the same topic in
 # one clean pass, and that is 300 authors and 200 texts (within the
 # estimator's error).
-SCRIPT=0085-fault-authors
+SCRIPT=0092-fault-authors
 . tests/integration/helpers.sh
 need redis-server redis-cli
 
