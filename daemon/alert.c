@@ -310,30 +310,23 @@ make_distinct(struct alert *al, const struct rule_topic *t,
 	d->base_posts = v[2];
 }
 
-/* The most repeated text among the window's ALERT_TEXT_SAMPLES newest
- * samples, by text key (ties: the newest); its newest sample's text. */
+/* The most repeated text among the alert's samples, by text key (ties:
+ * the newest); its newest sample's text.  The samples, not more of them:
+ * the daemon's and backtest's are the same posts (agg.h). */
 static void
-make_top_text(struct alert *al, const struct rule_topic *t,
-    const struct alert_evidence *src, void *arg)
+make_top_text(struct alert *al, const struct alert_evidence *src, void *arg)
 {
-	char **json = NULL;
-	size_t n = 0, i, j, best = 0, bestn = 0, cnt;
+	size_t n = al->nsamples, i, j, best = 0, bestn = 0, cnt;
 	uint64_t *keys;
 	cJSON **docs;
+	const cJSON *tx;
 
-	if (src->text_key == NULL || src->samples(arg, t, al->ev.window_start,
-	    al->ev.window_end, ALERT_TEXT_SAMPLES, &json, &n) == -1 || n == 0) {
-		for (i = 0; json != NULL && i < n; i++)
-			free(json[i]);
-		free(json);
+	if (src->text_key == NULL || n == 0)
 		return;
-	}
 	keys = xcalloc(n, sizeof *keys);
 	docs = xcalloc(n, sizeof *docs);
 	for (i = 0; i < n; i++) {
-		cJSON *tx;
-
-		docs[i] = cJSON_Parse(json[i]);
+		docs[i] = cJSON_Parse(al->samples[i]);
 		tx = cJSON_GetObjectItem(docs[i], "text");
 		keys[i] = cJSON_IsString(tx) ? src->text_key(arg,
 		    tx->valuestring, strlen(tx->valuestring)) : 0;
@@ -346,18 +339,14 @@ make_top_text(struct alert *al, const struct rule_topic *t,
 			best = i;
 		}
 	}
-	al->top_text.text = xstrdup(cJSON_IsString(cJSON_GetObjectItem(
-	    docs[best], "text")) ? cJSON_GetObjectItem(docs[best],
-	    "text")->valuestring : "");
+	tx = cJSON_GetObjectItem(docs[best], "text");
+	al->top_text.text = xstrdup(cJSON_IsString(tx) ? tx->valuestring : "");
 	al->top_text.n = (int64_t)bestn;
 	al->top_text.of = (int64_t)n;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		cJSON_Delete(docs[i]);
-		free(json[i]);
-	}
 	free(docs);
 	free(keys);
-	free(json);
 }
 
 void
@@ -395,7 +384,7 @@ alert_make(struct alert *al, const struct rule_topic *t, size_t block,
 	(void)src->samples(arg, t, ev->window_start, ev->window_end,
 	    ALERT_SAMPLES, &al->samples, &al->nsamples);
 	make_distinct(al, t, src, arg);
-	make_top_text(al, t, src, arg);
+	make_top_text(al, src, arg);
 }
 
 int

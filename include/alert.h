@@ -43,8 +43,8 @@ struct alert_distinct {
 	int64_t	base_authors, base_posts;
 };
 
-/* The text posted most often among the window's newest samples (copies
- * merged by text key): n of the `of` samples are it. */
+/* The text posted most often among the alert's samples (copies merged by
+ * text key): n of the `of` samples are it. */
 struct alert_top_text {
 	char	*text;		/* NULL: no sample */
 	int64_t	 n, of;
@@ -81,8 +81,6 @@ char *alert_json(const struct alert *al);
 /* Top keywords and values are counted over the window widened to whole
  * slots of STORE_SLOT_S seconds (the store counts them per slot). */
 #define ALERT_SAMPLES		3	/* sample posts */
-#define ALERT_TEXT_SAMPLES	50	/* newest samples the top text is
-					 * found among */
 
 /* The order of top keywords and values: the larger count first, then the
  * name (strcmp); <0 when (c1, n1) ranks before (c2, n2).  Every evidence

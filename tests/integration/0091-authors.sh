@@ -62,7 +62,7 @@ check "raw: the alert shows authors 3, texts 1, 30 posts per author" \
     grep -q '"topic":"raw".*"authors":3,"texts":1,"posts_per_author":30,' "$T/daemon.jsonl"
 check "crowd: the alert shows authors 50, texts 50" \
     grep -q '"topic":"crowd".*"authors":50,"texts":50,"posts_per_author":1,' "$T/daemon.jsonl"
-check "raw: its top text is the reposted one, every sample of the window" \
+check "raw: its top text is the reposted one, every sample of the alert" \
     grep -q '"topic":"raw".*"top_text":{"text":"[^"]*停水三天[^"]*","posts":\([0-9]*\),"of":\1,"share":1}' "$T/daemon.jsonl"
 pf() { rcli PFCOUNT $(rcli --scan --pattern "tidewatch:$1:$2:*"); }
 check "Redis: ha:raw counts 3 authors, ht:raw 1 text, ha:crowd 50" \

@@ -279,7 +279,7 @@ test_id_stable(void **state)
 /* ---- evidence ---------------------------------------------------------- */
 
 struct asked {
-	size_t	keywords, values, samples, text_samples, calls;
+	size_t	keywords, values, samples, calls;
 	int64_t	from, to;
 	int64_t	dfrom[2], dto[2];	/* the distinct spans asked */
 	size_t	ndistinct;
@@ -311,18 +311,13 @@ src_samples(void *arg, const struct rule_topic *t, int64_t from, int64_t to,
 
 	(void)t, (void)from, (void)to;
 	a->calls++;
-	if (a->samples == 0)
-		a->samples = max;
-	else
-		a->text_samples = max;
+	a->samples = max;
+	/* the newest first; two copies of one text */
 	*json = xcalloc(3, sizeof **json);
 	(*json)[0] = xstrdup("{\"id\":\"p1\",\"text\":\"x\"}");
-	*n = 1;
-	if (max > ALERT_SAMPLES) {	/* the top text's: 2 copies of one text */
-		(*json)[1] = xstrdup("{\"id\":\"p2\",\"text\":\"y\\\"z\"}");
-		(*json)[2] = xstrdup("{\"id\":\"p3\",\"text\":\"Y\\\"z!\"}");
-		*n = 3;
-	}
+	(*json)[1] = xstrdup("{\"id\":\"p2\",\"text\":\"y\\\"z\"}");
+	(*json)[2] = xstrdup("{\"id\":\"p3\",\"text\":\"Y\\\"z!\"}");
+	*n = 3;
 	return 0;
 }
 
@@ -385,7 +380,7 @@ test_make_evidence_limits(void **state)
 	assert_int_equal(al.detected_ms, 42);
 	assert_int_equal(al.nbreakdown, 1);
 	assert_string_equal(al.breakdown[0].field, "region");
-	assert_int_equal(al.nsamples, 1);
+	assert_int_equal(al.nsamples, 3);
 	/* distinct counts: the window's hours, then the 24 hours before */
 	assert_int_equal(a.ndistinct, 2);
 	assert_true(a.dfrom[0] == T_END - 300 && a.dto[0] == T_END);
@@ -394,8 +389,7 @@ test_make_evidence_limits(void **state)
 	json = alert_json(&al);
 	assert_non_null(strstr(json, "\"authors\":12,\"texts\":4,"
 	    "\"posts_per_author\":5,\"baseline_posts_per_author\":2,"));
-	/* the top text among ALERT_TEXT_SAMPLES: the newest of its copies */
-	assert_int_equal(a.text_samples, ALERT_TEXT_SAMPLES);
+	/* the top text among the samples: the newest of its copies */
 	assert_non_null(strstr(json, "\"top_text\":{\"text\":\"y\\\"z\","
 	    "\"posts\":2,\"of\":3,\"share\":0.67},"));
 	free(json);
