@@ -37,7 +37,7 @@ n=$(wc -l <"$T/posts.jsonl")
 
 start_redis
 start_kafka posts:4
-RULES="$T/rules" write_config "$T/tw.yaml" </dev/null
+KAFKA_PROPS="$SHORT_SESSION" RULES="$T/rules" write_config "$T/tw.yaml" </dev/null
 start_daemon tw0 "$T/tw.yaml"
 stream "$T/posts.jsonl" 1500
 i=1
