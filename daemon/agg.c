@@ -26,7 +26,10 @@
  * count_by value is interned per post); the cache is dropped when the
  * rule set changes.  A post matching many topics of a large rule set
  * finds each topic's cache entry at a random place: agg_add() prefetches
- * them all before reading the first.  One aggregate per thread.
+ * them all before reading the first.  Distinct authors and texts of
+ * (topic, hour) are a third table, a set of (kind, topic, hour, element)
+ * in insertion order (struct dset), cleared with the rest.  One aggregate
+ * per thread.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -73,8 +76,18 @@ struct cand {
 					 * caller holds this reference */
 };
 
+/* The distinct elements: an array in insertion order and an open-addressing
+ * index over it (slot: index + 1, 0 empty). */
+struct dset {
+	struct agg_distinct	*v;
+	size_t			 n, cap;
+	uint32_t		*slots;
+	size_t			 nslots;	/* power of two */
+};
+
 struct agg {
 	int64_t			 res;
+	struct dset		 ds;
 	size_t			 samples_per_bucket;
 
 	struct agg_entry	*entries;
@@ -292,6 +305,61 @@ entry(struct agg *a, int kind, const char *topic, int64_t bucket,
 	return e;
 }
 
+/* ---- distinct elements ------------------------------------------------- */
+
+static uint32_t
+dset_hash(const char *topic, int64_t hour, int kind, uint64_t elem)
+{
+	return hash_mix(((uint64_t)(uintptr_t)topic * 31 + (uint64_t)hour) *
+	    131 + (uint64_t)kind) ^ hash_mix(elem);
+}
+
+static void
+dset_rehash(struct dset *d)
+{
+	size_t i, j, mask;
+
+	free(d->slots);
+	d->nslots = d->nslots ? d->nslots * 2 : 1024;
+	d->slots = xcalloc(d->nslots, sizeof *d->slots);
+	mask = d->nslots - 1;
+	for (i = 0; i < d->n; i++) {
+		const struct agg_distinct *e = &d->v[i];
+
+		for (j = dset_hash(e->topic, e->hour, e->kind, e->elem) & mask;
+		    d->slots[j] != 0; j = (j + 1) & mask)
+			;
+		d->slots[j] = (uint32_t)i + 1;
+	}
+}
+
+/* Adds (kind, topic, hour, elem) unless it is there. */
+static void
+dset_add(struct dset *d, const char *topic, int64_t hour, int kind,
+    uint64_t elem)
+{
+	size_t j, mask;
+	struct agg_distinct *e;
+
+	if ((d->n + 1) * 2 > d->nslots)
+		dset_rehash(d);
+	mask = d->nslots - 1;
+	for (j = dset_hash(topic, hour, kind, elem) & mask; d->slots[j] != 0;
+	    j = (j + 1) & mask) {
+		e = &d->v[d->slots[j] - 1];
+		if (e->elem == elem && e->topic == topic && e->hour == hour &&
+		    e->kind == kind)
+			return;
+	}
+	d->v = xgrow(d->v, &d->cap, d->n + 1, sizeof *d->v);
+	e = &d->v[d->n++];
+	e->topic = topic;
+	e->hour = hour;
+	e->elem = elem;
+	e->kind = (uint8_t)kind;
+	d->slots[j] = (uint32_t)d->n;
+}
+
 struct agg *
 agg_new(int64_t resolution_s, size_t samples_per_bucket)
 {
@@ -363,6 +431,8 @@ agg_free(struct agg *a)
 	free(a->entries);
 	free(a->heads);
 	free(a->slots);
+	free(a->ds.v);
+	free(a->ds.slots);
 	free(a);
 }
 
@@ -623,7 +693,7 @@ agg_posts(const struct agg *a)
 size_t
 agg_size(const struct agg *a)
 {
-	return a->nentries + a->nsamples;
+	return a->nentries + a->nsamples + a->ds.n;
 }
 
 void
@@ -638,6 +708,9 @@ agg_clear(struct agg *a)
 		free_strings(a);
 	a->all_last = 0;
 	a->posts = 0;
+	a->ds.n = 0;
+	if (a->ds.slots != NULL)
+		memset(a->ds.slots, 0, a->ds.nslots * sizeof *a->ds.slots);
 }
 
 void
@@ -668,6 +741,42 @@ agg_merge(struct agg *a, struct agg *b)
 		offer_sample(a, (size_t)(e - a->entries), s->time_ms, &c);
 		sjson_unref(c.json);
 	}
+	for (i = 0; i < b->ds.n; i++) {
+		const struct agg_distinct *d = &b->ds.v[i];
+
+		dset_add(&a->ds, intern(a, d->topic, strlen(d->topic)), d->hour,
+		    d->kind, d->elem);
+	}
 	a->posts += b->posts;
 	agg_clear(b);
+}
+
+void
+agg_add_distinct(struct agg *a, const struct ruleset *rs, int64_t t_ms,
+    const struct match_result *res, const struct agg_keys *k)
+{
+	int64_t t_s = t_ms / 1000 - (t_ms < 0 && t_ms % 1000 ? 1 : 0);
+	int64_t h = t_s / AGG_DISTINCT_S * AGG_DISTINCT_S;
+	size_t i;
+
+	if (t_s < 0 && h != t_s)
+		h -= AGG_DISTINCT_S;
+	for (i = 0; i < res->ntopics; i++) {
+		struct tcache *tc = rs == a->crs ? &a->tc[res->topics[i].topic] :
+		    NULL;
+		const char *id = tc != NULL && tc->id != NULL ? tc->id :
+		    intern(a, rs->topics[res->topics[i].topic].id,
+		    strlen(rs->topics[res->topics[i].topic].id));
+
+		if (k->has_author)
+			dset_add(&a->ds, id, h, AGG_AUTHORS, k->author);
+		dset_add(&a->ds, id, h, AGG_TEXTS, k->text);
+	}
+}
+
+const struct agg_distinct *
+agg_distincts(const struct agg *a, size_t *n)
+{
+	*n = a->ds.n;
+	return a->ds.v;
 }

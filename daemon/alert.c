@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "alert.h"
 #include "jsonw.h"
 #include "xmalloc.h"
@@ -120,6 +122,59 @@ write_top(struct jsonw *w, const struct alert_top *t)
 	jsonw_raw(w, "]", 1);
 }
 
+/* n, or null when unknown (< 0). */
+static void
+write_count(struct jsonw *w, const char *key, int64_t n)
+{
+	jsonw_key(w, key);
+	if (n < 0)
+		jsonw_rawz(w, "null");
+	else
+		jsonw_int(w, n);
+	jsonw_raw(w, ",", 1);
+}
+
+/* "authors", "texts", "posts_per_author", "baseline_posts_per_author",
+ * each followed by a comma. */
+static void
+write_distinct(struct jsonw *w, const struct alert_distinct *d)
+{
+	write_count(w, "authors", d->authors);
+	write_count(w, "texts", d->texts);
+	jsonw_key(w, "posts_per_author");
+	write_num(w, d->authors > 0 && d->posts >= 0 ?
+	    (double)d->posts / (double)d->authors : NAN);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "baseline_posts_per_author");
+	write_num(w, d->base_authors > 0 && d->base_posts >= 0 ?
+	    (double)d->base_posts / (double)d->base_authors : NAN);
+	jsonw_raw(w, ",", 1);
+}
+
+/* "top_text":{"text","posts","of","share"} or null, and a comma. */
+static void
+write_top_text(struct jsonw *w, const struct alert_top_text *tt)
+{
+	jsonw_key(w, "top_text");
+	if (tt->text == NULL || tt->of <= 0) {
+		jsonw_rawz(w, "null,");
+		return;
+	}
+	jsonw_raw(w, "{", 1);
+	jsonw_key(w, "text");
+	jsonw_strz(w, tt->text);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "posts");
+	jsonw_int(w, tt->n);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "of");
+	jsonw_int(w, tt->of);
+	jsonw_raw(w, ",", 1);
+	jsonw_key(w, "share");
+	write_num(w, (double)tt->n / (double)tt->of);
+	jsonw_raw(w, "},", 2);
+}
+
 char *
 alert_json(const struct alert *al)
 {
@@ -169,6 +224,8 @@ alert_json(const struct alert *al)
 	jsonw_key(&w, "zscore");
 	write_num(&w, al->ev.zscore);
 	jsonw_raw(&w, ",", 1);
+	write_distinct(&w, &al->distinct);
+	write_top_text(&w, &al->top_text);
 	jsonw_key(&w, "top_keywords");
 	write_top(&w, &al->keywords);
 	jsonw_raw(&w, ",", 1);
@@ -232,6 +289,66 @@ alert_publish(struct store *s, const struct alert_pub *pub,
 
 /* ---- evidence ---------------------------------------------------------- */
 
+/* The distinct counts of the window's hours and of the 24 hours before. */
+static void
+make_distinct(struct alert *al, const struct rule_topic *t,
+    const struct alert_evidence *src, void *arg)
+{
+	struct alert_distinct *d = &al->distinct;
+	int64_t v[3], from = al->ev.window_start, h0;
+
+	if (src->distinct == NULL ||
+	    src->distinct(arg, t, from, al->ev.window_end, v) == -1)
+		return;
+	d->authors = v[0];
+	d->texts = v[1];
+	d->posts = v[2];
+	h0 = from - ((from % 3600) + 3600) % 3600;
+	if (src->distinct(arg, t, h0 - 86400, h0, v) == -1)
+		return;
+	d->base_authors = v[0];
+	d->base_posts = v[2];
+}
+
+/* The most repeated text among the alert's samples, by text key (ties:
+ * the newest); its newest sample's text.  The samples, not more of them:
+ * the daemon's and backtest's are the same posts (agg.h). */
+static void
+make_top_text(struct alert *al, const struct alert_evidence *src, void *arg)
+{
+	size_t n = al->nsamples, i, j, best = 0, bestn = 0, cnt;
+	uint64_t *keys;
+	cJSON **docs;
+	const cJSON *tx;
+
+	if (src->text_key == NULL || n == 0)
+		return;
+	keys = xcalloc(n, sizeof *keys);
+	docs = xcalloc(n, sizeof *docs);
+	for (i = 0; i < n; i++) {
+		docs[i] = cJSON_Parse(al->samples[i]);
+		tx = cJSON_GetObjectItem(docs[i], "text");
+		keys[i] = cJSON_IsString(tx) ? src->text_key(arg,
+		    tx->valuestring, strlen(tx->valuestring)) : 0;
+	}
+	for (i = 0; i < n; i++) {
+		for (j = cnt = 0; j < n; j++)
+			cnt += keys[j] == keys[i];
+		if (cnt > bestn) {
+			bestn = cnt;
+			best = i;
+		}
+	}
+	tx = cJSON_GetObjectItem(docs[best], "text");
+	al->top_text.text = xstrdup(cJSON_IsString(tx) ? tx->valuestring : "");
+	al->top_text.n = (int64_t)bestn;
+	al->top_text.of = (int64_t)n;
+	for (i = 0; i < n; i++)
+		cJSON_Delete(docs[i]);
+	free(docs);
+	free(keys);
+}
+
 void
 alert_make(struct alert *al, const struct rule_topic *t, size_t block,
     enum spike_action act, const struct spike_eval *ev, int64_t detected_ms,
@@ -246,6 +363,8 @@ alert_make(struct alert *al, const struct rule_topic *t, size_t block,
 	al->block = block;
 	al->ev = *ev;
 	al->detected_ms = detected_ms;
+	al->distinct.authors = al->distinct.texts = al->distinct.posts = -1;
+	al->distinct.base_authors = al->distinct.base_posts = -1;
 	if (act == SPIKE_RESOLVE || src == NULL)
 		return;
 	/* evidence counts: whole slots of the store */
@@ -264,6 +383,8 @@ alert_make(struct alert *al, const struct rule_topic *t, size_t block,
 	}
 	(void)src->samples(arg, t, ev->window_start, ev->window_end,
 	    ALERT_SAMPLES, &al->samples, &al->nsamples);
+	make_distinct(al, t, src, arg);
+	make_top_text(al, src, arg);
 }
 
 int
@@ -437,4 +558,9 @@ alert_clear(struct alert *al)
 	free(al->samples);
 	al->samples = NULL;
 	al->nsamples = 0;
+	al->distinct.authors = al->distinct.texts = al->distinct.posts = -1;
+	al->distinct.base_authors = al->distinct.base_posts = -1;
+	free(al->top_text.text);
+	al->top_text.text = NULL;
+	al->top_text.n = al->top_text.of = 0;
 }

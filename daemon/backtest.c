@@ -14,7 +14,10 @@
  * alert of a topic with group_wait is held through alert_group_*() in an
  * array instead of the daemon's Redis hash (the end of the data ends the
  * wait).  What is shown, and how, is the caller's (struct backtest_out).
- * Times: the counts are in bucket time; what is shown is moved by the
+ * Distinct authors and texts are HyperLogLogs per topic and hour (hll.c,
+ * counting as Redis does) fed with the aggregate's distinct elements as
+ * the store would PFADD them, so guards and alerts count what the daemon
+ * counts.  Times: the counts are in bucket time; what is shown is moved by the
  * caller's offset (a series whose rows do not start on a bucket boundary).
  * One thread; no I/O.
  */
@@ -25,7 +28,9 @@
 #include <string.h>
 
 #include "backtest.h"
+#include "hll.h"
 #include "spike.h"
+#include "textkey.h"
 #include "strmap.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -40,9 +45,17 @@ struct kwent {
 	int		 kind;
 };
 
+/* The distinct authors and texts of one topic and hour. */
+struct thour {
+	int64_t		hour;
+	struct hll	h[2];		/* by enum agg_distinct_kind */
+};
+
 /* One topic's counts: prefix sums over [b0, b0 + nb*res), and its evidence
  * entries sorted by bucket. */
 struct tcounts {
+	struct thour		*hours;		/* sorted by hour */
+	size_t			 nhours, caphours;
 	int64_t			*pre;		/* pre[i] = sum of buckets < i */
 	struct kwent		*ev;
 	size_t			 nev, capev;
@@ -72,6 +85,8 @@ struct backtest {
 	size_t			 nheld, capheld;
 	int64_t			 held_since, held_wall, held_wait;
 	size_t			 nalerts, ndigests;
+	const struct normalizer	*norm;		/* text keys; NULL: none */
+	struct textkey_scratch	 tks;
 };
 
 struct backtest *
@@ -104,7 +119,7 @@ held_forget(struct backtest *bt)
 void
 backtest_free(struct backtest *bt)
 {
-	size_t i;
+	size_t i, j;
 
 	if (bt == NULL)
 		return;
@@ -112,9 +127,15 @@ backtest_free(struct backtest *bt)
 		free(bt->tc[i].pre);
 		free(bt->tc[i].ev);
 		free(bt->tc[i].samples);
+		for (j = 0; j < bt->tc[i].nhours; j++) {
+			hll_clear(&bt->tc[i].hours[j].h[0]);
+			hll_clear(&bt->tc[i].hours[j].h[1]);
+		}
+		free(bt->tc[i].hours);
 	}
 	free(bt->tc);
 	strmap_free(&bt->ids);
+	textkey_scratch_free(&bt->tks);
 	held_forget(bt);
 	free(bt->held);
 	free(bt);
@@ -305,6 +326,51 @@ finish_counts(struct backtest *bt)
 	}
 }
 
+/* The hour h of tc, added when missing. */
+static struct thour *
+hour_of(struct tcounts *tc, int64_t h)
+{
+	size_t a = 0, b = tc->nhours, m;
+
+	while (a < b) {
+		m = a + (b - a) / 2;
+		if (tc->hours[m].hour < h)
+			a = m + 1;
+		else
+			b = m;
+	}
+	if (a < tc->nhours && tc->hours[a].hour == h)
+		return &tc->hours[a];
+	tc->hours = xgrow(tc->hours, &tc->caphours, tc->nhours + 1,
+	    sizeof *tc->hours);
+	memmove(tc->hours + a + 1, tc->hours + a, (tc->nhours - a) *
+	    sizeof *tc->hours);
+	memset(&tc->hours[a], 0, sizeof tc->hours[a]);
+	tc->hours[a].hour = h;
+	tc->nhours++;
+	return &tc->hours[a];
+}
+
+/* Each distinct element into its topic's hour, as the store PFADDs it
+ * (8 bytes, little-endian). */
+static void
+add_distincts(struct backtest *bt, const struct agg *a)
+{
+	const struct agg_distinct *d;
+	const char *last = NULL;
+	size_t nd, i, k, ti = bt->rs->ntopics;
+	unsigned char b[8];
+
+	d = agg_distincts(a, &nd);
+	for (i = 0; i < nd; i++) {
+		if (topic_index(bt, d[i].topic, &last, &ti) == bt->rs->ntopics)
+			continue;
+		for (k = 0; k < 8; k++)
+			b[k] = (unsigned char)(d[i].elem >> (8 * k));
+		hll_add(&hour_of(&bt->tc[ti], d[i].hour)->h[d[i].kind], b, 8);
+	}
+}
+
 int
 backtest_add_agg(struct backtest *bt, const struct agg *a, char *err,
     size_t errsz)
@@ -325,6 +391,7 @@ backtest_add_agg(struct backtest *bt, const struct agg *a, char *err,
 		if (topic_index(bt, e[i].topic, &last, &ti) < rs->ntopics)
 			add_entry(bt, ti, &e[i]);
 	}
+	add_distincts(bt, a);
 	sm = agg_samples(a, &nsm);
 	last = NULL;
 	for (i = 0; i < nsm; i++) {
@@ -491,10 +558,68 @@ evidence_samples(void *arg, const struct rule_topic *t, int64_t from,
 	return 0;
 }
 
+static int64_t
+hour_floor(int64_t t)
+{
+	return t - ((t % 3600) + 3600) % 3600;
+}
+
+/* Authors, texts and posts of the whole hours [from, to) touches. */
+static int
+tc_distinct(void *arg, int64_t from, int64_t to, int64_t out[3])
+{
+	const struct tcounts *tc = arg;
+	const struct hll **v = xcalloc(tc->nhours + 1, sizeof *v);
+	int64_t lo = hour_floor(from), hi = to <= lo ? lo : hour_floor(to - 1) +
+	    3600;
+	size_t i, k, n;
+
+	for (k = 0; k < 2; k++) {
+		for (i = n = 0; i < tc->nhours; i++)
+			if (tc->hours[i].hour >= lo && tc->hours[i].hour < hi)
+				v[n++] = &tc->hours[i].h[k];
+		out[k] = (int64_t)hll_count(v, n);
+	}
+	free(v);
+	out[2] = tc->pre != NULL ? series_sum(arg, lo, hi) : 0;
+	return 0;
+}
+
+/* alert_evidence.distinct (times shown: less the offset). */
+static int
+evidence_distinct(void *arg, const struct rule_topic *t, int64_t from,
+    int64_t to, int64_t out[3])
+{
+	struct backtest *bt = arg;
+
+	return tc_distinct(&bt->tc[t - bt->rs->topics], from - bt->offset,
+	    to - bt->offset, out);
+}
+
+/* alert_evidence.text_key, with the posts' normaliser. */
+static uint64_t
+evidence_text_key(void *arg, const char *text, size_t len)
+{
+	struct backtest *bt = arg;
+	uint64_t k = 0;
+
+	if (bt->norm != NULL)
+		(void)textkey_of_text(bt->norm, text, len, &bt->tks, &k);
+	return k;
+}
+
 static const struct alert_evidence evidence = {
 	.top = evidence_top,
 	.samples = evidence_samples,
+	.distinct = evidence_distinct,
+	.text_key = evidence_text_key,
 };
+
+void
+backtest_set_normalizer(struct backtest *bt, const struct normalizer *norm)
+{
+	bt->norm = norm;
+}
 
 /* ---- group_wait: held in an array ---------------------------------------- */
 
@@ -645,6 +770,8 @@ backtest_series(struct backtest *bt, size_t ti, struct spike_series *ser,
 	ser->count = series_count;
 	ser->sum = series_sum;
 	ser->arg = tc;
+	ser->distinct = tc_distinct;
+	ser->distinct_arg = tc;
 	if (b0 != NULL)
 		*b0 = bt->b0;
 	if (nb != NULL)

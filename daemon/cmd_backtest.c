@@ -658,6 +658,7 @@ run_posts(const struct bt_args *ba)
 	/* counts per topic and bucket in memory, and detection over them */
 	sum_workers(ws, nw, &tot);
 	bt = backtest_new(rs, res);
+	backtest_set_normalizer(bt, norm);
 	if (backtest_add_agg(bt, ws[0].agg, err, sizeof err) == -1) {
 		fprintf(stderr, "tidewatch backtest: %s\n", err);
 		rc = 1;

@@ -88,6 +88,8 @@ static const struct copt config_table[] = {
 	  0, 0, NULL, 0, "JSON member holding the post text (dotted path)" },
 	{ "input.time_field", CT_STR, O(field_time), 0, "time",
 	  0, 0, NULL, 0, "JSON member holding the post time: epoch s/ms or RFC 3339" },
+	{ "input.author_field", CT_STR, O(field_author), 0, "author",
+	  0, 0, NULL, 0, "JSON member holding the author's id (dotted path), whose distinct values are counted per topic and hour; empty: authors are not counted" },
 	{ "input.fields", CT_MAP, O(field_map), O(field_nmap), "",
 	  0, 0, NULL, 0, "other post fields for where/count_by, name: json.path, e.g. {platform: platform, region: user.region}" },
 	{ "input.time", CT_ENUM, O(time_source), 0, "post",

@@ -28,8 +28,11 @@
  *      block whose span holds no count and that is not firing (nor learning
  *      an EWMA) is stepped at once, and a topic with nothing new whose
  *      blocks already stand at T is not stepped;
+ *      a guarded block's distinct authors and texts are read from Redis
+ *      (store_get_distinct) when its condition holds (spike.c);
  *   5. on a firing, repeat or resolve, gathers the evidence (top keywords,
- *      count_by values, samples: alert_make) and publishes it through
+ *      count_by values, samples, distinct authors and texts: alert_make)
+ *      and publishes it through
  *      alert_publish(), whose dedup key makes the notification unique
  *      across daemons; a new alert of a topic with group_wait is held in
  *      Redis instead (alert_group_hold) and sent as part of a digest once
@@ -57,6 +60,7 @@
 #include "stats.h"
 #include "store.h"
 #include "sparse.h"
+#include "textkey.h"
 #include "strmap.h"
 #include "watch.h"
 #include "xmalloc.h"
@@ -69,6 +73,12 @@
 #define READ_BATCH		2000	/* spans per read_spans call */
 #define STATE_BATCH		4096	/* topics (or blocks) per load_states
 					 * (save_states) call */
+
+/* What a topic's guards read distinct counts through. */
+struct tdistinct {
+	struct detector		*d;
+	const struct rule_topic	*t;
+};
 
 struct tstate {
 	char			*topic;		/* topic id */
@@ -90,6 +100,7 @@ struct tstate {
 	/* for the tick under way: the series (counts from ser), and per
 	 * block the first window end to step */
 	struct watch_topic	 w;
+	struct tdistinct	 dx;		/* w.ser's distinct_arg */
 	const struct rule_alert	*a;		/* the topic's blocks */
 	int			*changed;	/* per block: an action, save */
 	bool			 step;		/* stepped through watch_step */
@@ -509,6 +520,17 @@ reads_from(const struct detector *d, struct tstate *ts, int64_t Tcur,
 	return lo;
 }
 
+/* spike_series.distinct: through the evidence source. */
+static int
+series_distinct(void *arg, int64_t from, int64_t to, int64_t out[3])
+{
+	const struct tdistinct *x = arg;
+
+	if (x->d->ops->evidence.distinct == NULL)
+		return -1;
+	return x->d->ops->evidence.distinct(x->d->arg, x->t, from, to, out);
+}
+
 /* Readies topic t for stepping to Tcur (series, first window ends) and
  * says which span of its counts to read, if any: [*from, read_to). */
 static bool
@@ -522,6 +544,10 @@ prepare_topic(struct detector *d, struct tstate *ts,
 	ts->w.ser.resolution_s = d->cfg->resolution_s;
 	ts->w.ser.history_start = d->history_start;
 	sparse_series(&ts->ser, &ts->w.ser);
+	ts->dx.d = d;
+	ts->dx.t = t;
+	ts->w.ser.distinct = series_distinct;
+	ts->w.ser.distinct_arg = &ts->dx;
 	ts->w.nblocks = ts->nblocks;
 	ts->w.st = ts->st;
 	ts->step = ts->touched = false;
@@ -1033,6 +1059,9 @@ struct detector_redis {
 	struct store		*store;
 	struct alert_pub	 pub;
 	struct store_held	 read;		/* what held_list last read */
+	struct normalizer	*norm;		/* for text keys, made when first
+						 * needed */
+	struct textkey_scratch	 tks;
 };
 
 static struct detector_redis *
@@ -1054,6 +1083,8 @@ redis_free(struct detector_redis *r)
 		return;
 	store_held_clear(&r->read);
 	store_free(r->store);
+	norm_free(r->norm);
+	textkey_scratch_free(&r->tks);
 	free(r);
 }
 
@@ -1142,6 +1173,30 @@ redis_samples(void *arg, const struct rule_topic *t, int64_t from,
 }
 
 static int
+redis_distinct(void *arg, const struct rule_topic *t, int64_t from,
+    int64_t to, int64_t out[3])
+{
+	return store_get_distinct(((struct detector_redis *)arg)->store, t->id,
+	    from, to, out);
+}
+
+/* alert_evidence.text_key, with the posts' normaliser (0 if it cannot
+ * be made). */
+static uint64_t
+redis_text_key(void *arg, const char *text, size_t len)
+{
+	struct detector_redis *r = arg;
+	char err[256];
+	uint64_t k = 0;
+
+	if (r->norm == NULL && (r->norm = norm_new(&r->cfg->norm, err,
+	    sizeof err)) == NULL)
+		return 0;
+	(void)textkey_of_text(r->norm, text, len, &r->tks, &k);
+	return k;
+}
+
+static int
 redis_held_add(void *arg, const char *id, const char *json,
     int64_t window_end, int64_t wall_ms, int64_t wait_s)
 {
@@ -1198,7 +1253,8 @@ static const struct detector_ops redis_ops = {
 	.read_spans = redis_read_spans,
 	.publish = redis_publish,
 	.errstr = redis_errstr,
-	.evidence = { .top = redis_top, .samples = redis_samples },
+	.evidence = { .top = redis_top, .samples = redis_samples,
+	    .distinct = redis_distinct, .text_key = redis_text_key },
 	.held = { .add = redis_held_add, .list = redis_held_list,
 	    .send = redis_held_send },
 };

@@ -694,14 +694,16 @@ u32_qcmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Insertion sort for a few topic indexes, qsort beyond. */
+/* Insertion sort for a few topic indexes (up to 64 it costs fewer
+ * instructions than glibc's qsort, its compare called through a pointer),
+ * qsort beyond. */
 static void
 u32_sort(uint32_t *v, size_t n)
 {
 	uint32_t x;
 	size_t i, k;
 
-	if (n > 24) {
+	if (n > 64) {
 		qsort(v, n, sizeof *v, u32_qcmp);
 		return;
 	}
@@ -830,4 +832,10 @@ match_post(struct match_ctx *ctx, const struct post *p,
 	assemble_results(ctx, res);
 	ctx->p = NULL;
 	return 0;
+}
+
+const struct norm_buf *
+match_normalized(const struct match_ctx *ctx)
+{
+	return &ctx->nb;
 }

@@ -11,7 +11,10 @@
  * so each caller handles rejects its own way (dead-letter stream, error
  * list, JSON line).  A post is counted under "_all" and, when it matched,
  * under each of its topics, in the bucket of the second its time falls in
- * (rounded down, also before 1970).  A pipeline owns its decoder and match
+ * (rounded down, also before 1970); a matched post also adds its author
+ * (input.author_field, decoded as the post field "_author") and its text
+ * key (textkey.c, from the text the matcher normalised) to its topics'
+ * distinct counts.  A pipeline owns its decoder and match
  * context and is used by one thread; the matcher and the aggregate are
  * borrowed.
  */
@@ -21,7 +24,11 @@
 #include <time.h>
 
 #include "pipeline.h"
+#include "textkey.h"
 #include "xmalloc.h"
+
+/* The post field the author is decoded as. */
+#define AUTHOR_FIELD	"_author"
 
 struct pipeline {
 	enum pipeline_mode	 mode;
@@ -33,6 +40,8 @@ struct pipeline {
 	struct match_ctx	*ctx;
 	struct agg		*agg;
 	struct pipeline_timing	*timing;
+	struct textkey_params	 tk;
+	struct textkey_scratch	 tks;
 	const char		*no_time;	/* detail of PIPELINE_NO_TIME */
 	char			 detail[256];
 };
@@ -89,6 +98,13 @@ pipeline_new(const struct pipeline_opts *o, char *errstr, size_t errsz)
 
 	decoder_rule_fields(pl->rs, cfg->field_map, cfg->field_nmap, &names,
 	    &paths, &n);
+	if (cfg->field_author != NULL && cfg->field_author[0] != '\0') {
+		names = xrealloc(names, (n + 1) * sizeof *names);
+		paths = xrealloc(paths, (n + 1) * sizeof *paths);
+		names[n] = AUTHOR_FIELD;
+		paths[n++] = cfg->field_author;
+	}
+	textkey_params_default(&pl->tk);
 	memset(&dopts, 0, sizeof dopts);
 	dopts.format = o->text_lines || cfg->input_format == INPUT_TEXT ?
 	    DEC_FORMAT_TEXT : DEC_FORMAT_JSON;
@@ -118,6 +134,7 @@ pipeline_free(struct pipeline *pl)
 		return;
 	decoder_free(pl->dec);
 	match_ctx_free(pl->ctx);
+	textkey_scratch_free(&pl->tks);
 	free(pl);
 }
 
@@ -154,6 +171,23 @@ stream_time(const struct pipeline *pl, const struct post *p, int64_t kafka_ms,
 	if (pl->time_source == TIME_POST && p->time_ms >= 0)
 		return p->time_ms;
 	return kafka_ms >= 0 ? kafka_ms : now_ms;
+}
+
+/* The post's author and text key into its topics' distinct counts. */
+static void
+add_distinct(struct pipeline *pl, const struct post *p, int64_t t,
+    const struct match_result *res)
+{
+	struct agg_keys k;
+	const char *au;
+	size_t aulen;
+
+	au = post_field(p, AUTHOR_FIELD, &aulen);
+	k.has_author = au != NULL && aulen > 0;
+	k.author = k.has_author ? textkey_hash(au, aulen) : 0;
+	k.text = textkey_of(&pl->tk, p->text, p->text_len,
+	    match_normalized(pl->ctx), &pl->tks);
+	agg_add_distinct(pl->agg, pl->rs, t, res, &k);
 }
 
 enum pipeline_status
@@ -196,8 +230,10 @@ pipeline_process(struct pipeline *pl, const char *buf, size_t len,
 	if (pl->agg != NULL) {
 		s = pipeline_second(t);
 		agg_add_total(pl->agg, s);
-		if (r->match.ntopics > 0)
+		if (r->match.ntopics > 0) {
 			agg_add(pl->agg, pl->rs, &r->post, t, &r->match);
+			add_distinct(pl, &r->post, t, &r->match);
+		}
 		if (pl->timing != NULL)
 			pl->timing->count += clock_s() - t2;
 	}

@@ -27,11 +27,13 @@
 #include "xmalloc.h"
 
 static const char *const severity_names[] = { "info", "warning", "critical" };
+static const char *const count_names[] = { "posts", "authors", "texts" };
 
 /* The keys of an alert block, in the order of "expected ..." messages;
  * values are read in this order. */
 enum { AK_WINDOW, AK_BASELINE, AK_MIN_COUNT, AK_THRESHOLD, AK_RATIO,
-	AK_ZSCORE, AK_COOLDOWN, AK_RESOLVE, AK_SEVERITY, AK_POISSON, AK__N };
+	AK_ZSCORE, AK_COOLDOWN, AK_RESOLVE, AK_SEVERITY, AK_POISSON, AK_COUNT,
+	AK_MIN_AUTHORS, AK_MAX_PPA, AK__N };
 
 /* One alert block being read. */
 struct aparse {
@@ -78,6 +80,16 @@ static const struct akey alert_table[AK__N] = {
 	[AK_POISSON] = { "poisson", AT_BLOCK, 0, 0, 0, parse_poisson,
 	    AF_CONDITION | AF_BASELINE, "p or {p, factor}: fire when the count "
 	    "exceeds factor times the Poisson bound at confidence 1 - p" },
+	[AK_COUNT] = { "count", AT_COUNT, A(count), 0, 0, NULL, 0,
+	    "what threshold counts: posts (default), authors or texts "
+	    "(distinct, over the hours the window touches)" },
+	[AK_MIN_AUTHORS] = { "min_authors", AT_WHOLE64, A(min_authors), 1, 0,
+	    NULL, 0, "nothing fires unless this many distinct authors posted "
+	    "in the hours the window touches" },
+	[AK_MAX_PPA] = { "max_posts_per_author", AT_POSITIVE,
+	    A(max_posts_per_author), 0, 0, NULL, 0, "nothing fires while the "
+	    "posts per distinct author of the hours the window touches are "
+	    "above this" },
 };
 
 /* The keys of a baseline given as a mapping. */
@@ -168,22 +180,22 @@ parse_whole(struct loader *ld, const struct akey *k, yaml_node_t *n,
 	return 0;
 }
 
+/* One of nn names: its index in *out. */
 static int
-parse_severity(struct loader *ld, const struct akey *k, yaml_node_t *n,
-    enum severity *out)
+parse_choice(struct loader *ld, const struct akey *k, yaml_node_t *n,
+    const char *const *names, size_t nn, int *out)
 {
 	const char *s = ryaml_text(n);
 	char g[SHOWSZ], all[64];
 	size_t i;
 
-	for (i = 0; s != NULL && i < nitems(severity_names); i++) {
-		if (strcmp(s, severity_names[i]) == 0) {
-			*out = (enum severity)i;
+	for (i = 0; s != NULL && i < nn; i++) {
+		if (strcmp(s, names[i]) == 0) {
+			*out = (int)i;
 			return 0;
 		}
 	}
-	ryaml_join_keys(severity_names, nitems(severity_names), all,
-	    sizeof all);
+	ryaml_join_keys(names, nn, all, sizeof all);
 	ryaml_error(ld, n, "%s: expected %s, got %s", k->name, all,
 	    ryaml_got(n, g));
 	return -1;
@@ -199,6 +211,7 @@ parse_value(struct aparse *ap, const struct akey *k, yaml_node_t *n)
 	const char *s;
 	int64_t v;
 	double *d;
+	int i;
 
 	switch (k->type) {
 	case AT_DURATION:
@@ -224,7 +237,17 @@ parse_value(struct aparse *ap, const struct akey *k, yaml_node_t *n)
 		}
 		return 0;
 	case AT_SEVERITY:
-		return parse_severity(ld, k, n, (enum severity *)field);
+		if (parse_choice(ld, k, n, severity_names,
+		    nitems(severity_names), &i) == -1)
+			return -1;
+		*(enum severity *)field = (enum severity)i;
+		return 0;
+	case AT_COUNT:
+		if (parse_choice(ld, k, n, count_names, nitems(count_names),
+		    &i) == -1)
+			return -1;
+		*(enum rule_count *)field = (enum rule_count)i;
+		return 0;
 	case AT_BLOCK:
 		break;
 	}
@@ -454,6 +477,17 @@ check_conditions(struct aparse *ap, yaml_node_t *n)
 			    all);
 		ap->ok = false;
 	}
+	if (ap->good[AK_COUNT] && ap->a.count != COUNT_POSTS) {
+		for (i = 0; i < AK__N; i++) {
+			if ((alert_table[i].flags & AF_CONDITION) == 0 ||
+			    i == AK_THRESHOLD || ap->val[i] == NULL)
+				continue;
+			ryaml_error(ap->ld, ap->key[i], "%s counts posts: "
+			    "count: %s goes with threshold only",
+			    alert_table[i].name, count_names[ap->a.count]);
+			ap->ok = false;
+		}
+	}
 	if (ap->val[AK_BASELINE] != NULL ||
 	    (ap->suggested & 1U << AK_BASELINE) != 0)
 		return;
@@ -571,6 +605,14 @@ ralert_parse_list(struct loader *ld, struct rule_topic *t, yaml_node_t *n)
 			ralert_parse(ld, t, &cap, item);
 	}
 	alerts_to_arena(ld, t);
+}
+
+const char *
+rules_count_name(enum rule_count c)
+{
+	if ((size_t)c >= nitems(count_names))
+		return "unknown";
+	return count_names[c];
 }
 
 const char *

@@ -286,6 +286,7 @@ enum akey_type {
 	AT_POSITIVE,	/* double > 0 */
 	AT_PROBABILITY,	/* double, 0 < p < RULES_MAX_POISSON_P */
 	AT_SEVERITY,	/* enum severity, by name */
+	AT_COUNT,	/* enum rule_count, by name */
 	AT_BLOCK,	/* read by the row's own parser */
 };
 

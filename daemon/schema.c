@@ -593,8 +593,9 @@ put_rule_mapping(struct gen *g, cJSON *o, const struct rkeys *k,
 static void
 put_akey_value(cJSON *o, const struct akey *k)
 {
-	const char *sev[SEV_CRITICAL + 1];
+	const char *sev[SEV_CRITICAL + COUNT_TEXTS + 2];
 	enum severity s;
+	enum rule_count c;
 	size_t n = 0;
 
 	switch (k->type) {
@@ -621,6 +622,11 @@ put_akey_value(cJSON *o, const struct akey *k)
 	case AT_SEVERITY:
 		for (s = SEV_INFO; s <= SEV_CRITICAL; s++)
 			sev[n++] = rules_severity_name(s);
+		cJSON_AddItemToObject(o, "enum", names_array(sev, n));
+		break;
+	case AT_COUNT:
+		for (c = COUNT_POSTS; c <= COUNT_TEXTS; c++)
+			sev[n++] = rules_count_name(c);
 		cJSON_AddItemToObject(o, "enum", names_array(sev, n));
 		break;
 	case AT_BLOCK:

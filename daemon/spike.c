@@ -27,7 +27,11 @@
  * also need the count season robust deviations above the same window
  * 1..season_lookback season_periods back (median, 1.4826 MAD; stateless,
  * O(lookback) per step; passes with fewer than 3 such windows kept).
- * spike_run() is the stepping loop of the
+ * A guarded block (count authors or texts, min_authors,
+ * max_posts_per_author) whose condition holds then reads its distinct
+ * counts through the series' distinct callback (the detector's Redis
+ * HyperLogLogs, backtest's in memory) and holds only if they pass: read
+ * only then, so a quiet topic costs no read.  spike_run() is the stepping loop of the
  * daemon and backtest: learn, evaluate, step, emit, with the state put
  * back if emit fails; spike_reads() names the buckets a step needs, so
  * the readers of Redis fetch them first.  spike_step(): see its comment.  Time arithmetic
@@ -439,6 +443,39 @@ season_holds(const struct rule_alert *a, const struct spike_series *s,
 	return (c - med) / fmax(fmax(mad, sqrt(med)), 1.0) >= a->season;
 }
 
+bool
+spike_guarded(const struct rule_alert *a)
+{
+	return a->count != COUNT_POSTS || a->min_authors > 0 ||
+	    a->max_posts_per_author > 0;
+}
+
+/* A condition that holds still needs the block's distinct counts: count
+ * authors or texts (they reach the threshold too), min_authors,
+ * max_posts_per_author; read over the hours the window touches.  A failed
+ * read holds nothing. */
+static void
+apply_guards(const struct rule_alert *a, const struct spike_series *s,
+    struct spike_eval *ev)
+{
+	int64_t d[3];
+
+	if (s->distinct(s->distinct_arg, ev->window_start, ev->window_end,
+	    d) == -1) {
+		ev->cond = COND_NONE;
+		return;
+	}
+	ev->authors = d[0];
+	ev->texts = d[1];
+	ev->hour_posts = d[2];
+	if ((a->count == COUNT_AUTHORS && !((double)d[0] >= a->threshold)) ||
+	    (a->count == COUNT_TEXTS && !((double)d[1] >= a->threshold)) ||
+	    (a->min_authors > 0 && d[0] < a->min_authors) ||
+	    (a->max_posts_per_author > 0 && (d[0] <= 0 ||
+	    (double)d[2] / (double)d[0] > a->max_posts_per_author)))
+		ev->cond = COND_NONE;
+}
+
 void
 spike_evaluate(const struct rule_alert *a, const struct spike_series *s,
     int64_t T, struct spike_eval *out)
@@ -524,6 +561,9 @@ spike_evaluate_state(const struct rule_alert *a, const struct spike_series *s,
 		out->cond = COND_POISSON;
 	else
 		out->cond = COND_NONE;
+	out->authors = out->texts = out->hour_posts = -1;
+	if (out->cond != COND_NONE && spike_guarded(a) && s->distinct != NULL)
+		apply_guards(a, s, out);
 }
 
 const char *

@@ -13,6 +13,8 @@
  *   <p>b:<topic>:<field>:<yyyymmdd>  as k:, per count_by value
  *   <p>bn:<topic>:<field>:<yyyymmdd> value → index (the first
  *                                    STORE_VALUES_PER_DAY, then _other)
+ *   <p>ha:<topic>:<yyyymmddhh>       HyperLogLog of the hour's authors
+ *   <p>ht:<topic>:<yyyymmddhh>       HyperLogLog of the hour's text keys
  *   <p>s:<topic>                     sample posts scored by post time in ms
  *                                    (ZADD GT; the newest samples_keep kept)
  *   <p>pos:<group>                   "<kafka topic>/<partition>" → next offset,
@@ -42,7 +44,9 @@
  * aggregate holds at most chunk_entries (redis.flush_max_entries), applies
  * it in the same script: every increment, the partitions' newest post times
  * and lags, the rejects met since the last flush (counts by reason, dead
- * letters).  A larger aggregate is staged instead: the same atomic script
+ * letters), the distinct authors and texts (PFADD of every element the
+ * aggregate holds for a key, each key with its EXPIREAT: adding an element
+ * twice changes nothing).  A larger aggregate is staged instead: the same atomic script
  * pushes it onto <p>staged as chunks of about half chunk_entries (each a
  * MessagePack pair of its keys and arguments; chunks_split() says what
  * goes together), and then one
@@ -97,6 +101,8 @@ static const char *const KEY_NAMES[] = {
 	[STORE_KEY_KEYWORD_NAMES] = "kn:%s:%s",
 	[STORE_KEY_BREAKDOWN] =	"b:%s:%s:%s",
 	[STORE_KEY_BREAKDOWN_NAMES] = "bn:%s:%s:%s",
+	[STORE_KEY_AUTHORS] =	"ha:%s:%s",
+	[STORE_KEY_TEXTS] =	"ht:%s:%s",
 	[STORE_KEY_SAMPLES] =	"s:%s",
 	[STORE_KEY_POSITIONS] =	"pos:%s",
 	[STORE_KEY_SINCE] =	"since",
@@ -225,6 +231,14 @@ static const char *const KEY_NAMES[] = {
 "    i = i + 5\n" \
 "  end\n" \
 "  cmds = cmds + nr + nk\n" \
+"end\n" \
+"local nh = tonumber(A[i]); i = i + 1\n" \
+"for g = 1, nh do\n" \
+"  local k, m = K[tonumber(A[i])], tonumber(A[i + 2])\n" \
+"  redis.call('PFADD', k, unpack(A, i + 3, i + 2 + m))\n" \
+"  redis.call('EXPIREAT', k, A[i + 1])\n" \
+"  cmds = cmds + 2\n" \
+"  i = i + 3 + m\n" \
 "end\n" \
 "if nt > 0 then redis.call('EXPIRE', pkey, ttl); cmds = cmds + 1 end\n" \
 "if nd > 0 then redis.call('EXPIRE', dkey, ttl); cmds = cmds + 1 end\n" \
@@ -1047,6 +1061,8 @@ key_letters(enum store_key kind)
 	case STORE_KEY_KEYWORD_NAMES:	return "kn";
 	case STORE_KEY_BREAKDOWN:	return "b";
 	case STORE_KEY_BREAKDOWN_NAMES:	return "bn";
+	case STORE_KEY_AUTHORS:		return "ha";
+	case STORE_KEY_TEXTS:		return "ht";
 	default:			return "s";
 	}
 }
@@ -1063,12 +1079,14 @@ entry_key(struct store *s, struct keytab *kt, enum store_key kind,
 	size_t len, np = 0;
 	bool breakdown = kind == STORE_KEY_BREAKDOWN ||
 	    kind == STORE_KEY_BREAKDOWN_NAMES;
+	bool hourly = kind == STORE_KEY_COUNTS || kind == STORE_KEY_AUTHORS ||
+	    kind == STORE_KEY_TEXTS;
 
 	want.kind = (int)kind;
 	want.topic = topic;
 	want.aux = aux;
 	/* counters: one key an hour; the others one a day */
-	want.day = kind == STORE_KEY_SAMPLES ? 0 : kind == STORE_KEY_COUNTS ?
+	want.day = kind == STORE_KEY_SAMPLES ? 0 : hourly ?
 	    hour_start(bucket) / 3600 + 1 : day_start(bucket) / 86400 + 1;
 	want.ki = 0;
 	if ((kt->nused + 1) * 2 > kt->nslots)
@@ -1080,7 +1098,7 @@ entry_key(struct store *s, struct keytab *kt, enum store_key kind,
 	part[np++] = topic;
 	if (breakdown)
 		part[np++] = aux;
-	if (kind == STORE_KEY_COUNTS) {
+	if (hourly) {
 		hour_name(bucket, dname, sizeof dname);
 		part[np++] = dname;
 	} else if (kind != STORE_KEY_SAMPLES) {
@@ -1494,6 +1512,58 @@ flush_args_rejects(struct store *s, const struct store_rejects *rj)
 	}
 }
 
+static int
+distinct_cmp(const void *x, const void *y)
+{
+	const size_t *a = x, *b = y;
+
+	return a[0] != b[0] ? (a[0] < b[0] ? -1 : 1) :
+	    a[1] < b[1] ? -1 : a[1] > b[1];
+}
+
+/* Distinct elements: the count of groups, then of each the key index, its
+ * EXPIREAT, the count of elements and each (8 bytes, little-endian); a
+ * key's elements in groups of at most STORE_PART_CELLS. */
+static void
+flush_args_distinct(struct store *s, struct keytab *kt,
+    const struct agg_distinct *d, size_t nd)
+{
+	size_t (*order)[2] = xcalloc(nd + 1, sizeof *order);
+	size_t i, j, k, ng = 0;
+	unsigned char b[8];
+
+	for (i = 0; i < nd; i++) {
+		order[i][0] = entry_key(s, kt, d[i].kind == AGG_AUTHORS ?
+		    STORE_KEY_AUTHORS : STORE_KEY_TEXTS, d[i].topic, NULL,
+		    d[i].hour);
+		order[i][1] = i;
+	}
+	qsort(order, nd, sizeof *order, distinct_cmp);
+	for (i = 0; i < nd; i = j) {
+		for (j = i; j < nd && order[j][0] == order[i][0] &&
+		    j - i < STORE_PART_CELLS; j++)
+			;
+		ng++;
+	}
+	arg_int(s, (int64_t)ng);
+	for (i = 0; i < nd; i = j) {
+		for (j = i; j < nd && order[j][0] == order[i][0] &&
+		    j - i < STORE_PART_CELLS; j++)
+			;
+		arg_int(s, (int64_t)order[i][0]);
+		arg_int(s, kt->expire[order[i][0] - 4]);
+		arg_int(s, (int64_t)(j - i));
+		for (; i < j; i++) {
+			uint64_t e = d[order[i][1]].elem;
+
+			for (k = 0; k < 8; k++)
+				b[k] = (unsigned char)(e >> (8 * k));
+			arg_add(s, (const char *)b, 8);
+		}
+	}
+	free(order);
+}
+
 /* A RESP bulk string's head for len bytes. */
 static void
 resp_bulk_head(struct resp *r, size_t len)
@@ -1604,28 +1674,33 @@ flush_result(struct store *s, redisReply *r, struct store_flush_stats *st)
 	return rc;
 }
 
-/* apply()'s arguments for entries e and samples smp: the partitions'
- * times (npos of them), the increments, the samples, the rejects. */
-static void
-flush_args_apply(struct store *s, struct keytab *kt,
-    const struct agg_entry *e, size_t ne, const struct agg_sample *smp,
-    size_t nsmp, const struct store_pos *pos, size_t npos,
-    const struct store_rejects *rj)
-{
-	flush_args_times(s, pos, npos);
-	flush_args_increments(s, kt, e, ne);
-	flush_args_samples(s, kt, smp, nsmp);
-	flush_args_rejects(s, rj);
-}
-
-/* What a flush writes: the aggregate's entries, and of its samples those
- * a sample set can keep (samples_kept()). */
+/* What a flush (or a chunk of it) writes: the aggregate's entries, of its
+ * samples those a sample set can keep (flush_in_of()), its authors' and
+ * texts' elements. */
 struct flush_in {
 	const struct agg_entry	*e;
 	size_t			 ne;
 	struct agg_sample	*smp;
 	size_t			 nsmp;
+	const struct agg_distinct *dst;	/* authors' and texts' elements */
+	size_t			 ndst;
 };
+
+/* apply()'s arguments for what in holds: the partitions' times (npos of
+ * them), the increments, the samples, the rejects, the distinct
+ * elements. */
+static void
+flush_args_apply(struct store *s, struct keytab *kt,
+    const struct flush_in *in, const struct store_pos *pos, size_t npos,
+    const struct store_rejects *rj)
+{
+	flush_args_times(s, pos, npos);
+	flush_args_increments(s, kt, in->e, in->ne);
+	flush_args_samples(s, kt, in->smp, in->nsmp);
+	flush_args_rejects(s, rj);
+	flush_args_distinct(s, kt, in->dst, in->ndst);
+}
+
 
 /* Newest first within a topic (agg_sample_cmp(), as a sorted set ranks
  * them: score, then the member's bytes). */
@@ -1650,6 +1725,7 @@ flush_in_of(const struct store *s, const struct agg *a, struct flush_in *in)
 	size_t i, k = 0, run = 0;
 
 	in->e = agg_entries(a, &in->ne);
+	in->dst = agg_distincts(a, &in->ndst);
 	in->smp = xcalloc(in->nsmp + 1, sizeof *in->smp);
 	if (in->nsmp > 0)
 		memcpy(in->smp, smp, in->nsmp * sizeof *smp);
@@ -1671,10 +1747,8 @@ flush_inline(struct store *s, const char *group, const struct flush_in *in,
     const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
     struct store_flush_stats *st)
 {
-	const struct agg_entry *e = in->e;
-	const struct agg_sample *smp = in->smp;
 	struct keytab kt;
-	size_t ne = in->ne, nsmp = in->nsmp;
+	size_t n = in->ne + in->nsmp + in->ndst;
 	redisReply *r;
 	int rc;
 
@@ -1684,16 +1758,16 @@ flush_inline(struct store *s, const char *group, const struct flush_in *in,
 	arg_int(s, s->retention_s);
 	arg_int(s, 0);
 	flush_args_positions(s, pos, npos);
-	flush_args_since(s, e, ne);
-	flush_args_apply(s, &kt, e, ne, smp, nsmp, pos, npos, rj);
+	flush_args_since(s, in->e, in->ne);
+	flush_args_apply(s, &kt, in, pos, npos, rj);
 	r = flush_send(s, group, &kt, st);
 	keytab_free(&kt);
 	if (r == NULL)
 		return -1;
 	if ((rc = flush_result(s, r, st)) == 0 && st != NULL) {
 		st->scripts++;
-		if (ne + nsmp > st->chunk_max)
-			st->chunk_max = ne + nsmp;
+		if (n > st->chunk_max)
+			st->chunk_max = n;
 	}
 	return rc;
 }
@@ -1727,77 +1801,109 @@ chunk_of_entry(const struct agg_entry *e, size_t nbin)
 }
 
 /*
- * The entries and samples of an aggregate laid out chunk by chunk: a
- * topic's counts of each STORE_CHUNK_SPAN_S in one chunk, its samples of
- * each bucket in one, each of its keyword and count_by values in one (a
- * key is then named by few chunks; the increments of a key split between
- * chunks add up the same, and the newest samples_keep of a set are the
- * same however its samples come): chunk c is ce[cb[c] … cb[c + 1]) and
- * cs[sb[c] … sb[c + 1]).
+ * What a flush holds laid out chunk by chunk: a topic's counts of each
+ * STORE_CHUNK_SPAN_S in one chunk, its samples of each bucket in one, each
+ * of its keyword and count_by values in one, its authors or texts of an
+ * hour in one (a key is then named by few chunks; the increments of a key
+ * split between chunks add up the same, the newest samples_keep of a set
+ * are the same however its samples come, and so are the elements of a
+ * HyperLogLog): chunk c holds what lies at [at[c], at[c + 1]) of each of
+ * the arrays, at of ce, sat of cs, dat of cd.
  */
 struct chunks {
 	size_t			 n;
 	struct agg_entry	*ce;
 	struct agg_sample	*cs;
-	size_t			*cb, *sb;
+	struct agg_distinct	*cd;
+	size_t			*at, *sat, *dat;
 };
 
 /* Bins per chunk: a chunk is a run of bins, cut once it holds its
  * target, so it passes the target by less than one bin. */
 #define STORE_CHUNK_BINS	16
 
-static void
-chunks_split(struct chunks *ch, size_t target, const struct agg_entry *e,
-    size_t ne, const struct agg_sample *smp, size_t nsmp)
+/* Counting sort of the n elements of src (size bytes each) into dst by
+ * their bin (UINT32_MAX: left out); returns where each of the nbin bins
+ * starts in dst, and where the last ends (nbin + 1 offsets). */
+static size_t *
+bin_sort(const void *src, size_t n, size_t size, const uint32_t *bin,
+    size_t nbin, void *dst)
 {
-	size_t nbin = STORE_CHUNK_BINS * (1 + (ne + nsmp) / target), i, b;
-	uint32_t *ec = xcalloc(ne + 1, sizeof *ec), *sc = xcalloc(nsmp + 1,
-	    sizeof *sc);
-	size_t *eb = xcalloc(nbin + 1, sizeof *eb), *smb = xcalloc(nbin + 1,
-	    sizeof *smb), *at = xcalloc(nbin + 1, sizeof *at);
+	size_t *start = xcalloc(nbin + 1, sizeof *start);
+	size_t *at = xcalloc(nbin + 1, sizeof *at), i;
 
-	ch->ce = xcalloc(ne + 1, sizeof *ch->ce);
-	ch->cs = xcalloc(nsmp + 1, sizeof *ch->cs);
-	for (i = 0; i < ne; i++) {	/* counting sort by bin */
-		if (e[i].kind != AGG_COUNT && e[i].kind != AGG_KEYWORD &&
-		    e[i].kind != AGG_BY) {
-			ec[i] = UINT32_MAX;	/* the aggregate's bookkeeping */
-			continue;
-		}
-		ec[i] = chunk_of_entry(&e[i], nbin);
-		eb[ec[i] + 1]++;
+	for (i = 0; i < n; i++)
+		if (bin[i] != UINT32_MAX)
+			start[bin[i] + 1]++;
+	for (i = 0; i < nbin; i++)
+		start[i + 1] += start[i];
+	memcpy(at, start, (nbin + 1) * sizeof *at);
+	for (i = 0; i < n; i++)
+		if (bin[i] != UINT32_MAX)
+			memcpy((char *)dst + at[bin[i]]++ * size,
+			    (const char *)src + i * size, size);
+	free(at);
+	return start;
+}
+
+static void
+chunks_split(struct chunks *ch, size_t target, const struct flush_in *in)
+{
+	size_t nbin = STORE_CHUNK_BINS * (1 + (in->ne + in->nsmp + in->ndst) /
+	    target), i, b, *eb, *smb, *db;
+	uint32_t *bin = xcalloc(in->ne + in->nsmp + in->ndst + 1, sizeof *bin);
+
+	ch->ce = xcalloc(in->ne + 1, sizeof *ch->ce);
+	ch->cs = xcalloc(in->nsmp + 1, sizeof *ch->cs);
+	ch->cd = xcalloc(in->ndst + 1, sizeof *ch->cd);
+	for (i = 0; i < in->ne; i++) {
+		const struct agg_entry *x = &in->e[i];
+
+		bin[i] = x->kind != AGG_COUNT && x->kind != AGG_KEYWORD &&
+		    x->kind != AGG_BY ? UINT32_MAX :	/* bookkeeping */
+		    chunk_of_entry(x, nbin);
 	}
-	for (i = 0; i < nsmp; i++) {
-		sc[i] = (hash_str(2166136261u, smp[i].topic) ^
-		    (uint32_t)smp[i].bucket) * 16777619u % nbin;
-		smb[sc[i] + 1]++;
-	}
-	for (b = 0; b < nbin; b++) {
-		eb[b + 1] += eb[b];
-		smb[b + 1] += smb[b];
-	}
-	memcpy(at, eb, (nbin + 1) * sizeof *at);
-	for (i = 0; i < ne; i++)
-		if (ec[i] != UINT32_MAX)
-			ch->ce[at[ec[i]]++] = e[i];
-	memcpy(at, smb, (nbin + 1) * sizeof *at);
-	for (i = 0; i < nsmp; i++)
-		ch->cs[at[sc[i]]++] = smp[i];
-	ch->cb = xcalloc(nbin + 1, sizeof *ch->cb);
-	ch->sb = xcalloc(nbin + 1, sizeof *ch->sb);
+	eb = bin_sort(in->e, in->ne, sizeof *in->e, bin, nbin, ch->ce);
+	for (i = 0; i < in->nsmp; i++)
+		bin[i] = (hash_str(2166136261u, in->smp[i].topic) ^
+		    (uint32_t)in->smp[i].bucket) * 16777619u % nbin;
+	smb = bin_sort(in->smp, in->nsmp, sizeof *in->smp, bin, nbin, ch->cs);
+	for (i = 0; i < in->ndst; i++)
+		bin[i] = (hash_str(2166136261u, in->dst[i].topic) ^
+		    (uint32_t)(in->dst[i].hour / 3600 + in->dst[i].kind)) *
+		    16777619u % nbin;
+	db = bin_sort(in->dst, in->ndst, sizeof *in->dst, bin, nbin, ch->cd);
+	ch->at = xcalloc(nbin + 1, sizeof *ch->at);
+	ch->sat = xcalloc(nbin + 1, sizeof *ch->sat);
+	ch->dat = xcalloc(nbin + 1, sizeof *ch->dat);
 	ch->n = 0;
 	for (b = 0; b < nbin; b++)	/* runs of bins of about target */
-		if (eb[b + 1] - ch->cb[ch->n] + smb[b + 1] - ch->sb[ch->n] >=
-		    target || b + 1 == nbin) {
+		if (eb[b + 1] - ch->at[ch->n] + smb[b + 1] - ch->sat[ch->n] +
+		    db[b + 1] - ch->dat[ch->n] >= target || b + 1 == nbin) {
 			ch->n++;
-			ch->cb[ch->n] = eb[b + 1];
-			ch->sb[ch->n] = smb[b + 1];
+			ch->at[ch->n] = eb[b + 1];
+			ch->sat[ch->n] = smb[b + 1];
+			ch->dat[ch->n] = db[b + 1];
 		}
-	free(ec);
-	free(sc);
+	free(bin);
 	free(eb);
 	free(smb);
-	free(at);
+	free(db);
+}
+
+/* Chunk c of ch as what a flush writes. */
+static struct flush_in
+chunk_in(const struct chunks *ch, size_t c)
+{
+	struct flush_in v;
+
+	v.e = ch->ce + ch->at[c];
+	v.ne = ch->at[c + 1] - ch->at[c];
+	v.smp = ch->cs + ch->sat[c];
+	v.nsmp = ch->sat[c + 1] - ch->sat[c];
+	v.dst = ch->cd + ch->dat[c];
+	v.ndst = ch->dat[c + 1] - ch->dat[c];
+	return v;
 }
 
 static void
@@ -1805,8 +1911,10 @@ chunks_free(struct chunks *ch)
 {
 	free(ch->ce);
 	free(ch->cs);
-	free(ch->cb);
-	free(ch->sb);
+	free(ch->cd);
+	free(ch->at);
+	free(ch->sat);
+	free(ch->dat);
 }
 
 /* One staged chunk as an argument of s->args: MessagePack arrays of its
@@ -1819,6 +1927,7 @@ stage_chunk(struct store *s, const char *group, const struct chunks *ch,
 {
 	struct keytab kt;
 	struct resp args = s->args, fixed;
+	struct flush_in v = chunk_in(ch, c);
 	char fk[3][512];
 	unsigned char kh[8], ah[8];
 	size_t fl[3], i, nkh, nah;
@@ -1830,8 +1939,7 @@ stage_chunk(struct store *s, const char *group, const struct chunks *ch,
 	s->args.len = 0;
 	s->args.n = 0;
 	s->args.pack = true;
-	flush_args_apply(s, &kt, ch->ce + ch->cb[c], ch->cb[c + 1] - ch->cb[c],
-	    ch->cs + ch->sb[c], ch->sb[c + 1] - ch->sb[c], pos, npos, rj);
+	flush_args_apply(s, &kt, &v, pos, npos, rj);
 	s->chunk = s->args;
 	s->args = args;
 	fixed_keys(s, group, fk, fl);
@@ -1863,32 +1971,32 @@ stage(struct store *s, const char *group, const struct flush_in *in,
     const struct store_pos *pos, size_t npos, const struct store_rejects *rj,
     struct store_flush_stats *st)
 {
-	const struct agg_entry *e = in->e;
-	const struct agg_sample *smp = in->smp;
 	struct chunks ch;
-	size_t ne = in->ne, nsmp = in->nsmp, c, *use, nuse = 0, sz;
+	struct flush_in v;
+	size_t c, *use, nuse = 0, sz;
 	redisReply *r;
 	int rc;
 
 	/* chunks of about half the bound, so that the largest stays below it */
-	chunks_split(&ch, (size_t)s->chunk_entries / 2, e, ne, smp, nsmp);
+	chunks_split(&ch, (size_t)s->chunk_entries / 2, in);
 	use = xcalloc(ch.n, sizeof *use);
-	for (c = 0; c < ch.n; c++)	/* the chunks that hold something */
-		if (ch.cb[c + 1] > ch.cb[c] || ch.sb[c + 1] > ch.sb[c] ||
-		    (c + 1 == ch.n && nuse == 0))
+	for (c = 0; c < ch.n; c++) {	/* the chunks that hold something */
+		v = chunk_in(&ch, c);
+		if (v.ne + v.nsmp + v.ndst > 0 || (c + 1 == ch.n && nuse == 0))
 			use[nuse++] = c;
+	}
 	s->args.len = 0;
 	s->args.n = 0;
 	arg_int(s, s->retention_s);
 	arg_int(s, (int64_t)nuse);
 	flush_args_positions(s, pos, npos);
-	flush_args_since(s, e, ne);
+	flush_args_since(s, in->e, in->ne);
 	for (c = 0; c < nuse; c++) {
 		/* the rejects ride the first chunk, the times the last */
 		stage_chunk(s, group, &ch, use[c], pos, c + 1 == nuse ? npos : 0,
 		    c == 0 ? rj : NULL);
-		sz = ch.cb[use[c] + 1] - ch.cb[use[c]] + ch.sb[use[c] + 1] -
-		    ch.sb[use[c]];
+		v = chunk_in(&ch, use[c]);
+		sz = v.ne + v.nsmp + v.ndst;
 		if (st != NULL && sz > st->chunk_max)
 			st->chunk_max = sz;
 	}
@@ -2015,7 +2123,7 @@ flush_once(struct store *s, const char *group, const struct flush_in *in,
 
 	if (s->undrained && store_drain(s, st) == -1)
 		return -1;
-	if (in->ne + in->nsmp <= (size_t)s->chunk_entries)
+	if (in->ne + in->nsmp + in->ndst <= (size_t)s->chunk_entries)
 		rc = flush_inline(s, group, in, pos, npos, rj, st);
 	if (rc != -3)
 		return rc;
@@ -2239,6 +2347,58 @@ store_get_samples(struct store *s, const char *topic, int64_t from, int64_t to,
 		(*json)[(*n)++] = xstrdup(v);
 	}
 	freeReplyObject(r);
+	return 0;
+}
+
+int
+store_get_distinct(struct store *s, const char *topic, int64_t from,
+    int64_t to, int64_t out[3])
+{
+	static const enum store_key kinds[2] = { STORE_KEY_AUTHORS,
+		STORE_KEY_TEXTS };
+	enum { MAXH = 24 * 8 };
+	char (*keys)[512], hn[48];
+	const char *argv[MAXH + 1];
+	int64_t h, lo = store_hour_start(from), hi = to;
+	struct store_span sp;
+	size_t k, n;
+	redisReply *r;
+
+	if (hi > lo + (int64_t)MAXH * 3600)
+		hi = lo + (int64_t)MAXH * 3600;
+	sp.topic = topic;
+	sp.from = lo;
+	sp.to = hi <= lo ? lo : store_hour_start(hi - 1) + 3600;
+	out[2] = 0;
+	if (store_read_spans(s, s->resolution_s, &sp, 1) == -1)
+		return -1;
+	for (k = 0; k < sp.n; k++)
+		out[2] += sp.pts[k].count;
+	free(sp.pts);
+	keys = xcalloc(MAXH, sizeof *keys);
+
+	for (k = 0; k < 2; k++) {
+		argv[0] = "PFCOUNT";
+		n = 0;
+		for (h = lo; h < hi && n < MAXH; h += 3600) {
+			hour_name(h, hn, sizeof hn);
+			store_key(s, kinds[k], topic, hn, NULL, keys[n],
+			    sizeof keys[n]);
+			argv[n + 1] = keys[n];
+			n++;
+		}
+		if (n == 0) {
+			out[k] = 0;
+			continue;
+		}
+		if ((r = store_run(s, (int)n + 1, argv, NULL)) == NULL) {
+			free(keys);
+			return -1;
+		}
+		out[k] = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+		freeReplyObject(r);
+	}
+	free(keys);
 	return 0;
 }
 

@@ -55,6 +55,7 @@ textkey_scratch_free(struct textkey_scratch *sc)
 		return;
 	free(sc->spans);
 	free(sc->cps);
+	norm_buf_free(&sc->nb);
 	memset(sc, 0, sizeof *sc);
 }
 
@@ -300,4 +301,17 @@ textkey_of(const struct textkey_params *p, const char *text, size_t len,
 	for (j = 0; j < rows; j++)
 		key = mix64(key ^ mins[j]);
 	return key;
+}
+
+int
+textkey_of_text(const struct normalizer *n, const char *text, size_t len,
+    struct textkey_scratch *sc, uint64_t *key)
+{
+	struct textkey_params p;
+
+	if (norm_text(n, text, len, &sc->nb) == -1)
+		return -1;
+	textkey_params_default(&p);
+	*key = textkey_of(&p, text, len, &sc->nb, sc);
+	return 0;
 }

@@ -76,6 +76,39 @@ void agg_add(struct agg *a, const struct ruleset *rs, const struct post *p,
  * The strings themselves stay. */
 void agg_forget_rules(struct agg *a);
 
+/*
+ * Distinct authors and texts: each post that agg_add() counted under some
+ * topics can add its author and its text key (textkey.h) to each of those
+ * topics' sets of the UTC hour its time falls in.  The aggregate keeps each
+ * (kind, topic, hour, element) once between two clears, so a flush carries
+ * each element once (and the store adds it to an idempotent HyperLogLog).
+ */
+enum agg_distinct_kind { AGG_AUTHORS, AGG_TEXTS };
+
+#define AGG_DISTINCT_S	3600	/* the grain of distinct counts */
+
+struct agg_distinct {
+	const char	*topic;		/* interned topic id */
+	int64_t		 hour;		/* start of the hour, seconds */
+	uint64_t	 elem;
+	uint8_t		 kind;		/* enum agg_distinct_kind */
+};
+
+/* The keys of one post: has_author 0 when it has no author. */
+struct agg_keys {
+	uint64_t	author;
+	uint64_t	text;
+	int		has_author;
+};
+
+/* Adds keys to every topic of res at time t_ms: call right after the
+ * agg_add() of the same post (same rule set and result). */
+void agg_add_distinct(struct agg *a, const struct ruleset *rs,
+    int64_t t_ms, const struct match_result *res, const struct agg_keys *k);
+/* The distinct elements since the last clear, in insertion order; valid
+ * until the next add or clear. */
+const struct agg_distinct *agg_distincts(const struct agg *a, size_t *n);
+
 /* Counts a decoded post under "_all" (every post, matched or not). */
 void agg_add_total(struct agg *a, int64_t t_s);
 
@@ -85,7 +118,8 @@ void agg_add_total(struct agg *a, int64_t t_s);
 const struct agg_entry *agg_entries(const struct agg *a, size_t *n);
 const struct agg_sample *agg_samples(const struct agg *a, size_t *n);
 size_t agg_posts(const struct agg *a);	/* posts added since the last clear */
-size_t agg_size(const struct agg *a);	/* entries + samples (memory bound) */
+size_t agg_size(const struct agg *a);	/* entries + samples + distinct
+					 * elements (memory bound) */
 void agg_clear(struct agg *a);
 
 /* Moves everything of b into a (b is cleared). */

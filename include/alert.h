@@ -36,6 +36,20 @@ struct alert_breakdown {
 	struct alert_top	 top;
 };
 
+/* Distinct counts of an alert: over the hours the window touches, and
+ * over the 24 hours before the first of them (the baseline); -1 unknown. */
+struct alert_distinct {
+	int64_t	authors, texts, posts;		/* posts: of those hours */
+	int64_t	base_authors, base_posts;
+};
+
+/* The text posted most often among the alert's samples (copies merged by
+ * text key): n of the `of` samples are it. */
+struct alert_top_text {
+	char	*text;		/* NULL: no sample */
+	int64_t	 n, of;
+};
+
 struct alert {
 	enum spike_action		 action;	/* FIRE, REPEAT or RESOLVE */
 	const struct rule_topic		*topic;
@@ -44,6 +58,8 @@ struct alert {
 	struct alert_top		 keywords;
 	struct alert_breakdown		*breakdown;
 	size_t				 nbreakdown;
+	struct alert_distinct		 distinct;
+	struct alert_top_text		 top_text;
 	char			       **samples;	/* JSON objects {"id":…,"text":…} */
 	size_t				 nsamples;
 	bool				 late;		/* published after its time
@@ -75,13 +91,20 @@ int alert_top_cmp(int64_t c1, const char *n1, int64_t c2, const char *n2);
  * summed over buckets [from, to) of topic t, of its keywords (field NULL)
  * or of the values of its count_by field; out's arrays are the caller's.
  * samples: at most max posts of t with bucket in [from, to), as JSON
- * objects {"id":…,"text":…}; caller frees each and the array.  Both
- * return 0, or -1 (the alert then goes out with what was found). */
+ * objects {"id":…,"text":…}; caller frees each and the array.
+ * distinct: the distinct authors (out[0]) and texts (out[1]) and the posts
+ * (out[2]) of the whole hours that [from, to) touches.  Each returns 0,
+ * or -1 (the alert then goes out with what was found).  text_key: the
+ * text key (textkey.h) of a sample's text, for the top repeated text;
+ * NULL: none is named. */
 struct alert_evidence {
 	int	(*top)(void *arg, const struct rule_topic *t, const char *field,
 		    int64_t from, int64_t to, size_t max, struct alert_top *out);
 	int	(*samples)(void *arg, const struct rule_topic *t, int64_t from,
 		    int64_t to, size_t max, char ***json, size_t *n);
+	int	(*distinct)(void *arg, const struct rule_topic *t, int64_t from,
+		    int64_t to, int64_t out[3]);
+	uint64_t (*text_key)(void *arg, const char *text, size_t len);
 };
 
 /* Fills al for action act of block `block` of t over ev, detected at

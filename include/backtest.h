@@ -18,6 +18,7 @@
 
 #include "agg.h"
 #include "alert.h"
+#include "normalize.h"
 #include "rules.h"
 #include "spike.h"
 
@@ -47,6 +48,10 @@ struct backtest_topic {
 /* A backtest of the topics of rs (kept by the caller) with buckets of
  * res seconds. */
 struct backtest *backtest_new(const struct ruleset *rs, int64_t res);
+/* The normaliser of the posts (borrowed), for the text keys of alerts'
+ * top repeated text; without one, alerts name none. */
+void backtest_set_normalizer(struct backtest *bt,
+    const struct normalizer *norm);
 void backtest_free(struct backtest *bt);
 
 /* Takes the counts, evidence and samples of a merged aggregate; a (its

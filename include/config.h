@@ -52,6 +52,7 @@ struct config {
 	char		*field_id;
 	char		*field_text;
 	char		*field_time;
+	char		*field_author;		/* "": authors not counted */
 	struct kv	*field_map;		/* post field name → JSON path */
 	size_t		 field_nmap;
 	enum time_source time_source;

@@ -94,5 +94,8 @@ void match_ctx_free(struct match_ctx *ctx);
  * do not stop the other topics. */
 int match_post(struct match_ctx *ctx, const struct post *p,
     struct match_result *res);
+/* The normalised text of the last post match_post() was given (valid
+ * until the next call). */
+const struct norm_buf *match_normalized(const struct match_ctx *ctx);
 
 #endif

@@ -55,6 +55,8 @@ struct rule_where {
 };
 
 enum severity { SEV_INFO, SEV_WARNING, SEV_CRITICAL };
+/* What an alert block's threshold counts. */
+enum rule_count { COUNT_POSTS, COUNT_AUTHORS, COUNT_TEXTS };
 
 /* One alert block.  Durations are in seconds; an unset number is < 0. */
 /* The most earlier periods an EWMA season check reads. */
@@ -85,6 +87,9 @@ struct rule_alert {
 	int64_t		cooldown_s;	/* default 30m */
 	int64_t		resolve_after_s;/* default: window_s */
 	enum severity	severity;	/* default warning */
+	enum rule_count	count;		/* default posts */
+	int64_t		min_authors;	/* 0: unset */
+	double		max_posts_per_author;	/* 0: unset */
 	int		line, col;
 };
 
@@ -181,6 +186,7 @@ void rules_unref(struct ruleset *rs);	/* frees on the last reference; NULL ok */
  * Returns 0 and *out seconds, or -1. */
 int rules_parse_duration(const char *s, int64_t *out);
 const char *rules_severity_name(enum severity s);
+const char *rules_count_name(enum rule_count c);
 
 /* Returns the known word closest to word (Levenshtein distance, a swap of
  * neighbours counting as one edit, <= 2 or a third of its length, and at

@@ -34,6 +34,11 @@ typedef void (*spike_sums_fn)(void *arg, int64_t from, int64_t w, size_t n,
  * (INT64_MAX: none); lets a quiet stretch be stepped at once. */
 typedef int64_t (*spike_next_fn)(void *arg, int64_t from);
 
+/* Optional: out[0] distinct authors, out[1] distinct texts and out[2]
+ * posts of the whole hours that [from, to) touches; 0, or -1 unknown. */
+typedef int (*spike_distinct_fn)(void *arg, int64_t from, int64_t to,
+    int64_t out[3]);
+
 struct spike_series {
 	int64_t		 resolution_s;
 	int64_t		 history_start;	/* first bucket with data kept; baseline
@@ -43,6 +48,10 @@ struct spike_series {
 	spike_sum_fn	 sum;		/* NULL: add up count() */
 	spike_sums_fn	 sums;		/* NULL: sum() per baseline window */
 	spike_next_fn	 next;		/* NULL: no quiet stretches skipped */
+	spike_distinct_fn distinct;	/* NULL: guards not applied (top's
+					 * view); the detector and backtest
+					 * always give one */
+	void		*distinct_arg;
 };
 
 enum spike_cond { COND_NONE, COND_THRESHOLD, COND_RATIO, COND_ZSCORE,
@@ -62,6 +71,12 @@ struct spike_eval {
 					 * set when the block has poisson */
 	int64_t		upper;		/* that Poisson's upper bound at 1 - p */
 	enum spike_cond	cond;		/* first condition that holds, or NONE */
+	/* read when a condition held and the block is guarded (count authors
+	 * or texts, min_authors, max_posts_per_author): over the hours the
+	 * window touches; -1 not read */
+	int64_t		authors;
+	int64_t		texts;
+	int64_t		hour_posts;	/* posts of those hours */
 };
 
 struct spike_state;
@@ -77,6 +92,8 @@ void spike_evaluate_state(const struct rule_alert *a,
     struct spike_eval *out);
 
 const char *spike_cond_name(enum spike_cond c);
+/* Whether block a needs distinct counts before it fires. */
+bool spike_guarded(const struct rule_alert *a);
 
 /* The state of one alert block of one topic. */
 struct spike_state {

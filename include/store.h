@@ -78,6 +78,8 @@ enum store_key {
 	STORE_KEY_KEYWORD_NAMES, /* kn:<topic>:<yyyymmdd>: keyword → index */
 	STORE_KEY_BREAKDOWN,	/* b:<topic>:<field>:<yyyymmdd>: per value, slot */
 	STORE_KEY_BREAKDOWN_NAMES, /* bn:<topic>:<field>:<yyyymmdd>: value → index */
+	STORE_KEY_AUTHORS,	/* ha:<topic>:<yyyymmddhh>: HLL of authors */
+	STORE_KEY_TEXTS,	/* ht:<topic>:<yyyymmddhh>: HLL of text keys */
 	STORE_KEY_SAMPLES,	/* s:<topic>: sample posts by post time */
 	STORE_KEY_POSITIONS,	/* pos:<group>: Kafka positions */
 	STORE_KEY_SINCE,	/* since: the first bucket counted */
@@ -206,6 +208,12 @@ int store_get_top(struct store *s, char kind, const char *topic,
  * caller frees each and the array. */
 int store_get_samples(struct store *s, const char *topic, int64_t from,
     int64_t to, size_t max, char ***json, size_t *n);
+
+/* The distinct authors (out[0]) and texts (out[1]) of topic over the
+ * hours that overlap [from, to) (seconds; at most 8 days of them): PFCOUNT
+ * of their HyperLogLogs, merged; and the posts of those hours (out[2]). */
+int store_get_distinct(struct store *s, const char *topic, int64_t from,
+    int64_t to, int64_t out[3]);
 
 /* A refused message kept for the dead-letter stream.  detail, where and
  * payload belong to whoever filled the record (rejects.c). */

@@ -39,6 +39,7 @@ struct textkey_scratch {
 	size_t		 nspans, spans_cap;
 	uint32_t	*cps;		/* the code points kept */
 	size_t		 ncps, cps_cap;
+	struct norm_buf	 nb;		/* textkey_of_text()'s */
 };
 void textkey_scratch_free(struct textkey_scratch *sc);
 
@@ -46,6 +47,11 @@ void textkey_scratch_free(struct textkey_scratch *sc);
  * (norm_text() of the same bytes). */
 uint64_t textkey_of(const struct textkey_params *p, const char *text,
     size_t len, const struct norm_buf *nb, struct textkey_scratch *sc);
+
+/* The same with the default parameters for a text not normalised yet
+ * (an alert's sample): -1 on invalid UTF-8, else 0 and *key. */
+int textkey_of_text(const struct normalizer *n, const char *text, size_t len,
+    struct textkey_scratch *sc, uint64_t *key);
 
 /* The code points textkey_of() hashes, left in sc->cps (sc->ncps): for
  * tests and the evaluation. */

@@ -2,7 +2,8 @@
  * test_agg.c — local pre-aggregation: counts per topic and bucket, keyword
  * hits, count_by values with the _other cap, samples (one post's shared by
  * its topics), clear and merge;
- * the strings cached per rule index follow a change of rule set.
+ * the strings cached per rule index follow a change of rule set; distinct
+ * authors and texts per topic and hour, each element once, and merged.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -378,11 +379,78 @@ test_samples_shared(void **state)
 	agg_free(a);
 }
 
+/* The distinct elements of (kind, topic, hour). */
+static size_t
+ndistinct(const struct agg *a, int kind, const char *topic, int64_t hour)
+{
+	const struct agg_distinct *d;
+	size_t n, i, k = 0;
+
+	d = agg_distincts(a, &n);
+	for (i = 0; i < n; i++)
+		k += d[i].kind == kind && strcmp(d[i].topic, topic) == 0 &&
+		    d[i].hour == hour;
+	return k;
+}
+
+static void
+add_keys(struct agg *a, const char *text, int64_t t, uint64_t author,
+    uint64_t tk)
+{
+	struct agg_keys k = { author, tk, author != 0 };
+	struct match_result res;
+	struct post p;
+
+	memset(&p, 0, sizeof p);
+	p.text = text;
+	p.text_len = strlen(text);
+	assert_int_equal(match_post(ctx, &p, &res), 0);
+	agg_add(a, rs, &p, t * 1000, &res);
+	agg_add_distinct(a, rs, t * 1000, &res, &k);
+}
+
+static void
+test_distinct(void **state)
+{
+	struct agg *a = agg_new(10, 0), *b = agg_new(10, 0);
+	int64_t h = 1795669200;		/* an hour */
+	size_t ne;
+
+	(void)state;
+	add_keys(a, "地沟油", h + 5, 1, 100);
+	add_keys(a, "地沟油", h + 50, 1, 100);	/* the same again */
+	add_keys(a, "地沟油 地震", h + 3599, 2, 100);
+	add_keys(a, "地震", h + 3600, 3, 101);	/* the next hour */
+	add_keys(a, "地震", h - 1, 0, 102);	/* no author; the hour before */
+	assert_int_equal(ndistinct(a, AGG_AUTHORS, "food", h), 2);
+	assert_int_equal(ndistinct(a, AGG_TEXTS, "food", h), 1);
+	assert_int_equal(ndistinct(a, AGG_AUTHORS, "quake", h), 1);
+	assert_int_equal(ndistinct(a, AGG_AUTHORS, "quake", h + 3600), 1);
+	assert_int_equal(ndistinct(a, AGG_AUTHORS, "quake", h - 3600), 0);
+	assert_int_equal(ndistinct(a, AGG_TEXTS, "quake", h - 3600), 1);
+	agg_entries(a, &ne);
+	assert_int_equal(agg_size(a), ne + 8);	/* entries + 8 elements */
+	/* merged: b's elements join a's, each once */
+	add_keys(b, "地沟油", h + 7, 1, 100);
+	add_keys(b, "地沟油", h + 7, 4, 103);
+	agg_merge(a, b);
+	assert_int_equal(ndistinct(a, AGG_AUTHORS, "food", h), 3);
+	assert_int_equal(ndistinct(a, AGG_TEXTS, "food", h), 2);
+	assert_int_equal(agg_size(b), 0);
+	agg_clear(a);
+	assert_int_equal(ndistinct(a, AGG_TEXTS, "food", h), 0);
+	add_keys(a, "地沟油", h + 5, 1, 100);
+	assert_int_equal(ndistinct(a, AGG_AUTHORS, "food", h), 1);
+	agg_free(a);
+	agg_free(b);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_counts),
+		cmocka_unit_test(test_distinct),
 		cmocka_unit_test(test_values_cap),
 		cmocka_unit_test(test_merge),
 		cmocka_unit_test(test_rules_change),

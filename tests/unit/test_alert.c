@@ -88,10 +88,22 @@ make_alert(struct alert *al, enum spike_action action)
 	al->samples[0] = xstrdup("{\"id\":\"p1\",\"text\":\"学校食堂发生\\\"食物中毒\\\"\"}");
 	al->samples[1] = xstrdup("{\"id\":\"p2\",\"text\":\"x\"}");
 	al->nsamples = 2;
+	al->distinct.authors = 40;
+	al->distinct.texts = 3;
+	al->distinct.posts = 300;
+	al->distinct.base_authors = 500;
+	al->distinct.base_posts = 650;
+	al->top_text.text = xstrdup("学校食堂发生食物中毒");
+	al->top_text.n = 7;
+	al->top_text.of = 10;
 	al->detected_ms = T_END * 1000 + 1234;	/* 05:05:01.234 */
 }
 
 #define EVIDENCE \
+	"\"authors\":40,\"texts\":3,\"posts_per_author\":7.5," \
+	"\"baseline_posts_per_author\":1.3," \
+	"\"top_text\":{\"text\":\"学校食堂发生食物中毒\",\"posts\":7,\"of\":10," \
+	"\"share\":0.7}," \
 	"\"top_keywords\":[[\"食物中毒\",120],[\"地沟油\",40]]," \
 	"\"breakdown\":{\"region\":[[\"广州\",90],[\"深圳\",31]]}," \
 	"\"samples\":[{\"id\":\"p1\",\"text\":\"学校食堂发生\\\"食物中毒\\\"\"}," \
@@ -173,6 +185,8 @@ test_resolved(void **state)
 	    "\"window_start\":\"2026-11-26T05:00:00Z\","
 	    "\"window_end\":\"2026-11-26T05:05:00Z\","
 	    "\"count\":20,\"baseline_rate\":23.5,\"ratio\":0.85,\"zscore\":0,"
+	    "\"authors\":null,\"texts\":null,\"posts_per_author\":null,"
+	    "\"baseline_posts_per_author\":null,\"top_text\":null,"
 	    "\"top_keywords\":[],\"breakdown\":{},\"samples\":[],"
 	    "\"rules_file\":null"
 	    ",\"detected_at\":\"2026-11-26T05:05:01.234Z\"}");
@@ -267,6 +281,8 @@ test_id_stable(void **state)
 struct asked {
 	size_t	keywords, values, samples, calls;
 	int64_t	from, to;
+	int64_t	dfrom[2], dto[2];	/* the distinct spans asked */
+	size_t	ndistinct;
 };
 
 static int
@@ -296,13 +312,45 @@ src_samples(void *arg, const struct rule_topic *t, int64_t from, int64_t to,
 	(void)t, (void)from, (void)to;
 	a->calls++;
 	a->samples = max;
-	*json = xcalloc(1, sizeof **json);
+	/* the newest first; two copies of one text */
+	*json = xcalloc(3, sizeof **json);
 	(*json)[0] = xstrdup("{\"id\":\"p1\",\"text\":\"x\"}");
-	*n = 1;
+	(*json)[1] = xstrdup("{\"id\":\"p2\",\"text\":\"y\\\"z\"}");
+	(*json)[2] = xstrdup("{\"id\":\"p3\",\"text\":\"Y\\\"z!\"}");
+	*n = 3;
 	return 0;
 }
 
-static const struct alert_evidence src = { src_top, src_samples };
+/* Case and punctuation do not count, as for text keys. */
+static uint64_t
+src_text_key(void *arg, const char *text, size_t len)
+{
+	(void)arg;
+	return len > 0 ? (uint64_t)(text[0] | 0x20) : 0;
+}
+
+/* 12 authors, 4 texts, 60 posts in the window's hours; 100 authors and
+ * 200 posts in the day before. */
+static int
+src_distinct(void *arg, const struct rule_topic *t, int64_t from, int64_t to,
+    int64_t out[3])
+{
+	struct asked *a = arg;
+
+	(void)t;
+	a->calls++;
+	if (a->ndistinct < 2) {
+		a->dfrom[a->ndistinct] = from;
+		a->dto[a->ndistinct] = to;
+	}
+	out[0] = a->ndistinct == 0 ? 12 : 100;
+	out[1] = a->ndistinct == 0 ? 4 : 90;
+	out[2] = a->ndistinct++ == 0 ? 60 : 200;
+	return 0;
+}
+
+static const struct alert_evidence src = { src_top, src_samples,
+	src_distinct, src_text_key };
 
 static void
 test_make_evidence_limits(void **state)
@@ -311,6 +359,7 @@ test_make_evidence_limits(void **state)
 	struct spike_eval ev;
 	struct asked a;
 	struct alert al;
+	char *json;
 
 	(void)state;
 	setup_topic();
@@ -331,7 +380,19 @@ test_make_evidence_limits(void **state)
 	assert_int_equal(al.detected_ms, 42);
 	assert_int_equal(al.nbreakdown, 1);
 	assert_string_equal(al.breakdown[0].field, "region");
-	assert_int_equal(al.nsamples, 1);
+	assert_int_equal(al.nsamples, 3);
+	/* distinct counts: the window's hours, then the 24 hours before */
+	assert_int_equal(a.ndistinct, 2);
+	assert_true(a.dfrom[0] == T_END - 300 && a.dto[0] == T_END);
+	assert_true(a.dto[1] == (T_END - 300) / 3600 * 3600 &&
+	    a.dfrom[1] == a.dto[1] - 86400);
+	json = alert_json(&al);
+	assert_non_null(strstr(json, "\"authors\":12,\"texts\":4,"
+	    "\"posts_per_author\":5,\"baseline_posts_per_author\":2,"));
+	/* the top text among the samples: the newest of its copies */
+	assert_non_null(strstr(json, "\"top_text\":{\"text\":\"y\\\"z\","
+	    "\"posts\":2,\"of\":3,\"share\":0.67},"));
+	free(json);
 	alert_clear(&al);
 	/* a resolve carries no evidence */
 	memset(&a, 0, sizeof a);

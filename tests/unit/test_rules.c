@@ -1519,7 +1519,8 @@ test_parse_alert(void **state)
 	    "to compare with (e.g. baseline: 1h)");
 	assert_string_equal(d.msgs[2], "--alert:3:1: unknown key 'zz' in "
 	    "alert (expected window, baseline, min_count, threshold, ratio, "
-	    "zscore, cooldown, resolve_after, severity or poisson)");
+	    "zscore, cooldown, resolve_after, severity, poisson, count, "
+	    "min_authors or max_posts_per_author)");
 	diag_free(&d);
 
 	diag_init(&d);
@@ -1587,6 +1588,16 @@ static const struct key_case key_cases[] = {
 	{ "poisson", "{window: 5m, baseline: 1h, poisson: 0.001}", 0.001,
 	  "{window: 5m, baseline: 1h, poisson: [0.1]}",
 	  "poisson: expected p or a mapping with p and factor, got a list" },
+	{ "count", "{window: 5m, threshold: 3, count: authors}",
+	  COUNT_AUTHORS, "{window: 5m, threshold: 3, count: people}",
+	  "count: expected posts, authors or texts, got 'people'" },
+	{ "min_authors", "{window: 5m, threshold: 3, min_authors: 10}", 10,
+	  "{window: 5m, threshold: 3, min_authors: 0}",
+	  "min_authors: expected a whole number of at least 1, got '0'" },
+	{ "max_posts_per_author",
+	  "{window: 5m, threshold: 3, max_posts_per_author: 2.5}", 2.5,
+	  "{window: 5m, threshold: 3, max_posts_per_author: 0}",
+	  "max_posts_per_author: expected a number greater than 0, got '0'" },
 	{ "baseline.period", "{window: 5m, baseline: {period: 1d}, zscore: 3}",
 	  86400, "{window: 5m, baseline: {period: 1x}, zscore: 3}",
 	  "period: expected a duration like 30s, 5m, 2h or 1d, got '1x'" },
@@ -1649,6 +1660,10 @@ key_field(const struct rule_alert *a, const char *key)
 		  'l' },
 		{ "severity", offsetof(struct rule_alert, severity), 'i' },
 		{ "poisson", offsetof(struct rule_alert, poisson_p), 'd' },
+		{ "count", offsetof(struct rule_alert, count), 'i' },
+		{ "min_authors", offsetof(struct rule_alert, min_authors), 'l' },
+		{ "max_posts_per_author", offsetof(struct rule_alert,
+		  max_posts_per_author), 'd' },
 		{ "baseline.period", offsetof(struct rule_alert, period_s),
 		  'l' },
 		{ "baseline.lookback", offsetof(struct rule_alert, lookback),
@@ -1779,6 +1794,15 @@ test_alert_key_table(void **state)
 			    d.n > 0 ? d.msgs[0] : "", c->error);
 		diag_free(&d);
 	}
+
+	/* count authors or texts goes with threshold only */
+	diag_init(&d);
+	assert_int_equal(rules_parse_alert("--alert", "{window: 5m, baseline: "
+	    "1h, ratio: 2, count: texts}", 50, NULL, &a, &d), -1);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(message_of(d.msgs[0]), "ratio counts posts: "
+	    "count: texts goes with threshold only");
+	diag_free(&d);
 
 	nkeys = check_listed_keys("{window: 5m, threshold: 3, zzzzzz: 1}",
 	    "alert", "");

@@ -571,6 +571,81 @@ test_threshold_alone(void **state)
 	assert_int_equal(ev.cond, COND_THRESHOLD);
 }
 
+/* Distinct counts a guarded block reads: authors, texts, posts of the
+ * hours, and how often and over what it asked. */
+struct dist {
+	int64_t	v[3];
+	int	calls;
+	int64_t	from, to;
+};
+
+static int
+dist_read(void *arg, int64_t from, int64_t to, int64_t out[3])
+{
+	struct dist *d = arg;
+
+	d->calls++;
+	d->from = from;
+	d->to = to;
+	memcpy(out, d->v, sizeof d->v);
+	return d->v[0] < 0 ? -1 : 0;
+}
+
+static enum spike_cond
+eval_guarded(const struct rule_alert *a, struct dist *d, int64_t T)
+{
+	struct spike_series	s = series(0);
+	struct spike_eval	ev;
+
+	s.distinct = dist_read;
+	s.distinct_arg = d;
+	spike_evaluate(a, &s, T, &ev);
+	if (ev.cond != COND_NONE)
+		assert_int_equal(ev.authors, spike_guarded(a) ? d->v[0] : -1);
+	return ev.cond;
+}
+
+static void
+test_guards(void **state)
+{
+	struct rule_alert	a = block(300);
+	struct dist		d = { { 3, 1, 90 }, 0, 0, 0 };
+
+	(void)state;
+	a.threshold = 10;
+	put(5700, 30);
+	/* unguarded: no read */
+	assert_int_equal(eval_guarded(&a, &d, 6000), COND_THRESHOLD);
+	assert_int_equal(d.calls, 0);
+	assert_false(spike_guarded(&a));
+	/* min_authors: 3 authors are not 10; read over the window */
+	a.min_authors = 10;
+	assert_true(spike_guarded(&a));
+	assert_int_equal(eval_guarded(&a, &d, 6000), COND_NONE);
+	assert_true(d.calls == 1 && d.from == 5700 && d.to == 6000);
+	d.v[0] = 10;
+	assert_int_equal(eval_guarded(&a, &d, 6000), COND_THRESHOLD);
+	/* nothing is read while the condition does not hold */
+	d.calls = 0;
+	assert_int_equal(eval_guarded(&a, &d, 3000), COND_NONE);
+	assert_int_equal(d.calls, 0);
+	/* max_posts_per_author: 90 posts by 10 authors is 9 */
+	a.max_posts_per_author = 5;
+	assert_int_equal(eval_guarded(&a, &d, 6000), COND_NONE);
+	a.max_posts_per_author = 9;
+	assert_int_equal(eval_guarded(&a, &d, 6000), COND_THRESHOLD);
+	/* count texts: 1 text is not 10; count authors: 10 is */
+	a.min_authors = 0;
+	a.max_posts_per_author = 0;
+	a.count = COUNT_TEXTS;
+	assert_int_equal(eval_guarded(&a, &d, 6000), COND_NONE);
+	a.count = COUNT_AUTHORS;
+	assert_int_equal(eval_guarded(&a, &d, 6000), COND_THRESHOLD);
+	/* a failed read holds nothing */
+	d.v[0] = -1;
+	assert_int_equal(eval_guarded(&a, &d, 6000), COND_NONE);
+}
+
 static void
 test_ratio_exact(void **state)
 {
@@ -1541,7 +1616,7 @@ static void
 test_reads(void **state)
 {
 	struct rule_alert	a;
-	struct spike_series	s = { RES, 0, arr_count, &A, NULL, NULL, NULL };
+	struct spike_series	s = { RES, 0, arr_count, &A, NULL, NULL, NULL, NULL, NULL };
 	struct spike_state	st;
 	struct ranges		g;
 	int64_t			T0 = 100 * RES, T1 = 110 * RES, w = 5 * RES;
@@ -1629,6 +1704,7 @@ main(void)
 		T_(test_empty_baseline_min_count),
 		T_(test_min_count_zero_is_one),
 		T_(test_threshold_alone),
+		T_(test_guards),
 		T_(test_ratio_exact),
 		T_(test_zscore_noisy),
 		T_(test_zscore_stddev),
