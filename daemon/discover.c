@@ -20,12 +20,20 @@
  * of SigniTrend: Schubert, Weiler and Kriegel, KDD 2014).  Scores are
  * taken as posts arrive, so a burst is seen inside its bucket.
  *
+ * Counts come from flushes (disc_flush.c): disc_merge() orders the
+ * entries of one flush period by key, merges the entries of one key (from
+ * several instances), and adds each key's count to its cells at once.
+ * With every instance's list whole (no more keys in a flush than
+ * flush_top), the merged list is the list one instance would have made of
+ * all the posts, so the tables, candidates and stories are the same
+ * however the posts were spread over instances.
  * Term strings exist only in the candidate table: a term or pair whose
- * significance reaches a quarter of the threshold takes an entry (evicting the
- * least busy of a few, a clock hand's scan: a space-saving-like table),
- * which keeps its string, its count in the bucket, small HyperLogLogs of
- * the authors and texts of its posts, three sample posts and the rule
- * topics they matched.  While a candidate trends (threshold and min_posts)
+ * significance reaches a quarter of the threshold after a merge takes an
+ * entry (evicting the least busy of a few, a clock hand's scan: a
+ * space-saving-like table), which keeps its string, its count in the
+ * bucket and the merged evidence of its flushes (disc_flush.h): small
+ * HyperLogLogs of the authors and texts of its posts, three sample posts
+ * and the rule topics they matched.  While a candidate trends (threshold and min_posts)
  * stories are formed every check_ms: trending terms are joined when a
  * trending pair links them or when the pair table says most posts of the
  * rarer one also carry the other; each connected group is one story.  A
@@ -33,8 +41,8 @@
  * whose terms mostly comes with a term of such a story, is that story
  * (not shown again); any other is a new story, given to the callback.
  *
- * Memory: everything is allocated in disc_new(); disc_add() allocates
- * nothing.  One thread owns an engine.
+ * Memory: everything is allocated in disc_new(); disc_add() and
+ * disc_merge() allocate nothing.  One thread owns an engine.
  */
 #include <math.h>
 #include <stdio.h>
@@ -42,10 +50,10 @@
 #include <string.h>
 
 #include "clock.h"
+#include "disc_flush.h"
 #include "discover.h"
 #include "xmalloc.h"
 
-#define DISC_TERMS_PER_POST	32	/* terms of a post counted */
 #define DISC_TRENDING_MAX	64	/* trending candidates per check */
 #define DISC_STORY_MEMBERS	16	/* terms remembered per story */
 #define DISC_STORIES		256	/* stories remembered (story_ttl) */
@@ -66,24 +74,19 @@ struct table {
 	uint64_t	 n;
 };
 
-enum { CAND_FREE, CAND_TERM, CAND_PAIR };
+enum { CAND_FREE, CAND_TERM = DISC_KEY_TERM, CAND_PAIR = DISC_KEY_PAIR };
 
 struct cand {
 	uint64_t	 hash;		/* of the term, or of the pair */
 	uint64_t	 ha, hb;	/* a pair's terms (ha: a term's own) */
-	uint8_t		 kind;
-	uint8_t		 nsamples, ntopics;
+	uint8_t		 kind;		/* CAND_*, as DISC_KEY_* */
 	uint32_t	 bkt;		/* the bucket cnt counts */
 	int64_t		 cnt;		/* posts in bucket bkt */
 	int64_t		 posts;		/* since it became a candidate */
-	int64_t		 seen;		/* of those, seen here */
-	int64_t		 authored;	/* of those, with an author */
-	int64_t		 first_ms;
+	int64_t		 seen;		/* of those, with evidence in ev */
 	double		 z;		/* at the last check */
 	char		 a[SEG_MAX_TERM + 1], b[SEG_MAX_TERM + 1];
-	struct disc_hll	 authors, texts;
-	char		 samples[DISC_SAMPLES][DISC_SAMPLE_BYTES + 1];
-	char		 topics[DISC_TOPICS][DISC_TOPIC_BYTES + 1];
+	struct disc_ev	 ev;
 };
 
 struct story {
@@ -121,6 +124,10 @@ struct discover {
 	size_t			 index_mask;
 	size_t			 hand;
 	struct story		*stories;
+	struct dflush		*own;		/* disc_add()'s instance */
+	int64_t			 own_period;	/* of its flush */
+	int64_t			 own_last_ms;
+	bool			 own_started;
 	uint32_t		 now_b;		/* current bucket */
 	uint32_t		 first_b;	/* the first post's */
 	double			 warm;		/* 1 - (1 - alpha)^buckets since */
@@ -148,6 +155,9 @@ disc_opts_default(struct disc_opts *o)
 	o->beta = 1;
 	o->min_posts = 4;
 	o->max_pairs = 28;
+	o->flush_ms = 60 * 1000;
+	o->flush_keys = 4096;
+	o->flush_top = 4096;
 }
 
 /* ---- arithmetic --------------------------------------------------------- */
@@ -182,30 +192,10 @@ disc_ewm_zeros(double *mean, double *var, uint64_t k, double alpha)
 	*mean *= q;
 }
 
-static uint64_t
-mix64(uint64_t h)
-{
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
-}
-
-/* The key of the pair of terms a and b, either way round. */
-static uint64_t
-pair_hash(uint64_t a, uint64_t b)
-{
-	uint64_t lo = a < b ? a : b, hi = a ^ b ^ lo;
-
-	return mix64(lo * 0x9e3779b97f4a7c15ULL + hi);
-}
-
 void
 disc_hll_add(struct disc_hll *h, uint64_t hash)
 {
-	uint64_t w = mix64(hash);
+	uint64_t w = disc_mix64(hash);
 	unsigned idx = (unsigned)(w >> 56);
 	uint8_t rho = (uint8_t)(__builtin_clzll((w << 8) | 0x80) + 1);
 
@@ -235,7 +225,7 @@ disc_hll_count(const struct disc_hll *h)
 static struct cell *
 cell_at(const struct table *t, uint64_t h, int i)
 {
-	uint64_t h2 = mix64(h) | 1;
+	uint64_t h2 = disc_mix64(h) | 1;
 
 	return &t->c[(h + (uint64_t)i * h2) % t->n];
 }
@@ -302,7 +292,7 @@ key_score(const struct discover *d, const struct table *t, uint64_t h,
 }
 
 static void
-key_count(struct discover *d, struct table *t, uint64_t h)
+key_count(struct discover *d, struct table *t, uint64_t h, int64_t n)
 {
 	struct cell *c;
 	int i;
@@ -310,8 +300,8 @@ key_count(struct discover *d, struct table *t, uint64_t h)
 	for (i = 0; i < d->o.hashes; i++) {
 		c = cell_at(t, h, i);
 		cell_advance(c, d->now_b, d->alpha);
-		if (c->cnt < UINT32_MAX)
-			c->cnt++;
+		c->cnt = (uint64_t)c->cnt + (uint64_t)n < UINT32_MAX ?
+		    c->cnt + (uint32_t)n : UINT32_MAX;
 	}
 }
 
@@ -382,22 +372,8 @@ cand_victim(struct discover *d)
 	return best;
 }
 
-static void
-copy_cut(char *dst, size_t cap, const char *s, size_t len)
-{
-	/* cut at a character boundary */
-	if (len >= cap) {
-		len = cap - 1;
-		while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-			len--;
-	}
-	memcpy(dst, s, len);
-	dst[len] = '\0';
-}
-
 static struct cand *
-cand_insert(struct discover *d, uint64_t h, int kind, int64_t count,
-    int64_t now_ms)
+cand_insert(struct discover *d, const struct disc_entry *e, int64_t count)
 {
 	struct cand *c = cand_victim(d);
 	size_t i;
@@ -405,74 +381,47 @@ cand_insert(struct discover *d, uint64_t h, int kind, int64_t count,
 	if (c->kind != CAND_FREE)
 		index_remove(d, c->hash);
 	memset(c, 0, sizeof *c);
-	c->hash = h;
-	c->kind = (uint8_t)kind;
+	c->hash = e->hash;
+	c->kind = e->kind;
+	c->ha = e->ha;
+	c->hb = e->hb;
+	memcpy(c->a, e->a, sizeof c->a);
+	memcpy(c->b, e->b, sizeof c->b);
 	c->bkt = d->now_b;
-	/* the posts before this one were counted but not seen here */
-	c->cnt = count > 1 ? count - 1 : 0;
+	/* the posts of earlier flushes were counted but not seen here */
+	c->cnt = count > e->count ? count - e->count : 0;
 	c->posts = c->cnt;
-	c->first_ms = now_ms;
-	i = index_slot(d, h);
+	disc_ev_reset(&c->ev);
+	i = index_slot(d, e->hash);
 	d->index[i] = (int32_t)(c - d->cand);
 	return c;
 }
 
-static void
-cand_see(struct discover *d, struct cand *c, const struct disc_post *p,
-    uint64_t author_h, uint64_t text_h)
-{
-	size_t i, j;
-
-	if (c->bkt != d->now_b) {
-		c->bkt = d->now_b;
-		c->cnt = 0;
-	}
-	c->cnt++;
-	c->posts++;
-	c->seen++;
-	disc_hll_add(&c->texts, text_h);
-	if (p->author != NULL) {
-		c->authored++;
-		disc_hll_add(&c->authors, author_h);
-	}
-	if (c->nsamples < DISC_SAMPLES && p->text != NULL)
-		copy_cut(c->samples[c->nsamples++], sizeof c->samples[0],
-		    p->text, p->text_len);
-	for (i = 0; i < p->ntopics && c->ntopics < DISC_TOPICS; i++) {
-		for (j = 0; j < c->ntopics; j++)
-			if (strncmp(c->topics[j], p->topics[i],
-			    DISC_TOPIC_BYTES) == 0)
-				break;
-		if (j == c->ntopics)
-			copy_cut(c->topics[c->ntopics++], sizeof c->topics[0],
-			    p->topics[i], strlen(p->topics[i]));
-	}
-}
-
-/* Counts one key of a post, and follows it as a candidate when it is or
+/* Counts one key of a flush, and follows it as a candidate when it is or
  * becomes one. */
 static void
-key_add(struct discover *d, int kind, uint64_t h, const char *a, size_t al,
-    const char *b, size_t bl, uint64_t ha, uint64_t hb,
-    const struct disc_post *p, uint64_t author_h, uint64_t text_h)
+entry_apply(struct discover *d, const struct disc_entry *e)
 {
-	struct table *t = kind == CAND_TERM ? &d->terms : &d->pairs;
+	struct table *t = e->kind == CAND_TERM ? &d->terms : &d->pairs;
 	struct cand *c;
 	int64_t n;
 	double z;
 
-	key_count(d, t, h);
-	z = key_score(d, t, h, d->now_b, &n);
-	if ((c = cand_find(d, h)) == NULL) {
+	key_count(d, t, e->hash, e->count);
+	z = key_score(d, t, e->hash, d->now_b, &n);
+	if ((c = cand_find(d, e->hash)) == NULL) {
 		if (z < d->o.threshold / 4 || n < 2)
 			return;
-		c = cand_insert(d, h, kind, n, p->time_ms);
-		copy_cut(c->a, sizeof c->a, a, al);
-		copy_cut(c->b, sizeof c->b, b, bl);
-		c->ha = ha;
-		c->hb = hb;
+		c = cand_insert(d, e, n);
 	}
-	cand_see(d, c, p, author_h, text_h);
+	if (c->bkt != d->now_b) {
+		c->bkt = d->now_b;
+		c->cnt = 0;
+	}
+	c->cnt += e->count;
+	c->posts += e->count;
+	c->seen += e->count;
+	disc_ev_merge(&c->ev, &e->ev);
 	if (z >= d->o.threshold && c->cnt >= d->o.min_posts)
 		d->hot = true;
 }
@@ -585,7 +534,7 @@ cluster(struct discover *d, struct check *k)
 			x = &d->cand[k->nodes[i].main];
 			y = &d->cand[k->nodes[j].main];
 			(void)key_score(d, &d->pairs,
-			    pair_hash(k->nodes[i].h, k->nodes[j].h), d->now_b,
+			    disc_pair_hash(k->nodes[i].h, k->nodes[j].h), d->now_b,
 			    &n);
 			if ((double)n >= DISC_CO_SHARE *
 			    (double)(x->cnt < y->cnt ? x->cnt : y->cnt))
@@ -601,7 +550,7 @@ node_goes_with(const struct discover *d, const struct check *k, int j,
 {
 	int64_t n;
 
-	(void)key_score(d, &d->pairs, pair_hash(k->nodes[j].h, h), d->now_b,
+	(void)key_score(d, &d->pairs, disc_pair_hash(k->nodes[j].h, h), d->now_b,
 	    &n);
 	return (double)n >= DISC_CO_SHARE *
 	    (double)d->cand[k->nodes[j].main].cnt;
@@ -700,32 +649,32 @@ story_show(struct discover *d, const struct check *k, int root)
 	st.first_seen_ms = INT64_MAX;
 	for (i = 0; i < n; i++) {
 		c = &d->cand[k->nodes[order[i]].main];
-		if (c->first_ms < st.first_seen_ms)
-			st.first_seen_ms = c->first_ms;
+		if (c->ev.first_ms < st.first_seen_ms)
+			st.first_seen_ms = c->ev.first_ms;
 		if (st.nterms < DISC_STORY_TERMS)
 			st.terms[st.nterms++] = k->nodes[order[i]].s;
-		for (t = 0; t < c->ntopics; t++) {
+		for (t = 0; t < c->ev.ntopics; t++) {
 			for (q = 0; q < st.ntopics; q++)
-				if (strcmp(st.topics[q], c->topics[t]) == 0)
+				if (strcmp(st.topics[q], c->ev.topics[t]) == 0)
 					break;
 			if (q == st.ntopics && st.ntopics < DISC_TOPICS)
-				st.topics[st.ntopics++] = c->topics[t];
+				st.topics[st.ntopics++] = c->ev.topics[t];
 		}
 	}
 	st.detected_ms = d->last_ms;
 	st.score = k->nodes[order[0]].z;
 	st.posts = main->posts;
 	st.seen = main->seen;
-	st.authors = main->authored == 0 ? -1 :
-	    (int64_t)llround(disc_hll_count(&main->authors));
-	if (st.authors > main->authored)
-		st.authors = main->authored;
-	st.texts = (int64_t)llround(disc_hll_count(&main->texts));
+	st.authors = main->ev.authored == 0 ? -1 :
+	    (int64_t)llround(disc_hll_count(&main->ev.authors));
+	if (st.authors > main->ev.authored)
+		st.authors = main->ev.authored;
+	st.texts = (int64_t)llround(disc_hll_count(&main->ev.texts));
 	if (st.texts > main->seen)
 		st.texts = main->seen;
-	for (q = 0; q < main->nsamples; q++)
-		st.samples[st.nsamples++] = main->samples[q];
-	id = mix64(k->nodes[order[0]].h ^ (uint64_t)st.first_seen_ms);
+	for (q = 0; q < main->ev.nsamples; q++)
+		st.samples[st.nsamples++] = main->ev.samples[q];
+	id = disc_mix64(k->nodes[order[0]].h ^ (uint64_t)st.first_seen_ms);
 	snprintf(st.id, sizeof st.id, "%016llx", (unsigned long long)id);
 	d->fn(d->arg, &st);
 }
@@ -770,11 +719,14 @@ disc_new(const struct disc_opts *o, disc_story_fn fn, void *arg,
 	for (nindex = 16; nindex < o->candidates * 2; nindex *= 2)
 		;
 	fixed = sizeof *d + o->candidates * sizeof(struct cand) +
-	    nindex * sizeof(int32_t) + DISC_STORIES * sizeof(struct story);
+	    nindex * sizeof(int32_t) + DISC_STORIES * sizeof(struct story) +
+	    (o->flush_ms > 0 ? dflush_memory(o) : 0);
 	ncells = o->memory > fixed ? (o->memory - fixed) / 2 /
 	    sizeof(struct cell) : 0;
 	if (ncells < 1024 || o->candidates < 16 || o->hashes < 1 ||
-	    o->hashes > 8 || o->bucket_ms <= 0 || o->half_life_ms <= 0) {
+	    o->hashes > 8 || o->bucket_ms <= 0 || o->half_life_ms <= 0 ||
+	    o->flush_ms < 0 || (o->flush_ms > 0 && (o->flush_keys < 1 ||
+	    o->flush_top < 1))) {
 		snprintf(errstr, errsz, "discovery: %zu bytes cannot hold %zu "
 		    "candidates and two tables of 1024 cells", o->memory,
 		    o->candidates);
@@ -794,6 +746,8 @@ disc_new(const struct disc_opts *o, disc_story_fn fn, void *arg,
 	memset(d->index, 0xff, nindex * sizeof *d->index);
 	d->index_mask = nindex - 1;
 	d->stories = xcalloc(DISC_STORIES, sizeof *d->stories);
+	if (o->flush_ms > 0)
+		d->own = dflush_new(o);
 	d->memory = fixed + 2 * ncells * sizeof(struct cell);
 	return d;
 }
@@ -808,6 +762,7 @@ disc_free(struct discover *d)
 	free(d->cand);
 	free(d->index);
 	free(d->stories);
+	dflush_free(d->own);
 	free(d);
 }
 
@@ -817,90 +772,91 @@ disc_memory(const struct discover *d)
 	return d->memory;
 }
 
-static uint32_t
-bucket_of(const struct discover *d, int64_t ms)
-{
-	int64_t b = ms / d->o.bucket_ms;
-
-	if (ms < 0 && ms % d->o.bucket_ms != 0)
-		b--;
-	return (uint32_t)b;
-}
-
-/* The pairs of a post's first terms, hashtags first (a hashtag often
- * closes a post), at most max_pairs of them. */
+/* Brings the scorer to bucket b (the old bucket has its last word when
+ * a story may form in it); an older bucket changes nothing. */
 static void
-add_pairs(struct discover *d, const struct disc_post *p, size_t n,
-    uint64_t author_h, uint64_t text_h)
+bucket_reach(struct discover *d, uint32_t b, int64_t now_ms)
 {
-	const struct seg_result *r = p->terms;
-	const struct seg_term *x, *y, *lo, *hi;
-	size_t order[DISC_TERMS_PER_POST], no = 0, i, j;
-	int np = 0;
-
-	for (i = 0; i < n; i++)
-		if (r->v[i].kind == SEG_HASHTAG)
-			order[no++] = i;
-	for (i = 0; i < n; i++)
-		if (r->v[i].kind != SEG_HASHTAG)
-			order[no++] = i;
-	for (j = 1; j < no && np < d->o.max_pairs; j++) {
-		for (i = 0; i < j && np < d->o.max_pairs; i++, np++) {
-			x = &r->v[order[i]];
-			y = &r->v[order[j]];
-			lo = x->hash < y->hash ? x : y;
-			hi = lo == x ? y : x;
-			key_add(d, CAND_PAIR, pair_hash(lo->hash, hi->hash),
-			    r->str + lo->off, lo->len, r->str + hi->off,
-			    hi->len, lo->hash, hi->hash, p, author_h, text_h);
-		}
-	}
-}
-
-void
-disc_add(struct discover *d, const struct disc_post *p)
-{
-	const struct seg_result *r = p->terms;
-	uint64_t author_h = 0, text_h = 0;
-	uint32_t b = bucket_of(d, p->time_ms);
-	size_t i, n;
-
 	if (!d->started) {
 		d->started = true;
 		d->now_b = d->first_b = b;
-		d->last_ms = p->time_ms;
-		d->next_check_ms = p->time_ms;
+		d->last_ms = now_ms;
+		d->next_check_ms = now_ms;
 	} else if (b != d->now_b && b - d->now_b < UINT32_MAX / 2) {
 		if (d->hot)
-			check_stories(d);	/* the bucket's last word */
+			check_stories(d);
 		d->now_b = b;
 		d->warm = 1 - pow(1 - d->alpha, (double)(b - d->first_b));
 		d->warmed = b - d->first_b >= DISC_WARMUP;
 	}
-	if (p->time_ms > d->last_ms)
-		d->last_ms = p->time_ms;
-	n = r->n < DISC_TERMS_PER_POST ? r->n : DISC_TERMS_PER_POST;
-	if (n == 0)
+}
+
+static bool
+same_key(const struct disc_entry *x, const struct disc_entry *y)
+{
+	return x->bkt == y->bkt && x->kind == y->kind && x->hash == y->hash;
+}
+
+void
+disc_merge(struct discover *d, struct disc_entry **v, size_t n,
+    int64_t now_ms)
+{
+	size_t i, j;
+
+	qsort(v, n, sizeof *v, disc_entry_cmp);
+	for (i = 0; i < n; i = j) {
+		for (j = i + 1; j < n && same_key(v[i], v[j]); j++) {
+			v[i]->count += v[j]->count;
+			disc_ev_merge(&v[i]->ev, &v[j]->ev);
+		}
+		bucket_reach(d, v[i]->bkt, now_ms);
+		entry_apply(d, v[i]);
+	}
+	if (!d->started)
 		return;
-	/* a text is its set of terms: the same words in another order, or
-	 * with another URL or mention, are the same text */
-	for (i = 0; i < n; i++)
-		text_h += mix64(r->v[i].hash);
-	if (p->author != NULL)
-		author_h = seg_hash(p->author, p->author_len);
-	for (i = 0; i < n; i++)
-		key_add(d, CAND_TERM, r->v[i].hash, r->str + r->v[i].off,
-		    r->v[i].len, "", 0, r->v[i].hash, 0, p, author_h, text_h);
-	add_pairs(d, p, n, author_h, text_h);
+	if (now_ms > d->last_ms)
+		d->last_ms = now_ms;
 	if (d->hot && d->last_ms >= d->next_check_ms) {
 		check_stories(d);
 		d->next_check_ms = d->last_ms + d->o.check_ms;
 	}
 }
 
+static int64_t
+period_of(int64_t ms, int64_t period_ms)
+{
+	return ms / period_ms - (ms < 0 && ms % period_ms != 0);
+}
+
+static void
+own_flush(struct discover *d)
+{
+	struct disc_entry **v;
+	size_t n = dflush_take(d->own, &v);
+
+	disc_merge(d, v, n, d->own_last_ms);
+}
+
+void
+disc_add(struct discover *d, const struct disc_post *p)
+{
+	int64_t period = period_of(p->time_ms, d->o.flush_ms);
+
+	if (d->own_started && period > d->own_period)
+		own_flush(d);
+	if (!d->own_started || period > d->own_period)
+		d->own_period = period;
+	if (!d->own_started || p->time_ms > d->own_last_ms)
+		d->own_last_ms = p->time_ms;
+	d->own_started = true;
+	dflush_add(d->own, p);
+}
+
 void
 disc_finish(struct discover *d)
 {
+	if (d->own_started)
+		own_flush(d);
 	if (d->started)
 		check_stories(d);
 }

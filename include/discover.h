@@ -1,15 +1,20 @@
 /*
  * discover.h — emerging terms and stories nobody wrote a rule for.
  *
- * A discovery engine counts the terms of every post (segment.h) and the
- * pairs of terms that occur in one post, in hashed tables of fixed size:
- * each term falls in `hashes` cells, and each cell keeps the count of the
- * current time bucket and an exponentially weighted mean and variance of
- * its past buckets.  A term's significance is the smallest over its cells
- * of disc_score(); terms and pairs that cross the threshold are clustered
- * by co-occurrence into stories, handed to the caller's callback once
- * each.  Memory is fixed at disc_new(): nothing grows with the
- * vocabulary.  One engine belongs to one thread.
+ * Discovery has two halves.  Each instance counts the terms of its posts
+ * (segment.h) and the pairs of terms that occur in one post, per flush,
+ * with their evidence (disc_flush.h), and hands over the flush's busiest
+ * keys as a bounded list.  The scorer (this file) merges such lists from
+ * any number of instances (disc_merge) into hashed tables of fixed size:
+ * each key falls in `hashes` cells of its table, and each cell keeps the
+ * count of the current time bucket and an exponentially weighted mean and
+ * variance of its past buckets.  A key's significance is the smallest
+ * over its cells of disc_score(); terms and pairs that cross the threshold
+ * are clustered by co-occurrence into stories, handed to the caller's
+ * callback once each.  disc_add() runs both halves in one process (one
+ * instance feeding the scorer, flushed every flush_ms of post time), as
+ * `backtest --discover` does.  Memory is fixed at disc_new(): nothing
+ * grows with the vocabulary.  One engine belongs to one thread.
  */
 #ifndef TW_DISCOVER_H
 #define TW_DISCOVER_H
@@ -46,10 +51,15 @@ struct disc_opts {
 	int64_t		min_posts;	/* posts in the bucket for a term to
 					 * trend */
 	int		max_pairs;	/* pairs of terms counted per post */
+	int64_t		flush_ms;	/* disc_add(): a flush per this much
+					 * post time; 0: disc_merge() only */
+	size_t		flush_keys;	/* keys one flush can count */
+	size_t		flush_top;	/* keys one flush hands over */
 };
 
 /* bucket 1h, half-life 1d, check 5m, ttl 6h, 64 MiB, 3 hashes, 4096
- * candidates, threshold 4, floor and beta 1, min_posts 4, max_pairs 28 */
+ * candidates, threshold 4, floor and beta 1, min_posts 4, max_pairs 28,
+ * flushes of 1m, 4096 keys, all of them handed over */
 void disc_opts_default(struct disc_opts *o);
 
 /* One post as discovery sees it; nothing is kept after disc_add(). */
@@ -88,17 +98,29 @@ typedef void (*disc_story_fn)(void *arg, const struct disc_story *s);
 
 struct discover;
 
-/* Allocates every table (o->memory in all, about); fn is called with each
+/* Allocates every table, its own instance's included (o->memory in
+ * all, about); fn is called with each
  * new story.  Returns NULL with the reason in errstr when o->memory cannot
  * hold the candidates and a minimal table. */
 struct discover *disc_new(const struct disc_opts *o, disc_story_fn fn,
     void *arg, char *errstr, size_t errstr_size);
 void disc_free(struct discover *d);
 
-/* Counts one post (posts come in time order; an older one counts in the
- * current bucket) and forms stories when due. */
+struct disc_entry;
+
+/* Scores the entries of one flush period, from any number of instances
+ * (dflush_take()'s lists, concatenated, in any order; entries of one key
+ * are merged in place, the array is reordered), and forms stories when
+ * due.  An entry of an older bucket than the scorer's counts in the
+ * current one.  now_ms: the latest post time of the period. */
+void disc_merge(struct discover *d, struct disc_entry **v, size_t n,
+    int64_t now_ms);
+/* Counts one post in the engine's own instance (o->flush_ms > 0; posts
+ * come in time order), merging its flush when a post opens the next
+ * flush period. */
 void disc_add(struct discover *d, const struct disc_post *p);
-/* Forms stories from what trends now (at the end of a replay). */
+/* Merges the last flush and forms stories from what trends now (at the
+ * end of a replay). */
 void disc_finish(struct discover *d);
 /* Bytes allocated, fixed from disc_new() on. */
 size_t disc_memory(const struct discover *d);

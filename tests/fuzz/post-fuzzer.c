@@ -247,6 +247,7 @@ init_discovery(void)
 	disc_opts_default(&dopts);
 	dopts.memory = 1 << 20;
 	dopts.candidates = 16;
+	dopts.flush_keys = dopts.flush_top = 64;
 	dopts.bucket_ms = 60000;
 	dopts.half_life_ms = 600000;
 	dopts.min_posts = 1;

@@ -22,7 +22,9 @@
 #include <math.h>
 #include <cmocka.h>
 
+#include "disc_flush.h"
 #include "discover.h"
+#include "jsonw.h"
 
 #define HOUR	(3600 * 1000LL)
 
@@ -90,6 +92,46 @@ rnd(void)
 
 static char vocab[400][16];
 
+/*
+ * Two instances and a merge-only scorer beside the one-instance engine:
+ * posts go to the instances in turn, and at each flush period's end both
+ * lists, concatenated, go to the scorer, as a leader would read them.
+ */
+struct twin {
+	struct discover	*scorer;
+	struct dflush	*inst[2];
+	int64_t		 period, last_ms;
+	size_t		 next;
+	int		 started;
+};
+
+static struct twin *twin_on;
+
+static void
+twin_flush(struct twin *tw)
+{
+	struct disc_entry **a, **b, *v[2 * 1024];
+	size_t na = dflush_take(tw->inst[0], &a);
+	size_t nb = dflush_take(tw->inst[1], &b);
+
+	memcpy(v, a, na * sizeof *v);
+	memcpy(v + na, b, nb * sizeof *v);
+	disc_merge(tw->scorer, v, na + nb, tw->last_ms);
+}
+
+static void
+twin_add(struct twin *tw, const struct disc_post *p)
+{
+	int64_t period = p->time_ms / 60000;
+
+	if (tw->started && period != tw->period)
+		twin_flush(tw);
+	tw->started = 1;
+	tw->period = period;
+	tw->last_ms = p->time_ms;
+	dflush_add(tw->inst[tw->next++ % 2], p);
+}
+
 /* A background post: 5 words of the vocabulary (Zipf-like: low indexes
  * more often), plus extra words. */
 static void
@@ -125,6 +167,8 @@ post_background(struct discover *d, int64_t t, const char *const *extra,
 	p.topics = topics;
 	p.ntopics = ntopics;
 	disc_add(d, &p);
+	if (twin_on != NULL)
+		twin_add(twin_on, &p);
 }
 
 static struct discover *
@@ -141,6 +185,7 @@ engine(struct got *g, size_t memory)
 	disc_opts_default(&o);
 	o.memory = memory;
 	o.candidates = 512;
+	o.flush_keys = o.flush_top = 1024;
 	d = disc_new(&o, on_story, g, err, sizeof err);
 	if (d == NULL)
 		fail_msg("disc_new: %s", err);
@@ -364,6 +409,93 @@ test_memory_fixed(void **state)
 	disc_free(d);
 }
 
+/* Every story as its JSON, one after another. */
+static void
+on_story_json(void *arg, const struct disc_story *s)
+{
+	struct jsonw *w = arg;
+
+	disc_story_json(s, w);
+	jsonw_rawz(w, "\n");
+}
+
+/*
+ * A stream split over two instances (posts in turn) and merged gives the
+ * stories one instance gives over all of it, byte for byte: each flush's
+ * lists are whole (fewer keys than flush_top), so the merged list of a
+ * period holds every key with the sum of its counts and the merge of its
+ * evidence, which is exactly the one instance's list.  With lists cut to
+ * a few keys, the burst's terms still come through (they lead every
+ * flush they are in), and the story still forms.
+ */
+static void
+run_twin(size_t top, struct jsonw *one, struct jsonw *many)
+{
+	static const char *const ev[] = { "chemical", "plant", "explosion" };
+	static const char *const topics[] = { "safety", "fire" };
+	struct twin tw = { 0 };
+	struct got g = { 0 };
+	struct disc_opts o;
+	struct discover *d = engine(&g, 8 << 20);
+	char err[256], author[32];
+	int64_t t;
+	int i;
+
+	disc_free(d);
+	disc_opts_default(&o);
+	o.memory = 8 << 20;
+	o.candidates = 512;
+	o.flush_keys = 1024;
+	o.flush_top = top;
+	/* the same stream as engine() feeds: srandom(12) there */
+	d = disc_new(&o, on_story_json, one, err, sizeof err);
+	o.flush_ms = 0;
+	tw.scorer = disc_new(&o, on_story_json, many, err, sizeof err);
+	assert_non_null(d);
+	assert_non_null(tw.scorer);
+	tw.inst[0] = dflush_new(&o);
+	tw.inst[1] = dflush_new(&o);
+	twin_on = &tw;
+	t = background(d, 1000 * HOUR, 72);
+	for (i = 0; i < 40; i++, t += 30 * 1000) {
+		snprintf(author, sizeof author, "e%d", i % 7);
+		post_background(d, t, ev, 3, author, i % 3 ? "an explosion" :
+		    "the plant", topics + i % 2, 1);
+		post_background(d, t, NULL, 0, "bg", NULL, NULL, 0);
+	}
+	t = background(d, t, 3);
+	twin_on = NULL;
+	disc_finish(d);
+	twin_flush(&tw);
+	disc_finish(tw.scorer);
+	dflush_free(tw.inst[0]);
+	dflush_free(tw.inst[1]);
+	disc_free(tw.scorer);
+	disc_free(d);
+}
+
+static void
+test_two_instances_as_one(void **state)
+{
+	struct jsonw one = { NULL, 0, 0 }, many = { NULL, 0, 0 };
+
+	(void)state;
+	run_twin(1024, &one, &many);
+	assert_true(one.len > 0);
+	assert_non_null(memmem(one.buf, one.len, "explosion", 9));
+	assert_int_equal(one.len, many.len);
+	assert_memory_equal(one.buf, many.buf, one.len);
+	jsonw_free(&one);
+	jsonw_free(&many);
+
+	/* lists of 12 keys: fewer counts, the same event */
+	run_twin(12, &one, &many);
+	assert_non_null(memmem(many.buf, many.len, "explosion", 9));
+	assert_non_null(memmem(many.buf, many.len, "plant", 5));
+	jsonw_free(&one);
+	jsonw_free(&many);
+}
+
 static void
 test_too_small(void **state)
 {
@@ -388,6 +520,7 @@ main(void)
 		cmocka_unit_test(test_two_bursts_two_stories),
 		cmocka_unit_test(test_reposts_low_authors),
 		cmocka_unit_test(test_memory_fixed),
+		cmocka_unit_test(test_two_instances_as_one),
 		cmocka_unit_test(test_too_small),
 	};
 
