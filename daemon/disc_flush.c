@@ -17,13 +17,12 @@
  * posts came in) and sorts them by key.  Allocation happens in
  * dflush_new() only.  One thread owns a struct dflush.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "disc_flush.h"
 #include "xmalloc.h"
-
-#define DFLUSH_TERMS_PER_POST	32	/* terms of a post counted */
 
 struct dflush {
 	struct disc_opts	  o;
@@ -119,7 +118,9 @@ dflush_dropped(const struct dflush *f)
 void
 disc_ev_reset(struct disc_ev *ev)
 {
-	memset(ev, 0, sizeof *ev);
+	/* the sample and topic texts past nsamples and ntopics are never
+	 * read: only the rest is cleared (a flush clears one per key) */
+	memset(ev, 0, offsetof(struct disc_ev, samples));
 	ev->first_ms = INT64_MAX;
 }
 
@@ -306,7 +307,7 @@ add_pairs(struct dflush *f, const struct offer *o, size_t n)
 {
 	const struct seg_result *r = o->p->terms;
 	const struct seg_term *x, *y, *lo;
-	size_t order[DFLUSH_TERMS_PER_POST], no = 0, i, j;
+	size_t order[DISC_TERMS_PER_POST], no = 0, i, j;
 	int np = 0;
 
 	for (i = 0; i < n; i++)
@@ -334,7 +335,7 @@ dflush_add(struct dflush *f, const struct disc_post *p)
 	struct offer o;
 	size_t i, n;
 
-	n = r->n < DFLUSH_TERMS_PER_POST ? r->n : DFLUSH_TERMS_PER_POST;
+	n = r->n < DISC_TERMS_PER_POST ? r->n : DISC_TERMS_PER_POST;
 	if (n == 0)
 		return;
 	o.p = p;

@@ -7,7 +7,9 @@
  * topics it matches), the posts are sorted by time (stable: file order
  * among equal times), then each goes through the pipeline again, the
  * segmenter and one discovery engine built from the config's discovery.*
- * keys, exactly as a daemon's consumer would feed it.  Each story is
+ * keys: one instance (disc_flush.c) whose flushes, one per counter bucket
+ * (counters.resolution) of post time, feed the scorer, as a daemon's
+ * leader is to score each counter bucket's lists once.  Each story is
  * printed when it forms: its JSON (as <prefix>alerts:_emerging carries
  * it) or a line of text; then a summary.  Output goes through termsafe:
  * terms and samples come from posts.  One thread; everything is freed
@@ -136,11 +138,14 @@ disc_replay_opts(const struct config *c, struct disc_opts *o,
 	o->floor = o->beta = (double)c->disc_noise_floor;
 	o->min_posts = c->disc_min_posts;
 	o->max_pairs = (int)c->disc_max_pairs;
+	/* a daemon's leader scores each counter bucket's lists once */
+	o->flush_ms = c->resolution_s * 1000;
 	memset(so, 0, sizeof *so);
 	so->dictionary = c->disc_dictionary;
 	so->stop_terms = c->disc_stop_terms;
 	so->nstop_terms = c->disc_nstop_terms;
 	so->mentions = c->disc_mentions;
+	so->max_terms = DISC_TERMS_PER_POST;
 }
 
 /* Feeds the posts in time order; returns the number fed. */

@@ -19,6 +19,15 @@
  *   - Latin words: letters and digits; single letters each followed by one
  *     to max_gap separators (f.o.o.d, f-o-o-d) join into one word when at
  *     least three of them come in a row.
+ * With max_terms at most 32, a context remembers the terms of its last
+ * texts (SEG_MEMO, direct-mapped by a hash of the normalised characters,
+ * which are all the pass reads), so a copy of a recent text, as reposts
+ * and bots make, is not segmented again.
+ * Segmentation stops as soon as seg_opts.max_terms terms are kept (the
+ * rest of the text could only add later terms: the first ones are the same
+ * as without a limit); discovery counts a post's first 32, and friso's
+ * complex mode costs about 1 µs a character, so a long post costs what
+ * its first 32 terms take.
  * Terms are kept once per text, in order, except stop terms (the built-in
  * lists below plus seg_opts.stop_terms, each normalised the same way),
  * numbers, one-letter words and anything longer than SEG_MAX_TERM bytes.
@@ -43,6 +52,8 @@
 
 #define SEG_MAX_TERMS	256	/* terms kept per text */
 #define SEG_MAX_HASHTAG	40	/* characters between a Weibo topic's #s */
+#define SEG_MEMO	64	/* texts a context remembers the terms of */
+#define SEG_MEMO_TERMS	32	/* ... when max_terms is at most this */
 
 /* Built-in stop terms: function words (Chinese, English and the most
  * common of a few European languages), chat filler and platform noise
@@ -93,12 +104,23 @@ struct segmenter {
 	const struct normalizer	*norm;
 	int			 max_gap;
 	bool			 mentions;
+	size_t			 max_terms;
 	uint64_t		*stop;		/* open addressing; 0: empty */
 	size_t			 stop_mask;
 };
 
+/* The terms of a recent text, by the hash of its normalised characters. */
+struct seg_memo {
+	uint64_t		 key;		/* 0: empty */
+	size_t			 n;
+	struct seg_term		 v[SEG_MEMO_TERMS];
+	char			 str[SEG_MEMO_TERMS * SEG_MAX_TERM];
+};
+
 struct seg_ctx {
 	const struct segmenter	*s;
+	struct seg_memo		*memo;		/* SEG_MEMO, direct-mapped;
+						 * NULL: max_terms too many */
 	friso_task_t		 task;
 	struct norm_buf		 nb;
 	char			*run;		/* a Han run's UTF-8, for friso */
@@ -256,6 +278,8 @@ seg_new(const struct seg_opts *o, const struct normalizer *n, char *errstr,
 	s->norm = n;
 	s->max_gap = norm_options(n)->max_gap;
 	s->mentions = o->mentions;
+	s->max_terms = o->max_terms > 0 && o->max_terms < SEG_MAX_TERMS ?
+	    o->max_terms : SEG_MAX_TERMS;
 	s->friso = friso_new();
 	s->fcfg = friso_new_config();
 	s->friso->charset = FRISO_UTF8;
@@ -314,6 +338,8 @@ seg_ctx_new(const struct segmenter *s)
 
 	c->s = s;
 	c->task = friso_new_task();
+	if (s->max_terms <= SEG_MEMO_TERMS)
+		c->memo = xcalloc(SEG_MEMO, sizeof *c->memo);
 	return c;
 }
 
@@ -323,6 +349,7 @@ seg_ctx_free(struct seg_ctx *c)
 	if (c == NULL)
 		return;
 	friso_free_task(c->task);
+	free(c->memo);
 	norm_buf_free(&c->nb);
 	free(c->run);
 	free(c);
@@ -339,7 +366,7 @@ term_keep(struct seg_ctx *c, enum seg_kind kind, const char *t, size_t len,
 	uint64_t h;
 	size_t i;
 
-	if (len == 0 || len > SEG_MAX_TERM || c->n == SEG_MAX_TERMS)
+	if (len == 0 || len > SEG_MAX_TERM || c->n >= c->s->max_terms)
 		return;
 	if (kind == SEG_WORD) {
 		if (ncp < 2)
@@ -436,8 +463,8 @@ han_words(struct seg_ctx *c, size_t a, size_t b)
 			    c->nb.v[i].cp);
 	c->run[c->run_len] = '\0';
 	friso_set_text(c->task, c->run);
-	while ((tok = s->fcfg->next_token(s->friso, s->fcfg, c->task)) !=
-	    NULL) {
+	while (c->n < s->max_terms && (tok = s->fcfg->next_token(s->friso,
+	    s->fcfg, c->task)) != NULL) {
 		if (tok->type == __LEX_PUNC_WORDS__)
 			continue;
 		wl = strlen(tok->word);
@@ -609,7 +636,7 @@ segment_range(struct seg_ctx *c, size_t i, size_t n)
 {
 	uint32_t cp;
 
-	while (i < n) {
+	while (i < n && c->n < c->s->max_terms) {
 		cp = c->nb.v[i].cp;
 		if (is_sep(c, i)) {
 			if (cp == '#')
@@ -629,19 +656,53 @@ segment_range(struct seg_ctx *c, size_t i, size_t n)
 	}
 }
 
+/* The hash of the normalised text: all that segment_range() reads. */
+static uint64_t
+memo_key(const struct seg_ctx *c)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < c->nb.n; i++) {
+		h ^= c->nb.v[i].cp | (uint64_t)c->nb.v[i].cls << 32;
+		h *= 0x100000001b3ULL;
+	}
+	return (h ^ (h >> 29)) | 1;
+}
+
 int
 seg_text(struct seg_ctx *c, const char *text, size_t len,
     struct seg_result *r)
 {
+	struct seg_memo *m = NULL;
+	uint64_t key = 0;
 	int rc;
 
 	c->n = 0;
 	c->str_len = 0;
+	r->v = c->v;
+	r->str = c->str;
 	rc = norm_text_full(c->s->norm, text, len, &c->nb);
+	if (rc == 0 && c->memo != NULL) {
+		/* a copy of a recent text (a repost, a bot's text): the
+		 * same normalised characters give the same terms */
+		key = memo_key(c);
+		m = &c->memo[key % SEG_MEMO];
+		if (m->key == key) {
+			r->v = m->v;
+			r->n = m->n;
+			r->str = m->str;
+			return 0;
+		}
+	}
 	if (rc == 0)
 		segment_range(c, 0, c->nb.n);
-	r->v = c->v;
+	if (m != NULL) {
+		m->key = key;
+		m->n = c->n;
+		memcpy(m->v, c->v, c->n * sizeof *c->v);
+		memcpy(m->str, c->str, c->str_len);
+	}
 	r->n = c->n;
-	r->str = c->str;
 	return rc;
 }

@@ -26,6 +26,8 @@
 #include "jsonw.h"
 #include "segment.h"
 
+#define DISC_TERMS_PER_POST	32	/* a post's first terms counted (the
+					 * segmenter's max_terms) */
 #define DISC_STORY_TERMS	8	/* top terms a story shows */
 #define DISC_SAMPLES		3	/* sample posts a story shows */
 #define DISC_SAMPLE_BYTES	280	/* a sample's text is cut there */

@@ -37,6 +37,9 @@ struct seg_opts {
 	size_t		 nstop_terms;
 	bool		 mentions;	/* keep @mentions as terms (else
 					 * they are skipped) */
+	size_t		 max_terms;	/* stop after this many terms (the
+					 * text's first ones, as without a
+					 * limit); 0: 256 */
 };
 
 /* One term of a post: its bytes at str[off, off + len) of the result. */

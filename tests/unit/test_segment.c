@@ -162,6 +162,45 @@ test_filters(void **state)
 	fx_free(f);
 }
 
+/* max_terms 3: the first three terms of the unlimited segmentation; and a
+ * copy of a recent text (remembered, not segmented again) gets the same
+ * terms, another text in between or not. */
+static void
+test_max_terms_and_copies(void **state)
+{
+	static const char *const text = "红星中学食堂被曝用地沟油 #食品安全# "
+	    "家长 学校 回应 调查 food safety";
+	struct fx *all = fx_new(false, NULL, 0), *f = calloc(1, sizeof *f);
+	struct norm_opts no;
+	struct seg_opts so;
+	char err[256], want[4096], first3[4096];
+	const char *p;
+	int bars = 0;
+
+	(void)state;
+	snprintf(want, sizeof want, "%s", terms(all, text));
+	for (p = want; *p != '\0' && bars < 3; p++)
+		if (*p == '|' && ++bars == 3)
+			snprintf(first3, sizeof first3, "%.*s",
+			    (int)(p - want), want);
+	assert_int_equal(bars, 3);
+	norm_opts_default(&no);
+	f->norm = norm_new(&no, err, sizeof err);
+	assert_non_null(f->norm);
+	memset(&so, 0, sizeof so);
+	so.dictionary = DICT;
+	so.max_terms = 3;
+	f->seg = seg_new(&so, f->norm, err, sizeof err);
+	assert_non_null(f->seg);
+	f->ctx = seg_ctx_new(f->seg);
+	assert_string_equal(terms(f, text), first3);
+	assert_string_equal(terms(f, text), first3);
+	assert_string_equal(terms(f, "地震 救援"), "地震|救援");
+	assert_string_equal(terms(f, text), first3);
+	fx_free(f);
+	fx_free(all);
+}
+
 static void
 test_no_dictionary(void **state)
 {
@@ -188,6 +227,7 @@ main(void)
 		cmocka_unit_test(test_latin_evasion),
 		cmocka_unit_test(test_hashtags_mentions_urls),
 		cmocka_unit_test(test_filters),
+		cmocka_unit_test(test_max_terms_and_copies),
 		cmocka_unit_test(test_no_dictionary),
 	};
 
