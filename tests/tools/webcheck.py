@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Drives headless Chromium through the DevTools protocol over the web view
 of a running daemon, as an analyst's browser would, and checks what it
-shows.  Used by tests/integration/0084-web.sh.
+shows.  Used by tests/integration/0086-web.sh.
 
 usage: webcheck.py CHROMIUM BASE_URL TOKEN TOPIC HOSTILE_TEXT OUTDIR [REPORT]
 

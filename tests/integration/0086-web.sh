@@ -9,15 +9,15 @@
 # security headers and the bearer token.  `tidewatch backtest --html` over
 # the same posts writes a report the browser opens from the file, with the
 # firing topic's chart first.  Screenshots are kept in
-# $BUILD/test-output/0084-web/.
-SCRIPT=0084-web
+# $BUILD/test-output/0086-web/.
+SCRIPT=0086-web
 . tests/integration/helpers.sh
 
 need redis-server redis-cli curl chromium /usr/bin/python3
 /usr/bin/python3 -c 'import websocket' 2>/dev/null || {
 	echo "SKIP $SCRIPT: python3-websocket is not installed"; exit 0; }
 
-OUT=${TEST_OUT:-$BUILD/test-output}/0084-web
+OUT=${TEST_OUT:-$BUILD/test-output}/0086-web
 mkdir -p "$OUT" "$T/rules"
 start_redis
 start_kafka posts:2
@@ -121,7 +121,7 @@ check "the report fetches nothing" sh -c \
 # the browser
 /usr/bin/python3 "$TOP/tests/tools/webcheck.py" /usr/bin/chromium "$BASE" \
     s3cret-token quake "$HOSTILE" "$OUT" "$T/report.html" >"$T/webcheck.out" 2>&1
-sed -n 's/^ok /PASS 0084-web: browser: /p; s/^not ok /FAIL 0084-web: browser: /p' "$T/webcheck.out"
+sed -n 's/^ok /PASS 0086-web: browser: /p; s/^not ok /FAIL 0086-web: browser: /p' "$T/webcheck.out"
 grep -q '^\(not \)\?ok ' "$T/webcheck.out" || { fail "browser driver"; cat "$T/webcheck.out"; }
 check "screenshots saved in $OUT" test -s "$OUT/overview.png" -a -s "$OUT/topic.png"
 kill -TERM "$tw_PID"
