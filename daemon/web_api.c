@@ -402,8 +402,32 @@ webapi_series(const struct topview_point *p, size_t n, int64_t offset)
 	return o;
 }
 
+/* Distinct authors and texts of the hours that overlap [from, to), with
+ * the posts of those hours (store_get_distinct): {"from", "to", "posts",
+ * "authors", "texts"}, the hours' own bounds, since a HyperLogLog counts
+ * whole hours. */
+static int
+add_distinct(const struct webapi_ctx *c, cJSON *o, const char *topic,
+    int64_t from, int64_t to)
+{
+	int64_t d[3], lo = from - from % 3600, hi = to;
+	cJSON *x;
+
+	if (hi % 3600 != 0)
+		hi += 3600 - hi % 3600;
+	if (store_get_distinct(c->store, topic, from, to, d) == -1)
+		return -1;
+	x = cJSON_AddObjectToObject(o, "distinct");
+	cJSON_AddNumberToObject(x, "from", (double)lo);
+	cJSON_AddNumberToObject(x, "to", (double)hi);
+	cJSON_AddNumberToObject(x, "posts", (double)d[2]);
+	cJSON_AddNumberToObject(x, "authors", (double)d[0]);
+	cJSON_AddNumberToObject(x, "texts", (double)d[1]);
+	return 0;
+}
+
 /* The evidence over [from, to): keywords, count_by values, samples,
- * alert markers. */
+ * distinct authors and texts, alert markers. */
 static int
 add_evidence(const struct webapi_ctx *c, cJSON *o,
     const struct rule_topic *t, int64_t from, int64_t to)
@@ -420,6 +444,8 @@ add_evidence(const struct webapi_ctx *c, cJSON *o,
 		    from, to) == -1)
 			return -1;
 	if (add_samples(c, o, t->id, from, to) == -1)
+		return -1;
+	if (add_distinct(c, o, t->id, from, to) == -1)
 		return -1;
 	mc.arr = cJSON_AddArrayToObject(o, "alerts");
 	mc.topic = t->id;

@@ -330,7 +330,11 @@ async function topic(main, id) {
 		el('div', {}, el('b', { text: fmt(d.count, 0) }), `posts in the last ${duration(d.window_s)}`),
 		el('div', {}, el('b', { text: fmt(d.baseline, 1) }), 'baseline per window'),
 		el('div', {}, el('b', { text: ratioText(d) }), 'ratio'),
-		el('div', {}, el('b', { text: String(d.alerts.length) }), 'alerts in range')),
+		el('div', {}, el('b', { text: String(d.alerts.length) }), 'alerts in range'),
+		el('div', { id: 'distinct', title: `whole hours ${clock(d.distinct.from, true)} – ` +
+		    `${clock(d.distinct.to, true)}: ${fmt(d.distinct.posts, 0)} posts` },
+		    el('b', { text: `${fmt(d.distinct.authors, 0)} / ${fmt(d.distinct.texts, 0)}` }),
+		    'authors / texts in range')),
 	    bar,
 	    el('div', { class: 'chart' }, Object.assign(chart(d, go), { id: 'chart' }),
 		el('div', { class: 'legend' },

@@ -79,7 +79,7 @@ awk -v S="$S" -v h="$HOSTILE" 'function post(id, text, t, extra) {
 			post("p" ++n, "小区停电了", t + i, "")
 		if (t >= S + 2340)
 			for (i = 0; i < 14; i++)
-				post("b" ++n, "刚才地震了", t + i % 8, ",\"region\":\"" (i % 3 ? "成都" : "绵阳") "\"")
+				post("b" ++n, "刚才地震了", t + i % 8, ",\"region\":\"" (i % 3 ? "成都" : "绵阳") "\",\"author\":\"u" i % 5 "\"")
 	}
 	gsub(/"/, "\\\"", h)
 	post("hostile", h, S + 2399, ",\"region\":\"成都\"")
@@ -110,6 +110,10 @@ curl -s -H "$AUTH" "$BASE/api/topics?tag=health" >"$T/health.json"
 check "API: filter by tag" sh -c "grep -q '\"id\":\"food\"' $T/health.json && ! grep -q '\"id\":\"quake\"' $T/health.json"
 check "API: points capped" test "$(curl -s -H "$AUTH" "$BASE/api/topics/quake?points=100000" |
     sed 's/.*"count":\[\([^]]*\)\].*/\1/' | tr ',' '\n' | wc -l)" -le 1000
+# the burst's posts have five authors, the others none; three texts
+curl -s -H "$AUTH" "$BASE/api/topics/quake" >"$T/quake.json"
+check "API: distinct authors of the range" grep -q '"distinct":{[^}]*"authors":5,' "$T/quake.json"
+check "API: distinct texts of the range" grep -q '"distinct":{[^}]*"texts":3}' "$T/quake.json"
 check "API: an unknown topic is 404" test "$(code -H "$AUTH" "$BASE/api/topics/nope")" = 404
 
 # the backtest report of the same posts

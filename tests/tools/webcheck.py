@@ -194,6 +194,9 @@ def main():
         rule = b.eval("document.querySelector('#rule-where').textContent")
         check("the rule is shown with file:line",
               rule is not None and ":" in rule and "rules" in rule, repr(rule))
+        distinct = b.eval("document.querySelector('#distinct b').textContent")
+        check("distinct authors and texts shown", distinct == "5 / 3",
+              repr(distinct))
         b.screenshot(os.path.join(outdir, "topic.png"), full=True)
 
         check("alerts timeline loads", b.load(base + "/alerts"), "never ready")
