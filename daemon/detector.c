@@ -8,7 +8,8 @@
  *      renews it again between read batches and window ends;
  *   2. reads the stream's watermark from <p>pos:<group>: the newest post
  *      time of every partition ("t:" fields); if some partitions are behind
- *      their end ("l:" lag > 0), the oldest of those bounds the watermark,
+ *      their end ("l:" lag > 0) or do not know it yet (-1: nothing fetched,
+ *      older posts may come), the oldest of those bounds the watermark,
  *      so a backlog is judged in its own time and partitions read at
  *      different speeds do not make false spikes;
  *   3. reads what changed: it pops the dirty set (each topic a flush

@@ -169,7 +169,6 @@ positions_marks(const struct positions *ps, struct store_pos *out,
     positions_lag_fn *lag, void *arg)
 {
 	size_t i, n = 0;
-	int64_t l;
 
 	if (lag == NULL)
 		return 0;
@@ -178,13 +177,13 @@ positions_marks(const struct positions *ps, struct store_pos *out,
 
 		if (p->need_pos || (p->next >= 0 && p->next != p->from))
 			continue;	/* waiting, or a move */
-		if ((l = lag(arg, p)) < 0)
-			continue;
+		/* an unknown end (nothing fetched yet) is marked too, lag -1:
+		 * the partition may hold posts older than the watermark */
 		positions_field(p, out[n].field, sizeof out[n].field);
 		out[n].from = p->from;
 		out[n].to = STORE_POS_MARK;
 		out[n].time_ms = p->wm_ms;
-		out[n].lag = l;
+		out[n].lag = lag(arg, p);
 		n++;
 	}
 	return n;

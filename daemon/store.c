@@ -20,6 +20,7 @@
  *   <p>pos:<group>                   "<kafka topic>/<partition>" → next offset,
  *                                    "t:<kafka topic>/<partition>" → newest post ms
  *                                    "l:<kafka topic>/<partition>" → lag at flush
+ *                                    (-1: its end not fetched yet)
  *   <p>since                         first bucket ever counted (history start)
  *   <p>rejected                      stream: refused messages (dead letters)
  *   <p>rejected-total                reason → refused messages, "_not_kept"

@@ -92,7 +92,9 @@ store_take_lease(struct store *s, const char *holder, int64_t ttl_ms,
 	return 0;
 }
 
-/* The lag field "l:<partition>" of f = "t:<partition>" is positive. */
+/* The lag field "l:<partition>" of f = "t:<partition>" is not 0: the
+ * partition was behind its end at the last flush, or its end was unknown
+ * (-1: not fetched yet, so older posts may still come from it). */
 static bool
 partition_behind(const redisReply *r, const char *f)
 {
@@ -103,7 +105,7 @@ partition_behind(const redisReply *r, const char *f)
 
 		if (g != NULL && g[0] == 'l' && g[1] == ':' &&
 		    strcmp(g + 2, f + 2) == 0 && v != NULL &&
-		    strtoll(v, NULL, 10) > 0)
+		    strtoll(v, NULL, 10) != 0)
 			return true;
 	}
 	return false;

@@ -74,11 +74,12 @@ typedef int64_t positions_lag_fn(void *arg, const struct position *p);
 size_t positions_moves(const struct positions *ps, struct store_pos *out,
     positions_lag_fn *lag, void *arg);
 
-/* The partitions a flush does not move whose lag is known, as marks
- * (to = STORE_POS_MARK) with their newest post time and lag, so the
- * stored lag of every partition is that of the last flush: a partition
- * behind its end then bounds the stream's watermark even when nothing of
- * it was counted since (an early flush cut before its messages); out has
+/* The partitions a flush does not move, as marks (to = STORE_POS_MARK)
+ * with their newest post time and lag (-1: unknown, its end not fetched
+ * yet), so the stored lag of every partition is that of the last flush: a
+ * partition behind its end, or whose end is unknown, then bounds the
+ * stream's watermark even when nothing of it was counted since (an early
+ * flush cut before its messages, or before its first fetch); out has
  * room for the partitions positions_moves() did not return. */
 size_t positions_marks(const struct positions *ps, struct store_pos *out,
     positions_lag_fn *lag, void *arg);

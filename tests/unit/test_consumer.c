@@ -191,6 +191,37 @@ test_lag(void **state)
 	positions_free(&ps);
 }
 
+static int64_t
+lag_unknown(void *arg, const struct position *p)
+{
+	(void)arg;
+	return p->partition == 1 ? -1 : 0;
+}
+
+/* A partition not moved is marked with its lag, and also while its end is
+ * unknown (nothing fetched yet, lag -1): its posts may all be older than
+ * the other partitions' newest, so the watermark must wait for it. */
+static void
+test_marks_unknown_end(void **state)
+{
+	struct fake_store fs = { .n = 0 };
+	struct positions ps = { NULL, 0, 0, 0 };
+	struct store_pos out[2];
+
+	(void)state;
+	positions_add(&ps, "posts", 0);
+	positions_add(&ps, "posts", 1);
+	positions_load(&ps, 0, fake_read, &fs);
+	taken(&ps, "posts", 0, 0);
+	assert_int_equal(positions_moves(&ps, out, lag_unknown, NULL), 1);
+	assert_int_equal(positions_marks(&ps, out, lag_unknown, NULL), 1);
+	assert_string_equal(out[0].field, "posts/1");
+	assert_int_equal(out[0].to, STORE_POS_MARK);
+	assert_int_equal(out[0].time_ms, -1);
+	assert_int_equal(out[0].lag, -1);
+	positions_free(&ps);
+}
+
 /* Another consumer stored first: everything since the last flush is
  * recounted from the stored positions, and nothing before them twice. */
 static void
@@ -574,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_assign_and_take),
 		cmocka_unit_test(test_moves_and_flush),
 		cmocka_unit_test(test_lag),
+		cmocka_unit_test(test_marks_unknown_end),
 		cmocka_unit_test(test_conflict_rewinds),
 		cmocka_unit_test(test_conflict_unreadable),
 		cmocka_unit_test(test_assignment_waits),

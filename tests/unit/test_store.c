@@ -352,6 +352,47 @@ test_flush_and_positions(void **state)
 	server_done(s);
 }
 
+/* The watermark: the newest post time of all partitions, unless some are
+ * behind their end or do not know it yet (lag -1, nothing fetched): then
+ * the oldest of those, -1 while one of them has no post. */
+static void
+test_watermark_waits(void **state)
+{
+	struct store *s = server_store();
+	struct agg *a = agg_new(10, 0);
+	struct store_pos pos[2] = {
+		{ "posts/0", -1, 50, 1795669990000, 0 },
+		{ "posts/1", -1, STORE_POS_MARK, -1, -1 },
+	};
+	int64_t wm, newest;
+
+	(void)state;
+	agg_add_total(a, 1795669500);
+	assert_int_equal(store_flush(s, "tw", a, pos, 2, NULL, NULL), 0);
+	assert_int_equal(store_get_watermark(s, "tw", &wm, &newest), 0);
+	assert_int_equal(newest, 1795669990000);
+	assert_int_equal(wm, -1);	/* posts/1 may hold older posts */
+	/* posts/1 fetched: its first message counted, 7 behind */
+	pos[0].from = 50;
+	pos[0].to = STORE_POS_MARK;
+	pos[1].to = 1;
+	pos[1].time_ms = 1795669600000;
+	pos[1].lag = 7;
+	assert_int_equal(store_flush(s, "tw", a, pos, 2, NULL, NULL), 0);
+	assert_int_equal(store_get_watermark(s, "tw", &wm, &newest), 0);
+	assert_int_equal(wm, 1795669600000);
+	/* caught up */
+	pos[1].from = 1;
+	pos[1].to = 8;
+	pos[1].time_ms = 1795669700000;
+	pos[1].lag = 0;
+	assert_int_equal(store_flush(s, "tw", a, pos, 2, NULL, NULL), 0);
+	assert_int_equal(store_get_watermark(s, "tw", &wm, &newest), 0);
+	assert_int_equal(wm, 1795669990000);
+	agg_free(a);
+	server_done(s);
+}
+
 /* A flush over redis.flush_max_entries is staged in chunks, then applied
  * one script each.  Chunks only staged (their process died) are applied
  * once, by the next store_check() or flush; an inline flush never moves a
@@ -626,6 +667,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_flush_rejects, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_flush_staged, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_watermark_waits, setup,
 		    teardown),
 	};
 	const struct CMUnitTest auth_tests[] = {
