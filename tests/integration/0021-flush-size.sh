@@ -17,10 +17,17 @@ all_consumed_within() {
 
 start_redis
 start_kafka posts:4
-FLUSH=60s write_config "$T/tw.yaml" <<EOF2
+MPORT=$(free_port)
+FLUSH=60s METRICS=127.0.0.1:$MPORT write_config "$T/tw.yaml" <<EOF2
 log: {level: debug}
 EOF2
 sed -i 's/flush_interval: 60s}/flush_interval: 60s, flush_max_entries: 64}/' "$T/tw.yaml"
+# received N: the daemon has received N messages from Kafka (what a
+# SIGTERM then has to flush), whatever it has stored yet.
+received() {
+	wait_for 40 sh -c "[ \"\$(curl -sf http://127.0.0.1:$MPORT/metrics |
+	    awk '\$1 == \"tidewatch_posts_consumed_total\" { print \$2 }')\" -ge $1 ]"
+}
 check "config: flush_max_entries set" grep -q 'flush_max_entries: 64' "$T/tw.yaml"
 
 # both batches of posts lie in one UTC hour (20 to 30 minutes before the
@@ -43,6 +50,7 @@ check "the flushes were split into scripts of about 64 entries (many, each at mo
 check "a flush holds many scripts' worth: it flushes early at 16 x 64 entries" \
     sh -c "grep 'msg=\"flushed\"' '$T/tw.log' | sed -n 's/.* entries=\\([0-9]*\\).*/\\1/p' |
         awk '\$1 >= 16 * 64 { big++ } \$1 > 16 * 64 + 200 { bad = 1 } END { exit bad || big < 1 }'"
+check "every message received before the SIGTERM" received "$n"
 kill -TERM "$tw_PID"
 wait "$tw_PID"
 check "SIGTERM: exit 0" test $? -eq 0
@@ -65,6 +73,7 @@ cat "$T/posts.jsonl" "$T/more.jsonl" >"$T/all.jsonl"
 n2=$(wc -l <"$T/all.jsonl")
 check "restart: size-bounded flushes count the new messages" \
     all_consumed_within 40 $((n + (n2 - n) / 2))
+check "restart: every new message received before the SIGTERM" received "$((n2 - n))"
 kill -TERM "$tw2_PID"
 wait "$tw2_PID"
 check "restart: SIGTERM flushed the rest" all_consumed_within 1 "$n2"
