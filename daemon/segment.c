@@ -48,6 +48,7 @@
 #pragma GCC diagnostic pop
 
 #include "segment.h"
+#include "strmap.h"
 #include "xmalloc.h"
 
 #define SEG_MAX_TERMS	256	/* terms kept per text */
@@ -134,13 +135,8 @@ struct seg_ctx {
 uint64_t
 seg_hash(const char *s, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
-	size_t i;
+	uint64_t h = strmap_hash64(s, len);
 
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 0x100000001b3ULL;
-	}
 	/* splitmix64's finaliser: every bit of the key reaches every bit */
 	h ^= h >> 30;
 	h *= 0xbf58476d1ce4e5b9ULL;

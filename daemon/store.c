@@ -1425,8 +1425,10 @@ flush_args_increments(struct store *s, struct keytab *kt,
  * index, samples, then time in ms (the score) and {"id":…,"text":…} of
  * each.  ZADD GT keeps a member's latest time, so the sorted set holds
  * the same posts whatever the flushes were. */
+/* (key index, position) pairs in order: the groups of a flush's samples
+ * and distinct elements. */
 static int
-sample_cmp(const void *x, const void *y)
+index_pair_cmp(const void *x, const void *y)
 {
 	const size_t *a = x, *b = y;
 
@@ -1446,7 +1448,7 @@ flush_args_samples(struct store *s, struct keytab *kt,
 		    NULL, 0);
 		order[i][1] = i;
 	}
-	qsort(order, nsmp, sizeof *order, sample_cmp);
+	qsort(order, nsmp, sizeof *order, index_pair_cmp);
 	for (i = 0; i < nsmp; i = j) {
 		for (j = i; j < nsmp && order[j][0] == order[i][0] &&
 		    j - i < STORE_PART_CELLS; j++)
@@ -1513,15 +1515,6 @@ flush_args_rejects(struct store *s, const struct store_rejects *rj)
 	}
 }
 
-static int
-distinct_cmp(const void *x, const void *y)
-{
-	const size_t *a = x, *b = y;
-
-	return a[0] != b[0] ? (a[0] < b[0] ? -1 : 1) :
-	    a[1] < b[1] ? -1 : a[1] > b[1];
-}
-
 /* Distinct elements: the count of groups, then of each the key index, its
  * EXPIREAT, the count of elements and each (8 bytes, little-endian); a
  * key's elements in groups of at most STORE_PART_CELLS. */
@@ -1539,7 +1532,7 @@ flush_args_distinct(struct store *s, struct keytab *kt,
 		    d[i].hour);
 		order[i][1] = i;
 	}
-	qsort(order, nd, sizeof *order, distinct_cmp);
+	qsort(order, nd, sizeof *order, index_pair_cmp);
 	for (i = 0; i < nd; i = j) {
 		for (j = i; j < nd && order[j][0] == order[i][0] &&
 		    j - i < STORE_PART_CELLS; j++)

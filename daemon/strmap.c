@@ -20,6 +20,20 @@ struct strmap_slot {
 	size_t		 idx;
 };
 
+uint64_t
+strmap_hash64(const void *s, size_t n)
+{
+	const unsigned char *b = s;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 uint32_t
 strmap_hash(const char *s, size_t n)
 {

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strmap.h"
 #include "textkey.h"
 #include "xmalloc.h"
 
@@ -62,15 +63,7 @@ textkey_scratch_free(struct textkey_scratch *sc)
 uint64_t
 textkey_hash(const void *s, size_t len)
 {
-	const unsigned char *b = s;
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= b[i];
-		h *= UINT64_C(0x100000001b3);
-	}
-	return mix64(h);
+	return mix64(strmap_hash64(s, len));
 }
 
 /* The code point at s[i] (valid UTF-8) and its length in *n. */

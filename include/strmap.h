@@ -24,6 +24,8 @@ struct strmap {
 
 /* FNV-1a of the n bytes at s. */
 uint32_t strmap_hash(const char *s, size_t n);
+/* 64-bit FNV-1a of n bytes (terms, authors: ids that may meet in a set). */
+uint64_t strmap_hash64(const void *s, size_t n);
 /* The index stored for key, or STRMAP_NONE. */
 size_t strmap_get(const struct strmap *m, const char *key);
 /* Stores key → idx (replacing the index of an equal key). */
